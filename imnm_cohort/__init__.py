@@ -1,0 +1,73 @@
+"""imnm-cohort: retrospective cohort studies of immune-mediated necrotizing myopathy.
+
+Read and validate a registry extract, classify the valid patients into anti-HMGCR, anti-SRP
+and seronegative IMNM (and the patients who are not IMNM, and why), compare the groups and
+report. The public API is what ``__all__`` lists; everything else is internal.
+
+>>> import imnm_cohort as ic
+>>> result = ic.load_extract("extract.csv")  # doctest: +SKIP
+>>> classified = ic.classify(result.valid, criteria="tma2025")  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from imnm_cohort.classify import (
+    GROUPS,
+    IMNM_GROUPS,
+    REASON_CODES,
+    CriteriaSet,
+    Explanation,
+    available_criteria,
+    classify,
+    explain,
+    get_criteria,
+)
+from imnm_cohort.errors import (
+    ConfigError,
+    ExtractError,
+    FileLevelError,
+    ImnmCohortError,
+    RunLockedError,
+    UnknownCriteriaError,
+)
+from imnm_cohort.extract import (
+    CONTRACT_VERSION,
+    EXTRACT_SCHEMA,
+    ValidationResult,
+    load_extract,
+    read_extract,
+    validate_extract,
+)
+from imnm_cohort.synth import synthesize, write_extract
+
+try:
+    __version__ = version("imnm-cohort")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "EXTRACT_SCHEMA",
+    "GROUPS",
+    "IMNM_GROUPS",
+    "REASON_CODES",
+    "ConfigError",
+    "CriteriaSet",
+    "Explanation",
+    "ExtractError",
+    "FileLevelError",
+    "ImnmCohortError",
+    "RunLockedError",
+    "UnknownCriteriaError",
+    "ValidationResult",
+    "__version__",
+    "available_criteria",
+    "classify",
+    "explain",
+    "get_criteria",
+    "load_extract",
+    "read_extract",
+    "synthesize",
+    "validate_extract",
+    "write_extract",
+]

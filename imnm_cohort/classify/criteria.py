@@ -1,0 +1,175 @@
+"""Criteria sets: versioned, cited data plus the two predicates in which they differ.
+
+The decision procedure (:mod:`imnm_cohort.classify.rules`) is the same for every set; a set
+says what counts as a high CK (``CK_HIGH``) and what counts as a necrotizing biopsy for
+rule 11. Adding a set means adding a :class:`CriteriaSet` here, not editing the procedure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.errors import UnknownCriteriaError
+from imnm_cohort.extract.schema import CK_ULN_DEFAULT
+
+#: Rule 11 outcome codes (both antibodies negative, and rules 1-10 did not apply).
+BIOPSY_MISSING = "r11_biopsy_missing"
+NECROTIZING = "r11_necrotizing_biopsy"
+NOT_NECROTIZING = "r11_biopsy_not_necrotizing"
+INFLAMMATION_MISSING = "r11_inflammation_missing"
+INFLAMMATION_PROMINENT = "r11_inflammation_prominent"
+BIOPSY_OUTCOMES = (
+    BIOPSY_MISSING, NECROTIZING, NOT_NECROTIZING, INFLAMMATION_MISSING, INFLAMMATION_PROMINENT,
+)  # fmt: skip
+
+CkHigh = Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray]]
+BiopsyOutcome = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class CriteriaSet:
+    """One versioned, cited set of IMNM classification criteria.
+
+    Attributes
+    ----------
+    name : str
+        Stable identifier written to the ``criteria`` column (e.g. ``"tma2025"``).
+    title : str
+        Human-readable name.
+    citation : str
+        The primary source.
+    ck_high_text, biopsy_text : str
+        The set's definitions of CK_HIGH and of a necrotizing biopsy, in words.
+    ck_high : callable
+        ``frame -> (value, known)``: two boolean arrays; ``known`` is false where CK_HIGH
+        cannot be judged (empty ``ck_peak``).
+    biopsy_outcome : callable
+        ``frame -> codes``: for each row, the rule 11 outcome code (one of
+        :data:`BIOPSY_OUTCOMES`) that applies when rule 11 decides.
+    """
+
+    name: str
+    title: str
+    citation: str
+    ck_high_text: str
+    biopsy_text: str
+    ck_high: CkHigh
+    biopsy_outcome: BiopsyOutcome
+
+
+def _ck_at_least_1000(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    ck = frame["ck_peak"].to_numpy(dtype=float)
+    known = ~np.isnan(ck)
+    return known & (ck >= 1000.0), known
+
+
+def _ck_above_uln(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    ck = frame["ck_peak"].to_numpy(dtype=float)
+    uln = frame["ck_uln"].fillna(CK_ULN_DEFAULT).to_numpy(dtype=float)
+    known = ~np.isnan(ck)
+    return known & (ck > uln), known
+
+
+def _necrosis_predominant(frame: pd.DataFrame) -> np.ndarray:
+    necrosis = frame["biopsy_necrosis"]
+    return np.select(
+        [necrosis.isna().to_numpy(), (necrosis == "predominant").to_numpy()],
+        [BIOPSY_MISSING, NECROTIZING],
+        default=NOT_NECROTIZING,
+    ).astype(object)
+
+
+def _necrosis_predominant_minimal_inflammation(frame: pd.DataFrame) -> np.ndarray:
+    necrosis, inflammation = frame["biopsy_necrosis"], frame["biopsy_inflammation"]
+    predominant = (necrosis == "predominant").to_numpy()
+    return np.select(
+        [
+            necrosis.isna().to_numpy(),
+            predominant & (inflammation == "minimal").to_numpy(),
+            predominant & inflammation.isna().to_numpy(),
+            predominant & (inflammation == "prominent").to_numpy(),
+        ],
+        [BIOPSY_MISSING, NECROTIZING, INFLAMMATION_MISSING, INFLAMMATION_PROMINENT],
+        default=NOT_NECROTIZING,
+    ).astype(object)
+
+
+TMA2025 = CriteriaSet(
+    name="tma2025",
+    title="The Myositis Association IMNM guidance (revised August 2025)",
+    citation=(
+        "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
+        "(T. Liewluck, Mayo Clinic)."
+    ),
+    ck_high_text="ck_peak >= 1000 U/L",
+    biopsy_text=(
+        "biopsy_necrosis predominant; prominent inflammation is allowed (about a fifth of "
+        "IMNM biopsies show it)"
+    ),
+    ck_high=_ck_at_least_1000,
+    biopsy_outcome=_necrosis_predominant,
+)
+
+ENMC2017 = CriteriaSet(
+    name="enmc2017",
+    title="224th ENMC International Workshop (Allenbach et al., 2018)",
+    citation=(
+        "Allenbach Y, Mammen AL, Benveniste O, Stenzel W; Immune-Mediated Necrotizing "
+        "Myopathies Working Group. 224th ENMC International Workshop: Clinico-sero-pathological "
+        "classification of immune-mediated necrotizing myopathies. Neuromuscul Disord "
+        "2018;28:87-99. doi:10.1016/j.nmd.2017.09.016"
+    ),
+    ck_high_text=f"ck_peak > ck_uln (ck_uln {CK_ULN_DEFAULT:g} U/L where empty)",
+    biopsy_text=(
+        "biopsy_necrosis predominant and biopsy_inflammation minimal; inflammation empty "
+        "leaves the patient unclassified, prominent inflammation gives not_imnm"
+    ),
+    ck_high=_ck_above_uln,
+    biopsy_outcome=_necrosis_predominant_minimal_inflammation,
+)
+
+_SETS = {s.name: s for s in (TMA2025, ENMC2017)}
+DEFAULT_CRITERIA = TMA2025.name
+
+
+def available_criteria() -> tuple[str, ...]:
+    """Names of the criteria sets.
+
+    Returns
+    -------
+    tuple of str
+        The names, the default (``"tma2025"``) first.
+    """
+    return tuple(_SETS)
+
+
+def get_criteria(criteria: str | CriteriaSet = DEFAULT_CRITERIA) -> CriteriaSet:
+    """Return a criteria set by name.
+
+    Parameters
+    ----------
+    criteria : str or CriteriaSet
+        A name from :func:`available_criteria`; a :class:`CriteriaSet` is returned as it is.
+
+    Returns
+    -------
+    CriteriaSet
+
+    Raises
+    ------
+    UnknownCriteriaError
+        For an unknown name; the message lists the known ones.
+    """
+    if isinstance(criteria, CriteriaSet):
+        return criteria
+    try:
+        return _SETS[criteria]
+    except (KeyError, TypeError):
+        known = ", ".join(available_criteria())
+        raise UnknownCriteriaError(
+            f"unknown criteria set {criteria!r}; choose one of: {known}"
+        ) from None

@@ -1,0 +1,40 @@
+"""Derived columns of the classified output (contract v1, section 2)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = 30.4375
+
+
+def end_of_observation(patients: pd.DataFrame) -> pd.Series:
+    """death_date where given, else last_followup_date."""
+    return patients["death_date"].fillna(patients["last_followup_date"])
+
+
+def derived_columns(patients: pd.DataFrame) -> pd.DataFrame:
+    """Compute the derived columns; the input is not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``age_at_onset_years`` = (onset_date - birth_date) in days / 365.25;
+        ``statin_latency_months`` = (onset_date - statin_start_date) in days / 30.4375 where
+        statin_exposed is true and statin_start_date <= onset_date, empty otherwise;
+        ``followup_years`` = (end of observation - onset_date) in days / 365.25. Not rounded.
+    """
+    onset = patients["onset_date"]
+    age = (onset - patients["birth_date"]).dt.days / DAYS_PER_YEAR
+    latency_days = (onset - patients["statin_start_date"]).dt.days
+    exposed = patients["statin_exposed"].fillna(False).to_numpy(dtype=bool)
+    latency = latency_days.where(exposed & (latency_days >= 0).fillna(False).to_numpy(dtype=bool))
+    followup = (end_of_observation(patients) - onset).dt.days / DAYS_PER_YEAR
+    return pd.DataFrame(
+        {
+            "age_at_onset_years": age.astype(float),
+            "statin_latency_months": (latency / DAYS_PER_MONTH).astype(float),
+            "followup_years": followup.astype(float),
+        },
+        index=patients.index,
+    )

@@ -1,0 +1,88 @@
+"""Classify validated patients into IMNM groups, whole columns at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
+from imnm_cohort.classify.derived import derived_columns
+from imnm_cohort.classify.rules import GROUPS, REASON_CODES, RULES, Facts
+
+OUTPUT_COLUMNS = (
+    "imnm_group", "criteria", "classification_reasons",
+    "age_at_onset_years", "statin_latency_months", "followup_years",
+)  # fmt: skip
+_KEY = 64  # more than 2**(largest number of outcomes of a rule)
+
+
+def classify(
+    patients: pd.DataFrame, criteria: str | CriteriaSet = DEFAULT_CRITERIA
+) -> pd.DataFrame:
+    """Classify validated patients by the contract's decision procedure.
+
+    The first of the eleven rules that applies decides (``docs/criteria.md``).
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        Valid rows of an extract, typed as by :func:`~imnm_cohort.load_extract`
+        (``ValidationResult.valid``). Not modified.
+    criteria : str or CriteriaSet
+        ``"tma2025"`` (default) or ``"enmc2017"``; see :func:`available_criteria`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: the input columns, then ``imnm_group`` (categorical over the seven
+        groups), ``criteria``, ``classification_reasons`` (``;``-separated reason codes of the
+        deciding rule) and the derived columns ``age_at_onset_years``,
+        ``statin_latency_months`` and ``followup_years``.
+
+    Raises
+    ------
+    UnknownCriteriaError
+        For an unknown criteria set name.
+
+    Examples
+    --------
+    >>> from imnm_cohort import load_extract, classify
+    >>> result = load_extract("extract.csv")  # doctest: +SKIP
+    >>> classified = classify(result.valid, criteria="enmc2017")  # doctest: +SKIP
+    >>> classified["imnm_group"].value_counts()  # doctest: +SKIP
+    """
+    criteria_set = get_criteria(criteria)
+    group, reasons = _decide(patients, criteria_set)
+    out = patients.copy()
+    out["imnm_group"] = pd.Categorical(group, categories=list(GROUPS))
+    out["criteria"] = criteria_set.name
+    out["classification_reasons"] = reasons
+    return pd.concat([out, derived_columns(patients)], axis=1)
+
+
+def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[np.ndarray, np.ndarray]:
+    n = len(patients)
+    facts = Facts.of(patients, criteria)
+    decided = np.zeros(n, dtype=np.int64)
+    bits_of = np.zeros(n, dtype=np.int64)
+    codes_of: dict[int, list[str]] = {}
+    for rule in RULES:
+        outcomes = rule.outcomes(facts)
+        codes_of[rule.number] = [code for code, _ in outcomes]
+        bits = np.zeros(n, dtype=np.int64)
+        for j, (_, mask) in enumerate(outcomes):
+            bits |= np.asarray(mask, dtype=np.int64) << j
+        applies = (bits != 0) & (decided == 0)
+        decided[applies] = rule.number
+        bits_of[applies] = bits[applies]
+    if n and (decided == 0).any():  # rule 11 always applies; a gap is a bug, never data
+        raise AssertionError("the decision procedure left a patient undecided")
+    keys, inverse = np.unique(decided * _KEY + bits_of, return_inverse=True)
+    group_of_key = np.empty(len(keys), dtype=object)
+    reasons_of_key = np.empty(len(keys), dtype=object)
+    for i, key in enumerate(keys):
+        number, flags = divmod(int(key), _KEY)
+        codes = [c for j, c in enumerate(codes_of[number]) if flags >> j & 1]
+        group_of_key[i] = REASON_CODES[codes[0]][1]
+        reasons_of_key[i] = ";".join(codes)
+    return group_of_key[inverse.ravel()], reasons_of_key[inverse.ravel()]

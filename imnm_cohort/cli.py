@@ -1,0 +1,218 @@
+"""The command line: ``imnm-cohort`` and ``python -m imnm_cohort``.
+
+This is the only module that prints and chooses exit codes. ``main(argv)`` returns the
+exit code, so tests call it without a subprocess:
+
+* 0 success; 1 input that cannot be used (nothing written); 2 usage or configuration error;
+* 3 outputs written but rows were quarantined and ``--strict`` was given;
+* 4 another run is writing to the same output folder (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from imnm_cohort import __version__
+from imnm_cohort.classify import REASON_CODES, available_criteria, classify, get_criteria
+from imnm_cohort.errors import ConfigError, ImnmCohortError
+from imnm_cohort.extract import ValidationResult, load_extract
+from imnm_cohort.extract.report import write_validation
+from imnm_cohort.synth import synthesize, write_extract
+from imnm_cohort.tables import write_table
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = _Parser(prog="imnm-cohort", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--version", action="version", version=f"imnm-cohort {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("synth", help="write a synthetic registry extract")
+    p.add_argument("--n", type=int, required=True, help="number of patients")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--dirty",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of rows given a rule-breaking defect (default 0)",
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+
+    p = sub.add_parser("validate", help="validate an extract and quarantine bad rows")
+    p.add_argument("extract", type=Path)
+    p.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        help="write valid rows, quarantine and the validation report here",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
+
+    p = sub.add_parser("classify", help="validate and classify an extract")
+    p.add_argument("extract", type=Path)
+    p.add_argument(
+        "--criteria",
+        default=available_criteria()[0],
+        help=f"criteria set: {', '.join(available_criteria())} (default %(default)s)",
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+    p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
+
+    sub.add_parser("criteria", help="list the criteria sets and the reason codes")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run the command line and return its exit code."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+    except ConfigError as exc:
+        print(f"imnm-cohort: error: {exc}", file=err)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    say = _Printer(out, err, quiet=args.quiet)
+    try:
+        command = {
+            "synth": _synth,
+            "validate": _validate,
+            "classify": _classify,
+            "criteria": _criteria,
+        }[args.command]
+        return command(args, say)
+    except ImnmCohortError as exc:
+        print(f"imnm-cohort: error: {exc}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("imnm-cohort: interrupted", file=err)
+        return 130
+
+
+class _Printer:
+    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
+        self.out, self.err, self.quiet = out, err, quiet
+        self.start = time.perf_counter()
+
+    def result(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.out)
+
+    def stage(self, name: str, since: float) -> None:
+        if not self.quiet:
+            print(f"[{name}] {time.perf_counter() - since:.2f} s", file=self.err)
+
+
+def _synth(args: argparse.Namespace, say: _Printer) -> int:
+    if args.n < 1:
+        raise ConfigError("--n must be at least 1")
+    if not 0.0 <= args.dirty <= 1.0:
+        raise ConfigError("--dirty must be between 0 and 1")
+    if args.output.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    t = time.perf_counter()
+    frame = synthesize(args.n, seed=args.seed, dirty=args.dirty)
+    write_extract(frame, args.output)
+    say.stage("synth", t)
+    say.result(f"wrote {len(frame)} synthetic patients (seed {args.seed}) to {args.output}")
+    return EXIT_OK
+
+
+def _load(path: Path, say: _Printer) -> ValidationResult:
+    t = time.perf_counter()
+    result = load_extract(path)
+    say.stage("validate", t)
+    return result
+
+
+def _validation_summary(result: ValidationResult) -> str:
+    lines = [
+        f"{result.source}: {result.input_rows} rows: {result.valid_rows} valid, "
+        f"{result.quarantined_rows} quarantined"
+    ]
+    for row in result.reason_counts().itertuples(index=False):
+        lines.append(f"  quarantine  {row.column}:{row.rule}  {row.rows}")
+    for row in result.warning_counts().itertuples(index=False):
+        lines.append(f"  warning     {row.code}  {row.rows}")
+    return "\n".join(lines)
+
+
+def _strict_code(args: argparse.Namespace, result: ValidationResult) -> int:
+    return EXIT_QUARANTINED if args.strict and result.quarantined_rows else EXIT_OK
+
+
+def _validate(args: argparse.Namespace, say: _Printer) -> int:
+    result = _load(args.extract, say)
+    say.result(_validation_summary(result))
+    if args.output_dir is not None:
+        write_validation(result, args.output_dir)
+        say.result(f"validation outputs written to {args.output_dir}")
+    return _strict_code(args, result)
+
+
+def _classify(args: argparse.Namespace, say: _Printer) -> int:
+    criteria = get_criteria(args.criteria)
+    if args.output.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    result = _load(args.extract, say)
+    t = time.perf_counter()
+    classified = classify(result.valid, criteria)
+    say.stage("classify", t)
+    write_table(classified, args.output)
+    say.result(_validation_summary(result))
+    say.result(f"criteria {criteria.name}:")
+    for group, count in classified["imnm_group"].value_counts(sort=False).items():
+        say.result(f"  group   {group}  {count}")
+    reasons = classified["classification_reasons"].str.split(";").explode().value_counts()
+    for code, count in reasons.sort_index().items():
+        say.result(f"  reason  {code}  {count}")
+    say.result(f"classified rows written to {args.output}")
+    if result.quarantined_rows:
+        quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")
+        write_table(result.quarantine, quarantine)
+        say.result(f"quarantined rows written to {quarantine}")
+    return _strict_code(args, result)
+
+
+def _criteria(args: argparse.Namespace, say: _Printer) -> int:
+    for name in available_criteria():
+        c = get_criteria(name)
+        say.result(
+            f"{c.name}: {c.title}\n  CK_HIGH: {c.ck_high_text}\n"
+            f"  necrotizing biopsy: {c.biopsy_text}\n  source: {c.citation}"
+        )
+    say.result("reason codes:")
+    for code, (rule, group, meaning) in REASON_CODES.items():
+        say.result(f"  {code:32s} rule {rule:>2}  -> {group:14s} {meaning}")
+    return EXIT_OK
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)

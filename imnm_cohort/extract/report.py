@@ -1,0 +1,94 @@
+"""Write the outputs of the validation stage: valid rows, quarantine and a report.
+
+The report (``validation_report.json`` and ``.md``) is aggregate: counts per rule and per
+warning, never a patient id. ``valid.csv``, ``quarantine.csv``,
+``quarantine_reasons.csv`` and ``data_quality_warnings.csv`` are patient-level.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.tables import write_table, write_text
+
+VALIDATION_FILES = (
+    "valid.csv",
+    "quarantine.csv",
+    "quarantine_reasons.csv",
+    "data_quality_warnings.csv",
+    "validation_report.json",
+    "validation_report.md",
+)
+
+
+def validation_markdown(result: ValidationResult) -> str:
+    """The validation report in Markdown (aggregate: no patient-level values)."""
+    summary = result.to_dict()
+    counts = summary["counts"]
+    lines = [
+        "# Validation report",
+        "",
+        f"Extract `{_md(summary['source'])}`, checked against extract contract "
+        f"v{CONTRACT_VERSION}.",
+        "",
+        "| rows | count |",
+        "|---|---:|",
+        f"| input | {counts['input_rows']} |",
+        f"| valid | {counts['valid_rows']} |",
+        f"| quarantined | {counts['quarantined_rows']} |",
+        "",
+        "## Quarantine reasons",
+        "",
+    ]
+    if summary["quarantine_reasons"]:
+        lines += ["| column | rule | rows |", "|---|---|---:|"]
+        lines += [
+            f"| {r['column']} | {r['rule']} | {r['rows']} |" for r in summary["quarantine_reasons"]
+        ]
+    else:
+        lines.append("No row was quarantined.")
+    lines += ["", "## Data-quality warnings (rows kept)", ""]
+    if summary["warnings"]:
+        lines += ["| warning | meaning | rows |", "|---|---|---:|"]
+        lines += [
+            f"| {w['code']} | {w['description']} | {w['rows']} |" for w in summary["warnings"]
+        ]
+    else:
+        lines.append("None.")
+    if summary["absent_columns"]:
+        lines += [
+            "",
+            "Optional columns absent from the file (read as empty): "
+            + ", ".join(summary["absent_columns"])
+            + ".",
+        ]
+    lines += [
+        "",
+        "Rules found while parsing: "
+        + "; ".join(f"`{k}` {v}" for k, v in PARSE_RULES.items())
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def write_validation(result: ValidationResult, folder: str | Path) -> list[Path]:
+    """Write the validation outputs (:data:`VALIDATION_FILES`) into ``folder``."""
+    folder = Path(folder)
+    return [
+        write_table(result.valid, folder / "valid.csv"),
+        write_table(result.quarantine, folder / "quarantine.csv"),
+        write_table(result.reasons, folder / "quarantine_reasons.csv"),
+        write_table(result.warnings, folder / "data_quality_warnings.csv"),
+        write_text(
+            json.dumps(result.to_dict(), indent=2) + "\n", folder / "validation_report.json"
+        ),
+        write_text(validation_markdown(result), folder / "validation_report.md"),
+    ]

@@ -1,0 +1,351 @@
+"""Validate an extract against contract v1 and split it into valid and quarantined rows.
+
+Every failure is collected at once (pandera's lazy validation plus the parsing step), then the
+rows are split. Invariant, for every input: ``input_rows == valid_rows + quarantined_rows``.
+
+A rule that more than half of the rows break (with at least :data:`FILE_LEVEL_MIN_ROWS`
+failing rows) is a problem of the file, not of its rows
+(:class:`~imnm_cohort.errors.FileLevelError`).
+The parsing step is checked for this before the schema runs, so a date column in another
+format never makes pandera collect millions of failure cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+import pandera.errors
+
+from imnm_cohort.errors import FileLevelError
+from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
+from imnm_cohort.extract.read import read_extract
+from imnm_cohort.extract.schema import (
+    DATE_ORDER_COLUMN,
+    DATE_ORDER_RULES,
+    EXTRACT_SCHEMA,
+    PANDERA_RULES,
+)
+
+FILE_LEVEL_SHARE = 0.5
+FILE_LEVEL_MIN_ROWS = 10
+
+CK_IMPLAUSIBLE = 100_000.0
+ONSET_AGE_IMPLAUSIBLE = (2.0, 100.0)
+DAYS_PER_YEAR = 365.25
+
+#: Data-quality warnings: the row stays valid, the warning is recorded.
+WARNING_CODES = {
+    "ck_above_100000": "ck_peak above 100,000 U/L",
+    "onset_age_below_2": "onset age below 2 years",
+    "onset_age_above_100": "onset age above 100 years",
+    "statin_started_after_onset": "statin_start_date after onset_date",
+    "cancer_code_not_malignant": "cancer_icd10 outside C00-C97 (malignant neoplasms)",
+}
+
+REASON_COLUMNS = ("row_number", "patient_id", "column", "rule", "value")
+WARNING_COLUMNS = ("row_number", "patient_id", "column", "code", "value")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of validating one extract.
+
+    Attributes
+    ----------
+    source : str
+        Where the extract came from (a path, or a name given by the caller).
+    input_rows : int
+        Data rows in the input.
+    valid : pandas.DataFrame
+        The valid rows, typed, indexed by ``row_number`` (1 = the first row below the header),
+        contract columns first and extra columns after them, untouched.
+    quarantine : pandas.DataFrame
+        One row per rejected input row: ``row_number``, ``quarantine_reasons`` (every reason
+        as ``column:rule=value``, ``; ``-separated), then the row's cells as they were read.
+        Patient-level: it carries patient ids.
+    reasons : pandas.DataFrame
+        One row per reason: ``row_number``, ``patient_id``, ``column``, ``rule``, ``value``.
+    warnings : pandas.DataFrame
+        Data-quality warnings on valid rows: ``row_number``, ``patient_id``, ``column``,
+        ``code``, ``value`` (codes in :data:`WARNING_CODES`).
+    absent_columns : tuple of str
+        Optional contract columns that the file did not have (read as empty).
+    """
+
+    source: str
+    input_rows: int
+    valid: pd.DataFrame = field(repr=False)
+    quarantine: pd.DataFrame = field(repr=False)
+    reasons: pd.DataFrame = field(repr=False)
+    warnings: pd.DataFrame = field(repr=False)
+    absent_columns: tuple[str, ...] = ()
+
+    @property
+    def valid_rows(self) -> int:
+        """Number of valid rows."""
+        return len(self.valid)
+
+    @property
+    def quarantined_rows(self) -> int:
+        """Number of quarantined rows."""
+        return len(self.quarantine)
+
+    def reason_counts(self) -> pd.DataFrame:
+        """Rows per (column, rule), most frequent first; a row counts once per reason."""
+        counts = (
+            self.reasons.groupby(["column", "rule"], sort=True)["row_number"]
+            .nunique()
+            .rename("rows")
+            .reset_index()
+        )
+        return counts.sort_values(
+            ["rows", "column", "rule"], ascending=[False, True, True], ignore_index=True
+        )
+
+    def warning_counts(self) -> pd.DataFrame:
+        """Rows per warning code, most frequent first."""
+        counts = self.warnings.groupby("code")["row_number"].nunique().rename("rows").reset_index()
+        return counts.sort_values(["rows", "code"], ascending=[False, True], ignore_index=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Aggregate summary (no patient-level values), for reports and JSON."""
+        return {
+            "source": Path(self.source).name,
+            "counts": {
+                "input_rows": self.input_rows,
+                "valid_rows": self.valid_rows,
+                "quarantined_rows": self.quarantined_rows,
+            },
+            "quarantine_reasons": [
+                {"column": str(r["column"]), "rule": str(r["rule"]), "rows": int(r["rows"])}
+                for r in self.reason_counts().to_dict("records")
+            ],
+            "warnings": [
+                {
+                    "code": str(r["code"]),
+                    "description": WARNING_CODES[str(r["code"])],
+                    "rows": int(r["rows"]),
+                }
+                for r in self.warning_counts().to_dict("records")
+            ],
+            "absent_columns": list(self.absent_columns),
+        }
+
+
+def load_extract(path: str | Path) -> ValidationResult:
+    """Read and validate an extract file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.parquet`` or ``.xlsx`` extract.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    ExtractError
+        The file cannot be used (including :class:`~imnm_cohort.errors.FileLevelError`).
+    """
+    return validate_extract(read_extract(path), source=str(path))
+
+
+def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationResult:
+    """Validate a text frame against contract v1 and quarantine the rows that break it.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Text cells as returned by :func:`~imnm_cohort.extract.read.read_extract` (every
+        contract column present). Not modified.
+    source : str
+        Name used in messages.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    FileLevelError
+        When more than half of the rows break the same rule.
+    """
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    typed, parse_failures = coerce_extract(raw)
+    _raise_if_file_level(parse_failures, n, source)
+    schema_failures = _schema_failures(typed, raw)
+    if not parse_failures.empty and not schema_failures.empty:
+        parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
+        cells = pd.MultiIndex.from_frame(schema_failures[["index", "column"]])
+        schema_failures = schema_failures[~cells.isin(parsed_cells)]
+    failures = pd.concat([parse_failures, schema_failures], ignore_index=True)
+    _raise_if_file_level(failures, n, source)
+
+    failures = failures.sort_values(["index", "column", "rule"], kind="stable", ignore_index=True)
+    bad = np.zeros(n, dtype=bool)
+    bad[failures["index"].to_numpy(dtype=np.int64)] = True
+    row_number = pd.RangeIndex(1, n + 1, name="row_number")
+
+    valid = typed[~bad].copy()
+    valid.index = row_number[~bad]
+    reasons = pd.DataFrame(
+        {
+            "row_number": failures["index"].to_numpy(dtype=np.int64) + 1,
+            "patient_id": raw["patient_id"].to_numpy(dtype=object)[
+                failures["index"].to_numpy(dtype=np.int64)
+            ],
+            "column": failures["column"].to_numpy(dtype=object),
+            "rule": failures["rule"].to_numpy(dtype=object),
+            "value": failures["value"].to_numpy(dtype=object),
+        },
+        columns=list(REASON_COLUMNS),
+    )
+    quarantine = _quarantine_frame(raw, bad, reasons)
+    return ValidationResult(
+        source=source,
+        input_rows=n,
+        valid=valid,
+        quarantine=quarantine,
+        reasons=reasons,
+        warnings=data_quality_warnings(valid),
+        absent_columns=tuple(raw.attrs.get("absent_columns", ())),
+    )
+
+
+def _schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    try:
+        EXTRACT_SCHEMA.validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    cases = cases[cases["index"].notna()]
+    wide = cases["schema_context"] == "DataFrameSchema"
+    column_level = cases[~wide]
+    rule = column_level["check"].map(lambda c: PANDERA_RULES.get(str(c), str(c)))
+    index = column_level["index"].to_numpy(dtype=np.int64)
+    col_failures = pd.DataFrame(
+        {
+            "index": index,
+            "column": column_level["column"].to_numpy(dtype=object),
+            "rule": rule.to_numpy(dtype=object),
+            "value": _raw_values(raw, column_level["column"].to_numpy(), index),
+        },
+        columns=list(FAILURE_COLUMNS),
+    )
+    wide_cases = cases[wide].drop_duplicates(["check", "index"])
+    found = [col_failures]
+    orders = {code: (earlier, later) for code, _, earlier, later, _ in DATE_ORDER_RULES}
+    for code, group in wide_cases.groupby("check", sort=True):
+        earlier, later = orders[str(code)]
+        column = DATE_ORDER_COLUMN[str(code)]
+        other = earlier if column == later else later
+        idx = group["index"].to_numpy(dtype=np.int64)
+        value = (
+            column
+            + "="
+            + raw[column].to_numpy(dtype=object)[idx].astype(str)
+            + ", "
+            + other
+            + "="
+            + raw[other].to_numpy(dtype=object)[idx].astype(str)
+        )
+        found.append(
+            pd.DataFrame(
+                {"index": idx, "column": column, "rule": str(code), "value": value},
+                columns=list(FAILURE_COLUMNS),
+            )
+        )
+    return pd.concat(found, ignore_index=True)
+
+
+def _raw_values(raw: pd.DataFrame, columns: np.ndarray, index: np.ndarray) -> np.ndarray:
+    values = np.empty(len(index), dtype=object)
+    for name in pd.unique(columns):
+        at = columns == name
+        values[at] = raw[name].to_numpy(dtype=object)[index[at]]
+    return values
+
+
+def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> None:
+    if failures.empty or n_rows == 0:
+        return
+    counts = failures.groupby(["column", "rule"], sort=True)["index"].nunique()
+    column, rule = cast(tuple[str, str], counts.idxmax())
+    worst = int(counts.max())
+    if worst >= FILE_LEVEL_MIN_ROWS and worst > FILE_LEVEL_SHARE * n_rows:
+        hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
+        examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
+        raise FileLevelError(
+            Path(source).name if source else source, str(column), str(rule), worst, n_rows, examples
+        )
+
+
+def _quarantine_frame(raw: pd.DataFrame, bad: np.ndarray, reasons: pd.DataFrame) -> pd.DataFrame:
+    if not bad.any():
+        columns = ["row_number", "quarantine_reasons", *raw.columns]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    value = reasons["value"].astype(str).str.slice(0, 80)
+    text = reasons["column"] + ":" + reasons["rule"] + "=" + value
+    joined = text.groupby(reasons["row_number"], sort=True).agg("; ".join)
+    rows = raw[bad].copy()
+    rows.insert(0, "quarantine_reasons", joined.to_numpy())
+    rows.insert(0, "row_number", np.flatnonzero(bad) + 1)
+    return rows.reset_index(drop=True)
+
+
+def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
+    """Implausible-but-possible values in valid rows (the rows stay valid).
+
+    Parameters
+    ----------
+    valid : pandas.DataFrame
+        Typed valid rows indexed by ``row_number``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row_number``, ``patient_id``, ``column``, ``code``, ``value``; codes in
+        :data:`WARNING_CODES`.
+    """
+    age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
+    icd = valid["cancer_icd10"]
+    chapter = pd.to_numeric(icd.str.slice(1, 3), errors="coerce")
+    malignant = icd.str.startswith("C") & chapter.between(0, 97)
+    checks = [
+        ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
+        ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age.round(2)),
+        ("birth_date", "onset_age_above_100", age > ONSET_AGE_IMPLAUSIBLE[1], age.round(2)),
+        (
+            "statin_start_date",
+            "statin_started_after_onset",
+            valid["statin_start_date"] > valid["onset_date"],
+            valid["statin_start_date"].dt.strftime("%Y-%m-%d"),
+        ),
+        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant.fillna(False), icd),
+    ]
+    parts = []
+    for column, code, mask, shown in checks:
+        hit = mask.fillna(False).to_numpy(dtype=bool)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "row_number": valid.index.to_numpy()[hit],
+                    "patient_id": valid["patient_id"].to_numpy(dtype=object)[hit],
+                    "column": column,
+                    "code": code,
+                    "value": shown.to_numpy(dtype=object)[hit],
+                },
+                columns=list(WARNING_COLUMNS),
+            )
+        )
+    return pd.concat(parts, ignore_index=True).sort_values(
+        ["row_number", "code"], kind="stable", ignore_index=True
+    )

@@ -1,0 +1,46 @@
+"""The public API is small, exported on purpose, and documented."""
+
+import inspect
+
+import imnm_cohort
+
+EXPECTED = {
+    "CONTRACT_VERSION",
+    "EXTRACT_SCHEMA",
+    "GROUPS",
+    "IMNM_GROUPS",
+    "REASON_CODES",
+    "ConfigError",
+    "CriteriaSet",
+    "Explanation",
+    "ExtractError",
+    "FileLevelError",
+    "ImnmCohortError",
+    "RunLockedError",
+    "UnknownCriteriaError",
+    "ValidationResult",
+    "__version__",
+    "available_criteria",
+    "classify",
+    "explain",
+    "get_criteria",
+    "load_extract",
+    "read_extract",
+    "synthesize",
+    "validate_extract",
+    "write_extract",
+}
+
+
+def test_all_lists_exactly_the_public_api():
+    assert set(imnm_cohort.__all__) == EXPECTED
+    for name in imnm_cohort.__all__:
+        assert hasattr(imnm_cohort, name), name
+
+
+def test_public_callables_have_numpydoc_docstrings():
+    for name in imnm_cohort.__all__:
+        obj = getattr(imnm_cohort, name)
+        if inspect.isfunction(obj):
+            doc = obj.__doc__ or ""
+            assert "Returns" in doc or "Raises" in doc, name
