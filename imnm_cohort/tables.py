@@ -46,14 +46,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out.columns:
         col = out[name]
-        if col.dtype != object:
+        if not pd.api.types.is_string_dtype(col.dtype):
             continue
         text = col.astype("string")
         risky = text.str.match(_FORMULA_START).fillna(False) & ~text.str.match(_NUMBER).fillna(
             False
         )
         if risky.any():
-            out[name] = col.where(~risky.to_numpy(dtype=bool), "'" + text.astype(object))
+            out[name] = col.where(~risky.to_numpy(dtype=bool), "'" + text)
     return out
 
 

@@ -74,10 +74,15 @@ def _ck_above_uln(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return known & (ck > uln), known
 
 
+def _is(column: pd.Series, value: str) -> np.ndarray:
+    """Where the column equals ``value``; missing is False."""
+    return (column == value).to_numpy(dtype=bool, na_value=False)
+
+
 def _necrosis_predominant(frame: pd.DataFrame) -> np.ndarray:
     necrosis = frame["biopsy_necrosis"]
     return np.select(
-        [necrosis.isna().to_numpy(), (necrosis == "predominant").to_numpy()],
+        [necrosis.isna().to_numpy(dtype=bool), _is(necrosis, "predominant")],
         [BIOPSY_MISSING, NECROTIZING],
         default=NOT_NECROTIZING,
     ).astype(object)
@@ -85,13 +90,13 @@ def _necrosis_predominant(frame: pd.DataFrame) -> np.ndarray:
 
 def _necrosis_predominant_minimal_inflammation(frame: pd.DataFrame) -> np.ndarray:
     necrosis, inflammation = frame["biopsy_necrosis"], frame["biopsy_inflammation"]
-    predominant = (necrosis == "predominant").to_numpy()
+    predominant = _is(necrosis, "predominant")
     return np.select(
         [
-            necrosis.isna().to_numpy(),
-            predominant & (inflammation == "minimal").to_numpy(),
-            predominant & inflammation.isna().to_numpy(),
-            predominant & (inflammation == "prominent").to_numpy(),
+            necrosis.isna().to_numpy(dtype=bool),
+            predominant & _is(inflammation, "minimal"),
+            predominant & inflammation.isna().to_numpy(dtype=bool),
+            predominant & _is(inflammation, "prominent"),
         ],
         [BIOPSY_MISSING, NECROTIZING, INFLAMMATION_MISSING, INFLAMMATION_PROMINENT],
         default=NOT_NECROTIZING,

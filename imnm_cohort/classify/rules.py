@@ -62,10 +62,10 @@ class Facts:
         """Compute the facts for a frame of validated patients under a criteria set."""
 
         def true(column: str) -> np.ndarray:
-            return frame[column].fillna(False).to_numpy(dtype=bool)
+            return frame[column].to_numpy(dtype=bool, na_value=False)
 
         def equals(column: str, value: str) -> np.ndarray:
-            return (frame[column] == value).fillna(False).to_numpy(dtype=bool)
+            return (frame[column] == value).to_numpy(dtype=bool, na_value=False)
 
         weakness = frame["proximal_weakness"]
         msa = frame["other_msa"]
@@ -78,7 +78,7 @@ class Facts:
             srp_pos=equals("anti_srp", "positive"),
             hmgcr_not_tested=equals("anti_hmgcr", "not_tested"),
             srp_not_tested=equals("anti_srp", "not_tested"),
-            msa_named=(msa.notna() & (msa != "none")).to_numpy(dtype=bool),
+            msa_named=(msa != "none").to_numpy(dtype=bool, na_value=False),
             rimmed_vacuoles=true("biopsy_rimmed_vacuoles"),
             perifascicular_atrophy=true("biopsy_perifascicular_atrophy"),
             statin_toxic_picture=(

@@ -18,12 +18,15 @@ Decisions (see ``docs/extract-format.md``):
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS
@@ -32,6 +35,7 @@ CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx",)
 _SNIFF_BYTES = 65_536
+_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow")}
 
 
 def read_extract(path: str | Path) -> pd.DataFrame:
@@ -88,6 +92,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), None)
+        _check_utf8(path)
     except UnicodeDecodeError as exc:
         raise ExtractError(_decode_message(path, exc)) from None
     except csv.Error as exc:
@@ -95,30 +100,49 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not header or all(not h.strip() for h in header):
         raise ExtractError(f"{path}: the first line is empty; expected a header row")
     _check_header(path, header)
+    names = [f"column_{i}" for i in range(len(header))]  # unique even if the header is not
     try:
-        frame = pd.read_csv(
+        table = pacsv.read_csv(
             path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding="utf-8-sig",
-            engine="c",
-            skip_blank_lines=True,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
         )
-    except UnicodeDecodeError as exc:
-        raise ExtractError(_decode_message(path, exc)) from None
-    except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
+    except pa.ArrowInvalid as exc:
+        detail = str(exc).strip().splitlines()[0][:200]
+        if "UTF8" in detail or "utf8" in detail.lower():
+            raise ExtractError(
+                f"{path}: is not UTF-8 text ({detail}); save the file as 'CSV UTF-8'"
+            ) from None
         raise ExtractError(f"{path}: not a well-formed CSV file ({detail})") from None
-    except (ValueError, OSError) as exc:
-        raise ExtractError(f"{path}: cannot be read as CSV ({exc})") from None
+    frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
+    frame.columns = pd.Index(header)
     return frame
 
 
-def _decode_message(path: Path, exc: UnicodeDecodeError) -> str:
+def _check_utf8(path: Path) -> None:
+    """Decode the whole file in blocks, so that a stray Latin-1 byte names its offset."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise ExtractError(_decode_message(path, exc, offset)) from None
+            offset += len(block)
+        decoder.decode(b"", final=True)
+
+
+def _decode_message(path: Path, exc: UnicodeDecodeError, offset: int = 0) -> str:
     byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
     return (
-        f"{path}: is not UTF-8 text (byte 0x{byte} at offset {exc.start}); "
+        f"{path}: is not UTF-8 text (byte 0x{byte} at offset {offset + exc.start}); "
         "save the file as 'CSV UTF-8'"
     )
 
@@ -202,6 +226,7 @@ def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
             )
         else:
             out[name] = col.map(_cell_text, na_action="ignore").astype(object)
+        out[name] = out[name].astype(_ARROW_TEXT[pa.string()])
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 

@@ -1,0 +1,51 @@
+"""Benchmark (issue 3): classification of 1,000,000 validated patients.
+
+Targets: the classification step <= 3 s; >= 100x faster than the row-by-row reference
+classifier (timed on a sample and scaled); ``imnm-cohort classify`` end to end on a 1M-row
+CSV <= 25 s.
+
+Run: ``.venv/bin/python benchmarks/bench_classify.py [N]`` from the project root.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import DATA, million_row_extract, timed
+
+from imnm_cohort import classify, load_extract
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.property.reference_classifier import classify_row
+
+SAMPLE = 20_000
+
+
+def main(n: int) -> None:
+    path = million_row_extract(n)
+    valid = load_extract(path).valid
+    print(f"validated patients: {len(valid):,}")
+    for criteria in ("tma2025", "enmc2017"):
+        _, fast_s = timed(f"classify ({criteria})", lambda c=criteria: classify(valid, c))
+    sample = valid.iloc[:SAMPLE]
+    records = sample.astype(object).where(sample.notna(), None).to_dict("records")
+    start = time.perf_counter()
+    for record in records:
+        classify_row(record, "enmc2017")
+    per_row = (time.perf_counter() - start) / SAMPLE
+    scaled = per_row * len(valid)
+    print(f"{'row-by-row reference, scaled from ' + f'{SAMPLE:,} rows':58s} {scaled:8.2f} s")
+    print(f"{'speed-up over the reference':58s} {scaled / fast_s:8.1f} x")
+    out = DATA / "classified.csv"
+    cli = [sys.executable, "-m", "imnm_cohort", "-q", "classify", str(path), "-o", str(out)]
+    timed(
+        "imnm-cohort classify, end to end (CSV in, CSV out)",
+        lambda: subprocess.run(cli, check=True),
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
