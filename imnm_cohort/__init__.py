@@ -11,6 +11,7 @@ report. The public API is what ``__all__`` lists; everything else is internal.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from imnm_cohort.analysis import CohortAnalysis, MalignancyOptions, analyse
 from imnm_cohort.classify import (
     GROUPS,
     IMNM_GROUPS,
@@ -51,16 +52,19 @@ __all__ = [
     "GROUPS",
     "IMNM_GROUPS",
     "REASON_CODES",
+    "CohortAnalysis",
     "ConfigError",
     "CriteriaSet",
     "Explanation",
     "ExtractError",
     "FileLevelError",
     "ImnmCohortError",
+    "MalignancyOptions",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",
     "__version__",
+    "analyse",
     "available_criteria",
     "classify",
     "explain",

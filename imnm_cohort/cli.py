@@ -181,9 +181,12 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     say.result(f"criteria {criteria.name}:")
     for group, count in classified["imnm_group"].value_counts(sort=False).items():
         say.result(f"  group   {group}  {count}")
-    reasons = classified["classification_reasons"].str.split(";").explode().value_counts()
-    for code, count in reasons.sort_index().items():
-        say.result(f"  reason  {code}  {count}")
+    reasons: dict[str, int] = {}
+    for combination, count in classified["classification_reasons"].value_counts().items():
+        for code in str(combination).split(";"):
+            reasons[code] = reasons.get(code, 0) + int(count)
+    for code in sorted(reasons):
+        say.result(f"  reason  {code}  {reasons[code]}")
     say.result(f"classified rows written to {args.output}")
     if result.quarantined_rows:
         quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")

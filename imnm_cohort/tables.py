@@ -15,46 +15,63 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-def as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy with dates, booleans and categories as the text an extract holds."""
-    out = {}
-    for name in frame.columns:
-        col = frame[name]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            out[name] = col.astype(object)
-        elif pd.api.types.is_datetime64_any_dtype(col):
-            values = col.to_numpy(dtype="datetime64[D]")
-            text = np.datetime_as_string(values, unit="D").astype(object)
-            text[np.isnat(values)] = None
-            out[name] = pd.Series(text, index=col.index)
-        elif pd.api.types.is_bool_dtype(col):
-            out[name] = col.map({True: "true", False: "false"}).astype(object)
-        else:
-            out[name] = col
-    return pd.DataFrame(out, index=frame.index)
+def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """One column as Arrow, with dates, booleans and categories as extract text."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return pa.array(col.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return pc.strftime(
+            pa.array(col.to_numpy(dtype="datetime64[ns]"), from_pandas=True), format="%Y-%m-%d"
+        )
+    if pd.api.types.is_bool_dtype(col):
+        flags = pa.array(col.astype("boolean"), from_pandas=True)
+        return pc.if_else(flags, "true", "false")
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        return pa.chunked_array(col.array.__arrow_array__())
+    if pd.api.types.is_numeric_dtype(col):
+        return pa.array(col.to_numpy(), from_pandas=True)
+    text = col.astype(object)
+    text = text.where(text.isna(), text.astype(str))
+    return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if not pa.types.is_string(values.type):
+        return values
+    risky = pc.and_(
+        pc.match_substring_regex(values, _FORMULA_START),
+        pc.invert(pc.match_substring_regex(values, _NUMBER)),
+    )
+    if not pc.any(risky).as_py():
+        return values
+    return pc.if_else(risky, pc.binary_join_element_wise("'", values, ""), values)
+
+
+def as_text(frame: pd.DataFrame) -> pa.Table:
+    """The frame as an Arrow table of extract text: dates ``YYYY-MM-DD``, booleans
+    ``true``/``false``, categories as text, formula-like text neutralised."""
+    return pa.table({str(name): _neutralise(_arrow_column(frame[name])) for name in frame.columns})
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to text cells a spreadsheet would evaluate as a formula."""
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if not pd.api.types.is_string_dtype(col.dtype):
-            continue
-        text = col.astype("string")
-        risky = text.str.match(_FORMULA_START).fillna(False) & ~text.str.match(_NUMBER).fillna(
-            False
+    table = as_text(frame)
+    return (
+        pd.DataFrame(
+            {name: table.column(name).to_pandas() for name in table.column_names}, index=frame.index
         )
-        if risky.any():
-            out[name] = col.where(~risky.to_numpy(dtype=bool), "'" + text)
-    return out
+        .astype(object)
+        .where(lambda f: f.notna(), None)
+    )
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -86,7 +103,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     os.close(handle)
     try:
         if suffix == ".csv":
-            neutralise_formulas(as_text(frame)).to_csv(tmp, index=False, lineterminator="\n")
+            pacsv.write_csv(as_text(frame), tmp, pacsv.WriteOptions(quoting_style="needed"))
         else:
             frame.reset_index(drop=True).to_parquet(tmp, index=False)
         os.replace(tmp, path)

@@ -6,6 +6,9 @@ import imnm_cohort
 
 EXPECTED = {
     "CONTRACT_VERSION",
+    "CohortAnalysis",
+    "MalignancyOptions",
+    "analyse",
     "EXTRACT_SCHEMA",
     "GROUPS",
     "IMNM_GROUPS",

@@ -1,0 +1,25 @@
+"""Benchmark (issue 4): every analysis on 100,000 classified patients.
+
+Target on the 2-core reference machine: <= 20 s.
+
+Run: ``.venv/bin/python benchmarks/bench_analyse.py [N]``
+"""
+
+from __future__ import annotations
+
+import sys
+
+from _common import timed
+
+from imnm_cohort import classify, synthesize, validate_extract
+from imnm_cohort.analysis import analyse
+
+
+def main(n: int) -> None:
+    classified = classify(validate_extract(synthesize(n, seed=5)).valid)
+    print(f"classified patients: {len(classified):,}")
+    timed(f"analyse (all analyses, {n:,} patients)", lambda: analyse(classified))
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

@@ -1,0 +1,236 @@
+"""Malignancy: cancer-associated myositis, incidence after onset, cumulative incidence.
+
+Time zero is onset (or, as an option, the diagnosis date). Patients with a qualifying cancer
+before time zero are not at risk. Follow-up ends at the first cancer, at death (a competing
+event) or at the end of observation, whichever comes first; a cancer dated after the end
+of observation is not counted (the patient is censored at the end of observation).
+
+Which cancers count (each a documented option, :class:`MalignancyOptions`): ICD-10 C00-C97
+(malignant neoplasms); C44 (non-melanoma skin cancer) excluded by default; D00-D09 (in situ)
+not counted by default. A cancer date with no code counts as a malignancy, as the contract
+defines ``cancer_date`` as the first malignancy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.analysis.compare import GROUP_COLUMN
+from imnm_cohort.analysis.competing import (
+    COMPETING,
+    EVENT,
+    CumulativeIncidence,
+    GrayTest,
+    cumulative_incidence,
+    gray_test,
+)
+from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
+from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
+from imnm_cohort.classify.rules import IMNM_GROUPS
+
+
+@dataclass(frozen=True)
+class MalignancyOptions:
+    """Choices for the malignancy analyses (all documented in ``docs/analyses.md``).
+
+    Attributes
+    ----------
+    window_years : float
+        Cancer-associated myositis: a cancer within this many years before or after time
+        zero (default 3, the usual convention; 1 and 5 are also reported in the literature).
+    horizon_years : float
+        When the cumulative incidence is read off (default 3).
+    time_zero : {"onset", "diagnosis"}
+        The index date (default onset, the study's index date).
+    exclude_c44 : bool
+        Leave out non-melanoma skin cancer, ICD-10 C44 (default True).
+    include_in_situ : bool
+        Count in situ neoplasms D00-D09 (default False).
+    alpha : float
+        1 - confidence level of every interval (default 0.05).
+    """
+
+    window_years: float = 3.0
+    horizon_years: float = 3.0
+    time_zero: Literal["onset", "diagnosis"] = "onset"
+    exclude_c44: bool = True
+    include_in_situ: bool = False
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.time_zero not in ("onset", "diagnosis"):
+            raise ValueError("time_zero must be 'onset' or 'diagnosis'")
+        if self.window_years < 0 or self.horizon_years <= 0:
+            raise ValueError("window_years must be >= 0 and horizon_years > 0")
+
+
+def qualifying_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> np.ndarray:
+    """Whether each patient's recorded cancer counts under the options."""
+    code = frame["cancer_icd10"].astype("string").str.upper()
+    letter = code.str.slice(0, 1)
+    number = pd.to_numeric(code.str.slice(1, 3), errors="coerce")
+    malignant = (letter == "C") & number.between(0, 97)
+    if options.exclude_c44:
+        malignant &= ~((letter == "C") & (number == 44))
+    if options.include_in_situ:
+        malignant |= (letter == "D") & number.between(0, 9)
+    counts = malignant.fillna(False) | code.isna()
+    return (frame["cancer_date"].notna() & counts).to_numpy(dtype=bool)
+
+
+def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFrame:
+    """Per patient: ``at_risk``, ``time_years`` and ``event`` (0/1 cancer/2 death).
+
+    Patients without a time-zero date (diagnosis date missing when ``time_zero`` is
+    ``"diagnosis"``) or with a qualifying cancer before time zero are not at risk.
+    """
+    t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
+    cancer = frame["cancer_date"].where(qualifying_cancer(frame, options))
+    end = end_of_observation(frame)
+    died = frame["death_date"].notna().to_numpy(dtype=bool)
+    at_risk = (t0.notna() & ~(cancer < t0).fillna(False)).to_numpy(dtype=bool)
+    cancer_in_follow_up = (cancer <= end).fillna(False).to_numpy(dtype=bool)
+    stop = end.where(~cancer_in_follow_up, cancer)
+    days = (stop - t0).dt.days.to_numpy(dtype=float)
+    event = np.where(cancer_in_follow_up, EVENT, np.where(died, COMPETING, 0))
+    return pd.DataFrame(
+        {"at_risk": at_risk, "time_years": days / DAYS_PER_YEAR, "event": event.astype(np.int64)},
+        index=frame.index,
+    )
+
+
+@dataclass(frozen=True)
+class GroupMalignancy:
+    """Malignancy figures for one group."""
+
+    n: int
+    at_risk: int
+    events: int
+    deaths: int
+    person_years: float
+    rate_per_1000py: float | None
+    rate_ci: tuple[float, float] | None
+    cumulative_incidence: float | None
+    cumulative_incidence_ci: tuple[float, float] | None
+    within_window: int
+    within_window_proportion: float | None
+    within_window_ci: tuple[float, float] | None
+    curve: CumulativeIncidence | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's per-group malignancy shape (plus denominators)."""
+        out = asdict(self)
+        out.pop("curve")
+        for key in ("rate_ci", "cumulative_incidence_ci", "within_window_ci"):
+            out[key] = list(out[key]) if out[key] is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class MalignancyResult:
+    """Malignancy analyses by group, with Gray's test across the groups."""
+
+    options: MalignancyOptions
+    groups: dict[str, GroupMalignancy]
+    gray: GrayTest
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's ``malignancy`` shape."""
+        return {
+            "window_years": self.options.window_years,
+            "horizon_years": self.options.horizon_years,
+            "options": asdict(self.options),
+            "groups": {g: m.to_dict() for g, m in self.groups.items()},
+            "test": "gray",
+            "statistic": self.gray.statistic,
+            "p_value": self.gray.p_value,
+            "reason": self.gray.reason,
+        }
+
+    def method(self) -> str:
+        """The method in two sentences, with references."""
+        o = self.options
+        skin = "excluding C44" if o.exclude_c44 else "including C44"
+        situ = "and in situ D00-D09" if o.include_in_situ else ""
+        return (
+            f"Cancers (ICD-10 C00-C97 {skin} {situ}) within {o.window_years:g} years of "
+            f"{o.time_zero} are reported with Clopper-Pearson intervals. After {o.time_zero}, "
+            "incidence rates have exact Poisson intervals; the cumulative incidence of cancer "
+            "with death as a competing event is the Aalen-Johansen estimate at "
+            f"{o.horizon_years:g} years (log-log intervals, Gray's variance), compared "
+            "across groups with Gray's test (Gray, Ann Stat 1988)."
+        )
+
+
+def malignancy(
+    frame: pd.DataFrame,
+    groups: Sequence[str] = IMNM_GROUPS,
+    options: MalignancyOptions | None = None,
+) -> MalignancyResult:
+    """Cancer-associated myositis, incidence after time zero and cumulative incidence.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Classified patients. Not modified.
+    groups : sequence of str
+        Groups to analyse (default the three IMNM groups).
+    options : MalignancyOptions, optional
+
+    Returns
+    -------
+    MalignancyResult
+    """
+    options = options or MalignancyOptions()
+    tte = time_to_cancer(frame, options)
+    qualifying = qualifying_cancer(frame, options)
+    t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
+    offset = ((frame["cancer_date"] - t0).dt.days / DAYS_PER_YEAR).to_numpy(dtype=float)
+    in_window = qualifying & (np.abs(np.nan_to_num(offset, nan=np.inf)) <= options.window_years)
+    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    results = {}
+    for g in groups:
+        member = label == g
+        risk = member & tte["at_risk"].to_numpy(dtype=bool)
+        time = tte["time_years"].to_numpy()[risk]
+        event = tte["event"].to_numpy()[risk]
+        n, events = int(member.sum()), int((event == EVENT).sum())
+        person_years = float(time.sum())
+        rate = rate_ci = ci_est = ci_ci = curve = None
+        if person_years > 0:
+            rate = 1000.0 * events / person_years
+            lo, hi = poisson_exact(events, person_years, options.alpha)
+            rate_ci = (1000.0 * lo, 1000.0 * hi)
+        if risk.any():
+            curve = cumulative_incidence(time, event, options.alpha)
+            est, _ = curve.at(options.horizon_years)
+            lo_ci, hi_ci = curve.confidence_interval(options.horizon_years)
+            ci_est, ci_ci = float(est), (float(lo_ci), float(hi_ci))
+        window = int(in_window[member].sum())
+        proportion = window / n if n else None
+        window_ci = clopper_pearson(window, n, options.alpha) if n else None
+        results[g] = GroupMalignancy(
+            n=n,
+            at_risk=int(risk.sum()),
+            events=events,
+            deaths=int((event == COMPETING).sum()),
+            person_years=person_years,
+            rate_per_1000py=rate,
+            rate_ci=rate_ci,
+            cumulative_incidence=ci_est,
+            cumulative_incidence_ci=ci_ci,
+            within_window=window,
+            within_window_proportion=proportion,
+            within_window_ci=window_ci,
+            curve=curve,
+        )
+    compared = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)
+    gray = gray_test(
+        tte["time_years"].to_numpy()[compared], tte["event"].to_numpy()[compared], label[compared]
+    )
+    return MalignancyResult(options, results, gray)
