@@ -16,11 +16,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-DEMO := imnm_cohort/data/demo_registry.csv
 run: $(STAMP)
-	$(BIN)/imnm-cohort validate $(DEMO) -o reports/demo
-	$(BIN)/imnm-cohort classify $(DEMO) -o reports/demo/classified.csv
-	@echo "Demo outputs: $(CURDIR)/reports/demo (validation_report.md, classified.csv)"
+	$(BIN)/imnm-cohort run
 
 test: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
@@ -35,8 +32,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_validate.py
-	$(BIN)/python benchmarks/bench_classify.py
+	cd benchmarks && ../$(BIN)/python bench_validate.py
+	cd benchmarks && ../$(BIN)/python bench_classify.py
+	cd benchmarks && ../$(BIN)/python bench_analyse.py
+	cd benchmarks && ../$(BIN)/python bench_run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

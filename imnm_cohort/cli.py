@@ -73,6 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
 
+    p = sub.add_parser("run", help="run a pipeline (default: the bundled demo)")
+    p.add_argument(
+        "pipeline",
+        nargs="?",
+        type=Path,
+        help="a pipeline file (.toml); default: the bundled demo pipeline",
+    )
+    p.add_argument("--input", type=Path, help="use this extract instead of the pipeline's")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        help="write run folders here instead of the pipeline's output root",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
+
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
     return parser
 
@@ -97,6 +112,7 @@ def main(
             "validate": _validate,
             "classify": _classify,
             "criteria": _criteria,
+            "run": _run,
         }[args.command]
         return command(args, say)
     except ImnmCohortError as exc:
@@ -117,8 +133,27 @@ class _Printer:
             print(text, file=self.out)
 
     def stage(self, name: str, since: float) -> None:
+        self.stage_done(name, time.perf_counter() - since)
+
+    def stage_done(self, name: str, seconds: float) -> None:
         if not self.quiet:
-            print(f"[{name}] {time.perf_counter() - since:.2f} s", file=self.err)
+            clear = "\r\x1b[K" if _is_tty(self.err) else ""
+            print(f"{clear}[{name}] {seconds:.2f} s", file=self.err, flush=True)
+
+    def progress(self, name: str, seconds: float | None) -> None:
+        """Pipeline progress: a live line on a terminal, one line per stage always."""
+        if self.quiet:
+            return
+        if seconds is None:
+            if _is_tty(self.err):
+                print(f"\r\x1b[K... {name}", end="", file=self.err, flush=True)
+            return
+        self.stage_done(name, seconds)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _synth(args: argparse.Namespace, say: _Printer) -> int:
@@ -193,6 +228,19 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         write_table(result.quarantine, quarantine)
         say.result(f"quarantined rows written to {quarantine}")
     return _strict_code(args, result)
+
+
+def _run(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.pipeline.config import load_pipeline
+    from imnm_cohort.pipeline.run import run_pipeline
+
+    config = load_pipeline(args.pipeline).with_overrides(args.input, args.output_dir)
+    result = run_pipeline(config, strict=args.strict, progress=say.progress)
+    say.result(f"{config.extract.name}: {result.quarantined_rows} rows quarantined")
+    say.result(f"run folder: {result.folder}")
+    if (result.folder / "report.html").exists():
+        say.result(f"report: {result.folder / 'report.html'}")
+    return result.exit_code
 
 
 def _criteria(args: argparse.Namespace, say: _Printer) -> int:

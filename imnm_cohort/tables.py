@@ -74,6 +74,13 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _mode() -> int:
+    """File mode from the process umask (mkstemp alone would make files private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to ``.csv`` or ``.parquet`` (by suffix), atomically.
 
@@ -106,6 +113,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
             pacsv.write_csv(as_text(frame), tmp, pacsv.WriteOptions(quoting_style="needed"))
         else:
             frame.reset_index(drop=True).to_parquet(tmp, index=False)
+        os.chmod(tmp, _mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -121,6 +129,7 @@ def write_text(text: str, path: str | Path) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
+        os.chmod(tmp, _mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

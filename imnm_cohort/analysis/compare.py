@@ -18,6 +18,12 @@ from scipy import stats
 from imnm_cohort.classify.rules import IMNM_GROUPS
 
 GROUP_COLUMN = "imnm_group"
+VARIABLE_NAMES = {
+    "age_at_onset_years": "Onset age",
+    "ck_peak": "Peak creatine kinase",
+    "followup_years": "Follow-up",
+    "statin_latency_months": "Statin latency",
+}
 MIN_FOR_TEST = 2
 EXACT_BELOW = 5.0
 
@@ -128,8 +134,9 @@ class ContinuousComparison:
 
     def method(self) -> str:
         """The method in one or two sentences, with references."""
+        name = VARIABLE_NAMES.get(self.variable, self.variable)
         return (
-            f"{self.variable} was compared across groups with the Kruskal-Wallis test and "
+            f"{name} was compared across groups with the Kruskal-Wallis test and "
             "between pairs of groups with two-sided Mann-Whitney U tests, Holm-adjusted for "
             "multiple comparisons (Holm, Scand J Stat 1979); differences in medians have "
             f"95% percentile bootstrap intervals ({self.bootstrap} resamples, seed "

@@ -101,6 +101,8 @@ class TableOne:
 
 
 def _counts(values: pd.Series) -> CategoryCounts:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        values = values.map({True: "yes", False: "no"}, na_action="ignore")
     text = values.astype("string").fillna(MISSING)
     counts = {str(k): int(v) for k, v in text.value_counts().sort_index().items()}
     return CategoryCounts(counts, len(values))

@@ -1,0 +1,218 @@
+"""Pipeline files: a declarative run configuration in TOML.
+
+A pipeline names the input extract, the criteria set, the analysis options, the minimum
+cell count, the output folder and the formats. Relative paths are read relative to the
+pipeline file's folder. Every problem names the key and the file (exit code 2).
+
+Example (``pipelines/example.toml`` is a commented version)::
+
+    [input]
+    extract = "exports/registry.csv"
+
+    [classification]
+    criteria = "tma2025"
+
+    [analysis]
+    window_years = 3
+    horizon_years = 3
+    time_zero = "onset"
+    exclude_c44 = true
+    include_in_situ = false
+    seed = 0
+
+    [disclosure]
+    min_cell_count = 5
+
+    [output]
+    root = "reports/registry"
+    formats = ["html", "md", "json", "csv"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.classify.criteria import available_criteria
+from imnm_cohort.errors import ConfigError
+
+FORMATS = ("html", "md", "json", "csv")
+BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.toml"
+
+# section -> key -> (accepted types, default); a default of ... means required.
+_SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "input": {"extract": ((str,), ...)},
+    "classification": {"criteria": ((str,), "tma2025")},
+    "analysis": {
+        "window_years": ((int, float), 3),
+        "horizon_years": ((int, float), 3),
+        "time_zero": ((str,), "onset"),
+        "exclude_c44": ((bool,), True),
+        "include_in_situ": ((bool,), False),
+        "seed": ((int,), 0),
+    },
+    "disclosure": {"min_cell_count": ((int,), 5)},
+    "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
+}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A validated pipeline.
+
+    Attributes
+    ----------
+    source : Path or None
+        The pipeline file (None when built in code).
+    extract : Path
+        The input extract (absolute).
+    criteria : str
+    malignancy : MalignancyOptions
+    seed : int
+    min_cell_count : int
+    output_root : Path
+        Where run folders go (absolute).
+    formats : tuple of str
+    """
+
+    source: Path | None
+    extract: Path
+    criteria: str = "tma2025"
+    malignancy: MalignancyOptions = field(default_factory=MalignancyOptions)
+    seed: int = 0
+    min_cell_count: int = 5
+    output_root: Path = Path("reports")
+    formats: tuple[str, ...] = FORMATS
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as recorded in the manifest (paths as given, resolved)."""
+        return {
+            "pipeline": str(self.source) if self.source else None,
+            "input": {"extract": str(self.extract)},
+            "classification": {"criteria": self.criteria},
+            "analysis": {**asdict(self.malignancy), "seed": self.seed},
+            "disclosure": {"min_cell_count": self.min_cell_count},
+            "output": {"root": str(self.output_root), "formats": list(self.formats)},
+        }
+
+    def digest(self) -> str:
+        """A short hash of the settings that shape the results (not the paths)."""
+        settings = self.to_dict()
+        settings.pop("pipeline")
+        settings.pop("output")
+        settings["input"] = {}
+        text = json.dumps(settings, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+    def with_overrides(
+        self, extract: Path | None = None, output_root: Path | None = None
+    ) -> PipelineConfig:
+        """A copy with the input or the output folder replaced (``--input``, ``--output-dir``)."""
+        return PipelineConfig(
+            self.source,
+            (extract or self.extract).resolve(),
+            self.criteria,
+            self.malignancy,
+            self.seed,
+            self.min_cell_count,
+            (output_root or self.output_root).resolve(),
+            self.formats,
+        )
+
+
+def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
+    """Read and validate a pipeline file (the bundled demo pipeline when ``path`` is None).
+
+    Raises
+    ------
+    ConfigError
+        For an unreadable file, an unknown section or key, a wrong type, a bad value or a
+        missing input; the message names the key and the file.
+    """
+    path = Path(path) if path is not None else BUNDLED_DEMO
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: pipeline file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    values = _check(raw, path)
+    base = path.resolve().parent
+    # The bundled demo writes under the current folder, not inside the installed package.
+    out_base = Path.cwd() if path == BUNDLED_DEMO else base
+    a = values["analysis"]
+    try:
+        options = MalignancyOptions(
+            window_years=float(a["window_years"]),
+            horizon_years=float(a["horizon_years"]),
+            time_zero=a["time_zero"],
+            exclude_c44=a["exclude_c44"],
+            include_in_situ=a["include_in_situ"],
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [analysis] {exc}") from None
+    criteria = values["classification"]["criteria"]
+    if criteria not in available_criteria():
+        raise ConfigError(
+            f"{path}: [classification] criteria = {criteria!r} is not a known "
+            f"criteria set; choose one of: {', '.join(available_criteria())}"
+        )
+    if values["disclosure"]["min_cell_count"] < 0:
+        raise ConfigError(f"{path}: [disclosure] min_cell_count must be 0 or more")
+    formats = values["output"]["formats"]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ConfigError(f"{path}: [output] formats must be a list from: {', '.join(FORMATS)}")
+    return PipelineConfig(
+        source=path.resolve(),
+        extract=(base / values["input"]["extract"]).resolve(),
+        criteria=criteria,
+        malignancy=options,
+        seed=values["analysis"]["seed"],
+        min_cell_count=values["disclosure"]["min_cell_count"],
+        output_root=(out_base / values["output"]["root"]).resolve(),
+        formats=tuple(formats),
+    )
+
+
+def _check(raw: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
+    unknown_sections = sorted(set(raw) - set(_SPEC))
+    if unknown_sections:
+        raise ConfigError(
+            f"{path}: unknown section [{unknown_sections[0]}]; known sections: "
+            + ", ".join(f"[{s}]" for s in _SPEC)
+        )
+    values: dict[str, dict[str, Any]] = {}
+    for section, keys in _SPEC.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{path}: {section} must be a section ([{section}])")
+        unknown = sorted(set(given) - set(keys))
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown key '{unknown[0]}' in [{section}]; known keys: " + ", ".join(keys)
+            )
+        values[section] = {}
+        for key, (types, default) in keys.items():
+            if key not in given:
+                if default is ...:
+                    raise ConfigError(f"{path}: missing key '{key}' in [{section}]")
+                values[section][key] = default
+                continue
+            value = given[key]
+            bad_bool = isinstance(value, bool) and bool not in types
+            if not isinstance(value, types) or bad_bool:
+                names = " or ".join(t.__name__ for t in types)
+                raise ConfigError(
+                    f"{path}: [{section}] {key} must be {names}, "
+                    f"not {type(value).__name__} ({value!r})"
+                )
+            values[section][key] = value
+    return values

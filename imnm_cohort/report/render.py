@@ -1,0 +1,479 @@
+"""Render the run's aggregate results as HTML and Markdown.
+
+Rendering reads only the disclosure-controlled summary (and the figures made from
+disclosure-controlled aggregates): it computes no statistic and never sees a patient row.
+HTML is autoescaped: every value that comes from the data is inert.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
+from imnm_cohort.report.figures import LABELS
+
+REFERENCES = (
+    "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
+    "(T. Liewluck, Mayo Clinic).",
+    "Allenbach Y, Mammen AL, Benveniste O, Stenzel W. 224th ENMC International Workshop: "
+    "clinico-sero-pathological classification of immune-mediated necrotizing myopathies. "
+    "Neuromuscul Disord 2018;28:87-99.",
+    "Gray RJ. A class of K-sample tests for comparing the cumulative incidence of a "
+    "competing risk. Ann Stat 1988;16:1141-54.",
+    "Holm S. A simple sequentially rejective multiple test procedure. Scand J Stat 1979;6:65-70.",
+    "Clopper CJ, Pearson ES. The use of confidence or fiducial limits illustrated in the "
+    "case of the binomial. Biometrika 1934;26:404-13.",
+    "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
+    "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
+)
+CAPTIONS = {
+    "onset_age": "Onset age by IMNM group: boxes from the 25th to the 75th percentile, "
+    "whiskers from the 5th to the 95th.",
+    "ck_peak": "Peak creatine kinase by IMNM group, log scale (percentiles as above).",
+    "statin_latency": "Months from statin start to onset among statin-exposed patients.",
+    "cancer_incidence": "Cumulative incidence of cancer after onset with death as a "
+    "competing event (Aalen-Johansen), with numbers at risk.",
+    "survival": "Overall survival after onset (Kaplan-Meier), with numbers at risk.",
+}
+CONTINUOUS_TITLES = {
+    "age_at_onset_years": "Onset age (years)",
+    "ck_peak": "Peak CK (U/L)",
+    "followup_years": "Follow-up (years)",
+}
+CATEGORICAL_TITLES = {
+    "sex": "Sex",
+    "statin_exposed": "Statin exposed",
+    "dm_rash": "Dermatomyositis rash",
+    "emg_myopathic": "Myopathic EMG",
+}
+
+
+def label(group: str) -> str:
+    """A group's name for people."""
+    return {
+        "other_myositis": "other myositis",
+        "not_imnm": "not IMNM",
+        "unclassified": "unclassified",
+        **LABELS,
+    }.get(group, group)
+
+
+def num(value: Any, digits: int = 1) -> str:
+    """A number for a table: withheld markers and text pass through, missing is a dash."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def pval(value: Any) -> str:
+    """A p-value: three decimals, '<0.001' below."""
+    if value is None or isinstance(value, str):
+        return num(value)
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def p_text(value: Any) -> str:
+    """'p = 0.123' or 'p < 0.001'."""
+    text = pval(value)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def with_ci(value: Any, ci: Any, digits: int = 1, scale: float = 1.0, unit: str = "") -> str:
+    """'value (lower to upper)', or the marker / dash."""
+    if value is None or isinstance(value, str):
+        return num(value)
+    text = num(value * scale, digits) + unit
+    if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
+        text += f" ({num(ci[0] * scale, digits)} to {num(ci[1] * scale, digits)})"
+    return text
+
+
+def _median_iqr(s: dict[str, Any], digits: int = 1) -> str:
+    if s.get("n") in (0, None):
+        return "-"
+    if isinstance(s.get("median"), str):
+        return s["median"]
+    return f"{num(s['median'], digits)} [{num(s['q1'], digits)}, {num(s['q3'], digits)}]"
+
+
+def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
+    if s.get("n") in (0, None) or isinstance(s.get("mean"), str):
+        return num(s.get("mean"))
+    return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
+
+
+def view(
+    summary: dict[str, Any],
+    *,
+    figures: dict[str, str],
+    meta: dict[str, Any],
+    changes: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The report's content as tables of text, shared by HTML and Markdown."""
+    comparisons = summary["comparisons"]
+    t1 = summary["table_one"]
+    columns = [*t1["groups"], "overall"]
+    t1_columns = [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns]
+    rows = []
+    for variable, title in CONTINUOUS_TITLES.items():
+        by = t1["continuous"][variable]
+        p = pval(t1["tests"][variable]["p_value"])
+        rows.append(
+            {
+                "label": f"{title}, median [Q1, Q3]",
+                "cells": [_median_iqr(by[g]) for g in columns],
+                "p": p,
+            }
+        )
+        rows.append({"label": "  mean (SD)", "cells": [_mean_sd(by[g]) for g in columns], "p": ""})
+        rows.append(
+            {"label": "  missing", "cells": [num(by[g]["missing"]) for g in columns], "p": ""}
+        )
+    for variable, title in CATEGORICAL_TITLES.items():
+        by = t1["categorical"][variable]
+        test = t1["tests"][variable]
+        p = pval(test["p_value"]) + (f" ({test['test']})" if test.get("test") else "")
+        rows.append({"label": title, "cells": [""] * len(columns), "p": p})
+        for level in by[columns[0]]["counts"]:
+            cells = []
+            for g in columns:
+                count, percent = by[g]["counts"][level], by[g]["percent"][level]
+                cells.append(
+                    num(count)
+                    if isinstance(percent, str) or percent is None
+                    else f"{num(count)} ({percent:.1f}%)"
+                )
+            rows.append({"label": f"  {level}", "cells": cells, "p": ""})
+    continuous = []
+    for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
+        c = comparisons[key]
+        overall = (
+            f"H = {num(c['statistic'], 2)}, {p_text(c['p_value'])}"
+            if c["p_value"] is not None
+            else f"not tested ({c['reason']})"
+        )
+        pairs = [
+            {
+                "a": label(p["a"]),
+                "b": label(p["b"]),
+                "diff": with_ci(p["median_difference"], p["median_difference_ci"]),
+                "p": pval(p["p_value"]),
+                "p_adj": pval(p["p_adjusted"]),
+            }
+            for p in c["pairwise"]
+        ]
+        continuous.append(
+            {"title": CONTINUOUS_TITLES[variable], "overall": overall, "pairs": pairs}
+        )
+    st = comparisons["statin_latency"]
+    statin = {
+        "rows": [
+            {
+                "label": label(g),
+                "n": num(s["n"]),
+                "latency": _median_iqr(s),
+                "exposed": f"{num(st['exposed'][g]['exposed'])} / {num(st['exposed'][g]['n'])}",
+            }
+            for g, s in st["groups"].items()
+        ],
+        "p": p_text(st["p_value"]) if st["p_value"] is not None else f"not tested ({st['reason']})",
+    }
+    m = comparisons["malignancy"]
+    malignancy = {
+        "window": num(m["window_years"], 0)
+        if float(m["window_years"]).is_integer()
+        else num(m["window_years"]),
+        "horizon": num(m["horizon_years"], 0)
+        if float(m["horizon_years"]).is_integer()
+        else num(m["horizon_years"]),
+        "time_zero": m["options"]["time_zero"],
+        "gray": (
+            f"chi-square {num(m['statistic'], 2)}, {p_text(m['p_value'])}"
+            if m["p_value"] is not None
+            else f"not tested ({m['reason']})"
+        ),
+        "rows": [
+            {
+                "label": label(g),
+                "n": num(r["n"]),
+                "window": (
+                    f"{num(r['within_window'])} "
+                    + "("
+                    + with_ci(r["within_window_proportion"], r["within_window_ci"], 1, 100, "%")
+                    + ")"
+                    if not isinstance(r["within_window_proportion"], str)
+                    else num(r["within_window"])
+                ),
+                "at_risk": num(r["at_risk"]),
+                "events": num(r["events"]),
+                "py": num(r["person_years"], 0)
+                if not isinstance(r["person_years"], str)
+                else r["person_years"],
+                "rate": with_ci(r["rate_per_1000py"], r["rate_ci"]),
+                "cuminc": with_ci(
+                    r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"
+                ),
+            }
+            for g, r in m["groups"].items()
+        ],
+    }
+    cx = summary["cause_specific_cox"]
+    cox = {
+        "reference": label(cx["reference_group"]),
+        "n": num(cx["n"]),
+        "events": num(cx["events"]),
+        "reason": cx["reason"],
+        "rows": [
+            {
+                "term": t["term"].replace("group_", "group: "),
+                "hr": with_ci(t["hazard_ratio"], t["ci"], 2),
+                "p": pval(t["p_value"]),
+                "ph": pval(t["ph_test_p_value"]),
+            }
+            for t in cx["terms"]
+        ],
+    }
+    sv = summary["survival"]
+    survival = {
+        "p": p_text(sv["p_value"]) if sv["p_value"] is not None else f"not tested ({sv['reason']})",
+        "rows": [
+            {
+                "label": label(g),
+                "n": num(s["n"]),
+                "deaths": num(s["deaths"]),
+                "at_horizon": with_ci(s["survival_at_horizon"], s["ci_at_horizon"], 1, 100, "%"),
+                "median": num(s["median_years"]),
+            }
+            for g, s in sv["groups"].items()
+        ],
+    }
+    reasons = summary.get("classification_reasons", {})
+    unclassified = [
+        {"code": code, "meaning": REASON_CODES[code][2], "count": count}
+        for code, count in reasons.items()
+        if code in REASON_CODES and REASON_CODES[code][1] == "unclassified"
+    ]
+    return {
+        **meta,
+        "counts": summary["counts"],
+        "groups": summary["groups"],
+        "group_labels": [(g, label(g)) for g in GROUPS],
+        "imnm_groups": IMNM_GROUPS,
+        "validation": summary["validation"],
+        "unclassified_reasons": unclassified,
+        "t1_columns": t1_columns,
+        "t1_rows": rows,
+        "continuous": continuous,
+        "statin": statin,
+        "malignancy": malignancy,
+        "cox": cox,
+        "survival": survival,
+        "figures": [{"name": k, "svg": v, "caption": CAPTIONS[k]} for k, v in figures.items()],
+        "references": REFERENCES,
+        "changes": changes,
+    }
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("imnm_cohort.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The self-contained HTML report."""
+    return _ENV.get_template("report.html.j2").render(**context)
+
+
+def _md(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
+    """The Markdown report; figures are files beside it (``figure_files``: stem -> path)."""
+    counts, v = c["counts"], c["validation"]
+    out = [
+        f"# {_md(c['title'])}",
+        "",
+        f"Extract `{_md(c['source_name'])}`, criteria **{c['criteria']['name']}**, run "
+        f"{c['run_name']}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        "",
+        f"Aggregate report: no patient identifiers or dates. Withheld small counts are "
+        f"shown as `{c['marker']}`.",
+        "",
+        "## Cohort flow",
+        "",
+    ]
+    out += _table(
+        ["stage", "patients"],
+        [
+            ["rows in the extract", num(counts["input_rows"])],
+            ["quarantined", num(counts["quarantined_rows"])],
+            ["valid", num(counts["valid_rows"])],
+        ]
+        + [[f"group: {lbl}", num(c["groups"][g])] for g, lbl in c["group_labels"]],
+    )
+    if c["unclassified_reasons"]:
+        out += ["### Why patients are unclassified", ""]
+        out += _table(
+            ["reason", "meaning", "patients"],
+            [[f"`{r['code']}`", r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
+        )
+    out += ["## Data quality", ""]
+    out += (
+        _table(
+            ["column", "rule", "rows quarantined"],
+            [[r["column"], f"`{r['rule']}`", num(r["rows"])] for r in v["quarantine_reasons"]],
+        )
+        if v["quarantine_reasons"]
+        else ["No row was quarantined.", ""]
+    )
+    if v["warnings"]:
+        out += _table(
+            ["warning (rows kept)", "meaning", "rows"],
+            [[f"`{w['code']}`", w["description"], num(w["rows"])] for w in v["warnings"]],
+        )
+    out += ["## Table 1: patients by IMNM group", ""]
+    out += _table(
+        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p"],
+        [[r["label"], *r["cells"], r["p"]] for r in c["t1_rows"]],
+    )
+    out += ["## Group comparisons", ""]
+    for comp in c["continuous"]:
+        out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
+        out += _table(
+            ["groups", "difference in medians (95% CI)", "Mann-Whitney p", "Holm-adjusted p"],
+            [[f"{p['a']} vs {p['b']}", p["diff"], p["p"], p["p_adj"]] for p in comp["pairs"]],
+        )
+    out += ["### Statin latency", ""]
+    out += _table(
+        ["group", "statin exposed / n", "latency, months: median [Q1, Q3]", "n with latency"],
+        [[r["label"], r["exposed"], r["latency"], r["n"]] for r in c["statin"]["rows"]],
+    )
+    out += [
+        f"anti-HMGCR versus toxic statin myopathy (Mann-Whitney): {c['statin']['p']}",
+        "",
+        "## Figures",
+        "",
+    ]
+    for f in c["figures"]:
+        out += [f"![{f['caption']}]({figure_files[f['name']]})", "", f"*{f['caption']}*", ""]
+    m = c["malignancy"]
+    out += ["## Malignancy", ""]
+    out += _table(
+        [
+            "group",
+            "n",
+            f"cancer within ±{m['window']} y (95% CI)",
+            "at risk",
+            "cancers",
+            "person-years",
+            "rate / 1,000 py (95% CI)",
+            f"cumulative incidence at {m['horizon']} y (95% CI)",
+        ],
+        [
+            [
+                r["label"],
+                r["n"],
+                r["window"],
+                r["at_risk"],
+                r["events"],
+                r["py"],
+                r["rate"],
+                r["cuminc"],
+            ]
+            for r in m["rows"]
+        ],
+    )
+    out += [
+        f"Gray's test across groups: {m['gray']}",
+        "",
+        "### Cause-specific Cox model for cancer",
+        "",
+    ]
+    if c["cox"]["rows"]:
+        out += _table(
+            ["term", "hazard ratio (95% CI)", "p", "PH test p"],
+            [[r["term"], r["hr"], r["p"], r["ph"]] for r in c["cox"]["rows"]],
+        )
+    else:
+        out += [f"Not fitted: {c['cox']['reason']}.", ""]
+    out += ["### Overall survival", ""]
+    out += _table(
+        [
+            "group",
+            "n",
+            "deaths",
+            f"survival at {m['horizon']} y (95% CI)",
+            "median survival, years",
+        ],
+        [
+            [r["label"], r["n"], r["deaths"], r["at_horizon"], r["median"]]
+            for r in c["survival"]["rows"]
+        ],
+    )
+    out += [f"Log-rank test: {c['survival']['p']}", ""]
+    if c["changes"]:
+        ch = c["changes"]
+        out += [
+            "## Changes since the previous run",
+            "",
+            f"Compared with run {ch['previous_run']}.",
+            "",
+        ]
+        out += _table(
+            ["patients", "count"],
+            [[k.replace("_", " "), num(n)] for k, n in ch["patients"].items()],
+        )
+        if ch["transitions"]:
+            out += _table(
+                ["group change", "patients"], [[k, num(n)] for k, n in ch["transitions"].items()]
+            )
+        if ch["estimates"]:
+            out += _table(
+                ["estimate", "previous", "now"],
+                [
+                    [e["estimate"], num(e["previous"], 4), num(e["current"], 4)]
+                    for e in ch["estimates"]
+                ],
+            )
+    cr = c["criteria"]
+    out += [
+        "## Methods",
+        "",
+        f"Patients were classified with the **{cr['name']}** criteria "
+        f"({cr['title']}): CK_HIGH is {cr['ck_high_text']}; a necrotizing biopsy is "
+        f"{cr['biopsy_text']}. Source: {cr['citation']}",
+        "",
+    ]
+    out += [*(f"{text}\n" for text in c["methods"]), "### References", ""]
+    out += [f"{i}. {r}" for i, r in enumerate(c["references"], 1)]
+    mf = c["manifest"]
+    out += [
+        "",
+        "## Run",
+        "",
+        f"Input SHA-256 `{mf['input_sha256']}`; values withheld: "
+        f"{mf['withheld']}; versions: "
+        + ", ".join(f"{k} {val}" for k, val in mf["versions"].items())
+        + ".",
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,373 @@
+"""End to end: `imnm-cohort run` through main(argv) on synthetic registries."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+
+from imnm_cohort import synthesize, write_extract
+from imnm_cohort.cli import main
+from imnm_cohort.pipeline.config import load_pipeline
+from imnm_cohort.pipeline.runfolder import LOCK_NAME
+from imnm_cohort.synth import DEMO_REGISTRY
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
+AGGREGATE = ("report.html", "report.md", "summary.json", "manifest.json", "changes.json")
+CONTRACT_FILES = {
+    "report.html",
+    "report.md",
+    "summary.json",
+    "classified.csv",
+    "quarantine.csv",
+    "manifest.json",
+}
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def runs(root: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    code, out, err = run("run", "--output-dir", str(root))
+    assert code == 0, err
+    return root, out, err
+
+
+def test_demo_run_writes_every_contract_file(demo_run):
+    root, out, err = demo_run
+    latest = root / "latest"
+    assert latest.is_symlink()
+    assert {p.name for p in latest.iterdir()} >= CONTRACT_FILES
+    assert f"report: {latest.resolve() / 'report.html'}" in out
+    stages = [line for line in err.splitlines() if line.startswith("[")]
+    assert [s.split("]")[0][1:] for s in stages] == [
+        "checksum",
+        "validate",
+        "classify",
+        "analyse",
+        "disclosure",
+        "figures",
+        "write",
+    ]
+    assert re.match(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$", latest.resolve().name)
+
+
+def test_summary_matches_the_contract_and_its_schema(demo_run):
+    root, _, _ = demo_run
+    summary = json.loads((root / "latest" / "summary.json").read_text())
+    jsonschema.validate(summary, SCHEMA)
+    assert summary["criteria"] == "tma2025"
+    assert summary["counts"] == {"input_rows": 3000, "valid_rows": 2970, "quarantined_rows": 30}
+    assert sum(v for v in summary["groups"].values() if isinstance(v, int)) <= 2970
+
+
+def test_manifest_records_versions_hashes_and_counts(demo_run):
+    root, _, _ = demo_run
+    folder = root / "latest"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert (
+        manifest["input"]["sha256"]
+        == __import__("hashlib").sha256(DEMO_REGISTRY.read_bytes()).hexdigest()
+    )
+    assert manifest["rows"] == {"input": 3000, "valid": 2970, "quarantined": 30, "classified": 2970}
+    assert {"pandas", "scipy", "lifelines", "pandera"} <= set(manifest["dependencies"])
+    assert manifest["run"]["exit_status"] == 0
+    for name, digest in manifest["outputs"].items():
+        assert __import__("hashlib").sha256((folder / name).read_bytes()).hexdigest() == digest
+    assert set(manifest["timings_seconds"]) >= {"validate", "classify", "analyse", "write"}
+    assert manifest["disclosure"]["min_cell_count"] == 5
+
+
+def test_aggregate_outputs_carry_no_identifier_or_patient_date(demo_run):
+    root, _, _ = demo_run
+    extract = pd.read_csv(DEMO_REGISTRY, dtype=str)
+    ids = set(extract["patient_id"].dropna())
+    dates = set()
+    for column in (
+        "birth_date",
+        "onset_date",
+        "diagnosis_date",
+        "last_followup_date",
+        "death_date",
+        "statin_start_date",
+        "statin_stop_date",
+        "cancer_date",
+    ):
+        dates |= set(extract[column].dropna())
+    folder = root / "latest"
+    texts = [(folder / n).read_text() for n in AGGREGATE if (folder / n).exists()]
+    texts += [p.read_text() for p in (folder / "figures").iterdir()]
+    blob = "\n".join(texts)
+    found_ids = set(re.findall(r"SYN\d{4}-\d{7}", blob))
+    assert not found_ids & ids
+    found_dates = set(re.findall(r"\d{4}-\d{2}-\d{2}", blob))
+    assert not found_dates & dates
+
+
+def test_report_html_is_self_contained(demo_run):
+    root, _, _ = demo_run
+    html = (root / "latest" / "report.html").read_text()
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert html.count("<svg") == 5
+    for section in (
+        "Cohort flow",
+        "Data quality",
+        "Table 1",
+        "Group comparisons",
+        "Figures",
+        "Malignancy",
+        "Methods",
+        "Run",
+    ):
+        assert section in html
+
+
+def test_determinism_same_input_same_summary(tmp_path):
+    extract = write_extract(synthesize(600, seed=21), tmp_path / "x.csv")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run("run", "--input", str(extract), "--output-dir", str(a))[0] == 0
+    assert run("run", "--input", str(extract), "--output-dir", str(b))[0] == 0
+    sa = (a / "latest" / "summary.json").read_text()
+    assert sa == (b / "latest" / "summary.json").read_text()
+    for name in ("report.md",):
+        ta = re.sub(r"run \S+, generated [^,]+,", "", (a / "latest" / name).read_text())
+        tb = re.sub(r"run \S+, generated [^,]+,", "", (b / "latest" / name).read_text())
+        assert ta == tb
+    fa = sorted((a / "latest" / "figures").iterdir())
+    assert [p.read_text() for p in fa] == [
+        (b / "latest" / "figures" / p.name).read_text() for p in fa
+    ]
+
+
+def test_values_from_the_data_are_escaped(tmp_path):
+    nasty = tmp_path / "x<script>alert(1)<!--.csv"
+    nasty.write_bytes(DEMO_REGISTRY.read_bytes())
+    code, _, err = run("run", "--input", str(nasty), "--output-dir", str(tmp_path / "o"))
+    assert code == 0, err
+    html = (tmp_path / "o" / "latest" / "report.html").read_text()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;!--" in html
+    assert "<script>" not in (tmp_path / "o" / "latest" / "report.md").read_text()
+
+
+def test_small_counts_are_withheld_on_a_tiny_registry(tmp_path):
+    extract = write_extract(synthesize(40, seed=2), tmp_path / "tiny.csv")
+    assert run("run", "--input", str(extract), "--output-dir", str(tmp_path / "o"))[0] == 0
+    folder = tmp_path / "o" / "latest"
+    summary = json.loads((folder / "summary.json").read_text())
+    jsonschema.validate(summary, SCHEMA)
+    small = [v for v in summary["groups"].values() if isinstance(v, int) and 0 < v < 5]
+    assert not small
+    assert "<5" in json.dumps(summary)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["disclosure"]["withheld_count"] > 0
+    assert "&lt;5" in (folder / "report.html").read_text()
+
+
+def test_suppression_can_be_turned_off(tmp_path):
+    extract = write_extract(synthesize(40, seed=2), tmp_path / "tiny.csv")
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(
+        f'[input]\nextract = "{extract}"\n[disclosure]\nmin_cell_count = 0\n'
+        f'[output]\nroot = "out"\n'
+    )
+    assert run("run", str(pipeline))[0] == 0
+    summary = (tmp_path / "out" / "latest" / "summary.json").read_text()
+    assert "<5" not in summary
+
+
+def test_a_failed_run_leaves_the_earlier_run_and_latest_intact(tmp_path, monkeypatch):
+    root = tmp_path / "o"
+    assert run("run", "--output-dir", str(root))[0] == 0
+    before = (root / "latest").resolve()
+    import imnm_cohort.pipeline.run as pipeline_run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline_run, "render_html", broken)
+    with pytest.raises(RuntimeError):
+        run("run", "--output-dir", str(root))
+    assert (root / "latest").resolve() == before
+    assert runs(root) == [before]
+    assert not list(root.glob(".incomplete-*"))
+
+
+def test_a_killed_run_leaves_the_earlier_run_intact(tmp_path):
+    root = tmp_path / "o"
+    extract = write_extract(synthesize(30000, seed=4), tmp_path / "big.csv")
+    assert run("run", "--output-dir", str(root))[0] == 0
+    before = (root / "latest").resolve()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imnm_cohort",
+            "-q",
+            "run",
+            "--input",
+            str(extract),
+            "--output-dir",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(root.glob(".incomplete-*")) and time.monotonic() < deadline:
+        if child.poll() is not None:
+            break
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert (root / "latest").resolve() == before
+    assert runs(root) == [before]
+    # The next run clears what the killed one left and completes.
+    assert run("run", "--output-dir", str(root))[0] == 0
+    assert not list(root.glob(".incomplete-*"))
+    assert len(runs(root)) == 2
+
+
+def test_a_second_run_on_a_locked_root_exits_4_and_writes_nothing(tmp_path):
+    root = tmp_path / "o"
+    root.mkdir()
+    with (root / LOCK_NAME).open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        code, _, err = run("run", "--output-dir", str(root))
+    assert code == 4
+    assert "another run is writing" in err and err.count("\n") <= 8
+    assert sorted(p.name for p in root.iterdir()) == [LOCK_NAME]
+
+
+def test_changes_between_two_runs(tmp_path):
+    root = tmp_path / "o"
+    first = synthesize(800, seed=31)
+    path = write_extract(first, tmp_path / "m1.csv")
+    assert run("run", "--input", str(path), "--output-dir", str(root))[0] == 0
+    second = first.iloc[10:].copy()  # 10 patients removed
+    second = pd.concat([second, synthesize(805, seed=32).iloc[800:]])  # ids 800..804 added
+    second.loc[second.index[:3], "hereditary_myopathy"] = "true"  # 3 become not_imnm or stay
+    unknown = second["death_date"].isna() & second["cancer_date"].isna()
+    target = second.index[unknown.to_numpy()][:6]
+    second.loc[target, "cancer_date"] = second.loc[target, "last_followup_date"]
+    path2 = write_extract(second, tmp_path / "m2.csv")
+    assert run("run", "--input", str(path2), "--output-dir", str(root))[0] == 0
+    changes = json.loads((root / "latest" / "changes.json").read_text())
+    old = set(first["patient_id"])
+    new = set(second["patient_id"])
+    assert changes["patients"]["removed"] == len(old - new) == 10
+    assert changes["patients"]["added"] == len(new - old) == 5
+    assert changes["patients"]["new_cancers"] == 6
+    assert changes["patients"]["changed"] in ("<5", 0) or changes["patients"]["changed"] >= 5
+    assert changes["previous_run"] == runs(root)[0].name
+    html = (root / "latest" / "report.html").read_text()
+    assert "Changes since the previous run" in html
+    assert not re.search(r"SYN\d{4}-\d{7}", json.dumps(changes))
+
+
+def test_changes_with_suppression_off_count_every_transition(tmp_path):
+    first = synthesize(300, seed=41)
+    second = first.copy()
+    second.loc[second.index[:7], "hereditary_myopathy"] = "true"
+    p1, p2 = write_extract(first, tmp_path / "a.csv"), write_extract(second, tmp_path / "b.csv")
+    for extract in (p1, p2):
+        (tmp_path / "p.toml").write_text(
+            f'[input]\nextract = "{extract}"\n[disclosure]\nmin_cell_count = 0\n'
+            '[output]\nroot = "out"\n'
+        )
+        assert run("run", str(tmp_path / "p.toml"))[0] == 0
+    changes = json.loads((tmp_path / "out" / "latest" / "changes.json").read_text())
+    old = first.iloc[:7]
+    from imnm_cohort import classify, validate_extract
+
+    was = classify(validate_extract(old).valid)["imnm_group"].astype(str)
+    expected = int((was != "not_imnm").sum())
+    assert changes["patients"]["changed"] == expected
+    assert sum(changes["transitions"].values()) == expected
+    assert all(k.endswith("-> not_imnm") for k in changes["transitions"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[input]\nextract = "x.csv"\n[analysis]\nwindow = 3\n',
+            "unknown key 'window' in [analysis]",
+        ),
+        (
+            '[input]\nextract = "x.csv"\n[analysis]\nwindow_years = "3"\n',
+            "[analysis] window_years must be int or float",
+        ),
+        ('[output]\nroot = "o"\n', "missing key 'extract' in [input]"),
+        ('[input]\nextract = "x.csv"\n[report]\ntitle = "x"\n', "unknown section [report]"),
+        (
+            '[input]\nextract = "x.csv"\n[classification]\ncriteria = "who"\n',
+            "criteria = 'who' is not a known criteria set",
+        ),
+        ('[input]\nextract = "x.csv"\n[analysis]\ntime_zero = "birth"\n', "time_zero"),
+        ('[input]\nextract = "x.csv"\n[output]\nformats = ["pdf"]\n', "formats"),
+        (
+            '[input]\nextract = "x.csv"\n[disclosure]\nmin_cell_count = true\n',
+            "min_cell_count must be int",
+        ),
+        ("[input\n", "not valid TOML"),
+    ],
+)
+def test_bad_pipeline_files_exit_2_naming_key_and_file(tmp_path, text, message):
+    pipeline = tmp_path / "bad.toml"
+    pipeline.write_text(text)
+    code, _, err = run("run", str(pipeline))
+    assert code == 2
+    assert message in err and "bad.toml" in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_missing_input_exits_1_and_missing_pipeline_exits_2(tmp_path):
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[input]\nextract = "nowhere.csv"\n[output]\nroot = "o"\n')
+    code, _, err = run("run", str(pipeline))
+    assert code == 1 and "nowhere.csv: file not found" in err
+    assert not (tmp_path / "o").exists()
+    assert run("run", str(tmp_path / "absent.toml"))[0] == 2
+
+
+def test_strict_exits_3_but_writes_the_report(tmp_path):
+    code, _, _ = run("run", "--strict", "--output-dir", str(tmp_path))
+    assert code == 3
+    assert (tmp_path / "latest" / "report.html").exists()
+    manifest = json.loads((tmp_path / "latest" / "manifest.json").read_text())
+    assert manifest["run"]["exit_status"] == 3
+
+
+def test_shipped_demo_pipeline_matches_the_bundled_one():
+    shipped = load_pipeline(ROOT / "pipelines" / "demo.toml")
+    bundled = load_pipeline()
+    assert shipped.extract == bundled.extract
+    assert shipped.digest() == bundled.digest()
+    assert load_pipeline(ROOT / "pipelines" / "example.toml").criteria == "tma2025"
