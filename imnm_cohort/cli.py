@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TextIO
 
 from imnm_cohort import __version__
-from imnm_cohort.classify import REASON_CODES, available_criteria, classify, get_criteria
+from imnm_cohort.classify import (
+    REASON_CODES,
+    RULES,
+    available_criteria,
+    classify,
+    get_criteria,
+)
 from imnm_cohort.errors import ConfigError, ImnmCohortError
 from imnm_cohort.extract import ValidationResult, load_extract
 from imnm_cohort.extract.report import write_validation
@@ -250,9 +256,12 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
             f"{c.name}: {c.title}\n  CK_HIGH: {c.ck_high_text}\n"
             f"  necrotizing biopsy: {c.biopsy_text}\n  source: {c.citation}"
         )
+    say.result("rules (the first that applies decides):")
+    for rule in RULES:
+        say.result(f"  {rule.number:>2}. {rule.statement}\n      source: {rule.source}")
     say.result("reason codes:")
-    for code, (rule, group, meaning) in REASON_CODES.items():
-        say.result(f"  {code:32s} rule {rule:>2}  -> {group:14s} {meaning}")
+    for code, (number, group, meaning) in REASON_CODES.items():
+        say.result(f"  {code:32s} rule {number:>2}  -> {group:14s} {meaning}")
     return EXIT_OK
 
 

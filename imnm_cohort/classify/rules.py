@@ -121,6 +121,31 @@ class Rule:
     columns: tuple[str, ...]
     outcomes: Callable[[Facts], Outcomes]
 
+    @property
+    def source(self) -> str:
+        """Where the rule comes from."""
+        return RULE_SOURCES[self.number]
+
+
+CONTRACT = "imnm-cohort extract and classification contract v1, section 2"
+TMA = "The Myositis Association IMNM guidance (revised August 2025)"
+ENMC = "Allenbach et al., 224th ENMC workshop, Neuromuscul Disord 2018;28:87-99"
+RULE_SOURCES = {
+    1: f"{CONTRACT} (hereditary myopathies are excluded from IMNM by definition)",
+    2: f"{CONTRACT} (conflicting serology is not classified)",
+    3: f"{CONTRACT} (conflicting serology is not classified)",
+    4: f"{CONTRACT}; {ENMC} (other myositis-specific antibodies and biopsy features of "
+    "dermatomyositis and inclusion body myositis point away from IMNM)",
+    5: f"{TMA} (toxic statin myopathy: no or mild weakness, CK normal or mildly raised, "
+    "resolves after stopping the statin)",
+    6: f"{TMA}; {ENMC} (antibody-positive IMNM needs no biopsy)",
+    7: f"{TMA}; {ENMC} (antibody-positive IMNM needs no biopsy)",
+    8: f"{TMA}; {ENMC} (proximal weakness and raised CK)",
+    9: f"{TMA} (HMGCR is usually missing from commercial panels and must be asked for)",
+    10: f"{CONTRACT} (a dermatomyositis rash points to another myositis)",
+    11: f"{TMA}; {ENMC} (antibody-negative IMNM requires a necrotizing biopsy)",
+}
+
 
 def _clinical_picture(prefix: str, f: Facts, antibody: np.ndarray, group_code: str) -> Outcomes:
     return [

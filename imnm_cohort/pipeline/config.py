@@ -112,7 +112,15 @@ class PipelineConfig:
     def with_overrides(
         self, extract: Path | None = None, output_root: Path | None = None
     ) -> PipelineConfig:
-        """A copy with the input or the output folder replaced (``--input``, ``--output-dir``)."""
+        """A copy with the input or the output folder replaced (``--input``, ``--output-dir``).
+
+        Raises
+        ------
+        ConfigError
+            When the input extract does not exist.
+        """
+        if extract is not None and not Path(extract).is_file():
+            raise ConfigError(f"--input {extract}: no such extract file")
         return PipelineConfig(
             self.source,
             (extract or self.extract).resolve(),
@@ -170,9 +178,14 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ConfigError(f"{path}: [output] formats must be a list from: {', '.join(FORMATS)}")
+    extract = (base / values["input"]["extract"]).resolve()
+    if not extract.is_file():
+        raise ConfigError(
+            f"{path}: [input] extract = {values['input']['extract']!r}: no such file ({extract})"
+        )
     return PipelineConfig(
         source=path.resolve(),
-        extract=(base / values["input"]["extract"]).resolve(),
+        extract=extract,
         criteria=criteria,
         malignancy=options,
         seed=values["analysis"]["seed"],

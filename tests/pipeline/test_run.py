@@ -348,13 +348,23 @@ def test_bad_pipeline_files_exit_2_naming_key_and_file(tmp_path, text, message):
     assert not (tmp_path / "reports").exists()
 
 
-def test_missing_input_exits_1_and_missing_pipeline_exits_2(tmp_path):
+def test_missing_input_or_pipeline_exits_2_naming_key_and_file(tmp_path):
     pipeline = tmp_path / "p.toml"
     pipeline.write_text('[input]\nextract = "nowhere.csv"\n[output]\nroot = "o"\n')
     code, _, err = run("run", str(pipeline))
-    assert code == 1 and "nowhere.csv: file not found" in err
+    assert code == 2 and "p.toml: [input] extract = 'nowhere.csv': no such file" in err
     assert not (tmp_path / "o").exists()
+    code, _, err = run("run", "--input", str(tmp_path / "gone.csv"))
+    assert code == 2 and "--input" in err and "gone.csv" in err
     assert run("run", str(tmp_path / "absent.toml"))[0] == 2
+
+
+def test_an_unusable_extract_exits_1_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id;sex\nP1;female\n")
+    code, _, err = run("run", "--input", str(bad), "--output-dir", str(tmp_path / "o"))
+    assert code == 1 and "bad.csv" in err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
 def test_strict_exits_3_but_writes_the_report(tmp_path):
@@ -370,4 +380,15 @@ def test_shipped_demo_pipeline_matches_the_bundled_one():
     bundled = load_pipeline()
     assert shipped.extract == bundled.extract
     assert shipped.digest() == bundled.digest()
-    assert load_pipeline(ROOT / "pipelines" / "example.toml").criteria == "tma2025"
+
+
+def test_example_pipeline_is_valid_where_its_extract_exists(tmp_path):
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "exports").mkdir()
+    example = tmp_path / "pipelines" / "example.toml"
+    example.write_text((ROOT / "pipelines" / "example.toml").read_text())
+    (tmp_path / "exports" / "registry.csv").write_bytes(DEMO_REGISTRY.read_bytes())
+    config = load_pipeline(example)
+    assert config.extract == (tmp_path / "exports" / "registry.csv").resolve()
+    assert config.output_root == (tmp_path / "reports" / "registry").resolve()
+    assert config.criteria == "tma2025" and config.min_cell_count == 5

@@ -75,3 +75,12 @@ def test_explain_errors():
         explain(patients, "nobody")
     with pytest.raises(ValueError):
         explain(patients)
+
+
+def test_every_rule_has_a_statement_a_source_and_reason_codes():
+    from imnm_cohort.classify import REASON_CODES, RULES
+
+    assert [r.number for r in RULES] == list(range(1, 12))
+    for rule in RULES:
+        assert rule.statement and rule.source and rule.columns
+        assert any(number == rule.number for number, _, _ in REASON_CODES.values())
