@@ -54,6 +54,10 @@ def changes_since(
 ) -> dict[str, Any] | None:
     """Compare this run with a previous run folder.
 
+    ``summary`` must be this run's published (disclosure-controlled) summary: estimates
+    are compared between the two published summaries, so a withheld value is never shown
+    through the list of moved estimates.
+
     Returns
     -------
     dict or None

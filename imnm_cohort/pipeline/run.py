@@ -136,7 +136,9 @@ def run_pipeline(
         try:
             changes = None
             if previous is not None:
-                raw_changes = stage("changes", lambda: changes_since(previous, classified, summary))
+                raw_changes = stage(
+                    "changes", lambda: changes_since(previous, classified, published.data)
+                )
                 if raw_changes is not None:
                     changes = suppress(raw_changes, config.min_cell_count)
             figures = stage(

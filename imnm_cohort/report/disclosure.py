@@ -30,7 +30,7 @@ COUNT_KEYS = frozenset({
     "added", "removed", "changed", "new_cancers", "new_deaths",
 })  # fmt: skip
 #: Mappings of counts, or of results (walked): group sizes, category counts, reason counts.
-COUNT_MAPS = frozenset({"groups", "counts", "reasons", "by_reason"})
+COUNT_MAPS = frozenset({"groups", "counts", "reasons", "by_reason", "classification_reasons"})
 #: Nested mappings whose every number is a count (contingency tables, transitions).
 LEAF_MAPS = frozenset({"table", "transitions"})
 #: Values withheld together with a count: count key -> sibling keys.

@@ -392,3 +392,37 @@ def test_example_pipeline_is_valid_where_its_extract_exists(tmp_path):
     assert config.extract == (tmp_path / "exports" / "registry.csv").resolve()
     assert config.output_root == (tmp_path / "reports" / "registry").resolve()
     assert config.criteria == "tma2025" and config.min_cell_count == 5
+
+
+NOT_COUNTS = {
+    "bootstrap",
+    "seed",
+    "df",
+    "contract_version",
+    "window_years",
+    "horizon_years",
+    "min_cell_count",
+}
+
+
+def _small_ints(node, path=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in NOT_COUNTS:
+                yield from _small_ints(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _small_ints(value, f"{path}[{i}]")
+    elif isinstance(node, int) and not isinstance(node, bool) and 0 < node < 5:
+        yield path
+
+
+@pytest.mark.parametrize("seed", [2, 3, 5])
+def test_no_small_count_survives_in_any_aggregate_output(tmp_path, seed):
+    extract = write_extract(synthesize(60, seed=seed, dirty=0.05), tmp_path / "tiny.csv")
+    root = tmp_path / "o"
+    assert run("run", "--input", str(extract), "--output-dir", str(root))[0] == 0
+    assert run("run", "--input", str(extract), "--output-dir", str(root))[0] == 0
+    for name in ("summary.json", "changes.json"):
+        data = json.loads((root / "latest" / name).read_text())
+        assert list(_small_ints(data)) == []
