@@ -204,6 +204,19 @@ def run_pipeline(
                 return files
 
             files = stage("write", write_outputs)
+            # Aggregate like the summary: small counts withheld here too; every valid row
+            # is classified, so "classified" shows what "valid" shows.
+            rows = suppress(
+                {
+                    "counts": {
+                        "input": result.input_rows,
+                        "valid": result.valid_rows,
+                        "quarantined": result.quarantined_rows,
+                    }
+                },
+                config.min_cell_count,
+            ).data["counts"]
+            rows["classified"] = rows["valid"]
             manifest = {
                 "toolkit": {
                     "name": "imnm-cohort",
@@ -221,12 +234,7 @@ def run_pipeline(
                 "criteria": {"name": criteria.name, "citation": criteria.citation},
                 "config": config.to_dict(),
                 "input": {"file": config.extract.name, "sha256": input_sha},
-                "rows": {
-                    "input": result.input_rows,
-                    "valid": result.valid_rows,
-                    "quarantined": result.quarantined_rows,
-                    "classified": len(classified),
-                },
+                "rows": rows,
                 "disclosure": {
                     "min_cell_count": config.min_cell_count,
                     "withheld_count": len(withheld),

@@ -426,3 +426,15 @@ def test_no_small_count_survives_in_any_aggregate_output(tmp_path, seed):
     for name in ("summary.json", "changes.json"):
         data = json.loads((root / "latest" / name).read_text())
         assert list(_small_ints(data)) == []
+
+
+def test_manifest_counts_are_withheld_like_the_summary(tmp_path):
+    frame = synthesize(200, seed=6)
+    frame.loc[frame.index[:3], "sex"] = "x"  # three quarantined rows
+    extract = write_extract(frame, tmp_path / "three.csv")
+    assert run("run", "--input", str(extract), "--output-dir", str(tmp_path / "o"))[0] == 0
+    manifest = json.loads((tmp_path / "o" / "latest" / "manifest.json").read_text())
+    assert manifest["rows"]["quarantined"] == "<5"
+    assert manifest["rows"]["valid"] == "<5"  # else 200 - valid would give it away
+    summary = json.loads((tmp_path / "o" / "latest" / "summary.json").read_text())
+    assert summary["counts"]["quarantined_rows"] == "<5"
