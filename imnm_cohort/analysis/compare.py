@@ -195,6 +195,7 @@ def compare_continuous(
     *,
     n_boot: int = 2000,
     seed: int = 0,
+    pairwise: bool = True,
 ) -> ContinuousComparison:
     """Compare a continuous variable across groups.
 
@@ -208,6 +209,8 @@ def compare_continuous(
         The groups, in order (default the three IMNM groups).
     n_boot, seed : int
         Bootstrap resamples and seed for the median-difference intervals.
+    pairwise : bool
+        Also compare each pair of groups (default); False gives the overall test only.
 
     Returns
     -------
@@ -232,7 +235,7 @@ def compare_continuous(
             reason = "all values are equal"
     pairs = []
     raw_p = []
-    for i, (a, b) in enumerate(itertools.combinations(groups, 2)):
+    for i, (a, b) in enumerate(itertools.combinations(groups, 2) if pairwise else ()):
         if present[a].size < MIN_FOR_TEST or present[b].size < MIN_FOR_TEST:
             pairs.append(
                 Pairwise(

@@ -146,7 +146,7 @@ def table_one(
             for g, c in by_group.items()
         }
     cont_tests = {
-        v: compare_continuous(frame, v, groups, n_boot=200, seed=seed) for v in CONTINUOUS
+        v: compare_continuous(frame, v, groups, seed=seed, pairwise=False) for v in CONTINUOUS
     }
     cat_tests = {v: compare_categorical(frame, v, groups, seed=seed) for v in CATEGORICAL}
     return TableOne(groups, n, continuous, categorical, cont_tests, cat_tests)

@@ -68,9 +68,15 @@ def _boxes(frame: pd.DataFrame, column: str, groups: Sequence[str], k: int) -> t
     return tuple(out)
 
 
+def _number_at_risk(durations: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """How many durations are at least each time (one sort, one search)."""
+    ordered = np.sort(durations)
+    return ordered.size - np.searchsorted(ordered, times, side="left")
+
+
 def _at_risk(durations: np.ndarray, years: Sequence[int], k: int) -> tuple[int | str, ...]:
-    counts = [int((durations >= y).sum()) for y in years]
-    return tuple(f"<{k}" if 0 < c < k else c for c in counts)
+    counts = _number_at_risk(durations, np.asarray(years, dtype=float))
+    return tuple(f"<{k}" if 0 < c < k else int(c) for c in counts)
 
 
 def _curve(
@@ -114,7 +120,7 @@ def figure_data(classified: pd.DataFrame, analysis: CohortAnalysis, min_count: i
         if s.n == 0:
             continue
         durations = follow[label == g]
-        at_risk_now = np.array([(durations >= t).sum() for t in s.time])
+        at_risk_now = _number_at_risk(durations, s.time)
         survival.append(_curve(g, s.time, s.estimate, at_risk_now, durations, years, k))
     return FigureData(
         onset_age=_boxes(classified, "age_at_onset_years", IMNM_GROUPS, k),

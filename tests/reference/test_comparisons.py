@@ -209,3 +209,9 @@ def test_analyse_is_deterministic_and_never_modifies_input(cohort):
         "malignancy",
     }
     assert all(isinstance(m, str) and m for m in a.methods())
+
+
+def test_overall_test_only_skips_pairs_but_keeps_the_kruskal_wallis(cohort):
+    full = compare_continuous(cohort, "ck_peak", IMNM, n_boot=50)
+    overall = compare_continuous(cohort, "ck_peak", IMNM, pairwise=False)
+    assert overall.pairwise == () and overall.p_value == full.p_value
