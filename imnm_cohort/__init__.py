@@ -10,8 +10,8 @@ report. The public API is what ``__all__`` lists; everything else is internal.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from imnm_cohort.analysis import CohortAnalysis, MalignancyOptions, analyse
 from imnm_cohort.classify import (
     GROUPS,
     IMNM_GROUPS,
@@ -40,6 +40,22 @@ from imnm_cohort.extract import (
     validate_extract,
 )
 from imnm_cohort.synth import synthesize, write_extract
+
+if TYPE_CHECKING:
+    from imnm_cohort.analysis import CohortAnalysis, MalignancyOptions, analyse
+
+# The analyses need scipy and lifelines, which take seconds to import; validating and
+# classifying do not, so the command line's validate and classify import them only here.
+_LAZY = {"CohortAnalysis", "MalignancyOptions", "analyse"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import imnm_cohort.analysis as analysis
+
+        return getattr(analysis, name)
+    raise AttributeError(f"module 'imnm_cohort' has no attribute {name!r}")
+
 
 try:
     __version__ = version("imnm-cohort")

@@ -24,8 +24,7 @@ FALSE_WORDS = ("false", "0", "no")
 FAILURE_COLUMNS = ("index", "column", "rule", "value")
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 ISO_DATE = "%Y-%m-%d"
-# datetime64[ns] holds 1677-09-21 .. 2262-04-11; dates outside cannot be stored.
-_DATE_MIN, _DATE_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+ISO_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 TEXT = pd.StringDtype("pyarrow")
 
 
@@ -99,19 +98,15 @@ def _clean_text(column: pd.Series) -> pa.ChunkedArray:
 
 
 def _dates(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    parsed = pc.strptime(text, format=ISO_DATE, unit="s", error_is_null=True)
-    # strptime rolls impossible days over (2020-02-30 -> 2020-03-01) and accepts unpadded
-    # fields: a date is valid only if it prints back to exactly the text it came from.
-    exact = pc.equal(pc.strftime(parsed, format=ISO_DATE), text)
-    in_range = pc.and_(
-        pc.greater_equal(parsed, pa.scalar(_DATE_MIN, pa.timestamp("s"))),
-        pc.less_equal(parsed, pa.scalar(_DATE_MAX, pa.timestamp("s"))),
-    )
-    ok = pc.fill_null(pc.and_(exact, in_range), False)
-    values = pc.if_else(ok, parsed, pa.scalar(None, pa.timestamp("s")))
-    dates = pc.cast(values, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-    bad = pc.and_(pc.is_valid(text), pc.invert(ok))
-    return dates.astype("datetime64[ns]"), _mask(bad)
+    # The exact shape YYYY-MM-DD (zero-padded) by an Arrow regex; then pandas' ISO parser,
+    # which refuses impossible days (2021-02-29) and dates datetime64[ns] cannot hold.
+    shaped = pc.fill_null(pc.match_substring_regex(text, ISO_DATE_SHAPE), False)
+    candidates = pc.if_else(shaped, text, pa.scalar(None, pa.string()))
+    parsed = pd.to_datetime(
+        pd.Series(pd.arrays.ArrowStringArray(candidates)), format=ISO_DATE, errors="coerce"
+    ).to_numpy(dtype="datetime64[ns]")
+    bad = _mask(pc.is_valid(text)) & np.isnat(parsed)
+    return parsed, bad
 
 
 def _booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:

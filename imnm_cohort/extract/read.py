@@ -92,7 +92,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), None)
-        _check_utf8(path)
     except UnicodeDecodeError as exc:
         raise ExtractError(_decode_message(path, exc)) from None
     except csv.Error as exc:
@@ -115,7 +114,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as exc:
         detail = str(exc).strip().splitlines()[0][:200]
-        if "UTF8" in detail or "utf8" in detail.lower():
+        if "utf8" in detail.lower():
+            _locate_bad_utf8(path)  # raises with the offset of the first bad byte
             raise ExtractError(
                 f"{path}: is not UTF-8 text ({detail}); save the file as 'CSV UTF-8'"
             ) from None
@@ -125,18 +125,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _check_utf8(path: Path) -> None:
-    """Decode the whole file in blocks, so that a stray Latin-1 byte names its offset."""
+def _locate_bad_utf8(path: Path) -> None:
+    """After Arrow found invalid UTF-8: decode in blocks to name the first bad byte."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     with path.open("rb") as handle:
         while block := handle.read(1 << 24):
             try:
-                decoder.decode(block)
+                decoder.decode(block, final=len(block) < 1 << 24)
             except UnicodeDecodeError as exc:
                 raise ExtractError(_decode_message(path, exc, offset)) from None
             offset += len(block)
-        decoder.decode(b"", final=True)
 
 
 def _decode_message(path: Path, exc: UnicodeDecodeError, offset: int = 0) -> str:

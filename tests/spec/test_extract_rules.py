@@ -22,6 +22,11 @@ QUARANTINED = [
     ({"birth_date": None}, "birth_date", "missing_required"),
     ({"birth_date": "01/03/1955"}, "birth_date", "not_a_date"),
     ({"birth_date": "1955-02-30"}, "birth_date", "not_a_date"),
+    ({"birth_date": "1955-2-3"}, "birth_date", "not_a_date"),
+    ({"birth_date": "1955-03-01T00:00"}, "birth_date", "not_a_date"),
+    ({"birth_date": "1500-03-01"}, "birth_date", "not_a_date"),
+    ({"cancer_date": "2021-02-29"}, "cancer_date", "not_a_date"),
+    ({"death_date": "9999-12-31"}, "death_date", "not_a_date"),
     ({"birth_date": "2015-06-01"}, "birth_date", "birth_not_before_onset"),
     ({"birth_date": "2016-01-01"}, "birth_date", "birth_not_before_onset"),
     ({"onset_date": None}, "onset_date", "missing_required"),
@@ -97,6 +102,7 @@ VALID = [
     {"cancer_icd10": "c509"},
     {"cancer_icd10": "D05.1"},
     {"birth_date": "2015-05-31"},
+    {"cancer_date": "2020-02-29"},
     {"patient_id": '=HYPERLINK("http://x")'},
 ]
 
