@@ -29,9 +29,8 @@ def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return pa.array(col.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     if pd.api.types.is_datetime64_any_dtype(col):
-        return pc.strftime(
-            pa.array(col.to_numpy(dtype="datetime64[ns]"), from_pandas=True), format="%Y-%m-%d"
-        )
+        stamps = pa.array(col.to_numpy(dtype="datetime64[ns]"), from_pandas=True)
+        return pc.cast(pc.cast(stamps, pa.date32()), pa.string())  # ISO YYYY-MM-DD, fast
     if pd.api.types.is_bool_dtype(col):
         flags = pa.array(col.astype("boolean"), from_pandas=True)
         return pc.if_else(flags, "true", "false")

@@ -7,6 +7,7 @@ HTML is autoescaped: every value that comes from the data is inert.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -297,7 +298,9 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def _md(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    """Table-cell text: pipes escaped, and a '<' that could open an HTML tag made inert."""
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
