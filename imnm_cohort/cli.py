@@ -24,6 +24,7 @@ from imnm_cohort.classify import (
     available_criteria,
     classify,
     get_criteria,
+    reason_counts,
 )
 from imnm_cohort.errors import ConfigError, ImnmCohortError
 from imnm_cohort.extract import ValidationResult, load_extract
@@ -222,12 +223,8 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     say.result(f"criteria {criteria.name}:")
     for group, count in classified["imnm_group"].value_counts(sort=False).items():
         say.result(f"  group   {group}  {count}")
-    reasons: dict[str, int] = {}
-    for combination, count in classified["classification_reasons"].value_counts().items():
-        for code in str(combination).split(";"):
-            reasons[code] = reasons.get(code, 0) + int(count)
-    for code in sorted(reasons):
-        say.result(f"  reason  {code}  {reasons[code]}")
+    for code, count in reason_counts(classified).items():
+        say.result(f"  reason  {code}  {count}")
     say.result(f"classified rows written to {args.output}")
     if result.quarantined_rows:
         quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")

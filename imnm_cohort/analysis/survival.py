@@ -16,7 +16,6 @@ import pandas as pd
 from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
-from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
 from imnm_cohort.classify.rules import IMNM_GROUPS
 
 
@@ -84,7 +83,7 @@ def overall_survival(
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
-    time = (end_of_observation(frame) - frame["onset_date"]).dt.days / DAYS_PER_YEAR
+    time = frame["followup_years"]  # derived column: onset to end of observation
     died = frame["death_date"].notna()
     label = frame[GROUP_COLUMN].astype(str)
     curves = {}

@@ -2,7 +2,7 @@
 
 from imnm_cohort.classify.criteria import CriteriaSet, available_criteria, get_criteria
 from imnm_cohort.classify.explain import Explanation, RuleCheck, explain
-from imnm_cohort.classify.procedure import OUTPUT_COLUMNS, classify
+from imnm_cohort.classify.procedure import OUTPUT_COLUMNS, classify, reason_counts
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES, RULES
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "classify",
     "explain",
     "get_criteria",
+    "reason_counts",
 ]

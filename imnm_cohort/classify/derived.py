@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = 30.4375
+from imnm_cohort.extract.schema import DAYS_PER_MONTH, DAYS_PER_YEAR
+
+__all__ = ["DAYS_PER_MONTH", "DAYS_PER_YEAR", "derived_columns", "end_of_observation"]
 
 
 def end_of_observation(patients: pd.DataFrame) -> pd.Series:

@@ -60,6 +60,27 @@ def classify(
     return pd.concat([out, derived_columns(patients)], axis=1)
 
 
+def reason_counts(classified: pd.DataFrame) -> dict[str, int]:
+    """Patients per reason code (a patient counts once for each code it carries).
+
+    Parameters
+    ----------
+    classified : pandas.DataFrame
+        Output of :func:`classify`.
+
+    Returns
+    -------
+    dict
+        Reason code -> patients, sorted by code.
+    """
+    counts: dict[str, int] = {}
+    # Few distinct combinations: split those, not every row.
+    for combination, n in classified["classification_reasons"].value_counts().items():
+        for code in str(combination).split(";"):
+            counts[code] = counts.get(code, 0) + int(n)
+    return dict(sorted(counts.items()))
+
+
 def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[np.ndarray, np.ndarray]:
     n = len(patients)
     facts = Facts.of(patients, criteria)

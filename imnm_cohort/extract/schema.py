@@ -37,6 +37,10 @@ STATINS = (
     "pitavastatin", "pravastatin", "rosuvastatin", "simvastatin",
 )  # fmt: skip
 
+#: Contract section 2: years and months of the derived columns, in days.
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = 30.4375
+
 CK_MAX = 1_000_000.0
 CK_ULN_RANGE = (20.0, 1000.0)
 CK_ULN_DEFAULT = 200.0

@@ -26,6 +26,7 @@ from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import (
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
+    DAYS_PER_YEAR,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
 )
@@ -35,7 +36,6 @@ FILE_LEVEL_MIN_ROWS = 10
 
 CK_IMPLAUSIBLE = 100_000.0
 ONSET_AGE_IMPLAUSIBLE = (2.0, 100.0)
-DAYS_PER_YEAR = 365.25
 
 #: Data-quality warnings: the row stays valid, the warning is recorded.
 WARNING_CODES = {

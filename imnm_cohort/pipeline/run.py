@@ -18,11 +18,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
-from imnm_cohort.analysis.cohort import analyse
+import pandas as pd
+
+from imnm_cohort.analysis.cohort import CohortAnalysis, analyse
 from imnm_cohort.classify.criteria import get_criteria
-from imnm_cohort.classify.procedure import classify
+from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import load_extract
+from imnm_cohort.extract.validate import ValidationResult, load_extract
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -257,13 +259,12 @@ def _json(data: dict[str, Any]) -> str:
 
 
 def build_summary(
-    config: PipelineConfig, result: Any, classified: Any, analysis: Any
+    config: PipelineConfig,
+    result: ValidationResult,
+    classified: pd.DataFrame,
+    analysis: CohortAnalysis,
 ) -> dict[str, Any]:
     """The run's ``summary.json`` before disclosure control (contract section 4)."""
-    reasons: dict[str, int] = {}
-    for combination, count in classified["classification_reasons"].value_counts().items():
-        for code in str(combination).split(";"):
-            reasons[code] = reasons.get(code, 0) + int(count)
     validation = result.to_dict()
     body = analysis.to_dict()
     return {
@@ -275,7 +276,7 @@ def build_summary(
         "table_one": body["table_one"],
         "survival": body["survival"],
         "cause_specific_cox": body["cause_specific_cox"],
-        "classification_reasons": dict(sorted(reasons.items())),
+        "classification_reasons": reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],

@@ -16,7 +16,6 @@ import pandas as pd
 
 from imnm_cohort.analysis.cohort import CohortAnalysis
 from imnm_cohort.analysis.malignancy import time_to_cancer
-from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
 from imnm_cohort.classify.rules import IMNM_GROUPS
 
 
@@ -112,9 +111,7 @@ def figure_data(classified: pd.DataFrame, analysis: CohortAnalysis, min_count: i
         durations = tte["time_years"].to_numpy()[member]
         c = result.curve
         incidence.append(_curve(g, c.time, c.estimate, c.at_risk, durations, years, k))
-    follow = (
-        (end_of_observation(classified) - classified["onset_date"]).dt.days / DAYS_PER_YEAR
-    ).to_numpy(dtype=float)
+    follow = classified["followup_years"].to_numpy(dtype=float)
     survival = []
     for g, s in analysis.survival.groups.items():
         if s.n == 0:
