@@ -61,18 +61,6 @@ def as_text(frame: pd.DataFrame) -> pa.Table:
     return pa.table({str(name): _neutralise(_arrow_column(frame[name])) for name in frame.columns})
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix ``'`` to text cells a spreadsheet would evaluate as a formula."""
-    table = as_text(frame)
-    return (
-        pd.DataFrame(
-            {name: table.column(name).to_pandas() for name in table.column_names}, index=frame.index
-        )
-        .astype(object)
-        .where(lambda f: f.notna(), None)
-    )
-
-
 def _mode() -> int:
     """File mode from the process umask (mkstemp alone would make files private)."""
     mask = os.umask(0)

@@ -229,7 +229,7 @@ def _schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     cases = cases[cases["index"].notna()]
     wide = cases["schema_context"] == "DataFrameSchema"
     column_level = cases[~wide]
-    rule = column_level["check"].map(lambda c: PANDERA_RULES.get(str(c), str(c)))
+    rule = column_level["check"].astype(str).replace(PANDERA_RULES)
     index = column_level["index"].to_numpy(dtype=np.int64)
     col_failures = pd.DataFrame(
         {

@@ -23,6 +23,7 @@ import pandas as pd
 from imnm_cohort.analysis.cohort import CohortAnalysis, analyse
 from imnm_cohort.classify.criteria import get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
+from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
 from imnm_cohort.extract.validate import ValidationResult, load_extract
 from imnm_cohort.pipeline import runfolder
@@ -120,8 +121,6 @@ def run_pipeline(
 
     started = now or dt.datetime.now(dt.UTC)
     if not config.extract.is_file():
-        from imnm_cohort.errors import ExtractError
-
         raise ExtractError(f"{config.extract}: file not found")
     input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
     result = stage("validate", lambda: load_extract(config.extract))

@@ -189,12 +189,8 @@ def view(
     }
     m = comparisons["malignancy"]
     malignancy = {
-        "window": num(m["window_years"], 0)
-        if float(m["window_years"]).is_integer()
-        else num(m["window_years"]),
-        "horizon": num(m["horizon_years"], 0)
-        if float(m["horizon_years"]).is_integer()
-        else num(m["horizon_years"]),
+        "window": f"{m['window_years']:g}",
+        "horizon": f"{m['horizon_years']:g}",
         "time_zero": m["options"]["time_zero"],
         "gray": (
             f"chi-square {num(m['statistic'], 2)}, {p_text(m['p_value'])}"
@@ -215,9 +211,7 @@ def view(
                 ),
                 "at_risk": num(r["at_risk"]),
                 "events": num(r["events"]),
-                "py": num(r["person_years"], 0)
-                if not isinstance(r["person_years"], str)
-                else r["person_years"],
+                "py": num(r["person_years"], 0),
                 "rate": with_ci(r["rate_per_1000py"], r["rate_ci"]),
                 "cuminc": with_ci(
                     r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"

@@ -10,17 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
 
 def _empty(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or v is _NA
-
-
-try:
-    import pandas as pd
-
-    _NA: Any = pd.NA
-except ImportError:  # pragma: no cover
-    _NA = object()
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _is(v: Any, value: Any) -> bool:
