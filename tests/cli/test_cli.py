@@ -33,6 +33,7 @@ def test_validate_writes_every_output(tmp_path):
     run("synth", "--n", "500", "--seed", "1", "--dirty", "0.1", "-o", str(extract))
     code, out, _ = run("validate", str(extract), "-o", str(tmp_path / "v"))
     assert code == 0
+    # --dirty 0.1 of 500 rows: 50 rows get one rule-breaking defect each (synth._make_dirty).
     assert "500 rows: 450 valid, 50 quarantined" in out
     names = sorted(p.name for p in (tmp_path / "v").iterdir())
     assert names == sorted(
@@ -57,7 +58,7 @@ def test_validate_writes_every_output(tmp_path):
 def test_validate_without_output_dir_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run("validate", str(DEMO_REGISTRY))
-    assert code == 0 and "3000 rows" in out
+    assert code == 0 and "3000 rows" in out  # the bundled demo has DEMO_SIZE = 3,000 rows
     assert list(tmp_path.iterdir()) == []
 
 
@@ -88,7 +89,7 @@ def test_classify_writes_groups_and_reasons(tmp_path, suffix):
     assert set(frame["criteria"]) == {"enmc2017"}
     assert "group   hmgcr" in out and "reason  r6_hmgcr_imnm" in out
     quarantine = target.with_name(target.stem + ".quarantine.csv")
-    assert len(frame) + len(pd.read_csv(quarantine)) == 3000
+    assert len(frame) + len(pd.read_csv(quarantine)) == 3000  # nothing lost of the demo's 3,000
 
 
 def test_classified_csv_reads_back_as_an_extract(tmp_path):

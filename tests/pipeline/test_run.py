@@ -21,7 +21,7 @@ from imnm_cohort import synthesize, write_extract
 from imnm_cohort.cli import main
 from imnm_cohort.pipeline.config import load_pipeline
 from imnm_cohort.pipeline.runfolder import LOCK_NAME
-from imnm_cohort.synth import DEMO_REGISTRY
+from imnm_cohort.synth import DEMO_DIRTY, DEMO_REGISTRY, DEMO_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
@@ -82,6 +82,9 @@ def test_summary_matches_the_contract_and_its_schema(demo_run):
     summary = json.loads((root / "latest" / "summary.json").read_text())
     jsonschema.validate(summary, SCHEMA)
     assert summary["criteria"] == "tma2025"
+    # The bundled demo: DEMO_SIZE = 3,000 synthetic patients, DEMO_DIRTY = 1% (30 rows) given
+    # one rule-breaking defect each by the generator.
+    assert (DEMO_SIZE, round(DEMO_SIZE * DEMO_DIRTY)) == (3000, 30)
     assert summary["counts"] == {"input_rows": 3000, "valid_rows": 2970, "quarantined_rows": 30}
     assert sum(v for v in summary["groups"].values() if isinstance(v, int)) <= 2970
 
@@ -94,6 +97,7 @@ def test_manifest_records_versions_hashes_and_counts(demo_run):
         manifest["input"]["sha256"]
         == __import__("hashlib").sha256(DEMO_REGISTRY.read_bytes()).hexdigest()
     )
+    # Demo counts as in test_summary_matches_the_contract_and_its_schema.
     assert manifest["rows"] == {"input": 3000, "valid": 2970, "quarantined": 30, "classified": 2970}
     assert {"pandas", "scipy", "lifelines", "pandera"} <= set(manifest["dependencies"])
     assert manifest["run"]["exit_status"] == 0
@@ -272,7 +276,10 @@ def test_changes_between_two_runs(tmp_path):
     assert run("run", "--input", str(path), "--output-dir", str(root))[0] == 0
     second = first.iloc[10:].copy()  # 10 patients removed
     second = pd.concat([second, synthesize(805, seed=32).iloc[800:]])  # ids 800..804 added
-    second.loc[second.index[:3], "hereditary_myopathy"] = "true"  # 3 become not_imnm or stay
+    # Three patients get a confirmed hereditary myopathy: rule 1 makes them not_imnm, so
+    # each whose group was something else changes group.
+    turned = second.index[:3]
+    second.loc[turned, "hereditary_myopathy"] = "true"
     unknown = second["death_date"].isna() & second["cancer_date"].isna()
     target = second.index[unknown.to_numpy()][:6]
     second.loc[target, "cancer_date"] = second.loc[target, "last_followup_date"]
@@ -284,7 +291,11 @@ def test_changes_between_two_runs(tmp_path):
     assert changes["patients"]["removed"] == len(old - new) == 10
     assert changes["patients"]["added"] == len(new - old) == 5
     assert changes["patients"]["new_cancers"] == 6
-    assert changes["patients"]["changed"] in ("<5", 0) or changes["patients"]["changed"] >= 5
+    from imnm_cohort import classify, validate_extract
+
+    before = classify(validate_extract(first.loc[turned]).valid)["imnm_group"].astype(str)
+    expected = int((before != "not_imnm").sum())
+    assert changes["patients"]["changed"] == ("<5" if 0 < expected < 5 else expected)
     assert changes["previous_run"] == runs(root)[0].name
     html = (root / "latest" / "report.html").read_text()
     assert "Changes since the previous run" in html
