@@ -109,6 +109,6 @@ def analyse(
         ck_peak=compare_continuous(classified, "ck_peak", IMNM_GROUPS, n_boot=n_boot, seed=seed),
         statin_latency=statin_latency(classified),
         malignancy=malignancy(classified, IMNM_GROUPS, options),
-        survival=overall_survival(classified, IMNM_GROUPS, options.horizon_years),
+        survival=overall_survival(classified, IMNM_GROUPS, options.horizon_years, options.alpha),
         cox=cause_specific_cox(classified, IMNM_GROUPS, options),
     )

@@ -1,11 +1,11 @@
 """Overall survival (Kaplan-Meier, log-rank) and the cause-specific Cox model for cancer.
 
-Both use lifelines; this module only prepares the data and collects the results.
+Kaplan-Meier and the log-rank test come from lifelines; the Cox model and its
+proportional-hazards test from :mod:`imnm_cohort.analysis.coxph`.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +15,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
+from imnm_cohort.analysis.coxph import fit_cox, zph_test
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
 from imnm_cohort.classify.rules import IMNM_GROUPS
 
@@ -72,13 +73,31 @@ class OverallSurvival:
 
 
 def overall_survival(
-    frame: pd.DataFrame, groups: Sequence[str] = IMNM_GROUPS, horizon_years: float = 3.0
+    frame: pd.DataFrame,
+    groups: Sequence[str] = IMNM_GROUPS,
+    horizon_years: float = 3.0,
+    alpha: float = 0.05,
 ) -> OverallSurvival:
     """Kaplan-Meier survival from onset to death by group, and the log-rank test.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Classified patients (uses ``followup_years``, ``death_date`` and the group).
+    groups : sequence of str
+        The groups to estimate and compare.
+    horizon_years : float
+        When survival is read off.
+    alpha : float
+        1 - confidence level of the interval at the horizon (log-log transformed Greenwood
+        interval, as lifelines and R's ``conf.type = "log-log"``).
 
     Returns
     -------
     OverallSurvival
+        The median follows R's ``quantile.survfit``: where the curve sits exactly at 0.5
+        over an interval, the midpoint of that interval. The interval at the horizon is
+        ``None`` where the estimate is 1 or 0 (undefined on the log-log scale).
     """
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
@@ -92,20 +111,15 @@ def overall_survival(
         if not m.any():
             curves[g] = SurvivalCurve(0, 0, None, None, None, np.array([]), np.array([]))
             continue
-        km = KaplanMeierFitter().fit(time[m], died[m])
-        s = float(km.survival_function_at_times(horizon_years).iloc[0])
+        km = KaplanMeierFitter(alpha=alpha).fit(time[m], died[m])
+        times = km.survival_function_.index.to_numpy()
+        estimate = km.survival_function_.iloc[:, 0].to_numpy()
+        idx = np.searchsorted(times, horizon_years, side="right") - 1
+        s = float(estimate[idx])
         ci = km.confidence_interval_survival_function_
-        idx = np.searchsorted(ci.index.to_numpy(), horizon_years, side="right") - 1
-        bounds = (float(ci.iloc[idx, 0]), float(ci.iloc[idx, 1]))
-        median = float(km.median_survival_time_)
+        bounds = (float(ci.iloc[idx, 0]), float(ci.iloc[idx, 1])) if 0 < s < 1 else None
         curves[g] = SurvivalCurve(
-            int(m.sum()),
-            int(died[m].sum()),
-            median if np.isfinite(median) else None,
-            s,
-            bounds,
-            km.survival_function_.index.to_numpy(),
-            km.survival_function_.iloc[:, 0].to_numpy(),
+            int(m.sum()), int(died[m].sum()), km_median(times, estimate), s, bounds, times, estimate
         )
     m = label.isin(list(groups)).to_numpy()
     present = [g for g in groups if curves[g].n > 0]
@@ -117,24 +131,51 @@ def overall_survival(
     return OverallSurvival(horizon_years, curves, float(test.test_statistic), float(test.p_value))
 
 
+def km_median(time: np.ndarray, survival: np.ndarray) -> float | None:
+    """Median of a Kaplan-Meier curve, R's convention (``survival:::findq``).
+
+    The median is the first time the curve is at or below 0.5; where it sits exactly at 0.5
+    (within the square root of machine epsilon) it is the midpoint between that time and the
+    time the curve next drops, or the last time of follow-up when it never drops again.
+    ``None`` when the curve stays above 0.5.
+    """
+    tolerance = float(np.sqrt(np.finfo(float).eps))
+    failed = 1 - np.asarray(survival, dtype=float)
+    if len(failed) == 0 or failed.max() < 0.5:
+        return None
+    first = np.r_[True, failed[1:] != failed[:-1]]  # where each level is reached
+    level_time, level = np.asarray(time, dtype=float)[first], failed[first]
+    at = int(np.argmax(level + tolerance >= 0.5))
+    if abs(level[-1] - 0.5) < tolerance:
+        return float((level_time[at] + time[-1]) / 2)
+    beyond = np.flatnonzero(level - tolerance >= 0.5)
+    return float((level_time[at] + level_time[beyond[0]]) / 2) if len(beyond) else None
+
+
 @dataclass(frozen=True)
 class CoxTerm:
-    """One term of the Cox model: hazard ratio with its interval and the PH check."""
+    """One term of the Cox model: hazard ratio with its interval and the PH check.
+
+    A term that cannot be estimated (a group with no patients or no cancers, whose log
+    hazard ratio runs to minus infinity) has no numbers and says why in ``reason``.
+    """
 
     term: str
-    hazard_ratio: float
-    ci: tuple[float, float]
-    p_value: float
+    hazard_ratio: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
     ph_p_value: float | None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
         return {
             "term": self.term,
             "hazard_ratio": self.hazard_ratio,
-            "ci": list(self.ci),
+            "ci": list(self.ci) if self.ci else None,
             "p_value": self.p_value,
             "ph_test_p_value": self.ph_p_value,
+            "reason": self.reason,
         }
 
 
@@ -147,6 +188,8 @@ class CauseSpecificCox:
     events: int
     terms: tuple[CoxTerm, ...]
     reason: str | None = None
+    alpha: float = 0.05
+    ph_global_p_value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -155,17 +198,19 @@ class CauseSpecificCox:
             "reference_group": self.reference,
             "n": self.n,
             "events": self.events,
+            "confidence_level": 1 - self.alpha,
             "terms": [t.to_dict() for t in self.terms],
+            "ph_test_global_p_value": self.ph_global_p_value,
             "reason": self.reason,
         }
 
     def method(self) -> str:
         """The method in one sentence."""
         return (
-            "A cause-specific Cox model for cancer (deaths censored) compared the groups "
-            f"with {self.reference} as reference, adjusted for onset age and male sex; "
-            "proportional hazards were checked with scaled Schoenfeld residuals "
-            "(rank-transformed time; lifelines)."
+            "A cause-specific Cox model for cancer (deaths censored, Efron ties) compared the "
+            f"groups with {self.reference} as reference, adjusted for onset age and male sex; "
+            "proportional hazards were checked with the Grambsch-Therneau score test on "
+            "Kaplan-Meier-transformed time, as survival::cox.zph (R survival 3.x)."
         )
 
 
@@ -176,50 +221,74 @@ def cause_specific_cox(
 ) -> CauseSpecificCox:
     """Fit the cause-specific Cox model for cancer among patients at risk.
 
+    A group with no patients or no cancers among those at risk gets a term marked not
+    estimable; the model is fitted without that group's patients, which is the limit of the
+    full model as that group's log hazard ratio goes to minus infinity (its patients then
+    weigh nothing in any risk set).
+
     Returns
     -------
     CauseSpecificCox
         With ``reason`` and no terms when the model cannot be fitted (too few events).
-    """
-    from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
 
+    References
+    ----------
+    Grambsch PM, Therneau TM. Proportional hazards tests and diagnostics based on weighted
+    residuals. Biometrika 1994;81:515-26.
+    """
     options = options or MalignancyOptions()
     tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str)
-    keep = (label.isin(list(groups)) & tte["at_risk"] & (tte["time_years"] > 0)).to_numpy()
-    data = pd.DataFrame(
-        {
-            "time": tte["time_years"][keep],
-            "cancer": (tte["event"][keep] == EVENT).astype(int),
-            "onset_age": frame["age_at_onset_years"][keep].astype(float),
-            "male": (frame["sex"][keep] == "male").to_numpy(dtype=bool, na_value=False).astype(int),
-        }
-    )
+    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    onset_age = frame["age_at_onset_years"].to_numpy(dtype=float, na_value=np.nan)
+    keep = (tte["at_risk"] & (tte["time_years"] > 0)).to_numpy()
+    keep &= np.isin(label, list(groups)) & np.isfinite(onset_age)
+    label = label[keep]
+    time = tte["time_years"].to_numpy(dtype=float)[keep]
+    cancer = tte["event"].to_numpy()[keep] == EVENT
     reference = groups[0]
+    events = int(cancer.sum())
+    inestimable = {}
     for g in groups[1:]:
-        data[f"group_{g}"] = (label[keep] == g).to_numpy().astype(int)
-    events = int(data["cancer"].sum())
-    present = [c for c in data.columns if c.startswith("group_") and data[c].sum() > 0]
-    data = data[["time", "cancer", "onset_age", "male", *present]]
-    if events < 10 or not present:
+        in_group = label == g
+        if not in_group.any():
+            inestimable[g] = "no patients at risk in this group"
+        elif not cancer[in_group].any():
+            inestimable[g] = "no cancers in this group: the hazard ratio is not estimable"
+    fitted_groups = [g for g in groups[1:] if g not in inestimable]
+    if events < 10 or not fitted_groups or not (cancer & (label == reference)).any():
         return CauseSpecificCox(
-            reference, len(data), events, (), "fewer than 10 cancers, or one group only"
+            reference,
+            int(keep.sum()),
+            events,
+            (),
+            "fewer than 10 cancers, or no cancers in the reference group or in every other group",
+            options.alpha,
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(data, duration_col="time", event_col="cancer")
-        ph = proportional_hazard_test(cph, data, time_transform="rank")
-    ph_p = ph.summary["p"]
-    summary = cph.summary
-    terms = tuple(
-        CoxTerm(
-            str(name),
-            float(row["exp(coef)"]),
-            (float(row["exp(coef) lower 95%"]), float(row["exp(coef) upper 95%"])),
-            float(row["p"]),
-            float(ph_p[name]) if name in ph_p.index else None,
+    rows = ~np.isin(label, list(inestimable))
+    columns = {
+        "onset_age": onset_age[keep],
+        "male": (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)[keep],
+        **{f"group_{g}": label == g for g in fitted_groups},
+    }
+    x = np.column_stack([np.asarray(v, dtype=float)[rows] for v in columns.values()])
+    fit = fit_cox(time[rows], cancer[rows], x)
+    ph = zph_test(time[rows], cancer[rows], x, fit)
+    lower, upper = fit.hazard_ratio_ci(options.alpha)
+    p_values = fit.p_values()
+    estimated = {
+        name: CoxTerm(
+            name,
+            float(np.exp(fit.coef[j])),
+            (float(lower[j]), float(upper[j])),
+            float(p_values[j]),
+            float(ph.p_value[j]),
         )
-        for name, row in summary.iterrows()
+        for j, name in enumerate(columns)
+    }
+    terms = [
+        estimated.get(name) or CoxTerm(name, None, None, None, None, inestimable[name[6:]])
+        for name in ["onset_age", "male", *(f"group_{g}" for g in groups[1:])]
+    ]
+    return CauseSpecificCox(
+        reference, int(keep.sum()), events, tuple(terms), None, options.alpha, ph.global_p_value
     )
-    return CauseSpecificCox(reference, len(data), events, terms)

@@ -229,7 +229,9 @@ def view(
         "rows": [
             {
                 "term": t["term"].replace("group_", "group: "),
-                "hr": with_ci(t["hazard_ratio"], t["ci"], 2),
+                "hr": with_ci(t["hazard_ratio"], t["ci"], 2)
+                if t.get("reason") is None
+                else f"not estimable ({t['reason']})",
                 "p": pval(t["p_value"]),
                 "ph": pval(t["ph_test_p_value"]),
             }

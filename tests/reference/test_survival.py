@@ -54,10 +54,21 @@ def test_cox_matches_lifelines_on_the_same_data(cohort):
             "group_seronegative": (group[keep] == "seronegative").astype(int),
         }
     )
-    cph = CoxPHFitter().fit(data, "time", "cancer")
-    hr = {t.term: t.hazard_ratio for t in result.terms}
+    # lifelines with its default tolerances, and run to convergence.
+    default = CoxPHFitter().fit(data, "time", "cancer")
+    tight = CoxPHFitter().fit(
+        data, "time", "cancer", fit_options={"precision": 1e-12, "r_precision": 1e-15}
+    )
+    terms = {t.term: t for t in result.terms}
     for term in ("onset_age", "male", "group_srp", "group_seronegative"):
-        assert hr[term] == pytest.approx(float(np.exp(cph.params_[term])), rel=1e-9)
+        hr = terms[term].hazard_ratio
+        assert hr == pytest.approx(float(np.exp(default.params_[term])), rel=1e-6)
+        assert hr == pytest.approx(float(np.exp(tight.params_[term])), rel=1e-10)
+        row = tight.summary.loc[term]
+        assert terms[term].ci == pytest.approx(
+            (row["exp(coef) lower 95%"], row["exp(coef) upper 95%"]), rel=1e-9
+        )
+        assert terms[term].p_value == pytest.approx(row["p"], rel=1e-8)
     assert result.events == int(data["cancer"].sum())
     assert all(t.ph_p_value is not None for t in result.terms)
 
