@@ -157,6 +157,17 @@ class _Printer:
             return
         self.stage_done(name, seconds)
 
+    def analysis(self, done: int, total: int, name: str) -> None:
+        """Progress within ``analyse``: a bar on a terminal, a plain line per analysis else."""
+        if self.quiet or done == total:
+            return
+        if _is_tty(self.err):
+            bar = "#" * done + "-" * (total - done)
+            print(f"\r\x1b[K... analyse [{bar}] {done}/{total} {name}", end="", file=self.err)
+            self.err.flush()
+        else:
+            print(f"... analyse {done + 1}/{total}: {name}", file=self.err, flush=True)
+
 
 def _is_tty(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
@@ -238,7 +249,9 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.pipeline.run import run_pipeline
 
     config = load_pipeline(args.pipeline).with_overrides(args.input, args.output_dir)
-    result = run_pipeline(config, strict=args.strict, progress=say.progress)
+    result = run_pipeline(
+        config, strict=args.strict, progress=say.progress, analysis_progress=say.analysis
+    )
     say.result(f"{config.extract.name}: {result.quarantined_rows} rows quarantined")
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():

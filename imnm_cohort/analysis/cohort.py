@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,12 +75,17 @@ class CohortAnalysis:
         ]
 
 
+AnalysisProgress = Callable[[int, int, str], None]
+"""``progress(done, total, name)``: ``done`` analyses of ``total`` finished, ``name`` next."""
+
+
 def analyse(
     classified: pd.DataFrame,
     options: MalignancyOptions | None = None,
     *,
     seed: int = 0,
     n_boot: int = 2000,
+    progress: AnalysisProgress | None = None,
 ) -> CohortAnalysis:
     """Run every analysis of the toolkit on a classified cohort.
 
@@ -88,10 +94,14 @@ def analyse(
     classified : pandas.DataFrame
         The output of :func:`~imnm_cohort.classify`. Not modified.
     options : MalignancyOptions, optional
-        Window, horizon, time zero and cancer-code choices.
+        Window, horizon, time zero, cancer-code and interval choices.
     seed, n_boot : int
         Seed and resamples of the bootstrap and permutation procedures: the same data and
         seed give the same numbers.
+    progress : callable, optional
+        Called as ``progress(done, total, name)`` before each analysis (``name`` the one
+        starting) and once at the end (``done == total``, ``name`` empty). Nothing is
+        printed here: the caller decides how to show it.
 
     Returns
     -------
@@ -99,16 +109,25 @@ def analyse(
     """
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
-    group_counts = {g: int(counts.get(g, 0)) for g in GROUPS}
-    return CohortAnalysis(
-        group_counts=group_counts,
-        table_one=table_one(classified, IMNM_GROUPS, seed=seed),
-        onset_age=compare_continuous(
+    steps: dict[str, Callable[[], Any]] = {
+        "table_one": lambda: table_one(classified, IMNM_GROUPS, seed=seed),
+        "onset_age": lambda: compare_continuous(
             classified, "age_at_onset_years", IMNM_GROUPS, n_boot=n_boot, seed=seed
         ),
-        ck_peak=compare_continuous(classified, "ck_peak", IMNM_GROUPS, n_boot=n_boot, seed=seed),
-        statin_latency=statin_latency(classified),
-        malignancy=malignancy(classified, IMNM_GROUPS, options),
-        survival=overall_survival(classified, IMNM_GROUPS, options.horizon_years, options.alpha),
-        cox=cause_specific_cox(classified, IMNM_GROUPS, options),
-    )
+        "ck_peak": lambda: compare_continuous(
+            classified, "ck_peak", IMNM_GROUPS, n_boot=n_boot, seed=seed
+        ),
+        "statin_latency": lambda: statin_latency(classified),
+        "malignancy": lambda: malignancy(classified, IMNM_GROUPS, options),
+        "survival": lambda: overall_survival(
+            classified, IMNM_GROUPS, options.horizon_years, options.alpha
+        ),
+        "cox": lambda: cause_specific_cox(classified, IMNM_GROUPS, options),
+    }
+    report = progress or (lambda done, total, name: None)
+    results = {}
+    for done, (name, step) in enumerate(steps.items()):
+        report(done, len(steps), name)
+        results[name] = step()
+    report(len(steps), len(steps), "")
+    return CohortAnalysis(group_counts={g: int(counts.get(g, 0)) for g in GROUPS}, **results)

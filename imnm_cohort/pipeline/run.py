@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from imnm_cohort.analysis.cohort import CohortAnalysis, analyse
+from imnm_cohort.analysis.cohort import AnalysisProgress, CohortAnalysis, analyse
 from imnm_cohort.classify.criteria import get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.errors import ExtractError
@@ -82,6 +82,7 @@ def run_pipeline(
     *,
     strict: bool = False,
     progress: Callable[[str, float | None], None] | None = None,
+    analysis_progress: AnalysisProgress | None = None,
     now: dt.datetime | None = None,
 ) -> RunResult:
     """Run a pipeline and publish its run folder.
@@ -94,6 +95,8 @@ def run_pipeline(
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage starts and
         ``progress(stage, seconds)`` when it ends.
+    analysis_progress : callable, optional
+        Passed to :func:`~imnm_cohort.analysis.analyse`: progress within the analyse stage.
     now : datetime, optional
         The run's time (for tests); the current UTC time otherwise.
 
@@ -126,7 +129,12 @@ def run_pipeline(
     result = stage("validate", lambda: load_extract(config.extract))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
+    analysis = stage(
+        "analyse",
+        lambda: analyse(
+            classified, config.malignancy, seed=config.seed, progress=analysis_progress
+        ),
+    )
     summary = build_summary(config, result, classified, analysis)
     published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
     root = config.output_root

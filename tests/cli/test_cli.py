@@ -152,3 +152,21 @@ def test_python_dash_m_works(tmp_path):
     )
     assert done.returncode == 0 and "tma2025" in done.stdout
     assert Path(DEMO_REGISTRY).exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_analyse_progress_is_a_bar_on_a_terminal():
+    from imnm_cohort.cli import _Printer
+
+    err = _Terminal()
+    say = _Printer(io.StringIO(), err, quiet=False)
+    for done in range(3):
+        say.analysis(done, 3, f"step{done}")
+    say.analysis(3, 3, "")
+    assert err.getvalue() == "".join(
+        f"\r\x1b[K... analyse [{'#' * d}{'-' * (3 - d)}] {d}/3 step{d}" for d in range(3)
+    )

@@ -75,6 +75,25 @@ def test_demo_run_writes_every_contract_file(demo_run):
         "write",
     ]
     assert re.match(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$", latest.resolve().name)
+    # Not a terminal: one plain line per analysis, before the analyse stage's timing.
+    analyses = [line for line in err.splitlines() if line.startswith("... analyse")]
+    assert analyses == [
+        f"... analyse {i}/7: {name}"
+        for i, name in enumerate(
+            [
+                "table_one",
+                "onset_age",
+                "ck_peak",
+                "statin_latency",
+                "malignancy",
+                "survival",
+                "cox",
+            ],
+            start=1,
+        )
+    ]
+    lines = err.splitlines()
+    assert lines.index(analyses[-1]) < lines.index(next(s for s in stages if "[analyse]" in s))
 
 
 def test_summary_matches_the_contract_and_its_schema(demo_run):
@@ -265,7 +284,8 @@ def test_a_second_run_on_a_locked_root_exits_4_and_writes_nothing(tmp_path):
         fcntl.flock(handle, fcntl.LOCK_EX)
         code, _, err = run("run", "--output-dir", str(root))
     assert code == 4
-    assert "another run is writing" in err and err.count("\n") <= 8
+    lines = [line for line in err.splitlines() if not line.startswith("... analyse")]
+    assert "another run is writing" in err and len(lines) <= 8
     assert sorted(p.name for p in root.iterdir()) == [LOCK_NAME]
 
 
