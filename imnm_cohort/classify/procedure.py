@@ -13,7 +13,7 @@ OUTPUT_COLUMNS = (
     "imnm_group", "criteria", "classification_reasons",
     "age_at_onset_years", "statin_latency_months", "followup_years",
 )  # fmt: skip
-_KEY = 64  # more than 2**(largest number of outcomes of a rule)
+_KEY = 32  # 2**(largest number of outcomes of a rule)
 
 
 def classify(
@@ -54,7 +54,7 @@ def classify(
     criteria_set = get_criteria(criteria)
     group, reasons = _decide(patients, criteria_set)
     out = patients.copy()
-    out["imnm_group"] = pd.Categorical(group, categories=list(GROUPS))
+    out["imnm_group"] = group
     out["criteria"] = criteria_set.name
     out["classification_reasons"] = reasons
     return pd.concat([out, derived_columns(patients)], axis=1)
@@ -81,29 +81,32 @@ def reason_counts(classified: pd.DataFrame) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[np.ndarray, np.ndarray]:
+def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[pd.Categorical, np.ndarray]:
     n = len(patients)
     facts = Facts.of(patients, criteria)
-    decided = np.zeros(n, dtype=np.int64)
-    bits_of = np.zeros(n, dtype=np.int64)
+    # Per row: the deciding rule's number and which of its outcomes hold (one bit each).
+    decided = np.zeros(n, dtype=np.int16)
+    bits_of = np.zeros(n, dtype=np.int16)
     codes_of: dict[int, list[str]] = {}
     for rule in RULES:
         outcomes = rule.outcomes(facts)
         codes_of[rule.number] = [code for code, _ in outcomes]
-        bits = np.zeros(n, dtype=np.int64)
+        bits = np.zeros(n, dtype=np.int16)
         for j, (_, mask) in enumerate(outcomes):
-            bits |= np.asarray(mask, dtype=np.int64) << j
-        applies = (bits != 0) & (decided == 0)
-        decided[applies] = rule.number
-        bits_of[applies] = bits[applies]
+            bits |= np.left_shift(mask, j, dtype=np.int16)
+        applies = (decided == 0) & (bits != 0)
+        np.copyto(decided, rule.number, where=applies)
+        np.copyto(bits_of, bits, where=applies)
     if n and (decided == 0).any():  # rule 11 always applies; a gap is a bug, never data
         raise AssertionError("the decision procedure left a patient undecided")
-    keys, inverse = np.unique(decided * _KEY + bits_of, return_inverse=True)
-    group_of_key = np.empty(len(keys), dtype=object)
-    reasons_of_key = np.empty(len(keys), dtype=object)
-    for i, key in enumerate(keys):
-        number, flags = divmod(int(key), _KEY)
+    # Few (rule, outcomes) combinations occur: name each once, then look every row up.
+    key = decided * _KEY + bits_of
+    group_of_key = np.full(_KEY * (len(RULES) + 1), -1, dtype=np.int8)
+    reasons_of_key = np.empty(len(group_of_key), dtype=object)
+    for k in np.flatnonzero(np.bincount(key, minlength=len(group_of_key))):
+        number, flags = divmod(int(k), _KEY)
         codes = [c for j, c in enumerate(codes_of[number]) if flags >> j & 1]
-        group_of_key[i] = REASON_CODES[codes[0]][1]
-        reasons_of_key[i] = ";".join(codes)
-    return group_of_key[inverse.ravel()], reasons_of_key[inverse.ravel()]
+        group_of_key[k] = GROUPS.index(REASON_CODES[codes[0]][1])
+        reasons_of_key[k] = ";".join(codes)
+    group = pd.Categorical.from_codes(group_of_key[key], categories=list(GROUPS))
+    return group, reasons_of_key[key]
