@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -81,7 +83,7 @@ def reason_counts(classified: pd.DataFrame) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[pd.Categorical, np.ndarray]:
+def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[Any, np.ndarray]:
     n = len(patients)
     facts = Facts.of(patients, criteria)
     # Per row: the deciding rule's number and which of its outcomes hold (one bit each).
@@ -108,5 +110,7 @@ def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[pd.Categoric
         codes = [c for j, c in enumerate(codes_of[number]) if flags >> j & 1]
         group_of_key[k] = GROUPS.index(REASON_CODES[codes[0]][1])
         reasons_of_key[k] = ";".join(codes)
-    group = pd.Categorical.from_codes(group_of_key[key], categories=list(GROUPS))
+    group = pd.Categorical.from_codes(
+        group_of_key[key].astype(np.int64), dtype=pd.CategoricalDtype(list(GROUPS))
+    )
     return group, reasons_of_key[key]

@@ -12,6 +12,8 @@ Text columns come out as Arrow-backed pandas strings (``string[pyarrow]``), date
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -26,17 +28,19 @@ NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 ISO_DATE = "%Y-%m-%d"
 ISO_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 TEXT = pd.StringDtype("pyarrow")
+DATE_RANGE = (np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D"))
 
 
 def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse the contract columns of a text frame.
+    """Parse the contract columns of a frame of text or typed cells.
 
     Parameters
     ----------
     raw : pandas.DataFrame
-        The frame from :func:`~imnm_cohort.extract.read.read_extract`, or any frame of text
-        with every contract column. Not modified. Surrounding spaces are ignored and blank
-        cells are missing.
+        The frame from :func:`~imnm_cohort.extract.read.read_extract`, or any frame with
+        every contract column. Not modified. Text cells: surrounding spaces are ignored and
+        blank cells are missing. Typed cells (a Parquet file's dates, booleans and numbers)
+        are checked as what they are, not written out as text and parsed again.
 
     Returns
     -------
@@ -48,36 +52,103 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         One row per cell that could not be parsed: ``index`` (0-based position), ``column``,
         ``rule``, ``value`` (the text as it was in the file).
     """
-    typed = raw.copy()
+    columns: dict[str, object] = {name: raw[name] for name in raw.columns}
     found: list[pd.DataFrame] = []
     for name in CONTRACT_COLUMNS:
-        text = _clean_text(raw[name])
         kind = column_kind(name)
-        if kind == "date":
-            typed[name], bad = _dates(text)
-            _collect(found, text, bad, name, "not_a_date")
-        elif kind == "bool":
-            typed[name], bad = _booleans(text)
-            _collect(found, text, bad, name, "not_a_boolean")
-        elif kind == "float":
-            typed[name], bad = _numbers(text)
-            _collect(found, text, bad, name, "not_a_number")
-        else:
-            if kind == "category":
-                text = pc.utf8_lower(text)
-                if name in ("anti_hmgcr", "anti_srp"):
-                    text = pc.fill_null(text, "not_tested")
-            elif kind == "msa_list":
-                text = pc.replace_substring_regex(pc.utf8_lower(text), r"\s*;\s*", ";")
-                text = _blank_to_null(pc.utf8_trim(text, ";"))
-            elif kind == "icd10":
-                text = pc.utf8_upper(text)
-            typed[name] = pd.Series(pd.arrays.ArrowStringArray(text), index=raw.index)
+        typed = _typed_arrow(raw[name])
+        if typed is not None and kind in _TYPED_PARSERS:
+            parse, accepts, rule = _TYPED_PARSERS[kind]
+            if accepts(typed.type):
+                columns[name], bad = parse(typed)
+                _collect(found, typed, bad, name, rule)
+                continue
+        cells = _arrow_text(raw[name]) if typed is None else _as_text(typed)
+        if kind in _TEXT_PARSERS:
+            exact = _exact_cast(cells, kind)
+            if exact is not None:  # every cell already well-formed: the common case, fast
+                parse, _, rule = _TYPED_PARSERS[kind]
+                columns[name], bad = parse(exact)
+                _collect(found, exact, bad, name, rule)
+                continue
+        text = _clean_text(cells)
+        if kind in _TEXT_PARSERS:
+            parse_text, rule = _TEXT_PARSERS[kind]
+            columns[name], bad = parse_text(text)
+            _collect(found, text, bad, name, rule)
+            continue
+        if kind == "category":
+            text = pc.utf8_lower(text)
+            if name in ("anti_hmgcr", "anti_srp"):
+                text = pc.fill_null(text, "not_tested")
+        elif kind == "msa_list":
+            text = pc.replace_substring_regex(pc.utf8_lower(text), r"\s*;\s*", ";")
+            text = _blank_to_null(pc.utf8_trim(text, ";"))
+        elif kind == "icd10":
+            text = pc.utf8_upper(text)
+        columns[name] = pd.arrays.ArrowStringArray(text)
+    typed_frame = pd.DataFrame(
+        {name: _on_index(value, raw.index) for name, value in columns.items()}, index=raw.index
+    )
+    typed_frame.attrs = dict(raw.attrs)
     failures = pd.concat(found, ignore_index=True) if found else _empty_failures()
-    return typed, failures
+    return typed_frame, failures
 
 
-def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+def _exact_cast(cells: pa.ChunkedArray, kind: str) -> pa.ChunkedArray | None:
+    """Dates or numbers by one strict Arrow cast when every cell is well-formed, else None.
+
+    Arrow's date cast takes exactly ``YYYY-MM-DD`` with a real calendar day, and its number
+    cast the decimal forms of the contract plus ``inf``/``nan`` (refused below). A column
+    with any other cell (spaces, another format, an impossible day) goes the slow way,
+    which names every failing cell.
+    """
+    if kind not in ("date", "float"):
+        return None
+    try:
+        cast = pc.cast(cells, pa.date32() if kind == "date" else pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if kind == "float" and pc.any(pc.invert(pc.is_finite(cast))).as_py():
+        return None
+    return cast
+
+
+def _on_index(value: object, index: pd.Index) -> object:
+    if isinstance(value, pd.Series):
+        return value if value.index.equals(index) else value.set_axis(index)
+    return pd.Series(value, index=index, copy=False)
+
+
+def _typed_arrow(column: pd.Series) -> pa.ChunkedArray | None:
+    """The column as Arrow when its cells are typed (not text), else ``None``."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        array = pa.chunked_array(column.array.__arrow_array__())
+        return (
+            None
+            if pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+            else array
+        )
+    if (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or isinstance(dtype, pd.BooleanDtype)
+        or (pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.StringDtype))
+    ):
+        return pa.chunked_array([pa.array(column, from_pandas=True)])
+    return None
+
+
+def _as_text(typed: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Typed cells where the contract wants something else: their text, as a CSV gives it."""
+    if pa.types.is_date(typed.type):
+        return pc.strftime(typed, format=ISO_DATE)
+    return pc.cast(typed, pa.string())
+
+
+def _arrow_text(column: pd.Series | pa.ChunkedArray) -> pa.ChunkedArray:
+    if isinstance(column, pa.ChunkedArray):
+        return column
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
         return pa.chunked_array(column.array.__arrow_array__())
     values = column.astype(object)
@@ -92,21 +163,88 @@ def _blank_to_null(text: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
-def _clean_text(column: pd.Series) -> pa.ChunkedArray:
+def _clean_text(column: pd.Series | pa.ChunkedArray) -> pa.ChunkedArray:
     """Text with surrounding spaces removed; empty and blank cells missing."""
     return _blank_to_null(pc.utf8_trim_whitespace(_arrow_text(column)))
 
 
 def _dates(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    # The exact shape YYYY-MM-DD (zero-padded) by an Arrow regex; then pandas' ISO parser,
-    # which refuses impossible days (2021-02-29) and dates datetime64[ns] cannot hold.
+    # The exact shape YYYY-MM-DD (zero-padded) by an Arrow regex, then Arrow's strptime. It
+    # rolls impossible days over (2021-02-29 -> 2021-03-01), so the day written must be the
+    # day parsed; and the date must fit datetime64[ns].
     shaped = pc.fill_null(pc.match_substring_regex(text, ISO_DATE_SHAPE), False)
     candidates = pc.if_else(shaped, text, pa.scalar(None, pa.string()))
-    parsed = pd.to_datetime(
-        pd.Series(pd.arrays.ArrowStringArray(candidates)), format=ISO_DATE, errors="coerce"
-    ).to_numpy(dtype="datetime64[ns]")
-    bad = _mask(pc.is_valid(text)) & np.isnat(parsed)
-    return parsed, bad
+    parsed = pc.strptime(candidates, format=ISO_DATE, unit="s", error_is_null=True)
+    days = _days(parsed)
+    written = pc.cast(pc.utf8_slice_codeunits(candidates, 8, 10), pa.int64())
+    written_day = written.to_numpy(zero_copy_only=False).astype(float)
+    parsed_day = (days - days.astype("datetime64[M]")).astype(float) + 1
+    ok = _in_range(days) & (parsed_day == written_day)
+    bad = _mask(pc.is_valid(text)) & ~ok
+    return np.where(ok, days, np.datetime64("NaT")).astype("datetime64[ns]"), bad
+
+
+def _days(values: pa.ChunkedArray) -> np.ndarray:
+    """Dates or naive timestamps as datetime64[D] (times of day dropped), missing as NaT."""
+    if pa.types.is_timestamp(values.type):
+        values = pc.cast(values, pa.timestamp("s"), safe=False)
+    elif pa.types.is_date64(values.type):
+        values = pc.cast(values, pa.date32())
+    return np.asarray(values.to_numpy(zero_copy_only=False)).astype("datetime64[D]")
+
+
+def _in_range(days: np.ndarray) -> np.ndarray:
+    """Known and within what datetime64[ns] holds (1677-09-22 to 2262-04-11)."""
+    return (days >= DATE_RANGE[0]) & (days <= DATE_RANGE[1])
+
+
+def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Dates from a typed column (Parquet ``date32``/``date64``/``timestamp``).
+
+    The one place where typed dates are turned into the toolkit's dates: a timestamp keeps
+    its calendar day; a date outside what ``datetime64[ns]`` holds is ``not_a_date``.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        ``datetime64[ns]``, missing as NaT.
+    bad : numpy.ndarray
+        Where a date was given but cannot be held.
+    """
+    if pa.types.is_timestamp(values.type) and values.type.tz is not None:
+        # Time-zone policy lives here: today the UTC calendar day, as pandas gives it.
+        values = pc.cast(values, pa.timestamp(values.type.unit))
+    days = _days(values)
+    ok = _in_range(days)
+    return np.where(ok, days, np.datetime64("NaT")).astype("datetime64[ns]"), ~np.isnat(days) & ~ok
+
+
+def _typed_booleans(values: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+    known = _mask(pc.is_valid(values))
+    return pd.arrays.BooleanArray(_mask(values), ~known), np.zeros(len(values), dtype=bool)
+
+
+def _typed_numbers(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    numbers = np.array(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    bad = np.isinf(numbers)  # NaN is an empty cell, as pandas writes one
+    numbers[bad] = np.nan
+    return numbers, bad
+
+
+#: Typed cells: kind -> (parser, the Arrow types it takes, the failure rule).
+_TYPED_PARSERS: dict[str, tuple[Callable, Callable[[pa.DataType], bool], str]] = {
+    "date": (
+        typed_dates,
+        lambda t: pa.types.is_date(t) or pa.types.is_timestamp(t),
+        "not_a_date",
+    ),
+    "bool": (_typed_booleans, pa.types.is_boolean, "not_a_boolean"),
+    "float": (
+        _typed_numbers,
+        lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
+        "not_a_number",
+    ),
+}
 
 
 def _booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
@@ -128,18 +266,28 @@ def _numbers(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return values, bad
 
 
+_TEXT_PARSERS: dict[str, tuple[Callable, str]] = {
+    "date": (_dates, "not_a_date"),
+    "bool": (_booleans, "not_a_boolean"),
+    "float": (_numbers, "not_a_number"),
+}
+
+
 def _mask(values: pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as a numpy mask, missing as False."""
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _collect(
-    found: list[pd.DataFrame], text: pa.ChunkedArray, bad: np.ndarray, column: str, rule: str
+    found: list[pd.DataFrame], cells: pa.ChunkedArray, bad: np.ndarray, column: str, rule: str
 ) -> None:
     if not bad.any():
         return
     where = np.flatnonzero(bad)
-    values = text.take(pa.array(where)).to_numpy(zero_copy_only=False)
+    taken = cells.take(pa.array(where))
+    if not pa.types.is_string(taken.type):
+        taken = _as_text(taken)
+    values = taken.to_numpy(zero_copy_only=False)
     found.append(
         pd.DataFrame(
             {"index": where, "column": column, "rule": rule, "value": values.astype(object)},

@@ -152,12 +152,21 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
         names = pq.read_schema(path).names
         _check_header(path, names)
-        frame = pd.read_parquet(path)
+        table = pq.read_table(path)
     except ExtractError:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise ExtractError(f"{path}: cannot be read as Parquet ({_one_line(exc)})") from None
-    return _to_text(frame)
+    # Typed columns stay typed (Arrow-backed): validation checks dates, booleans and
+    # numbers as what they are instead of writing them out as text and parsing them again.
+    frame = table.to_pandas(types_mapper=_arrow_backed, self_destruct=True)
+    return frame.reset_index(drop=True)
+
+
+def _arrow_backed(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype("pyarrow")
+    return pd.ArrowDtype(arrow_type)
 
 
 def _read_excel(path: Path) -> pd.DataFrame:
@@ -200,7 +209,7 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 
 def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Turn typed cells (Parquet, Excel) into the text the CSV reader would give."""
+    """Turn typed cells (Excel) into the text the CSV reader would give."""
     frame = frame.reset_index(drop=True)
     out = {}
     for name in frame.columns:

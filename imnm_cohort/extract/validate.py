@@ -193,8 +193,7 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
     bad[failures["index"].to_numpy(dtype=np.int64)] = True
     row_number = pd.RangeIndex(1, n + 1, name="row_number")
 
-    valid = typed[~bad].copy()
-    valid.index = row_number[~bad]
+    valid = (typed[~bad] if bad.any() else typed).set_axis(row_number[~bad])
     reasons = pd.DataFrame(
         {
             "row_number": failures["index"].to_numpy(dtype=np.int64) + 1,
@@ -317,23 +316,28 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
     """
     age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
-    chapter = pd.to_numeric(icd.str.slice(1, 3), errors="coerce")
-    malignant = icd.str.startswith("C") & chapter.between(0, 97)
+    # Chapter C00-C97: the letter C and two digits up to 97 (a valid code has two digits).
+    malignant = icd.str.match(r"C([0-8][0-9]|9[0-7])")
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
-        ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age.round(2)),
-        ("birth_date", "onset_age_above_100", age > ONSET_AGE_IMPLAUSIBLE[1], age.round(2)),
+        ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age),
+        ("birth_date", "onset_age_above_100", age > ONSET_AGE_IMPLAUSIBLE[1], age),
         (
             "statin_start_date",
             "statin_started_after_onset",
             valid["statin_start_date"] > valid["onset_date"],
-            valid["statin_start_date"].dt.strftime("%Y-%m-%d"),
+            valid["statin_start_date"],
         ),
         ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant.fillna(False), icd),
     ]
     parts = []
-    for column, code, mask, shown in checks:
+    for column, code, mask, values in checks:
         hit = mask.fillna(False).to_numpy(dtype=bool)
+        shown = values[hit]  # formatted for the few rows that carry a warning only
+        if code.startswith("onset_age"):
+            shown = shown.round(2)
+        elif column == "statin_start_date":
+            shown = shown.dt.strftime("%Y-%m-%d")
         parts.append(
             pd.DataFrame(
                 {
@@ -341,7 +345,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
                     "patient_id": valid["patient_id"].to_numpy(dtype=object)[hit],
                     "column": column,
                     "code": code,
-                    "value": shown.to_numpy(dtype=object)[hit],
+                    "value": shown.to_numpy(dtype=object),
                 },
                 columns=list(WARNING_COLUMNS),
             )
