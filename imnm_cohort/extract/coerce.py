@@ -96,17 +96,19 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _exact_cast(cells: pa.ChunkedArray, kind: str) -> pa.ChunkedArray | None:
-    """Dates or numbers by one strict Arrow cast when every cell is well-formed, else None.
+    """Dates, booleans or numbers by one strict Arrow cast when every cell is well-formed.
 
-    Arrow's date cast takes exactly ``YYYY-MM-DD`` with a real calendar day, and its number
-    cast the decimal forms of the contract plus ``inf``/``nan`` (refused below). A column
-    with any other cell (spaces, another format, an impossible day) goes the slow way,
-    which names every failing cell.
+    Arrow's date cast takes exactly ``YYYY-MM-DD`` with a real calendar day; its boolean
+    cast ``true``/``false``/``1``/``0`` in any case (a subset of the contract's words); its
+    number cast the decimal forms of the contract plus ``inf``/``nan`` (refused below). A
+    column with any other cell (spaces, another format, an impossible day) goes the slow
+    way, which names every failing cell. ``None`` when the slow way is needed.
     """
-    if kind not in ("date", "float"):
+    target = {"date": pa.date32(), "bool": pa.bool_(), "float": pa.float64()}.get(kind)
+    if target is None:
         return None
     try:
-        cast = pc.cast(cells, pa.date32() if kind == "date" else pa.float64())
+        cast = pc.cast(cells, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if kind == "float" and pc.any(pc.invert(pc.is_finite(cast))).as_py():
