@@ -81,6 +81,29 @@ def read_extract(path: str | Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    header = _csv_header(path)
+    names = [f"column_{i}" for i in range(len(header))]  # unique even if the header is not
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(path, exc) from None
+    frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
+    frame.columns = pd.Index(header)
+    return frame
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file, after the checks that reject the whole file."""
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -99,30 +122,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not header or all(not h.strip() for h in header):
         raise ExtractError(f"{path}: the first line is empty; expected a header row")
     _check_header(path, header)
-    names = [f"column_{i}" for i in range(len(header))]  # unique even if the header is not
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        detail = str(exc).strip().splitlines()[0][:200]
-        if "utf8" in detail.lower():
-            _locate_bad_utf8(path)  # raises with the offset of the first bad byte
-            raise ExtractError(
-                f"{path}: is not UTF-8 text ({detail}); save the file as 'CSV UTF-8'"
-            ) from None
-        raise ExtractError(f"{path}: not a well-formed CSV file ({detail})") from None
-    frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
-    frame.columns = pd.Index(header)
-    return frame
+    return header
+
+
+def _csv_error(path: Path, exc: pa.ArrowInvalid) -> ExtractError:
+    """Arrow's error reading a CSV file as the toolkit's one-line error."""
+    detail = str(exc).strip().splitlines()[0][:200]
+    if "utf8" in detail.lower():
+        _locate_bad_utf8(path)  # raises with the offset of the first bad byte
+        return ExtractError(f"{path}: is not UTF-8 text ({detail}); save the file as 'CSV UTF-8'")
+    return ExtractError(f"{path}: not a well-formed CSV file ({detail})")
 
 
 def _locate_bad_utf8(path: Path) -> None:

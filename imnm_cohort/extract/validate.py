@@ -19,6 +19,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import pandera.errors
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from imnm_cohort.errors import FileLevelError
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
@@ -31,6 +33,7 @@ from imnm_cohort.extract.schema import (
     PANDERA_RULES,
 )
 
+DUPLICATE_ID = PANDERA_RULES["field_uniqueness"]
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
 
@@ -176,27 +179,65 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
     FileLevelError
         When more than half of the rows break the same rule.
     """
+    return validate_rows(raw, source)
+
+
+def validate_rows(
+    raw: pd.DataFrame,
+    source: str = "<frame>",
+    *,
+    first_row: int = 1,
+    duplicated_ids: pa.Array | None = None,
+    file_level: bool = True,
+) -> ValidationResult:
+    """Validate rows that may be one batch of a larger file (see :func:`validate_extract`).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Text cells, as for :func:`validate_extract`. Not modified.
+    source : str
+        Name used in messages.
+    first_row : int
+        ``row_number`` of the first row (the batch's place in the file).
+    duplicated_ids : pyarrow.Array, optional
+        Patient ids (trimmed) that occur more than once in the whole file: rows carrying one
+        are quarantined as ``duplicate_patient_id`` even when the other rows sharing it are
+        in other batches.
+    file_level : bool
+        Raise :class:`~imnm_cohort.errors.FileLevelError` for these rows alone; a batched
+        reader passes False and judges the whole file at the end.
+
+    Returns
+    -------
+    ValidationResult
+    """
     raw = raw.reset_index(drop=True)
     n = len(raw)
     typed, parse_failures = coerce_extract(raw)
-    _raise_if_file_level(parse_failures, n, source)
+    if file_level:
+        _raise_if_file_level(parse_failures, n, source)
     schema_failures = _schema_failures(typed, raw)
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
         cells = pd.MultiIndex.from_frame(schema_failures[["index", "column"]])
         schema_failures = schema_failures[~cells.isin(parsed_cells)]
-    failures = pd.concat([parse_failures, schema_failures], ignore_index=True)
-    _raise_if_file_level(failures, n, source)
+    found = [parse_failures, schema_failures]
+    if duplicated_ids is not None:
+        found.append(_other_batch_duplicates(typed, raw, schema_failures, duplicated_ids))
+    failures = pd.concat(found, ignore_index=True)
+    if file_level:
+        _raise_if_file_level(failures, n, source)
 
     failures = failures.sort_values(["index", "column", "rule"], kind="stable", ignore_index=True)
     bad = np.zeros(n, dtype=bool)
     bad[failures["index"].to_numpy(dtype=np.int64)] = True
-    row_number = pd.RangeIndex(1, n + 1, name="row_number")
+    row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
 
     valid = (typed[~bad] if bad.any() else typed).set_axis(row_number[~bad])
     reasons = pd.DataFrame(
         {
-            "row_number": failures["index"].to_numpy(dtype=np.int64) + 1,
+            "row_number": failures["index"].to_numpy(dtype=np.int64) + first_row,
             "patient_id": raw["patient_id"].to_numpy(dtype=object)[
                 failures["index"].to_numpy(dtype=np.int64)
             ],
@@ -206,7 +247,7 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
         },
         columns=list(REASON_COLUMNS),
     )
-    quarantine = _quarantine_frame(raw, bad, reasons)
+    quarantine = _quarantine_frame(raw, bad, reasons, first_row)
     return ValidationResult(
         source=source,
         input_rows=n,
@@ -215,6 +256,27 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
         reasons=reasons,
         warnings=data_quality_warnings(valid),
         absent_columns=tuple(raw.attrs.get("absent_columns", ())),
+    )
+
+
+def _other_batch_duplicates(
+    typed: pd.DataFrame, raw: pd.DataFrame, schema_failures: pd.DataFrame, duplicated: pa.Array
+) -> pd.DataFrame:
+    """Rows whose id the whole file repeats, not already flagged within these rows."""
+    ids = pa.chunked_array(typed["patient_id"].array.__arrow_array__())
+    hit = pc.fill_null(pc.is_in(ids, value_set=duplicated), False).to_numpy(zero_copy_only=False)
+    flagged = schema_failures["index"][schema_failures["rule"] == DUPLICATE_ID].to_numpy()
+    hit = np.asarray(hit, dtype=bool)
+    hit[flagged.astype(np.int64)] = False
+    index = np.flatnonzero(hit)
+    return pd.DataFrame(
+        {
+            "index": index,
+            "column": "patient_id",
+            "rule": DUPLICATE_ID,
+            "value": raw["patient_id"].to_numpy(dtype=object)[index],
+        },
+        columns=list(FAILURE_COLUMNS),
     )
 
 
@@ -287,7 +349,9 @@ def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> No
         )
 
 
-def _quarantine_frame(raw: pd.DataFrame, bad: np.ndarray, reasons: pd.DataFrame) -> pd.DataFrame:
+def _quarantine_frame(
+    raw: pd.DataFrame, bad: np.ndarray, reasons: pd.DataFrame, first_row: int = 1
+) -> pd.DataFrame:
     if not bad.any():
         columns = ["row_number", "quarantine_reasons", *raw.columns]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -296,7 +360,7 @@ def _quarantine_frame(raw: pd.DataFrame, bad: np.ndarray, reasons: pd.DataFrame)
     joined = text.groupby(reasons["row_number"], sort=True).agg("; ".join)
     rows = raw[bad].copy()
     rows.insert(0, "quarantine_reasons", joined.to_numpy())
-    rows.insert(0, "row_number", np.flatnonzero(bad) + 1)
+    rows.insert(0, "row_number", np.flatnonzero(bad) + first_row)
     return rows.reset_index(drop=True)
 
 

@@ -1,0 +1,338 @@
+"""Validate and classify an extract too large for memory, in Arrow record batches.
+
+The file is read twice. A first pass reads the ``patient_id`` column alone, counting the
+rows and finding the ids that occur more than once anywhere in the file. The second pass
+reads batches of rows, validates each (a row whose id the whole file repeats is quarantined
+as ``duplicate_patient_id`` whichever batch holds the other rows), classifies the valid rows
+and appends them to the output file. Only the quarantine, its reasons and the data-quality
+warnings are kept in memory, so memory follows the batch size, not the file size.
+
+The result equals the in-memory path (:func:`~imnm_cohort.load_extract` then
+:func:`~imnm_cohort.classify`): the same valid rows and groups, the same quarantine with the
+same reasons, and the same file-level judgement, made on the whole file (a rule broken by
+more than half of all rows stops the run as soon as that is certain; nothing is written).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
+from imnm_cohort.classify.procedure import classify, reason_counts
+from imnm_cohort.classify.rules import GROUPS
+from imnm_cohort.errors import ExtractError, FileLevelError
+from imnm_cohort.extract import read
+from imnm_cohort.extract.validate import (
+    FILE_LEVEL_MIN_ROWS,
+    FILE_LEVEL_SHARE,
+    validate_rows,
+)
+from imnm_cohort.tables import as_text
+
+#: Rows per batch by default: about 1 GB of working memory for a contract extract.
+DEFAULT_BATCH_ROWS = 500_000
+#: Above this input size the command line classifies in batches without being asked.
+AUTOMATIC_BATCH_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class BatchedResult:
+    """The outcome of :func:`classify_in_batches`.
+
+    Attributes
+    ----------
+    source : str
+        The extract.
+    output : Path
+        The classified rows (CSV or Parquet, as :func:`~imnm_cohort.tables.write_table`).
+    input_rows, valid_rows : int
+        Data rows in the file; rows that passed validation and were classified.
+    batches : int
+        Batches read.
+    quarantine, reasons, warnings : pandas.DataFrame
+        As in :class:`~imnm_cohort.ValidationResult`, for the whole file.
+    group_counts : dict
+        Classified patients per group.
+    reason_counts : dict
+        Classified patients per reason code.
+    absent_columns : tuple of str
+        Optional contract columns the file does not have.
+    """
+
+    source: str
+    output: Path
+    input_rows: int
+    valid_rows: int
+    batches: int
+    quarantine: pd.DataFrame = field(repr=False)
+    reasons: pd.DataFrame = field(repr=False)
+    warnings: pd.DataFrame = field(repr=False)
+    group_counts: dict[str, int] = field(default_factory=dict)
+    reason_counts: dict[str, int] = field(default_factory=dict)
+    absent_columns: tuple[str, ...] = ()
+
+    @property
+    def quarantined_rows(self) -> int:
+        """Number of quarantined rows."""
+        return len(self.quarantine)
+
+
+def classify_in_batches(
+    path: str | Path,
+    output: str | Path,
+    criteria: str | CriteriaSet = DEFAULT_CRITERIA,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> BatchedResult:
+    """Validate and classify a CSV or Parquet extract batch by batch, streaming the output.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` or ``.parquet``/``.pq`` extract.
+    output : str or Path
+        Where the classified rows go (``.csv`` or ``.parquet``); written under a temporary
+        name and renamed into place when the whole file has been read.
+    criteria : str or CriteriaSet
+        As for :func:`~imnm_cohort.classify`.
+    batch_rows : int
+        Rows per batch (at least 1).
+
+    Returns
+    -------
+    BatchedResult
+
+    Raises
+    ------
+    ExtractError
+        The file cannot be used, or more than half of its rows break one rule
+        (:class:`~imnm_cohort.FileLevelError`); nothing is written.
+    """
+    path, output = Path(path), Path(output)
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be at least 1")
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"{output}: output must end in .csv or .parquet")
+    criteria_set = get_criteria(criteria)
+    source = str(path)
+    batches = _raw_batches(path, batch_rows)
+    total_rows, duplicated = _id_pass(path)
+    failing: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], list[str]] = {}
+    kept: dict[str, list[pd.DataFrame]] = {"quarantine": [], "reasons": [], "warnings": []}
+    groups: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    first_row, valid_rows, count = 1, 0, 0
+    absent: tuple[str, ...] = ()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(handle)
+    sink = _Sink(Path(tmp))
+    try:
+        for raw in batches:
+            result = validate_rows(
+                raw, source, first_row=first_row, duplicated_ids=duplicated, file_level=False
+            )
+            _judge_file(result.reasons, failing, examples, total_rows, source)
+            classified = classify(result.valid, criteria_set)
+            sink.write(classified)
+            groups.update(
+                {str(g): int(n) for g, n in classified["imnm_group"].value_counts().items()}
+            )
+            reasons.update(reason_counts(classified))
+            for name in kept:
+                kept[name].append(getattr(result, name))
+            first_row += result.input_rows
+            valid_rows += result.valid_rows
+            absent = result.absent_columns
+            count += 1
+        sink.close()
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, output)
+    except BaseException:
+        sink.close()
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return BatchedResult(
+        source=source,
+        output=output,
+        input_rows=first_row - 1,
+        valid_rows=valid_rows,
+        batches=count,
+        quarantine=_concat(kept["quarantine"]),
+        reasons=_concat(kept["reasons"]),
+        warnings=_concat(kept["warnings"]),
+        group_counts={g: int(groups.get(g, 0)) for g in GROUPS},
+        reason_counts=dict(sorted(reasons.items())),
+        absent_columns=absent,
+    )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batches' frames as one; the first batch's (empty) frame when all are empty."""
+    filled = [f for f in frames if len(f)]
+    return pd.concat(filled, ignore_index=True) if filled else frames[0]
+
+
+def _judge_file(
+    reasons: pd.DataFrame,
+    failing: Counter[tuple[str, str]],
+    examples: dict[tuple[str, str], list[str]],
+    total_rows: int,
+    source: str,
+) -> None:
+    """Add a batch's failing rows per rule; raise once a rule is broken by most of the file."""
+    for (column, rule), rows in reasons.groupby(["column", "rule"], sort=True):
+        key = (str(column), str(rule))
+        failing[key] += int(rows["row_number"].nunique())
+        shown = examples.setdefault(key, [])
+        for value in pd.unique(rows["value"].astype(str).str.slice(0, 40)):
+            if len(shown) < 3 and value not in shown:
+                shown.append(value)
+    if not failing:
+        return
+    key, worst = min(failing.items(), key=lambda item: (-item[1], item[0]))
+    if worst >= FILE_LEVEL_MIN_ROWS and worst > FILE_LEVEL_SHARE * total_rows:
+        raise FileLevelError(Path(source).name, *key, worst, total_rows, tuple(examples[key]))
+
+
+class _Sink:
+    """Appends classified batches to one CSV or Parquet file, as ``write_table`` writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.csv = path, path.name.endswith(".csv.tmp") or ".csv." in path.name
+        self.writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        self.schema: pa.Schema | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.csv:
+            table = as_text(frame)
+        else:
+            table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = (
+                pacsv.CSVWriter(self.path, table.schema, write_options=_CSV_OPTIONS)
+                if self.csv
+                else pq.ParquetWriter(self.path, table.schema)
+            )
+        elif self.schema is not None:
+            table = table.cast(self.schema)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+_CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
+
+
+def _raw_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """Text frames of at most ``batch_rows`` rows, as :func:`read_extract` gives a file."""
+    suffix = path.suffix.lower()
+    if suffix in read.CSV_SUFFIXES:
+        return _csv_batches(path, batch_rows)
+    if suffix in read.PARQUET_SUFFIXES:
+        return _parquet_batches(path, batch_rows)
+    raise ExtractError(f"{path}: batched reading takes .csv or .parquet files, not '{suffix}'")
+
+
+def _csv_reader(path: Path, header: list[str], include: list[str] | None = None):
+    names = [f"column_{i}" for i in range(len(header))]
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=include,
+        ),
+    )
+
+
+def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    header = read._csv_header(path)
+    schema = pa.schema([(f"column_{i}", pa.string()) for i in range(len(header))])
+    pending: list[pa.RecordBatch] = []
+    rows, yielded = 0, False
+    for batch in _arrow_errors(path, _csv_reader(path, header)):
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= batch_rows:
+            table = pa.Table.from_batches(pending, schema=schema)
+            yield _frame(table.slice(0, batch_rows), header, path)
+            yielded = True
+            rest = table.slice(batch_rows)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows or not yielded:  # the rest, or a file without data rows (rejected there)
+        yield _frame(pa.Table.from_batches(pending, schema=schema), header, path)
+
+
+def _arrow_errors(path: Path, batches) -> Iterator[pa.RecordBatch]:
+    """Arrow's errors in the middle of a file as the toolkit's one-line ExtractError."""
+    try:
+        yield from batches
+    except pa.ArrowInvalid as exc:
+        raise read._csv_error(path, exc) from None
+
+
+def _frame(table: pa.Table, header: list[str], path: Path) -> pd.DataFrame:
+    frame = table.to_pandas(types_mapper=read._arrow_backed)
+    frame.columns = pd.Index(header)
+    return read._normalise(frame, path)
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise ExtractError(f"{path}: cannot be read as Parquet ({read._one_line(exc)})") from None
+    read._check_header(path, parquet.schema_arrow.names)
+    empty = True
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        empty = False
+        frame = pa.Table.from_batches([batch]).to_pandas(types_mapper=read._arrow_backed)
+        yield read._normalise(frame.reset_index(drop=True), path)
+    if empty:
+        raise ExtractError(f"{path}: has a header but no data rows")
+
+
+def _id_pass(path: Path) -> tuple[int, pa.Array]:
+    """Rows in the file and the patient ids (trimmed) that occur more than once."""
+    if path.suffix.lower() in read.PARQUET_SUFFIXES:
+        names = pq.ParquetFile(path).schema_arrow.names
+        column = next(n for n in names if n.strip().lower() == "patient_id")
+        ids = pq.read_table(path, columns=[column]).column(0)
+        ids = ids if pa.types.is_string(ids.type) else pc.cast(ids, pa.string())
+    else:
+        header = read._csv_header(path)
+        position = next(i for i, n in enumerate(header) if n.strip().lower() == "patient_id")
+        reader = _csv_reader(path, header, include=[f"column_{position}"])
+        ids = pa.chunked_array([b.column(0) for b in _arrow_errors(path, reader)], type=pa.string())
+    trimmed = pc.utf8_trim_whitespace(ids)
+    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    counts = pc.value_counts(trimmed.drop_null())
+    repeated = pc.greater(counts.field("counts"), 1)
+    return len(ids), counts.field("values").filter(repeated)
