@@ -39,6 +39,7 @@ from imnm_cohort.extract import (
     read_extract,
     validate_extract,
 )
+from imnm_cohort.extract.batched import BatchedResult, classify_in_batches
 from imnm_cohort.synth import synthesize, write_extract
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ __all__ = [
     "GROUPS",
     "IMNM_GROUPS",
     "REASON_CODES",
+    "BatchedResult",
     "CohortAnalysis",
     "ConfigError",
     "CriteriaSet",
@@ -83,6 +85,7 @@ __all__ = [
     "analyse",
     "available_criteria",
     "classify",
+    "classify_in_batches",
     "explain",
     "get_criteria",
     "load_extract",

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from imnm_cohort import __version__
 from imnm_cohort.classify import (
@@ -31,6 +31,9 @@ from imnm_cohort.extract import ValidationResult, load_extract
 from imnm_cohort.extract.report import write_validation
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_table
+
+if TYPE_CHECKING:
+    from imnm_cohort.extract.batched import BatchedResult
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 
@@ -79,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
+    p.add_argument(
+        "--batch-rows",
+        type=int,
+        metavar="ROWS",
+        help="validate and classify in batches of ROWS rows, in bounded memory "
+        "(automatic, 500,000 rows, for a CSV or Parquet extract over 1 GB)",
+    )
 
     p = sub.add_parser("run", help="run a pipeline (default: the bundled demo)")
     p.add_argument(
@@ -196,7 +206,7 @@ def _load(path: Path, say: _Printer) -> ValidationResult:
     return result
 
 
-def _validation_summary(result: ValidationResult) -> str:
+def _validation_summary(result: ValidationResult | BatchedResult) -> str:
     lines = [
         f"{result.source}: {result.input_rows} rows: {result.valid_rows} valid, "
         f"{result.quarantined_rows} quarantined"
@@ -208,7 +218,7 @@ def _validation_summary(result: ValidationResult) -> str:
     return "\n".join(lines)
 
 
-def _strict_code(args: argparse.Namespace, result: ValidationResult) -> int:
+def _strict_code(args: argparse.Namespace, result: ValidationResult | BatchedResult) -> int:
     return EXIT_QUARANTINED if args.strict and result.quarantined_rows else EXIT_OK
 
 
@@ -225,16 +235,29 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
-    result = _load(args.extract, say)
-    t = time.perf_counter()
-    classified = classify(result.valid, criteria)
-    say.stage("classify", t)
-    write_table(classified, args.output)
+    batch_rows = _batch_rows(args)
+    if batch_rows is not None:
+        from imnm_cohort.extract.batched import classify_in_batches
+
+        t = time.perf_counter()
+        batched = classify_in_batches(args.extract, args.output, criteria, batch_rows=batch_rows)
+        say.stage(f"validate + classify, {batched.batches} batches", t)
+        result: ValidationResult | BatchedResult = batched
+        groups, reasons = batched.group_counts, batched.classification_reasons
+    else:
+        result = _load(args.extract, say)
+        t = time.perf_counter()
+        classified = classify(result.valid, criteria)
+        say.stage("classify", t)
+        write_table(classified, args.output)
+        counts = classified["imnm_group"].value_counts(sort=False)
+        groups = {str(g): int(n) for g, n in counts.items()}
+        reasons = reason_counts(classified)
     say.result(_validation_summary(result))
     say.result(f"criteria {criteria.name}:")
-    for group, count in classified["imnm_group"].value_counts(sort=False).items():
+    for group, count in groups.items():
         say.result(f"  group   {group}  {count}")
-    for code, count in reason_counts(classified).items():
+    for code, count in reasons.items():
         say.result(f"  reason  {code}  {count}")
     say.result(f"classified rows written to {args.output}")
     if result.quarantined_rows:
@@ -242,6 +265,19 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         write_table(result.quarantine, quarantine)
         say.result(f"quarantined rows written to {quarantine}")
     return _strict_code(args, result)
+
+
+def _batch_rows(args: argparse.Namespace) -> int | None:
+    """Rows per batch for ``classify``, or None to classify in memory."""
+    from imnm_cohort.extract.batched import AUTOMATIC_BATCH_BYTES, DEFAULT_BATCH_ROWS
+
+    if args.batch_rows is not None:
+        if args.batch_rows < 1:
+            raise ConfigError("--batch-rows must be at least 1")
+        return int(args.batch_rows)
+    suffix = args.extract.suffix.lower()
+    large = args.extract.is_file() and args.extract.stat().st_size > AUTOMATIC_BATCH_BYTES
+    return DEFAULT_BATCH_ROWS if large and suffix in (".csv", ".parquet", ".pq") else None
 
 
 def _run(args: argparse.Namespace, say: _Printer) -> int:

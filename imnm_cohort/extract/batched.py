@@ -36,6 +36,7 @@ from imnm_cohort.extract import read
 from imnm_cohort.extract.validate import (
     FILE_LEVEL_MIN_ROWS,
     FILE_LEVEL_SHARE,
+    ValidationResult,
     validate_rows,
 )
 from imnm_cohort.tables import as_text
@@ -64,7 +65,7 @@ class BatchedResult:
         As in :class:`~imnm_cohort.ValidationResult`, for the whole file.
     group_counts : dict
         Classified patients per group.
-    reason_counts : dict
+    classification_reasons : dict
         Classified patients per reason code.
     absent_columns : tuple of str
         Optional contract columns the file does not have.
@@ -79,13 +80,28 @@ class BatchedResult:
     reasons: pd.DataFrame = field(repr=False)
     warnings: pd.DataFrame = field(repr=False)
     group_counts: dict[str, int] = field(default_factory=dict)
-    reason_counts: dict[str, int] = field(default_factory=dict)
+    classification_reasons: dict[str, int] = field(default_factory=dict)
     absent_columns: tuple[str, ...] = ()
 
     @property
     def quarantined_rows(self) -> int:
         """Number of quarantined rows."""
         return len(self.quarantine)
+
+    def reason_counts(self) -> pd.DataFrame:
+        """Rows per (column, rule), as :meth:`ValidationResult.reason_counts`."""
+        return self._tallies().reason_counts()
+
+    def warning_counts(self) -> pd.DataFrame:
+        """Rows per warning code, as :meth:`ValidationResult.warning_counts`."""
+        return self._tallies().warning_counts()
+
+    def _tallies(self) -> ValidationResult:
+        # The tallies read only the reasons and the warnings.
+        empty = self.quarantine.iloc[:0]
+        return ValidationResult(
+            self.source, self.input_rows, empty, self.quarantine, self.reasons, self.warnings
+        )
 
 
 def classify_in_batches(
@@ -174,7 +190,7 @@ def classify_in_batches(
         reasons=_concat(kept["reasons"]),
         warnings=_concat(kept["warnings"]),
         group_counts={g: int(groups.get(g, 0)) for g in GROUPS},
-        reason_counts=dict(sorted(reasons.items())),
+        classification_reasons=dict(sorted(reasons.items())),
         absent_columns=absent,
     )
 

@@ -170,3 +170,19 @@ def test_analyse_progress_is_a_bar_on_a_terminal():
     assert err.getvalue() == "".join(
         f"\r\x1b[K... analyse [{'#' * d}{'-' * (3 - d)}] {d}/3 step{d}" for d in range(3)
     )
+
+
+def test_classify_in_batches_writes_what_the_in_memory_path_writes(tmp_path):
+    extract = tmp_path / "x.csv"
+    run("synth", "--n", "700", "--seed", "4", "--dirty", "0.05", "-o", str(extract))
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    code_a, out_a, _ = run("classify", str(extract), "-o", str(a))
+    code_b, out_b, err_b = run("classify", str(extract), "-o", str(b), "--batch-rows", "150")
+    assert code_a == code_b == 0
+    assert "[validate + classify, 5 batches]" in err_b
+    assert out_a.replace("a.", "b.") == out_b
+    assert a.read_bytes() == b.read_bytes()
+    assert (tmp_path / "a.quarantine.csv").read_bytes() == (
+        tmp_path / "b.quarantine.csv"
+    ).read_bytes()
+    assert run("classify", str(extract), "-o", str(b), "--batch-rows", "0")[0] == 2

@@ -24,6 +24,8 @@ EXPECTED = {
     "ValidationResult",
     "__version__",
     "available_criteria",
+    "BatchedResult",
+    "classify_in_batches",
     "classify",
     "explain",
     "get_criteria",
