@@ -1,0 +1,148 @@
+"""Combine a patient's export rows into one value per contract column.
+
+Each rule takes the row-level values of one column (``text``: the section-1 text, ``key``:
+the typed value used for ordering and truth) and the patient of each row (``groups``, codes
+0..P-1), and returns one text value per patient plus the patients whose rows conflict. All
+rules are whole-column group-bys, never a loop over patients:
+
+* ``same`` (default): all non-empty values equal, else ``conflicting_values``;
+* ``max`` / ``min``: largest / smallest date or number;
+* ``first`` / ``last``: first / last non-empty value in file order;
+* ``any``: true if any row is true, false if every known row is false, else empty;
+* ``all``: false if any row is false, true if every known row is true, else empty;
+* ``at_min:COLUMN`` / ``at_max:COLUMN``: the value on the row where contract column
+  ``COLUMN`` is smallest / largest (the code of the first cancer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+TEXT = pd.StringDtype("pyarrow")
+
+
+@dataclass(frozen=True)
+class Combined:
+    """One column combined per patient.
+
+    Attributes
+    ----------
+    values : pandas.Series
+        Text per patient (index 0..P-1), empty where no value.
+    conflicts : pandas.Series
+        For patients whose rows disagree (rule ``same``): the distinct values joined by
+        ``" | "``, indexed by patient.
+    """
+
+    values: pd.Series
+    conflicts: pd.Series
+
+
+def combine(
+    rule: str,
+    text: pd.Series,
+    key: pd.Series,
+    groups: np.ndarray,
+    n_patients: int,
+    keys: dict[str, pd.Series] | None = None,
+) -> Combined:
+    """Apply one combine rule.
+
+    Parameters
+    ----------
+    rule : str
+        A rule of :data:`~imnm_cohort.mapping.spec.COMBINE_RULES` or ``at_min:COLUMN`` /
+        ``at_max:COLUMN``.
+    text : pandas.Series
+        Row-level text (index 0..n-1), missing where empty.
+    key : pandas.Series
+        Row-level typed values: dates, numbers, booleans or lower-case text.
+    groups : numpy.ndarray
+        The patient (0..P-1) of each row.
+    n_patients : int
+    keys : dict, optional
+        Row-level typed values of other contract columns, for ``at_min``/``at_max``.
+    """
+    none = pd.Series([], dtype=TEXT)
+    if rule == "same":
+        return _same(text, key, groups, n_patients)
+    if rule in ("max", "min"):
+        return Combined(_at_extreme(text, key, groups, n_patients, rule), none)
+    if rule.startswith(("at_min:", "at_max:")):
+        other = (keys or {})[rule.split(":", 1)[1]]
+        return Combined(_at_extreme(text, other, groups, n_patients, rule[3:6]), none)
+    if rule in ("first", "last"):
+        known = text.notna().to_numpy()
+        picked = getattr(text[known].groupby(groups[known], sort=True), rule)()
+        return Combined(_spread(picked, n_patients), none)
+    if rule in ("any", "all"):
+        return Combined(_truth(key, groups, n_patients, rule), none)
+    raise ValueError(f"unknown combine rule {rule!r}")  # the mapping check rules this out
+
+
+def _spread(per_group: pd.Series, n_patients: int) -> pd.Series:
+    """Values indexed by patient code -> a text Series over every patient."""
+    out = pd.Series(pd.NA, index=pd.RangeIndex(n_patients), dtype=TEXT)
+    if len(per_group):
+        out.iloc[per_group.index.to_numpy(dtype=np.int64)] = per_group.astype(TEXT).to_numpy()
+    return out
+
+
+def _same(text: pd.Series, key: pd.Series, groups: np.ndarray, n_patients: int) -> Combined:
+    known = key.notna().to_numpy() & text.notna().to_numpy()
+    frame = pd.DataFrame({"g": groups[known], "k": key[known].to_numpy(), "t": text[known]})
+    distinct = frame.drop_duplicates(["g", "k"])
+    counts = distinct.groupby("g", sort=True).size()
+    values = _spread(distinct.groupby("g", sort=True)["t"].first(), n_patients)
+    clashing = counts.index[counts.to_numpy() > 1]
+    if len(clashing) == 0:
+        return Combined(values, pd.Series([], dtype=TEXT))
+    clash = distinct[distinct["g"].isin(clashing)]
+    conflicts = clash.groupby("g", sort=True)["t"].agg(lambda v: " | ".join(v.astype(str)))
+    values.iloc[clashing.to_numpy(dtype=np.int64)] = pd.NA
+    return Combined(values, conflicts.astype(TEXT))
+
+
+def _at_extreme(
+    text: pd.Series, key: pd.Series, groups: np.ndarray, n_patients: int, which: str
+) -> pd.Series:
+    """The text on the row where ``key`` is smallest (``min``) or largest (``max``).
+
+    Ties go to the first row in file order.
+    """
+    known = key.notna().to_numpy()
+    if not known.any():
+        return _spread(pd.Series([], dtype=TEXT), n_patients)
+    rows = np.flatnonzero(known)
+    g = groups[known]
+    if which == "max":  # ascending key, rows descending: the group's last is its first max
+        order = np.lexsort((-rows, key.to_numpy()[known], g))
+        edge = np.ones(len(order), dtype=bool)
+        edge[:-1] = g[order][1:] != g[order][:-1]
+    else:
+        order = np.lexsort((rows, key.to_numpy()[known], g))
+        edge = np.ones(len(order), dtype=bool)
+        edge[1:] = g[order][1:] != g[order][:-1]
+    sorted_groups = g[order]
+    first = edge
+    chosen_rows = rows[order][first]
+    picked = pd.Series(
+        text.to_numpy(dtype=object)[chosen_rows], index=sorted_groups[first], dtype=TEXT
+    )
+    return _spread(picked, n_patients)
+
+
+def _truth(key: pd.Series, groups: np.ndarray, n_patients: int, rule: str) -> pd.Series:
+    values = key.astype("boolean")
+    true = values.fillna(False).to_numpy(dtype=bool)
+    false = (~values).fillna(False).to_numpy(dtype=bool)
+    n_true = np.bincount(groups, weights=true, minlength=n_patients)
+    n_false = np.bincount(groups, weights=false, minlength=n_patients)
+    if rule == "any":
+        result = np.where(n_true > 0, "true", np.where(n_false > 0, "false", None))
+    else:
+        result = np.where(n_false > 0, "false", np.where(n_true > 0, "true", None))
+    return pd.Series(result, dtype=TEXT)
