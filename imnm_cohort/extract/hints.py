@@ -80,3 +80,32 @@ def expected(column: str, rule: str, example: str | None = None, date_format: st
         text = "one of " + ", ".join(choices)
         return text + (did_you_mean(example, choices) if example is not None else "")
     return _RULE_TEXT.get(rule, "")
+
+
+#: What an absent contract column does to classification (contract section 2), in words.
+ABSENT_EFFECTS: dict[str, str] = {
+    "proximal_weakness": "WEAK is unknown: antibody-positive patients end unclassified (rules 6-8)",
+    "ck_peak": "CK_HIGH is unknown: antibody-positive patients end unclassified (rules 6-8)",
+    "anti_hmgcr": "read as not_tested: no patient can be hmgcr, and rule 9 leaves the "
+    "seronegative unclassified",
+    "anti_srp": "read as not_tested: no patient can be srp, and rule 9 leaves the "
+    "seronegative unclassified",
+    "other_msa": "read as not tested: other_myositis by antibody (rule 4) never applies",
+    "biopsy_necrosis": "read as no biopsy: no patient can be seronegative (rule 11)",
+    "biopsy_inflammation": "enmc2017 cannot confirm a necrotizing biopsy (unclassified)",
+    "biopsy_perifascicular_atrophy": "rule 4 cannot find other_myositis by biopsy",
+    "biopsy_rimmed_vacuoles": "rule 4 cannot find other_myositis by biopsy",
+    "hereditary_myopathy": "rule 1 (not_imnm, hereditary) never applies",
+    "statin_exposed": "rule 5 (statin_toxic) never applies; no statin latency",
+    "improved_after_statin_stop": "rule 5 (statin_toxic) never applies",
+    "dm_rash": "rule 10 (other_myositis by rash) never applies",
+    "ck_uln": "enmc2017 uses the default upper limit of normal, 200 U/L",
+    "statin_start_date": "no statin latency can be computed",
+    "cancer_date": "the malignancy analysis sees no cancer",
+    "death_date": "no deaths: follow-up ends at last_followup_date",
+}
+
+
+def absent_effects(absent: Iterable[str]) -> list[str]:
+    """One line per absent contract column: ``column: what that does``."""
+    return [f"{c}: {ABSENT_EFFECTS.get(c, 'read as empty')}" for c in absent]

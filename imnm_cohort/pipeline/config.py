@@ -8,6 +8,7 @@ Example (``pipelines/example.toml`` is a commented version)::
 
     [input]
     extract = "exports/registry.csv"
+    # mapping = "registry-mapping.toml"   # a site's own export: contract section 5
 
     [classification]
     criteria = "tma2025"
@@ -46,7 +47,7 @@ BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.tom
 
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "input": {"extract": ((str,), ...)},
+    "input": {"extract": ((str,), ...), "mapping": ((str,), None)},
     "classification": {"criteria": ((str,), "tma2025")},
     "analysis": {
         "window_years": ((int, float), 3),
@@ -78,6 +79,8 @@ class PipelineConfig:
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
+    mapping : Path or None
+        The mapping file that turns the input export into an extract (absolute), if any.
     """
 
     source: Path | None
@@ -88,12 +91,14 @@ class PipelineConfig:
     min_cell_count: int = 5
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = FORMATS
+    mapping: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
+        given = {"mapping": str(self.mapping)} if self.mapping is not None else {}
         return {
             "pipeline": str(self.source) if self.source else None,
-            "input": {"extract": str(self.extract)},
+            "input": {"extract": str(self.extract), **given},
             "classification": {"criteria": self.criteria},
             "analysis": {**asdict(self.malignancy), "seed": self.seed},
             "disclosure": {"min_cell_count": self.min_cell_count},
@@ -110,17 +115,24 @@ class PipelineConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def with_overrides(
-        self, extract: Path | None = None, output_root: Path | None = None
+        self,
+        extract: Path | None = None,
+        output_root: Path | None = None,
+        *,
+        mapping: Path | None = None,
     ) -> PipelineConfig:
-        """A copy with the input or the output folder replaced (``--input``, ``--output-dir``).
+        """A copy with the input, the output folder or the mapping replaced (``--input``,
+        ``--output-dir``, ``--mapping``).
 
         Raises
         ------
         ConfigError
-            When the input extract does not exist.
+            When the input extract or the mapping file does not exist.
         """
         if extract is not None and not Path(extract).is_file():
             raise ConfigError(f"--input {extract}: no such extract file")
+        if mapping is not None and not Path(mapping).is_file():
+            raise ConfigError(f"--mapping {mapping}: no such mapping file")
         return PipelineConfig(
             self.source,
             (extract or self.extract).resolve(),
@@ -130,6 +142,7 @@ class PipelineConfig:
             self.min_cell_count,
             (output_root or self.output_root).resolve(),
             self.formats,
+            Path(mapping).resolve() if mapping is not None else self.mapping,
         )
 
 
@@ -183,6 +196,13 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         raise ConfigError(
             f"{path}: [input] extract = {values['input']['extract']!r}: no such file ({extract})"
         )
+    mapping = None
+    if values["input"]["mapping"] is not None:
+        mapping = (base / values["input"]["mapping"]).resolve()
+        if not mapping.is_file():
+            raise ConfigError(
+                f"{path}: [input] mapping = {values['input']['mapping']!r}: no such file ({mapping})"
+            )
     return PipelineConfig(
         source=path.resolve(),
         extract=extract,
@@ -192,6 +212,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(formats),
+        mapping=mapping,
     )
 
 

@@ -25,7 +25,8 @@ from imnm_cohort.classify.criteria import get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult, load_extract
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.mapping.load import InputSpec, load_input
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -123,7 +124,7 @@ def run_pipeline(
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
-    result = stage("validate", lambda: load_extract(config.extract))
+    result = stage("validate", lambda: load_input(InputSpec(config.extract, config.mapping)))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
     analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
@@ -234,7 +235,11 @@ def run_pipeline(
                 "dependencies": {d: _version(d) for d in DEPENDENCIES},
                 "criteria": {"name": criteria.name, "citation": criteria.citation},
                 "config": config.to_dict(),
-                "input": {"file": config.extract.name, "sha256": input_sha},
+                "input": {
+                    "file": config.extract.name,
+                    "sha256": input_sha,
+                    **({"mapping": result.mapping} if result.mapping else {}),
+                },
                 "rows": rows,
                 "disclosure": {
                     "min_cell_count": config.min_cell_count,
@@ -280,6 +285,7 @@ def build_summary(
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],
             "absent_columns": validation["absent_columns"],
+            **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
         "disclosure": {"min_cell_count": config.min_cell_count},
     }
