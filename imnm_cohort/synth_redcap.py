@@ -326,8 +326,6 @@ def mapping_text() -> str:
             parts.append(f'format = "{DAY_FIRST}"')
         if contract in combine:
             parts.append(f'combine = "{combine[contract]}"')
-        if len(parts) == 1 and contract == field:
-            continue
         lines.append(f"{contract} = {{ {', '.join(parts)} }}")
     boxes = ", ".join(f'"{b}" = "{a}"' for b, a in zip(_MSA_BOXES, OTHER_MSA, strict=True))
     lines.append(f'other_msa = {{ checkboxes = {{ {boxes} }}, tested = "msa_done" }}')
