@@ -337,7 +337,8 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
         args.input, args.output_dir, mapping=args.mapping
     )
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
-    say.result(f"{config.extract.name}: {result.quarantined_rows} rows quarantined")
+    unit = "patients" if config.mapping is not None else "rows"
+    say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():
         say.result(f"report: {result.folder / 'report.html'}")

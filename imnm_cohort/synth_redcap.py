@@ -359,3 +359,9 @@ def write_redcap(n: int, path: str | Path, seed: int = 0) -> list[Path]:
     write_extract(made.dictionary, dictionary_path)
     mapping_path.write_text(made.mapping, encoding="utf-8")
     return [path, dictionary_path, mapping_path]
+
+
+EXAMPLE_SIZE, EXAMPLE_SEED = 300, 2025
+#: The bundled REDCap-shaped example (``pipelines/redcap-example.toml`` runs on it):
+#: ``write_redcap(EXAMPLE_SIZE, EXAMPLE_EXPORT, seed=EXAMPLE_SEED)``; a test checks it.
+EXAMPLE_EXPORT = Path(__file__).parent / "data" / "redcap_export.csv"

@@ -168,6 +168,9 @@ def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
                 quoted_strings_can_be_null=True,
             ),
         )
+    except UnicodeDecodeError:  # a declared encoding, transcoded by Python for Arrow
+        _locate_bad_utf8(path, encoding)
+        raise
     except pa.ArrowInvalid as exc:
         detail = str(exc).strip().splitlines()[0][:200]
         if "utf8" in detail.lower() and options.encoding is None:
@@ -181,16 +184,16 @@ def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
     return frame
 
 
-def _locate_bad_utf8(path: Path) -> None:
-    """After Arrow found invalid UTF-8: decode in blocks to name the line of the first bad byte."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _locate_bad_utf8(path: Path, encoding: str = "utf-8") -> None:
+    """After Arrow found invalid text: decode in blocks to name the line of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     lines_before = 0
     with path.open("rb") as handle:
         while block := handle.read(1 << 24):
             try:
                 decoder.decode(block, final=len(block) < 1 << 24)
             except UnicodeDecodeError as exc:
-                raise ExtractError(_decode_message(path, exc, lines_before)) from None
+                raise ExtractError(_decode_message(path, exc, lines_before, encoding)) from None
             lines_before += block.count(b"\n")
 
 

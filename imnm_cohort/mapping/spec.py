@@ -176,7 +176,11 @@ def load_mapping(path: str | Path) -> MappingSpec:
         raise MappingError(path, [f"not valid TOML ({exc})"]) from None
     problems: list[str] = []
     for section in sorted(set(raw) - {"source", "columns"}):
-        problems.append(f"unknown section [{section}]; known sections: [source], [columns]")
+        if isinstance(raw[section], dict):
+            problems.append(f"unknown section [{section}]; known sections: [source], [columns]")
+        else:
+            where = "[columns]" if section in CONTRACT_COLUMNS else "[source] or [columns]"
+            problems.append(f"{section}: a key outside any section; put it under {where}")
     source = _table(raw.get("source", {}), "[source]", problems)
     columns = _table(raw.get("columns", {}), "[columns]", problems)
     settings = _source_settings(source, problems)
