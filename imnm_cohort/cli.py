@@ -253,9 +253,10 @@ def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
 
     draft = draft_from_redcap(args.redcap_dictionary)
     write_text(draft.text, args.output)
+    total = len(draft.matched) + len(draft.unmatched)
     say.result(
-        f"drafted {args.output}: {len(draft.matched)} of {len(draft.matched) + len(draft.unmatched)}"
-        " contract columns matched; review it before use"
+        f"drafted {args.output}: {len(draft.matched)} of {total} contract columns matched; "
+        "review it before use"
     )
     if draft.unmatched:
         say.result("  not matched (commented out): " + ", ".join(draft.unmatched))

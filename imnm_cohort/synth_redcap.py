@@ -148,8 +148,8 @@ def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -
             continue
         values = flat[contract].to_numpy(dtype=object)
         if codes is not None:
-            values = pd.Series(values).map({k: c for k, (c, _) in codes.items()}).to_numpy(
-                dtype=object
+            values = (
+                pd.Series(values).map({k: c for k, (c, _) in codes.items()}).to_numpy(dtype=object)
             )
             if contract in ("anti_hmgcr", "anti_srp"):  # empty = not tested: "Not done"
                 values = np.where(pd.isna(values) & (rng.random(n) < 0.5), "3", values)
@@ -162,7 +162,10 @@ def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -
     for box, antibody in zip(_MSA_BOXES, OTHER_MSA, strict=True):
         listed = np.char.find(np.char.add(np.char.add(";", msa), ";"), f";{antibody};") >= 0
         base[box] = np.where(listed, "1", "0")
-    base["msa_done"] = np.where(msa != "", "1", np.where(rng.random(n) < 0.5, "0", None))
+    done = np.full(n, None, dtype=object)
+    done[rng.random(n) < 0.5] = "0"
+    done[msa != ""] = "1"
+    base["msa_done"] = done
     visits = _visits(flat, rng)
     cancers = _cancers(flat, rng)
     base["_patient"], base["_rank"] = np.arange(n), 0.0
@@ -184,7 +187,7 @@ _YESNO = {f for f, _, t, *_ in _FIELDS if t == "yesno"}
 
 
 def _export_fields() -> list[str]:
-    names = []
+    names: list[str] = []
     for field, _, ftype, *_ in _FIELDS:
         names.extend(_MSA_BOXES if ftype == "checkbox" else [field])
     return names
@@ -225,12 +228,14 @@ def _visits(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     at_peak = number == peak_at[patient]
     ck[at_peak] = ck_text[patient][at_peak]
     ck[pd.isna(peak)] = None
-    death = np.where(is_last, flat["death_date"].to_numpy(dtype=object)[patient], None)
+    death = np.full(len(patient), None, dtype=object)
+    death[is_last] = flat["death_date"].to_numpy(dtype=object)[patient][is_last]
     return pd.DataFrame(
         {
             "record_id": flat["patient_id"].to_numpy(dtype=object)[patient],
-            "redcap_event_name": np.char.add(np.char.add("followup_", (number + 1).astype(str)),
-                                             "_arm_1").astype(object),
+            "redcap_event_name": np.char.add(
+                np.char.add("followup_", (number + 1).astype(str)), "_arm_1"
+            ).astype(object),
             "visit_date": pd.Series(dates).dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
             "ck": _with_missing_codes(ck, rng),
             "death_dt": death,
@@ -278,7 +283,7 @@ def _cancers(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 def dictionary() -> pd.DataFrame:
     """The data dictionary of the synthetic project (REDCap's 18 columns)."""
     rows = []
-    for field, form, ftype, label, validation, contract, codes in _FIELDS:
+    for field, form, ftype, label, validation, _, codes in _FIELDS:
         if ftype == "checkbox":
             choices = " | ".join(f"{i}, {lab}" for i, lab in enumerate(_MSA_LABELS, start=1))
         elif codes is not None:

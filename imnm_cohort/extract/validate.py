@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -313,7 +313,8 @@ def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> No
     if counts.empty:
         return
     problems = []
-    for (column, rule), worst in counts.sort_values(ascending=False, kind="stable").items():
+    ranked = counts.sort_values(ascending=False, kind="stable")
+    for (column, rule), worst in zip(ranked.index.tolist(), ranked.tolist(), strict=True):
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
         examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
         hint = expected(str(column), str(rule), examples[0] if examples else None)

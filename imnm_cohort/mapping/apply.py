@@ -128,8 +128,14 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
             combined = combine(column.combine, text[name], keys[name], groups, n_patients, keys)
             per_patient[name] = combined.values
             if len(combined.conflicts):
-                _collect(found, combined.conflicts.index.to_numpy(), name, "conflicting_values",
-                         combined.conflicts.to_numpy(dtype=object), already_patients=True)
+                _collect(
+                    found,
+                    combined.conflicts.index.to_numpy(),
+                    name,
+                    "conflicting_values",
+                    combined.conflicts.to_numpy(dtype=object),
+                    already_patients=True,
+                )
         extract = pd.DataFrame(per_patient, index=pd.RangeIndex(n_patients))
         used = {c for column in columns.values() for c in column.source_columns()}
         left_out = tuple(c for c in raw.columns if c not in used and c != spec.id)
@@ -159,9 +165,13 @@ class _Cells:
         if name not in self.cache:
             column = self.raw[name]
             if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
-                column = column.astype(object).where(column.notna(), None).astype(str).where(
-                    column.notna(), None
-                ).astype(TEXT)
+                column = (
+                    column.astype(object)
+                    .where(column.notna(), None)
+                    .astype(str)
+                    .where(column.notna(), None)
+                    .astype(TEXT)
+                )
             arr = pc.utf8_trim_whitespace(pa.chunked_array(column.array.__arrow_array__()))
             empty = pc.or_(pc.equal(arr, ""), pc.is_in(arr, value_set=self.codes))
             arr = pc.if_else(pc.fill_null(empty, False), pa.scalar(None, pa.string()), arr)
@@ -181,8 +191,13 @@ def _row_values(
     if column.values is not None:
         mapped = text.str.lower().map(column.values, na_action="ignore").astype(TEXT)
         unmapped = (text.notna() & mapped.isna()).to_numpy()
-        _collect(found, np.flatnonzero(unmapped), name, "unmapped_value",
-                 text[unmapped].to_numpy(dtype=object))
+        _collect(
+            found,
+            np.flatnonzero(unmapped),
+            name,
+            "unmapped_value",
+            text[unmapped].to_numpy(dtype=object),
+        )
         text = mapped
     if kind == "date":
         return _date_rows(text, column.date_format or spec.date_format, name, found)
@@ -208,8 +223,14 @@ def _date_rows(
     if fmt is not None and fmt != "%Y-%m-%d" and other.any():
         parsed[other] = pd.to_datetime(text[other], format=fmt, errors="coerce")
     bad = text.notna().to_numpy() & parsed.isna().to_numpy()
-    _collect(found, np.flatnonzero(bad), name, "not_a_date",
-             text[bad].to_numpy(dtype=object), expected=fmt or "%Y-%m-%d")
+    _collect(
+        found,
+        np.flatnonzero(bad),
+        name,
+        "not_a_date",
+        text[bad].to_numpy(dtype=object),
+        expected=fmt or "%Y-%m-%d",
+    )
     written = text.where(~bad, pd.NA)
     converted = other & ~bad
     if converted.any():
@@ -251,11 +272,11 @@ def _checkbox_rows(column: ColumnMap, cells: _Cells) -> tuple[pd.Series, pd.Seri
         listed = listed + np.where(ticked, antibody + ";", "")
     listed = listed.str.rstrip(";")
     any_ticked = (listed != "").to_numpy()
-    tested = np.zeros(len(listed), dtype=bool)
+    value = np.full(len(listed), None, dtype=object)
     if column.tested is not None:
         tested = cells.get(column.tested).str.lower().isin(TRUE_WORDS).fillna(False)
-        tested = tested.to_numpy(dtype=bool)
-    value = np.where(any_ticked, listed.to_numpy(dtype=object), np.where(tested, "none", None))
+        value[tested.to_numpy(dtype=bool)] = "none"
+    value[any_ticked] = listed.to_numpy(dtype=object)[any_ticked]
     text = pd.Series(value, index=cells.raw.index, dtype=TEXT)
     return text, text
 
@@ -286,11 +307,18 @@ def _collect(
     if len(where) == 0:
         return
     if expected:
-        values = (pd.Series(values, dtype=object).astype(str) + f" (expected {expected})").to_numpy()
+        values = (
+            pd.Series(values, dtype=object).astype(str) + f" (expected {expected})"
+        ).to_numpy()
     found.append(
         pd.DataFrame(
-            {"index": where, "column": column, "rule": rule, "value": values,
-             "by_row": not already_patients},
+            {
+                "index": where,
+                "column": column,
+                "rule": rule,
+                "value": values,
+                "by_row": not already_patients,
+            },
             columns=[*FAILURE_COLUMNS, "by_row"],
         )
     )
@@ -307,4 +335,3 @@ def _failures(found: list[pd.DataFrame], groups: np.ndarray) -> pd.DataFrame:
     frame["index"] = index
     frame = frame.drop_duplicates(["index", "column", "rule", "value"])
     return frame[list(FAILURE_COLUMNS)].reset_index(drop=True)
-

@@ -141,8 +141,10 @@ def _truth(key: pd.Series, groups: np.ndarray, n_patients: int, rule: str) -> pd
     false = (~values).fillna(False).to_numpy(dtype=bool)
     n_true = np.bincount(groups, weights=true, minlength=n_patients)
     n_false = np.bincount(groups, weights=false, minlength=n_patients)
-    if rule == "any":
-        result = np.where(n_true > 0, "true", np.where(n_false > 0, "false", None))
-    else:
-        result = np.where(n_false > 0, "false", np.where(n_true > 0, "true", None))
+    result = np.full(n_patients, None, dtype=object)
+    first, second = ("true", "false") if rule == "any" else ("false", "true")
+    decides = n_true > 0 if rule == "any" else n_false > 0
+    otherwise = n_false > 0 if rule == "any" else n_true > 0
+    result[otherwise] = second
+    result[decides] = first
     return pd.Series(result, dtype=TEXT)

@@ -237,10 +237,10 @@ def _match(fields: list[Field]) -> dict[str, str]:
         if column in matched:
             continue
         for field in fields:
-            if field.name not in used and field.name.lower() in SYNONYMS.get(column, ()):
-                if _fits(column, field):
-                    take(column, field)
-                    break
+            synonym = field.name.lower() in SYNONYMS.get(column, ())
+            if field.name not in used and synonym and _fits(column, field):
+                take(column, field)
+                break
     for column, word_sets in LABEL_WORDS.items():
         if column in matched:
             continue

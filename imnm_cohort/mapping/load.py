@@ -46,7 +46,9 @@ class InputSpec:
         return {"extract": str(self.path), "mapping": str(self.mapping) if self.mapping else None}
 
 
-def read_mapped(path: str | Path, mapping: str | Path | MappingSpec) -> tuple[MappingSpec, MappedExport]:
+def read_mapped(
+    path: str | Path, mapping: str | Path | MappingSpec
+) -> tuple[MappingSpec, MappedExport]:
     """Check the mapping file, read the export with its settings and map it.
 
     Raises

@@ -229,7 +229,7 @@ def _source_settings(source: dict[str, Any], problems: list[str]) -> dict[str, A
             problems.append(f"[source] encoding: '{enc}' is not a known codec (e.g. cp1252)")
     if "delimiter" in source:
         delimiter = source["delimiter"]
-        if isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n":
+        if isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n':
             settings["delimiter"] = delimiter
         else:
             problems.append(f"[source] delimiter must be one character, not {delimiter!r}")
@@ -239,13 +239,15 @@ def _source_settings(source: dict[str, Any], problems: list[str]) -> dict[str, A
         else:
             problems.append(f"[source] decimal must be '.' or ',', not {source['decimal']!r}")
     if "date_format" in source:
-        settings["date_format"] = _date_format(source["date_format"], "[source] date_format", problems)
+        settings["date_format"] = _date_format(
+            source["date_format"], "[source] date_format", problems
+        )
     if "missing_codes" in source:
         codes = source["missing_codes"]
         if isinstance(codes, list) and all(isinstance(c, str | int | float) for c in codes):
             settings["missing_codes"] = tuple(str(c).strip() for c in codes)
         else:
-            problems.append("[source] missing_codes must be a list of strings, e.g. [\"UNK\"]")
+            problems.append('[source] missing_codes must be a list of strings, e.g. ["UNK"]')
     if "id" in source:
         settings["id"] = _text(source["id"], "[source] id", problems)
     return settings
@@ -270,7 +272,9 @@ def _date_format(value: Any, key: str, problems: list[str]) -> str | None:
     return fmt
 
 
-def _column(name: str, entry: Any, settings: dict[str, Any], problems: list[str]) -> ColumnMap | None:
+def _column(
+    name: str, entry: Any, settings: dict[str, Any], problems: list[str]
+) -> ColumnMap | None:
     where = f"[columns] {name}"
     if name not in CONTRACT_COLUMNS:
         problems.append(

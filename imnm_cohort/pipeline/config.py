@@ -200,9 +200,8 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     if values["input"]["mapping"] is not None:
         mapping = (base / values["input"]["mapping"]).resolve()
         if not mapping.is_file():
-            raise ConfigError(
-                f"{path}: [input] mapping = {values['input']['mapping']!r}: no such file ({mapping})"
-            )
+            given = values["input"]["mapping"]
+            raise ConfigError(f"{path}: [input] mapping = {given!r}: no such file ({mapping})")
     return PipelineConfig(
         source=path.resolve(),
         extract=extract,

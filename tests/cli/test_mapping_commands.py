@@ -37,11 +37,13 @@ def test_bundled_redcap_example_matches_the_generator():
 
 
 def test_synth_redcap_writes_export_dictionary_and_mapping(tmp_path):
-    code, out, _ = run("synth", "--n", "20", "--seed", "4", "--layout", "redcap",
+    code, _, _ = run("synth", "--n", "20", "--seed", "4", "--layout", "redcap",
                        "-o", str(tmp_path / "rc.csv"))  # fmt: skip
     assert code == 0
     assert {p.name for p in tmp_path.iterdir()} == {
-        "rc.csv", "rc.dictionary.csv", "rc.mapping.toml"
+        "rc.csv",
+        "rc.dictionary.csv",
+        "rc.mapping.toml",
     }
 
 
@@ -76,20 +78,24 @@ def test_validate_with_a_mapping_says_which_columns_are_absent_and_what_that_doe
         '"M" = "male" } }\nbirth_date = { from = "dob", format = "%d/%m/%Y" }\n'
         'onset_date = "onset"\nlast_followup_date = "seen"\n'
     )
-    code, out, _ = run("validate", str(tmp_path / "sheet.csv"), "--mapping", str(tmp_path / "m.toml"),
+    mapping = str(tmp_path / "m.toml")
+    code, out, _ = run("validate", str(tmp_path / "sheet.csv"), "--mapping", mapping,
                        "-o", str(tmp_path / "v"))  # fmt: skip
     assert code == 0
     assert "24 contract column(s) absent" in out
     assert "anti_hmgcr: read as not_tested" in out
     assert "ck_peak: CK_HIGH is unknown" in out
     report = json.loads((tmp_path / "v" / "validation_report.json").read_text())
-    assert report["mapping"]["sha256"] == hashlib.sha256((tmp_path / "m.toml").read_bytes()).hexdigest()
+    assert (
+        report["mapping"]["sha256"]
+        == hashlib.sha256((tmp_path / "m.toml").read_bytes()).hexdigest()
+    )
     assert report["counts"]["export_rows"] == 2
     assert "m.toml" in (tmp_path / "v" / "validation_report.md").read_text()
 
 
 def test_classify_with_the_mapping_classifies_patients(tmp_path):
-    code, out, _ = run("classify", str(EXAMPLE_EXPORT), "--mapping", str(EXAMPLE_MAPPING),
+    code, _, _ = run("classify", str(EXAMPLE_EXPORT), "--mapping", str(EXAMPLE_MAPPING),
                        "-o", str(tmp_path / "c.csv"))  # fmt: skip
     assert code == 0
     classified = _read(tmp_path / "c.csv")

@@ -58,8 +58,9 @@ def test_unmatched_columns_get_a_commented_line_and_unknown_choices_a_comment(tm
     frame = frame[~frame["Variable / Field Name"].isin(["ca_date", "ca_icd10"])].copy()
     sex = frame["Variable / Field Name"] == "sex"
     frame.loc[sex, "Choices, Calculations, OR Slider Labels"] = "1, Female | 2, Male | 5, Intersex"
-    frame.loc[frame["Variable / Field Name"] == "hmgcr_ab",
-              "Choices, Calculations, OR Slider Labels"] = "1, Positive | 2, Negative | 3, Not tested"  # fmt: skip
+    hmgcr = frame["Variable / Field Name"] == "hmgcr_ab"
+    choices = "1, Positive | 2, Negative | 3, Not tested"
+    frame.loc[hmgcr, "Choices, Calculations, OR Slider Labels"] = choices
     frame.to_csv(tmp_path / "dict.csv", index=False)
     draft = draft_from_redcap(tmp_path / "dict.csv")
     assert draft.unmatched == ("cancer_date", "cancer_icd10")
@@ -80,6 +81,12 @@ def test_every_contract_column_has_synonyms_or_label_words():
 def test_a_file_that_is_not_a_dictionary_exits_1(tmp_path):
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     err = io.StringIO()
-    argv = ["draft-mapping", "--redcap-dictionary", str(tmp_path / "x.csv"), "-o", str(tmp_path / "o.toml")]
+    argv = [
+        "draft-mapping",
+        "--redcap-dictionary",
+        str(tmp_path / "x.csv"),
+        "-o",
+        str(tmp_path / "o.toml"),
+    ]
     assert main(argv, stderr=err) == 1
     assert "not a REDCap data dictionary" in err.getvalue()

@@ -61,7 +61,9 @@ def test_any_and_all(tmp_path, rule, cells, expected):
 
 
 def test_same_is_the_default_and_equal_values_agree(tmp_path):
-    result = combined(tmp_path, "weakness_course", [{"x": "chronic"}, {"x": None}, {"x": "Chronic"}], None)
+    result = combined(
+        tmp_path, "weakness_course", [{"x": "chronic"}, {"x": None}, {"x": "Chronic"}], None
+    )
     assert column(result, "weakness_course") == ["chronic"]
 
 

@@ -29,7 +29,8 @@ CASES = [
     ("[columns]\nck_peak = { from = \"ck\", combine = \"max\" }\n", ["only with [source] id"]),
     ("[source]\nid = \"r\"\n[columns]\nsex = { from = \"sex\", combine = \"max\" }\n",
      ["needs a date or number column"]),
-    ("[source]\nid = \"r\"\n[columns]\ncancer_icd10 = { from = \"c\", combine = \"at_min:cancer\" }\n",
+    ("[source]\nid = \"r\"\n[columns]\n"
+     "cancer_icd10 = { from = \"c\", combine = \"at_min:cancer\" }\n",
      ["at_min:cancer", "did you mean 'cancer_date'?"]),
     ("[columns]\nsex = { from = \"sex\", values = { \"1\" = \"femal\" } }\n",
      ["[columns] sex values", "did you mean 'female'?", "allowed: female, male"]),
@@ -65,7 +66,8 @@ def test_a_bad_mapping_exits_2_with_one_line_naming_file_and_key(tmp_path, text,
 def test_every_problem_of_the_file_is_reported_at_once(tmp_path):
     export = write_export(tmp_path, [REQUIRED])
     mapping = write_mapping(
-        tmp_path, '[source]\ndecimal = ";"\n[columns]\nsexx = "s"\nck_peak = { from = "ck", unit = "g" }\n'
+        tmp_path,
+        '[source]\ndecimal = ";"\n[columns]\nsexx = "s"\nck_peak = { from = "ck", unit = "g" }\n',
     )
     err = io.StringIO()
     assert main(["validate", str(export), "--mapping", str(mapping)], stderr=err) == 2

@@ -30,13 +30,19 @@ def test_values_map_codes_trimmed_and_case_insensitive(tmp_path):
     # | sex |        | sex    |
     # | 1   |   ->   | female |
     # | M   |        | male   |
-    rows = [{**REQUIRED, "patient_id": "P1", "sex": "1"}, {**REQUIRED, "patient_id": "P2", "sex": " m "}]
+    rows = [
+        {**REQUIRED, "patient_id": "P1", "sex": "1"},
+        {**REQUIRED, "patient_id": "P2", "sex": " m "},
+    ]
     text = '[columns]\nsex = { from = "sex", values = { "1" = "female", "M" = "male" } }\n'
     assert column(mapped(tmp_path, rows, text), "sex") == ["female", "male"]
 
 
 def test_an_unmapped_value_quarantines_the_patient_with_the_value(tmp_path):
-    rows = [{**REQUIRED, "patient_id": "P1", "sex": "1"}, {**REQUIRED, "patient_id": "P2", "sex": "7"}]
+    rows = [
+        {**REQUIRED, "patient_id": "P1", "sex": "1"},
+        {**REQUIRED, "patient_id": "P2", "sex": "7"},
+    ]
     text = '[columns]\nsex = { from = "sex", values = { "1" = "female" } }\n'
     result = mapped(tmp_path, rows, text)
     assert column(result, "patient_id") == ["P1"]
@@ -193,7 +199,10 @@ def test_checkboxes_and_tested(tmp_path, ticks, tested, expected):
 
 
 def test_checkboxes_without_tested_give_empty_when_none_is_ticked(tmp_path):
-    rows = [{**REQUIRED, "patient_id": "P1", "b1": "0"}, {**REQUIRED, "patient_id": "P2", "b1": "1"}]
+    rows = [
+        {**REQUIRED, "patient_id": "P1", "b1": "0"},
+        {**REQUIRED, "patient_id": "P2", "b1": "1"},
+    ]
     text = '[columns]\nother_msa = { checkboxes = { "b1" = "mi2" } }\n'
     assert column(mapped(tmp_path, rows, text), "other_msa") == [None, "mi2"]
 
