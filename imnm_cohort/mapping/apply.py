@@ -189,7 +189,7 @@ def _row_values(
     assert column.source is not None
     text = cells.get(column.source)
     if column.values is not None:
-        mapped = text.str.lower().map(column.values, na_action="ignore").astype(TEXT)
+        mapped = _lookup(text, column.values)
         unmapped = (text.notna() & mapped.isna()).to_numpy()
         _collect(
             found,
@@ -210,15 +210,29 @@ def _row_values(
     return text, text
 
 
+def _lookup(text: pd.Series, values: dict[str, str]) -> pd.Series:
+    """``values[lower(cell)]`` for every cell, by an Arrow hash lookup (missing if absent)."""
+    arrow = pa.chunked_array(text.array.__arrow_array__())
+    where = pc.index_in(pc.utf8_lower(arrow), value_set=pa.array(list(values), pa.string()))
+    found = pc.take(pa.array(list(values.values()), pa.string()), where)
+    return pd.Series(pd.arrays.ArrowStringArray(found), index=text.index)
+
+
 def _date_rows(
     text: pd.Series, fmt: str | None, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
     """Dates in ``fmt``, written ``YYYY-MM-DD``; cells already ``YYYY-MM-DD`` (as typed
     Excel, Parquet, SPSS and Stata cells read) are accepted whatever the format."""
-    iso = text.str.fullmatch(ISO_DATE_SHAPE.strip("^$")).fillna(False).to_numpy(dtype=bool)
-    parsed = pd.Series(
-        pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce"), index=text.index
+    arrow = pa.chunked_array(text.array.__arrow_array__())
+    iso_arrow = pc.fill_null(pc.match_substring_regex(arrow, ISO_DATE_SHAPE), False)
+    iso = iso_arrow.to_numpy(zero_copy_only=False).astype(bool)
+    stamps = pc.strptime(
+        pc.if_else(iso_arrow, arrow, pa.scalar(None, pa.string())),
+        format="%Y-%m-%d",
+        unit="ns",
+        error_is_null=True,
     )
+    parsed = pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index)
     other = text.notna().to_numpy() & ~iso
     if fmt is not None and fmt != "%Y-%m-%d" and other.any():
         parsed[other] = pd.to_datetime(text[other], format=fmt, errors="coerce")
@@ -266,17 +280,19 @@ def _boolean_rows(
 
 def _checkbox_rows(column: ColumnMap, cells: _Cells) -> tuple[pd.Series, pd.Series]:
     """``other_msa`` from tick boxes: ticked antibodies, ``none`` when tested, else empty."""
-    listed = pd.Series("", index=cells.raw.index, dtype=object)
+    parts = []
     for box, antibody in column.checkboxes:
-        ticked = cells.get(box).str.lower().isin(TICKED).fillna(False).to_numpy(dtype=bool)
-        listed = listed + np.where(ticked, antibody + ";", "")
-    listed = listed.str.rstrip(";")
-    any_ticked = (listed != "").to_numpy()
+        cell = pa.chunked_array(cells.get(box).array.__arrow_array__())
+        ticked = pc.fill_null(pc.is_in(pc.utf8_lower(cell), value_set=pa.array(TICKED)), False)
+        parts.append(pc.if_else(ticked, f"{antibody};", ""))
+    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=";")
+    listed = joined.to_numpy(zero_copy_only=False)
+    any_ticked = listed != ""
     value = np.full(len(listed), None, dtype=object)
     if column.tested is not None:
         tested = cells.get(column.tested).str.lower().isin(TRUE_WORDS).fillna(False)
         value[tested.to_numpy(dtype=bool)] = "none"
-    value[any_ticked] = listed.to_numpy(dtype=object)[any_ticked]
+    value[any_ticked] = listed[any_ticked]
     text = pd.Series(value, index=cells.raw.index, dtype=TEXT)
     return text, text
 

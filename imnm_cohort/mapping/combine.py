@@ -85,25 +85,37 @@ def combine(
 
 def _spread(per_group: pd.Series, n_patients: int) -> pd.Series:
     """Values indexed by patient code -> a text Series over every patient."""
-    out = pd.Series(pd.NA, index=pd.RangeIndex(n_patients), dtype=TEXT)
+    out = np.full(n_patients, None, dtype=object)
     if len(per_group):
-        out.iloc[per_group.index.to_numpy(dtype=np.int64)] = per_group.astype(TEXT).to_numpy()
-    return out
+        out[per_group.index.to_numpy(dtype=np.int64)] = per_group.to_numpy(dtype=object)
+    return pd.Series(out, dtype=TEXT)
 
 
 def _same(text: pd.Series, key: pd.Series, groups: np.ndarray, n_patients: int) -> Combined:
     known = key.notna().to_numpy() & text.notna().to_numpy()
-    frame = pd.DataFrame({"g": groups[known], "k": key[known].to_numpy(), "t": text[known]})
-    distinct = frame.drop_duplicates(["g", "k"])
-    counts = distinct.groupby("g", sort=True).size()
-    values = _spread(distinct.groupby("g", sort=True)["t"].first(), n_patients)
-    clashing = counts.index[counts.to_numpy() > 1]
+    rows = np.flatnonzero(known)
+    g = groups[rows]
+    codes = pd.factorize(key.iloc[rows])[0]
+    lowest = np.full(n_patients, np.iinfo(np.int64).max)
+    highest = np.full(n_patients, -1)
+    np.minimum.at(lowest, g, codes)
+    np.maximum.at(highest, g, codes)
+    first_row = np.full(n_patients, -1)
+    first_row[g[::-1]] = rows[::-1]  # the last write wins: each patient's first known row
+    out = np.full(n_patients, None, dtype=object)
+    has = first_row >= 0
+    out[has] = text.iloc[first_row[has]].to_numpy(dtype=object)
+    clashing = np.flatnonzero(has & (lowest != highest))
     if len(clashing) == 0:
-        return Combined(values, pd.Series([], dtype=TEXT))
-    clash = distinct[distinct["g"].isin(clashing)]
+        return Combined(pd.Series(out, dtype=TEXT), pd.Series([], dtype=TEXT))
+    out[clashing] = None
+    in_clash = np.isin(g, clashing)
+    clash = pd.DataFrame(
+        {"g": g[in_clash], "k": codes[in_clash], "t": text.iloc[rows[in_clash]].to_numpy()}
+    )
+    clash = clash.drop_duplicates(["g", "k"])
     conflicts = clash.groupby("g", sort=True)["t"].agg(lambda v: " | ".join(v.astype(str)))
-    values.iloc[clashing.to_numpy(dtype=np.int64)] = pd.NA
-    return Combined(values, conflicts.astype(TEXT))
+    return Combined(pd.Series(out, dtype=TEXT), conflicts.astype(TEXT))
 
 
 def _at_extreme(
