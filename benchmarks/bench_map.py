@@ -49,7 +49,9 @@ def main(patients: int) -> None:
                "--mapping", str(mapping), "-o", str(out)]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(command, check=True)
-    print(f"{'imnm-cohort classify --mapping, end to end':58s} {time.perf_counter() - start:8.2f} s")
+    print(
+        f"{'imnm-cohort classify --mapping, end to end':58s} {time.perf_counter() - start:8.2f} s"
+    )
 
 
 if __name__ == "__main__":

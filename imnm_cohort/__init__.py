@@ -28,6 +28,7 @@ from imnm_cohort.errors import (
     ExtractError,
     FileLevelError,
     ImnmCohortError,
+    MappingError,
     RunLockedError,
     UnknownCriteriaError,
 )
@@ -39,6 +40,7 @@ from imnm_cohort.extract import (
     read_extract,
     validate_extract,
 )
+from imnm_cohort.mapping import InputSpec, MappingSpec, load_input, load_mapping, map_export
 from imnm_cohort.synth import synthesize, write_extract
 
 if TYPE_CHECKING:
@@ -75,7 +77,10 @@ __all__ = [
     "ExtractError",
     "FileLevelError",
     "ImnmCohortError",
+    "InputSpec",
     "MalignancyOptions",
+    "MappingError",
+    "MappingSpec",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",
@@ -86,6 +91,9 @@ __all__ = [
     "explain",
     "get_criteria",
     "load_extract",
+    "load_input",
+    "load_mapping",
+    "map_export",
     "read_extract",
     "synthesize",
     "validate_extract",

@@ -75,8 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
 
     p = sub.add_parser("draft-mapping", help="draft a mapping file from a REDCap dictionary")
-    p.add_argument(
-        "--redcap-dictionary", required=True, type=Path, help="the data dictionary (.csv)"
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--redcap-dictionary", type=Path, help="the data dictionary (.csv)")
+    source.add_argument(
+        "--from-data",
+        type=Path,
+        help="an SPSS (.sav) or Stata (.dta) file: draft from its variable and value labels",
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="the mapping file to write")
 
@@ -249,9 +253,12 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
 
 
 def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
-    from imnm_cohort.mapping.draft import draft_from_redcap
+    from imnm_cohort.mapping.draft import draft_from_readstat, draft_from_redcap
 
-    draft = draft_from_redcap(args.redcap_dictionary)
+    if args.redcap_dictionary is not None:
+        draft = draft_from_redcap(args.redcap_dictionary)
+    else:
+        draft = draft_from_readstat(args.from_data)
     write_text(draft.text, args.output)
     total = len(draft.matched) + len(draft.unmatched)
     say.result(

@@ -196,6 +196,27 @@ def draft_from_redcap(path: str | Path) -> Draft:
     return draft_mapping(fields, record_id=fields[0].name if fields else None, source=Path(path))
 
 
+def draft_from_readstat(path: str | Path) -> Draft:
+    """Draft a mapping from an SPSS or Stata file's variable and value labels.
+
+    The file is taken as one row per patient (no ``[source] id``); its value labels are
+    offered as ``values`` (stored code -> contract value).
+    """
+    from imnm_cohort.extract.readstat import value_labels
+
+    labels, values = value_labels(path)
+    fields = [
+        Field(
+            name=name,
+            ftype="radio" if name in values else "text",
+            label=label,
+            choices=tuple(values.get(name, {}).items()),
+        )
+        for name, label in labels.items()
+    ]
+    return draft_mapping(fields, record_id=None, source=Path(path))
+
+
 def draft_mapping(fields: list[Field], *, record_id: str | None, source: Path) -> Draft:
     """Draft a mapping from dictionary fields; ``record_id`` identifies a patient's rows."""
     matched = _match(fields)

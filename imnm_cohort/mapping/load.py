@@ -130,7 +130,29 @@ class MapResult:
 
 
 def map_export(path: str | Path, mapping: str | Path) -> MapResult:
-    """Map an export into a section-1 extract, quarantining the patients it cannot map."""
+    """Map an export into a section-1 extract, quarantining the patients it cannot map.
+
+    Parameters
+    ----------
+    path : str or Path
+        The site's export.
+    mapping : str or Path
+        The mapping file.
+
+    Returns
+    -------
+    MapResult
+        Only the mapping's own reasons quarantine here (``unmapped_value``,
+        ``conflicting_values``, ``missing_id``, unreadable cells); the contract's rules are
+        checked by validation.
+
+    Raises
+    ------
+    MappingError
+        The mapping file cannot be used (exit code 2).
+    ExtractError
+        The export cannot be read (exit code 1).
+    """
     _, mapped = read_mapped(path, mapping)
     failures = mapped.failures
     bad = np.zeros(mapped.patients, dtype=bool)

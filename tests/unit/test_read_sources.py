@@ -131,3 +131,20 @@ def test_an_excel_date_with_a_time_of_day_is_a_date_and_a_stray_space_is_not_a_r
     assert result.input_rows == 2
     assert result.quarantined_rows == 0
     assert result.valid["birth_date"].dt.strftime("%Y-%m-%d").tolist() == ["1955-03-01"] * 2
+
+
+def test_a_drafted_mapping_offers_the_spss_value_labels(tmp_path):
+    path = tmp_path / "r.sav"
+    frame = _stat_frame().rename(columns={"pid": "record_id", "sex": "gender"})
+    pyreadstat.write_sav(
+        frame, str(path), column_labels=["Id", "Sex", "Date of birth", "Onset", "Last seen", "CK"],
+        variable_value_labels={"gender": {1: "Female", 2: "Male"}},
+    )  # fmt: skip
+    out = io.StringIO()
+    argv = ["draft-mapping", "--from-data", str(path), "-o", str(tmp_path / "m.toml")]
+    assert main(argv, stdout=out) == 0
+    text = (tmp_path / "m.toml").read_text()
+    assert 'sex = { from = "gender", values = { "1" = "female", "2" = "male" } }' in text
+    assert 'birth_date = { from = "dob" }' in text
+    result = load_input(InputSpec(path, tmp_path / "m.toml"))
+    assert result.valid["sex"].tolist() == ["female", "male"]
