@@ -69,9 +69,7 @@ def main(patients: int) -> None:
     out = DATA / "redcap_classified.csv"
     command = [sys.executable, "-m", "imnm_cohort", "-q", "classify", str(path),
                "--mapping", str(mapping), "-o", str(out)]  # fmt: skip
-    timed(
-        "imnm-cohort classify --mapping, end to end", lambda: subprocess.run(command, check=True)
-    )
+    timed("imnm-cohort classify --mapping, end to end", lambda: subprocess.run(command, check=True))
     print(f"{'peak memory of the two child processes':58s} {_child_peak_gb():8.2f} GB")
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, FALSE_WORDS, ISO_DATE_SHAPE, TRUE_WORDS
+from imnm_cohort.extract.hints import did_you_mean
 from imnm_cohort.extract.schema import column_kind
 from imnm_cohort.mapping.combine import combine
 from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
@@ -196,7 +197,7 @@ def _row_values(
             np.flatnonzero(unmapped),
             name,
             "unmapped_value",
-            text[unmapped].to_numpy(dtype=object),
+            _with_hints(text[unmapped].to_numpy(dtype=object), column.values),
         )
         text = mapped
     if kind == "date":
@@ -208,6 +209,17 @@ def _row_values(
     if kind in ("category", "msa_list"):
         return text, text.str.lower()
     return text, text
+
+
+def _with_hints(values: np.ndarray, known: dict[str, str]) -> np.ndarray:
+    """Each unmapped value, with the closest known code where one is close.
+
+    One ``difflib`` search per distinct value, not per row.
+    """
+    if len(values) == 0:
+        return values
+    hints = {v: str(v) + did_you_mean(str(v), known) for v in pd.unique(values)}
+    return pd.Series(values).map(hints).to_numpy(dtype=object)
 
 
 def _lookup(text: pd.Series, values: dict[str, str]) -> pd.Series:

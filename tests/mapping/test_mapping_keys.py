@@ -216,3 +216,10 @@ def test_reasons_after_mapping_name_the_contract_and_the_source_column(tmp_path)
     ]
     assert result.quarantine["quarantine_reasons"].tolist() == ["ck_peak (from ck):out_of_range=-5"]
     assert result.quarantine["export_rows"].tolist() == ["1"]
+
+
+def test_an_unmapped_value_names_the_closest_code(tmp_path):
+    rows = [{**REQUIRED, "sex": "Femal"}]
+    text = '[columns]\nsex = { from = "sex", values = { "Female" = "female", "Male" = "male" } }\n'
+    [bad] = mapped(tmp_path, rows, text)["quarantine"]
+    assert bad["quarantine_reasons"] == "sex:unmapped_value=Femal (did you mean 'female'?)"
