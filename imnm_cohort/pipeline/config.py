@@ -41,6 +41,7 @@ from typing import Any
 from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.mapping.load import InputSpec
 
 FORMATS = ("html", "md", "json", "csv")
 BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.toml"
@@ -104,6 +105,10 @@ class PipelineConfig:
             "disclosure": {"min_cell_count": self.min_cell_count},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
         }
+
+    def input_spec(self) -> InputSpec:
+        """The input: the extract (or export) and its mapping, as the commands share it."""
+        return InputSpec(self.extract, self.mapping)
 
     def digest(self) -> str:
         """A short hash of the settings that shape the results (not the paths)."""

@@ -26,7 +26,7 @@ from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
 from imnm_cohort.extract.validate import ValidationResult
-from imnm_cohort.mapping.load import InputSpec, load_input
+from imnm_cohort.mapping.load import load_input
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -124,7 +124,7 @@ def run_pipeline(
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
-    result = stage("validate", lambda: load_input(InputSpec(config.extract, config.mapping)))
+    result = stage("validate", lambda: load_input(config.input_spec()))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
     analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
