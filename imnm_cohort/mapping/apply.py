@@ -24,7 +24,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from imnm_cohort.extract.coerce import FAILURE_COLUMNS, FALSE_WORDS, ISO_DATE_SHAPE, TRUE_WORDS
+from imnm_cohort.extract.coerce import (
+    FAILURE_COLUMNS,
+    FALSE_WORDS,
+    ISO_DATE_SHAPE,
+    NUMBER_PATTERN,
+    TRUE_WORDS,
+)
 from imnm_cohort.extract.hints import did_you_mean
 from imnm_cohort.extract.schema import column_kind
 from imnm_cohort.mapping.combine import combine
@@ -159,23 +165,28 @@ class _Cells:
 
     def __init__(self, raw: pd.DataFrame, missing_codes: tuple[str, ...]) -> None:
         self.raw = raw
-        self.codes = pa.array(missing_codes or [""], type=pa.string())
+        self.codes = pa.array(["", *missing_codes], type=pa.string())
         self.cache: dict[str, pd.Series] = {}
 
+    def raw_arrow(self, name: str) -> pa.ChunkedArray:
+        """A source column as read, as Arrow text."""
+        column = self.raw[name]
+        if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+            column = (
+                column.astype(object)
+                .where(column.notna(), None)
+                .astype(str)
+                .where(column.notna(), None)
+                .astype(TEXT)
+            )
+        return pa.chunked_array(column.array.__arrow_array__())
+
     def get(self, name: str) -> pd.Series:
+        """A source column trimmed, blanks and missing codes empty (cached)."""
         if name not in self.cache:
-            column = self.raw[name]
-            if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
-                column = (
-                    column.astype(object)
-                    .where(column.notna(), None)
-                    .astype(str)
-                    .where(column.notna(), None)
-                    .astype(TEXT)
-                )
-            arr = pc.utf8_trim_whitespace(pa.chunked_array(column.array.__arrow_array__()))
-            empty = pc.or_(pc.equal(arr, ""), pc.is_in(arr, value_set=self.codes))
-            arr = pc.if_else(pc.fill_null(empty, False), pa.scalar(None, pa.string()), arr)
+            arr = pc.utf8_trim_whitespace(self.raw_arrow(name))
+            empty = pc.fill_null(pc.is_in(arr, value_set=self.codes), False)
+            arr = pc.if_else(empty, pa.scalar(None, pa.string()), arr)
             self.cache[name] = pd.Series(pd.arrays.ArrowStringArray(arr), index=self.raw.index)
         return self.cache[name]
 
@@ -207,7 +218,7 @@ def _row_values(
     if kind == "bool":
         return _boolean_rows(text, name, found)
     if kind in ("category", "msa_list"):
-        return text, text.str.lower()
+        return text, _text(pc.utf8_lower(_arrow(text)), text.index)
     return text, text
 
 
@@ -230,72 +241,91 @@ def _lookup(text: pd.Series, values: dict[str, str]) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(found), index=text.index)
 
 
+def _arrow(text: pd.Series) -> pa.ChunkedArray:
+    return pa.chunked_array(text.array.__arrow_array__())
+
+
+def _text(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(
+        pd.arrays.ArrowStringArray(
+            pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+        ),
+        index=index,
+    )
+
+
+def _mask(values: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _date_rows(
     text: pd.Series, fmt: str | None, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
     """Dates in ``fmt``, written ``YYYY-MM-DD``; cells already ``YYYY-MM-DD`` (as typed
     Excel, Parquet, SPSS and Stata cells read) are accepted whatever the format."""
-    arrow = pa.chunked_array(text.array.__arrow_array__())
-    iso_arrow = pc.fill_null(pc.match_substring_regex(arrow, ISO_DATE_SHAPE), False)
-    iso = iso_arrow.to_numpy(zero_copy_only=False).astype(bool)
-    stamps = pc.strptime(
-        pc.if_else(iso_arrow, arrow, pa.scalar(None, pa.string())),
-        format="%Y-%m-%d",
-        unit="ns",
-        error_is_null=True,
-    )
-    parsed = pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index)
-    other = text.notna().to_numpy() & ~iso
-    if fmt is not None and fmt != "%Y-%m-%d" and other.any():
-        parsed[other] = pd.to_datetime(text[other], format=fmt, errors="coerce")
-    bad = text.notna().to_numpy() & parsed.isna().to_numpy()
-    _collect(
-        found,
-        np.flatnonzero(bad),
-        name,
-        "not_a_date",
-        text[bad].to_numpy(dtype=object),
-        expected=fmt or "%Y-%m-%d",
-    )
-    written = text.where(~bad, pd.NA)
-    converted = other & ~bad
-    if converted.any():
-        written[converted] = parsed[converted].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    return written, parsed
+    arrow = _arrow(text)
+    none = pa.scalar(None, pa.string())
+    iso = pc.fill_null(pc.match_substring_regex(arrow, ISO_DATE_SHAPE), False)
+    stamps = pc.strptime(pc.if_else(iso, arrow, none), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)  # fmt: skip
+    if fmt is not None and fmt != "%Y-%m-%d":
+        other = pc.strptime(pc.if_else(iso, none, arrow), format=fmt, unit="s",
+                            error_is_null=True)  # fmt: skip
+        stamps = pc.coalesce(stamps, other)
+    bad = _mask(pc.and_(pc.is_valid(arrow), pc.is_null(stamps)))
+    if bad.any():
+        _collect(found, np.flatnonzero(bad), name, "not_a_date",
+                 text[bad].to_numpy(dtype=object), expected=fmt or "%Y-%m-%d")  # fmt: skip
+    written = pc.if_else(pc.is_valid(stamps), arrow, none)  # YYYY-MM-DD cells as they are
+    if fmt is not None and fmt != "%Y-%m-%d":
+        iso_text = pc.cast(pc.cast(stamps, pa.date32()), pa.string())
+        written = pc.if_else(iso, written, iso_text)
+    key = pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index)
+    return _text(written, text.index), key
 
 
 def _number_rows(
     text: pd.Series, decimal: str, factor: float, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
+    arrow = _arrow(text)
     if decimal == ",":
-        text = text.str.replace(",", ".", regex=False)
-    number = pd.Series(pd.to_numeric(text, errors="coerce"), index=text.index, dtype="float64")
-    bad = (text.notna() & number.isna()).to_numpy()
-    _collect(found, np.flatnonzero(bad), name, "not_a_number", text[bad].to_numpy(dtype=object))
-    if factor == 1.0:
-        return text.where(~bad, pd.NA), number
-    number = number * factor
-    return number.map(repr, na_action="ignore").astype(TEXT), number
+        arrow = pc.replace_substring(arrow, ",", ".")
+    ok = pc.fill_null(pc.match_substring_regex(arrow, NUMBER_PATTERN), False)
+    none = pa.scalar(None, pa.string())
+    numbers = pc.cast(pc.if_else(ok, arrow, none), pa.float64())
+    bad = _mask(pc.and_(pc.is_valid(arrow), pc.invert(ok)))
+    if bad.any():
+        _collect(found, np.flatnonzero(bad), name, "not_a_number",
+                 text[bad].to_numpy(dtype=object))  # fmt: skip
+    if factor != 1.0:
+        numbers = pc.multiply(numbers, factor)
+        arrow = pc.cast(numbers, pa.string())
+    key = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+    return _text(pc.if_else(ok, arrow, none), text.index), key
 
 
 def _boolean_rows(
     text: pd.Series, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
-    lower = text.str.lower()
-    key = pd.Series(pd.NA, index=text.index, dtype="boolean")
-    key[lower.isin(TRUE_WORDS).fillna(False).to_numpy(dtype=bool)] = True
-    key[lower.isin(FALSE_WORDS).fillna(False).to_numpy(dtype=bool)] = False
-    bad = (text.notna() & key.isna()).to_numpy(dtype=bool)
-    _collect(found, np.flatnonzero(bad), name, "not_a_boolean", text[bad].to_numpy(dtype=object))
+    arrow = _arrow(text)
+    lower = pc.utf8_lower(arrow)
+    is_true = _mask(pc.is_in(lower, value_set=pa.array(TRUE_WORDS)))
+    is_false = _mask(pc.is_in(lower, value_set=pa.array(FALSE_WORDS)))
+    known = is_true | is_false
+    bad = _mask(pc.is_valid(arrow)) & ~known
+    if bad.any():
+        _collect(found, np.flatnonzero(bad), name, "not_a_boolean",
+                 text[bad].to_numpy(dtype=object))  # fmt: skip
+    key = pd.Series(pd.arrays.BooleanArray(is_true, ~known), index=text.index)
     return text.where(~bad, pd.NA), key
 
 
 def _checkbox_rows(column: ColumnMap, cells: _Cells) -> tuple[pd.Series, pd.Series]:
     """``other_msa`` from tick boxes: ticked antibodies, ``none`` when tested, else empty."""
     parts = []
-    for box, antibody in column.checkboxes:
-        cell = pa.chunked_array(cells.get(box).array.__arrow_array__())
-        ticked = pc.fill_null(pc.is_in(pc.utf8_lower(cell), value_set=pa.array(TICKED)), False)
+    for box, antibody in column.checkboxes:  # a missing code is not a tick: no need to clear
+        cell = pc.utf8_lower(pc.utf8_trim_whitespace(cells.raw_arrow(box)))
+        ticked = pc.fill_null(pc.is_in(cell, value_set=pa.array(TICKED)), False)
         parts.append(pc.if_else(ticked, f"{antibody};", ""))
     joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=";")
     listed = joined.to_numpy(zero_copy_only=False)

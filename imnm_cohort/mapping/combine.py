@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 TEXT = pd.StringDtype("pyarrow")
 
@@ -83,6 +85,13 @@ def combine(
     raise ValueError(f"unknown combine rule {rule!r}")  # the mapping check rules this out
 
 
+def _pick(text: pd.Series, rows: np.ndarray) -> pd.Series:
+    """Per patient, the text on row ``rows[p]`` (empty where ``rows[p]`` is -1), by Arrow."""
+    arrow = pa.chunked_array(text.array.__arrow_array__())
+    taken = pc.take(arrow, pa.array(rows, mask=rows < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(taken))
+
+
 def _spread(per_group: pd.Series, n_patients: int) -> pd.Series:
     """Values indexed by patient code -> a text Series over every patient."""
     out = np.full(n_patients, None, dtype=object)
@@ -100,22 +109,21 @@ def _same(text: pd.Series, key: pd.Series, groups: np.ndarray, n_patients: int) 
     highest = np.full(n_patients, -1)
     np.minimum.at(lowest, g, codes)
     np.maximum.at(highest, g, codes)
-    first_row = np.full(n_patients, -1)
-    first_row[g[::-1]] = rows[::-1]  # the last write wins: each patient's first known row
-    out = np.full(n_patients, None, dtype=object)
-    has = first_row >= 0
-    out[has] = text.iloc[first_row[has]].to_numpy(dtype=object)
-    clashing = np.flatnonzero(has & (lowest != highest))
+    first_row = np.full(n_patients, len(text))
+    np.minimum.at(first_row, g, rows)  # each patient's first known row
+    first_row[first_row == len(text)] = -1
+    clashing = np.flatnonzero((first_row >= 0) & (lowest != highest))
+    first_row[clashing] = -1
+    values = _pick(text, first_row)
     if len(clashing) == 0:
-        return Combined(pd.Series(out, dtype=TEXT), pd.Series([], dtype=TEXT))
-    out[clashing] = None
+        return Combined(values, pd.Series([], dtype=TEXT))
     in_clash = np.isin(g, clashing)
     clash = pd.DataFrame(
         {"g": g[in_clash], "k": codes[in_clash], "t": text.iloc[rows[in_clash]].to_numpy()}
     )
     clash = clash.drop_duplicates(["g", "k"])
     conflicts = clash.groupby("g", sort=True)["t"].agg(lambda v: " | ".join(v.astype(str)))
-    return Combined(pd.Series(out, dtype=TEXT), conflicts.astype(TEXT))
+    return Combined(values, conflicts.astype(TEXT))
 
 
 def _at_extreme(
@@ -125,26 +133,27 @@ def _at_extreme(
 
     Ties go to the first row in file order.
     """
+    chosen = np.full(n_patients, -1)
     known = key.notna().to_numpy()
-    if not known.any():
-        return _spread(pd.Series([], dtype=TEXT), n_patients)
-    rows = np.flatnonzero(known)
-    g = groups[known]
-    if which == "max":  # ascending key, rows descending: the group's last is its first max
-        order = np.lexsort((-rows, key.to_numpy()[known], g))
-        edge = np.ones(len(order), dtype=bool)
-        edge[:-1] = g[order][1:] != g[order][:-1]
-    else:
-        order = np.lexsort((rows, key.to_numpy()[known], g))
-        edge = np.ones(len(order), dtype=bool)
-        edge[1:] = g[order][1:] != g[order][:-1]
-    sorted_groups = g[order]
-    first = edge
-    chosen_rows = rows[order][first]
-    picked = pd.Series(
-        text.to_numpy(dtype=object)[chosen_rows], index=sorted_groups[first], dtype=TEXT
-    )
-    return _spread(picked, n_patients)
+    if known.any():
+        rows = np.flatnonzero(known)
+        g = groups[rows]
+        values = key.to_numpy()[rows]
+        # Sorted so that each patient's winner (ties: its first row) comes last in its run.
+        if which == "max":
+            order = np.lexsort((-rows, values, g))
+        else:
+            order = np.lexsort((-rows, -_ranks(values), g))
+        sorted_groups = g[order]
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = sorted_groups[1:] != sorted_groups[:-1]
+        chosen[sorted_groups[last]] = rows[order][last]
+    return _pick(text, chosen)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Dense ranks, so that dates and numbers can be ordered descending by negation."""
+    return pd.factorize(values, sort=True)[0]
 
 
 def _truth(key: pd.Series, groups: np.ndarray, n_patients: int, rule: str) -> pd.Series:
