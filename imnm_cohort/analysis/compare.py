@@ -93,7 +93,7 @@ class Pairwise:
     """Mann-Whitney U test of two groups, with the Holm-adjusted p-value and the
     difference in medians (a - b) with its bootstrap confidence interval.
 
-    ``method`` is ``exact`` or ``normal`` (see :func:`mann_whitney`).
+    ``p_value_method`` is ``exact`` or ``normal`` (see :func:`mann_whitney`).
     """
 
     a: str
@@ -104,7 +104,7 @@ class Pairwise:
     median_difference: float | None
     ci: tuple[float, float] | None
     reason: str | None = None
-    method: str | None = None
+    p_value_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -112,7 +112,7 @@ class Pairwise:
             "a": self.a,
             "b": self.b,
             "test": "mannwhitneyu",
-            "method": self.method,
+            "p_value_method": self.p_value_method,
             "statistic": self.statistic,
             "p_value": self.p_value,
             "p_adjusted": self.p_adjusted,
