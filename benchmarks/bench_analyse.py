@@ -19,7 +19,7 @@ def main(n: int) -> None:
     classified = classify(validate_extract(synthesize(n, seed=5)).valid)
     print(f"classified patients: {len(classified):,}")
     timed(
-        "onset age and peak CK by group (pairs, 2,000 bootstrap resamples)",
+        "onset age + peak CK, pairs and 2,000 bootstrap resamples",
         lambda: [compare_continuous(classified, v) for v in ("age_at_onset_years", "ck_peak")],
     )
     timed(f"analyse (all analyses, {n:,} patients)", lambda: analyse(classified))
