@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from imnm_cohort.analysis.compare import bootstrap_medians, median_difference_ci
+from imnm_cohort.analysis.bootstrap import bootstrap_medians, median_difference_ci
 
 DRAWS = 40_000
 # Dvoretzky-Kiefer-Wolfowitz: P(sup |ECDF - CDF| > eps) <= 2 exp(-2 n eps^2) = 1e-6.
