@@ -54,6 +54,7 @@ def test_exact_tests_match_r_fisher_test(row):
         return
     assert result.test == ("fisher" if table.shape == (2, 2) else "fisher_freeman_halton")
     assert result.p_value == pytest.approx(float(row["p_value"]), rel=1e-9)
+    assert ("Fisher-Freeman-Halton" in result.method()) == (table.shape != (2, 2))
 
 
 @pytest.mark.parametrize("row", SIMULATED, ids=[r["name"] for r in SIMULATED])
@@ -65,6 +66,7 @@ def test_monte_carlo_chi_square_matches_r_within_monte_carlo_error(row):
     )
     assert result.test == "permutation_chi2"
     assert (result.resamples, result.seed) == (n, 0)
+    assert f"({n} tables, seed 0)" in result.method()
     r_p, r_b = float(row["p_value"]), int(row["B"])
     # Both are Monte Carlo estimates of the same p-value: 4 standard errors of the difference.
     error = np.sqrt(r_p * (1 - r_p) * (1 / n + 1 / r_b))
