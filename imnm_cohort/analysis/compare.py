@@ -343,8 +343,8 @@ def _crosstab(
 ) -> tuple[np.ndarray, list[str]]:
     """Counts of each known value (columns, sorted as text) in each group (rows).
 
-    Counted with integer codes and one ``bincount``: memory linear in the patients, time
-    independent of the order of the rows.
+    Counted with integer codes and one ``bincount``: memory linear in the patients, and
+    counts that do not depend on the order of the rows.
     """
     group_codes = pd.Categorical(frame[GROUP_COLUMN], categories=list(groups)).codes
     value_codes, uniques = pd.factorize(frame[variable])
