@@ -114,6 +114,8 @@ def test_run_the_redcap_example_pipeline(tmp_path):
         "input_rows": EXAMPLE_SIZE, "valid_rows": EXAMPLE_SIZE, "quarantined_rows": 0,
         "export_rows": export_rows,
     }  # fmt: skip
+    left_out = summary["validation"]["mapping"]["left_out_columns"]
+    assert left_out == ["redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
     manifest = json.loads((folder / "manifest.json").read_text())
     digest = hashlib.sha256(EXAMPLE_MAPPING.read_bytes()).hexdigest()
     assert manifest["input"]["mapping"]["sha256"] == digest
