@@ -42,6 +42,8 @@ class FileLevelError(ExtractError):
     more : tuple of str
         The other columns and rules that most rows break, one phrase each: every
         file-level problem of a file is reported at once.
+    source_column : str
+        After a mapping, the export column that ``column`` came from.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class FileLevelError(ExtractError):
         *,
         expected: str = "",
         more: tuple[str, ...] = (),
+        source_column: str = "",
     ) -> None:
         self.source = source
         self.column = column
@@ -64,11 +67,13 @@ class FileLevelError(ExtractError):
         self.examples = examples
         self.expected = expected
         self.more = more
+        self.source_column = source_column
+        origin = f" (from '{source_column}')" if source_column and source_column != column else ""
         shown = ", ".join(repr(e) for e in examples)
         hint = f"; expected {expected}" if expected else ""
         others = "".join(f"; also {m}" for m in more)
         super().__init__(
-            f"{source}: column '{column}' breaks rule '{rule}' in {failing_rows} of "
+            f"{source}: column '{column}'{origin} breaks rule '{rule}' in {failing_rows} of "
             f"{total_rows} rows (for example {shown}{hint}){others}; the file looks wrongly "
             "formatted or shifted, so no row was quarantined"
         )

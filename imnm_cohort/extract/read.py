@@ -158,9 +158,7 @@ def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=1, encoding=options.encoding or "utf8"
             ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=options.delimiter, newlines_in_values=True
-            ),
+            parse_options=pacsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
                 null_values=[""],

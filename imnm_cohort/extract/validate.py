@@ -207,14 +207,14 @@ def validate_extract(
     typed, parse_failures = coerce_extract(raw)
     if prior_failures is not None and not prior_failures.empty:
         parse_failures = pd.concat([prior_failures, parse_failures], ignore_index=True)
-    _raise_if_file_level(parse_failures, n, source)
+    _raise_if_file_level(parse_failures, n, source, column_sources)
     schema_failures = _schema_failures(typed, raw)
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
         cells = pd.MultiIndex.from_frame(schema_failures[["index", "column"]])
         schema_failures = schema_failures[~cells.isin(parsed_cells)]
     failures = pd.concat([parse_failures, schema_failures], ignore_index=True)
-    _raise_if_file_level(failures, n, source)
+    _raise_if_file_level(failures, n, source, column_sources)
 
     failures = failures.sort_values(["index", "column", "rule"], kind="stable", ignore_index=True)
     bad = np.zeros(n, dtype=bool)
@@ -304,8 +304,14 @@ def _raw_values(raw: pd.DataFrame, columns: np.ndarray, index: np.ndarray) -> np
     return values
 
 
-def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> None:
-    """Raise one error naming every (column, rule) that most rows break."""
+def _raise_if_file_level(
+    failures: pd.DataFrame,
+    n_rows: int,
+    source: str,
+    column_sources: dict[str, str] | None = None,
+) -> None:
+    """Raise one error naming every (column, rule) that most rows break (and, after a
+    mapping, the source column each came from)."""
     if failures.empty or n_rows == 0:
         return
     counts = failures.groupby(["column", "rule"], sort=True)["index"].nunique()
@@ -319,6 +325,12 @@ def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> No
         examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
         hint = expected(str(column), str(rule), examples[0] if examples else None)
         problems.append((str(column), str(rule), int(worst), examples, hint))
+    sources = column_sources or {}
+
+    def named(c: str) -> str:
+        origin = sources.get(c)
+        return f"'{c}' (from '{origin}')" if origin and origin != c else f"'{c}'"
+
     column, rule, worst, examples, hint = problems[0]
     raise FileLevelError(
         Path(source).name if source else source,
@@ -328,8 +340,10 @@ def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> No
         n_rows,
         examples,
         expected=hint,
+        source_column=sources.get(column, ""),
         more=tuple(
-            f"column '{c}' breaks rule '{r}' in {w} rows (for example {', '.join(map(repr, e))}"
+            f"column {named(c)} breaks rule '{r}' in {w} rows (for example "
+            + ", ".join(map(repr, e))
             + (f"; expected {h})" if h else ")")
             for c, r, w, e, h in problems[1:]
         ),

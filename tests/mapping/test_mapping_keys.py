@@ -223,3 +223,21 @@ def test_an_unmapped_value_names_the_closest_code(tmp_path):
     text = '[columns]\nsex = { from = "sex", values = { "Female" = "female", "Male" = "male" } }\n'
     [bad] = mapped(tmp_path, rows, text)["quarantine"]
     assert bad["quarantine_reasons"] == "sex:unmapped_value=Femal (did you mean 'female'?)"
+
+
+def test_a_wrong_date_format_in_most_rows_is_one_file_level_line(tmp_path):
+    # Most rows have dates the other way round: the mapping is wrong, not the patients.
+    from imnm_cohort import FileLevelError
+
+    rows = [{**REQUIRED, "patient_id": f"P{i}", "dob": "1950-12-31", "seen": "2015-13-01"}
+            for i in range(12)]  # fmt: skip
+    text = (
+        '[columns]\nbirth_date = "dob"\n'
+        'last_followup_date = { from = "seen", format = "%d/%m/%Y" }\n'
+    )
+    spec = write_mapping(tmp_path, text)
+    with pytest.raises(FileLevelError) as info:
+        load_input(InputSpec(write_export(tmp_path, rows), spec))
+    message = str(info.value)
+    assert "column 'last_followup_date' (from 'seen') breaks rule 'not_a_date'" in message
+    assert "(expected %d/%m/%Y)" in message
