@@ -22,7 +22,7 @@ import pandera.errors
 
 from imnm_cohort.errors import FileLevelError
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
-from imnm_cohort.extract.hints import expected
+from imnm_cohort.extract.hints import CATEGORY_VALUES, expected
 from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import (
     DATE_ORDER_COLUMN,
@@ -207,7 +207,11 @@ def validate_extract(
     typed, parse_failures = coerce_extract(raw)
     if prior_failures is not None and not prior_failures.empty:
         parse_failures = pd.concat([prior_failures, parse_failures], ignore_index=True)
-    _raise_if_file_level(parse_failures, n, source, column_sources)
+    # Checked before the schema runs (a column of unreadable dates would make pandera collect
+    # a failure per row); the allowed values of categories are checked with it, cheaply, so
+    # that every file-level problem is named at once.
+    early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
+    _raise_if_file_level(early, n, source, column_sources)
     schema_failures = _schema_failures(typed, raw)
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
@@ -293,6 +297,26 @@ def _schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
                 columns=list(FAILURE_COLUMNS),
             )
         )
+    return pd.concat(found, ignore_index=True)
+
+
+def _category_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """``not_allowed`` failures of the category columns, by a vectorised look-up."""
+    found = []
+    for name, allowed in CATEGORY_VALUES.items():
+        values = typed[name]
+        bad = (values.notna() & ~values.isin(allowed)).to_numpy(dtype=bool)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            found.append(
+                pd.DataFrame(
+                    {"index": where, "column": name, "rule": "not_allowed",
+                     "value": raw[name].to_numpy(dtype=object)[where]},
+                    columns=list(FAILURE_COLUMNS),
+                )
+            )  # fmt: skip
+    if not found:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
     return pd.concat(found, ignore_index=True)
 
 

@@ -241,3 +241,18 @@ def test_a_wrong_date_format_in_most_rows_is_one_file_level_line(tmp_path):
     message = str(info.value)
     assert "column 'last_followup_date' (from 'seen') breaks rule 'not_a_date'" in message
     assert "(expected %d/%m/%Y)" in message
+
+
+def test_every_file_level_problem_is_named_in_one_line_with_what_was_expected():
+    from imnm_cohort import FileLevelError, validate_extract
+    from tests.conftest import text_frame
+
+    rows = [{"birth_date": "03/01/1955", "sex": "femal"} for _ in range(12)]
+    with pytest.raises(FileLevelError) as info:
+        validate_extract(text_frame(rows), source="extract.csv")
+    message = str(info.value)
+    assert "column 'birth_date' breaks rule 'not_a_date'" in message
+    assert "expected dates written YYYY-MM-DD" in message
+    assert "column 'sex' breaks rule 'not_allowed'" in message
+    assert "did you mean 'female'?" in message
+    assert "\n" not in message
