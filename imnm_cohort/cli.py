@@ -347,6 +347,8 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
     unit = "patients" if config.mapping is not None else "rows"
     say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
+    if result.absent_columns:
+        say.result(_absent_summary(result.absent_columns))
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():
         say.result(f"report: {result.folder / 'report.html'}")

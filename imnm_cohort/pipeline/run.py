@@ -70,12 +70,15 @@ class RunResult:
     quarantined_rows : int
     timings : dict
         Seconds per stage.
+    absent_columns : tuple of str
+        Optional contract columns the input did not have (read as empty).
     """
 
     folder: Path
     exit_code: int
     quarantined_rows: int
     timings: dict[str, float] = field(default_factory=dict)
+    absent_columns: tuple[str, ...] = ()
 
 
 def run_pipeline(
@@ -255,7 +258,7 @@ def run_pipeline(
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, exit_code, result.quarantined_rows, timings)
+    return RunResult(folder, exit_code, result.quarantined_rows, timings, result.absent_columns)
 
 
 def _json(data: dict[str, Any]) -> str:

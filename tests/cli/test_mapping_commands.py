@@ -124,3 +124,18 @@ def test_run_the_redcap_example_pipeline(tmp_path):
 
     schema = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
     jsonschema.validate(summary, schema)
+
+
+def test_run_says_which_contract_columns_are_absent(tmp_path):
+    made = redcap_layout(synthesize(40, seed=2), seed=2)
+    made.export.drop(columns=["hmgcr_ab", "srp_ab"]).to_csv(tmp_path / "e.csv", index=False)
+    mapping = made.mapping.replace("anti_hmgcr =", "# anti_hmgcr =").replace(
+        "anti_srp =", "# anti_srp ="
+    )
+    (tmp_path / "m.toml").write_text(mapping)
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[input]\nextract = "e.csv"\nmapping = "m.toml"\n[output]\nroot = "out"\n')
+    code, out, _ = run("run", str(pipeline))
+    assert code == 0
+    assert "2 contract column(s) absent" in out
+    assert "anti_hmgcr: read as not_tested: no patient can be hmgcr" in out
