@@ -118,11 +118,10 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
         text[name], keys[name] = _row_values(name, column, spec, cells, found)
 
     n = len(raw)
+    used = {c for column in columns.values() for c in column.source_columns()}
     if spec.id is None:
         groups = np.arange(n)
-        n_patients = n
         extract = pd.DataFrame(text, index=pd.RangeIndex(n))
-        used = {c for column in columns.values() for c in column.source_columns()}
         for extra in raw.columns:
             if extra not in used and extra not in extract.columns:
                 extract[extra] = raw[extra]
@@ -144,7 +143,6 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
                     already_patients=True,
                 )
         extract = pd.DataFrame(per_patient, index=pd.RangeIndex(n_patients))
-        used = {c for column in columns.values() for c in column.source_columns()}
         left_out = tuple(c for c in raw.columns if c not in used and c != spec.id)
     id_source = spec.id or (columns["patient_id"].source if "patient_id" in columns else None)
     if id_source is not None:
@@ -235,8 +233,7 @@ def _with_hints(values: np.ndarray, known: dict[str, str]) -> np.ndarray:
 
 def _lookup(text: pd.Series, values: dict[str, str]) -> pd.Series:
     """``values[lower(cell)]`` for every cell, by an Arrow hash lookup (missing if absent)."""
-    arrow = pa.chunked_array(text.array.__arrow_array__())
-    where = pc.index_in(pc.utf8_lower(arrow), value_set=pa.array(list(values), pa.string()))
+    where = pc.index_in(pc.utf8_lower(_arrow(text)), value_set=pa.array(list(values), pa.string()))
     found = pc.take(pa.array(list(values.values()), pa.string()), where)
     return pd.Series(pd.arrays.ArrowStringArray(found), index=text.index)
 
