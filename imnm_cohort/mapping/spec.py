@@ -139,6 +139,15 @@ class MappingSpec:
                 resolved[name] = ColumnMap(name, lowered[name])
         if "patient_id" not in resolved and self.id is not None:
             resolved["patient_id"] = ColumnMap("patient_id", self.id)
+        for name, column in resolved.items():
+            other = column.combine.split(":", 1)[1] if ":" in column.combine else None
+            if other is not None and other not in resolved:
+                problems.append(
+                    f"[columns] {name} combine: '{column.combine}' needs {other}, which neither "
+                    "the mapping nor the export gives"
+                )
+        if problems:
+            raise MappingError(self.path, problems)
         return {name: resolved[name] for name in CONTRACT_COLUMNS if name in resolved}
 
 

@@ -44,6 +44,9 @@ CASES = [
     ("[source]\nid = \"recordid\"\n", ["[source] id: column 'recordid' is not in the export",
                                        "did you mean 'record_id'?"]),
     ("[columns\n", ["not valid TOML"]),
+    ("[source]\nid = \"record_id\"\n[columns]\n"
+     "cancer_icd10 = { from = \"gender\", combine = \"at_min:cancer_date\" }\n",
+     ["[columns] cancer_icd10 combine", "needs cancer_date"]),
 ]  # fmt: skip
 
 
