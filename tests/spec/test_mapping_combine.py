@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mapping.helpers import REQUIRED, column, mapped
+from tests.mapping_files import REQUIRED, column, mapped
 
 NO_ID = {k: v for k, v in REQUIRED.items() if k != "patient_id"}
 

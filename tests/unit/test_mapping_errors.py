@@ -7,7 +7,7 @@ import io
 import pytest
 
 from imnm_cohort.cli import main
-from tests.mapping.helpers import REQUIRED, write_export, write_mapping
+from tests.mapping_files import REQUIRED, write_export, write_mapping
 
 CASES = [
     ("[columns]\nsexx = \"sex\"\n", ["[columns] sexx", "did you mean 'sex'?"]),
