@@ -28,6 +28,7 @@ COUNT_KEYS = frozenset({
     "n", "events", "deaths", "at_risk", "within_window", "rows", "exposed", "not_exposed",
     "unknown", "missing", "denominator", "input_rows", "valid_rows", "quarantined_rows",
     "added", "removed", "changed", "new_cancers", "new_deaths",
+    "time_zero_after_end",
 })  # fmt: skip
 #: Mappings of counts, or of results (walked): group sizes, category counts, reason counts.
 COUNT_MAPS = frozenset({"groups", "counts", "reasons", "by_reason", "classification_reasons"})

@@ -213,12 +213,17 @@ def view(
                 "events": num(r["events"]),
                 "py": num(r["person_years"], 0),
                 "rate": with_ci(r["rate_per_1000py"], r["rate_ci"]),
-                "cuminc": with_ci(
-                    r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"
-                ),
+                "cuminc": "horizon beyond this group's follow-up"
+                if r.get("horizon_beyond_follow_up") is True
+                else with_ci(r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"),
             }
             for g, r in m["groups"].items()
         ],
+        "time_zero_after_end": ", ".join(
+            f"{label(g)} {num(r['time_zero_after_end'])}"
+            for g, r in m["groups"].items()
+            if r.get("time_zero_after_end", 0) != 0
+        ),
     }
     cx = summary["cause_specific_cox"]
     cox = {
@@ -399,6 +404,12 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             for r in m["rows"]
         ],
     )
+    if m["time_zero_after_end"]:
+        out += [
+            f"Not at risk because {m['time_zero']} falls after the end of observation "
+            f"(a data-quality warning): {_md(m['time_zero_after_end'])}.",
+            "",
+        ]
     out += [
         f"Gray's test across groups: {m['gray']}",
         "",
