@@ -57,6 +57,8 @@ class ReferenceRates:
     ----------
     name : str
         The file's name (for the report).
+    path : str
+        The file as given (for error messages).
     table : pandas.DataFrame
         One row per band: ``sex``, ``age_lo``, ``age_hi`` (exact years, half-open,
         ``inf`` when open), ``year_lo``, ``year_hi`` (calendar years, half-open, +-inf when
@@ -64,6 +66,7 @@ class ReferenceRates:
     """
 
     name: str
+    path: str
     table: pd.DataFrame = field(repr=False)
 
     @property
@@ -103,7 +106,7 @@ class ReferenceRates:
             cells = out[np.ix_(sexes, a, y)]
             if np.isfinite(cells).any():
                 raise ReferenceRateError(
-                    f"{self.name}: site {site}: the band of row {row.Index + 1} "
+                    f"{self.path}: site {site}: the band of row {row.Index + 1} "
                     f"({row.sex}, age {row.age_lo:g}+) overlaps another row"
                 )
             out[np.ix_(sexes, a, y)] = float(row.rate_per_100000) / 100_000
@@ -209,7 +212,7 @@ def read_reference_rates(path: str | Path) -> ReferenceRates:
             "source": text["source"],
         }
     )
-    rates = ReferenceRates(path.name, table)
+    rates = ReferenceRates(path.name, str(path), table)
     for s in rates.sites:
         rates.grid(s)  # refuses overlapping bands now, before any analysis runs
     return rates
