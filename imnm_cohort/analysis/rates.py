@@ -99,17 +99,22 @@ class ReferenceRates:
         out = np.full((3, len(ages) + 1, len(years) + 1), np.nan)
         age_lo, age_hi = _cells(ages)
         year_lo, year_hi = _cells(years)
-        for row in rows.itertuples():  # one step per band of the table, not per patient
-            sexes = [0, 1, 2] if row.sex == "all" else [SEXES.index(str(row.sex))]
-            a = (age_lo >= row.age_lo) & (age_hi <= row.age_hi)
-            y = (year_lo >= row.year_lo) & (year_hi <= row.year_hi)
-            cells = out[np.ix_(sexes, a, y)]
-            if np.isfinite(cells).any():
+        sex = rows["sex"].to_numpy(dtype=str)
+        lo_age, hi_age = rows["age_lo"].to_numpy(float), rows["age_hi"].to_numpy(float)
+        lo_year, hi_year = rows["year_lo"].to_numpy(float), rows["year_hi"].to_numpy(float)
+        rate = rows["rate_per_100000"].to_numpy(float) / 100_000
+        line = rows.index.to_numpy() + 1
+        for i in range(len(rows)):  # one step per band of the table, not per patient
+            sexes = np.array([0, 1, 2] if sex[i] == "all" else [SEXES.index(sex[i])])
+            a = np.flatnonzero((age_lo >= lo_age[i]) & (age_hi <= hi_age[i]))
+            y = np.flatnonzero((year_lo >= lo_year[i]) & (year_hi <= hi_year[i]))
+            cells = np.ix_(sexes, a, y)
+            if np.isfinite(out[cells]).any():
                 raise ReferenceRateError(
-                    f"{self.path}: site {site}: the band of row {row.Index + 1} "
-                    f"({row.sex}, age {row.age_lo:g}+) overlaps another row"
+                    f"{self.path}: site {site}: the band of row {line[i]} "
+                    f"({sex[i]}, age {lo_age[i]:g}+) overlaps another row"
                 )
-            out[np.ix_(sexes, a, y)] = float(row.rate_per_100000) / 100_000
+            out[cells] = rate[i]
         return out
 
 

@@ -186,6 +186,7 @@ def population_comparison(
     tte = time_to_cancer(frame, options)
     ratios = []
     cancer_pieces = death_pieces = None
+    measure: Literal["SIR", "SMR"]
     for site in rates.sites:
         if site == ALL_CAUSES:
             if death_pieces is None:
