@@ -108,10 +108,12 @@ class StandardizedRatio:
             "measure": self.measure,
             "site": self.site,
             "person_years_without_rate": self.person_years_without_rate,
-            "groups": {g: r.to_dict() for g, r in self.groups.items()},
-            "by_follow_up": {
-                g: {band: r.to_dict() for band, r in by.items()}
-                for g, by in self.by_follow_up.items()
+            "groups": {
+                g: {
+                    **r.to_dict(),
+                    "by_follow_up": {b: x.to_dict() for b, x in self.by_follow_up[g].items()},
+                }
+                for g, r in self.groups.items()
             },
         }
 

@@ -105,7 +105,8 @@ class IncidenceByFollowUp:
             "time_zero": self.time_zero,
             "bands_years": list(self.bands),
             "groups": {
-                g: {band: r.to_dict() for band, r in by.items()} for g, by in self.groups.items()
+                g: {"by_follow_up": {band: r.to_dict() for band, r in by.items()}}
+                for g, by in self.groups.items()
             },
         }
 

@@ -19,6 +19,7 @@ Example (``pipelines/example.toml`` is a commented version)::
     exclude_c44 = true
     include_in_situ = false
     seed = 0
+    reference_rates = "rates/population.csv"   # optional: SIR and SMR (contract v1.2)
 
     [disclosure]
     min_cell_count = 5
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
 
@@ -55,6 +57,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "exclude_c44": ((bool,), True),
         "include_in_situ": ((bool,), False),
         "seed": ((int,), 0),
+        "reference_rates": ((str,), None),
     },
     "disclosure": {"min_cell_count": ((int,), 5)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
@@ -78,6 +81,8 @@ class PipelineConfig:
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
+    reference_rates : ReferenceRates or None
+        Population rates for the SIR and SMR (``[analysis] reference_rates``).
     """
 
     source: Path | None
@@ -88,6 +93,7 @@ class PipelineConfig:
     min_cell_count: int = 5
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = FORMATS
+    reference_rates: ReferenceRates | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -95,7 +101,11 @@ class PipelineConfig:
             "pipeline": str(self.source) if self.source else None,
             "input": {"extract": str(self.extract)},
             "classification": {"criteria": self.criteria},
-            "analysis": {**asdict(self.malignancy), "seed": self.seed},
+            "analysis": {
+                **asdict(self.malignancy),
+                "seed": self.seed,
+                "reference_rates": self.reference_rates.path if self.reference_rates else None,
+            },
             "disclosure": {"min_cell_count": self.min_cell_count},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
         }
@@ -130,6 +140,7 @@ class PipelineConfig:
             self.min_cell_count,
             (output_root or self.output_root).resolve(),
             self.formats,
+            self.reference_rates,
         )
 
 
@@ -183,6 +194,13 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         raise ConfigError(
             f"{path}: [input] extract = {values['input']['extract']!r}: no such file ({extract})"
         )
+    rates_name = values["analysis"]["reference_rates"]
+    rates = None
+    if rates_name is not None:
+        try:
+            rates = read_reference_rates(base / rates_name)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
     return PipelineConfig(
         source=path.resolve(),
         extract=extract,
@@ -192,6 +210,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(formats),
+        reference_rates=rates,
     )
 
 

@@ -126,7 +126,15 @@ def run_pipeline(
     result = stage("validate", lambda: load_extract(config.extract))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
+    analysis = stage(
+        "analyse",
+        lambda: analyse(
+            classified,
+            config.malignancy,
+            seed=config.seed,
+            reference_rates=config.reference_rates,
+        ),
+    )
     summary = build_summary(config, result, classified, analysis)
     published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
     root = config.output_root
@@ -275,6 +283,9 @@ def build_summary(
         "table_one": body["table_one"],
         "survival": body["survival"],
         "cause_specific_cox": body["cause_specific_cox"],
+        "fine_gray": body["fine_gray"],
+        "time_since_onset": body["time_since_onset"],
+        "population_rates": body["population_rates"],
         "classification_reasons": reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],

@@ -8,6 +8,8 @@ HTML is autoescaped: every value that comes from the data is inert.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -49,6 +51,35 @@ CATEGORICAL_TITLES = {
     "dm_rash": "Dermatomyositis rash",
     "emg_myopathic": "Myopathic EMG",
 }
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A report section added by its own module: the next analysis needs no edit here.
+
+    Attributes
+    ----------
+    name : str
+        Its key in the report context.
+    view : callable
+        ``view(summary) -> dict``: the section's text, from the disclosure-controlled summary.
+    markdown : callable
+        ``markdown(section_view) -> list of str``: the section's Markdown lines.
+    template : str
+        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``.
+    references : tuple of str
+        Added to the report's references.
+    """
+
+    name: str
+    view: Callable[[dict[str, Any]], dict[str, Any]]
+    markdown: Callable[[dict[str, Any]], list[str]]
+    template: str
+    references: tuple[str, ...] = ()
+
+
+#: Sections registered by their modules (see ``imnm_cohort/report/__init__.py``), in order.
+SECTIONS: list[ReportSection] = []
 
 
 def label(group: str) -> str:
@@ -277,8 +308,12 @@ def view(
         "cox": cox,
         "survival": survival,
         "figures": [{"name": k, "svg": v, "caption": CAPTIONS[k]} for k, v in figures.items()],
-        "references": REFERENCES,
+        "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
         "changes": changes,
+        "sections": [
+            {"template": sec.template, "name": sec.name, "view": sec.view(summary)}
+            for sec in SECTIONS
+        ],
     }
 
 
@@ -438,6 +473,8 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         ],
     )
     out += [f"Log-rank test: {c['survival']['p']}", ""]
+    for sec, section in zip(SECTIONS, c["sections"], strict=True):
+        out += sec.markdown(section["view"])
     if c["changes"]:
         ch = c["changes"]
         out += [
