@@ -29,6 +29,7 @@ counts and reported as such.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,11 @@ class ReferenceRates:
     name: str
     path: str
     table: pd.DataFrame = field(repr=False)
+
+    def digest(self) -> str:
+        """A short hash of the rates (not of the file's name or place)."""
+        text = self.table.to_csv(index=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property
     def sites(self) -> tuple[str, ...]:

@@ -116,6 +116,8 @@ class PipelineConfig:
         settings.pop("pipeline")
         settings.pop("output")
         settings["input"] = {}
+        if self.reference_rates is not None:  # the rates, wherever the file is
+            settings["analysis"]["reference_rates"] = self.reference_rates.digest()
         text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -198,7 +200,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     rates = None
     if rates_name is not None:
         try:
-            rates = read_reference_rates(base / rates_name)
+            rates = read_reference_rates((base / rates_name).resolve())
         except ConfigError as exc:
             raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
     return PipelineConfig(
