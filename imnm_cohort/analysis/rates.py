@@ -37,17 +37,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.errors import ConfigError
+from imnm_cohort.errors import ReferenceRateError
 
 REQUIRED = ("sex", "age_from", "site", "rate_per_100000", "source")
 OPTIONAL = ("age_to", "calendar_from", "calendar_to")
 SEXES = ("female", "male", "all")
 ALL_MALIGNANT, ALL_CAUSES = "all_malignant", "all_causes"
 _RANGE = re.compile(r"^([A-Z])(\d{2})(?:-([A-Z])(\d{2}))?$")
-
-
-class ReferenceRateError(ConfigError):
-    """A reference-rate file that cannot be used (exit code 2); the message names the file."""
 
 
 @dataclass(frozen=True)

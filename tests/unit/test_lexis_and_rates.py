@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from imnm_cohort.analysis.lexis import TimeScale, days, lexis_split, year_start_days
-from imnm_cohort.analysis.rates import ReferenceRateError, read_reference_rates
-from imnm_cohort.errors import ConfigError
+from imnm_cohort.analysis.rates import read_reference_rates
+from imnm_cohort.errors import ConfigError, ReferenceRateError
 
 Y = 365.25
 
