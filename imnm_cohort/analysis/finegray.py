@@ -1,16 +1,20 @@
 """Fine-Gray subdistribution hazard regression for cancer, with death as a competing event.
 
-No maintained Python library fits the Fine-Gray model, so it is fitted the way Geskus
-(2011) showed it can be: as a weighted Cox model on counting-process data. A patient with
-a competing event (death) at ``T`` stays in the risk set after ``T`` with weight
-``G(t-) / G(T-)``, where ``G`` is the Kaplan-Meier estimate of the censoring distribution
-(events taken before censorings at tied times); other patients have one row and weight 1.
-The weighted partial likelihood is maximised by lifelines' ``CoxPHFitter`` (entry times,
-weights, Efron ties) with the robust (sandwich) variance clustered on the patient. The
-data set is the one R's ``survival::finegray`` builds, so ``coxph`` on it with
-``weights = fgwt`` and ``cluster(id)`` gives the same numbers; ``cmprsk::crr`` gives the
-same coefficients where times are not tied (it handles ties as Breslow) and a variance
-that also accounts for the estimation of ``G`` (slightly larger).
+Geskus (2011) showed that the Fine-Gray model is a weighted Cox model on counting-process
+data: a patient with a competing event (death) at ``T`` stays in the risk set after ``T``
+with weight ``G(t-) / G(T-)``, where ``G`` is the Kaplan-Meier estimate of the censoring
+distribution (events taken before censorings at tied times); every other patient has
+weight 1 until the end of follow-up. R's ``survival::finegray`` builds those data, and
+lifelines fits them (weights and entry times); the tests do exactly that. But the data grow
+with (deaths x censoring intervals): at 100,000 patients several million rows, which
+lifelines needs minutes to fit. The weights have a product form, ``g(t) / g(T)``, so the
+risk-set sums of the weighted partial likelihood are one suffix sum (patients still
+followed) plus ``g(t)`` times one prefix sum (patients who died earlier, divided by their
+``g(T)``). Here the same likelihood, with Efron's handling of ties, is maximised by
+Newton-Raphson on those sums, and the robust (sandwich) variance is clustered on the
+patient, as ``coxph(..., weights = fgwt, cluster = id)`` on the ``finegray`` data.
+``cmprsk::crr`` gives the same coefficients where times are not tied (it handles ties as
+Breslow) and a variance that also accounts for the estimation of ``G`` (slightly larger).
 
 References
 ----------
@@ -18,11 +22,14 @@ Fine JP, Gray RJ. A proportional hazards model for the subdistribution of a comp
 risk. J Am Stat Assoc 1999;94:496-509.
 Geskus RB. Cause-specific cumulative incidence estimation and the Fine and Gray model
 under both left truncation and right censoring. Biometrics 2011;67:39-49.
+Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc
+1977;72:557-65.
+Lin DY, Wei LJ. The robust inference for the Cox proportional hazards model. J Am Stat
+Assoc 1989;84:1074-8.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,79 +44,6 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
 from imnm_cohort.classify.rules import IMNM_GROUPS
 
 MIN_EVENTS = 10
-
-
-def geskus_data(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """The weighted counting-process data of the Fine-Gray model (as ``survival::finegray``).
-
-    Parameters
-    ----------
-    time : array of float
-        Follow-up time, > 0.
-    event : array of int
-        0 censored, 1 event of interest, 2 competing event.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id`` (position in the input), ``start``, ``stop``, ``status`` (1 for the event of
-        interest), ``weight``. A patient with a competing event has a first row to the
-        end of the censoring interval holding ``T`` (weight 1), then one row per later
-        censoring interval in which an event of interest occurs, weighted
-        ``G(t-) / G(T-)``; intervals without an event of interest are left out (they do
-        not enter the partial likelihood).
-    """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=np.int64)
-    n = len(time)
-    # Censoring distribution: at each censoring time c, at risk are those still followed
-    # (events at c come first, so a patient with an event at c is no longer at risk).
-    ctime, n_cens = np.unique(time[event == 0], return_counts=True)
-    order = np.sort(time)
-    at_risk = n - np.searchsorted(order, ctime, side="left")
-    at_risk -= _count_at(time[event != 0], ctime)
-    cprob = np.cumprod(1.0 - n_cens / at_risk)
-    ends = np.r_[ctime, time.max()]  # interval j is (ends[j-1], ends[j]]
-    probs = np.r_[1.0, cprob]  # G on interval j
-    event_times = np.unique(time[event == EVENT])
-    keep = np.zeros(len(ends), dtype=bool)
-    keep[np.searchsorted(ends, event_times, side="left")] = True
-    kept = np.flatnonzero(keep)
-
-    base = pd.DataFrame(
-        {
-            "id": np.arange(n),
-            "start": 0.0,
-            "stop": time,
-            "status": (event == EVENT).astype(np.int64),
-            "weight": 1.0,
-        }
-    )
-    competing = np.flatnonzero(event == COMPETING)
-    own = np.searchsorted(ends, time[competing], side="left")
-    base.loc[competing, "stop"] = ends[own]
-    first_later = np.searchsorted(kept, own, side="right")
-    count = len(kept) - first_later
-    who = np.repeat(competing, count)
-    ramp = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-    interval = kept[np.repeat(first_later, count) + ramp]
-    extra = pd.DataFrame(
-        {
-            "id": who,
-            "start": ends[interval - 1],
-            "stop": ends[interval],
-            "status": 0,
-            "weight": probs[interval] / np.repeat(probs[own], count),
-        }
-    )
-    out = pd.concat([base, extra], ignore_index=True)
-    return out.sort_values(["id", "start"], kind="stable", ignore_index=True)
-
-
-def _count_at(values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """How many of ``values`` equal each of the sorted ``points``."""
-    v = np.sort(values)
-    return np.searchsorted(v, points, side="right") - np.searchsorted(v, points, side="left")
 
 
 @dataclass(frozen=True)
@@ -167,9 +101,146 @@ class FineGrayModel:
         return (
             "A Fine-Gray model (Fine and Gray 1999) of cancer with death as a competing "
             f"event compared the groups with {self.reference} as reference, adjusted for "
-            "onset age and male sex, fitted as a weighted Cox model on the counting-process "
-            "data of Geskus (2011) with robust standard errors (lifelines)."
+            "onset age and male sex; it was fitted as the weighted Cox model of Geskus (2011) "
+            "(Efron ties) with robust standard errors clustered on the patient."
         )
+
+
+def censoring_weights(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The censoring distribution ``G`` as a step function over censoring intervals.
+
+    Returns ``(ends, probs)``: interval ``j`` is ``(ends[j-1], ends[j]]`` (the last ends at
+    the largest time) and ``G`` is ``probs[j]`` on it. Events at a censoring time come
+    before the censorings (a patient with an event at ``c`` is not at risk of censoring at
+    ``c``), as in ``survival::finegray``.
+    """
+    ctime, n_cens = np.unique(time[event == 0], return_counts=True)
+    at_risk = len(time) - np.searchsorted(np.sort(time), ctime, side="left")
+    events = np.sort(time[event != 0])
+    at_risk -= np.searchsorted(events, ctime, side="right") - np.searchsorted(
+        events, ctime, side="left"
+    )
+    probs = np.r_[1.0, np.cumprod(1.0 - n_cens / at_risk)]
+    return np.r_[ctime, time.max()], probs
+
+
+@dataclass(frozen=True)
+class _Data:
+    """Sorted patients and what every Newton step needs."""
+
+    x: np.ndarray  # centred covariates, patients in time order
+    time: np.ndarray
+    event: np.ndarray
+    g_own: np.ndarray  # G on the interval holding each patient's own time
+    times: np.ndarray  # distinct times of events of interest
+    g_event: np.ndarray  # G at each of them
+    dead_at: np.ndarray  # index into ``times`` of each patient with the event, else -1
+    d: np.ndarray  # events of interest at each time
+
+
+def _prepare(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> _Data:
+    order = np.argsort(time, kind="stable")
+    time, event, x = time[order], event[order], x[order] - x.mean(axis=0)
+    ends, probs = censoring_weights(time, event)
+    times = np.unique(time[event == EVENT])
+    dead_at = np.where(event == EVENT, np.searchsorted(times, time), -1)
+    return _Data(
+        x,
+        time,
+        event,
+        probs[np.searchsorted(ends, time, side="left")],
+        times,
+        probs[np.searchsorted(ends, times, side="left")],
+        dead_at,
+        np.bincount(dead_at[dead_at >= 0], minlength=len(times)),
+    )
+
+
+def _risk_sums(data: _Data, values: np.ndarray) -> np.ndarray:
+    """Weighted sums of per-patient ``values`` over the risk set at each event time.
+
+    Patients still followed (``T >= t``) count fully; patients with a competing event
+    before ``t`` count ``g(t) / g(T)``.
+    """
+    flat = values.reshape(len(values), -1)
+    tail = np.vstack([np.cumsum(flat[::-1], axis=0)[::-1], np.zeros((1, flat.shape[1]))])
+    followed = tail[np.searchsorted(data.time, data.times, side="left")]
+    died = np.where((data.event == COMPETING)[:, None], flat / data.g_own[:, None], 0.0)
+    head = np.vstack([np.zeros((1, flat.shape[1])), np.cumsum(died, axis=0)])
+    earlier = head[np.searchsorted(data.time, data.times, side="left")]
+    out = followed + data.g_event[:, None] * earlier
+    return out.reshape(len(data.times), *values.shape[1:])
+
+
+def _efron_steps(data: _Data, beta: np.ndarray) -> dict[str, np.ndarray]:
+    """Efron's steps k = 0..d-1 at each event time: denominators, means, hazard jumps."""
+    risk = np.exp(data.x @ beta)
+    rx = risk[:, None] * data.x
+    rxx = rx[:, :, None] * data.x[:, None, :]
+    s0, s1, s2 = (_risk_sums(data, v) for v in (risk, rx, rxx))
+    dead = data.dead_at >= 0
+    j_dead = data.dead_at[dead]
+
+    def dead_sum(v: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(data.times), *v.shape[1:]))
+        np.add.at(out, j_dead, v[dead])
+        return out
+
+    d = data.d
+    j = np.repeat(np.arange(len(d)), d)
+    frac = (np.arange(len(j)) - np.repeat(np.cumsum(d) - d, d)) / d[j]
+    den = s0[j] - frac * dead_sum(risk)[j]
+    num1 = s1[j] - frac[:, None] * dead_sum(rx)[j]
+    num2 = s2[j] - frac[:, None, None] * dead_sum(rxx)[j]
+    xbar = num1 / den[:, None]
+    return {"risk": risk, "j": j, "frac": frac, "den": den, "xbar": xbar, "num2": num2}
+
+
+def _loglik(data: _Data, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log partial likelihood, its gradient and its Hessian (Efron ties)."""
+    e = _efron_steps(data, beta)
+    dead = data.dead_at >= 0
+    loglik = float((data.x[dead] @ beta).sum() - np.log(e["den"]).sum())
+    grad = data.x[dead].sum(axis=0) - e["xbar"].sum(axis=0)
+    xbar = e["xbar"]
+    hess = -(e["num2"] / e["den"][:, None, None] - xbar[:, :, None] * xbar[:, None, :]).sum(axis=0)
+    return loglik, grad, hess
+
+
+def _score_residuals(data: _Data, beta: np.ndarray) -> np.ndarray:
+    """Per-patient score residuals (Efron ties), summing to the score; for the sandwich."""
+    e = _efron_steps(data, beta)
+    j, frac, xbar = e["j"], e["frac"], e["xbar"]
+    n_times, p = len(data.times), data.x.shape[1]
+    hazard = 1.0 / e["den"]  # every event of interest has weight 1
+
+    def per_time(v: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_times, *v.shape[1:]))
+        np.add.at(out, j, v)
+        return out
+
+    a, b = per_time(hazard), per_time(xbar * hazard[:, None])
+    a_frac, b_frac = per_time(frac * hazard), per_time(xbar * (frac * hazard)[:, None])
+    mean_xbar = per_time(xbar) / data.d[:, None]
+    # While followed (event times <= T): full weight.
+    upto = np.searchsorted(data.times, data.time, side="right")
+    cum_a, cum_b = np.r_[0.0, np.cumsum(a)], np.vstack([np.zeros((1, p)), np.cumsum(b, axis=0)])
+    x, risk = data.x, e["risk"]
+    out = -risk[:, None] * (x * cum_a[upto][:, None] - cum_b[upto])
+    # After a competing event: weight g(t) / g(T).
+    ga = np.r_[0.0, np.cumsum(data.g_event * a)]
+    gb = np.vstack([np.zeros((1, p)), np.cumsum(data.g_event[:, None] * b, axis=0)])
+    later_a, later_b = ga[-1] - ga[upto], gb[-1] - gb[upto]
+    comp = data.event == COMPETING
+    out[comp] -= (risk[comp] / data.g_own[comp])[:, None] * (
+        x[comp] * later_a[comp][:, None] - later_b[comp]
+    )
+    # At their own event time, the patients with the event.
+    dead = data.dead_at >= 0
+    jd = data.dead_at[dead]
+    out[dead] += x[dead] - mean_xbar[jd]
+    out[dead] += risk[dead][:, None] * (x[dead] * a_frac[jd][:, None] - b_frac[jd])
+    return out
 
 
 def fit_fine_gray(
@@ -177,10 +248,15 @@ def fit_fine_gray(
 ) -> tuple[FineGrayTerm, ...]:
     """Fit the Fine-Gray model; one term per covariate column.
 
+    Newton-Raphson with step halving on the weighted log partial likelihood (Efron ties),
+    from 0 until the log likelihood changes by less than 1e-12 (relative); the robust
+    variance is ``V U'U V`` with ``V`` the inverse information and ``U`` the patients'
+    score residuals (Lin and Wei 1989).
+
     Parameters
     ----------
     time, event : arrays
-        As for :func:`geskus_data` (times > 0).
+        Follow-up time (> 0); 0 censored, 1 event of interest, 2 competing event.
     covariates : pandas.DataFrame
         Numeric covariates, one row per patient, in the order of ``time``.
     alpha : float
@@ -189,118 +265,39 @@ def fit_fine_gray(
     Returns
     -------
     tuple of FineGrayTerm
-    """
-    from lifelines import CoxPHFitter
 
-    data = geskus_data(time, event)
-    names = [str(c) for c in covariates.columns]
-    x = covariates.to_numpy(dtype=float)[data["id"].to_numpy()]
-    fit_frame = data.drop(columns="id").assign(**{c: x[:, i] for i, c in enumerate(names)})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph = CoxPHFitter(alpha=alpha).fit(
-            fit_frame,
-            duration_col="stop",
-            event_col="status",
-            entry_col="start",
-            weights_col="weight",
-        )
-    beta = cph.params_[names].to_numpy()
-    naive = cph.variance_matrix_.loc[names, names].to_numpy()
-    residuals = efron_score_residuals(data, x, beta)
-    per_patient = np.zeros((len(time), len(names)))
-    np.add.at(per_patient, data["id"].to_numpy(), residuals)
-    robust = naive @ per_patient.T @ per_patient @ naive
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When the information matrix is singular (a covariate without variation).
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=np.int64)
+    data = _prepare(time, event, covariates.to_numpy(dtype=float))
+    beta = np.zeros(covariates.shape[1])
+    loglik, grad, hess = _loglik(data, beta)
+    for _ in range(100):
+        step = np.linalg.solve(-hess, grad)
+        for _ in range(30):  # halve the step until the likelihood does not fall
+            new = _loglik(data, beta + step)
+            if new[0] >= loglik - 1e-12 * abs(loglik):
+                break
+            step = step / 2
+        change = new[0] - loglik
+        beta, (loglik, grad, hess) = beta + step, new
+        if abs(change) <= 1e-12 * abs(loglik) and np.abs(step).max() < 1e-9:
+            break
+    naive = np.linalg.inv(-hess)
+    u = _score_residuals(data, beta)
+    robust = naive @ u.T @ u @ naive
     z = stats.norm.ppf(1 - alpha / 2)
     terms = []
-    for i, name in enumerate(names):
+    for i, name in enumerate(covariates.columns):
         coef, se = float(beta[i]), float(np.sqrt(robust[i, i]))
         p = float(2 * stats.norm.sf(abs(coef / se)))
         ci = (float(np.exp(coef - z * se)), float(np.exp(coef + z * se)))
-        terms.append(FineGrayTerm(name, coef, se, float(np.exp(coef)), ci, p))
+        terms.append(FineGrayTerm(str(name), coef, se, float(np.exp(coef)), ci, p))
     return tuple(terms)
-
-
-def efron_score_residuals(data: pd.DataFrame, x: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Weighted score residuals of a Cox model on (start, stop] rows, Efron ties.
-
-    Row ``r`` gets ``w_r (x_r - mean_k xbar_jk)`` at its own event time ``t_j`` minus
-    ``w_r exp(x_r b) sum_j sum_k c_rjk (x_r - xbar_jk) dL_jk`` over the event times in its
-    interval, where ``k = 0..d_j - 1`` are Efron's steps at ``t_j`` (``xbar_jk`` and
-    ``dL_jk`` with a fraction ``k / d_j`` of the tied events' risk removed) and ``c_rjk``
-    is ``1 - k / d_j`` for a row with an event at ``t_j``, else 1. Summed per patient they
-    give the robust (sandwich) variance ``V D'D V`` of Lin and Wei (1989), as R's
-    ``coxph(..., cluster = id)``.
-
-    References
-    ----------
-    Lin DY, Wei LJ. The robust inference for the Cox proportional hazards model. J Am Stat
-    Assoc 1989;84:1074-8.
-    Therneau TM, Grambsch PM. Modeling Survival Data. Springer, 2000, sections 4.6 and 7.2.
-    """
-    start, stop = data["start"].to_numpy(), data["stop"].to_numpy()
-    status = data["status"].to_numpy() == 1
-    w = data["weight"].to_numpy()
-    risk = w * np.exp(x @ beta)
-    times, death_index = np.unique(stop[status], return_inverse=True)
-
-    # Sums over the risk set {start < t <= stop} at each event time.
-    def at_risk_sum(values: np.ndarray) -> np.ndarray:
-        by_stop, by_start = np.argsort(stop), np.argsort(start)
-        tail_stop = np.cumsum(values[by_stop][::-1], axis=0)[::-1]
-        tail_start = np.cumsum(values[by_start][::-1], axis=0)[::-1]
-        tail_stop = np.vstack([tail_stop, np.zeros((1, *values.shape[1:]))])
-        tail_start = np.vstack([tail_start, np.zeros((1, *values.shape[1:]))])
-        i_stop = np.searchsorted(stop[by_stop], times, side="left")
-        i_start = np.searchsorted(start[by_start], times, side="left")
-        return tail_stop[i_stop] - tail_start[i_start]
-
-    rx = risk[:, None] * x
-    s0 = at_risk_sum(risk[:, None])[:, 0]
-    s1 = at_risk_sum(rx)
-    n_events = len(times)
-    d = np.bincount(death_index, minlength=n_events)
-    s0_dead = np.bincount(death_index, weights=risk[status], minlength=n_events)
-    s1_dead = np.stack(
-        [
-            np.bincount(death_index, weights=rx[status, i], minlength=n_events)
-            for i in range(x.shape[1])
-        ],
-        axis=1,
-    )
-    w_dead = np.bincount(death_index, weights=w[status], minlength=n_events)
-    # Efron's steps: one per tied event, k = 0..d-1 at each time.
-    j = np.repeat(np.arange(n_events), d)
-    k = np.arange(len(j)) - np.repeat(np.cumsum(d) - d, d)
-    frac = k / d[j]
-    den = s0[j] - frac * s0_dead[j]
-    xbar = (s1[j] - frac[:, None] * s1_dead[j]) / den[:, None]
-    hazard = w_dead[j] / d[j] / den
-
-    def per_time(values: np.ndarray) -> np.ndarray:
-        return np.stack(
-            [
-                np.bincount(j, weights=values[:, i], minlength=n_events)
-                for i in range(values.shape[1])
-            ],
-            axis=1,
-        )
-
-    a = np.bincount(j, weights=hazard, minlength=n_events)
-    b = per_time(xbar * hazard[:, None])
-    a_frac = np.bincount(j, weights=frac * hazard, minlength=n_events)
-    b_frac = per_time(xbar * (frac * hazard)[:, None])
-    mean_xbar = per_time(xbar) / d[:, None]
-    cum_a = np.r_[0.0, np.cumsum(a)]
-    cum_b = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(b, axis=0)])
-    hi = np.searchsorted(times, stop, side="right")
-    lo = np.searchsorted(times, start, side="right")
-    out = -risk[:, None] * (x * (cum_a[hi] - cum_a[lo])[:, None] - (cum_b[hi] - cum_b[lo]))
-    rows = np.flatnonzero(status)
-    jr = death_index
-    out[rows] += w[rows, None] * (x[rows] - mean_xbar[jr])
-    out[rows] += risk[rows, None] * (x[rows] * a_frac[jr][:, None] - b_frac[jr])
-    return out
 
 
 def fine_gray(

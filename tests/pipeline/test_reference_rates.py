@@ -84,11 +84,11 @@ def test_without_rates_the_report_says_so(tmp_path):
 
 def test_a_missing_or_bad_rate_file_is_a_configuration_error(tmp_path):
     path = pipeline(tmp_path, "absent.csv", n=50)
-    code, out, err = run("run", str(path))
+    code, _, err = run("run", str(path))
     assert code == 2 and "absent.csv" in err and "reference_rates" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     (tmp_path / "bad.csv").write_text("sex,age_from,site,rate_per_100000,source\nX,0,C50,1,s\n")
-    code, out, err = run("run", str(pipeline(tmp_path, "bad.csv", n=50)))
+    code, _, err = run("run", str(pipeline(tmp_path, "bad.csv", n=50)))
     assert code == 2 and "bad.csv" in err and "column 'sex'" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.analysis.finegray import censoring_weights
 from tests.reference.sir_data import HERE
 
 
@@ -42,6 +43,76 @@ def mgus2() -> pd.DataFrame:
             "male": (d["sex"] == "M").astype(float).to_numpy(),
         }
     )
+
+
+def geskus_data(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    """The weighted counting-process data of the Fine-Gray model, as ``survival::finegray``.
+
+    The construction of Geskus (2011), written row by row as R writes it: the reference
+    for the toolkit's direct fit (lifelines fits these rows in the tests).
+
+    Parameters
+    ----------
+    time : array of float
+        Follow-up time, > 0.
+    event : array of int
+        0 censored, 1 event of interest, 2 competing event.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id`` (position in the input), ``start``, ``stop``, ``status`` (1 for the event of
+        interest), ``weight``. A patient with a competing event has a first row to the
+        end of the censoring interval holding ``T`` (weight 1), then one row per later
+        censoring interval in which an event of interest occurs, weighted
+        ``G(t-) / G(T-)``; intervals without an event of interest are left out (they do
+        not enter the partial likelihood).
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=np.int64)
+    n = len(time)
+    # Censoring distribution: at each censoring time c, at risk are those still followed
+    # (events at c come first, so a patient with an event at c is no longer at risk).
+    ends, probs = censoring_weights(time, event)  # G on interval (ends[j-1], ends[j]]
+    event_times = np.unique(time[event == 1])
+    keep = np.zeros(len(ends), dtype=bool)
+    keep[np.searchsorted(ends, event_times, side="left")] = True
+    kept = np.flatnonzero(keep)
+
+    base = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "start": 0.0,
+            "stop": time,
+            "status": (event == 1).astype(np.int64),
+            "weight": 1.0,
+        }
+    )
+    competing = np.flatnonzero(event == 2)
+    own = np.searchsorted(ends, time[competing], side="left")
+    base.loc[competing, "stop"] = ends[own]
+    first_later = np.searchsorted(kept, own, side="right")
+    count = len(kept) - first_later
+    who = np.repeat(competing, count)
+    ramp = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    interval = kept[np.repeat(first_later, count) + ramp]
+    extra = pd.DataFrame(
+        {
+            "id": who,
+            "start": ends[interval - 1],
+            "stop": ends[interval],
+            "status": 0,
+            "weight": probs[interval] / np.repeat(probs[own], count),
+        }
+    )
+    out = pd.concat([base, extra], ignore_index=True)
+    return out.sort_values(["id", "start"], kind="stable", ignore_index=True)
+
+
+def _count_at(values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """How many of ``values`` equal each of the sorted ``points``."""
+    v = np.sort(values)
+    return np.searchsorted(v, points, side="right") - np.searchsorted(v, points, side="left")
 
 
 if __name__ == "__main__":  # pragma: no cover

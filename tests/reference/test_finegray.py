@@ -13,9 +13,9 @@ import pytest
 
 from imnm_cohort import classify, synthesize, validate_extract
 from imnm_cohort.analysis import MalignancyOptions
-from imnm_cohort.analysis.finegray import fine_gray, fit_fine_gray, geskus_data
+from imnm_cohort.analysis.finegray import fine_gray, fit_fine_gray
 from imnm_cohort.analysis.malignancy import time_to_cancer
-from tests.reference.finegray_data import finegray_synthetic, mgus2
+from tests.reference.finegray_data import finegray_synthetic, geskus_data, mgus2
 from tests.reference.sir_data import HERE
 
 R = pd.read_csv(HERE / "finegray.csv")
@@ -57,6 +57,24 @@ def test_coefficients_and_robust_errors_match_r(name):
             assert t.coef == pytest.approx(r.loc[t.term, "crr_coef"], rel=5e-3)
             assert t.se == pytest.approx(r.loc[t.term, "crr_se"], rel=1e-2)
         assert t.hazard_ratio == pytest.approx(np.exp(t.coef))
+
+
+@pytest.mark.filterwarnings("ignore:It appears your weights are not integers")
+@pytest.mark.parametrize("name", list(DATA))
+def test_direct_fit_equals_lifelines_on_the_counting_process_data(name):
+    # Geskus (2011): a weighted Cox model with entry times on the finegray rows.
+    from lifelines import CoxPHFitter
+
+    make, covariates = DATA[name]
+    d = make()
+    rows = geskus_data(d["time"].to_numpy(), d["event"].to_numpy())
+    x = d[covariates].to_numpy()[rows["id"].to_numpy()]
+    frame = rows.drop(columns="id").assign(**{c: x[:, i] for i, c in enumerate(covariates)})
+    cph = CoxPHFitter().fit(
+        frame, "stop", "status", entry_col="start", weights_col="weight", robust=False
+    )
+    terms = fit_fine_gray(d["time"].to_numpy(), d["event"].to_numpy(), d[covariates])
+    assert [t.coef for t in terms] == pytest.approx(cph.params_[covariates].tolist(), rel=1e-6)
 
 
 def test_the_cohort_model_is_the_fit_on_the_patients_at_risk():
