@@ -315,6 +315,7 @@ def fine_gray(
     FineGrayModel
     """
     options = options or MalignancyOptions()
+    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
     tte = time_to_cancer(frame, options)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
     keep = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)

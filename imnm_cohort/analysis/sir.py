@@ -182,6 +182,7 @@ def population_comparison(
     PopulationComparison
     """
     options = options or MalignancyOptions()
+    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
     t0 = days(frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"])
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
     member = np.isin(label, list(groups))

@@ -141,6 +141,7 @@ def incidence_by_follow_up(
     IncidenceByFollowUp
     """
     options = options or MalignancyOptions()
+    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
     tte = time_to_cancer(frame, options)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
     keep = tte["at_risk"].to_numpy(dtype=bool) & np.isin(label, list(groups))

@@ -99,3 +99,9 @@ def test_incidence_by_time_since_onset_by_hand(cohort):
             assert got.events == events
             lower, upper = poisson_exact(events, py)
             assert got.rate_ci == pytest.approx((1000 * lower, 1000 * upper))
+
+
+def test_row_order_changes_no_number(cohort, comparison):
+    rates = read_reference_rates(HERE / "sir_rates.csv")
+    shuffled = cohort.iloc[np.random.default_rng(4).permutation(len(cohort))]
+    assert population_comparison(shuffled, rates, GROUPS).to_dict() == comparison.to_dict()
