@@ -92,3 +92,29 @@ def test_a_missing_or_bad_rate_file_is_a_configuration_error(tmp_path):
     assert code == 2 and "bad.csv" in err and "column 'sex'" in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_diagnosis_as_time_zero_runs_and_reports_what_it_left_out(tmp_path):
+    # Seed 3 holds patients diagnosed after their last follow-up; a horizon of 40 years
+    # lies past every group's follow-up.
+    write_extract(synthesize(300, seed=3), tmp_path / "extract.csv")
+    path = tmp_path / "pipeline.toml"
+    path.write_text(
+        '[input]\nextract = "extract.csv"\n[analysis]\ntime_zero = "diagnosis"\n'
+        'horizon_years = 40\n[disclosure]\nmin_cell_count = 0\n[output]\nroot = "out"\n'
+    )
+    code, _, err = run("run", str(path))
+    assert code == 0 and "Traceback" not in err
+    latest = tmp_path / "out" / "latest"
+    summary = json.loads((latest / "summary.json").read_text())
+    jsonschema.validate(summary, SCHEMA)
+    groups = summary["comparisons"]["malignancy"]["groups"]
+    assert sum(g["time_zero_after_end"] for g in groups.values()) > 0
+    assert all(g["horizon_beyond_follow_up"] for g in groups.values())
+    assert all(g["cumulative_incidence"] is None for g in groups.values())
+    warnings = {w["code"] for w in summary["validation"]["warnings"]}
+    assert "diagnosis_after_end_of_observation" in warnings
+    for report in ("report.md", "report.html"):
+        text = (latest / report).read_text()
+        assert "falls after the end of observation" in text
+        assert "horizon beyond this group" in text
