@@ -48,14 +48,16 @@ MIN_EVENTS = 10
 
 @dataclass(frozen=True)
 class FineGrayTerm:
-    """One term: subdistribution hazard ratio with its robust interval."""
+    """One term: subdistribution hazard ratio with its robust interval, or, for a term
+    that is not estimable, None everywhere and the ``reason``."""
 
     term: str
-    coef: float
-    se: float
-    hazard_ratio: float
-    ci: tuple[float, float]
-    p_value: float
+    coef: float | None
+    se: float | None
+    hazard_ratio: float | None
+    ci: tuple[float, float] | None
+    p_value: float | None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -64,8 +66,9 @@ class FineGrayTerm:
             "coef": self.coef,
             "se": self.se,
             "subdistribution_hazard_ratio": self.hazard_ratio,
-            "ci": list(self.ci),
+            "ci": list(self.ci) if self.ci else None,
             "p_value": self.p_value,
+            "reason": self.reason,
         }
 
 
@@ -308,7 +311,10 @@ def fine_gray(
     """Fine-Gray model of cancer among patients at risk, as the cause-specific Cox model.
 
     Patients at risk with follow-up > 0; groups against the first group, adjusted for onset
-    age and male sex. Fewer than 10 cancers, or one group only: no model, with a reason.
+    age and male sex. Fewer than 10 cancers, or no two groups with cancers: no model, with
+    a reason. A group without cancers (or every group, when the reference group has none)
+    and a covariate without variation are left out of the model and reported as terms that
+    are not estimable, with the reason (their estimates would run off to infinity).
 
     Returns
     -------
@@ -327,16 +333,36 @@ def fine_gray(
             "male": male[keep].astype(float),
         }
     )
-    for g in groups[1:]:
-        if (label[keep] == g).any():
-            x[f"group_{g}"] = (label[keep] == g).astype(float)
     time = tte["time_years"].to_numpy()[keep]
     event = tte["event"].to_numpy()[keep]
     events, competing = int((event == EVENT).sum()), int((event == COMPETING).sum())
     reference = groups[0]
-    if events < MIN_EVENTS or x.shape[1] == 2:
+    cancer_in = {g: bool((event[label[keep] == g] == EVENT).any()) for g in groups}
+    not_estimable = []
+    for g in groups[1:]:
+        member = label[keep] == g
+        if not member.any():
+            continue
+        if cancer_in[g] and cancer_in[reference]:
+            x[f"group_{g}"] = member.astype(float)
+        else:
+            why = (
+                "no cancer in this group"
+                if cancer_in[reference]
+                else "no cancer in the reference group"
+            )
+            not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
+    for c in ("onset_age", "male"):
+        if x[c].nunique() < 2:
+            x = x.drop(columns=c)
+            not_estimable.append(FineGrayTerm(c, None, None, None, None, None, "no variation"))
+    if events < MIN_EVENTS or not any(c.startswith("group_") for c in x.columns):
+        reason = "fewer than 10 cancers" if events < MIN_EVENTS else "no two groups with cancers"
+        return FineGrayModel(reference, len(time), events, competing, (), reason)
+    try:
+        terms = fit_fine_gray(time, event, x, options.alpha)
+    except np.linalg.LinAlgError:
         return FineGrayModel(
-            reference, len(time), events, competing, (), "fewer than 10 cancers, or one group only"
+            reference, len(time), events, competing, (), "singular information matrix"
         )
-    terms = fit_fine_gray(time, event, x, options.alpha)
-    return FineGrayModel(reference, len(time), events, competing, terms)
+    return FineGrayModel(reference, len(time), events, competing, (*terms, *not_estimable))

@@ -143,6 +143,15 @@ def site_codes(site: str, code: pd.Series) -> np.ndarray:
 def read_reference_rates(path: str | Path) -> ReferenceRates:
     """Read and check a reference-rate file (contract v1.2).
 
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file (format in ``docs/reference-rates.md`` and this module's docstring).
+
+    Returns
+    -------
+    ReferenceRates
+
     Raises
     ------
     ReferenceRateError

@@ -66,7 +66,11 @@ def fine_gray_view(summary: dict[str, Any]) -> dict[str, Any]:
         "rows": [
             {
                 "term": t["term"].replace("group_", "group: "),
-                "shr": with_ci(t["subdistribution_hazard_ratio"], t["ci"], 2),
+                "shr": (
+                    with_ci(t["subdistribution_hazard_ratio"], t["ci"], 2)
+                    if t.get("reason") is None
+                    else f"not estimable: {t['reason']}"
+                ),
                 "p": pval(t["p_value"]),
             }
             for t in fg["terms"]

@@ -105,3 +105,18 @@ def test_too_few_cancers_gives_a_reason_not_a_model():
     frame = classify(validate_extract(synthesize(60, seed=5)).valid)
     model = fine_gray(frame)
     assert model.terms == () and model.reason
+
+
+def test_a_group_without_cancer_and_a_constant_covariate_are_not_estimable():
+    frame = classify(validate_extract(synthesize(1500, seed=5)).valid)
+    srp = (frame["imnm_group"].astype(str) == "srp").to_numpy()
+    frame = frame.assign(cancer_date=frame["cancer_date"].where(~srp), sex="female")
+    model = fine_gray(frame)
+    by_term = {t.term: t for t in model.terms}
+    assert by_term["group_srp"].reason == "no cancer in this group"
+    assert by_term["group_srp"].coef is None and by_term["group_srp"].ci is None
+    assert by_term["male"].reason == "no variation"
+    fitted = by_term["group_seronegative"]
+    assert fitted.reason is None and np.isfinite(fitted.coef) and fitted.se > 0
+    d = model.to_dict()
+    assert d["terms"][-1]["reason"] and d["terms"][-1]["subdistribution_hazard_ratio"] is None
