@@ -94,6 +94,9 @@ class StandardizedRatio:
         Group -> band (``<1``, ``1-3``, ``3-5``, ``>=5`` years) -> :class:`Ratio`.
     person_years_without_rate : float
         Person-years of the groups in cells the rate file does not cover.
+    patients_without_rate : int
+        Patients with some of that person-time (a count: with it withheld, the
+        person-years are withheld too).
     """
 
     measure: Literal["SIR", "SMR"]
@@ -101,6 +104,7 @@ class StandardizedRatio:
     groups: dict[str, Ratio]
     by_follow_up: dict[str, dict[str, Ratio]]
     person_years_without_rate: float
+    patients_without_rate: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -108,6 +112,7 @@ class StandardizedRatio:
             "measure": self.measure,
             "site": self.site,
             "person_years_without_rate": self.person_years_without_rate,
+            "patients_without_rate": self.patients_without_rate,
             "groups": {
                 g: {
                     **r.to_dict(),
@@ -272,4 +277,5 @@ def _ratio_for_site(
         for i, g in enumerate(groups)
     }
     uncovered = float(years[~covered].sum())
-    return StandardizedRatio(measure, site, by_group, by_band, uncovered)
+    patients = len(np.unique(pieces["patient"].to_numpy()[~covered]))
+    return StandardizedRatio(measure, site, by_group, by_band, uncovered, patients)

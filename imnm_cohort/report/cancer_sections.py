@@ -122,7 +122,8 @@ def population_view(summary: dict[str, Any]) -> dict[str, Any]:
                 "title": f"{ratio['measure']}: {SITE_NAMES.get(ratio['site'], ratio['site'])}",
                 "measure": ratio["measure"],
                 "rows": rows,
-                "uncovered": num(ratio["person_years_without_rate"], 0),
+                "uncovered": f"{num(ratio['person_years_without_rate'], 0)} "
+                f"({num(ratio['patients_without_rate'])} patients)",
             }
         )
     return {

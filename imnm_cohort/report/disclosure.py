@@ -29,7 +29,7 @@ COUNT_KEYS = frozenset({
     "n", "events", "deaths", "at_risk", "within_window", "rows", "exposed", "not_exposed",
     "unknown", "missing", "denominator", "input_rows", "valid_rows", "quarantined_rows",
     "added", "removed", "changed", "new_cancers", "new_deaths",
-    "time_zero_after_end", "observed", "competing",
+    "time_zero_after_end", "observed", "competing", "patients_without_rate",
 })  # fmt: skip
 #: Mappings of counts, or of results (walked): group sizes, category counts, reason counts.
 COUNT_MAPS = frozenset({"groups", "counts", "reasons", "by_reason", "classification_reasons"})
@@ -40,6 +40,7 @@ DEPENDENTS = {
     "events": ("rate_per_1000py", "rate_ci", "cumulative_incidence", "cumulative_incidence_ci"),
     "within_window": ("within_window_proportion", "within_window_ci"),
     "observed": ("ratio", "ratio_ci"),
+    "patients_without_rate": ("person_years_without_rate",),
 }
 #: Mappings of bands (band -> result with a count) that add up to a shown total: one
 #: withheld band count would be found by subtraction, so a second one is withheld too.

@@ -74,6 +74,8 @@ def test_person_time_without_a_rate_is_reported(cohort, comparison):
     covered = sum(r.person_years for r in sir.groups.values())
     assert other.any()
     assert sir.person_years_without_rate > 0
+    earlier_cancer = (cohort["cancer_date"] < cohort["onset_date"]).fillna(False)
+    assert sir.patients_without_rate == int((other & ~earlier_cancer).sum())
     assert covered + sir.person_years_without_rate == pytest.approx(total, rel=1e-12)
 
 
