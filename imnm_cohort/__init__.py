@@ -29,6 +29,7 @@ from imnm_cohort.errors import (
     FileLevelError,
     ImnmCohortError,
     MappingError,
+    ReferenceRateError,
     RunLockedError,
     UnknownCriteriaError,
 )
@@ -44,11 +45,23 @@ from imnm_cohort.mapping import InputSpec, MappingSpec, load_input, load_mapping
 from imnm_cohort.synth import synthesize, write_extract
 
 if TYPE_CHECKING:
-    from imnm_cohort.analysis import CohortAnalysis, MalignancyOptions, analyse
+    from imnm_cohort.analysis import (
+        CohortAnalysis,
+        MalignancyOptions,
+        ReferenceRates,
+        analyse,
+        read_reference_rates,
+    )
 
 # The analyses need scipy and lifelines, which take seconds to import; validating and
 # classifying do not, so the command line's validate and classify import them only here.
-_LAZY = {"CohortAnalysis", "MalignancyOptions", "analyse"}
+_LAZY = {
+    "CohortAnalysis",
+    "MalignancyOptions",
+    "ReferenceRates",
+    "analyse",
+    "read_reference_rates",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -81,6 +94,8 @@ __all__ = [
     "MalignancyOptions",
     "MappingError",
     "MappingSpec",
+    "ReferenceRateError",
+    "ReferenceRates",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",
@@ -95,6 +110,7 @@ __all__ = [
     "load_mapping",
     "map_export",
     "read_extract",
+    "read_reference_rates",
     "synthesize",
     "validate_extract",
     "write_extract",

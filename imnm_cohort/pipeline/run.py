@@ -130,7 +130,15 @@ def run_pipeline(
     result = stage("validate", lambda: load_input(config.input_spec()))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
+    analysis = stage(
+        "analyse",
+        lambda: analyse(
+            classified,
+            config.malignancy,
+            seed=config.seed,
+            reference_rates=config.reference_rates,
+        ),
+    )
     summary = build_summary(config, result, classified, analysis)
     published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
     root = config.output_root
@@ -283,6 +291,9 @@ def build_summary(
         "table_one": body["table_one"],
         "survival": body["survival"],
         "cause_specific_cox": body["cause_specific_cox"],
+        "fine_gray": body["fine_gray"],
+        "time_since_onset": body["time_since_onset"],
+        "population_rates": body["population_rates"],
         "classification_reasons": reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],
