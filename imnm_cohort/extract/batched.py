@@ -31,16 +31,18 @@ import pyarrow.parquet as pq
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.classify.rules import GROUPS
-from imnm_cohort.errors import ExtractError, FileLevelError
+from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract import read
 from imnm_cohort.extract.validate import (
     FILE_LEVEL_MIN_ROWS,
     FILE_LEVEL_SHARE,
     ValidationResult,
+    _raise_if_file_level,
     validate_rows,
 )
 from imnm_cohort.tables import as_text
 
+_EXTRACT = read.SourceOptions(keep_types=True)
 #: Rows per batch by default: about 1 GB of working memory for a contract extract.
 DEFAULT_BATCH_ROWS = 500_000
 #: Above this input size the command line classifies in batches without being asked.
@@ -87,6 +89,11 @@ class BatchedResult:
     def quarantined_rows(self) -> int:
         """Number of quarantined rows."""
         return len(self.quarantine)
+
+    @property
+    def export_rows(self) -> None:
+        """Always None: batches read an extract, not an export through a mapping."""
+        return None
 
     def reason_counts(self) -> pd.DataFrame:
         """Rows per (column, rule), as :meth:`ValidationResult.reason_counts`."""
@@ -145,7 +152,6 @@ def classify_in_batches(
     batches = _raw_batches(path, batch_rows)
     total_rows, duplicated = _id_pass(path)
     failing: Counter[tuple[str, str]] = Counter()
-    examples: dict[tuple[str, str], list[str]] = {}
     kept: dict[str, list[pd.DataFrame]] = {"quarantine": [], "reasons": [], "warnings": []}
     groups: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -160,15 +166,16 @@ def classify_in_batches(
             result = validate_rows(
                 raw, source, first_row=first_row, duplicated_ids=duplicated, file_level=False
             )
-            _judge_file(result.reasons, failing, examples, total_rows, source)
+            kept["reasons"].append(result.reasons)
+            _judge_file(kept["reasons"], failing, total_rows, source)
             classified = classify(result.valid, criteria_set)
             sink.write(classified)
             groups.update(
                 {str(g): int(n) for g, n in classified["imnm_group"].value_counts().items()}
             )
             reasons.update(reason_counts(classified))
-            for name in kept:
-                kept[name].append(getattr(result, name))
+            kept["quarantine"].append(result.quarantine)
+            kept["warnings"].append(result.warnings)
             first_row += result.input_rows
             valid_rows += result.valid_rows
             absent = result.absent_columns
@@ -208,25 +215,18 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _judge_file(
-    reasons: pd.DataFrame,
-    failing: Counter[tuple[str, str]],
-    examples: dict[tuple[str, str], list[str]],
-    total_rows: int,
-    source: str,
+    reasons: list[pd.DataFrame], failing: Counter[tuple[str, str]], total_rows: int, source: str
 ) -> None:
-    """Add a batch's failing rows per rule; raise once a rule is broken by most of the file."""
-    for (column, rule), rows in reasons.groupby(["column", "rule"], sort=True):
-        key = (str(column), str(rule))
-        failing[key] += int(rows["row_number"].nunique())
-        shown = examples.setdefault(key, [])
-        for value in pd.unique(rows["value"].astype(str).str.slice(0, 40)):
-            if len(shown) < 3 and value not in shown:
-                shown.append(value)
-    if not failing:
-        return
-    key, worst = min(failing.items(), key=lambda item: (-item[1], item[0]))
-    if worst >= FILE_LEVEL_MIN_ROWS and worst > FILE_LEVEL_SHARE * total_rows:
-        raise FileLevelError(Path(source).name, *key, worst, total_rows, tuple(examples[key]))
+    """Add the last batch's failing rows per rule; once a rule is broken by most of the
+    file, raise the in-memory path's file-level error on every batch's reasons so far."""
+    latest = reasons[-1]
+    for (column, rule), rows in latest.groupby(["column", "rule"], sort=True)["row_number"]:
+        failing[(str(column), str(rule))] += int(rows.nunique())
+    if any(
+        n >= FILE_LEVEL_MIN_ROWS and n > FILE_LEVEL_SHARE * total_rows for n in failing.values()
+    ):
+        so_far = pd.concat(reasons, ignore_index=True).rename(columns={"row_number": "index"})
+        _raise_if_file_level(so_far, total_rows, source)
 
 
 class _Sink:
@@ -273,23 +273,14 @@ def _raw_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _csv_reader(path: Path, header: list[str], include: list[str] | None = None):
-    names = [f"column_{i}" for i in range(len(header))]
-    return pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            include_columns=include,
-        ),
-    )
+    """A streaming reader over the data rows, with the whole-file reader's options."""
+    options = read._csv_options(header, _EXTRACT, include)
+    options["read_options"].block_size = 1 << 24  # type: ignore[attr-defined]
+    return pacsv.open_csv(path, **options)
 
 
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    header = read._csv_header(path)
+    header = read._csv_header(path, _EXTRACT)
     schema = pa.schema([(f"column_{i}", pa.string()) for i in range(len(header))])
     pending: list[pa.RecordBatch] = []
     rows, yielded = 0, False
@@ -311,7 +302,7 @@ def _arrow_errors(path: Path, batches) -> Iterator[pa.RecordBatch]:
     try:
         yield from batches
     except pa.ArrowInvalid as exc:
-        raise read._csv_error(path, exc) from None
+        raise read._csv_error(path, exc, _EXTRACT) from None
 
 
 def _frame(table: pa.Table, header: list[str], path: Path) -> pd.DataFrame:
@@ -325,7 +316,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise ExtractError(f"{path}: cannot be read as Parquet ({read._one_line(exc)})") from None
-    read._check_header(path, parquet.schema_arrow.names)
+    read._check_header(path, parquet.schema_arrow.names, _EXTRACT.required)
     empty = True
     for batch in parquet.iter_batches(batch_size=batch_rows):
         empty = False
@@ -343,7 +334,7 @@ def _id_pass(path: Path) -> tuple[int, pa.Array]:
         ids = pq.read_table(path, columns=[column]).column(0)
         ids = ids if pa.types.is_string(ids.type) else pc.cast(ids, pa.string())
     else:
-        header = read._csv_header(path)
+        header = read._csv_header(path, _EXTRACT)
         position = next(i for i, n in enumerate(header) if n.strip().lower() == "patient_id")
         reader = _csv_reader(path, header, include=[f"column_{position}"])
         ids = pa.chunked_array([b.column(0) for b in _arrow_errors(path, reader)], type=pa.string())
