@@ -40,7 +40,7 @@ from imnm_cohort.extract.validate import (
     _raise_if_file_level,
     validate_rows,
 )
-from imnm_cohort.tables import as_text
+from imnm_cohort.tables import _mode, as_text
 
 _EXTRACT = read.SourceOptions(keep_types=True)
 #: Rows per batch by default: about 1 GB of working memory for a contract extract.
@@ -181,7 +181,7 @@ def classify_in_batches(
             absent = result.absent_columns
             count += 1
         sink.close()
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, _mode())
         os.replace(tmp, output)
     except BaseException:
         sink.close()
@@ -200,12 +200,6 @@ def classify_in_batches(
         classification_reasons=dict(sorted(reasons.items())),
         absent_columns=absent,
     )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
