@@ -62,7 +62,7 @@ def libraries(data: pd.DataFrame) -> None:
             data,
             "time",
             "cancer",
-            initial_point=fit.params_.to_numpy(),
+            initial_point=fit.params_.to_numpy().copy(),  # lifelines updates it in place
             fit_options={"step_size": 1.0},
         ),
     )
