@@ -162,7 +162,10 @@ def _arrow_text(column: pd.Series | pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _blank_to_null(text: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    blank = pc.equal(text, "")
+    if not pc.any(blank).as_py():  # the usual case: no copy of the text
+        return text
+    return pc.if_else(blank, pa.scalar(None, text.type), text)
 
 
 def _clean_text(column: pd.Series | pa.ChunkedArray) -> pa.ChunkedArray:
@@ -216,9 +219,14 @@ def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_timestamp(values.type) and values.type.tz is not None:
         # Time-zone policy lives here: today the UTC calendar day, as pandas gives it.
         values = pc.cast(values, pa.timestamp(values.type.unit))
-    days = _days(values)
-    ok = _in_range(days)
-    return np.where(ok, days, np.datetime64("NaT")).astype("datetime64[ns]"), ~np.isnat(days) & ~ok
+    if pa.types.is_timestamp(values.type):
+        values = pc.floor_temporal(values, unit="day")
+    days = pc.cast(values, pa.date32())
+    low, high = (pa.scalar(d.astype(object), pa.date32()) for d in DATE_RANGE)
+    ok = pc.and_(pc.greater_equal(days, low), pc.less_equal(days, high))  # missing stays missing
+    kept = pc.if_else(ok, days, pa.scalar(None, pa.date32()))
+    stamps = pc.cast(kept, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+    return np.asarray(stamps, dtype="datetime64[ns]"), _mask(pc.invert(ok))
 
 
 def _typed_booleans(values: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:

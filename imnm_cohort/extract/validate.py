@@ -276,9 +276,9 @@ def validate_rows(
     reasons = pd.DataFrame(
         {
             "row_number": failures["index"].to_numpy(dtype=np.int64) + first_row,
-            "patient_id": raw["patient_id"].to_numpy(dtype=object)[
-                failures["index"].to_numpy(dtype=np.int64)
-            ],
+            "patient_id": raw["patient_id"]
+            .take(failures["index"].to_numpy(dtype=np.int64))
+            .to_numpy(dtype=object),
             "column": failures["column"].to_numpy(dtype=object),
             "rule": failures["rule"].to_numpy(dtype=object),
             "value": failures["value"].to_numpy(dtype=object),
@@ -391,7 +391,7 @@ def _raw_values(raw: pd.DataFrame, columns: np.ndarray, index: np.ndarray) -> np
     values = np.empty(len(index), dtype=object)
     for name in pd.unique(columns):
         at = columns == name
-        values[at] = raw[name].to_numpy(dtype=object)[index[at]]
+        values[at] = raw[name].take(index[at]).to_numpy(dtype=object)
     return values
 
 
@@ -493,22 +493,22 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
             "diagnosis_date",
             "diagnosis_after_end_of_observation",
             valid["diagnosis_date"] > valid["death_date"].fillna(valid["last_followup_date"]),
-            valid["diagnosis_date"].dt.strftime("%Y-%m-%d"),
+            valid["diagnosis_date"],
         ),
     ]
     parts = []
     for column, code, mask, values in checks:
         hit = mask.fillna(False).to_numpy(dtype=bool)
-        shown = values[hit]  # formatted for the few rows that carry a warning only
+        shown = values[hit]  # formatted for the rows that carry a warning only
         if code.startswith("onset_age"):
             shown = shown.round(2)
-        elif column == "statin_start_date":
+        elif pd.api.types.is_datetime64_any_dtype(shown):
             shown = shown.dt.strftime("%Y-%m-%d")
         parts.append(
             pd.DataFrame(
                 {
                     "row_number": valid.index.to_numpy()[hit],
-                    "patient_id": valid["patient_id"].to_numpy(dtype=object)[hit],
+                    "patient_id": valid["patient_id"][hit].to_numpy(dtype=object),
                     "column": column,
                     "code": code,
                     "value": shown.to_numpy(dtype=object),
