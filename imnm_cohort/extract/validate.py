@@ -24,6 +24,7 @@ from imnm_cohort.errors import FileLevelError
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
 from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import (
+    CONTRACT_COLUMNS,
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
     DAYS_PER_YEAR,
@@ -162,8 +163,9 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
     Parameters
     ----------
     raw : pandas.DataFrame
-        Text cells as returned by :func:`~imnm_cohort.extract.read.read_extract` (every
-        contract column present). Not modified.
+        Text cells as returned by :func:`~imnm_cohort.extract.read.read_extract`. Not
+        modified; contract columns it lacks are read as empty (and listed in
+        ``absent_columns``).
     source : str
         Name used in messages.
 
@@ -176,7 +178,13 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
     FileLevelError
         When more than half of the rows break the same rule.
     """
+    absent = tuple(raw.attrs.get("absent_columns", ()))
     raw = raw.reset_index(drop=True)
+    missing_columns = [c for c in CONTRACT_COLUMNS if c not in raw.columns]
+    if missing_columns:  # a frame made in code: absent columns are empty, as when read
+        empty = {c: pd.Series(None, index=raw.index, dtype=object) for c in missing_columns}
+        raw = raw.assign(**empty)
+        absent = tuple(dict.fromkeys((*absent, *missing_columns)))
     n = len(raw)
     typed, parse_failures = coerce_extract(raw)
     _raise_if_file_level(parse_failures, n, source)
@@ -215,7 +223,7 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
         quarantine=quarantine,
         reasons=reasons,
         warnings=data_quality_warnings(valid),
-        absent_columns=tuple(raw.attrs.get("absent_columns", ())),
+        absent_columns=absent,
     )
 
 
