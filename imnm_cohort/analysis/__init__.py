@@ -24,6 +24,7 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
+from imnm_cohort.analysis.table_spec import TableOneOptions, TableOneVariable
 
 __all__ = [
     "CategoricalComparison",
@@ -37,6 +38,8 @@ __all__ = [
     "OverallSurvival",
     "StatinLatency",
     "TableOne",
+    "TableOneOptions",
+    "TableOneVariable",
     "analyse",
     "cause_specific_cox",
     "clopper_pearson",

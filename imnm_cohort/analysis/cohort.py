@@ -17,6 +17,7 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
+from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
 
 
@@ -80,6 +81,7 @@ def analyse(
     *,
     seed: int = 0,
     n_boot: int = 2000,
+    table_one_options: TableOneOptions | None = None,
 ) -> CohortAnalysis:
     """Run every analysis of the toolkit on a classified cohort.
 
@@ -92,17 +94,25 @@ def analyse(
     seed, n_boot : int
         Seed and resamples of the bootstrap and permutation procedures: the same data and
         seed give the same numbers.
+    table_one_options : TableOneOptions, optional
+        Table 1's variables, missing-value convention and SMDs (a pipeline's
+        ``[table_one]``); the toolkit's defaults when None.
 
     Returns
     -------
     CohortAnalysis
+
+    Raises
+    ------
+    ConfigError
+        A Table 1 variable names a column the cohort lacks, or a continuous one holds text.
     """
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
     group_counts = {g: int(counts.get(g, 0)) for g in GROUPS}
     return CohortAnalysis(
         group_counts=group_counts,
-        table_one=table_one(classified, IMNM_GROUPS, seed=seed),
+        table_one=table_one(classified, IMNM_GROUPS, table_one_options, seed=seed),
         onset_age=compare_continuous(
             classified, "age_at_onset_years", IMNM_GROUPS, n_boot=n_boot, seed=seed
         ),

@@ -26,6 +26,10 @@ Example (``pipelines/example.toml`` is a commented version)::
     [output]
     root = "reports/registry"
     formats = ["html", "md", "json", "csv"]
+
+    [table_one]                       # optional; see imnm_cohort.analysis.table_spec
+    missing = "row"
+    variables = ["age_at_onset_years", "sex", { column = "site", kind = "categorical" }]
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
 
@@ -58,6 +63,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
     "disclosure": {"min_cell_count": ((int,), 5)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
+    "table_one": {"variables": ((list,), None), "missing": ((str,), "row"), "smd": ((bool,), True)},
 }
 
 
@@ -78,6 +84,8 @@ class PipelineConfig:
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
+    table_one : TableOneOptions
+        Table 1's variables, missing-value convention and SMDs (``[table_one]``).
     """
 
     source: Path | None
@@ -88,6 +96,7 @@ class PipelineConfig:
     min_cell_count: int = 5
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = FORMATS
+    table_one: TableOneOptions = field(default_factory=TableOneOptions)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -98,6 +107,7 @@ class PipelineConfig:
             "analysis": {**asdict(self.malignancy), "seed": self.seed},
             "disclosure": {"min_cell_count": self.min_cell_count},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
+            "table_one": self.table_one.to_dict(),
         }
 
     def digest(self) -> str:
@@ -130,6 +140,7 @@ class PipelineConfig:
             self.min_cell_count,
             (output_root or self.output_root).resolve(),
             self.formats,
+            self.table_one,
         )
 
 
@@ -178,6 +189,8 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ConfigError(f"{path}: [output] formats must be a list from: {', '.join(FORMATS)}")
+    given_t1 = {k: v for k, v in values["table_one"].items() if v is not None}
+    table_one = table_one_options(given_t1, str(path))
     extract = (base / values["input"]["extract"]).resolve()
     if not extract.is_file():
         raise ConfigError(
@@ -192,6 +205,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(formats),
+        table_one=table_one,
     )
 
 

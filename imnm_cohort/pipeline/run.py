@@ -126,7 +126,12 @@ def run_pipeline(
     result = stage("validate", lambda: load_extract(config.extract))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
+    analysis = stage(
+        "analyse",
+        lambda: analyse(
+            classified, config.malignancy, seed=config.seed, table_one_options=config.table_one
+        ),
+    )
     summary = build_summary(config, result, classified, analysis)
     published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
     root = config.output_root

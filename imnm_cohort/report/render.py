@@ -43,12 +43,6 @@ CONTINUOUS_TITLES = {
     "ck_peak": "Peak CK (U/L)",
     "followup_years": "Follow-up (years)",
 }
-CATEGORICAL_TITLES = {
-    "sex": "Sex",
-    "statin_exposed": "Statin exposed",
-    "dm_rash": "Dermatomyositis rash",
-    "emg_myopathic": "Myopathic EMG",
-}
 
 
 def label(group: str) -> str:
@@ -111,6 +105,73 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
+_SUMMARY_TEXT = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}
+
+
+def _smd_text(pairs: list[dict[str, Any]]) -> str:
+    """The largest pairwise SMD, two decimals; a dash when none could be computed."""
+    values = [p["smd"] for p in pairs if isinstance(p["smd"], int | float)]
+    withheld = [p["smd"] for p in pairs if isinstance(p["smd"], str)]
+    if withheld:
+        return str(withheld[0])
+    return f"{max(values):.2f}" if values else "-"
+
+
+def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
+    """Table 1 as header cells and rows of text, from its self-describing summary.
+
+    Every row of ``summary["table_one"]["rows"]`` names its label, kind, summary and cells,
+    so this draws any variables the pipeline chose.
+    """
+    columns = t1["columns"]
+    has_smd = any(row["smd"] for row in t1["rows"])
+    rows = []
+    for row in t1["rows"]:
+        test = row["test"]
+        p = pval(test["p_value"]) if test["test"] else ""
+        if test["test"] and test["test"] not in ("kruskal", "chi2"):
+            p += f" ({test['test']})"
+        smd = _smd_text(row["smd"]) if has_smd and row["smd"] else ""
+        cells = [row["cells"][g] for g in columns]
+        if row["kind"] == "continuous":
+            show = _median_iqr if row["summary"] == "median_iqr" else _mean_sd
+            rows.append(
+                {
+                    "label": f"{row['label']}, {_SUMMARY_TEXT[row['summary']]}",
+                    "cells": [show(c) for c in cells],
+                    "p": p,
+                    "smd": smd,
+                }
+            )
+            if any(c["missing"] for c in cells):
+                rows.append(
+                    {
+                        "label": "  missing",
+                        "cells": [num(c["missing"]) for c in cells],
+                        "p": "",
+                        "smd": "",
+                    }
+                )
+            continue
+        rows.append({"label": row["label"], "cells": [""] * len(columns), "p": p, "smd": smd})
+        for level in row["levels"]:
+            texts = []
+            for c in cells:
+                count, percent = c["counts"][level], c["percent"][level]
+                texts.append(
+                    num(count)
+                    if isinstance(percent, str) or percent is None
+                    else f"{num(count)} ({percent:.1f}%)"
+                )
+            rows.append({"label": f"  {level}", "cells": texts, "p": "", "smd": ""})
+    return {
+        "columns": [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns],
+        "rows": rows,
+        "smd": has_smd,
+        "notes": t1["footnotes"],
+    }
+
+
 def view(
     summary: dict[str, Any],
     *,
@@ -120,39 +181,7 @@ def view(
 ) -> dict[str, Any]:
     """The report's content as tables of text, shared by HTML and Markdown."""
     comparisons = summary["comparisons"]
-    t1 = summary["table_one"]
-    columns = [*t1["groups"], "overall"]
-    t1_columns = [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns]
-    rows = []
-    for variable, title in CONTINUOUS_TITLES.items():
-        by = t1["continuous"][variable]
-        p = pval(t1["tests"][variable]["p_value"])
-        rows.append(
-            {
-                "label": f"{title}, median [Q1, Q3]",
-                "cells": [_median_iqr(by[g]) for g in columns],
-                "p": p,
-            }
-        )
-        rows.append({"label": "  mean (SD)", "cells": [_mean_sd(by[g]) for g in columns], "p": ""})
-        rows.append(
-            {"label": "  missing", "cells": [num(by[g]["missing"]) for g in columns], "p": ""}
-        )
-    for variable, title in CATEGORICAL_TITLES.items():
-        by = t1["categorical"][variable]
-        test = t1["tests"][variable]
-        p = pval(test["p_value"]) + (f" ({test['test']})" if test.get("test") else "")
-        rows.append({"label": title, "cells": [""] * len(columns), "p": p})
-        for level in by[columns[0]]["counts"]:
-            cells = []
-            for g in columns:
-                count, percent = by[g]["counts"][level], by[g]["percent"][level]
-                cells.append(
-                    num(count)
-                    if isinstance(percent, str) or percent is None
-                    else f"{num(count)} ({percent:.1f}%)"
-                )
-            rows.append({"label": f"  {level}", "cells": cells, "p": ""})
+    t1 = table_one_view(summary["table_one"])
     continuous = []
     for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
         c = comparisons[key]
@@ -264,8 +293,10 @@ def view(
         "imnm_groups": IMNM_GROUPS,
         "validation": summary["validation"],
         "unclassified_reasons": unclassified,
-        "t1_columns": t1_columns,
-        "t1_rows": rows,
+        "t1_columns": t1["columns"],
+        "t1_rows": t1["rows"],
+        "t1_smd": t1["smd"],
+        "t1_notes": t1["notes"],
         "continuous": continuous,
         "statin": statin,
         "malignancy": malignancy,
@@ -348,10 +379,15 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             [[f"`{w['code']}`", w["description"], num(w["rows"])] for w in v["warnings"]],
         )
     out += ["## Table 1: patients by IMNM group", ""]
+    smd_header = ["SMD"] if c["t1_smd"] else []
     out += _table(
-        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p"],
-        [[r["label"], *r["cells"], r["p"]] for r in c["t1_rows"]],
+        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p", *smd_header],
+        [
+            [r["label"], *r["cells"], r["p"], *([r["smd"]] if c["t1_smd"] else [])]
+            for r in c["t1_rows"]
+        ],
     )
+    out += [*(f"{_md(note)}\n" for note in c["t1_notes"])]
     out += ["## Group comparisons", ""]
     for comp in c["continuous"]:
         out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
