@@ -23,7 +23,7 @@ import pandas as pd
 from imnm_cohort.analysis.cohort import CohortAnalysis, analyse
 from imnm_cohort.classify.criteria import get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
-from imnm_cohort.errors import ExtractError
+from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
 from imnm_cohort.extract.validate import ValidationResult, load_extract
 from imnm_cohort.pipeline import runfolder
@@ -126,12 +126,15 @@ def run_pipeline(
     result = stage("validate", lambda: load_extract(config.extract))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage(
-        "analyse",
-        lambda: analyse(
-            classified, config.malignancy, seed=config.seed, table_one_options=config.table_one
-        ),
-    )
+    try:
+        analysis = stage(
+            "analyse",
+            lambda: analyse(
+                classified, config.malignancy, seed=config.seed, table_one_options=config.table_one
+            ),
+        )
+    except ConfigError as exc:  # a [table_one] variable the extract cannot give
+        raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
     summary = build_summary(config, result, classified, analysis)
     published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
     root = config.output_root
