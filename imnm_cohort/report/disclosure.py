@@ -10,7 +10,8 @@ suppression off. What a withheld count would reveal is withheld with it:
 * the percentage of a withheld category count;
 * when one count of a row (the categories of a variable, the sizes of the groups) is
   withheld, the next smallest non-zero count of that row too, so that the withheld one
-  cannot be found by subtracting the others from the total.
+  cannot be found by subtracting the others from the total;
+* the standardized mean differences of a Table 1 row in which any cell value is withheld.
 
 Ranges (minimum and maximum) are individual patients' values: they are withheld whenever
 suppression is on. Every withheld value is listed (by its path) for the manifest.
@@ -129,6 +130,21 @@ def _walk(node: Any, path: str, k: int, marker: str, withheld: list[str]) -> Non
             _suppress_map(node, key, path, k, marker, withheld)
         else:
             _walk(value, here, k, marker, withheld)
+    if isinstance(node.get("smd"), list) and _holds_withheld(node.get("cells"), marker):
+        # A Table 1 row with a withheld cell: its SMDs could give the cell back.
+        for i, pair in enumerate(node["smd"]):
+            if isinstance(pair, dict) and pair.get("smd") is not None:
+                pair["smd"] = marker
+                withheld.append(f"{path}.smd[{i}].smd".lstrip("."))
+
+
+def _holds_withheld(node: Any, marker: str) -> bool:
+    """Whether a value other than a range (always withheld) was withheld inside ``node``."""
+    if isinstance(node, dict):
+        return any(_holds_withheld(v, marker) for key, v in node.items() if key not in RANGE_KEYS)
+    if isinstance(node, list):
+        return any(_holds_withheld(v, marker) for v in node)
+    return node == marker
 
 
 def _suppress_leaves(
