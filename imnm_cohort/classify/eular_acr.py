@@ -102,7 +102,9 @@ def _item_values(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if item.name in frame.columns:
             value[:, j] = is_true(item.name)
             known[:, j] = frame[item.name].notna().to_numpy(dtype=bool)
-    msa = frame["other_msa"].astype("string")
+    msa = frame["other_msa"]
+    if not (isinstance(msa.dtype, pd.StringDtype) and msa.dtype.storage == "pyarrow"):
+        msa = msa.astype("string[pyarrow]")  # Arrow's regex kernel, not a Python loop
     j = _index("anti_jo1")
     value[:, j] = msa.str.contains(r"(?:^|;)jo1(?:;|$)").to_numpy(dtype=bool, na_value=False)
     known[:, j] = msa.notna().to_numpy(dtype=bool)
@@ -140,13 +142,14 @@ def _at_least_one(
     return np.where(needed, smallest, 0)
 
 
-def _category(tenths: np.ndarray, basis: str) -> np.ndarray:
-    possible, probable, definite = CUTOFFS[basis]
-    return np.select(
-        [tenths >= definite, tenths >= probable, tenths >= possible],
-        ["definite", "probable", "possible"],
-        default="not_iim",
-    ).astype(object)
+def _category(tenths: np.ndarray, biopsied: np.ndarray, tenths_biopsy: np.ndarray) -> pd.Series:
+    """The category of each score (with-biopsy cut-offs where biopsied), from codes."""
+    codes = np.zeros(len(tenths), dtype=np.int8)
+    for basis, scores in (("without_biopsy", tenths), ("with_biopsy", tenths_biopsy)):
+        rows = biopsied if basis == "with_biopsy" else ~biopsied
+        codes[rows] = np.searchsorted(CUTOFFS[basis], scores[rows], side="right")
+    dtype = pd.CategoricalDtype(list(CATEGORIES), ordered=True)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
 
 
 def _missing_lists(unknown: np.ndarray) -> np.ndarray:
@@ -200,11 +203,11 @@ class EularAcr2017:
 
     @property
     def columns_required(self) -> tuple[str, ...]:
-        """Contract and derived columns read (the v1.2 item columns may be absent)."""
+        """Contract and derived columns read (an absent v1.2 item column is unknown)."""
+        items = tuple(item.name for item in ITEMS if item.name != "anti_jo1")
         return (
             "age_at_onset_years", "other_msa", "dm_rash", "proximal_weakness", "ck_peak",
-            "ck_uln", "biopsy_necrosis", "biopsy_perifascicular_atrophy",
-            "biopsy_rimmed_vacuoles",
+            "ck_uln", "biopsy_necrosis", *items,
         )  # fmt: skip
 
     def classify(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -220,7 +223,6 @@ class EularAcr2017:
         lo_wo, hi_wo = _score(value, known, age, "without_biopsy", rash, weak)
         lo_w, hi_w = _score(value, known, age, "with_biopsy", rash, weak)
         relevant = np.where(biopsied[:, None], True, ~biopsy_items[None, :])
-        categories = pd.CategoricalDtype(list(CATEGORIES), ordered=True)
         result = pd.DataFrame(
             {
                 COLUMNS[0]: lo_wo / 10.0,
@@ -228,18 +230,8 @@ class EularAcr2017:
                 COLUMNS[2]: np.where(biopsied, lo_w / 10.0, np.nan),
                 COLUMNS[3]: np.where(biopsied, hi_w / 10.0, np.nan),
                 COLUMNS[4]: np.where(biopsied, "with_biopsy", "without_biopsy").astype(object),
-                COLUMNS[5]: pd.Categorical(
-                    np.where(
-                        biopsied, _category(lo_w, "with_biopsy"), _category(lo_wo, "without_biopsy")
-                    ),
-                    dtype=categories,
-                ),
-                COLUMNS[6]: pd.Categorical(
-                    np.where(
-                        biopsied, _category(hi_w, "with_biopsy"), _category(hi_wo, "without_biopsy")
-                    ),
-                    dtype=categories,
-                ),
+                COLUMNS[5]: _category(lo_wo, biopsied, lo_w).array,
+                COLUMNS[6]: _category(hi_wo, biopsied, hi_w).array,
                 COLUMNS[7]: _missing_lists(~known & relevant),
             },
             index=frame.index,

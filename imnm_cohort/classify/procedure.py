@@ -106,8 +106,16 @@ def classify(
     """
     procedure = DecisionProcedure(get_criteria(criteria))
     scorers = scored_classifiers(scores)
-    out = pd.concat([patients, procedure.classify(patients), derived_columns(patients)], axis=1)
-    return pd.concat([out, *(scorer.classify(out) for scorer in scorers)], axis=1)
+    decided, derived = procedure.classify(patients), derived_columns(patients)
+    added = [decided, derived]
+    for scorer in scorers:
+        added.append(scorer.classify(_columns(scorer.columns_required, patients, *added)))
+    return pd.concat([patients, *added], axis=1)
+
+
+def _columns(names: tuple[str, ...], *frames: pd.DataFrame) -> pd.DataFrame:
+    """The named columns found in the frames: a small frame, not a copy of all of them."""
+    return pd.concat([f[[c for c in names if c in f.columns]] for f in frames], axis=1)
 
 
 def reason_counts(classified: pd.DataFrame) -> dict[str, int]:
