@@ -9,7 +9,7 @@ differences, so a renderer draws it without knowing the variables in advance.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,22 +235,35 @@ def _levels(values: pd.Series) -> list[str]:
     return sorted(pd.unique(present.astype(str)))
 
 
-def _categorical_row(
-    v: TableOneVariable,
-    values: pd.Series,
-    masks: dict[str, np.ndarray],
-    groups: tuple[str, ...],
-    options: TableOneOptions,
-    labels: pd.Series,
-    seed: int,
-) -> TableOneRow:
+@dataclass(frozen=True)
+class _Layout:
+    """What every row shares: the table's columns (masks), groups, options, labels, seed."""
+
+    masks: dict[str, np.ndarray]
+    groups: tuple[str, ...]
+    options: TableOneOptions
+    labels: pd.Series
+    seed: int
+
+    def pairs(self, smd: Callable[[Any, Any], float | None], by: dict[str, Any]) -> dict:
+        """SMD of each pair of groups (empty when SMDs were not asked for)."""
+        if not self.options.smd:
+            return {}
+        return {(a, b): smd(by[a], by[b]) for a, b in itertools.combinations(self.groups, 2)}
+
+    def data(self, column: str, values: pd.Series) -> pd.DataFrame:
+        """The group labels and one variable, as the comparison functions take them."""
+        return pd.DataFrame({GROUP_COLUMN: self.labels, column: values}, index=values.index)
+
+
+def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> TableOneRow:
     levels = _levels(values)
     text = values.astype("string")
     known = text.notna().to_numpy(dtype=bool)
-    has_missing = bool((~known & np.logical_or.reduce(list(masks.values()))).any())
+    has_missing = bool((~known & np.logical_or.reduce(list(t.masks.values()))).any())
     cells: dict[str, Summary | CategoryCounts] = {}
     known_counts = {}
-    for g, m in masks.items():
+    for g, m in t.masks.items():
         tally = text[m].value_counts()
         counts = {level: int(tally.get(level, 0)) for level in levels}
         known_counts[g] = np.array(list(counts.values()))
@@ -258,51 +271,31 @@ def _categorical_row(
         if has_missing:
             counts[MISSING] = missing
         total = int(m.sum())
-        in_denominator = options.missing == "row"
+        in_denominator = t.options.missing == "row"
         cells[g] = CategoryCounts(
             counts, total if in_denominator else total - missing, in_denominator
         )
     test = RowTest(None, None, None)
     if v.test == "chi2":
-        data = pd.DataFrame({GROUP_COLUMN: labels, v.column: text}, index=values.index)
-        result = compare_categorical(data, v.column, groups, seed=seed)
+        result = compare_categorical(t.data(v.column, text), v.column, t.groups, seed=t.seed)
         test = RowTest(result.test, result.statistic, result.p_value, result.reason)
-    smd = {}
-    if options.smd:
-        smd = {
-            (a, b): categorical_smd(known_counts[a], known_counts[b])
-            for a, b in itertools.combinations(groups, 2)
-        }
+    smd = t.pairs(categorical_smd, known_counts)
     return TableOneRow(v, (*levels, MISSING) if has_missing else tuple(levels), cells, test, smd)
 
 
-def _continuous_row(
-    v: TableOneVariable,
-    values: pd.Series,
-    masks: dict[str, np.ndarray],
-    groups: tuple[str, ...],
-    options: TableOneOptions,
-    labels: pd.Series,
-    seed: int,
-) -> TableOneRow:
+def _continuous_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> TableOneRow:
     cells: dict[str, Summary | CategoryCounts] = {
-        g: Summary.of(values[m]) for g, m in masks.items()
+        g: Summary.of(values[m]) for g, m in t.masks.items()
     }
-    present = {g: values[masks[g]].dropna().to_numpy(dtype=float) for g in groups}
+    present = {g: values[t.masks[g]].dropna().to_numpy(dtype=float) for g in t.groups}
     test = RowTest(None, None, None)
     if v.test == "kruskal":
-        data = pd.DataFrame({GROUP_COLUMN: labels, v.column: values}, index=values.index)
-        result = compare_continuous(data, v.column, groups, seed=seed, pairwise=False)
+        data = t.data(v.column, values)
+        result = compare_continuous(data, v.column, t.groups, seed=t.seed, pairwise=False)
         test = RowTest("kruskal", result.statistic, result.p_value, result.reason)
     elif v.test == "anova":
-        test = _anova(present, groups)
-    smd = {}
-    if options.smd:
-        smd = {
-            (a, b): continuous_smd(present[a], present[b])
-            for a, b in itertools.combinations(groups, 2)
-        }
-    return TableOneRow(v, (), cells, test, smd)
+        test = _anova(present, t.groups)
+    return TableOneRow(v, (), cells, test, t.pairs(continuous_smd, present))
 
 
 def _anova(present: dict[str, np.ndarray], groups: tuple[str, ...]) -> RowTest:
@@ -355,10 +348,10 @@ def table_one(
     masks = {g: (labels == g).to_numpy(dtype=bool, na_value=False) for g in groups}
     if overall:
         masks[OVERALL] = labels.isin(groups).to_numpy(dtype=bool, na_value=False)
+    layout = _Layout(masks, groups, options, labels, seed)
     rows = []
     for v in options.variables:
-        values = _values(frame, v)
         make = _continuous_row if v.kind == "continuous" else _categorical_row
-        rows.append(make(v, values, masks, groups, options, labels, seed))
+        rows.append(make(v, _values(frame, v), layout))
     n = {g: int(m.sum()) for g, m in masks.items()}
     return TableOne(groups, tuple(masks), n, tuple(rows), options)
