@@ -31,6 +31,7 @@ def continuous_smd(a: np.ndarray, b: np.ndarray) -> float | None:
     """
     if a.size < 2 or b.size < 2:
         return None
+    a, b = np.sort(a), np.sort(b)  # sums in value order: the same bits for any row order
     pooled = np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2.0)
     if pooled == 0:
         return None
