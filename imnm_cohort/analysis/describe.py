@@ -208,11 +208,7 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         raise ConfigError(f"[table_one] variable '{v.column}': a date cannot be summarised")
     if v.kind == "categorical":
-        if pd.api.types.is_bool_dtype(values.dtype):
-            values = values.map({True: "yes", False: "no"}, na_action="ignore")
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            return values
-        return values.astype("string")
+        return values
     if pd.api.types.is_bool_dtype(values.dtype):
         raise ConfigError(f"[table_one] variable '{v.column}' is yes/no: make it categorical")
     if pd.api.types.is_numeric_dtype(values.dtype):
@@ -227,12 +223,28 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
     return numbers.astype(float)
 
 
-def _levels(values: pd.Series) -> list[str]:
-    present = values.dropna()
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        seen = set(present.astype(str))
-        return [str(c) for c in values.dtype.categories if str(c) in seen]
-    return sorted(pd.unique(present.astype(str)))
+def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a categorical variable (-1 where missing) and its levels as text:
+    booleans as ``no`` / ``yes``, categories in their order, other values sorted. Levels
+    no patient has are left out."""
+    codes: np.ndarray
+    if pd.api.types.is_bool_dtype(values.dtype):
+        flags = values.to_numpy(dtype="float64", na_value=np.nan)
+        codes = np.where(np.isnan(flags), -1, flags).astype(np.int64)
+        levels = ["no", "yes"]
+    elif isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy(dtype=np.int64)
+        levels = [str(c) for c in values.dtype.categories]
+    else:
+        raw, uniques = pd.factorize(values, sort=True)
+        codes = np.asarray(raw, dtype=np.int64)
+        levels = [str(u) for u in uniques]
+    seen = np.bincount(codes[codes >= 0], minlength=len(levels)) > 0
+    if seen.all():
+        return codes, levels
+    new_code = np.cumsum(seen) - 1
+    codes = np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1).astype(np.int64)
+    return codes, [level for level, kept in zip(levels, seen, strict=True) if kept]
 
 
 @dataclass(frozen=True)
@@ -242,7 +254,7 @@ class _Layout:
     masks: dict[str, np.ndarray]
     groups: tuple[str, ...]
     options: TableOneOptions
-    labels: pd.Series
+    labels: pd.Series  # categorical over the groups; other patients missing
     seed: int
 
     def pairs(self, smd: Callable[[Any, Any], float | None], by: dict[str, Any]) -> dict:
@@ -257,28 +269,34 @@ class _Layout:
 
 
 def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> TableOneRow:
-    levels = _levels(values)
-    text = values.astype("string")
-    known = text.notna().to_numpy(dtype=bool)
-    has_missing = bool((~known & np.logical_or.reduce(list(t.masks.values()))).any())
+    codes, levels = _codes(values)
+    group = t.labels.cat.codes.to_numpy(dtype=np.int64)
+    described = group >= 0
+    width = len(levels) + 1  # column 0: missing
+    table = np.bincount(
+        group[described] * width + codes[described] + 1, minlength=len(t.groups) * width
+    ).reshape(len(t.groups), width)
+    by_column = {g: table[i] for i, g in enumerate(t.groups)}
+    if OVERALL in t.masks:
+        by_column[OVERALL] = table.sum(axis=0)
+    has_missing = bool(table[:, 0].any())
+    in_denominator = t.options.missing == "row"
     cells: dict[str, Summary | CategoryCounts] = {}
-    known_counts = {}
-    for g, m in t.masks.items():
-        tally = text[m].value_counts()
-        counts = {level: int(tally.get(level, 0)) for level in levels}
-        known_counts[g] = np.array(list(counts.values()))
-        missing = int((~known & m).sum())
+    for g, row in by_column.items():
+        counts = {level: int(n) for level, n in zip(levels, row[1:], strict=True)}
         if has_missing:
-            counts[MISSING] = missing
-        total = int(m.sum())
-        in_denominator = t.options.missing == "row"
+            counts[MISSING] = int(row[0])
+        total = int(row.sum())
         cells[g] = CategoryCounts(
-            counts, total if in_denominator else total - missing, in_denominator
+            counts, total if in_denominator else total - int(row[0]), in_denominator
         )
     test = RowTest(None, None, None)
     if v.test == "chi2":
-        result = compare_categorical(t.data(v.column, text), v.column, t.groups, seed=t.seed)
+        dtype = pd.CategoricalDtype(levels)
+        coded = pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=values.index)
+        result = compare_categorical(t.data(v.column, coded), v.column, t.groups, seed=t.seed)
         test = RowTest(result.test, result.statistic, result.p_value, result.reason)
+    known_counts = {g: by_column[g][1:] for g in t.groups}
     smd = t.pairs(categorical_smd, known_counts)
     return TableOneRow(v, (*levels, MISSING) if has_missing else tuple(levels), cells, test, smd)
 
@@ -344,10 +362,13 @@ def table_one(
     """
     options = options or TableOneOptions()
     groups = tuple(groups)
-    labels = frame[GROUP_COLUMN].astype("string")
-    masks = {g: (labels == g).to_numpy(dtype=bool, na_value=False) for g in groups}
+    labels = pd.Series(
+        pd.Categorical(frame[GROUP_COLUMN], categories=list(groups)), index=frame.index
+    )
+    group = labels.cat.codes.to_numpy()
+    masks = {g: group == i for i, g in enumerate(groups)}
     if overall:
-        masks[OVERALL] = labels.isin(groups).to_numpy(dtype=bool, na_value=False)
+        masks[OVERALL] = group >= 0
     layout = _Layout(masks, groups, options, labels, seed)
     rows = []
     for v in options.variables:
