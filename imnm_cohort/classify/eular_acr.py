@@ -31,6 +31,7 @@ from imnm_cohort.extract.schema import CK_ULN_DEFAULT
 
 PREFIX = "eular_acr_2017"
 CATEGORIES = ("not_iim", "possible", "probable", "definite")
+BASES = ("without_biopsy", "with_biopsy")
 #: Category cut-offs in tenths of a point: (possible, probable, definite).
 CUTOFFS = {"without_biopsy": (53, 55, 75), "with_biopsy": (65, 67, 87)}
 #: Age at onset bands (years) and their weights in tenths: [18, 40) and >= 40.
@@ -154,7 +155,8 @@ def _category(tenths: np.ndarray, biopsied: np.ndarray, tenths_biopsy: np.ndarra
 
 def _missing_lists(unknown: np.ndarray) -> np.ndarray:
     """``;``-separated names of the unknown items per patient (None when none), by pattern."""
-    keys = unknown.astype(np.int64) @ (1 << np.arange(unknown.shape[1], dtype=np.int64))
+    packed = np.packbits(unknown, axis=1, bitorder="little").astype(np.int64)
+    keys = (packed << (8 * np.arange(packed.shape[1], dtype=np.int64))).sum(axis=1)
     patterns, inverse = np.unique(keys, return_inverse=True)
     text = np.array(
         [
@@ -220,16 +222,22 @@ class EularAcr2017:
         ].any(axis=1)
         weak = frame["proximal_weakness"].isin(WEAK_GRADES).to_numpy(dtype=bool)
         rash = _true(frame, "dm_rash")
-        lo_wo, hi_wo = _score(value, known, age, "without_biopsy", rash, weak)
-        lo_w, hi_w = _score(value, known, age, "with_biopsy", rash, weak)
-        relevant = np.where(biopsied[:, None], True, ~biopsy_items[None, :])
+        # Points present and unknown for both bases at once (small integers: exact in float32).
+        weights = np.array([[i.without_biopsy, i.with_biopsy] for i in ITEMS], dtype=np.float32)
+        present = np.rint(value.astype(np.float32) @ weights).astype(np.int64)
+        unknown = np.rint((~known).astype(np.float32) @ weights).astype(np.int64)
+        lo_wo, hi_wo = _score(value, known, present, unknown, age, "without_biopsy", rash, weak)
+        lo_w, hi_w = _score(value, known, present, unknown, age, "with_biopsy", rash, weak)
+        relevant = biopsied[:, None] | ~biopsy_items[None, :]
         result = pd.DataFrame(
             {
                 COLUMNS[0]: lo_wo / 10.0,
                 COLUMNS[1]: hi_wo / 10.0,
                 COLUMNS[2]: np.where(biopsied, lo_w / 10.0, np.nan),
                 COLUMNS[3]: np.where(biopsied, hi_w / 10.0, np.nan),
-                COLUMNS[4]: np.where(biopsied, "with_biopsy", "without_biopsy").astype(object),
+                COLUMNS[4]: pd.Categorical.from_codes(
+                    biopsied.astype(np.int8), dtype=pd.CategoricalDtype(list(BASES))
+                ),
                 COLUMNS[5]: _category(lo_wo, biopsied, lo_w).array,
                 COLUMNS[6]: _category(hi_wo, biopsied, hi_w).array,
                 COLUMNS[7]: _missing_lists(~known & relevant),
@@ -242,21 +250,27 @@ class EularAcr2017:
 def _score(
     value: np.ndarray,
     known: np.ndarray,
+    present: np.ndarray,
+    unknown: np.ndarray,
     age: np.ndarray,
     basis: str,
     rash: np.ndarray,
     weak: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(min, max) score in tenths: unknown items counted absent, then present."""
+    """(min, max) score in tenths: unknown items counted absent, then present.
+
+    ``present`` and ``unknown`` hold the points of the items present and unknown, one
+    column per basis (without, with biopsy).
+    """
     w = np.array([getattr(item, basis) for item in ITEMS], dtype=np.int64)
-    column = 2 if basis == "without_biopsy" else 3
+    b = 0 if basis == "without_biopsy" else 1
     low = np.select(
         [(age >= band[0]) & (age < band[1]) for band in AGE_WEIGHTS],
-        [band[column] for band in AGE_WEIGHTS],
+        [band[2 + b] for band in AGE_WEIGHTS],
         default=0,
     ).astype(np.int64)
-    low = low + value.astype(np.int64) @ w
-    high = low + (~known).astype(np.int64) @ w
+    low = low + present[:, b]
+    high = low + unknown[:, b]
     low = low + _at_least_one(value, known, SKIN, rash, w)
     low = low + _at_least_one(value, known, WEAKNESS, weak, w)
     return low, high
