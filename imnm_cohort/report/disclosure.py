@@ -11,7 +11,9 @@ suppression off. What a withheld count would reveal is withheld with it:
 * when one count of a row (the categories of a variable, the sizes of the groups) is
   withheld, the next smallest non-zero count of that row too, so that the withheld one
   cannot be found by subtracting the others from the total;
-* the standardized mean differences of a Table 1 row in which any cell value is withheld.
+* the standardized mean differences of a Table 1 row in which any cell value is withheld;
+* where missing values are left out of a denominator and their number is withheld, the
+  denominator and the percentages (either would give the number back).
 
 Ranges (minimum and maximum) are individual patients' values: they are withheld whenever
 suppression is on. Every withheld value is listed (by its path) for the manifest.
@@ -171,6 +173,7 @@ def _suppress_map(
             percent[label] = marker
             withheld.append(f"{path}.percent.{label}".lstrip("."))
 
+    total = sum(v for v in counts.values() if isinstance(v, int) and not isinstance(v, bool))
     hidden = 0
     for label, value in list(counts.items()):
         if isinstance(value, dict):
@@ -188,3 +191,12 @@ def _suppress_map(
         ]
         if shown:
             hide(min(shown)[1])
+    denominator = node.get("denominator")
+    if counts.get("missing") == marker and isinstance(denominator, int) and denominator != total:
+        # Missing values left out of the denominator: the column's size less the denominator
+        # would give the withheld number back, and so would a count over its percentage.
+        node["denominator"] = marker
+        withheld.append(f"{path}.denominator".lstrip("."))
+        for label in [lb for lb, v in (percent or {}).items() if isinstance(v, float)]:
+            percent[label] = marker  # type: ignore[index]
+            withheld.append(f"{path}.percent.{label}".lstrip("."))

@@ -73,3 +73,22 @@ def test_default_rows_keep_the_earlier_ones_and_add_two():
     ]  # fmt: skip
     labels = {v.column: v.label for v in DEFAULT_VARIABLES}
     assert labels["ck_peak"] == "Peak CK (U/L)" and labels["sex"] == "Sex"
+
+
+def test_a_withheld_missing_count_takes_the_denominator_with_it_when_left_out():
+    frame = pd.DataFrame(
+        {
+            "imnm_group": ["hmgcr"] * 20,
+            "statin_exposed": pd.array([True] * 9 + [False] * 9 + [None] * 2, dtype="boolean"),
+        }
+    )
+    variables = tuple(v for v in DEFAULT_VARIABLES if v.column == "statin_exposed")
+    for missing, hidden in (("exclude", True), ("row", False)):
+        options = TableOneOptions(variables=variables, missing=missing, smd=False)
+        data = {"table_one": table_one(frame, ["hmgcr"], options, overall=False).to_dict()}
+        published = suppress(data, 5)
+        cell = published.data["table_one"]["rows"][0]["cells"]["hmgcr"]
+        assert cell["counts"]["missing"] == "<5"
+        assert (cell["denominator"] == "<5") is hidden
+        assert (cell["percent"]["yes"] == "<5") is hidden
+        assert cell["denominator"] == "<5" or cell["denominator"] == 20
