@@ -9,7 +9,10 @@ import pandas as pd
 
 from imnm_cohort.analysis.compare import GROUP_COLUMN, ContinuousComparison, compare_continuous
 from imnm_cohort.analysis.describe import TableOne, table_one
+from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
+from imnm_cohort.analysis.rates import ReferenceRates
+from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
@@ -18,6 +21,7 @@ from imnm_cohort.analysis.survival import (
     overall_survival,
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
+from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
 
 
@@ -36,6 +40,11 @@ class CohortAnalysis:
     malignancy : MalignancyResult
     survival : OverallSurvival
     cox : CauseSpecificCox
+    time_since_onset : IncidenceByFollowUp
+        Cancer incidence by band of time since time zero.
+    fine_gray : FineGrayModel
+    population : PopulationComparison or None
+        SIR and SMR against a reference-rate file (None without one).
     """
 
     group_counts: dict[str, int]
@@ -46,6 +55,9 @@ class CohortAnalysis:
     malignancy: MalignancyResult
     survival: OverallSurvival
     cox: CauseSpecificCox
+    time_since_onset: IncidenceByFollowUp
+    fine_gray: FineGrayModel
+    population: PopulationComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``groups`` and ``comparisons`` of ``summary.json`` plus the other analyses."""
@@ -60,6 +72,9 @@ class CohortAnalysis:
             "table_one": self.table_one.to_dict(),
             "survival": self.survival.to_dict(),
             "cause_specific_cox": self.cox.to_dict(),
+            "time_since_onset": self.time_since_onset.to_dict(),
+            "fine_gray": self.fine_gray.to_dict(),
+            "population_rates": self.population.to_dict() if self.population else None,
         }
 
     def methods(self) -> list[str]:
@@ -72,6 +87,9 @@ class CohortAnalysis:
             self.malignancy.method(),
             self.survival.method(),
             self.cox.method(),
+            self.fine_gray.method(),
+            self.time_since_onset.method(),
+            *([self.population.method()] if self.population else []),
         ]
 
 
@@ -82,6 +100,7 @@ def analyse(
     seed: int = 0,
     n_boot: int = 2000,
     table_one_options: TableOneOptions | None = None,
+    reference_rates: ReferenceRates | None = None,
 ) -> CohortAnalysis:
     """Run every analysis of the toolkit on a classified cohort.
 
@@ -97,6 +116,9 @@ def analyse(
     table_one_options : TableOneOptions, optional
         Table 1's variables, missing-value convention and SMDs (a pipeline's
         ``[table_one]``); the toolkit's defaults when None.
+    reference_rates : ReferenceRates, optional
+        Population rates (:func:`~imnm_cohort.analysis.rates.read_reference_rates`); given,
+        the SIR and SMR are computed.
 
     Returns
     -------
@@ -121,4 +143,11 @@ def analyse(
         malignancy=malignancy(classified, IMNM_GROUPS, options),
         survival=overall_survival(classified, IMNM_GROUPS, options.horizon_years),
         cox=cause_specific_cox(classified, IMNM_GROUPS, options),
+        time_since_onset=incidence_by_follow_up(classified, IMNM_GROUPS, options),
+        fine_gray=fine_gray(classified, IMNM_GROUPS, options),
+        population=(
+            population_comparison(classified, reference_rates, IMNM_GROUPS, options)
+            if reference_rates is not None
+            else None
+        ),
     )
