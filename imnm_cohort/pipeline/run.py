@@ -25,7 +25,8 @@ from imnm_cohort.classify.criteria import get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult, load_extract
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.mapping.load import load_input
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -69,12 +70,15 @@ class RunResult:
     quarantined_rows : int
     timings : dict
         Seconds per stage.
+    absent_columns : tuple of str
+        Optional contract columns the input did not have (read as empty).
     """
 
     folder: Path
     exit_code: int
     quarantined_rows: int
     timings: dict[str, float] = field(default_factory=dict)
+    absent_columns: tuple[str, ...] = ()
 
 
 def run_pipeline(
@@ -123,7 +127,7 @@ def run_pipeline(
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
-    result = stage("validate", lambda: load_extract(config.extract))
+    result = stage("validate", lambda: load_input(config.input_spec()))
     criteria = get_criteria(config.criteria)
     classified = stage("classify", lambda: classify(result.valid, criteria))
     analysis = stage(
@@ -242,7 +246,11 @@ def run_pipeline(
                 "dependencies": {d: _version(d) for d in DEPENDENCIES},
                 "criteria": {"name": criteria.name, "citation": criteria.citation},
                 "config": config.to_dict(),
-                "input": {"file": config.extract.name, "sha256": input_sha},
+                "input": {
+                    "file": config.extract.name,
+                    "sha256": input_sha,
+                    **({"mapping": result.mapping} if result.mapping else {}),
+                },
                 "rows": rows,
                 "disclosure": {
                     "min_cell_count": config.min_cell_count,
@@ -258,7 +266,7 @@ def run_pipeline(
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, exit_code, result.quarantined_rows, timings)
+    return RunResult(folder, exit_code, result.quarantined_rows, timings, result.absent_columns)
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -291,6 +299,7 @@ def build_summary(
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],
             "absent_columns": validation["absent_columns"],
+            **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
         "disclosure": {"min_cell_count": config.min_cell_count},
     }
