@@ -18,7 +18,6 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.compare import (
-    GROUP_COLUMN,
     MIN_FOR_TEST,
     Summary,
     compare_categorical,
@@ -26,8 +25,8 @@ from imnm_cohort.analysis.compare import (
 )
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
 from imnm_cohort.analysis.table_spec import COMPUTED, TableOneOptions, TableOneVariable
-from imnm_cohort.classify.rules import IMNM_GROUPS
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 OVERALL = "overall"
 MISSING = "missing"

@@ -28,7 +28,8 @@ import pandas as pd
 
 from imnm_cohort.classify.eular_acr import PREFIX as EULAR
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.extract.schema import DAYS_PER_MONTH, EXTRACT_SCHEMA
+from imnm_cohort.extract.schema import EXTRACT_SCHEMA
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, VARIABLE_TITLES
 
 KINDS = ("continuous", "categorical")
 SUMMARIES = ("median_iqr", "mean_sd")
@@ -72,9 +73,10 @@ COMPUTED: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
     "onset_to_diagnosis_months": ("Onset to diagnosis (months)", _days_to_months),
 }
 _DERIVED = {
-    "age_at_onset_years": "Onset age (years)",
-    "statin_latency_months": "Statin latency (months)",
-    "followup_years": "Follow-up (years)",
+    **{
+        v: VARIABLE_TITLES[v]
+        for v in ("age_at_onset_years", "statin_latency_months", "followup_years")
+    },
     f"{EULAR}_score_without_biopsy_min": "EULAR/ACR 2017 score without biopsy",
     f"{EULAR}_score_with_biopsy_min": "EULAR/ACR 2017 score with biopsy",
 }
@@ -83,7 +85,6 @@ _CATEGORICAL = {
     f"{EULAR}_basis": "EULAR/ACR 2017 score used",
     "criteria": "Criteria set",
 }
-_CONTRACT_TITLES = {"ck_peak": "Peak CK (U/L)", "dm_rash": "Dermatomyositis rash"}
 
 
 def known_variable(column: str) -> TableOneVariable | None:
@@ -99,7 +100,7 @@ def known_variable(column: str) -> TableOneVariable | None:
         kind = schema_column.metadata["kind"]
         if kind in ("date", "id"):
             return None
-        label = _CONTRACT_TITLES.get(column, str(schema_column.title))
+        label = VARIABLE_TITLES.get(column, str(schema_column.title))
         if kind == "float":
             return TableOneVariable(column, label, "continuous")
         return TableOneVariable(column, label, "categorical", test="chi2")

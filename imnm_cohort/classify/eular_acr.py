@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.classify.rules import WEAK_GRADES
 from imnm_cohort.extract.schema import CK_ULN_DEFAULT
 
 PREFIX = "eular_acr_2017"
@@ -36,7 +37,6 @@ BASES = ("without_biopsy", "with_biopsy")
 CUTOFFS = {"without_biopsy": (53, 55, 75), "with_biopsy": (65, 67, 87)}
 #: Age at onset bands (years) and their weights in tenths: [18, 40) and >= 40.
 AGE_WEIGHTS = ((18.0, 40.0, 13, 15), (40.0, np.inf, 21, 22))
-WEAK_GRADES = ("mild", "moderate", "severe")
 
 
 @dataclass(frozen=True)

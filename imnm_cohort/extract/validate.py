@@ -28,10 +28,10 @@ from imnm_cohort.extract.schema import (
     CONTRACT_COLUMNS,
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
-    DAYS_PER_YEAR,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
 )
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, malignant_icd10
 
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
@@ -417,8 +417,6 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
     """
     age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
-    chapter = pd.to_numeric(icd.str.slice(1, 3), errors="coerce")
-    malignant = icd.str.startswith("C") & chapter.between(0, 97)
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
         ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age.round(2)),
@@ -429,7 +427,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
             valid["statin_start_date"] > valid["onset_date"],
             valid["statin_start_date"].dt.strftime("%Y-%m-%d"),
         ),
-        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant.fillna(False), icd),
+        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant_icd10(icd), icd),
         (
             "diagnosis_date",
             "diagnosis_after_end_of_observation",
