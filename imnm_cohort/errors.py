@@ -72,6 +72,16 @@ class UnknownCriteriaError(ConfigError, ValueError):
     """A criteria set name that the toolkit does not know; the message lists the known ones."""
 
 
+class OutputError(ImnmCohortError):
+    """The outputs cannot be written (a full disk, a file size limit): exit code 1.
+
+    Nothing is published: the run's temporary folder and lock are removed and the earlier
+    runs and ``latest`` stay as they were.
+    """
+
+    exit_code = 1
+
+
 class RunLockedError(ImnmCohortError):
     """Another run is writing to the same output folder (exit code 4; nothing written)."""
 

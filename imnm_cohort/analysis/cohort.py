@@ -18,6 +18,7 @@ from imnm_cohort.analysis.survival import (
     overall_survival,
 )
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
+from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, combine
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,25 @@ class CohortAnalysis:
             "survival": self.survival.to_dict(),
             "cause_specific_cox": self.cox.to_dict(),
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: every result's own, placed where
+        :meth:`to_dict` puts it; group sizes add up to the valid rows (key ``valid_rows``)."""
+        return combine(
+            [
+                Declaration(
+                    counts=tuple(Count(("groups", g), f"group:{g}") for g in self.group_counts),
+                    margins=(Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),),
+                ),
+                self.onset_age.disclosure().under("comparisons", "onset_age"),
+                self.ck_peak.disclosure().under("comparisons", "ck_peak"),
+                self.statin_latency.disclosure().under("comparisons", "statin_latency"),
+                self.malignancy.disclosure().under("comparisons", "malignancy"),
+                self.table_one.disclosure().under("table_one"),
+                self.survival.disclosure().under("survival"),
+                self.cox.disclosure().under("cause_specific_cox"),
+            ]
+        )
 
     def methods(self) -> list[str]:
         """One or two sentences per analysis, for a report's methods section."""

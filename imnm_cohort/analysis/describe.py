@@ -17,6 +17,7 @@ from imnm_cohort.analysis.compare import (
     compare_continuous,
 )
 from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, Share, combine
 
 CONTINUOUS = {
     "age_at_onset_years": "Onset age (years)",
@@ -90,6 +91,63 @@ class TableOne:
                 },
             },
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`.
+
+        Group sizes are keyed ``group:<name>`` (the same numbers as ``summary.json``'s
+        ``groups``) and add up to the overall column; each variable's category counts add
+        up to the group's size within a group and to the overall column across groups.
+        """
+        columns = [*self.groups, OVERALL] if OVERALL in self.n else list(self.groups)
+        key = {g: f"group:{g}" for g in self.groups} | {OVERALL: "overall:" + ",".join(self.groups)}
+        parts = [
+            Declaration(
+                counts=tuple(Count(("n", g), key[g]) for g in columns),
+                margins=(
+                    Margin(tuple(("n", g) for g in self.groups), ("n", OVERALL))
+                    if OVERALL in self.n
+                    else Margin(()),
+                ),
+            )
+        ]
+        for v, by in self.continuous.items():
+            parts += [Summary.disclosure(None, key[g]).under("continuous", v, g) for g in by]
+        for v, by in self.categorical.items():
+            levels = list(next(iter(by.values())).counts) if by else []
+            for g in by:
+                at = ("categorical", v, g)
+                parts.append(
+                    Declaration(
+                        counts=(
+                            Count((*at, "denominator"), key[g]),
+                            *(
+                                Count((*at, "counts", lv), reveals=((*at, "percent", lv),))
+                                for lv in levels
+                            ),
+                        ),
+                        margins=(
+                            Margin(tuple((*at, "counts", lv) for lv in levels), key[g]),
+                        ),
+                        shares=tuple(
+                            Share((*at, "percent", lv), (*at, "counts", lv), (*at, "denominator"))
+                            for lv in levels
+                        ),
+                    )
+                )
+            if OVERALL in by:
+                parts += [
+                    Declaration(
+                        margins=tuple(
+                            Margin(
+                                tuple(("categorical", v, g, "counts", lv) for g in self.groups),
+                                ("categorical", v, OVERALL, "counts", lv),
+                            )
+                            for lv in levels
+                        )
+                    )
+                ]
+        return combine(parts)
 
     def method(self) -> str:
         """The method in one sentence."""

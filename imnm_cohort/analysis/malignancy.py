@@ -32,6 +32,7 @@ from imnm_cohort.analysis.competing import (
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
 from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, Share, combine
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,45 @@ class GroupMalignancy:
             out[key] = list(out[key]) if out[key] is not None else None
         return out
 
+    def disclosure(self, group: str) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the group's size and the patients at
+        risk describe everything; the events give back the rate and cumulative incidence,
+        the cancers within the window their proportion; patients not at risk and patients
+        censored (at risk, neither event) are differences that must not be small alone."""
+        everything = ((),)
+        return Declaration(
+            counts=(
+                Count(("n",), f"group:{group}", describes=everything),
+                Count(("at_risk",), describes=everything),
+                Count(
+                    ("events",),
+                    reveals=(
+                        ("rate_per_1000py",),
+                        ("rate_ci",),
+                        ("cumulative_incidence",),
+                        ("cumulative_incidence_ci",),
+                    ),
+                ),
+                Count(("deaths",), reveals=(("cumulative_incidence",), ("cumulative_incidence_ci",))),
+                Count(
+                    ("within_window",),
+                    reveals=(("within_window_proportion",), ("within_window_ci",)),
+                ),
+            ),
+            margins=(
+                Margin((("at_risk",),), ("n",), self.n - self.at_risk),
+                Margin(
+                    (("events",), ("deaths",)),
+                    ("at_risk",),
+                    self.at_risk - self.events - self.deaths,
+                ),
+            ),
+            shares=(
+                Share(("rate_per_1000py",), ("events",), ("person_years",), 1000.0),
+                Share(("within_window_proportion",), ("within_window",), ("n",), 1.0),
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class MalignancyResult:
@@ -151,6 +191,10 @@ class MalignancyResult:
             "p_value": self.gray.p_value,
             "reason": self.gray.reason,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`."""
+        return combine(m.disclosure(g).under("groups", g) for g, m in self.groups.items())
 
     def method(self) -> str:
         """The method in two sentences, with references."""

@@ -12,6 +12,7 @@ from scipy import stats
 
 from imnm_cohort.analysis.compare import GROUP_COLUMN, Summary
 from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, combine
 
 LATENCY_GROUPS = (*IMNM_GROUPS, "statin_toxic")
 COMPARED = ("hmgcr", "statin_toxic")
@@ -39,6 +40,32 @@ class StatinLatency:
             "groups": {g: s.to_dict() for g, s in self.groups.items()},
             "exposed": self.exposed,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: per group, exposed + not exposed +
+        unknown = the group's size; patients with a latency are among the exposed."""
+        parts = []
+        for g, e in self.exposed.items():
+            at = ("exposed", g)
+            parts.append(Summary.disclosure(f"values:statin_latency:{g}").under("groups", g))
+            parts.append(
+                Declaration(
+                    counts=(
+                        Count((*at, "n"), f"group:{g}"),
+                        *(Count((*at, k)) for k in ("exposed", "not_exposed", "unknown")),
+                    ),
+                    margins=(
+                        Margin(tuple((*at, k) for k in ("exposed", "not_exposed", "unknown")),
+                               (*at, "n")),
+                        Margin(
+                            (("groups", g, "n"),),
+                            (*at, "exposed"),
+                            e["exposed"] - self.groups[g].n if g in self.groups else 0,
+                        ),
+                    ),
+                )
+            )
+        return combine(parts)
 
     def method(self) -> str:
         """The method in one sentence."""

@@ -17,6 +17,7 @@ from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
 from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, combine
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,22 @@ class OverallSurvival:
             "reason": self.reason,
             "groups": {g: c.to_dict() for g, c in self.groups.items()},
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: a group's size describes its row;
+        its deaths give back the survival estimate (8 of 9 alive is 0.889), and so do the
+        survivors (size minus deaths)."""
+        estimates = (("survival_at_horizon",), ("ci_at_horizon",), ("median_years",))
+        return combine(
+            Declaration(
+                counts=(
+                    Count(("n",), f"group:{g}", describes=((),)),
+                    Count(("deaths",), reveals=estimates),
+                ),
+                margins=(Margin((("deaths",),), ("n",), c.n - c.deaths),),
+            ).under("groups", g)
+            for g, c in self.groups.items()
+        )
 
     def method(self) -> str:
         """The method in one sentence."""
@@ -158,6 +175,12 @@ class CauseSpecificCox:
             "terms": [t.to_dict() for t in self.terms],
             "reason": self.reason,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the cancers describe the model."""
+        return Declaration(
+            counts=(Count(("n",), describes=(("terms",),)), Count(("events",), describes=(("terms",),))),
+        )
 
     def method(self) -> str:
         """The method in one sentence."""
