@@ -6,13 +6,20 @@ exit code, so tests call it without a subprocess:
 * 0 success; 1 input that cannot be used (nothing written); 2 usage or configuration error;
 * 3 outputs written but rows were quarantined and ``--strict`` was given;
 * 4 another run is writing to the same output folder (nothing written).
+
+Every failure is one line on stderr. An unexpected error (a bug) is the last resort: one
+line, exit code 1, and the traceback in a debug log inside the output folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -123,11 +130,51 @@ def main(
         }[args.command]
         return command(args, say)
     except ImnmCohortError as exc:
-        print(f"imnm-cohort: error: {exc}", file=err)
+        print(f"imnm-cohort: error: {_one_line(exc)}", file=err)
         return exc.exit_code
     except KeyboardInterrupt:
         print("imnm-cohort: interrupted", file=err)
         return 130
+    except Exception as exc:  # the last resort: a bug, never a traceback on the screen
+        log = _debug_log(_output_folder(args), exc)
+        print(
+            f"imnm-cohort: error: unexpected internal error ({type(exc).__name__}: "
+            f"{_one_line(exc)[:200]}); details in {log}",
+            file=err,
+        )
+        return EXIT_INPUT
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _output_folder(args: argparse.Namespace) -> Path | None:
+    """Where the command writes: the debug log of an unexpected error goes there."""
+    if getattr(args, "output_dir", None) is not None:
+        return Path(args.output_dir)
+    if getattr(args, "output", None) is not None:
+        return Path(args.output).parent
+    return None
+
+
+def _debug_log(folder: Path | None, exc: BaseException) -> Path:
+    """Write the traceback of an unexpected error to a log file and return its path."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = f"imnm-cohort {__version__}, {sys.version.split()[0]}, argv {sys.argv!r}\n" + "".join(
+        traceback.format_exception(exc)
+    )
+    for where in (folder, Path(tempfile.gettempdir())):
+        if where is None:
+            continue
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            path = where / f"imnm-cohort-debug-{stamp}-{os.getpid()}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return Path(os.devnull)
 
 
 class _Printer:
@@ -210,10 +257,27 @@ def _validate(args: argparse.Namespace, say: _Printer) -> int:
     return _strict_code(args, result)
 
 
+def _refuse_overwriting(extract: Path, *outputs: Path) -> None:
+    """An output must never replace the extract it is made from."""
+    for output in outputs:
+        same = output.resolve() == extract.resolve()
+        if not same and output.exists() and extract.exists():
+            same = os.path.samefile(output, extract)
+        if same:
+            raise ConfigError(f"{output}: is the input extract itself; choose another output file")
+
+
+def _quarantine_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".quarantine.csv")
+
+
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    if args.output.is_dir():
+        raise ConfigError(f"{args.output}: is a folder; give the output file's name")
+    _refuse_overwriting(args.extract, args.output, _quarantine_path(args.output))
     result = _load(args.extract, say)
     t = time.perf_counter()
     classified = classify(result.valid, criteria)
@@ -227,7 +291,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         say.result(f"  reason  {code}  {count}")
     say.result(f"classified rows written to {args.output}")
     if result.quarantined_rows:
-        quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")
+        quarantine = _quarantine_path(args.output)
         write_table(result.quarantine, quarantine)
         say.result(f"quarantined rows written to {quarantine}")
     return _strict_code(args, result)
@@ -239,6 +303,8 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
 
     config = load_pipeline(args.pipeline).with_overrides(args.input, args.output_dir)
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
+    for note in result.notes:
+        print(f"imnm-cohort: note: {note}", file=say.err)
     say.result(f"{config.extract.name}: {result.quarantined_rows} rows quarantined")
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():

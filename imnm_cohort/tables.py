@@ -5,6 +5,9 @@
 * CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
   ``@``, tab or carriage return, and not a number) are prefixed with ``'``; this is the usual
   defence against formula injection when a data manager opens the file in a spreadsheet.
+  It applies to every text column, identifiers included, whatever the text's Arrow type
+  (``string`` or ``large_string``). Writers of other spreadsheet or document formats call
+  :func:`spreadsheet_safe` (one value) or :func:`spreadsheet_safe_column` (a column).
 * Files are written to a temporary name beside the target and renamed into place, so a reader
   never sees half a file.
 """
@@ -12,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -43,7 +47,28 @@ def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
 
 
+def spreadsheet_safe(value: str) -> str:
+    """One cell's text with a leading ``'`` if a spreadsheet would run it as a formula."""
+    if re.match(_FORMULA_START, value) and not re.match(_NUMBER, value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_column(column: pd.Series) -> pd.Series:
+    """A column with every formula-like text cell neutralised (other values unchanged)."""
+    text = column.astype("string[pyarrow]")
+    matched = text.str.match(_FORMULA_START) & ~text.str.match(_NUMBER)
+    risky = matched.fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return column
+    out = column.astype(object).copy()
+    out[risky] = "'" + text[risky].astype(str)
+    return out
+
+
 def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if pa.types.is_large_string(values.type):
+        values = pc.cast(values, pa.string())
     if not pa.types.is_string(values.type):
         return values
     risky = pc.and_(

@@ -69,7 +69,9 @@ class CohortAnalysis:
             [
                 Declaration(
                     counts=tuple(Count(("groups", g), f"group:{g}") for g in self.group_counts),
-                    margins=(Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),),
+                    margins=(
+                        Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),
+                    ),
                 ),
                 self.onset_age.disclosure().under("comparisons", "onset_age"),
                 self.ck_peak.disclosure().under("comparisons", "ck_peak"),

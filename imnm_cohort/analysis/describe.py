@@ -113,9 +113,9 @@ class TableOne:
         ]
         for v, by in self.continuous.items():
             parts += [Summary.disclosure(None, key[g]).under("continuous", v, g) for g in by]
-        for v, by in self.categorical.items():
-            levels = list(next(iter(by.values())).counts) if by else []
-            for g in by:
+        for v, cats in self.categorical.items():
+            levels = list(next(iter(cats.values())).counts) if cats else []
+            for g in cats:
                 at = ("categorical", v, g)
                 parts.append(
                     Declaration(
@@ -126,16 +126,14 @@ class TableOne:
                                 for lv in levels
                             ),
                         ),
-                        margins=(
-                            Margin(tuple((*at, "counts", lv) for lv in levels), key[g]),
-                        ),
+                        margins=(Margin(tuple((*at, "counts", lv) for lv in levels), key[g]),),
                         shares=tuple(
                             Share((*at, "percent", lv), (*at, "counts", lv), (*at, "denominator"))
                             for lv in levels
                         ),
                     )
                 )
-            if OVERALL in by:
+            if OVERALL in cats:
                 parts += [
                     Declaration(
                         margins=tuple(

@@ -30,7 +30,7 @@ from imnm_cohort.analysis.competing import (
     gray_test,
 )
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
-from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
+from imnm_cohort.classify.derived import DAYS_PER_YEAR, days_between, end_of_observation
 from imnm_cohort.classify.rules import IMNM_GROUPS
 from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, Share, combine
 
@@ -97,7 +97,7 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     at_risk = (t0.notna() & ~(cancer < t0).fillna(False)).to_numpy(dtype=bool)
     cancer_in_follow_up = (cancer <= end).fillna(False).to_numpy(dtype=bool)
     stop = end.where(~cancer_in_follow_up, cancer)
-    days = (stop - t0).dt.days.to_numpy(dtype=float)
+    days = days_between(stop, t0).to_numpy(dtype=float)
     event = np.where(cancer_in_follow_up, EVENT, np.where(died, COMPETING, 0))
     return pd.DataFrame(
         {"at_risk": at_risk, "time_years": days / DAYS_PER_YEAR, "event": event.astype(np.int64)},
@@ -150,7 +150,9 @@ class GroupMalignancy:
                         ("cumulative_incidence_ci",),
                     ),
                 ),
-                Count(("deaths",), reveals=(("cumulative_incidence",), ("cumulative_incidence_ci",))),
+                Count(
+                    ("deaths",), reveals=(("cumulative_incidence",), ("cumulative_incidence_ci",))
+                ),
                 Count(
                     ("within_window",),
                     reveals=(("within_window_proportion",), ("within_window_ci",)),
@@ -234,7 +236,7 @@ def malignancy(
     tte = time_to_cancer(frame, options)
     qualifying = qualifying_cancer(frame, options)
     t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
-    offset = ((frame["cancer_date"] - t0).dt.days / DAYS_PER_YEAR).to_numpy(dtype=float)
+    offset = (days_between(frame["cancer_date"], t0) / DAYS_PER_YEAR).to_numpy(dtype=float)
     in_window = qualifying & (np.abs(np.nan_to_num(offset, nan=np.inf)) <= options.window_years)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
     results = {}

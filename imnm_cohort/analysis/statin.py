@@ -55,8 +55,10 @@ class StatinLatency:
                         *(Count((*at, k)) for k in ("exposed", "not_exposed", "unknown")),
                     ),
                     margins=(
-                        Margin(tuple((*at, k) for k in ("exposed", "not_exposed", "unknown")),
-                               (*at, "n")),
+                        Margin(
+                            tuple((*at, k) for k in ("exposed", "not_exposed", "unknown")),
+                            (*at, "n"),
+                        ),
                         Margin(
                             (("groups", g, "n"),),
                             (*at, "exposed"),

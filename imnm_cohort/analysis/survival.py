@@ -134,6 +134,27 @@ def overall_survival(
     return OverallSurvival(horizon_years, curves, float(test.test_statistic), float(test.p_value))
 
 
+def _fit_errors() -> tuple[type[BaseException], ...]:
+    from lifelines.exceptions import ConvergenceError
+
+    return (
+        ConvergenceError,
+        np.linalg.LinAlgError,
+        ValueError,
+        ZeroDivisionError,
+        FloatingPointError,
+        OverflowError,
+    )
+
+
+_FIT_ERRORS = _fit_errors()
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class CoxTerm:
     """One term of the Cox model: hazard ratio with its interval and the PH check."""
@@ -179,7 +200,10 @@ class CauseSpecificCox:
     def disclosure(self) -> Declaration:
         """Disclosure declaration of :meth:`to_dict`: the cancers describe the model."""
         return Declaration(
-            counts=(Count(("n",), describes=(("terms",),)), Count(("events",), describes=(("terms",),))),
+            counts=(
+                Count(("n",), describes=(("terms",),)),
+                Count(("events",), describes=(("terms",),)),
+            ),
         )
 
     def method(self) -> str:
@@ -231,9 +255,16 @@ def cause_specific_cox(
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(data, duration_col="time", event_col="cancer")
-        ph = proportional_hazard_test(cph, data, time_transform="rank")
-    ph_p = ph.summary["p"]
+        try:
+            cph = CoxPHFitter().fit(data, duration_col="time", event_col="cancer")
+        except _FIT_ERRORS as exc:
+            return CauseSpecificCox(
+                reference, len(data), events, (), f"the model could not be fitted ({_why(exc)})"
+            )
+        try:
+            ph_p = proportional_hazard_test(cph, data, time_transform="rank").summary["p"]
+        except _FIT_ERRORS:
+            ph_p = pd.Series(dtype=float)  # the check is not available; the terms stand
     summary = cph.summary
     terms = tuple(
         CoxTerm(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES
 from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.report.escape import md_text
 from imnm_cohort.tables import write_table, write_text
 
 VALIDATION_FILES = (
@@ -31,7 +32,7 @@ def validation_markdown(result: ValidationResult) -> str:
     lines = [
         "# Validation report",
         "",
-        f"Extract `{_md(summary['source'])}`, checked against extract contract "
+        f"Extract {md_text(summary['source'])}, checked against extract contract "
         f"v{CONTRACT_VERSION}.",
         "",
         "| rows | count |",
@@ -46,7 +47,8 @@ def validation_markdown(result: ValidationResult) -> str:
     if summary["quarantine_reasons"]:
         lines += ["| column | rule | rows |", "|---|---|---:|"]
         lines += [
-            f"| {r['column']} | {r['rule']} | {r['rows']} |" for r in summary["quarantine_reasons"]
+            f"| {md_text(r['column'])} | {md_text(r['rule'])} | {r['rows']} |"
+            for r in summary["quarantine_reasons"]
         ]
     else:
         lines.append("No row was quarantined.")
@@ -62,7 +64,7 @@ def validation_markdown(result: ValidationResult) -> str:
         lines += [
             "",
             "Optional columns absent from the file (read as empty): "
-            + ", ".join(summary["absent_columns"])
+            + ", ".join(md_text(c) for c in summary["absent_columns"])
             + ".",
         ]
     lines += [
@@ -73,10 +75,6 @@ def validation_markdown(result: ValidationResult) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
 
 
 def write_validation(result: ValidationResult, folder: str | Path) -> list[Path]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
@@ -40,6 +41,21 @@ STATINS = (
 #: Contract section 2: years and months of the derived columns, in days.
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = 30.4375
+
+
+def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    """Whole days from ``earlier`` to ``later`` as floats (missing where either is).
+
+    Computed on day numbers, not nanosecond timestamps: two valid dates at the ends of the
+    accepted range (1677-09-22 and 2262-04-11) are further apart than a nanosecond
+    difference can hold, and must give a number rather than an overflow.
+    """
+    a = np.asarray(later.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
+    b = np.asarray(earlier.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
+    days = (a.astype(np.int64) - b.astype(np.int64)).astype(float)
+    days[np.isnat(a) | np.isnat(b)] = np.nan
+    return pd.Series(days, index=later.index)
+
 
 CK_MAX = 1_000_000.0
 CK_ULN_RANGE = (20.0, 1000.0)

@@ -29,6 +29,7 @@ from imnm_cohort.extract.schema import (
     DAYS_PER_YEAR,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
+    days_between,
 )
 
 FILE_LEVEL_SHARE = 0.5
@@ -282,7 +283,8 @@ def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> No
     worst = int(counts.max())
     if worst >= FILE_LEVEL_MIN_ROWS and worst > FILE_LEVEL_SHARE * n_rows:
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
-        examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
+        shown = hits["value"].astype(object).where(hits["value"].notna(), "(empty)")
+        examples = tuple(str(v)[:40] for v in pd.unique(shown.astype(str))[:3])
         raise FileLevelError(
             Path(source).name if source else source, str(column), str(rule), worst, n_rows, examples
         )
@@ -315,7 +317,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
         ``row_number``, ``patient_id``, ``column``, ``code``, ``value``; codes in
         :data:`WARNING_CODES`.
     """
-    age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
+    age = days_between(valid["onset_date"], valid["birth_date"]) / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
     chapter = pd.to_numeric(icd.str.slice(1, 3), errors="coerce")
     malignant = icd.str.startswith("C") & chapter.between(0, 97)

@@ -273,7 +273,9 @@ class Suppressed:
 def _get(data: Any, p: Path) -> Any:
     node = data
     for part in p:
-        if isinstance(node, dict) and part in node:
+        if isinstance(node, dict):
+            if part not in node:
+                return None
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]

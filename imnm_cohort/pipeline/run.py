@@ -282,9 +282,7 @@ def run_pipeline(
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(
-        folder, exit_code, result.quarantined_rows, timings, notes, declarations
-    )
+    return RunResult(folder, exit_code, result.quarantined_rows, timings, notes, declarations)
 
 
 def _json(data: dict[str, Any]) -> str:

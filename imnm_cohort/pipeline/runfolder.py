@@ -45,8 +45,13 @@ def write_failure(where: Path, exc: OSError) -> OutputError | ConfigError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return ConfigError(f"{where}: cannot write to the output folder ({reason})")
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return OutputError(f"{where}: the disk is full or a file size limit was reached ({reason}); nothing was published")
-    return OutputError(f"{where}: the outputs could not be written ({reason}); nothing was published")
+        return OutputError(
+            f"{where}: the disk is full or a file size limit was reached ({reason}); "
+            "nothing was published"
+        )
+    return OutputError(
+        f"{where}: the outputs could not be written ({reason}); nothing was published"
+    )
 
 
 @contextlib.contextmanager

@@ -2,17 +2,19 @@
 
 Rendering reads only the disclosure-controlled summary (and the figures made from
 disclosure-controlled aggregates): it computes no statistic and never sees a patient row.
-HTML is autoescaped: every value that comes from the data is inert.
+HTML is autoescaped and every Markdown table cell is escaped (:func:`md_text`): a value
+that comes from the data (a file, column, category or reason name) is shown, never run.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import jinja2
 
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
+from imnm_cohort.pipeline.disclosure import WITHHELD
+from imnm_cohort.report.escape import md_text
 from imnm_cohort.report.figures import LABELS
 
 REFERENCES = (
@@ -109,6 +111,23 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     if s.get("n") in (0, None) or isinstance(s.get("mean"), str):
         return num(s.get("mean"))
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
+
+
+def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
+    """What the withheld markers mean, in one or two sentences."""
+    if not min_cell_count and not rounding:
+        return "Disclosure control is off: every count is exact."
+    if rounding:
+        small = (
+            f"'<={min_cell_count}' is a count from 1 to {min_cell_count}, withheld; every "
+            f"other count is rounded to the nearest {rounding}."
+        )
+    else:
+        small = f"'<{min_cell_count}' is a count from 1 to {min_cell_count - 1}, withheld."
+    return (
+        f"{small} '{WITHHELD}' is a value withheld so that a small count cannot be worked "
+        "out from it; it may be of any size."
+    )
 
 
 def view(
@@ -258,6 +277,7 @@ def view(
     ]
     return {
         **meta,
+        "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),
         "counts": summary["counts"],
         "groups": summary["groups"],
         "group_labels": [(g, label(g)) for g in GROUPS],
@@ -292,9 +312,8 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def _md(value: Any) -> str:
-    """Table-cell text: pipes escaped, and a '<' that could open an HTML tag made inert."""
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+    """Table-cell text, inert (every cell: labels, counts and the data's own names)."""
+    return md_text(value)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -309,11 +328,10 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     out = [
         f"# {_md(c['title'])}",
         "",
-        f"Extract `{_md(c['source_name'])}`, criteria **{c['criteria']['name']}**, run "
-        f"{c['run_name']}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
+        f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
-        f"Aggregate report: no patient identifiers or dates. Withheld small counts are "
-        f"shown as `{c['marker']}`.",
+        f"Aggregate report: no patient identifiers or dates. {_md(c['disclosure_note'])}",
         "",
         "## Cohort flow",
         "",
@@ -331,13 +349,13 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += ["### Why patients are unclassified", ""]
         out += _table(
             ["reason", "meaning", "patients"],
-            [[f"`{r['code']}`", r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
+            [[r["code"], r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
         )
     out += ["## Data quality", ""]
     out += (
         _table(
             ["column", "rule", "rows quarantined"],
-            [[r["column"], f"`{r['rule']}`", num(r["rows"])] for r in v["quarantine_reasons"]],
+            [[r["column"], r["rule"], num(r["rows"])] for r in v["quarantine_reasons"]],
         )
         if v["quarantine_reasons"]
         else ["No row was quarantined.", ""]
@@ -345,7 +363,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if v["warnings"]:
         out += _table(
             ["warning (rows kept)", "meaning", "rows"],
-            [[f"`{w['code']}`", w["description"], num(w["rows"])] for w in v["warnings"]],
+            [[w["code"], w["description"], num(w["rows"])] for w in v["warnings"]],
         )
     out += ["## Table 1: patients by IMNM group", ""]
     out += _table(
@@ -432,7 +450,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += [
             "## Changes since the previous run",
             "",
-            f"Compared with run {ch['previous_run']}.",
+            f"Compared with run {_md(ch['previous_run'])}.",
             "",
         ]
         out += _table(
