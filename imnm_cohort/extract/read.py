@@ -290,7 +290,11 @@ def _local_dates(col: pd.Series) -> np.ndarray:
     """Calendar dates of timestamps; a timezone-aware one gives its local date, not UTC's."""
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         col = col.dt.tz_localize(None)
-    return np.asarray(col.to_numpy(dtype="datetime64[D]"))
+    stamps = np.asarray(col.to_numpy(dtype="datetime64[ns]"))
+    # Integer floor division: numpy's own cast to days overflows near 1677.
+    days = (stamps.view(np.int64) // np.int64(86_400_000_000_000)).view("datetime64[D]")
+    days[np.isnat(stamps)] = np.datetime64("NaT")
+    return days
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -50,9 +50,11 @@ def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
     accepted range (1677-09-22 and 2262-04-11) are further apart than a nanosecond
     difference can hold, and must give a number rather than an overflow.
     """
-    a = np.asarray(later.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
-    b = np.asarray(earlier.to_numpy(dtype="datetime64[ns]")).astype("datetime64[D]")
-    days = (a.astype(np.int64) - b.astype(np.int64)).astype(float)
+    a = np.asarray(later.to_numpy(dtype="datetime64[ns]"))
+    b = np.asarray(earlier.to_numpy(dtype="datetime64[ns]"))
+    # Integer floor division of nanoseconds: numpy's own cast to days overflows near 1677.
+    per_day = np.int64(86_400_000_000_000)
+    days = (a.view(np.int64) // per_day - b.view(np.int64) // per_day).astype(float)
     days[np.isnat(a) | np.isnat(b)] = np.nan
     return pd.Series(days, index=later.index)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&\-.:;\"'=$%^?@/,])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$])")
 
 
 def md_text(value: Any) -> str:
