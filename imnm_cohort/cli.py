@@ -151,6 +151,8 @@ def _one_line(exc: BaseException) -> str:
 
 def _output_folder(args: argparse.Namespace) -> Path | None:
     """Where the command writes: the debug log of an unexpected error goes there."""
+    if getattr(args, "output_root", None) is not None:
+        return Path(args.output_root)
     if getattr(args, "output_dir", None) is not None:
         return Path(args.output_dir)
     if getattr(args, "output", None) is not None:
@@ -302,6 +304,7 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.pipeline.run import run_pipeline
 
     config = load_pipeline(args.pipeline).with_overrides(args.input, args.output_dir)
+    args.output_root = config.output_root  # where a debug log would go
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
     for note in result.notes:
         print(f"imnm-cohort: note: {note}", file=say.err)

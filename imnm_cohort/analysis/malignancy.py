@@ -88,7 +88,8 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     """Per patient: ``at_risk``, ``time_years`` and ``event`` (0/1 cancer/2 death).
 
     Patients without a time-zero date (diagnosis date missing when ``time_zero`` is
-    ``"diagnosis"``) or with a qualifying cancer before time zero are not at risk.
+    ``"diagnosis"``), with a qualifying cancer before time zero, or observed only until
+    before time zero are not at risk.
     """
     t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
     cancer = frame["cancer_date"].where(qualifying_cancer(frame, options))
@@ -98,6 +99,9 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     cancer_in_follow_up = (cancer <= end).fillna(False).to_numpy(dtype=bool)
     stop = end.where(~cancer_in_follow_up, cancer)
     days = days_between(stop, t0).to_numpy(dtype=float)
+    # A time zero after the end of observation (a diagnosis date after the last follow-up,
+    # which the contract allows) leaves no time at risk.
+    at_risk &= ~(days < 0)
     event = np.where(cancer_in_follow_up, EVENT, np.where(died, COMPETING, 0))
     return pd.DataFrame(
         {"at_risk": at_risk, "time_years": days / DAYS_PER_YEAR, "event": event.astype(np.int64)},

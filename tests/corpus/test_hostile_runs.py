@@ -375,7 +375,7 @@ def test_changes_do_not_give_back_a_withheld_count(tmp_path):
     changes = json.loads((root / LATEST / "changes.json").read_text())
     patients_ = changes["patients"]
     assert patients_["added"] == "<5" and patients_["removed"] in ("<5", WITHHELD)
-    transitions = list(changes["transitions"].values()) + [patients_["changed"]]
+    transitions = [*changes["transitions"].values(), patients_["changed"]]
     assert sum(isinstance(v, str) for v in transitions) != 1
     for estimate in changes["estimates"]:
         if estimate["estimate"].startswith("groups."):
