@@ -35,7 +35,7 @@ from imnm_cohort.classify import (
 )
 from imnm_cohort.errors import ConfigError, ImnmCohortError
 from imnm_cohort.extract import ValidationResult, load_extract
-from imnm_cohort.extract.report import write_validation
+from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_table
 
@@ -251,6 +251,8 @@ def _strict_code(args: argparse.Namespace, result: ValidationResult) -> int:
 
 
 def _validate(args: argparse.Namespace, say: _Printer) -> int:
+    if args.output_dir is not None:
+        _refuse_overwriting(args.extract, *(args.output_dir / name for name in VALIDATION_FILES))
     result = _load(args.extract, say)
     say.result(_validation_summary(result))
     if args.output_dir is not None:

@@ -16,6 +16,7 @@ from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
 from imnm_cohort.pipeline.disclosure import WITHHELD
 from imnm_cohort.report.escape import md_text
 from imnm_cohort.report.figures import LABELS
+from imnm_cohort.report.plotdata import STEPWISE_FACTOR
 
 REFERENCES = (
     "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
@@ -117,6 +118,19 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     if s.get("n") in (0, None) or isinstance(s.get("mean"), str):
         return num(s.get("mean"))
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
+
+
+def _caption(figure: str, min_cell_count: int) -> str:
+    """A figure's caption, saying how small groups are drawn when control is on."""
+    text = CAPTIONS[figure]
+    if figure in ("cancer_incidence", "survival") and min_cell_count:
+        text += (
+            f" Curves stop where fewer than {min_cell_count} patients remain at risk; a "
+            f"group of fewer than {STEPWISE_FACTOR * min_cell_count} patients is drawn "
+            "with one step a year, to its estimate at each whole year, so that no step "
+            "dates a patient's event."
+        )
+    return text
 
 
 def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
@@ -299,7 +313,10 @@ def view(
         "malignancy": malignancy,
         "cox": cox,
         "survival": survival,
-        "figures": [{"name": k, "svg": v, "caption": CAPTIONS[k]} for k, v in figures.items()],
+        "figures": [
+            {"name": k, "svg": v, "caption": _caption(k, meta["min_cell_count"])}
+            for k, v in figures.items()
+        ],
         "references": REFERENCES,
         "changes": changes,
     }

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -421,3 +422,45 @@ def test_names_from_the_data_are_inert_in_markdown_and_html(tmp_path):
     code, _, _ = run("validate", str(extract), "-o", str(tmp_path / "v"))
     assert code == 0
     assert "[click me](" not in (tmp_path / "v" / "validation_report.md").read_text()
+
+
+def test_validate_refuses_to_overwrite_its_input(tmp_path):
+    extract = tmp_path / "valid.csv"
+    extract.write_bytes((FILES / "byte_order_mark.csv").read_bytes())
+    code, _, lines = run("validate", str(extract), "-o", str(tmp_path))
+    assert code == 2 and "is the input extract itself" in lines[0]
+
+
+def test_a_file_level_message_shows_empty_cells_as_empty(tmp_path):
+    rows = patients({"hmgcr": 12}, sex="")
+    code, _, lines = run("validate", str(write_csv(rows, tmp_path / "no_sex.csv")))
+    assert code == 1 and len(lines) == 1
+    assert "(for example '(empty)')" in lines[0] and "<NA>" not in lines[0]
+
+
+def test_a_cox_model_that_cannot_be_fitted_is_reported_not_raised(monkeypatch):
+    import lifelines
+    import lifelines.statistics
+    from lifelines.exceptions import ConvergenceError
+
+    from imnm_cohort import classify, synthesize, validate_extract
+    from imnm_cohort.analysis.survival import cause_specific_cox
+
+    classified = classify(validate_extract(synthesize(1000, seed=5)).valid)
+    fitted = cause_specific_cox(classified)
+    assert fitted.terms and fitted.reason is None
+
+    def no_ph(*args: object, **kwargs: object) -> None:
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(lifelines.statistics, "proportional_hazard_test", no_ph)
+    no_check = cause_specific_cox(classified)
+    assert [t.hazard_ratio for t in no_check.terms] == [t.hazard_ratio for t in fitted.terms]
+    assert all(t.ph_p_value is None for t in no_check.terms)
+
+    def no_fit(self: object, *args: object, **kwargs: object) -> None:
+        raise ConvergenceError("Convergence halted due to matrix inversion problems")
+
+    monkeypatch.setattr(lifelines.CoxPHFitter, "fit", no_fit)
+    failed = cause_specific_cox(classified)
+    assert failed.terms == () and failed.reason.startswith("the model could not be fitted")
