@@ -120,7 +120,8 @@ class TableOne:
                 parts.append(
                     Declaration(
                         counts=(
-                            Count((*at, "denominator"), key[g]),
+                            # The percentages give the denominator back from any count.
+                            Count((*at, "denominator"), key[g], reveals=((*at, "percent"),)),
                             *(
                                 Count((*at, "counts", lv), reveals=((*at, "percent", lv),))
                                 for lv in levels

@@ -170,7 +170,8 @@ def run_pipeline(
                     declarations["changes.json"] = changes_disclosure(raw_changes)
                     changes = suppress(raw_changes, declarations["changes.json"], policy)
             figures = stage(
-                "figures", lambda: all_figures(figure_data(classified, analysis, policy))
+                "figures",
+                lambda: all_figures(figure_data(classified, analysis, policy, published.data)),
             )
             exit_code = EXIT_QUARANTINED if strict and result.quarantined_rows else EXIT_OK
             withheld = list(published.withheld) + [

@@ -4,7 +4,9 @@ Figures never show an individual patient: box plots are drawn from the 5th, 25th
 75th and 95th percentiles of groups with at least twice ``min_count`` values (no outlier
 points, no minimum or maximum); curves stop where fewer than ``min_count`` patients remain
 at risk; numbers at risk are published like any count (withheld when small, rounded under
-the rounding policy). A group of fewer than :data:`STEPWISE_FACTOR` x ``min_count``
+the rounding policy). A figure never shows a count that the published summary withholds:
+a box's n is the summary's, and a group whose size is withheld there has no numbers at
+risk. A group of fewer than :data:`STEPWISE_FACTOR` x ``min_count``
 patients is not drawn step by step (each step would date one patient's event): its curve
 steps once a year, to the estimate at each whole year.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +23,7 @@ import pandas as pd
 from imnm_cohort.analysis.cohort import CohortAnalysis
 from imnm_cohort.analysis.malignancy import time_to_cancer
 from imnm_cohort.classify.rules import IMNM_GROUPS
-from imnm_cohort.pipeline.disclosure import Policy
+from imnm_cohort.pipeline.disclosure import WITHHELD, Policy
 
 #: Groups smaller than this many times the minimum count get yearly curves.
 STEPWISE_FACTOR = 4
@@ -31,7 +34,7 @@ class BoxStats:
     """Percentiles of one group for a box plot (whiskers at the 5th and 95th)."""
 
     label: str
-    n: int
+    n: int | str
     p5: float
     q1: float
     median: float
@@ -62,7 +65,9 @@ class FigureData:
     min_count: int
 
 
-def _boxes(frame: pd.DataFrame, column: str, groups: Sequence[str], k: int) -> tuple[BoxStats, ...]:
+def _boxes(
+    frame: pd.DataFrame, column: str, groups: Sequence[str], k: int, shown: dict[str, Any]
+) -> tuple[BoxStats, ...]:
     out = []
     for g in groups:
         present = frame.loc[(frame["imnm_group"] == g).to_numpy(bool), column].dropna()
@@ -70,7 +75,8 @@ def _boxes(frame: pd.DataFrame, column: str, groups: Sequence[str], k: int) -> t
         if values.size < max(2 * k, 1):
             continue
         p = np.percentile(values, [5, 25, 50, 75, 95])
-        out.append(BoxStats(g, int(values.size), *map(float, p)))
+        n = shown.get(g, {}).get("n", int(values.size)) if shown else int(values.size)
+        out.append(BoxStats(g, n, *map(float, p)))
     return tuple(out)
 
 
@@ -114,11 +120,33 @@ def _curve(
     )
 
 
+def _groups(comparisons: dict[str, Any], name: str) -> dict[str, Any]:
+    groups = comparisons.get(name, {}).get("groups", {})
+    return groups if isinstance(groups, dict) else {}
+
+
+def _without_numbers(curve: Curve) -> Curve:
+    return Curve(curve.label, curve.time, curve.value, tuple(WITHHELD for _ in curve.at_risk))
+
+
 def figure_data(
-    classified: pd.DataFrame, analysis: CohortAnalysis, policy: Policy | int
+    classified: pd.DataFrame,
+    analysis: CohortAnalysis,
+    policy: Policy | int,
+    published: dict[str, Any] | None = None,
 ) -> FigureData:
-    """Build the figures' aggregates from a classified cohort and its analysis."""
+    """Build the figures' aggregates from a classified cohort and its analysis.
+
+    ``published`` is the run's disclosure-controlled summary: the figures show its counts
+    (and withhold what it withholds).
+    """
     policy = Policy(policy) if isinstance(policy, int) else policy
+    summary = published or {}
+    comparisons = summary.get("comparisons", {})
+
+    def withheld(table: dict[str, Any], g: str, count: str) -> bool:
+        return isinstance(table.get("groups", {}).get(g, {}).get(count), str)
+
     k = policy.min_count
     horizon = analysis.malignancy.options.horizon_years
     years = tuple(range(int(np.ceil(max(horizon, 5))) + 1))
@@ -131,9 +159,10 @@ def figure_data(
         member = (label == g) & tte["at_risk"].to_numpy(bool)
         durations = tte["time_years"].to_numpy()[member]
         c = result.curve
-        incidence.append(
-            _curve(g, c.time, c.estimate, c.at_risk, durations, years, policy, start=0.0)
-        )
+        curve = _curve(g, c.time, c.estimate, c.at_risk, durations, years, policy, start=0.0)
+        if withheld(comparisons.get("malignancy", {}), g, "at_risk"):
+            curve = _without_numbers(curve)
+        incidence.append(curve)
     follow = classified["followup_years"].to_numpy(dtype=float)
     survival = []
     for g, s in analysis.survival.groups.items():
@@ -141,14 +170,21 @@ def figure_data(
             continue
         durations = follow[label == g]
         at_risk_now = _number_at_risk(durations, s.time)
-        survival.append(
-            _curve(g, s.time, s.estimate, at_risk_now, durations, years, policy, start=1.0)
-        )
+        curve = _curve(g, s.time, s.estimate, at_risk_now, durations, years, policy, start=1.0)
+        if withheld(summary.get("survival", {}), g, "n"):
+            curve = _without_numbers(curve)
+        survival.append(curve)
     return FigureData(
-        onset_age=_boxes(classified, "age_at_onset_years", IMNM_GROUPS, k),
-        ck_peak=_boxes(classified, "ck_peak", IMNM_GROUPS, k),
+        onset_age=_boxes(
+            classified, "age_at_onset_years", IMNM_GROUPS, k, _groups(comparisons, "onset_age")
+        ),
+        ck_peak=_boxes(classified, "ck_peak", IMNM_GROUPS, k, _groups(comparisons, "ck_peak")),
         statin_latency=_boxes(
-            classified, "statin_latency_months", (*IMNM_GROUPS, "statin_toxic"), k
+            classified,
+            "statin_latency_months",
+            (*IMNM_GROUPS, "statin_toxic"),
+            k,
+            _groups(comparisons, "statin_latency"),
         ),
         incidence=tuple(incidence),
         survival=tuple(survival),

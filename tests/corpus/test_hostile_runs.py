@@ -331,6 +331,8 @@ def test_table_one_overall_minus_the_groups_gives_nothing(small_run):
         for g in (*t1["groups"], "overall"):
             column = [*by[g]["counts"].values(), by[g]["denominator"]]
             assert sum(isinstance(v, str) for v in column) != 1, (variable, g)
+            if isinstance(by[g]["denominator"], str):  # count / percent would give it back
+                assert all(isinstance(v, str) for v in by[g]["percent"].values())
 
 
 def test_a_withheld_cell_never_states_something_false(small_run):
@@ -464,3 +466,10 @@ def test_a_cox_model_that_cannot_be_fitted_is_reported_not_raised(monkeypatch):
     monkeypatch.setattr(lifelines.CoxPHFitter, "fit", no_fit)
     failed = cause_specific_cox(classified)
     assert failed.terms == () and failed.reason.startswith("the model could not be fitted")
+
+
+def test_figures_show_no_count_the_summary_withholds(small_run):
+    summary = json.loads((small_run / "summary.json").read_text())
+    assert summary["survival"]["groups"]["seronegative"]["n"] == WITHHELD
+    svg = (small_run / "figures" / "survival.svg").read_text()
+    assert "[withheld]" in svg
