@@ -473,3 +473,28 @@ def test_figures_show_no_count_the_summary_withholds(small_run):
     assert summary["survival"]["groups"]["seronegative"]["n"] == WITHHELD
     svg = (small_run / "figures" / "survival.svg").read_text()
     assert "[withheld]" in svg
+
+
+def test_a_run_whose_latest_cannot_be_switched_is_taken_back(tmp_path, small_cohort, monkeypatch):
+    import imnm_cohort.pipeline.runfolder as runfolder
+
+    root = tmp_path / "o"
+    assert run_pipeline(small_cohort, root)[0] == 0
+    before = sorted(p.name for p in root.iterdir())
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runfolder, "point_latest", full)
+    code, _, lines = run_pipeline(small_cohort, root)
+    assert code == 1 and len(lines) == 1 and "the disk is full" in lines[0]
+    assert sorted(p.name for p in root.iterdir()) == before
+
+
+@pytest.mark.parametrize("text", ["", "../elsewhere", ".incomplete-x", "a/b", "missing-run"])
+def test_a_latest_file_naming_no_run_folder_is_ignored(tmp_path, text):
+    from imnm_cohort.pipeline.runfolder import latest_run
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / LATEST).write_text(text + "\n")
+    assert latest_run(tmp_path) is None
