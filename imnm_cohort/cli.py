@@ -40,6 +40,8 @@ from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_table
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
+#: The largest synthetic registry (about 3 GB of memory while it is made).
+SYNTH_MAX = 10_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -213,8 +215,10 @@ def _is_tty(stream: TextIO) -> bool:
 
 
 def _synth(args: argparse.Namespace, say: _Printer) -> int:
-    if args.n < 1:
-        raise ConfigError("--n must be at least 1")
+    if not 1 <= args.n <= SYNTH_MAX:
+        raise ConfigError(f"--n must be between 1 and {SYNTH_MAX:,}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise ConfigError("--seed must be between 0 and 4294967295")
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
     if args.output.suffix.lower() not in (".csv", ".parquet"):

@@ -498,3 +498,16 @@ def test_a_latest_file_naming_no_run_folder_is_ignored(tmp_path, text):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / LATEST).write_text(text + "\n")
     assert latest_run(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--n", "1000000000000"], "--n must be between 1 and 10,000,000"),
+        (["--n", "0"], "--n must be between 1 and 10,000,000"),
+        (["--n", "5", "--seed", "-1"], "--seed must be between 0 and 4294967295"),
+    ],
+)
+def test_synth_refuses_huge_or_negative_numbers(tmp_path, argv, message):
+    code, _, lines = run("synth", *argv, "-o", str(tmp_path / "s.csv"))
+    assert code == 2 and lines == [f"imnm-cohort: error: {message}"]
