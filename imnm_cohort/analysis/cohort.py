@@ -18,7 +18,7 @@ from imnm_cohort.analysis.survival import (
     overall_survival,
 )
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
-from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, combine
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 
 
 @dataclass(frozen=True)

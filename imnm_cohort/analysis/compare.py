@@ -23,7 +23,7 @@ from imnm_cohort.analysis.contingency import (
     monte_carlo_chi2,
 )
 from imnm_cohort.classify.rules import IMNM_GROUPS
-from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, combine
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 
 GROUP_COLUMN = "imnm_group"
 VARIABLE_NAMES = {

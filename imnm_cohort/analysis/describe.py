@@ -17,7 +17,7 @@ from imnm_cohort.analysis.compare import (
     compare_continuous,
 )
 from imnm_cohort.classify.rules import IMNM_GROUPS
-from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, Share, combine
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
 
 CONTINUOUS = {
     "age_at_onset_years": "Onset age (years)",

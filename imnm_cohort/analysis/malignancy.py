@@ -32,7 +32,7 @@ from imnm_cohort.analysis.competing import (
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.classify.derived import DAYS_PER_YEAR, days_between, end_of_observation
 from imnm_cohort.classify.rules import IMNM_GROUPS
-from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, Share, combine
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.compare import GROUP_COLUMN, Summary, mann_whitney
 from imnm_cohort.classify.rules import IMNM_GROUPS
-from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin, combine
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 
 LATENCY_GROUPS = (*IMNM_GROUPS, "statin_toxic")
 COMPARED = ("hmgcr", "statin_toxic")

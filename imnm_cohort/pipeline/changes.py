@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.pipeline.disclosure import Count, Declaration, Margin
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 
 SNAPSHOT = "snapshot.parquet"
 SNAPSHOT_COLUMNS = ("patient_id", "imnm_group", "classification_reasons", "cancer", "death")
