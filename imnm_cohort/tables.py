@@ -82,8 +82,12 @@ def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
 
 def as_text(frame: pd.DataFrame) -> pa.Table:
     """The frame as an Arrow table of extract text: dates ``YYYY-MM-DD``, booleans
-    ``true``/``false``, categories as text, formula-like text neutralised."""
-    return pa.table({str(name): _neutralise(_arrow_column(frame[name])) for name in frame.columns})
+    ``true``/``false``, categories as text, formula-like text neutralised (header names
+    included: an extract's extra column may be named ``=cmd``)."""
+    return pa.Table.from_arrays(
+        [_neutralise(_arrow_column(frame.iloc[:, i])) for i in range(frame.shape[1])],
+        names=[spreadsheet_safe(str(name)) for name in frame.columns],
+    )
 
 
 def _mode() -> int:

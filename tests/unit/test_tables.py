@@ -82,3 +82,9 @@ def test_the_spreadsheet_rule_for_other_writers():
     assert [spreadsheet_safe(v) for v in ("=A1", "-2", "\tx", "ok")] == ["'=A1", "-2", "'\tx", "ok"]
     column = spreadsheet_safe_column(pd.Series(["=A1", None, "ok"], dtype="string[pyarrow]"))
     assert column.tolist()[0] == "'=A1" and column.tolist()[2] == "ok"
+
+
+def test_header_names_are_neutralised_too(tmp_path):
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": ["x"], "site": ["=1"]})
+    with write_table(frame, tmp_path / "h.csv").open(newline="") as handle:
+        assert list(csv.reader(handle)) == [["'=cmd|' /C calc'!A0", "site"], ["x", "'=1"]]
