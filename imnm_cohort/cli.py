@@ -37,7 +37,7 @@ from imnm_cohort.errors import ConfigError, ImnmCohortError
 from imnm_cohort.extract import ValidationResult, load_extract
 from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.synth import synthesize, write_extract
-from imnm_cohort.tables import write_table
+from imnm_cohort.tables import write_failure, write_table
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 #: The largest synthetic registry (about 3 GB of memory while it is made).
@@ -225,7 +225,10 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
     t = time.perf_counter()
     frame = synthesize(args.n, seed=args.seed, dirty=args.dirty)
-    write_extract(frame, args.output)
+    try:
+        write_extract(frame, args.output)
+    except OSError as exc:
+        raise write_failure(args.output.parent, exc) from None
     say.stage("synth", t)
     say.result(f"wrote {len(frame)} synthetic patients (seed {args.seed}) to {args.output}")
     return EXIT_OK
@@ -290,7 +293,14 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     t = time.perf_counter()
     classified = classify(result.valid, criteria)
     say.stage("classify", t)
-    write_table(classified, args.output)
+    quarantine = _quarantine_path(args.output)
+    try:
+        write_table(classified, args.output)
+        if result.quarantined_rows:
+            write_table(result.quarantine, quarantine)
+    except OSError as exc:
+        args.output.unlink(missing_ok=True)  # both files or neither
+        raise write_failure(args.output.parent, exc) from None
     say.result(_validation_summary(result))
     say.result(f"criteria {criteria.name}:")
     for group, count in classified["imnm_group"].value_counts(sort=False).items():
@@ -299,8 +309,6 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         say.result(f"  reason  {code}  {count}")
     say.result(f"classified rows written to {args.output}")
     if result.quarantined_rows:
-        quarantine = _quarantine_path(args.output)
-        write_table(result.quarantine, quarantine)
         say.result(f"quarantined rows written to {quarantine}")
     return _strict_code(args, result)
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -23,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from imnm_cohort.errors import ConfigError, OutputError
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -151,3 +154,18 @@ def write_text(text: str, path: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_failure(where: Path, exc: OSError) -> OutputError | ConfigError:
+    """The one-line error for an output that could not be written."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ConfigError(f"{where}: cannot write to the output folder ({reason})")
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return OutputError(
+            f"{where}: the disk is full or a file size limit was reached ({reason}); "
+            "nothing was published"
+        )
+    return OutputError(
+        f"{where}: the outputs could not be written ({reason}); nothing was published"
+    )

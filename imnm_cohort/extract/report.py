@@ -13,7 +13,7 @@ from pathlib import Path
 from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES
 from imnm_cohort.extract.validate import ValidationResult
 from imnm_cohort.report.escape import md_text
-from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.tables import write_failure, write_table, write_text
 
 VALIDATION_FILES = (
     "valid.csv",
@@ -80,13 +80,22 @@ def validation_markdown(result: ValidationResult) -> str:
 def write_validation(result: ValidationResult, folder: str | Path) -> list[Path]:
     """Write the validation outputs (:data:`VALIDATION_FILES`) into ``folder``."""
     folder = Path(folder)
-    return [
-        write_table(result.valid, folder / "valid.csv"),
-        write_table(result.quarantine, folder / "quarantine.csv"),
-        write_table(result.reasons, folder / "quarantine_reasons.csv"),
-        write_table(result.warnings, folder / "data_quality_warnings.csv"),
-        write_text(
+    writers = [
+        lambda: write_table(result.valid, folder / "valid.csv"),
+        lambda: write_table(result.quarantine, folder / "quarantine.csv"),
+        lambda: write_table(result.reasons, folder / "quarantine_reasons.csv"),
+        lambda: write_table(result.warnings, folder / "data_quality_warnings.csv"),
+        lambda: write_text(
             json.dumps(result.to_dict(), indent=2) + "\n", folder / "validation_report.json"
         ),
-        write_text(validation_markdown(result), folder / "validation_report.md"),
+        lambda: write_text(validation_markdown(result), folder / "validation_report.md"),
     ]
+    written: list[Path] = []
+    try:
+        for write in writers:
+            written.append(write())
+    except OSError as exc:
+        for path in written:  # all the outputs or none
+            path.unlink(missing_ok=True)
+        raise write_failure(folder, exc) from None
+    return written

@@ -41,7 +41,7 @@ from imnm_cohort.pipeline.disclosure import (
 from imnm_cohort.report.figures import all_figures
 from imnm_cohort.report.plotdata import figure_data
 from imnm_cohort.report.render import render_html, render_markdown, view
-from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.tables import write_failure, write_table, write_text
 
 T = TypeVar("T")
 DEPENDENCIES = (
@@ -279,7 +279,7 @@ def run_pipeline(
             folder = runfolder.publish(work, root, name)
         except OSError as exc:
             runfolder.discard(work)
-            raise runfolder.write_failure(root, exc) from None
+            raise write_failure(root, exc) from None
         except BaseException:
             runfolder.discard(work)
             raise

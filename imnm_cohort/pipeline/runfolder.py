@@ -23,7 +23,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from imnm_cohort.errors import ConfigError, OutputError, RunLockedError
+from imnm_cohort.errors import RunLockedError
+from imnm_cohort.tables import write_failure
 
 LOCK_NAME = ".imnm-cohort.lock"
 LATEST = "latest"
@@ -37,21 +38,6 @@ def sha256_of(path: Path) -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_failure(where: Path, exc: OSError) -> OutputError | ConfigError:
-    """The one-line error for an output that could not be written."""
-    reason = exc.strerror or type(exc).__name__
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return ConfigError(f"{where}: cannot write to the output folder ({reason})")
-    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return OutputError(
-            f"{where}: the disk is full or a file size limit was reached ({reason}); "
-            "nothing was published"
-        )
-    return OutputError(
-        f"{where}: the outputs could not be written ({reason}); nothing was published"
-    )
 
 
 @contextlib.contextmanager

@@ -511,3 +511,31 @@ def test_a_latest_file_naming_no_run_folder_is_ignored(tmp_path, text):
 def test_synth_refuses_huge_or_negative_numbers(tmp_path, argv, message):
     code, _, lines = run("synth", *argv, "-o", str(tmp_path / "s.csv"))
     assert code == 2 and lines == [f"imnm-cohort: error: {message}"]
+
+
+@pytest.mark.parametrize("command", ["validate", "classify", "synth"])
+def test_every_command_meets_a_read_only_folder_in_one_line(tmp_path, monkeypatch, command):
+    import tempfile
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    import pyarrow.csv
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(pyarrow.csv, "write_csv", refuse)
+    extract = str(FILES / "duplicate_ids.csv")
+    argv = {
+        "validate": ["validate", extract, "-o", str(folder)],
+        "classify": ["classify", extract, "-o", str(folder / "c.csv")],
+        "synth": ["synth", "--n", "5", "-o", str(folder / "s.csv")],
+    }[command]
+    code, _, lines = run(*argv)
+    assert code == 2
+    assert lines == [
+        f"imnm-cohort: error: {folder}: cannot write to the output folder (Permission denied)"
+    ]
+    assert list(folder.iterdir()) == []
