@@ -159,6 +159,8 @@ def write_text(text: str, path: str | Path) -> Path:
 def write_failure(where: Path, exc: OSError) -> OutputError | ConfigError:
     """The one-line error for an output that could not be written."""
     reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return ConfigError(f"{where}: is a file, not a folder; give a folder for the outputs")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return ConfigError(f"{where}: cannot write to the output folder ({reason})")
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):

@@ -539,3 +539,11 @@ def test_every_command_meets_a_read_only_folder_in_one_line(tmp_path, monkeypatc
         f"imnm-cohort: error: {folder}: cannot write to the output folder (Permission denied)"
     ]
     assert list(folder.iterdir()) == []
+
+
+def test_an_output_folder_that_is_a_file_is_one_line_exit_2(tmp_path, small_cohort):
+    not_a_folder = tmp_path / "report"
+    not_a_folder.write_text("keep me")
+    code, _, lines = run_pipeline(small_cohort, not_a_folder)
+    assert code == 2 and len(lines) == 1 and "is a file, not a folder" in lines[0]
+    assert not_a_folder.read_text() == "keep me"
