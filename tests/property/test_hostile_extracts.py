@@ -30,7 +30,7 @@ def _data_rows(path: Path) -> int:
     return len(pd.read_csv(path, dtype=str, keep_default_na=False)) if path.exists() else 0
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 25),
     seed=st.integers(0, 1000),
@@ -71,7 +71,7 @@ def test_no_exception_escapes_main_and_nothing_is_lost(n, seed, dirty, extras, c
         assert _data_rows(valid) + _data_rows(quarantined) == n
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 60),
     seed=st.integers(0, 10_000),
