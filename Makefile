@@ -35,6 +35,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_validate.py
 	cd benchmarks && ../$(BIN)/python bench_classify.py
 	cd benchmarks && ../$(BIN)/python bench_analyse.py
+	cd benchmarks && ../$(BIN)/python bench_cancer.py
 	cd benchmarks && ../$(BIN)/python bench_run.py
 
 clean:

@@ -28,6 +28,7 @@ from imnm_cohort.errors import (
     ExtractError,
     FileLevelError,
     ImnmCohortError,
+    ReferenceRateError,
     RunLockedError,
     UnknownCriteriaError,
 )
@@ -42,11 +43,23 @@ from imnm_cohort.extract import (
 from imnm_cohort.synth import synthesize, write_extract
 
 if TYPE_CHECKING:
-    from imnm_cohort.analysis import CohortAnalysis, MalignancyOptions, analyse
+    from imnm_cohort.analysis import (
+        CohortAnalysis,
+        MalignancyOptions,
+        ReferenceRates,
+        analyse,
+        read_reference_rates,
+    )
 
 # The analyses need scipy and lifelines, which take seconds to import; validating and
 # classifying do not, so the command line's validate and classify import them only here.
-_LAZY = {"CohortAnalysis", "MalignancyOptions", "analyse"}
+_LAZY = {
+    "CohortAnalysis",
+    "MalignancyOptions",
+    "ReferenceRates",
+    "analyse",
+    "read_reference_rates",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -76,6 +89,8 @@ __all__ = [
     "FileLevelError",
     "ImnmCohortError",
     "MalignancyOptions",
+    "ReferenceRateError",
+    "ReferenceRates",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",
@@ -87,6 +102,7 @@ __all__ = [
     "get_criteria",
     "load_extract",
     "read_extract",
+    "read_reference_rates",
     "synthesize",
     "validate_extract",
     "write_extract",

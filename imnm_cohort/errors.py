@@ -82,6 +82,11 @@ class OutputError(ImnmCohortError):
     exit_code = 1
 
 
+class ReferenceRateError(ConfigError):
+    """A reference-rate file (population rates for SIR and SMR) that cannot be used (exit code
+    2); the message names the file, and the row and column where one is at fault."""
+
+
 class RunLockedError(ImnmCohortError):
     """Another run is writing to the same output folder (exit code 4; nothing written)."""
 

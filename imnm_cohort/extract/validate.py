@@ -45,6 +45,8 @@ WARNING_CODES = {
     "onset_age_above_100": "onset age above 100 years",
     "statin_started_after_onset": "statin_start_date after onset_date",
     "cancer_code_not_malignant": "cancer_icd10 outside C00-C97 (malignant neoplasms)",
+    "diagnosis_after_end_of_observation": "diagnosis_date after the end of observation "
+    "(no follow-up from diagnosis)",
 }
 
 REASON_COLUMNS = ("row_number", "patient_id", "column", "rule", "value")
@@ -332,6 +334,12 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
             valid["statin_start_date"].dt.strftime("%Y-%m-%d"),
         ),
         ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant.fillna(False), icd),
+        (
+            "diagnosis_date",
+            "diagnosis_after_end_of_observation",
+            valid["diagnosis_date"] > valid["death_date"].fillna(valid["last_followup_date"]),
+            valid["diagnosis_date"].dt.strftime("%Y-%m-%d"),
+        ),
     ]
     parts = []
     for column, code, mask, shown in checks:

@@ -19,6 +19,7 @@ Example (``pipelines/example.toml`` is a commented version)::
     exclude_c44 = true
     include_in_situ = false
     seed = 0
+    reference_rates = "rates/population.csv"   # optional: SIR and SMR (contract v1.2)
 
     [disclosure]
     min_cell_count = 5
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
 
@@ -57,6 +59,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "exclude_c44": ((bool,), True),
         "include_in_situ": ((bool,), False),
         "seed": ((int,), 0),
+        "reference_rates": ((str,), None),
     },
     "disclosure": {"min_cell_count": ((int,), 5), "rounding": ((int,), 0)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
@@ -91,6 +94,8 @@ class PipelineConfig:
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
+    reference_rates : ReferenceRates or None
+        Population rates for the SIR and SMR (``[analysis] reference_rates``).
     """
 
     source: Path | None
@@ -102,6 +107,7 @@ class PipelineConfig:
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = FORMATS
     rounding: int = 0
+    reference_rates: ReferenceRates | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -109,7 +115,11 @@ class PipelineConfig:
             "pipeline": str(self.source) if self.source else None,
             "input": {"extract": str(self.extract)},
             "classification": {"criteria": self.criteria},
-            "analysis": {**asdict(self.malignancy), "seed": self.seed},
+            "analysis": {
+                **asdict(self.malignancy),
+                "seed": self.seed,
+                "reference_rates": self.reference_rates.path if self.reference_rates else None,
+            },
             "disclosure": {"min_cell_count": self.min_cell_count, "rounding": self.rounding},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
         }
@@ -120,6 +130,8 @@ class PipelineConfig:
         settings.pop("pipeline")
         settings.pop("output")
         settings["input"] = {}
+        if self.reference_rates is not None:  # the rates, wherever the file is
+            settings["analysis"]["reference_rates"] = self.reference_rates.digest()
         text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -145,6 +157,7 @@ class PipelineConfig:
             (output_root or self.output_root).resolve(),
             self.formats,
             self.rounding,
+            self.reference_rates,
         )
 
 
@@ -196,6 +209,13 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         raise ConfigError(
             f"{path}: [input] extract = {values['input']['extract']!r}: no such file ({extract})"
         )
+    rates_name = values["analysis"]["reference_rates"]
+    rates = None
+    if rates_name is not None:
+        try:
+            rates = read_reference_rates((base / rates_name).resolve())
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
     return PipelineConfig(
         source=path.resolve(),
         extract=extract,
@@ -206,6 +226,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(formats),
         rounding=values["disclosure"]["rounding"],
+        reference_rates=rates,
     )
 
 

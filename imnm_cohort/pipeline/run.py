@@ -148,7 +148,13 @@ def run_pipeline(
         criteria = get_criteria(config.criteria)
         classified = stage("classify", lambda: classify(result.valid, criteria))
         analysis = stage(
-            "analyse", lambda: analyse(classified, config.malignancy, seed=config.seed)
+            "analyse",
+            lambda: analyse(
+                classified,
+                config.malignancy,
+                seed=config.seed,
+                reference_rates=config.reference_rates,
+            ),
         )
         summary = build_summary(config, result, classified, analysis)
         declarations = {"summary.json": summary_disclosure(summary, analysis)}
@@ -308,6 +314,9 @@ def build_summary(
         "table_one": body["table_one"],
         "survival": body["survival"],
         "cause_specific_cox": body["cause_specific_cox"],
+        "fine_gray": body["fine_gray"],
+        "time_since_onset": body["time_since_onset"],
+        "population_rates": body["population_rates"],
         "classification_reasons": reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],

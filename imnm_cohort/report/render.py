@@ -8,6 +8,8 @@ that comes from the data (a file, column, category or reason name) is shown, nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -52,6 +54,35 @@ CATEGORICAL_TITLES = {
     "dm_rash": "Dermatomyositis rash",
     "emg_myopathic": "Myopathic EMG",
 }
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A report section added by its own module: the next analysis needs no edit here.
+
+    Attributes
+    ----------
+    name : str
+        Its key in the report context.
+    view : callable
+        ``view(summary) -> dict``: the section's text, from the disclosure-controlled summary.
+    markdown : callable
+        ``markdown(section_view) -> list of str``: the section's Markdown lines.
+    template : str
+        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``.
+    references : tuple of str
+        Added to the report's references.
+    """
+
+    name: str
+    view: Callable[[dict[str, Any]], dict[str, Any]]
+    markdown: Callable[[dict[str, Any]], list[str]]
+    template: str
+    references: tuple[str, ...] = ()
+
+
+#: Sections registered by their modules (see ``imnm_cohort/report/__init__.py``), in order.
+SECTIONS: list[ReportSection] = []
 
 
 def label(group: str) -> str:
@@ -254,12 +285,17 @@ def view(
                 "events": num(r["events"]),
                 "py": num(r["person_years"], 0),
                 "rate": with_ci(r["rate_per_1000py"], r["rate_ci"]),
-                "cuminc": with_ci(
-                    r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"
-                ),
+                "cuminc": "horizon beyond this group's follow-up"
+                if r.get("horizon_beyond_follow_up") is True
+                else with_ci(r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"),
             }
             for g, r in m["groups"].items()
         ],
+        "time_zero_after_end": ", ".join(
+            f"{label(g)} {num(r['time_zero_after_end'])}"
+            for g, r in m["groups"].items()
+            if r.get("time_zero_after_end", 0) != 0
+        ),
     }
     cx = summary["cause_specific_cox"]
     cox = {
@@ -317,8 +353,12 @@ def view(
             {"name": k, "svg": v, "caption": _caption(k, meta["min_cell_count"])}
             for k, v in figures.items()
         ],
-        "references": REFERENCES,
+        "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
         "changes": changes,
+        "sections": [
+            {"template": sec.template, "name": sec.name, "view": sec.view(summary)}
+            for sec in SECTIONS
+        ],
     }
 
 
@@ -442,6 +482,12 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             for r in m["rows"]
         ],
     )
+    if m["time_zero_after_end"]:
+        out += [
+            f"Not at risk because {m['time_zero']} falls after the end of observation "
+            f"(a data-quality warning): {_md(m['time_zero_after_end'])}.",
+            "",
+        ]
     out += [
         f"Gray's test across groups: {m['gray']}",
         "",
@@ -470,6 +516,8 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         ],
     )
     out += [f"Log-rank test: {c['survival']['p']}", ""]
+    for sec, section in zip(SECTIONS, c["sections"], strict=True):
+        out += sec.markdown(section["view"])
     if c["changes"]:
         ch = c["changes"]
         out += [

@@ -301,15 +301,20 @@ def _aggregate_jsons(folder: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in folder.glob("*.json")}
 
 
-def test_every_integer_of_every_aggregate_output_is_declared(tmp_path, small_cohort):
+@pytest.mark.parametrize("rates", [False, True])
+def test_every_integer_of_every_aggregate_output_is_declared(tmp_path, small_cohort, rates):
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline as run_it
 
-    config = load_pipeline().with_overrides(small_cohort, tmp_path / "o")
+    rate_file = ROOT / "imnm_cohort" / "data" / "illustrative_rates.csv"
+    analysis = {"reference_rates": f'"{rate_file}"'} if rates else {}
+    config = load_pipeline(pipeline(tmp_path, small_cohort, analysis=analysis))
+    assert (config.reference_rates is not None) is rates
     run_it(config)
     result = run_it(config)  # the second run has changes.json too
     outputs = _aggregate_jsons(result.folder)
     assert set(outputs) == {"summary.json", "changes.json", "manifest.json"}
+    assert bool(outputs["summary.json"]["population_rates"]) is rates
     assert set(result.declarations) == set(outputs)
     for name, data in outputs.items():
         numbers = [p for p, v in leaves(data) if isinstance(v, int) and not isinstance(v, bool)]
