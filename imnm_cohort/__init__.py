@@ -28,6 +28,7 @@ from imnm_cohort.errors import (
     ExtractError,
     FileLevelError,
     ImnmCohortError,
+    MappingError,
     ReferenceRateError,
     RunLockedError,
     UnknownCriteriaError,
@@ -40,6 +41,7 @@ from imnm_cohort.extract import (
     read_extract,
     validate_extract,
 )
+from imnm_cohort.mapping import InputSpec, MappingSpec, load_input, load_mapping, map_export
 from imnm_cohort.synth import synthesize, write_extract
 
 if TYPE_CHECKING:
@@ -88,7 +90,10 @@ __all__ = [
     "ExtractError",
     "FileLevelError",
     "ImnmCohortError",
+    "InputSpec",
     "MalignancyOptions",
+    "MappingError",
+    "MappingSpec",
     "ReferenceRateError",
     "ReferenceRates",
     "RunLockedError",
@@ -101,6 +106,9 @@ __all__ = [
     "explain",
     "get_criteria",
     "load_extract",
+    "load_input",
+    "load_mapping",
+    "map_export",
     "read_extract",
     "read_reference_rates",
     "synthesize",

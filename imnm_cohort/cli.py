@@ -34,10 +34,12 @@ from imnm_cohort.classify import (
     reason_counts,
 )
 from imnm_cohort.errors import ConfigError, ImnmCohortError
-from imnm_cohort.extract import ValidationResult, load_extract
+from imnm_cohort.extract import ValidationResult
+from imnm_cohort.extract.hints import absent_effects, expected
 from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
+from imnm_cohort.mapping.load import InputSpec, load_input, map_export
 from imnm_cohort.synth import synthesize, write_extract
-from imnm_cohort.tables import write_failure, write_table
+from imnm_cohort.tables import write_failure, write_table, write_text
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 #: The largest synthetic registry (about 3 GB of memory while it is made).
@@ -68,9 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of rows given a rule-breaking defect (default 0)",
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+    p.add_argument(
+        "--layout",
+        choices=("flat", "redcap"),
+        default="flat",
+        help="flat: a section-1 extract (default); redcap: a longitudinal REDCap-shaped "
+        "export (.csv) with its data dictionary and mapping file beside it",
+    )
+
+    p = sub.add_parser("map", help="map a site's export into a section-1 extract")
+    p.add_argument("export", type=Path)
+    p.add_argument("--mapping", required=True, type=Path, help="the mapping file (.toml)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+
+    p = sub.add_parser("draft-mapping", help="draft a mapping file from a REDCap dictionary")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--redcap-dictionary", type=Path, help="the data dictionary (.csv)")
+    source.add_argument(
+        "--from-data",
+        type=Path,
+        help="an SPSS (.sav) or Stata (.dta) file: draft from its variable and value labels",
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, help="the mapping file to write")
 
     p = sub.add_parser("validate", help="validate an extract and quarantine bad rows")
     p.add_argument("extract", type=Path)
+    _mapping_option(p)
     p.add_argument(
         "-o",
         "--output-dir",
@@ -81,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="validate and classify an extract")
     p.add_argument("extract", type=Path)
+    _mapping_option(p)
     p.add_argument(
         "--criteria",
         default=available_criteria()[0],
@@ -97,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a pipeline file (.toml); default: the bundled demo pipeline",
     )
     p.add_argument("--input", type=Path, help="use this extract instead of the pipeline's")
+    _mapping_option(p)
     p.add_argument(
         "--output-dir",
         type=Path,
@@ -106,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
     return parser
+
+
+def _mapping_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="a mapping file (.toml) that turns a site's own export into an extract",
+    )
 
 
 def main(
@@ -125,6 +160,8 @@ def main(
     try:
         command = {
             "synth": _synth,
+            "map": _map,
+            "draft-mapping": _draft_mapping,
             "validate": _validate,
             "classify": _classify,
             "criteria": _criteria,
@@ -224,6 +261,16 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
     t = time.perf_counter()
+    if args.layout == "redcap":
+        from imnm_cohort.synth_redcap import write_redcap
+
+        files = write_redcap(args.n, args.output, seed=args.seed)
+        say.stage("synth", t)
+        say.result(
+            f"wrote a REDCap-shaped export of {args.n} synthetic patients (seed {args.seed}): "
+            + ", ".join(str(f) for f in files)
+        )
+        return EXIT_OK
     frame = synthesize(args.n, seed=args.seed, dirty=args.dirty)
     try:
         write_extract(frame, args.output)
@@ -234,11 +281,68 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     return EXIT_OK
 
 
-def _load(path: Path, say: _Printer) -> ValidationResult:
+def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
     t = time.perf_counter()
-    result = load_extract(path)
+    result = load_input(InputSpec(path, mapping))
     say.stage("validate", t)
     return result
+
+
+def _map(args: argparse.Namespace, say: _Printer) -> int:
+    if args.output.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    quarantine = _quarantine_path(args.output)
+    for source in (args.export, args.mapping):
+        _refuse_overwriting(source, args.output, quarantine)
+    t = time.perf_counter()
+    result = map_export(args.export, args.mapping)
+    say.stage("map", t)
+    try:
+        write_table(result.extract, args.output)
+        write_table(result.quarantine, quarantine)
+    except OSError as exc:
+        args.output.unlink(missing_ok=True)  # both files or neither
+        raise write_failure(args.output.parent, exc) from None
+    say.result(
+        f"{args.export}: {result.export_rows} export rows, {result.patients} patients: "
+        f"{len(result.extract)} mapped, {len(result.quarantine)} quarantined"
+    )
+    for reason, count in result.reason_counts.items():
+        say.result(f"  quarantine  {reason}  {count}")
+    say.result(_absent_summary(result.absent_columns))
+    say.result(f"extract written to {args.output}; quarantine to {quarantine}")
+    return EXIT_OK
+
+
+def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.mapping.draft import draft_from_readstat, draft_from_redcap
+
+    source = args.redcap_dictionary if args.redcap_dictionary is not None else args.from_data
+    _refuse_overwriting(source, args.output)
+    if args.redcap_dictionary is not None:
+        draft = draft_from_redcap(args.redcap_dictionary)
+    else:
+        draft = draft_from_readstat(args.from_data)
+    try:
+        write_text(draft.text, args.output)
+    except OSError as exc:
+        raise write_failure(args.output.parent, exc) from None
+    total = len(draft.matched) + len(draft.unmatched)
+    say.result(
+        f"drafted {args.output}: {len(draft.matched)} of {total} contract columns matched; "
+        "review it before use"
+    )
+    if draft.unmatched:
+        say.result("  not matched (commented out): " + ", ".join(draft.unmatched))
+    return EXIT_OK
+
+
+def _absent_summary(absent: Sequence[str]) -> str:
+    if not absent:
+        return "every contract column is present"
+    lines = [f"{len(absent)} contract column(s) absent, read as empty:"]
+    lines += [f"  absent  {line}" for line in absent_effects(absent)]
+    return "\n".join(lines)
 
 
 def _validation_summary(result: ValidationResult) -> str:
@@ -246,10 +350,21 @@ def _validation_summary(result: ValidationResult) -> str:
         f"{result.source}: {result.input_rows} rows: {result.valid_rows} valid, "
         f"{result.quarantined_rows} quarantined"
     ]
+    if result.export_rows is not None:
+        lines[0] = (
+            f"{result.source}: {result.export_rows} export rows, {result.input_rows} patients: "
+            f"{result.valid_rows} valid, {result.quarantined_rows} quarantined"
+        )
     for row in result.reason_counts().itertuples(index=False):
-        lines.append(f"  quarantine  {row.column}:{row.rule}  {row.rows}")
+        hint = expected(str(row.column), str(row.rule))
+        lines.append(
+            f"  quarantine  {row.column}:{row.rule}  {row.rows}"
+            + (f"  (expected {hint})" if hint else "")
+        )
     for row in result.warning_counts().itertuples(index=False):
         lines.append(f"  warning     {row.code}  {row.rows}")
+    if result.absent_columns:
+        lines.append(_absent_summary(result.absent_columns))
     return "\n".join(lines)
 
 
@@ -260,7 +375,7 @@ def _strict_code(args: argparse.Namespace, result: ValidationResult) -> int:
 def _validate(args: argparse.Namespace, say: _Printer) -> int:
     if args.output_dir is not None:
         _refuse_overwriting(args.extract, *(args.output_dir / name for name in VALIDATION_FILES))
-    result = _load(args.extract, say)
+    result = _load(args.extract, say, args.mapping)
     say.result(_validation_summary(result))
     if args.output_dir is not None:
         write_validation(result, args.output_dir)
@@ -269,13 +384,13 @@ def _validate(args: argparse.Namespace, say: _Printer) -> int:
 
 
 def _refuse_overwriting(extract: Path, *outputs: Path) -> None:
-    """An output must never replace the extract it is made from."""
+    """An output must never replace the file it is made from."""
     for output in outputs:
         same = output.resolve() == extract.resolve()
         if not same and output.exists() and extract.exists():
             same = os.path.samefile(output, extract)
         if same:
-            raise ConfigError(f"{output}: is the input extract itself; choose another output file")
+            raise ConfigError(f"{output}: is the input file itself; choose another output file")
 
 
 def _quarantine_path(output: Path) -> Path:
@@ -289,7 +404,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     if args.output.is_dir():
         raise ConfigError(f"{args.output}: is a folder; give the output file's name")
     _refuse_overwriting(args.extract, args.output, _quarantine_path(args.output))
-    result = _load(args.extract, say)
+    result = _load(args.extract, say, args.mapping)
     t = time.perf_counter()
     classified = classify(result.valid, criteria)
     say.stage("classify", t)
@@ -317,12 +432,17 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline
 
-    config = load_pipeline(args.pipeline).with_overrides(args.input, args.output_dir)
+    config = load_pipeline(args.pipeline).with_overrides(
+        args.input, args.output_dir, mapping=args.mapping
+    )
     args.output_root = config.output_root  # where a debug log would go
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
     for note in result.notes:
         print(f"imnm-cohort: note: {note}", file=say.err)
-    say.result(f"{config.extract.name}: {result.quarantined_rows} rows quarantined")
+    unit = "patients" if config.mapping is not None else "rows"
+    say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
+    if result.absent_columns:
+        say.result(_absent_summary(result.absent_columns))
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():
         say.result(f"report: {result.folder / 'report.html'}")

@@ -8,6 +8,7 @@ Example (``pipelines/example.toml`` is a commented version)::
 
     [input]
     extract = "exports/registry.csv"
+    # mapping = "registry-mapping.toml"   # a site's own export: contract section 5
 
     [classification]
     criteria = "tma2025"
@@ -44,13 +45,14 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.mapping.load import InputSpec
 
 FORMATS = ("html", "md", "json", "csv")
 BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.toml"
 
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "input": {"extract": ((str,), ...)},
+    "input": {"extract": ((str,), ...), "mapping": ((str,), None)},
     "classification": {"criteria": ((str,), "tma2025")},
     "analysis": {
         "window_years": ((int, float), 3),
@@ -96,6 +98,8 @@ class PipelineConfig:
     formats : tuple of str
     reference_rates : ReferenceRates or None
         Population rates for the SIR and SMR (``[analysis] reference_rates``).
+    mapping : Path or None
+        The mapping file that turns the input export into an extract (absolute), if any.
     """
 
     source: Path | None
@@ -108,12 +112,14 @@ class PipelineConfig:
     formats: tuple[str, ...] = FORMATS
     rounding: int = 0
     reference_rates: ReferenceRates | None = None
+    mapping: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
+        given = {"mapping": str(self.mapping)} if self.mapping is not None else {}
         return {
             "pipeline": str(self.source) if self.source else None,
-            "input": {"extract": str(self.extract)},
+            "input": {"extract": str(self.extract), **given},
             "classification": {"criteria": self.criteria},
             "analysis": {
                 **asdict(self.malignancy),
@@ -123,6 +129,10 @@ class PipelineConfig:
             "disclosure": {"min_cell_count": self.min_cell_count, "rounding": self.rounding},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
         }
+
+    def input_spec(self) -> InputSpec:
+        """The input: the extract (or export) and its mapping, as the commands share it."""
+        return InputSpec(self.extract, self.mapping)
 
     def digest(self) -> str:
         """A short hash of the settings that shape the results (not the paths)."""
@@ -136,17 +146,24 @@ class PipelineConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def with_overrides(
-        self, extract: Path | None = None, output_root: Path | None = None
+        self,
+        extract: Path | None = None,
+        output_root: Path | None = None,
+        *,
+        mapping: Path | None = None,
     ) -> PipelineConfig:
-        """A copy with the input or the output folder replaced (``--input``, ``--output-dir``).
+        """A copy with the input, the output folder or the mapping replaced (``--input``,
+        ``--output-dir``, ``--mapping``).
 
         Raises
         ------
         ConfigError
-            When the input extract does not exist.
+            When the input extract or the mapping file does not exist.
         """
         if extract is not None and not Path(extract).is_file():
             raise ConfigError(f"--input {extract}: no such extract file")
+        if mapping is not None and not Path(mapping).is_file():
+            raise ConfigError(f"--mapping {mapping}: no such mapping file")
         return PipelineConfig(
             self.source,
             (extract or self.extract).resolve(),
@@ -158,6 +175,7 @@ class PipelineConfig:
             self.formats,
             self.rounding,
             self.reference_rates,
+            Path(mapping).resolve() if mapping is not None else self.mapping,
         )
 
 
@@ -216,6 +234,12 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
             rates = read_reference_rates((base / rates_name).resolve())
         except ConfigError as exc:
             raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
+    mapping = None
+    if values["input"]["mapping"] is not None:
+        mapping = (base / values["input"]["mapping"]).resolve()
+        if not mapping.is_file():
+            given = values["input"]["mapping"]
+            raise ConfigError(f"{path}: [input] mapping = {given!r}: no such file ({mapping})")
     return PipelineConfig(
         source=path.resolve(),
         extract=extract,
@@ -227,6 +251,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         formats=tuple(formats),
         rounding=values["disclosure"]["rounding"],
         reference_rates=rates,
+        mapping=mapping,
     )
 
 

@@ -26,7 +26,8 @@ from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult, load_extract
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.mapping.load import load_input
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import SNAPSHOT, changes_disclosure, changes_since, snapshot
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -81,6 +82,8 @@ class RunResult:
         One line per thing the run skipped (e.g. a comparison with a damaged earlier run).
     declarations : dict
         Each aggregate JSON output's disclosure declaration, by file name.
+    absent_columns : tuple of str
+        Optional contract columns the input did not have (read as empty).
     """
 
     folder: Path
@@ -89,6 +92,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     declarations: dict[str, Declaration] = field(default_factory=dict)
+    absent_columns: tuple[str, ...] = ()
 
 
 def run_pipeline(
@@ -144,7 +148,7 @@ def run_pipeline(
     # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
         input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
-        result = stage("validate", lambda: load_extract(config.extract))
+        result = stage("validate", lambda: load_input(config.input_spec()))
         criteria = get_criteria(config.criteria)
         classified = stage("classify", lambda: classify(result.valid, criteria))
         analysis = stage(
@@ -265,7 +269,11 @@ def run_pipeline(
                 "dependencies": {d: _version(d) for d in DEPENDENCIES},
                 "criteria": {"name": criteria.name, "citation": criteria.citation},
                 "config": config.to_dict(),
-                "input": {"file": config.extract.name, "sha256": input_sha},
+                "input": {
+                    "file": config.extract.name,
+                    "sha256": input_sha,
+                    **({"mapping": result.mapping} if result.mapping else {}),
+                },
                 "rows": rows,
                 "disclosure": {
                     "min_cell_count": config.min_cell_count,
@@ -289,7 +297,15 @@ def run_pipeline(
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, exit_code, result.quarantined_rows, timings, notes, declarations)
+    return RunResult(
+        folder,
+        exit_code,
+        result.quarantined_rows,
+        timings,
+        absent_columns=result.absent_columns,
+        notes=notes,
+        declarations=declarations,
+    )
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -322,6 +338,7 @@ def build_summary(
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],
             "absent_columns": validation["absent_columns"],
+            **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
         "disclosure": {"min_cell_count": config.min_cell_count, "rounding": config.rounding},
     }
@@ -350,6 +367,7 @@ def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Dec
         counts=(
             Count(counts[0]),
             Count(counts[1], "valid_rows"),
+            Count(("counts", "export_rows")),  # a site's export, by a mapping file
             Count(counts[2], describes=(("validation", "quarantine_reasons"),)),
             *(Count(("groups", g), f"group:{g}", describes=reasons_of[g]) for g in reasons_of),
             *(Count(("classification_reasons", c)) for c in summary["classification_reasons"]),

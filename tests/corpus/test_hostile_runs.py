@@ -215,12 +215,12 @@ def test_classify_refuses_to_overwrite_its_input(tmp_path):
     for output in (extract, tmp_path / "." / "x.csv"):
         code, _, lines = run("classify", str(extract), "-o", str(output))
         assert code == 2 and lines == [
-            f"imnm-cohort: error: {output}: is the input extract itself; choose another output file"
+            f"imnm-cohort: error: {output}: is the input file itself; choose another output file"
         ]
     quarantine_named = tmp_path / "y.quarantine.csv"
     quarantine_named.write_bytes(before)
     code, _, lines = run("classify", str(quarantine_named), "-o", str(tmp_path / "y.csv"))
-    assert code == 2 and "is the input extract itself" in lines[0]
+    assert code == 2 and "is the input file itself" in lines[0]
     assert extract.read_bytes() == before
 
 
@@ -435,14 +435,14 @@ def test_validate_refuses_to_overwrite_its_input(tmp_path):
     extract = tmp_path / "valid.csv"
     extract.write_bytes((FILES / "byte_order_mark.csv").read_bytes())
     code, _, lines = run("validate", str(extract), "-o", str(tmp_path))
-    assert code == 2 and "is the input extract itself" in lines[0]
+    assert code == 2 and "is the input file itself" in lines[0]
 
 
 def test_a_file_level_message_shows_empty_cells_as_empty(tmp_path):
     rows = patients({"hmgcr": 12}, sex="")
     code, _, lines = run("validate", str(write_csv(rows, tmp_path / "no_sex.csv")))
     assert code == 1 and len(lines) == 1
-    assert "(for example '(empty)')" in lines[0] and "<NA>" not in lines[0]
+    assert "(for example '(empty)'" in lines[0] and "<NA>" not in lines[0]
 
 
 def test_a_cox_model_that_cannot_be_fitted_is_reported_not_raised(monkeypatch):
@@ -552,3 +552,19 @@ def test_an_output_folder_that_is_a_file_is_one_line_exit_2(tmp_path, small_coho
     code, _, lines = run_pipeline(small_cohort, not_a_folder)
     assert code == 2 and len(lines) == 1 and "is a file, not a folder" in lines[0]
     assert not_a_folder.read_text() == "keep me"
+
+
+def test_map_and_draft_mapping_refuse_to_overwrite_their_inputs(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_bytes((FILES / "byte_order_mark.csv").read_bytes())
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("[columns]\n")
+    code, _, lines = run("map", str(export), "--mapping", str(mapping), "-o", str(export))
+    assert code == 2 and "is the input file itself" in lines[0]
+    dictionary = tmp_path / "dict.csv"
+    dictionary.write_text("x\n")
+    code, _, lines = run(
+        "draft-mapping", "--redcap-dictionary", str(dictionary), "-o", str(dictionary)
+    )
+    assert code == 2 and "is the input file itself" in lines[0]
+    assert dictionary.read_text() == "x\n"

@@ -35,6 +35,12 @@ EXPECTED = {
     "synthesize",
     "validate_extract",
     "write_extract",
+    "InputSpec",
+    "MappingError",
+    "MappingSpec",
+    "load_input",
+    "load_mapping",
+    "map_export",
 }
 
 
