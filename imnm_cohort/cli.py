@@ -40,6 +40,7 @@ from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.mapping.load import InputSpec, load_input, map_export
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_failure, write_table, write_text
+from imnm_cohort.vocabulary import GROUP_COLUMN
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 #: The largest synthetic registry (about 3 GB of memory while it is made).
@@ -418,7 +419,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         raise write_failure(args.output.parent, exc) from None
     say.result(_validation_summary(result))
     say.result(f"criteria {criteria.name}:")
-    for group, count in classified["imnm_group"].value_counts(sort=False).items():
+    for group, count in classified[GROUP_COLUMN].value_counts(sort=False).items():
         say.result(f"  group   {group}  {count}")
     for code, count in reason_counts(classified).items():
         say.result(f"  reason  {code}  {count}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN, ContinuousComparison, compare_continuous
+from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
 from imnm_cohort.analysis.describe import TableOne, table_one
 from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
@@ -21,8 +21,8 @@ from imnm_cohort.analysis.survival import (
     overall_survival,
 )
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
-from imnm_cohort.classify.rules import IMNM_GROUPS
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 MIN_EVENTS = 10
 

@@ -23,7 +23,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import (
     COMPETING,
     EVENT,
@@ -33,9 +32,15 @@ from imnm_cohort.analysis.competing import (
     gray_test,
 )
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
-from imnm_cohort.classify.derived import DAYS_PER_YEAR, days_between, end_of_observation
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.vocabulary import (
+    DAYS_PER_YEAR,
+    GROUP_COLUMN,
+    IMNM_GROUPS,
+    days_between,
+    malignant_icd10,
+)
 
 
 @dataclass(frozen=True)
@@ -75,15 +80,11 @@ class MalignancyOptions:
 
 def qualifying_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> np.ndarray:
     """Whether each patient's recorded cancer counts under the options."""
-    code = frame["cancer_icd10"].astype("string").str.upper()
-    letter = code.str.slice(0, 1)
-    number = pd.to_numeric(code.str.slice(1, 3), errors="coerce")
-    malignant = (letter == "C") & number.between(0, 97)
-    if options.exclude_c44:
-        malignant &= ~((letter == "C") & (number == 44))
-    if options.include_in_situ:
-        malignant |= (letter == "D") & number.between(0, 9)
-    counts = malignant.fillna(False) | code.isna()
+    code = frame["cancer_icd10"]
+    malignant = malignant_icd10(
+        code, exclude_c44=options.exclude_c44, include_in_situ=options.include_in_situ
+    )
+    counts = malignant | code.isna()
     return (frame["cancer_date"].notna() & counts).to_numpy(dtype=bool)
 
 

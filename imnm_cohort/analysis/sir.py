@@ -31,16 +31,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, days, lexis_split, year_start_days
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS, band_sums
-from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
-from imnm_cohort.classify.derived import DAYS_PER_YEAR
-from imnm_cohort.classify.rules import IMNM_GROUPS
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
 
 #: Band edges of time since time zero, in years, and the bands' names.
 FOLLOW_UP_BREAKS = (0.0, 1.0, 3.0, 5.0)

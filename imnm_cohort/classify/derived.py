@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from imnm_cohort.extract.schema import DAYS_PER_MONTH, DAYS_PER_YEAR, days_between
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, days_between
 
 __all__ = [
     "DAYS_PER_MONTH", "DAYS_PER_YEAR", "days_between", "derived_columns", "end_of_observation",

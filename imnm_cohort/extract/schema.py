@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
+
+from imnm_cohort.vocabulary import DAYS_PER_MONTH as DAYS_PER_MONTH
+from imnm_cohort.vocabulary import DAYS_PER_YEAR as DAYS_PER_YEAR
 
 CONTRACT_VERSION = "1"
 
@@ -37,27 +39,6 @@ STATINS = (
     "atorvastatin", "cerivastatin", "fluvastatin", "lovastatin",
     "pitavastatin", "pravastatin", "rosuvastatin", "simvastatin",
 )  # fmt: skip
-
-#: Contract section 2: years and months of the derived columns, in days.
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = 30.4375
-
-
-def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    """Whole days from ``earlier`` to ``later`` as floats (missing where either is).
-
-    Computed on day numbers, not nanosecond timestamps: two valid dates at the ends of the
-    accepted range (1677-09-22 and 2262-04-11) are further apart than a nanosecond
-    difference can hold, and must give a number rather than an overflow.
-    """
-    a = np.asarray(later.to_numpy(dtype="datetime64[ns]"))
-    b = np.asarray(earlier.to_numpy(dtype="datetime64[ns]"))
-    # Integer floor division of nanoseconds: numpy's own cast to days overflows near 1677.
-    per_day = np.int64(86_400_000_000_000)
-    days = (a.view(np.int64) // per_day - b.view(np.int64) // per_day).astype(float)
-    days[np.isnat(a) | np.isnat(b)] = np.nan
-    return pd.Series(days, index=later.index)
-
 
 CK_MAX = 1_000_000.0
 CK_ULN_RANGE = (20.0, 1000.0)

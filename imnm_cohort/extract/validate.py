@@ -27,11 +27,10 @@ from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import (
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
-    DAYS_PER_YEAR,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
-    days_between,
 )
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
 
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
@@ -411,8 +410,6 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
     """
     age = days_between(valid["onset_date"], valid["birth_date"]) / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
-    chapter = pd.to_numeric(icd.str.slice(1, 3), errors="coerce")
-    malignant = icd.str.startswith("C") & chapter.between(0, 97)
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
         ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age.round(2)),
@@ -423,7 +420,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
             valid["statin_start_date"] > valid["onset_date"],
             valid["statin_start_date"].dt.strftime("%Y-%m-%d"),
         ),
-        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant.fillna(False), icd),
+        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant_icd10(icd), icd),
         (
             "diagnosis_date",
             "diagnosis_after_end_of_observation",

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+from imnm_cohort.vocabulary import GROUP_COLUMN
 
 SNAPSHOT = "snapshot.parquet"
 SNAPSHOT_COLUMNS = ("patient_id", "imnm_group", "classification_reasons", "cancer", "death")
@@ -45,7 +46,7 @@ def snapshot(classified: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "patient_id": classified["patient_id"].astype(str).to_numpy(),
-            "imnm_group": classified["imnm_group"].astype(str).to_numpy(),
+            "imnm_group": classified[GROUP_COLUMN].astype(str).to_numpy(),
             "classification_reasons": classified["classification_reasons"].astype(str).to_numpy(),
             "cancer": classified["cancer_date"].notna().to_numpy(dtype=bool),
             "death": classified["death_date"].notna().to_numpy(dtype=bool),

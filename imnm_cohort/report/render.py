@@ -14,11 +14,11 @@ from typing import Any
 
 import jinja2
 
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
+from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.pipeline.disclosure import WITHHELD
 from imnm_cohort.report.escape import md_text
-from imnm_cohort.report.figures import LABELS
 from imnm_cohort.report.plotdata import STEPWISE_FACTOR
+from imnm_cohort.vocabulary import GROUP_LABELS, GROUPS, IMNM_GROUPS, VARIABLE_TITLES
 
 REFERENCES = (
     "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
@@ -44,15 +44,10 @@ CAPTIONS = {
     "survival": "Overall survival after onset (Kaplan-Meier), with numbers at risk.",
 }
 CONTINUOUS_TITLES = {
-    "age_at_onset_years": "Onset age (years)",
-    "ck_peak": "Peak CK (U/L)",
-    "followup_years": "Follow-up (years)",
+    v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")
 }
 CATEGORICAL_TITLES = {
-    "sex": "Sex",
-    "statin_exposed": "Statin exposed",
-    "dm_rash": "Dermatomyositis rash",
-    "emg_myopathic": "Myopathic EMG",
+    v: VARIABLE_TITLES[v] for v in ("sex", "statin_exposed", "dm_rash", "emg_myopathic")
 }
 
 
@@ -87,12 +82,7 @@ SECTIONS: list[ReportSection] = []
 
 def label(group: str) -> str:
     """A group's name for people."""
-    return {
-        "other_myositis": "other myositis",
-        "not_imnm": "not IMNM",
-        "unclassified": "unclassified",
-        **LABELS,
-    }.get(group, group)
+    return GROUP_LABELS.get(group, group)
 
 
 def num(value: Any, digits: int = 1) -> str:
