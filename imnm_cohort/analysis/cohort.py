@@ -22,6 +22,7 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 
@@ -76,6 +77,32 @@ class CohortAnalysis:
             "fine_gray": self.fine_gray.to_dict(),
             "population_rates": self.population.to_dict() if self.population else None,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: every result's own, placed where
+        :meth:`to_dict` puts it; group sizes add up to the valid rows (key ``valid_rows``)."""
+        return combine(
+            [
+                Declaration(
+                    counts=tuple(Count(("groups", g), f"group:{g}") for g in self.group_counts),
+                    margins=(
+                        Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),
+                    ),
+                ),
+                self.onset_age.disclosure().under("comparisons", "onset_age"),
+                self.ck_peak.disclosure().under("comparisons", "ck_peak"),
+                self.statin_latency.disclosure().under("comparisons", "statin_latency"),
+                self.malignancy.disclosure().under("comparisons", "malignancy"),
+                self.table_one.disclosure().under("table_one"),
+                self.survival.disclosure().under("survival"),
+                self.cox.disclosure().under("cause_specific_cox"),
+                self.time_since_onset.disclosure().under("time_since_onset"),
+                self.fine_gray.disclosure().under("fine_gray"),
+                self.population.disclosure().under("population_rates")
+                if self.population
+                else Declaration(),
+            ]
+        )
 
     def methods(self) -> list[str]:
         """One or two sentences per analysis, for a report's methods section."""

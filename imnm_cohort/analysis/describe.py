@@ -26,6 +26,7 @@ from imnm_cohort.analysis.compare import (
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
 from imnm_cohort.analysis.table_spec import COMPUTED, TableOneOptions, TableOneVariable
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 OVERALL = "overall"
@@ -194,6 +195,86 @@ class TableOne:
     def method(self) -> str:
         """The method in one or two sentences."""
         return " ".join(["Table 1 describes the groups.", *self.footnotes()])
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`.
+
+        Column sizes are keyed ``group:<name>`` (the same numbers as ``summary.json``'s
+        ``groups``) and the groups add up to the overall column. In each row, a cell's
+        counts add up to its column's size, and each count adds up across the groups to the
+        overall column. A row's SMDs are computed from its cells, so they are withheld with
+        any of its counts; where missing values are left out of a denominator, the
+        denominator and the missing count add up to the column's size, so withholding one
+        withholds the other (and the percentages with it).
+        """
+        groups = list(self.groups)
+        overall = OVERALL in self.columns
+        key = {g: f"group:{g}" for g in groups} | {OVERALL: "overall:" + ",".join(groups)}
+        parts = [
+            Declaration(
+                counts=tuple(Count(("n", c), key[c]) for c in self.columns),
+                margins=(
+                    (Margin(tuple(("n", g) for g in groups), ("n", OVERALL)),) if overall else ()
+                ),
+            )
+        ]
+
+        def across(at: Path, cells: list[Path]) -> Declaration:
+            """Each of the cells' counts adds up over the groups to the overall column."""
+            if not overall:
+                return Declaration()
+            return Declaration(
+                margins=tuple(
+                    Margin(tuple((*at, g, *c) for g in groups), (*at, OVERALL, *c)) for c in cells
+                )
+            )
+
+        for i, row in enumerate(self.rows):
+            at: Path = ("rows", i, "cells")
+            smd: Path = ("rows", i, "smd")
+            if row.variable.kind == "continuous":
+                for c in self.columns:
+                    parts.append(Summary.disclosure(None, key[c]).under(*at, c))
+                    # The row's SMDs are computed from its cells.
+                    parts.append(Declaration(counts=(Count((*at, c, "n"), reveals=(smd,)),)))
+                parts.append(across(at, [("n",), ("missing",)]))
+                continue
+            for c in self.columns:
+                cell = row.cells[c]
+                assert isinstance(cell, CategoryCounts)
+                here = (*at, c)
+                denominator = (*here, "denominator")
+                levels = list(cell.counts)
+                margins = [Margin(tuple((*here, "counts", lv) for lv in levels), key[c])]
+                if not cell.missing_in_denominator and MISSING in levels:
+                    known = tuple((*here, "counts", lv) for lv in levels if lv != MISSING)
+                    margins += [
+                        Margin(known, (*here, "denominator")),
+                        Margin(((*here, "denominator"), (*here, "counts", MISSING)), key[c]),
+                    ]
+                parts.append(
+                    Declaration(
+                        counts=(
+                            # The percentages give the denominator back from any count.
+                            Count(
+                                (*here, "denominator"),
+                                key[c] if cell.missing_in_denominator else None,
+                                reveals=((*here, "percent"),),
+                            ),
+                            *(
+                                Count((*here, "counts", lv), reveals=((*here, "percent", lv), smd))
+                                for lv in levels
+                            ),
+                        ),
+                        margins=tuple(margins),
+                        shares=tuple(
+                            Share((*here, "percent", lv), (*here, "counts", lv), denominator)
+                            for lv in levels
+                        ),
+                    )
+                )
+            parts.append(across(at, [("counts", lv) for lv in row.levels]))
+        return combine(parts)
 
 
 def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:

@@ -31,7 +31,7 @@ from imnm_cohort.extract.schema import (
     EXTRACT_SCHEMA,
     PANDERA_RULES,
 )
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, malignant_icd10
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
 
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
@@ -356,7 +356,8 @@ def _raise_if_file_level(
     ranked = counts.sort_values(ascending=False, kind="stable")
     for (column, rule), worst in zip(ranked.index.tolist(), ranked.tolist(), strict=True):
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
-        examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
+        shown = hits["value"].astype(object).where(hits["value"].notna(), "(empty)")
+        examples = tuple(str(v)[:40] for v in pd.unique(shown.astype(str))[:3])
         hint = expected(str(column), str(rule), examples[0] if examples else None)
         problems.append((str(column), str(rule), int(worst), examples, hint))
     sources = column_sources or {}
@@ -415,7 +416,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
         ``row_number``, ``patient_id``, ``column``, ``code``, ``value``; codes in
         :data:`WARNING_CODES`.
     """
-    age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
+    age = days_between(valid["onset_date"], valid["birth_date"]) / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),

@@ -24,6 +24,7 @@ Example (``pipelines/example.toml`` is a commented version)::
 
     [disclosure]
     min_cell_count = 5
+    rounding = 0
 
     [output]
     root = "reports/registry"
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,9 +68,18 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "seed": ((int,), 0),
         "reference_rates": ((str,), None),
     },
-    "disclosure": {"min_cell_count": ((int,), 5)},
+    "disclosure": {"min_cell_count": ((int,), 5), "rounding": ((int,), 0)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
     "table_one": {"variables": ((list,), None), "missing": ((str,), "row"), "smd": ((bool,), True)},
+}
+# (section, key) -> (lowest, highest, lowest allowed itself): checked when the file is read,
+# so a NaN, an infinity or a huge value never reaches the analyses.
+_BOUNDS: dict[tuple[str, str], tuple[float, float, bool]] = {
+    ("analysis", "window_years"): (0, 100, True),
+    ("analysis", "horizon_years"): (0, 100, False),
+    ("analysis", "seed"): (0, 2**32 - 1, True),
+    ("disclosure", "min_cell_count"): (0, 1000, True),
+    ("disclosure", "rounding"): (0, 100, True),
 }
 
 
@@ -86,6 +97,8 @@ class PipelineConfig:
     malignancy : MalignancyOptions
     seed : int
     min_cell_count : int
+    rounding : int
+        0, or the base counts are rounded to (counts up to ``min_cell_count`` withheld).
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
@@ -105,6 +118,7 @@ class PipelineConfig:
     min_cell_count: int = 5
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = FORMATS
+    rounding: int = 0
     reference_rates: ReferenceRates | None = None
     mapping: Path | None = None
     table_one: TableOneOptions = field(default_factory=TableOneOptions)
@@ -121,7 +135,7 @@ class PipelineConfig:
                 "seed": self.seed,
                 "reference_rates": self.reference_rates.path if self.reference_rates else None,
             },
-            "disclosure": {"min_cell_count": self.min_cell_count},
+            "disclosure": {"min_cell_count": self.min_cell_count, "rounding": self.rounding},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
             "table_one": self.table_one.to_dict(),
         }
@@ -169,6 +183,7 @@ class PipelineConfig:
             self.min_cell_count,
             (output_root or self.output_root).resolve(),
             self.formats,
+            self.rounding,
             self.reference_rates,
             Path(mapping).resolve() if mapping is not None else self.mapping,
             self.table_one,
@@ -214,8 +229,6 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
             f"{path}: [classification] criteria = {criteria!r} is not a known "
             f"criteria set; choose one of: {', '.join(available_criteria())}"
         )
-    if values["disclosure"]["min_cell_count"] < 0:
-        raise ConfigError(f"{path}: [disclosure] min_cell_count must be 0 or more")
     formats = values["output"]["formats"]
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
@@ -249,6 +262,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(formats),
+        rounding=values["disclosure"]["rounding"],
         reference_rates=rates,
         mapping=mapping,
         table_one=table_one,
@@ -287,5 +301,19 @@ def _check(raw: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
                     f"{path}: [{section}] {key} must be {names}, "
                     f"not {type(value).__name__} ({value!r})"
                 )
+            _check_bounds(path, section, key, value)
             values[section][key] = value
     return values
+
+
+def _check_bounds(path: Path, section: str, key: str, value: Any) -> None:
+    if (section, key) not in _BOUNDS:
+        return
+    lo, hi, closed = _BOUNDS[section, key]
+    inside = math.isfinite(value) and (lo <= value if closed else lo < value) and value <= hi
+    if not inside:
+        low = f"at least {lo:g}" if closed else f"above {lo:g}"
+        raise ConfigError(
+            f"{path}: [{section}] {key} = {value!r} is out of range; "
+            f"give a finite number {low} and at most {hi:g}"
+        )

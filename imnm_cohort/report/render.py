@@ -2,12 +2,12 @@
 
 Rendering reads only the disclosure-controlled summary (and the figures made from
 disclosure-controlled aggregates): it computes no statistic and never sees a patient row.
-HTML is autoescaped: every value that comes from the data is inert.
+HTML is autoescaped and every Markdown table cell is escaped (:func:`md_text`): a value
+that comes from the data (a file, column, category or reason name) is shown, never run.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +15,9 @@ from typing import Any
 import jinja2
 
 from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.pipeline.disclosure import WITHHELD
+from imnm_cohort.report.escape import md_text
+from imnm_cohort.report.plotdata import STEPWISE_FACTOR
 from imnm_cohort.vocabulary import GROUP_LABELS, GROUPS, IMNM_GROUPS, VARIABLE_TITLES
 
 REFERENCES = (
@@ -202,6 +205,36 @@ def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _caption(figure: str, min_cell_count: int) -> str:
+    """A figure's caption, saying how small groups are drawn when control is on."""
+    text = CAPTIONS[figure]
+    if figure in ("cancer_incidence", "survival") and min_cell_count:
+        text += (
+            f" Curves stop where fewer than {min_cell_count} patients remain at risk; a "
+            f"group of fewer than {STEPWISE_FACTOR * min_cell_count} patients is drawn "
+            "with one step a year, to its estimate at each whole year, so that no step "
+            "dates a patient's event."
+        )
+    return text
+
+
+def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
+    """What the withheld markers mean, in one or two sentences."""
+    if not min_cell_count and not rounding:
+        return "Disclosure control is off: every count is exact."
+    if rounding:
+        small = (
+            f"'<={min_cell_count}' is a count from 1 to {min_cell_count}, withheld; every "
+            f"other count is rounded to the nearest {rounding}."
+        )
+    else:
+        small = f"'<{min_cell_count}' is a count from 1 to {min_cell_count - 1}, withheld."
+    return (
+        f"{small} '{WITHHELD}' is a value withheld so that a small count cannot be worked "
+        "out from it; it may be of any size."
+    )
+
+
 def view(
     summary: dict[str, Any],
     *,
@@ -324,6 +357,7 @@ def view(
     ]
     return {
         **meta,
+        "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),
         "counts": summary["counts"],
         "groups": summary["groups"],
         "group_labels": [(g, label(g)) for g in GROUPS],
@@ -339,7 +373,10 @@ def view(
         "malignancy": malignancy,
         "cox": cox,
         "survival": survival,
-        "figures": [{"name": k, "svg": v, "caption": CAPTIONS[k]} for k, v in figures.items()],
+        "figures": [
+            {"name": k, "svg": v, "caption": _caption(k, meta["min_cell_count"])}
+            for k, v in figures.items()
+        ],
         "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
         "changes": changes,
         "sections": [
@@ -364,9 +401,8 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def _md(value: Any) -> str:
-    """Table-cell text: pipes escaped, and a '<' that could open an HTML tag made inert."""
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+    """Table-cell text, inert (every cell: labels, counts and the data's own names)."""
+    return md_text(value)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -381,11 +417,10 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     out = [
         f"# {_md(c['title'])}",
         "",
-        f"Extract `{_md(c['source_name'])}`, criteria **{c['criteria']['name']}**, run "
-        f"{c['run_name']}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
+        f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
-        f"Aggregate report: no patient identifiers or dates. Withheld small counts are "
-        f"shown as `{c['marker']}`.",
+        f"Aggregate report: no patient identifiers or dates. {_md(c['disclosure_note'])}",
         "",
         "## Cohort flow",
         "",
@@ -403,13 +438,13 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += ["### Why patients are unclassified", ""]
         out += _table(
             ["reason", "meaning", "patients"],
-            [[f"`{r['code']}`", r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
+            [[r["code"], r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
         )
     out += ["## Data quality", ""]
     out += (
         _table(
             ["column", "rule", "rows quarantined"],
-            [[r["column"], f"`{r['rule']}`", num(r["rows"])] for r in v["quarantine_reasons"]],
+            [[r["column"], r["rule"], num(r["rows"])] for r in v["quarantine_reasons"]],
         )
         if v["quarantine_reasons"]
         else ["No row was quarantined.", ""]
@@ -417,7 +452,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if v["warnings"]:
         out += _table(
             ["warning (rows kept)", "meaning", "rows"],
-            [[f"`{w['code']}`", w["description"], num(w["rows"])] for w in v["warnings"]],
+            [[w["code"], w["description"], num(w["rows"])] for w in v["warnings"]],
         )
     out += ["## Table 1: patients by IMNM group", ""]
     smd_header = ["SMD"] if c["t1_smd"] else []
@@ -517,7 +552,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += [
             "## Changes since the previous run",
             "",
-            f"Compared with run {ch['previous_run']}.",
+            f"Compared with run {_md(ch['previous_run'])}.",
             "",
         ]
         out += _table(

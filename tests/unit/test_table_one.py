@@ -13,7 +13,7 @@ import pytest
 from imnm_cohort.analysis import TableOneOptions, table_one
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
 from imnm_cohort.analysis.table_spec import DEFAULT_VARIABLES, table_one_options
-from imnm_cohort.report.disclosure import suppress
+from imnm_cohort.pipeline.disclosure import WITHHELD, suppress
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,13 +46,14 @@ def test_smds_are_withheld_with_a_withheld_cell():
     options = TableOneOptions(
         variables=tuple(v for v in DEFAULT_VARIABLES if v.column in ("sex", "ck_peak"))
     )
-    data = {"table_one": table_one(frame, ["hmgcr", "srp"], options).to_dict()}
-    published = suppress(data, 5).data["table_one"]["rows"]
+    t1 = table_one(frame, ["hmgcr", "srp"], options)
+    data, declared = {"table_one": t1.to_dict()}, t1.disclosure().under("table_one")
+    published = suppress(data, declared, 5).data["table_one"]["rows"]
     ck, sex = published
     assert isinstance(ck["smd"][0]["smd"], float)
     assert sex["cells"]["hmgcr"]["counts"]["male"] == "<5"
-    assert sex["smd"][0]["smd"] == "<5"
-    assert suppress(data, 0).data["table_one"]["rows"][1]["smd"][0]["smd"] > 0
+    assert sex["smd"][0]["smd"] == WITHHELD
+    assert suppress(data, declared, 0).data["table_one"]["rows"][1]["smd"][0]["smd"] > 0
 
 
 def test_the_documented_example_section_is_valid():
@@ -85,10 +86,10 @@ def test_a_withheld_missing_count_takes_the_denominator_with_it_when_left_out():
     variables = tuple(v for v in DEFAULT_VARIABLES if v.column == "statin_exposed")
     for missing, hidden in (("exclude", True), ("row", False)):
         options = TableOneOptions(variables=variables, missing=missing, smd=False)
-        data = {"table_one": table_one(frame, ["hmgcr"], options, overall=False).to_dict()}
-        published = suppress(data, 5)
+        t1 = table_one(frame, ["hmgcr"], options, overall=False)
+        published = suppress({"table_one": t1.to_dict()}, t1.disclosure().under("table_one"), 5)
         cell = published.data["table_one"]["rows"][0]["cells"]["hmgcr"]
         assert cell["counts"]["missing"] == "<5"
-        assert (cell["denominator"] == "<5") is hidden
-        assert (cell["percent"]["yes"] == "<5") is hidden
-        assert cell["denominator"] == "<5" or cell["denominator"] == 20
+        assert (cell["denominator"] == WITHHELD) is hidden
+        assert (cell["percent"]["yes"] == WITHHELD) is hidden
+        assert cell["denominator"] == WITHHELD or cell["denominator"] == 20
