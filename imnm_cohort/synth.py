@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, IMNM_GROUPS
 
 DESIGN_GROUPS = {
     "hmgcr": 0.33,
@@ -111,7 +112,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     def obj(fill: object = None) -> np.ndarray:
         return np.full(n, fill, dtype=object)
 
-    imnm = np.isin(g, ["hmgcr", "srp", "seronegative"])
+    imnm = np.isin(g, IMNM_GROUPS)
     is_ = {name: g == name for name in DESIGN_GROUPS}
     # Incomplete records: which piece of data is missing or conflicting.
     inc_kind = np.where(is_["unclassified"], np.floor(sub * 5), -1)
@@ -129,13 +130,13 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     age = np.clip(rng.normal(mean, sd), 4.0, 90.0)
     span = int((ONSET_RANGE[1] - ONSET_RANGE[0]).astype(int))
     onset = ONSET_RANGE[0] + rng.integers(0, span, n).astype("timedelta64[D]")
-    birth = onset - np.round(age * 365.25).astype("timedelta64[D]")
+    birth = onset - np.round(age * DAYS_PER_YEAR).astype("timedelta64[D]")
     diagnosis = onset + np.round(rng.lognormal(np.log(120), 0.8, n)).astype("timedelta64[D]")
     diag_known = rng.random(n) > 0.1
-    follow_days = np.maximum(np.round(rng.exponential(6 * 365.25, n)), 14)
+    follow_days = np.maximum(np.round(rng.exponential(6 * DAYS_PER_YEAR, n)), 14)
     end = np.minimum(onset + follow_days.astype("timedelta64[D]"), DATA_CUTOFF)
     end = np.maximum(end, onset)
-    death_days = np.round(rng.exponential(33 * 365.25, n)).astype("timedelta64[D]")
+    death_days = np.round(rng.exponential(33 * DAYS_PER_YEAR, n)).astype("timedelta64[D]")
     dies = onset + death_days < end
     death = np.where(dies, onset + death_days, np.datetime64("NaT"))
     gap = rng.integers(0, 90, n).astype("timedelta64[D]")
@@ -261,7 +262,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     col["statin_name"] = statin_name
     latency_median = np.select([is_["hmgcr"], is_["statin_toxic"]], [38.0, 2.0], default=24.0)
     latency_months = np.exp(rng.normal(np.log(latency_median), 0.6))
-    start = onset - np.round(latency_months * 30.4375).astype("timedelta64[D]")
+    start = onset - np.round(latency_months * DAYS_PER_MONTH).astype("timedelta64[D]")
     stop = onset + rng.integers(0, 120, n).astype("timedelta64[D]")
     col["statin_start_date"] = _dates(np.where(statin, start, np.datetime64("NaT")))
     has_stop = statin & (is_["hmgcr"] | is_["statin_toxic"] | (rng.random(n) < 0.5))
@@ -279,7 +280,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     p_cancer = np.select(
         [is_["hmgcr"], is_["srp"], is_["seronegative"]], [0.18, 0.25, 0.30], default=0.12
     )
-    cancer_days = np.round(rng.uniform(-8, 10, n) * 365.25).astype("timedelta64[D]")
+    cancer_days = np.round(rng.uniform(-8, 10, n) * DAYS_PER_YEAR).astype("timedelta64[D]")
     cancer = onset + cancer_days
     has_cancer = (rng.random(n) < p_cancer) & (cancer <= last_fu) & (cancer > birth)
     col["cancer_date"] = _dates(np.where(has_cancer, cancer, np.datetime64("NaT")))
@@ -296,6 +297,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     col["diagnosis_date"] = _dates(np.where(diag_known, diagnosis, np.datetime64("NaT")))
     col["last_followup_date"] = _dates(last_fu)
     col["death_date"] = _dates(death)
+    col.update(_eular_items(seed, g, col, om_kind, biopsied))
     frame = pd.DataFrame({c: col[c] for c in CONTRACT_COLUMNS})
     site = obj()
     pick(np.ones(n, bool), ("Centre A", "Centre B", "Centre C"), (0.5, 0.3, 0.2), site)
@@ -316,6 +318,52 @@ def demo_registry() -> pd.DataFrame:
     a test checks that the two agree.
     """
     return synthesize(DEMO_SIZE, seed=DEMO_SEED, dirty=DEMO_DIRTY).drop(columns="synth_defect")
+
+
+def _eular_items(
+    seed: int, g: np.ndarray, col: dict[str, np.ndarray], om_kind: np.ndarray, biopsied: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The EULAR/ACR 2017 item columns (contract v1.2), consistent with the other columns.
+
+    Drawn from a generator of their own, so the columns of earlier versions are unchanged
+    for a seed. Each clinical item is unrecorded for about a tenth of patients. Shares are
+    design choices, not epidemiology (``docs/synthetic.md``).
+    """
+    rng = np.random.default_rng([seed, 2017])
+    n = len(g)
+    imnm = np.isin(g, IMNM_GROUPS)
+    dm = np.isin(om_kind, [1, 2, 4])
+    weak = np.isin(col["proximal_weakness"], ["mild", "moderate", "severe"])
+    no_weak = col["proximal_weakness"] == "none"
+    rash, no_rash = col["dm_rash"] == "true", col["dm_rash"] == "false"
+
+    def flag(p: np.ndarray | float, known: np.ndarray) -> np.ndarray:
+        out = np.where(rng.random(n) < p, "true", "false").astype(object)
+        out[~known | (rng.random(n) < 0.1)] = None
+        return out
+
+    everyone = np.ones(n, dtype=bool)
+    items = {
+        "weakness_upper_proximal": flag(np.where(weak, 0.8, 0.0), weak | no_weak),
+        "weakness_lower_proximal": flag(np.where(weak, 0.95, 0.0), weak | no_weak),
+        "neck_flexor_weaker_than_extensor": flag(np.where(weak, 0.5, 0.05), everyone),
+        "legs_proximal_weaker_than_distal": flag(np.where(weak, 0.7, 0.05), everyone),
+        "heliotrope_rash": flag(np.where(rash, 0.6, 0.0), rash | no_rash),
+        "gottron_papules": flag(np.where(rash, 0.6, 0.0), rash | no_rash),
+        "gottron_sign": flag(np.where(rash, 0.4, 0.0), rash | no_rash),
+        "dysphagia": flag(np.select([g == "srp", imnm], [0.4, 0.3], default=0.15), everyone),
+    }
+    ck = pd.to_numeric(pd.Series(col["ck_peak"]), errors="coerce").to_numpy()
+    uln = pd.to_numeric(pd.Series(col["ck_uln"]), errors="coerce").fillna(200.0).to_numpy()
+    items["muscle_enzymes_elevated"] = flag((ck > uln).astype(float), ~np.isnan(ck))
+    prominent = col["biopsy_inflammation"] == "prominent"
+    items["biopsy_endomysial_infiltrate"] = flag(
+        np.select([prominent, g == "other_myositis"], [0.6, 0.5], default=0.1), biopsied
+    )
+    items["biopsy_perimysial_perivascular_infiltrate"] = flag(
+        np.select([dm, imnm], [0.7, 0.1], default=0.2), biopsied
+    )
+    return items
 
 
 def _om_kind(groups: np.ndarray, draw: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN, ContinuousComparison, compare_continuous
+from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
 from imnm_cohort.analysis.describe import TableOne, table_one
 from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
@@ -21,8 +21,10 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
+from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,32 @@ class CohortAnalysis:
             "population_rates": self.population.to_dict() if self.population else None,
         }
 
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: every result's own, placed where
+        :meth:`to_dict` puts it; group sizes add up to the valid rows (key ``valid_rows``)."""
+        return combine(
+            [
+                Declaration(
+                    counts=tuple(Count(("groups", g), f"group:{g}") for g in self.group_counts),
+                    margins=(
+                        Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),
+                    ),
+                ),
+                self.onset_age.disclosure().under("comparisons", "onset_age"),
+                self.ck_peak.disclosure().under("comparisons", "ck_peak"),
+                self.statin_latency.disclosure().under("comparisons", "statin_latency"),
+                self.malignancy.disclosure().under("comparisons", "malignancy"),
+                self.table_one.disclosure().under("table_one"),
+                self.survival.disclosure().under("survival"),
+                self.cox.disclosure().under("cause_specific_cox"),
+                self.time_since_onset.disclosure().under("time_since_onset"),
+                self.fine_gray.disclosure().under("fine_gray"),
+                self.population.disclosure().under("population_rates")
+                if self.population
+                else Declaration(),
+            ]
+        )
+
     def methods(self) -> list[str]:
         """One or two sentences per analysis, for a report's methods section."""
         return [
@@ -103,6 +131,7 @@ def analyse(
     *,
     seed: int = 0,
     n_boot: int = 2000,
+    table_one_options: TableOneOptions | None = None,
     reference_rates: ReferenceRates | None = None,
     progress: AnalysisProgress | None = None,
 ) -> CohortAnalysis:
@@ -117,6 +146,9 @@ def analyse(
     seed, n_boot : int
         Seed and resamples of the bootstrap and permutation procedures: the same data and
         seed give the same numbers.
+    table_one_options : TableOneOptions, optional
+        Table 1's variables, missing-value convention and SMDs (a pipeline's
+        ``[table_one]``); the toolkit's defaults when None.
     reference_rates : ReferenceRates, optional
         Population rates (:func:`~imnm_cohort.analysis.rates.read_reference_rates`); given,
         the SIR and SMR are computed.
@@ -128,11 +160,16 @@ def analyse(
     Returns
     -------
     CohortAnalysis
+
+    Raises
+    ------
+    ConfigError
+        A Table 1 variable names a column the cohort lacks, or a continuous one holds text.
     """
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
     steps: dict[str, Callable[[], Any]] = {
-        "table_one": lambda: table_one(classified, IMNM_GROUPS, seed=seed),
+        "table_one": lambda: table_one(classified, IMNM_GROUPS, table_one_options, seed=seed),
         "onset_age": lambda: compare_continuous(
             classified, "age_at_onset_years", IMNM_GROUPS, n_boot=n_boot, seed=seed
         ),

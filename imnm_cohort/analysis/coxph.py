@@ -16,6 +16,8 @@ from scipy import stats
 
 MAX_ITERATIONS = 50
 STEP_TOLERANCE = 1e-10
+#: What a fit on degenerate data raises (a singular information matrix, overflow).
+FIT_ERRORS = (np.linalg.LinAlgError, FloatingPointError, OverflowError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,15 @@ class CoxFit:
         Efron log partial likelihood at ``coef``.
     iterations : int
         Newton-Raphson steps taken.
+    converged : bool
+        Whether the steps became negligible within the iteration limit.
     """
 
     coef: np.ndarray
     se: np.ndarray
     log_likelihood: float
     iterations: int
+    converged: bool = True
 
     def p_values(self) -> np.ndarray:
         """Two-sided Wald p-values."""
@@ -135,7 +140,7 @@ def fit_cox(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> CoxFit:
 def _newton(data: _TiedData) -> CoxFit:
     beta = np.zeros(data.p)
     log_lik, mean, variance = data.efron_terms(beta)
-    iterations = 0
+    iterations, converged = 0, False
     while iterations < MAX_ITERATIONS:
         iterations += 1
         step = np.linalg.solve(variance.sum(axis=0), data.x_dead_sum - mean.sum(axis=0))
@@ -145,9 +150,11 @@ def _newton(data: _TiedData) -> CoxFit:
             new_log_lik, new_mean, new_variance = data.efron_terms(beta + step)
         beta, log_lik, mean, variance = beta + step, new_log_lik, new_mean, new_variance
         if np.abs(step).max() < STEP_TOLERANCE * (1 + np.abs(beta).max()):
+            converged = True
             break
-    se = np.sqrt(np.diag(np.linalg.inv(variance.sum(axis=0))))
-    return CoxFit(beta, se, log_lik, iterations)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(np.linalg.inv(variance.sum(axis=0))))
+    return CoxFit(beta, se, log_lik, iterations, converged)
 
 
 def zph_test(time: np.ndarray, event: np.ndarray, x: np.ndarray, fit: CoxFit) -> ZphTest:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.classify.derived import DAYS_PER_YEAR
+from imnm_cohort.vocabulary import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
-from imnm_cohort.analysis.coxph import fit_cox, zph_test
+from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ class SurvivalCurve:
             "deaths": self.deaths,
             "median_years": self.median_years,
             "survival_at_horizon": self.survival_at_horizon,
-            "ci_at_horizon": list(self.ci_at_horizon) if self.ci_at_horizon else None,
+            # Undefined bounds (estimate 1 or 0) stay a pair, so that disclosure control
+            # withholds them with the estimate they would otherwise give away.
+            "ci_at_horizon": list(self.ci_at_horizon) if self.ci_at_horizon else [None, None],
         }
 
 
@@ -63,6 +65,22 @@ class OverallSurvival:
             "reason": self.reason,
             "groups": {g: c.to_dict() for g, c in self.groups.items()},
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: a group's size describes its row;
+        its deaths give back the survival estimate (8 of 9 alive is 0.889), and so do the
+        survivors (size minus deaths)."""
+        estimates = (("survival_at_horizon",), ("ci_at_horizon",), ("median_years",))
+        return combine(
+            Declaration(
+                counts=(
+                    Count(("n",), f"group:{g}", describes=((),)),
+                    Count(("deaths",), reveals=estimates),
+                ),
+                margins=(Margin((("deaths",),), ("n",), c.n - c.deaths),),
+            ).under("groups", g)
+            for g, c in self.groups.items()
+        )
 
     def method(self) -> str:
         """The method in one sentence."""
@@ -204,6 +222,15 @@ class CauseSpecificCox:
             "reason": self.reason,
         }
 
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the cancers describe the model."""
+        return Declaration(
+            counts=(
+                Count(("n",), describes=(("terms",),)),
+                Count(("events",), describes=(("terms",),)),
+            ),
+        )
+
     def method(self) -> str:
         """The method in one sentence."""
         return (
@@ -212,6 +239,11 @@ class CauseSpecificCox:
             "proportional hazards were checked with the Grambsch-Therneau score test on "
             "Kaplan-Meier-transformed time, as survival::cox.zph (R survival 3.x)."
         )
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
 
 
 def cause_specific_cox(
@@ -251,10 +283,12 @@ def cause_specific_cox(
     for g in groups[1:]:
         in_group = label == g
         if not in_group.any():
-            inestimable[g] = "no patients at risk in this group"
+            inestimable[f"group_{g}"] = "no patients at risk in this group"
         elif not cancer[in_group].any():
-            inestimable[g] = "no cancers in this group: the hazard ratio is not estimable"
-    fitted_groups = [g for g in groups[1:] if g not in inestimable]
+            inestimable[f"group_{g}"] = (
+                "no cancers in this group: the hazard ratio is not estimable"
+            )
+    fitted_groups = [g for g in groups[1:] if f"group_{g}" not in inestimable]
     if events < 10 or not fitted_groups or not (cancer & (label == reference)).any():
         return CauseSpecificCox(
             reference,
@@ -264,31 +298,64 @@ def cause_specific_cox(
             "fewer than 10 cancers, or no cancers in the reference group or in every other group",
             options.alpha,
         )
-    rows = ~np.isin(label, list(inestimable))
-    columns = {
-        "onset_age": onset_age[keep],
-        "male": (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)[keep],
-        **{f"group_{g}": label == g for g in fitted_groups},
+    rows = ~np.isin(label, [g for g in groups[1:] if g not in fitted_groups])
+    candidates = {
+        "onset_age": onset_age[keep][rows],
+        "male": (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)[keep][rows],
+        **{f"group_{g}": (label == g)[rows] for g in fitted_groups},
     }
-    x = np.column_stack([np.asarray(v, dtype=float)[rows] for v in columns.values()])
-    fit = fit_cox(time[rows], cancer[rows], x)
-    ph = zph_test(time[rows], cancer[rows], x, fit)
+    columns = {}
+    for name, values in candidates.items():
+        if np.ptp(np.asarray(values, dtype=float)) == 0:
+            inestimable[name] = "the same for every patient at risk: not estimable"
+        else:
+            columns[name] = np.asarray(values, dtype=float)
+    x = np.column_stack(list(columns.values()))
+    try:
+        fit = fit_cox(time[rows], cancer[rows], x)
+    except FIT_ERRORS as exc:
+        return CauseSpecificCox(
+            reference,
+            int(keep.sum()),
+            events,
+            (),
+            f"the model could not be fitted ({_why(exc)})",
+            options.alpha,
+        )
+    try:
+        ph: ZphTest | None = zph_test(time[rows], cancer[rows], x, fit)
+    except FIT_ERRORS:
+        ph = None  # the check is not available; the terms stand
     lower, upper = fit.hazard_ratio_ci(options.alpha)
     p_values = fit.p_values()
-    estimated = {
-        name: CoxTerm(
+    estimated = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        hazard_ratios = np.exp(fit.coef)
+    for j, name in enumerate(columns):
+        numbers = (hazard_ratios[j], lower[j], upper[j], p_values[j], fit.se[j])
+        if not (fit.converged and np.all(np.isfinite(numbers)) and hazard_ratios[j] > 0):
+            inestimable[name] = (
+                "the estimate does not converge (monotone likelihood): not estimable"
+            )
+            continue
+        ph_p = float(ph.p_value[j]) if ph is not None else None
+        estimated[name] = CoxTerm(
             name,
-            float(np.exp(fit.coef[j])),
+            float(hazard_ratios[j]),
             (float(lower[j]), float(upper[j])),
             float(p_values[j]),
-            float(ph.p_value[j]),
+            ph_p if ph_p is not None and np.isfinite(ph_p) else None,
         )
-        for j, name in enumerate(columns)
-    }
     terms = [
-        estimated.get(name) or CoxTerm(name, None, None, None, None, inestimable[name[6:]])
+        estimated.get(name) or CoxTerm(name, None, None, None, None, inestimable[name])
         for name in ["onset_age", "male", *(f"group_{g}" for g in groups[1:])]
     ]
     return CauseSpecificCox(
-        reference, int(keep.sum()), events, tuple(terms), None, options.alpha, ph.global_p_value
+        reference,
+        int(keep.sum()),
+        events,
+        tuple(terms),
+        None,
+        options.alpha,
+        ph.global_p_value if ph is not None and np.isfinite(ph.global_p_value) else None,
     )

@@ -257,13 +257,32 @@ _CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
 
 
 def _raw_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """Text frames of at most ``batch_rows`` rows, as :func:`read_extract` gives a file."""
+    """Text frames of about ``batch_rows`` rows, as :func:`read_extract` gives a file."""
     suffix = path.suffix.lower()
     if suffix in read.CSV_SUFFIXES:
-        return _csv_batches(path, batch_rows)
-    if suffix in read.PARQUET_SUFFIXES:
-        return _parquet_batches(path, batch_rows)
-    raise ExtractError(f"{path}: batched reading takes .csv or .parquet files, not '{suffix}'")
+        frames = _csv_batches(path, batch_rows)
+    elif suffix in read.PARQUET_SUFFIXES:
+        frames = _parquet_batches(path, batch_rows)
+    else:
+        raise ExtractError(f"{path}: batched reading takes .csv or .parquet files, not '{suffix}'")
+    return (read._normalise(frame, path) for frame in _without_blank_tail(frames))
+
+
+def _without_blank_tail(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Hold each batch's trailing blank rows back for the next one, so that only the blank
+    rows at the end of the file are left out, as the whole-file reader leaves them out."""
+    carry: pd.DataFrame | None = None
+    yielded = False
+    for frame in frames:
+        if carry is not None and len(carry):
+            frame = pd.concat([carry, frame], ignore_index=True)
+        kept = read._drop_trailing_blank_rows(frame)
+        carry = frame.iloc[len(kept) :]
+        if len(kept):
+            yielded = True
+            yield kept.reset_index(drop=True)
+    if not yielded and carry is not None:
+        yield carry  # nothing but blank rows: rejected as a file without data rows
 
 
 def _csv_reader(path: Path, header: list[str], include: list[str] | None = None):
@@ -302,7 +321,7 @@ def _arrow_errors(path: Path, batches) -> Iterator[pa.RecordBatch]:
 def _frame(table: pa.Table, header: list[str], path: Path) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper=read._arrow_backed)
     frame.columns = pd.Index(header)
-    return read._normalise(frame, path)
+    return frame
 
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
@@ -315,7 +334,9 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
     for batch in parquet.iter_batches(batch_size=batch_rows):
         empty = False
         frame = pa.Table.from_batches([batch]).to_pandas(types_mapper=read._arrow_backed)
-        yield read._normalise(frame.reset_index(drop=True), path)
+        frame = frame.reset_index(drop=True)
+        read._refuse_nul_cells(frame, path)
+        yield frame
     if empty:
         raise ExtractError(f"{path}: has a header but no data rows")
 

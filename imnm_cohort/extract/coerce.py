@@ -207,7 +207,8 @@ def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Dates from a typed column (Parquet ``date32``/``date64``/``timestamp``).
 
     The one place where typed dates are turned into the toolkit's dates: a timestamp keeps
-    its calendar day; a date outside what ``datetime64[ns]`` holds is ``not_a_date``.
+    its calendar day (a timezone-aware one its local day, never shifted to UTC); a date
+    outside what ``datetime64[ns]`` holds is ``not_a_date``.
 
     Returns
     -------
@@ -217,8 +218,8 @@ def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         Where a date was given but cannot be held.
     """
     if pa.types.is_timestamp(values.type) and values.type.tz is not None:
-        # Time-zone policy lives here: today the UTC calendar day, as pandas gives it.
-        values = pc.cast(values, pa.timestamp(values.type.unit))
+        # The time-zone policy (as the text readers): the local calendar date, never UTC's.
+        values = pc.local_timestamp(values)
     if pa.types.is_timestamp(values.type):
         values = pc.floor_temporal(values, unit="day")
     days = pc.cast(values, pa.date32())

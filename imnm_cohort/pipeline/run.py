@@ -23,18 +23,26 @@ import pandas as pd
 from imnm_cohort.analysis.cohort import AnalysisProgress, CohortAnalysis, analyse
 from imnm_cohort.classify.criteria import get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
-from imnm_cohort.errors import ExtractError
+from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
 from imnm_cohort.extract.validate import ValidationResult
 from imnm_cohort.mapping.load import load_input
 from imnm_cohort.pipeline import runfolder
-from imnm_cohort.pipeline.changes import changes_since
+from imnm_cohort.pipeline.changes import SNAPSHOT, changes_disclosure, changes_since, snapshot
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.report.disclosure import suppress
+from imnm_cohort.pipeline.disclosure import (
+    WITHHELD,
+    Count,
+    Declaration,
+    Margin,
+    Policy,
+    suppress,
+)
 from imnm_cohort.report.figures import all_figures
 from imnm_cohort.report.plotdata import figure_data
 from imnm_cohort.report.render import render_html, render_markdown, view
-from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.tables import write_failure, write_table, write_text
 
 T = TypeVar("T")
 DEPENDENCIES = (
@@ -70,6 +78,10 @@ class RunResult:
     quarantined_rows : int
     timings : dict
         Seconds per stage.
+    notes : list of str
+        One line per thing the run skipped (e.g. a comparison with a damaged earlier run).
+    declarations : dict
+        Each aggregate JSON output's disclosure declaration, by file name.
     absent_columns : tuple of str
         Optional contract columns the input did not have (read as empty).
     """
@@ -78,6 +90,8 @@ class RunResult:
     exit_code: int
     quarantined_rows: int
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    declarations: dict[str, Declaration] = field(default_factory=dict)
     absent_columns: tuple[str, ...] = ()
 
 
@@ -113,7 +127,9 @@ def run_pipeline(
     ExtractError
         The input cannot be used; nothing is written.
     RunLockedError
-        Another run is writing to the output root; nothing is written.
+        Another run is writing to the output root; nothing is done.
+    ConfigError, OutputError
+        The output folder cannot be written to, or the disk is full; nothing is published.
     """
     say = progress or (lambda stage, seconds: None)
     timings: dict[str, float] = {}
@@ -129,25 +145,35 @@ def run_pipeline(
     started = now or dt.datetime.now(dt.UTC)
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
-    input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
-    result = stage("validate", lambda: load_input(config.input_spec()))
-    criteria = get_criteria(config.criteria)
-    classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage(
-        "analyse",
-        lambda: analyse(
-            classified,
-            config.malignancy,
-            seed=config.seed,
-            reference_rates=config.reference_rates,
-            progress=analysis_progress,
-        ),
-    )
-    summary = build_summary(config, result, classified, analysis)
-    published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
     root = config.output_root
-    name = runfolder.run_name(started, config.digest(), input_sha)
+    policy = Policy(config.min_cell_count, config.rounding)
+    notes: list[str] = []
+    # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
+        input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
+        result = stage("validate", lambda: load_input(config.input_spec()))
+        criteria = get_criteria(config.criteria)
+        classified = stage("classify", lambda: classify(result.valid, criteria))
+        try:
+            analysis = stage(
+                "analyse",
+                lambda: analyse(
+                    classified,
+                    config.malignancy,
+                    seed=config.seed,
+                    reference_rates=config.reference_rates,
+                    table_one_options=config.table_one,
+                    progress=analysis_progress,
+                ),
+            )
+        except ConfigError as exc:  # a [table_one] variable the extract cannot give
+            raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
+        summary = build_summary(config, result, classified, analysis)
+        declarations = {"summary.json": summary_disclosure(summary, analysis)}
+        published = stage(
+            "disclosure", lambda: suppress(summary, declarations["summary.json"], policy)
+        )
+        name = runfolder.run_name(started, config.digest(), input_sha)
         previous = runfolder.latest_run(root)
         work = runfolder.start(root, name)
         try:
@@ -156,11 +182,14 @@ def run_pipeline(
                 raw_changes = stage(
                     "changes", lambda: changes_since(previous, classified, published.data)
                 )
-                if raw_changes is not None:
-                    changes = suppress(raw_changes, config.min_cell_count)
+                if isinstance(raw_changes, str):
+                    notes.append(raw_changes)
+                else:
+                    declarations["changes.json"] = changes_disclosure(raw_changes)
+                    changes = suppress(raw_changes, declarations["changes.json"], policy)
             figures = stage(
                 "figures",
-                lambda: all_figures(figure_data(classified, analysis, config.min_cell_count)),
+                lambda: all_figures(figure_data(classified, analysis, policy, published.data)),
             )
             exit_code = EXIT_QUARANTINED if strict and result.quarantined_rows else EXIT_OK
             withheld = list(published.withheld) + [
@@ -180,8 +209,10 @@ def run_pipeline(
                     "biopsy_text": criteria.biopsy_text,
                 },
                 "methods": analysis.methods(),
-                "marker": published.marker if config.min_cell_count else "(none)",
+                "marker": published.marker if policy.active else "(none)",
+                "withheld_marker": WITHHELD,
                 "min_cell_count": config.min_cell_count,
+                "rounding": config.rounding,
                 "settings": {**config.to_dict()["analysis"]},
                 "manifest": {
                     "input_sha256": input_sha,
@@ -218,22 +249,18 @@ def run_pipeline(
                 if "csv" in config.formats:
                     files.append(write_table(classified, work / "classified.csv"))
                     files.append(write_table(result.quarantine, work / "quarantine.csv"))
+                files.append(write_table(snapshot(classified), work / SNAPSHOT))
                 return files
 
             files = stage("write", write_outputs)
-            # Aggregate like the summary: small counts withheld here too; every valid row
-            # is classified, so "classified" shows what "valid" shows.
-            rows = suppress(
-                {
-                    "counts": {
-                        "input": result.input_rows,
-                        "valid": result.valid_rows,
-                        "quarantined": result.quarantined_rows,
-                    }
-                },
-                config.min_cell_count,
-            ).data["counts"]
-            rows["classified"] = rows["valid"]
+            # The summary's published counts (every valid row is classified).
+            counts = published.data["counts"]
+            rows = {
+                "input": counts["input_rows"],
+                "valid": counts["valid_rows"],
+                "quarantined": counts["quarantined_rows"],
+                "classified": counts["valid_rows"],
+            }
             manifest = {
                 "toolkit": {
                     "name": "imnm-cohort",
@@ -258,19 +285,35 @@ def run_pipeline(
                 "rows": rows,
                 "disclosure": {
                     "min_cell_count": config.min_cell_count,
+                    "rounding": config.rounding,
                     "withheld_count": len(withheld),
                     "withheld": withheld,
+                    "undeclared": list(published.undeclared)
+                    + [f"changes.{p}" for p in (changes.undeclared if changes else ())],
                 },
+                "notes": notes,
                 "previous_run": previous.name if previous else None,
                 "outputs": {str(p.relative_to(work)): runfolder.sha256_of(p) for p in files},
                 "timings_seconds": timings,
             }
+            declarations["manifest.json"] = MANIFEST_DISCLOSURE
             write_text(_json(manifest), work / "manifest.json")
             folder = runfolder.publish(work, root, name)
+        except OSError as exc:
+            runfolder.discard(work)
+            raise write_failure(root, exc) from None
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, exit_code, result.quarantined_rows, timings, result.absent_columns)
+    return RunResult(
+        folder,
+        exit_code,
+        result.quarantined_rows,
+        timings,
+        absent_columns=result.absent_columns,
+        notes=notes,
+        declarations=declarations,
+    )
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -305,5 +348,46 @@ def build_summary(
             "absent_columns": validation["absent_columns"],
             **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
-        "disclosure": {"min_cell_count": config.min_cell_count},
+        "disclosure": {"min_cell_count": config.min_cell_count, "rounding": config.rounding},
     }
+
+
+#: The manifest's numbers: settings, timings, and the summary's published counts.
+MANIFEST_DISCLOSURE = Declaration(
+    cleared=(("run",), ("config",), ("rows",), ("disclosure",), ("timings_seconds",))
+)
+
+
+def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Declaration:
+    """Disclosure declaration of ``summary.json``: the analyses' own declarations plus
+    the row counts (input = valid + quarantined), reason counts and settings."""
+    reasons_of = {
+        g: tuple(
+            ("classification_reasons", code)
+            for code in summary["classification_reasons"]
+            if code in REASON_CODES and REASON_CODES[code][1] == g
+        )
+        for g in summary["groups"]
+    }
+    counts = ("counts", "input_rows"), ("counts", "valid_rows"), ("counts", "quarantined_rows")
+    validation = summary["validation"]
+    return analysis.disclosure() + Declaration(
+        counts=(
+            Count(counts[0]),
+            Count(counts[1], "valid_rows"),
+            Count(("counts", "export_rows")),  # a site's export, by a mapping file
+            Count(counts[2], describes=(("validation", "quarantine_reasons"),)),
+            *(Count(("groups", g), f"group:{g}", describes=reasons_of[g]) for g in reasons_of),
+            *(Count(("classification_reasons", c)) for c in summary["classification_reasons"]),
+            *(
+                Count(("validation", "quarantine_reasons", i, "rows"))
+                for i in range(len(validation["quarantine_reasons"]))
+            ),
+            *(
+                Count(("validation", "warnings", i, "rows"))
+                for i in range(len(validation["warnings"]))
+            ),
+        ),
+        margins=(Margin((counts[1], counts[2]), counts[0]),),
+        cleared=(("disclosure",), ("comparisons", "malignancy", "options")),
+    )

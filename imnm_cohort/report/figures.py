@@ -12,13 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from imnm_cohort.report.plotdata import BoxStats, Curve, FigureData
+from imnm_cohort.vocabulary import GROUP_LABELS as LABELS
 
-LABELS = {
-    "hmgcr": "anti-HMGCR",
-    "srp": "anti-SRP",
-    "seronegative": "seronegative",
-    "statin_toxic": "toxic statin myopathy",
-}
 COLOURS = {
     "hmgcr": "#1f77b4",
     "srp": "#d62728",

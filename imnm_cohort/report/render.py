@@ -2,20 +2,23 @@
 
 Rendering reads only the disclosure-controlled summary (and the figures made from
 disclosure-controlled aggregates): it computes no statistic and never sees a patient row.
-HTML is autoescaped: every value that comes from the data is inert.
+HTML is autoescaped and every Markdown table cell is escaped (:func:`md_text`): a value
+that comes from the data (a file, column, category or reason name) is shown, never run.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
-from imnm_cohort.report.figures import LABELS
+from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.pipeline.disclosure import WITHHELD
+from imnm_cohort.report.escape import md_text
+from imnm_cohort.report.plotdata import STEPWISE_FACTOR
+from imnm_cohort.vocabulary import GROUP_LABELS, GROUPS, IMNM_GROUPS, VARIABLE_TITLES
 
 REFERENCES = (
     "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
@@ -41,15 +44,7 @@ CAPTIONS = {
     "survival": "Overall survival after onset (Kaplan-Meier), with numbers at risk.",
 }
 CONTINUOUS_TITLES = {
-    "age_at_onset_years": "Onset age (years)",
-    "ck_peak": "Peak CK (U/L)",
-    "followup_years": "Follow-up (years)",
-}
-CATEGORICAL_TITLES = {
-    "sex": "Sex",
-    "statin_exposed": "Statin exposed",
-    "dm_rash": "Dermatomyositis rash",
-    "emg_myopathic": "Myopathic EMG",
+    v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")
 }
 
 
@@ -84,12 +79,7 @@ SECTIONS: list[ReportSection] = []
 
 def label(group: str) -> str:
     """A group's name for people."""
-    return {
-        "other_myositis": "other myositis",
-        "not_imnm": "not IMNM",
-        "unclassified": "unclassified",
-        **LABELS,
-    }.get(group, group)
+    return GROUP_LABELS.get(group, group)
 
 
 def num(value: Any, digits: int = 1) -> str:
@@ -148,6 +138,103 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
+_SUMMARY_TEXT = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}
+
+
+def _smd_text(pairs: list[dict[str, Any]]) -> str:
+    """The largest pairwise SMD, two decimals; a dash when none could be computed."""
+    values = [p["smd"] for p in pairs if isinstance(p["smd"], int | float)]
+    withheld = [p["smd"] for p in pairs if isinstance(p["smd"], str)]
+    if withheld:
+        return str(withheld[0])
+    return f"{max(values):.2f}" if values else "-"
+
+
+def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
+    """Table 1 as header cells and rows of text, from its self-describing summary.
+
+    Every row of ``summary["table_one"]["rows"]`` names its label, kind, summary and cells,
+    so this draws any variables the pipeline chose.
+    """
+    columns = t1["columns"]
+    has_smd = any(row["smd"] for row in t1["rows"])
+    rows = []
+    for row in t1["rows"]:
+        test = row["test"]
+        p = pval(test["p_value"]) if test["test"] else ""
+        if test["test"] and test["test"] not in ("kruskal", "chi2"):
+            p += f" ({test['test']})"
+        smd = _smd_text(row["smd"]) if has_smd and row["smd"] else ""
+        cells = [row["cells"][g] for g in columns]
+        if row["kind"] == "continuous":
+            show = _median_iqr if row["summary"] == "median_iqr" else _mean_sd
+            rows.append(
+                {
+                    "label": f"{row['label']}, {_SUMMARY_TEXT[row['summary']]}",
+                    "cells": [show(c) for c in cells],
+                    "p": p,
+                    "smd": smd,
+                }
+            )
+            if any(c["missing"] for c in cells):
+                rows.append(
+                    {
+                        "label": "  missing",
+                        "cells": [num(c["missing"]) for c in cells],
+                        "p": "",
+                        "smd": "",
+                    }
+                )
+            continue
+        rows.append({"label": row["label"], "cells": [""] * len(columns), "p": p, "smd": smd})
+        for level in row["levels"]:
+            texts = []
+            for c in cells:
+                count, percent = c["counts"][level], c["percent"][level]
+                texts.append(
+                    num(count)
+                    if isinstance(percent, str) or percent is None
+                    else f"{num(count)} ({percent:.1f}%)"
+                )
+            rows.append({"label": f"  {level}", "cells": texts, "p": "", "smd": ""})
+    return {
+        "columns": [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns],
+        "rows": rows,
+        "smd": has_smd,
+        "notes": t1["footnotes"],
+    }
+
+
+def _caption(figure: str, min_cell_count: int) -> str:
+    """A figure's caption, saying how small groups are drawn when control is on."""
+    text = CAPTIONS[figure]
+    if figure in ("cancer_incidence", "survival") and min_cell_count:
+        text += (
+            f" Curves stop where fewer than {min_cell_count} patients remain at risk; a "
+            f"group of fewer than {STEPWISE_FACTOR * min_cell_count} patients is drawn "
+            "with one step a year, to its estimate at each whole year, so that no step "
+            "dates a patient's event."
+        )
+    return text
+
+
+def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
+    """What the withheld markers mean, in one or two sentences."""
+    if not min_cell_count and not rounding:
+        return "Disclosure control is off: every count is exact."
+    if rounding:
+        small = (
+            f"'<={min_cell_count}' is a count from 1 to {min_cell_count}, withheld; every "
+            f"other count is rounded to the nearest {rounding}."
+        )
+    else:
+        small = f"'<{min_cell_count}' is a count from 1 to {min_cell_count - 1}, withheld."
+    return (
+        f"{small} '{WITHHELD}' is a value withheld so that a small count cannot be worked "
+        "out from it; it may be of any size."
+    )
+
+
 def view(
     summary: dict[str, Any],
     *,
@@ -157,39 +244,7 @@ def view(
 ) -> dict[str, Any]:
     """The report's content as tables of text, shared by HTML and Markdown."""
     comparisons = summary["comparisons"]
-    t1 = summary["table_one"]
-    columns = [*t1["groups"], "overall"]
-    t1_columns = [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns]
-    rows = []
-    for variable, title in CONTINUOUS_TITLES.items():
-        by = t1["continuous"][variable]
-        p = pval(t1["tests"][variable]["p_value"])
-        rows.append(
-            {
-                "label": f"{title}, median [Q1, Q3]",
-                "cells": [_median_iqr(by[g]) for g in columns],
-                "p": p,
-            }
-        )
-        rows.append({"label": "  mean (SD)", "cells": [_mean_sd(by[g]) for g in columns], "p": ""})
-        rows.append(
-            {"label": "  missing", "cells": [num(by[g]["missing"]) for g in columns], "p": ""}
-        )
-    for variable, title in CATEGORICAL_TITLES.items():
-        by = t1["categorical"][variable]
-        test = t1["tests"][variable]
-        p = pval(test["p_value"]) + (f" ({test['test']})" if test.get("test") else "")
-        rows.append({"label": title, "cells": [""] * len(columns), "p": p})
-        for level in by[columns[0]]["counts"]:
-            cells = []
-            for g in columns:
-                count, percent = by[g]["counts"][level], by[g]["percent"][level]
-                cells.append(
-                    num(count)
-                    if isinstance(percent, str) or percent is None
-                    else f"{num(count)} ({percent:.1f}%)"
-                )
-            rows.append({"label": f"  {level}", "cells": cells, "p": ""})
+    t1 = table_one_view(summary["table_one"])
     continuous = []
     for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
         c = comparisons[key]
@@ -304,20 +359,26 @@ def view(
     ]
     return {
         **meta,
+        "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),
         "counts": summary["counts"],
         "groups": summary["groups"],
         "group_labels": [(g, label(g)) for g in GROUPS],
         "imnm_groups": IMNM_GROUPS,
         "validation": summary["validation"],
         "unclassified_reasons": unclassified,
-        "t1_columns": t1_columns,
-        "t1_rows": rows,
+        "t1_columns": t1["columns"],
+        "t1_rows": t1["rows"],
+        "t1_smd": t1["smd"],
+        "t1_notes": t1["notes"],
         "continuous": continuous,
         "statin": statin,
         "malignancy": malignancy,
         "cox": cox,
         "survival": survival,
-        "figures": [{"name": k, "svg": v, "caption": CAPTIONS[k]} for k, v in figures.items()],
+        "figures": [
+            {"name": k, "svg": v, "caption": _caption(k, meta["min_cell_count"])}
+            for k, v in figures.items()
+        ],
         "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
         "changes": changes,
         "sections": [
@@ -342,9 +403,8 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def _md(value: Any) -> str:
-    """Table-cell text: pipes escaped, and a '<' that could open an HTML tag made inert."""
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+    """Table-cell text, inert (every cell: labels, counts and the data's own names)."""
+    return md_text(value)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -359,11 +419,10 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     out = [
         f"# {_md(c['title'])}",
         "",
-        f"Extract `{_md(c['source_name'])}`, criteria **{c['criteria']['name']}**, run "
-        f"{c['run_name']}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
+        f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
-        f"Aggregate report: no patient identifiers or dates. Withheld small counts are "
-        f"shown as `{c['marker']}`.",
+        f"Aggregate report: no patient identifiers or dates. {_md(c['disclosure_note'])}",
         "",
         "## Cohort flow",
         "",
@@ -381,13 +440,13 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += ["### Why patients are unclassified", ""]
         out += _table(
             ["reason", "meaning", "patients"],
-            [[f"`{r['code']}`", r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
+            [[r["code"], r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
         )
     out += ["## Data quality", ""]
     out += (
         _table(
             ["column", "rule", "rows quarantined"],
-            [[r["column"], f"`{r['rule']}`", num(r["rows"])] for r in v["quarantine_reasons"]],
+            [[r["column"], r["rule"], num(r["rows"])] for r in v["quarantine_reasons"]],
         )
         if v["quarantine_reasons"]
         else ["No row was quarantined.", ""]
@@ -395,13 +454,18 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if v["warnings"]:
         out += _table(
             ["warning (rows kept)", "meaning", "rows"],
-            [[f"`{w['code']}`", w["description"], num(w["rows"])] for w in v["warnings"]],
+            [[w["code"], w["description"], num(w["rows"])] for w in v["warnings"]],
         )
     out += ["## Table 1: patients by IMNM group", ""]
+    smd_header = ["SMD"] if c["t1_smd"] else []
     out += _table(
-        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p"],
-        [[r["label"], *r["cells"], r["p"]] for r in c["t1_rows"]],
+        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p", *smd_header],
+        [
+            [r["label"], *r["cells"], r["p"], *([r["smd"]] if c["t1_smd"] else [])]
+            for r in c["t1_rows"]
+        ],
     )
+    out += [*(f"{_md(note)}\n" for note in c["t1_notes"])]
     out += ["## Group comparisons", ""]
     for comp in c["continuous"]:
         out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
@@ -490,7 +554,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += [
             "## Changes since the previous run",
             "",
-            f"Compared with run {ch['previous_run']}.",
+            f"Compared with run {_md(ch['previous_run'])}.",
             "",
         ]
         out += _table(

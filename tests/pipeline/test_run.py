@@ -64,7 +64,9 @@ def test_demo_run_writes_every_contract_file(demo_run):
     assert latest.is_symlink()
     assert {p.name for p in latest.iterdir()} >= CONTRACT_FILES
     assert f"report: {latest.resolve() / 'report.html'}" in out
-    stages = [line for line in err.splitlines() if line.startswith("[")]
+    stages = [
+        line for line in err.splitlines() if line.startswith("[") and "/" not in line.split("]")[0]
+    ]
     assert [s.split("]")[0][1:] for s in stages] == [
         "checksum",
         "validate",
@@ -76,9 +78,9 @@ def test_demo_run_writes_every_contract_file(demo_run):
     ]
     assert re.match(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$", latest.resolve().name)
     # Not a terminal: one plain line per analysis, before the analyse stage's timing.
-    analyses = [line for line in err.splitlines() if line.startswith("... analyse")]
+    analyses = [line for line in err.splitlines() if line.startswith("[analyse ")]
     assert analyses == [
-        f"... analyse {i}/10: {name}"
+        f"[analyse {i}/10] {name}"
         for i, name in enumerate(
             [
                 "table_one",
@@ -238,8 +240,13 @@ def test_a_failed_run_leaves_the_earlier_run_and_latest_intact(tmp_path, monkeyp
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(pipeline_run, "render_html", broken)
-    with pytest.raises(RuntimeError):
-        run("run", "--output-dir", str(root))
+    code, _, err = run("run", "--output-dir", str(root))
+    assert code == 1
+    (line,) = [x for x in err.splitlines() if not x.startswith("[")]
+    assert "unexpected internal error (RuntimeError: disk full); details in " in line
+    log = Path(line.rsplit("details in ", 1)[1])
+    assert log.parent == root and "Traceback" in log.read_text()
+    assert not (root / ".imnm-cohort.lock").exists()
     assert (root / "latest").resolve() == before
     assert runs(root) == [before]
     assert not list(root.glob(".incomplete-*"))
@@ -287,7 +294,7 @@ def test_a_second_run_on_a_locked_root_exits_4_and_writes_nothing(tmp_path):
         fcntl.flock(handle, fcntl.LOCK_EX)
         code, _, err = run("run", "--output-dir", str(root))
     assert code == 4
-    lines = [line for line in err.splitlines() if not line.startswith("... analyse")]
+    lines = [line for line in err.splitlines() if not line.startswith("[analyse ")]
     assert "another run is writing" in err and len(lines) <= 8
     assert sorted(p.name for p in root.iterdir()) == [LOCK_NAME]
 
@@ -472,6 +479,6 @@ def test_manifest_counts_are_withheld_like_the_summary(tmp_path):
     assert run("run", "--input", str(extract), "--output-dir", str(tmp_path / "o"))[0] == 0
     manifest = json.loads((tmp_path / "o" / "latest" / "manifest.json").read_text())
     assert manifest["rows"]["quarantined"] == "<5"
-    assert manifest["rows"]["valid"] == "<5"  # else 200 - valid would give it away
+    assert manifest["rows"]["valid"] == "[withheld]"  # else 200 - valid would give it away
     summary = json.loads((tmp_path / "o" / "latest" / "summary.json").read_text())
     assert summary["counts"]["quarantined_rows"] == "<5"
