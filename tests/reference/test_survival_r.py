@@ -161,3 +161,13 @@ def test_cox_of_the_cohort_does_not_depend_on_row_order(cohort):
     a = cause_specific_cox(cohort, imnm).to_dict()
     b = cause_specific_cox(cohort.sample(frac=1, random_state=3), imnm).to_dict()
     assert a == b
+
+
+def test_a_constant_covariate_is_not_estimable_and_the_rest_is_fitted(cohort):
+    imnm = ["hmgcr", "srp", "seronegative"]
+    women = cohort.assign(sex="female")
+    result = cause_specific_cox(women, imnm)
+    male = next(t for t in result.terms if t.term == "male")
+    assert male.hazard_ratio is None and "the same for every patient" in male.reason
+    others = [t for t in result.terms if t.term != "male"]
+    assert all(t.hazard_ratio is not None and t.ph_p_value is not None for t in others)
