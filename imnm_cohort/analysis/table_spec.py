@@ -35,6 +35,11 @@ KINDS = ("continuous", "categorical")
 SUMMARIES = ("median_iqr", "mean_sd")
 TESTS = {"continuous": ("kruskal", "anova", "none"), "categorical": ("chi2", "none")}
 MISSING = ("row", "exclude")
+#: A value of a free-text column (an extra column, a code) held by fewer patients than this
+#: is never named in Table 1: such values are pooled into :data:`RARE_LEVEL`, so that an
+#: identifier, a date or a rare code never reaches an aggregate output as a row label.
+MIN_LEVEL_PATIENTS = 5
+RARE_LEVEL = f"other values (each held by fewer than {MIN_LEVEL_PATIENTS} patients)"
 VARIABLE_KEYS = ("column", "label", "kind", "summary", "test")
 
 
@@ -212,6 +217,13 @@ def _variable(item: Any, key: str) -> TableOneVariable:
     if "column" not in item:
         raise ConfigError(f"{key}: 'column' is required")
     column = item["column"]
+    if column in EXTRACT_SCHEMA.columns:
+        schema_kind = EXTRACT_SCHEMA.columns[column].metadata["kind"]
+        if schema_kind in ("id", "date"):
+            what = "an identifier" if schema_kind == "id" else "a date"
+            raise ConfigError(
+                f"{key}: column '{column}' is {what}; Table 1 never shows identifiers or dates"
+            )
     base = known_variable(column)
     kind = item.get("kind", base.kind if base else None)
     if kind is None:
