@@ -313,8 +313,8 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
 def _codes(values: pd.Series, pool: bool = False) -> tuple[np.ndarray, list[str]]:
     """Integer codes of a categorical variable (-1 where missing) and its levels as text:
     booleans as ``no`` / ``yes``, categories in their order, other values sorted (with
-    ``pool``, those of fewer than :data:`MIN_LEVEL_PATIENTS` patients pooled). Levels no patient has are
-    left out."""
+    ``pool``, those of fewer than :data:`MIN_LEVEL_PATIENTS` patients pooled). Levels no
+    patient has are left out."""
     codes: np.ndarray
     if pd.api.types.is_bool_dtype(values.dtype):
         flags = values.to_numpy(dtype="float64", na_value=np.nan)

@@ -205,13 +205,15 @@ def read_reference_rates(path: str | Path) -> ReferenceRates:
     age_from = number("age_from", np.nan)
     bad("age_from", ~((age_from >= 0) & (age_from <= MAX_AGE)), f"must be from 0 to {MAX_AGE}")
     age_to = number("age_to", np.inf)
-    bad("age_to", (age_to < age_from) | (age_to > MAX_AGE) & np.isfinite(age_to),
+    open_end = (text["age_to"] == "").to_numpy()
+    bad("age_to", ~open_end & ~((age_to >= age_from) & (age_to <= MAX_AGE)),
         f"must be from age_from to {MAX_AGE}")  # fmt: skip
     year_from = number("calendar_from", -np.inf)
     year_to = number("calendar_to", np.inf)
     for column, years in (("calendar_from", year_from), ("calendar_to", year_to)):
-        outside = np.isfinite(years) & ((years < YEARS[0]) | (years > YEARS[1]))
-        bad(column, outside | np.isnan(years), f"must be from {YEARS[0]} to {YEARS[1]}")
+        given = (text[column] != "").to_numpy()  # empty: open; "inf" is not a year
+        outside = given & ~((years >= YEARS[0]) & (years <= YEARS[1]))
+        bad(column, outside, f"must be from {YEARS[0]} to {YEARS[1]}")
     bad("calendar_to", year_to < year_from, "must be at least calendar_from")
     whole = np.concatenate([age_from, age_to, year_from, year_to])
     whole = whole[np.isfinite(whole)]
