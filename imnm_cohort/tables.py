@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
     text = col.astype(object)
     text = text.where(text.isna(), text.astype(str))
     return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def neutralise_text(value: str) -> str:
+    """One text cell made inert for a spreadsheet: formula-like text gets a leading ``'``."""
+    if re.match(_FORMULA_START, value) and not re.match(_NUMBER, value):
+        return "'" + value
+    return value
 
 
 def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -109,13 +117,18 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write a text file atomically (UTF-8)."""
+    """Write a text file atomically (UTF-8, ``\\n`` line ends)."""
+    return write_bytes(text.encode("utf-8"), path)
+
+
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write a file atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.chmod(tmp, _mode())
         os.replace(tmp, path)
     except BaseException:

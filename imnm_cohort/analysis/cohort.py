@@ -62,16 +62,22 @@ class CohortAnalysis:
         }
 
     def methods(self) -> list[str]:
-        """One or two sentences per analysis, for a report's methods section."""
-        return [
-            self.table_one.method(),
-            self.onset_age.method(),
-            self.ck_peak.method(),
-            self.statin_latency.method(),
-            self.malignancy.method(),
-            self.survival.method(),
-            self.cox.method(),
+        """One or two sentences per analysis that ran, for a report's methods section.
+
+        A test that was not done (too few patients or events; its ``reason`` says why) and
+        a model that was not fitted are left out: the methods describe what was done.
+        """
+        m = self.malignancy
+        described = [
+            (self.table_one.method(), True),
+            (self.onset_age.method(), self.onset_age.p_value is not None),
+            (self.ck_peak.method(), self.ck_peak.p_value is not None),
+            (self.statin_latency.method(), self.statin_latency.p_value is not None),
+            (m.method(), any(g.n for g in m.groups.values())),
+            (self.survival.method(), self.survival.p_value is not None),
+            (self.cox.method(), bool(self.cox.terms)),
         ]
+        return [text for text, ran in described if ran]
 
 
 def analyse(

@@ -162,8 +162,12 @@ class MalignancyResult:
             f"{o.time_zero} are reported with Clopper-Pearson intervals. After {o.time_zero}, "
             "incidence rates have exact Poisson intervals; the cumulative incidence of cancer "
             "with death as a competing event is the Aalen-Johansen estimate at "
-            f"{o.horizon_years:g} years (log-log intervals, Gray's variance), compared "
-            "across groups with Gray's test (Gray, Ann Stat 1988)."
+            f"{o.horizon_years:g} years (log-log intervals, Gray's variance)"
+            + (
+                ", compared across groups with Gray's test (Gray, Ann Stat 1988)."
+                if self.gray.p_value is not None
+                else "."
+            )
         )
 
 

@@ -26,10 +26,17 @@ Example (``pipelines/example.toml`` is a commented version)::
     [output]
     root = "reports/registry"
     formats = ["html", "md", "json", "csv"]
+
+    [report]
+    title = "IMNM in the North Registry"
+    study = "Retrospective cohort, 2010-2026"
+    data_cutoff = 2026-10-31
+    authors = ["A. Researcher", "B. Data Manager"]
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tomllib
@@ -40,8 +47,11 @@ from typing import Any
 from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.outputs.registry import FORMATS
 
-FORMATS = ("html", "md", "json", "csv")
+#: Formats written when a pipeline names none: the outputs of contract section 4.
+DEFAULT_FORMATS = ("html", "md", "json", "csv")
+DEFAULT_TITLE = "IMNM cohort report"
 BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.toml"
 
 # section -> key -> (accepted types, default); a default of ... means required.
@@ -57,8 +67,34 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "seed": ((int,), 0),
     },
     "disclosure": {"min_cell_count": ((int,), 5)},
-    "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
+    "output": {"root": ((str,), "reports"), "formats": ((list,), list(DEFAULT_FORMATS))},
+    "report": {
+        "title": ((str,), DEFAULT_TITLE),
+        "study": ((str,), ""),
+        "data_cutoff": ((str, dt.date), ""),
+        "authors": ((list,), []),
+    },
 }
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the report says about itself: title, study, data cut-off date and authors.
+
+    Attributes
+    ----------
+    title : str
+    study : str
+        The study's name or description ("" when not given).
+    data_cutoff : str
+        The data cut-off date, ``YYYY-MM-DD`` ("" when not given).
+    authors : tuple of str
+    """
+
+    title: str = DEFAULT_TITLE
+    study: str = ""
+    data_cutoff: str = ""
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +114,7 @@ class PipelineConfig:
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
+    report : ReportSettings
     """
 
     source: Path | None
@@ -87,7 +124,8 @@ class PipelineConfig:
     seed: int = 0
     min_cell_count: int = 5
     output_root: Path = Path("reports")
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -98,6 +136,7 @@ class PipelineConfig:
             "analysis": {**asdict(self.malignancy), "seed": self.seed},
             "disclosure": {"min_cell_count": self.min_cell_count},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
+            "report": {**asdict(self.report), "authors": list(self.report.authors)},
         }
 
     def digest(self) -> str:
@@ -105,6 +144,7 @@ class PipelineConfig:
         settings = self.to_dict()
         settings.pop("pipeline")
         settings.pop("output")
+        settings.pop("report")
         settings["input"] = {}
         text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -130,6 +170,7 @@ class PipelineConfig:
             self.min_cell_count,
             (output_root or self.output_root).resolve(),
             self.formats,
+            self.report,
         )
 
 
@@ -175,9 +216,10 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     if values["disclosure"]["min_cell_count"] < 0:
         raise ConfigError(f"{path}: [disclosure] min_cell_count must be 0 or more")
     formats = values["output"]["formats"]
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if not isinstance(f, str) or f not in FORMATS]
     if unknown or not formats:
         raise ConfigError(f"{path}: [output] formats must be a list from: {', '.join(FORMATS)}")
+    report = _report_settings(values["report"], path)
     extract = (base / values["input"]["extract"]).resolve()
     if not extract.is_file():
         raise ConfigError(
@@ -191,7 +233,30 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         seed=values["analysis"]["seed"],
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
-        formats=tuple(formats),
+        formats=tuple(dict.fromkeys(formats)),
+        report=report,
+    )
+
+
+def _report_settings(values: dict[str, Any], path: Path) -> ReportSettings:
+    authors = values["authors"]
+    if not all(isinstance(a, str) for a in authors):
+        raise ConfigError(f"{path}: [report] authors must be a list of names (text)")
+    cutoff = values["data_cutoff"]
+    if isinstance(cutoff, dt.datetime):
+        raise ConfigError(f"{path}: [report] data_cutoff must be a date (YYYY-MM-DD), not a time")
+    if isinstance(cutoff, str) and cutoff:
+        try:
+            cutoff = dt.date.fromisoformat(cutoff)
+        except ValueError:
+            raise ConfigError(
+                f"{path}: [report] data_cutoff must be a date YYYY-MM-DD, not {cutoff!r}"
+            ) from None
+    return ReportSettings(
+        title=values["title"].strip() or DEFAULT_TITLE,
+        study=values["study"].strip(),
+        data_cutoff=cutoff.isoformat() if isinstance(cutoff, dt.date) else "",
+        authors=tuple(a.strip() for a in authors if a.strip()),
     )
 
 

@@ -1,59 +1,31 @@
-"""Run a pipeline: validate, classify, analyse, suppress, render, and publish a run folder.
+"""Run a pipeline: read, validate, classify, analyse, disclose, render, write, publish.
 
-Outputs (contract section 4), in one folder per run under the output root:
-``report.html``, ``report.md`` (figures in ``figures/``), ``summary.json`` and
-``changes.json`` (aggregate, disclosure-controlled), ``classified.csv`` and
-``quarantine.csv`` (patient-level), and ``manifest.json``.
+Outputs (contract section 4), in one folder per run under the output root, as the
+pipeline's ``formats`` select them (see :mod:`imnm_cohort.outputs`): ``report.html``,
+``report.md``, ``summary.json`` and ``changes.json``, ``tables.docx``, ``tables.xlsx`` and
+``figures/`` (aggregate, disclosure-controlled), ``classified.csv`` and ``quarantine.csv``
+(patient-level); ``manifest.json`` always.
+
+The run returns what happened; the command line decides the exit code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import pandas as pd
-
-from imnm_cohort.analysis.cohort import CohortAnalysis, analyse
-from imnm_cohort.classify.criteria import get_criteria
-from imnm_cohort.classify.procedure import classify, reason_counts
-from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult, load_extract
-from imnm_cohort.pipeline import runfolder
+from imnm_cohort.pipeline import runfolder, stages
 from imnm_cohort.pipeline.changes import changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
+from imnm_cohort.pipeline.manifest import build_manifest
+from imnm_cohort.pipeline.meta import report_meta
 from imnm_cohort.report.disclosure import suppress
-from imnm_cohort.report.figures import all_figures
-from imnm_cohort.report.plotdata import figure_data
-from imnm_cohort.report.render import render_html, render_markdown, view
-from imnm_cohort.tables import write_table, write_text
 
 T = TypeVar("T")
-DEPENDENCIES = (
-    "pandas",
-    "numpy",
-    "scipy",
-    "lifelines",
-    "pandera",
-    "pyarrow",
-    "matplotlib",
-    "jinja2",
-)
-EXIT_OK, EXIT_QUARANTINED = 0, 3
-
-
-def _version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:  # pragma: no cover
-        return "unknown"
 
 
 @dataclass
@@ -64,17 +36,31 @@ class RunResult:
     ----------
     folder : Path
         The published run folder.
-    exit_code : int
-        0, or 3 when rows were quarantined and ``strict`` was asked for.
     quarantined_rows : int
+        Rows of the extract that were quarantined (``--strict`` makes this exit code 3).
     timings : dict
         Seconds per stage.
     """
 
     folder: Path
-    exit_code: int
     quarantined_rows: int
     timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Runs stages one after another, timing each and reporting progress."""
+
+    def __init__(self, progress: Callable[[str, float | None], None] | None) -> None:
+        self.say = progress or (lambda stage, seconds: None)
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, name: str, fn: Callable[[], T]) -> T:
+        self.say(name, None)
+        start = time.perf_counter()
+        value = fn()
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        self.say(name, self.timings[name])
+        return value
 
 
 def run_pipeline(
@@ -90,7 +76,8 @@ def run_pipeline(
     ----------
     config : PipelineConfig
     strict : bool
-        Exit code 3 (outputs still written) when any row was quarantined.
+        Recorded in the manifest (the command line exits with 3 when rows were
+        quarantined under ``--strict``; the outputs are written all the same).
     progress : callable, optional
         Called as ``progress(stage, None)`` when a stage starts and
         ``progress(stage, seconds)`` when it ends.
@@ -108,29 +95,17 @@ def run_pipeline(
     RunLockedError
         Another run is writing to the output root; nothing is written.
     """
-    say = progress or (lambda stage, seconds: None)
-    timings: dict[str, float] = {}
-
-    def stage(name: str, fn: Callable[[], T]) -> T:
-        say(name, None)
-        start = time.perf_counter()
-        value = fn()
-        timings[name] = round(time.perf_counter() - start, 3)
-        say(name, timings[name])
-        return value
-
+    stage = _Stages(progress)
     started = now or dt.datetime.now(dt.UTC)
-    if not config.extract.is_file():
-        raise ExtractError(f"{config.extract}: file not found")
-    input_sha = stage("checksum", lambda: runfolder.sha256_of(config.extract))
-    result = stage("validate", lambda: load_extract(config.extract))
-    criteria = get_criteria(config.criteria)
-    classified = stage("classify", lambda: classify(result.valid, criteria))
-    analysis = stage("analyse", lambda: analyse(classified, config.malignancy, seed=config.seed))
-    summary = build_summary(config, result, classified, analysis)
-    published = stage("disclosure", lambda: suppress(summary, config.min_cell_count))
+    extract = stage("read", lambda: stages.read(config))
+    result = stage("validate", lambda: stages.validate(config, extract))
+    criteria, classified = stage("classify", lambda: stages.classify(config, result))
+    analysis = stage("analyse", lambda: stages.analyse(config, classified))
+    disclosed = stage(
+        "disclose", lambda: stages.disclose(config, result, classified, analysis)
+    )
     root = config.output_root
-    name = runfolder.run_name(started, config.digest(), input_sha)
+    name = runfolder.run_name(started, config.digest(), extract.sha256)
     with runfolder.locked(root):
         previous = runfolder.latest_run(root)
         work = runfolder.start(root, name)
@@ -138,148 +113,44 @@ def run_pipeline(
             changes = None
             if previous is not None:
                 raw_changes = stage(
-                    "changes", lambda: changes_since(previous, classified, published.data)
+                    "changes",
+                    lambda: changes_since(previous, classified, disclosed.summary.data),
                 )
                 if raw_changes is not None:
                     changes = suppress(raw_changes, config.min_cell_count)
-            figures = stage(
-                "figures",
-                lambda: all_figures(figure_data(classified, analysis, config.min_cell_count)),
-            )
-            exit_code = EXIT_QUARANTINED if strict and result.quarantined_rows else EXIT_OK
-            withheld = list(published.withheld) + [
+            withheld = list(disclosed.summary.withheld) + [
                 f"changes.{p}" for p in (changes.withheld if changes else ())
             ]
-            meta = {
-                "title": "IMNM cohort report",
-                "source_name": config.extract.name,
-                "run_name": name,
-                "generated_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
-                "version": _version("imnm-cohort"),
-                "criteria": {
-                    "name": criteria.name,
-                    "title": criteria.title,
-                    "citation": criteria.citation,
-                    "ck_high_text": criteria.ck_high_text,
-                    "biopsy_text": criteria.biopsy_text,
-                },
-                "methods": analysis.methods(),
-                "marker": published.marker if config.min_cell_count else "(none)",
-                "min_cell_count": config.min_cell_count,
-                "settings": {**config.to_dict()["analysis"]},
-                "manifest": {
-                    "input_sha256": input_sha,
-                    "withheld": len(withheld),
-                    "versions": {
-                        "imnm-cohort": _version("imnm-cohort"),
-                        **{d: _version(d) for d in DEPENDENCIES},
-                    },
-                },
-            }
-            context = view(
-                published.data,
-                figures=figures,
-                meta=meta,
-                changes=changes.data if changes else None,
+            meta = report_meta(
+                config=config,
+                criteria=criteria,
+                methods=analysis.methods(),
+                run_name=name,
+                started=started,
+                input_sha=extract.sha256,
+                withheld_count=len(withheld),
             )
-
-            def write_outputs() -> list[Path]:
-                files = []
-                if "json" in config.formats:
-                    files.append(write_text(_json(published.data), work / "summary.json"))
-                if changes is not None:
-                    files.append(write_text(_json(changes.data), work / "changes.json"))
-                if "html" in config.formats:
-                    files.append(write_text(render_html(context), work / "report.html"))
-                if "md" in config.formats:
-                    figure_files = {}
-                    for stem, svg in figures.items():
-                        files.append(write_text(svg, work / "figures" / f"{stem}.svg"))
-                        figure_files[stem] = f"figures/{stem}.svg"
-                    files.append(
-                        write_text(render_markdown(context, figure_files), work / "report.md")
-                    )
-                if "csv" in config.formats:
-                    files.append(write_table(classified, work / "classified.csv"))
-                    files.append(write_table(result.quarantine, work / "quarantine.csv"))
-                return files
-
-            files = stage("write", write_outputs)
-            # Aggregate like the summary: small counts withheld here too; every valid row
-            # is classified, so "classified" shows what "valid" shows.
-            rows = suppress(
-                {
-                    "counts": {
-                        "input": result.input_rows,
-                        "valid": result.valid_rows,
-                        "quarantined": result.quarantined_rows,
-                    }
-                },
-                config.min_cell_count,
-            ).data["counts"]
-            rows["classified"] = rows["valid"]
-            manifest = {
-                "toolkit": {
-                    "name": "imnm-cohort",
-                    "version": _version("imnm-cohort"),
-                    "extract_contract": CONTRACT_VERSION,
-                },
-                "run": {
-                    "name": name,
-                    "started_utc": started.isoformat(),
-                    "exit_status": exit_code,
-                    "strict": strict,
-                },
-                "python": platform.python_version(),
-                "dependencies": {d: _version(d) for d in DEPENDENCIES},
-                "criteria": {"name": criteria.name, "citation": criteria.citation},
-                "config": config.to_dict(),
-                "input": {"file": config.extract.name, "sha256": input_sha},
-                "rows": rows,
-                "disclosure": {
-                    "min_cell_count": config.min_cell_count,
-                    "withheld_count": len(withheld),
-                    "withheld": withheld,
-                },
-                "previous_run": previous.name if previous else None,
-                "outputs": {str(p.relative_to(work)): runfolder.sha256_of(p) for p in files},
-                "timings_seconds": timings,
-            }
-            write_text(_json(manifest), work / "manifest.json")
-            folder = runfolder.publish(work, root, name)
+            outputs = stage(
+                "render",
+                lambda: stages.render(config, disclosed, changes, meta, result, classified),
+            )
+            files = stage("write", lambda: stages.write(config, outputs, work))
+            manifest = build_manifest(
+                config=config,
+                criteria=criteria,
+                result=result,
+                run_name=name,
+                started=started,
+                strict=strict,
+                input_sha=extract.sha256,
+                withheld=withheld,
+                previous=previous,
+                folder=work,
+                files=files,
+                timings=stage.timings,
+            )
+            folder = stages.publish(work, root, name, manifest)
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, exit_code, result.quarantined_rows, timings)
-
-
-def _json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, allow_nan=False) + "\n"
-
-
-def build_summary(
-    config: PipelineConfig,
-    result: ValidationResult,
-    classified: pd.DataFrame,
-    analysis: CohortAnalysis,
-) -> dict[str, Any]:
-    """The run's ``summary.json`` before disclosure control (contract section 4)."""
-    validation = result.to_dict()
-    body = analysis.to_dict()
-    return {
-        "criteria": config.criteria,
-        "contract_version": CONTRACT_VERSION,
-        "counts": validation["counts"],
-        "groups": body["groups"],
-        "comparisons": body["comparisons"],
-        "table_one": body["table_one"],
-        "survival": body["survival"],
-        "cause_specific_cox": body["cause_specific_cox"],
-        "classification_reasons": reason_counts(classified),
-        "validation": {
-            "quarantine_reasons": validation["quarantine_reasons"],
-            "warnings": validation["warnings"],
-            "absent_columns": validation["absent_columns"],
-        },
-        "disclosure": {"min_cell_count": config.min_cell_count},
-    }
+    return RunResult(folder, result.quarantined_rows, stage.timings)

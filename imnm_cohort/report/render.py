@@ -8,12 +8,15 @@ HTML is autoescaped: every value that comes from the data is inert.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
-from imnm_cohort.report.figures import LABELS
+from imnm_cohort.report.labels import CAPTIONS, label, reason_words, rule_words
+
+if TYPE_CHECKING:
+    from imnm_cohort.report.figures import Figures
 
 REFERENCES = (
     "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
@@ -29,15 +32,6 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
-CAPTIONS = {
-    "onset_age": "Onset age by IMNM group: boxes from the 25th to the 75th percentile, "
-    "whiskers from the 5th to the 95th.",
-    "ck_peak": "Peak creatine kinase by IMNM group, log scale (percentiles as above).",
-    "statin_latency": "Months from statin start to onset among statin-exposed patients.",
-    "cancer_incidence": "Cumulative incidence of cancer after onset with death as a "
-    "competing event (Aalen-Johansen), with numbers at risk.",
-    "survival": "Overall survival after onset (Kaplan-Meier), with numbers at risk.",
-}
 CONTINUOUS_TITLES = {
     "age_at_onset_years": "Onset age (years)",
     "ck_peak": "Peak CK (U/L)",
@@ -49,16 +43,6 @@ CATEGORICAL_TITLES = {
     "dm_rash": "Dermatomyositis rash",
     "emg_myopathic": "Myopathic EMG",
 }
-
-
-def label(group: str) -> str:
-    """A group's name for people."""
-    return {
-        "other_myositis": "other myositis",
-        "not_imnm": "not IMNM",
-        "unclassified": "unclassified",
-        **LABELS,
-    }.get(group, group)
 
 
 def num(value: Any, digits: int = 1) -> str:
@@ -114,7 +98,7 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
 def view(
     summary: dict[str, Any],
     *,
-    figures: dict[str, str],
+    figures: Figures | None,
     meta: dict[str, Any],
     changes: dict[str, Any] | None,
 ) -> dict[str, Any]:
@@ -252,17 +236,30 @@ def view(
     }
     reasons = summary.get("classification_reasons", {})
     unclassified = [
-        {"code": code, "meaning": REASON_CODES[code][2], "count": count}
+        {
+            "code": code,
+            "meaning": reason_words(code),
+            "rule": REASON_CODES[code][0],
+            "count": count,
+        }
         for code, count in reasons.items()
         if code in REASON_CODES and REASON_CODES[code][1] == "unclassified"
     ]
+    validation = {
+        **summary["validation"],
+        "quarantine_reasons": [
+            {**r, "words": rule_words(str(r["column"]), str(r["rule"]))}
+            for r in summary["validation"]["quarantine_reasons"]
+        ],
+    }
+    shown = [] if figures is None else figures.names
     return {
         **meta,
         "counts": summary["counts"],
         "groups": summary["groups"],
         "group_labels": [(g, label(g)) for g in GROUPS],
         "imnm_groups": IMNM_GROUPS,
-        "validation": summary["validation"],
+        "validation": validation,
         "unclassified_reasons": unclassified,
         "t1_columns": t1_columns,
         "t1_rows": rows,
@@ -271,7 +268,10 @@ def view(
         "malignancy": malignancy,
         "cox": cox,
         "survival": survival,
-        "figures": [{"name": k, "svg": v, "caption": CAPTIONS[k]} for k, v in figures.items()],
+        "figures": [
+            {"name": k, "svg": figures.svg(k) if figures else "", "caption": CAPTIONS[k]}
+            for k in shown
+        ],
         "references": REFERENCES,
         "changes": changes,
     }
@@ -306,9 +306,13 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     """The Markdown report; figures are files beside it (``figure_files``: stem -> path)."""
     counts, v = c["counts"], c["validation"]
-    out = [
-        f"# {_md(c['title'])}",
-        "",
+    out = [f"# {_md(c['title'])}", ""]
+    out += [f"**{_md(c['study'])}**", ""] if c["study"] else []
+    if c["data_cutoff"]:
+        out += [f"Data cut-off: {c['data_cutoff']}.", ""]
+    if c["authors"]:
+        out += [f"Authors: {_md(', '.join(c['authors']))}.", ""]
+    out += [
         f"Extract `{_md(c['source_name'])}`, criteria **{c['criteria']['name']}**, run "
         f"{c['run_name']}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
@@ -330,14 +334,20 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if c["unclassified_reasons"]:
         out += ["### Why patients are unclassified", ""]
         out += _table(
-            ["reason", "meaning", "patients"],
-            [[f"`{r['code']}`", r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
+            ["reason", "rule", "patients", "code"],
+            [
+                [r["meaning"], r["rule"], num(r["count"]), f"`{r['code']}`"]
+                for r in c["unclassified_reasons"]
+            ],
         )
     out += ["## Data quality", ""]
     out += (
         _table(
-            ["column", "rule", "rows quarantined"],
-            [[r["column"], f"`{r['rule']}`", num(r["rows"])] for r in v["quarantine_reasons"]],
+            ["problem", "rows quarantined", "column", "rule"],
+            [
+                [r["words"], num(r["rows"]), r["column"], f"`{r['rule']}`"]
+                for r in v["quarantine_reasons"]
+            ],
         )
         if v["quarantine_reasons"]
         else ["No row was quarantined.", ""]
@@ -451,16 +461,8 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
                     for e in ch["estimates"]
                 ],
             )
-    cr = c["criteria"]
-    out += [
-        "## Methods",
-        "",
-        f"Patients were classified with the **{cr['name']}** criteria "
-        f"({cr['title']}): CK_HIGH is {cr['ck_high_text']}; a necrotizing biopsy is "
-        f"{cr['biopsy_text']}. Source: {cr['citation']}",
-        "",
-    ]
-    out += [*(f"{text}\n" for text in c["methods"]), "### References", ""]
+    out += ["## Methods", ""]
+    out += [*(f"{text}\n" for text in c["methods_paragraphs"]), "### References", ""]
     out += [f"{i}. {r}" for i, r in enumerate(c["references"], 1)]
     mf = c["manifest"]
     out += [
