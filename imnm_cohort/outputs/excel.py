@@ -24,7 +24,7 @@ FORMATS = {
     "count": "#,##0",
     "decimal": "0.0",
     "percent": "0.0%",
-    "p": "[<0.001]\"<0.001\";0.000",
+    "p": '[<0.001]"<0.001";0.000',
 }
 
 
@@ -76,9 +76,9 @@ def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
     for row in table.rows:
         names = row.statistics or ("",)
         for s, name in enumerate(names):
-            ws.cell(row=r, column=1, value=_text(row.label) if s == 0 else None).alignment = (
-                Alignment(indent=row.indent)
-            )
+            ws.cell(
+                row=r, column=1, value=_text(row.label) if s == 0 else None
+            ).alignment = Alignment(indent=row.indent)
             ws.cell(row=r, column=2, value=name or None)
             for i, cell in enumerate(row.cells):
                 if cell is not None:

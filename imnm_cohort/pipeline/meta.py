@@ -78,8 +78,7 @@ def report_meta(
         "marker": f"<{k}" if k else "(none)",
         "min_cell_count": k,
         "settings": {**config.to_dict()["analysis"]},
-        "manifest": {"input_sha256": input_sha, "withheld": withheld_count,
-                     "versions": versions()},  # fmt: skip
+        "manifest": {"input_sha256": input_sha, "withheld": withheld_count, "versions": versions()},
         "run_rows": [
             ("title", r.title),
             ("study", r.study),

@@ -101,9 +101,7 @@ def run_pipeline(
     result = stage("validate", lambda: stages.validate(config, extract))
     criteria, classified = stage("classify", lambda: stages.classify(config, result))
     analysis = stage("analyse", lambda: stages.analyse(config, classified))
-    disclosed = stage(
-        "disclose", lambda: stages.disclose(config, result, classified, analysis)
-    )
+    disclosed = stage("disclose", lambda: stages.disclose(config, result, classified, analysis))
     root = config.output_root
     name = runfolder.run_name(started, config.digest(), extract.sha256)
     with runfolder.locked(root):

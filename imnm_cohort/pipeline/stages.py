@@ -13,10 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.analysis.cohort import CohortAnalysis, analyse as analyse_cohort
+from imnm_cohort.analysis.cohort import CohortAnalysis
+from imnm_cohort.analysis.cohort import analyse as analyse_cohort
 from imnm_cohort.analysis.plotdata import FigureData, figure_data
 from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
-from imnm_cohort.classify.procedure import classify as classify_patients, reason_counts
+from imnm_cohort.classify.procedure import classify as classify_patients
+from imnm_cohort.classify.procedure import reason_counts
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import CONTRACT_VERSION

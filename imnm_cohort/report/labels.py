@@ -21,9 +21,7 @@ GROUP_LABELS = {
     "unclassified": "unclassified",
     "overall": "overall",
 }
-_COLUMN_WORDS = {
-    name: (column.title or name) for name, column in EXTRACT_SCHEMA.columns.items()
-}
+_COLUMN_WORDS = {name: (column.title or name) for name, column in EXTRACT_SCHEMA.columns.items()}
 CAPTIONS = {
     "onset_age": "Onset age by IMNM group: boxes from the 25th to the 75th percentile, "
     "whiskers from the 5th to the 95th.",

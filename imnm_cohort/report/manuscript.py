@@ -98,8 +98,8 @@ class Row:
         first, rest = cell[0], cell[1:]
         missing = [n.value is None for n in rest]
         if first.value is None or (
-            isinstance(first.value, str) and all(isinstance(n.value, str) or n.value is None
-                                                  for n in rest)  # fmt: skip
+            isinstance(first.value, str)
+            and all(isinstance(n.value, str) or n.value is None for n in rest)
         ):
             return first.text()
         if any(missing):
@@ -196,24 +196,37 @@ def table_one(summary: dict[str, Any]) -> Table:
             b.row(
                 f"{title}, median [Q1, Q3]",
                 columns,
-                [("median", base + ".median", "decimal"), ("Q1", base + ".q1", "decimal"),
-                 ("Q3", base + ".q3", "decimal")],  # fmt: skip
+                [
+                    ("median", base + ".median", "decimal"),
+                    ("Q1", base + ".q1", "decimal"),
+                    ("Q3", base + ".q3", "decimal"),
+                ],
                 "{} [{}, {}]",
                 p=f"{test}.p_value",
                 test=_test_of(summary, f"{test}.test"),
             )
         )
         rows.append(
-            b.row("mean (SD)", columns,
-                  [("mean", base + ".mean", "decimal"), ("SD", base + ".sd", "decimal")],
-                  "{} ({})", indent=1)  # fmt: skip
+            b.row(
+                "mean (SD)",
+                columns,
+                [("mean", base + ".mean", "decimal"), ("SD", base + ".sd", "decimal")],
+                "{} ({})",
+                indent=1,
+            )
         )
         rows.append(b.row("missing", columns, [("n", base + ".missing", "count")], "{}", indent=1))
     for variable, title in CATEGORICAL.items():
         test = f"table_one.tests.{variable}"
         rows.append(
-            Row(f"{title}, n (%)", (), "", tuple(None for _ in columns),
-                b.n(f"{test}.p_value", "p"), _test_of(summary, f"{test}.test"))  # fmt: skip
+            Row(
+                f"{title}, n (%)",
+                (),
+                "",
+                tuple(None for _ in columns),
+                b.n(f"{test}.p_value", "p"),
+                _test_of(summary, f"{test}.test"),
+            )
         )
         levels = t1["categorical"][variable][columns[0]]["counts"]
         for level in levels:
@@ -222,8 +235,10 @@ def table_one(summary: dict[str, Any]) -> Table:
                 b.row(
                     str(level),
                     columns,
-                    [("n", f"{base}.counts.{level}", "count"),
-                     ("%", f"{base}.percent.{level}", "decimal")],  # fmt: skip
+                    [
+                        ("n", f"{base}.counts.{level}", "count"),
+                        ("%", f"{base}.percent.{level}", "decimal"),
+                    ],
                     "{} ({})",
                     indent=1,
                 )
@@ -233,8 +248,10 @@ def table_one(summary: dict[str, Any]) -> Table:
         "Table 1. Characteristics of the patients by IMNM group",
         tuple(label(g) for g in columns),
         tuple(rows),
-        ("Continuous variables: median [Q1, Q3] and mean (SD); categorical variables: n (%) "
-         "of all patients in the group, missing values as their own row.",),  # fmt: skip
+        (
+            "Continuous variables: median [Q1, Q3] and mean (SD); categorical variables: n (%) "
+            "of all patients in the group, missing values as their own row.",
+        ),
         tuple(b.n(f"table_one.n.{g}", "count") for g in columns),
     )
 
@@ -258,18 +275,18 @@ def comparisons(summary: dict[str, Any]) -> Table:
             b.row(
                 f"{title}: difference in medians (95% CI)",
                 slots,
-                [stat("difference", "median_difference", "decimal"),
-                 stat("CI lower", "median_difference_ci[0]", "decimal"),
-                 stat("CI upper", "median_difference_ci[1]", "decimal")],  # fmt: skip
+                [
+                    stat("difference", "median_difference", "decimal"),
+                    stat("CI lower", "median_difference_ci[0]", "decimal"),
+                    stat("CI upper", "median_difference_ci[1]", "decimal"),
+                ],
                 "{} ({} to {})",
                 p=f"comparisons.{key}.p_value",
                 test="kruskal",
             )
         )
         rows.append(b.row("Mann-Whitney p", slots, [stat("p", "p_value", "p")], "{}", indent=1))
-        rows.append(
-            b.row("Holm-adjusted p", slots, [stat("p", "p_adjusted", "p")], "{}", indent=1)
-        )
+        rows.append(b.row("Holm-adjusted p", slots, [stat("p", "p_adjusted", "p")], "{}", indent=1))
         if c.get("p_value") is None and c.get("reason"):
             notes.append(f"{title}: not tested across the groups ({c['reason']}).")
     return Table(
@@ -277,9 +294,12 @@ def comparisons(summary: dict[str, Any]) -> Table:
         "Table 2. Onset age and peak CK compared between the IMNM groups",
         columns,
         tuple(rows),
-        ("Difference in medians (first group minus second) with a bootstrap 95% confidence "
-         "interval; pairwise two-sided Mann-Whitney U tests, Holm-adjusted. The p column is "
-         "the test across the three groups.", *notes),  # fmt: skip
+        (
+            "Difference in medians (first group minus second) with a bootstrap 95% confidence "
+            "interval; pairwise two-sided Mann-Whitney U tests, Holm-adjusted. The p column is "
+            "the test across the three groups.",
+            *notes,
+        ),
     )
 
 
@@ -294,29 +314,40 @@ def statin_latency(summary: dict[str, Any]) -> Table:
     if st.get("p_value") is None and st.get("reason"):
         notes = [f"{compared}: not tested ({st['reason']})."]
     rows = (
-        b.row("Statin exposed, n / N", columns,
-              [("exposed", f"{base}.exposed.{{g}}.exposed", "count"),
-               ("N", f"{base}.exposed.{{g}}.n", "count")], "{} / {}"),  # fmt: skip
+        b.row(
+            "Statin exposed, n / N",
+            columns,
+            [
+                ("exposed", f"{base}.exposed.{{g}}.exposed", "count"),
+                ("N", f"{base}.exposed.{{g}}.n", "count"),
+            ],
+            "{} / {}",
+        ),
         b.row(
             "Latency, months: median [Q1, Q3]",
             columns,
-            [("median", f"{base}.groups.{{g}}.median", "decimal"),
-             ("Q1", f"{base}.groups.{{g}}.q1", "decimal"),
-             ("Q3", f"{base}.groups.{{g}}.q3", "decimal")],  # fmt: skip
+            [
+                ("median", f"{base}.groups.{{g}}.median", "decimal"),
+                ("Q1", f"{base}.groups.{{g}}.q1", "decimal"),
+                ("Q3", f"{base}.groups.{{g}}.q3", "decimal"),
+            ],
             "{} [{}, {}]",
             p=f"{base}.p_value",
             test="mannwhitneyu",
         ),
-        b.row("Patients with a latency, n", columns,
-              [("n", f"{base}.groups.{{g}}.n", "count")], "{}"),  # fmt: skip
+        b.row(
+            "Patients with a latency, n", columns, [("n", f"{base}.groups.{{g}}.n", "count")], "{}"
+        ),
     )
     return Table(
         "statin_latency",
         "Table 3. Statin exposure and latency from statin start to onset",
         tuple(label(g) for g in columns),
         rows,
-        ("Latency among statin-exposed patients who started the statin on or before onset.",
-         *notes),  # fmt: skip
+        (
+            "Latency among statin-exposed patients who started the statin on or before onset.",
+            *notes,
+        ),
     )
 
 
@@ -330,27 +361,52 @@ def malignancy(summary: dict[str, Any]) -> Table:
     window, horizon = f"{m['window_years']:g}", f"{m['horizon_years']:g}"
     rows = (
         b.row("Patients, n", columns, [("n", f"{g}.n", "count")], "{}"),
-        b.row(f"Cancer within ±{window} years of {t0}, n (%)", columns,
-              [("n", f"{g}.within_window", "count"),
-               ("%", f"{g}.within_window_proportion", "percent")], "{} ({})"),  # fmt: skip
-        b.row("95% CI, %", columns,
-              [("CI lower", f"{g}.within_window_ci[0]", "percent"),
-               ("CI upper", f"{g}.within_window_ci[1]", "percent")], "{} to {}",
-              indent=1),  # fmt: skip
+        b.row(
+            f"Cancer within ±{window} years of {t0}, n (%)",
+            columns,
+            [
+                ("n", f"{g}.within_window", "count"),
+                ("%", f"{g}.within_window_proportion", "percent"),
+            ],
+            "{} ({})",
+        ),
+        b.row(
+            "95% CI, %",
+            columns,
+            [
+                ("CI lower", f"{g}.within_window_ci[0]", "percent"),
+                ("CI upper", f"{g}.within_window_ci[1]", "percent"),
+            ],
+            "{} to {}",
+            indent=1,
+        ),
         b.row(f"At risk after {t0}, n", columns, [("n", f"{g}.at_risk", "count")], "{}"),
         b.row(f"Cancers after {t0}, n", columns, [("n", f"{g}.events", "count")], "{}"),
-        b.row("Person-years", columns, [("person-years", f"{g}.person_years", "decimal")],
-              "{}", digits=0),  # fmt: skip
-        b.row("Rate per 1,000 person-years (95% CI)", columns,
-              [("rate", f"{g}.rate_per_1000py", "decimal"),
-               ("CI lower", f"{g}.rate_ci[0]", "decimal"),
-               ("CI upper", f"{g}.rate_ci[1]", "decimal")], "{} ({} to {})"),  # fmt: skip
+        b.row(
+            "Person-years",
+            columns,
+            [("person-years", f"{g}.person_years", "decimal")],
+            "{}",
+            digits=0,
+        ),
+        b.row(
+            "Rate per 1,000 person-years (95% CI)",
+            columns,
+            [
+                ("rate", f"{g}.rate_per_1000py", "decimal"),
+                ("CI lower", f"{g}.rate_ci[0]", "decimal"),
+                ("CI upper", f"{g}.rate_ci[1]", "decimal"),
+            ],
+            "{} ({} to {})",
+        ),
         b.row(
             f"Cumulative incidence at {horizon} years, % (95% CI)",
             columns,
-            [("estimate", f"{g}.cumulative_incidence", "percent"),
-             ("CI lower", f"{g}.cumulative_incidence_ci[0]", "percent"),
-             ("CI upper", f"{g}.cumulative_incidence_ci[1]", "percent")],  # fmt: skip
+            [
+                ("estimate", f"{g}.cumulative_incidence", "percent"),
+                ("CI lower", f"{g}.cumulative_incidence_ci[0]", "percent"),
+                ("CI upper", f"{g}.cumulative_incidence_ci[1]", "percent"),
+            ],
             "{} ({} to {})",
             p="comparisons.malignancy.p_value",
             test="gray",
