@@ -223,6 +223,10 @@ class Figures:
         """The figures' file stems, in report order."""
         return tuple(self._figures)
 
+    def figure(self, name: str) -> Figure:
+        """The matplotlib figure itself (to restyle it in a notebook, for example)."""
+        return self._figures[name]
+
     def save(self, name: str, fmt: str) -> bytes:
         """One figure in a file format (``svg``, ``pdf`` or ``png`` at 300 dpi)."""
         buffer = io.BytesIO()
