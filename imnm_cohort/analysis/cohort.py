@@ -70,14 +70,18 @@ class CohortAnalysis:
         m = self.malignancy
         described = [
             (self.table_one.method(), True),
-            (self.onset_age.method(), self.onset_age.p_value is not None),
-            (self.ck_peak.method(), self.ck_peak.p_value is not None),
+            (self.onset_age.method(), _tested(self.onset_age)),
+            (self.ck_peak.method(), _tested(self.ck_peak)),
             (self.statin_latency.method(), self.statin_latency.p_value is not None),
             (m.method(), any(g.n for g in m.groups.values())),
-            (self.survival.method(), self.survival.p_value is not None),
+            (self.survival.method(), any(c.n for c in self.survival.groups.values())),
             (self.cox.method(), bool(self.cox.terms)),
         ]
         return [text for text, ran in described if ran]
+
+
+def _tested(c: ContinuousComparison) -> bool:
+    return c.p_value is not None or any(p.p_value is not None for p in c.pairwise)
 
 
 def analyse(

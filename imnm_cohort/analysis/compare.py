@@ -135,8 +135,11 @@ class ContinuousComparison:
     def method(self) -> str:
         """The method in one or two sentences, with references."""
         name = VARIABLE_NAMES.get(self.variable, self.variable)
+        across = (
+            "across groups with the Kruskal-Wallis test and " if self.p_value is not None else ""
+        )
         return (
-            f"{name} was compared across groups with the Kruskal-Wallis test and "
+            f"{name} was compared {across}"
             "between pairs of groups with two-sided Mann-Whitney U tests, Holm-adjusted for "
             "multiple comparisons (Holm, Scand J Stat 1979); differences in medians have "
             f"95% percentile bootstrap intervals ({self.bootstrap} resamples, seed "

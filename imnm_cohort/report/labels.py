@@ -22,6 +22,26 @@ GROUP_LABELS = {
     "overall": "overall",
 }
 _COLUMN_WORDS = {name: (column.title or name) for name, column in EXTRACT_SCHEMA.columns.items()}
+#: Test codes in ``summary.json`` -> words for footnotes.
+TEST_NAMES = {
+    "kruskal": "Kruskal-Wallis test",
+    "mannwhitneyu": "two-sided Mann-Whitney U test",
+    "chi2": "Pearson's chi-square test",
+    "fisher": "Fisher's exact test",
+    "permutation_chi2": "permutation test of the chi-square statistic (seeded)",
+    "gray": "Gray's test",
+    "logrank": "log-rank test",
+}
+#: Short names of the tests, for a table cell beside a p-value.
+TEST_SHORT = {
+    "kruskal": "Kruskal-Wallis",
+    "mannwhitneyu": "Mann-Whitney",
+    "chi2": "chi-square",
+    "fisher": "Fisher",
+    "permutation_chi2": "permutation",
+    "gray": "Gray",
+    "logrank": "log-rank",
+}
 CAPTIONS = {
     "onset_age": "Onset age by IMNM group: boxes from the 25th to the 75th percentile, "
     "whiskers from the 5th to the 95th.",

@@ -16,18 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from imnm_cohort.report.render import label, num, pval
+from imnm_cohort.report.labels import TEST_NAMES, label
+from imnm_cohort.report.render import num, pval
 
-#: Test codes in ``summary.json`` -> words for footnotes.
-TEST_NAMES = {
-    "kruskal": "Kruskal-Wallis test",
-    "mannwhitneyu": "two-sided Mann-Whitney U test",
-    "chi2": "Pearson's chi-square test",
-    "fisher": "Fisher's exact test",
-    "permutation_chi2": "permutation test of the chi-square statistic (seeded)",
-    "gray": "Gray's test",
-    "logrank": "log-rank test",
-}
 CONTINUOUS = {
     "age_at_onset_years": "Onset age, years",
     "ck_peak": "Peak CK, U/L",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
-from imnm_cohort.report.labels import CAPTIONS, label, reason_words, rule_words
+from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -125,7 +125,8 @@ def view(
     for variable, title in CATEGORICAL_TITLES.items():
         by = t1["categorical"][variable]
         test = t1["tests"][variable]
-        p = pval(test["p_value"]) + (f" ({test['test']})" if test.get("test") else "")
+        short = TEST_SHORT.get(test.get("test") or "", test.get("test"))
+        p = pval(test["p_value"]) + (f" ({short})" if short else "")
         rows.append({"label": title, "cells": [""] * len(columns), "p": p})
         for level in by[columns[0]]["counts"]:
             cells = []
