@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imnm_cohort.report.labels import TEST_NAMES, label
-from imnm_cohort.report.render import num, pval
+from imnm_cohort.report.numbers import num, pval
 
 CONTINUOUS = {
     "age_at_onset_years": "Onset age, years",
@@ -230,7 +230,7 @@ def table_one(summary: dict[str, Any]) -> Table:
                         ("n", f"{base}.counts.{level}", "count"),
                         ("%", f"{base}.percent.{level}", "decimal"),
                     ],
-                    "{} ({})",
+                    "{} ({}%)",
                     indent=1,
                 )
             )

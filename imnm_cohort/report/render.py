@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
+from imnm_cohort.report import manuscript
 from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
+from imnm_cohort.report.numbers import num, p_text, pval, with_ci
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -32,53 +34,6 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
-CONTINUOUS_TITLES = {
-    "age_at_onset_years": "Onset age (years)",
-    "ck_peak": "Peak CK (U/L)",
-    "followup_years": "Follow-up (years)",
-}
-CATEGORICAL_TITLES = {
-    "sex": "Sex",
-    "statin_exposed": "Statin exposed",
-    "dm_rash": "Dermatomyositis rash",
-    "emg_myopathic": "Myopathic EMG",
-}
-
-
-def num(value: Any, digits: int = 1) -> str:
-    """A number for a table: withheld markers and text pass through, missing is a dash."""
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{digits}f}"
-
-
-def pval(value: Any) -> str:
-    """A p-value: three decimals, '<0.001' below."""
-    if value is None or isinstance(value, str):
-        return num(value)
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def p_text(value: Any) -> str:
-    """'p = 0.123' or 'p < 0.001'."""
-    text = pval(value)
-    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
-
-
-def with_ci(value: Any, ci: Any, digits: int = 1, scale: float = 1.0, unit: str = "") -> str:
-    """'value (lower to upper)', or the marker / dash."""
-    if value is None or isinstance(value, str):
-        return num(value)
-    text = num(value * scale, digits) + unit
-    if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
-        text += f" ({num(ci[0] * scale, digits)} to {num(ci[1] * scale, digits)})"
-    return text
 
 
 def _median_iqr(s: dict[str, Any], digits: int = 1) -> str:
@@ -95,6 +50,13 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
+def _p_with_test(row: manuscript.Row) -> str:
+    if row.p is None:
+        return ""
+    short = TEST_SHORT.get(row.test or "", row.test)
+    return pval(row.p.value) + (f" ({short})" if short and row.p.value is not None else "")
+
+
 def view(
     summary: dict[str, Any],
     *,
@@ -104,40 +66,20 @@ def view(
 ) -> dict[str, Any]:
     """The report's content as tables of text, shared by HTML and Markdown."""
     comparisons = summary["comparisons"]
-    t1 = summary["table_one"]
-    columns = [*t1["groups"], "overall"]
-    t1_columns = [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns]
-    rows = []
-    for variable, title in CONTINUOUS_TITLES.items():
-        by = t1["continuous"][variable]
-        p = pval(t1["tests"][variable]["p_value"])
-        rows.append(
-            {
-                "label": f"{title}, median [Q1, Q3]",
-                "cells": [_median_iqr(by[g]) for g in columns],
-                "p": p,
-            }
-        )
-        rows.append({"label": "  mean (SD)", "cells": [_mean_sd(by[g]) for g in columns], "p": ""})
-        rows.append(
-            {"label": "  missing", "cells": [num(by[g]["missing"]) for g in columns], "p": ""}
-        )
-    for variable, title in CATEGORICAL_TITLES.items():
-        by = t1["categorical"][variable]
-        test = t1["tests"][variable]
-        short = TEST_SHORT.get(test.get("test") or "", test.get("test"))
-        p = pval(test["p_value"]) + (f" ({short})" if short else "")
-        rows.append({"label": title, "cells": [""] * len(columns), "p": p})
-        for level in by[columns[0]]["counts"]:
-            cells = []
-            for g in columns:
-                count, percent = by[g]["counts"][level], by[g]["percent"][level]
-                cells.append(
-                    num(count)
-                    if isinstance(percent, str) or percent is None
-                    else f"{num(count)} ({percent:.1f}%)"
-                )
-            rows.append({"label": f"  {level}", "cells": cells, "p": ""})
+    t1 = manuscript.table_one(summary)
+    width = range(len(t1.columns))
+    t1_columns = [
+        {"label": name, "n": n.text() if n else "-"}
+        for name, n in zip(t1.columns, t1.column_n, strict=True)
+    ]
+    rows = [
+        {
+            "label": "  " * r.indent + r.label,
+            "cells": [r.cell_text(i) for i in width],
+            "p": _p_with_test(r),
+        }
+        for r in t1.rows
+    ]
     continuous = []
     for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
         c = comparisons[key]
@@ -157,7 +99,7 @@ def view(
             for p in c["pairwise"]
         ]
         continuous.append(
-            {"title": CONTINUOUS_TITLES[variable], "overall": overall, "pairs": pairs}
+            {"title": manuscript.CONTINUOUS[variable], "overall": overall, "pairs": pairs}
         )
     st = comparisons["statin_latency"]
     statin = {
