@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import resource
 import time
 from collections.abc import Callable
@@ -34,3 +35,27 @@ def million_row_extract(n: int = 1_000_000, seed: int = 1) -> Path:
     if not path.exists():
         write_extract(synthesize(n, seed=seed), path)
     return path
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_extra_mb(fn: Callable[[], T]) -> tuple[T, float]:
+    """Run ``fn`` and return its value and the peak resident memory above the start, in MB.
+
+    Hands freed heap memory back to the system first (glibc ``malloc_trim``), so that the
+    call cannot hide its allocations in pages freed by earlier work, then resets the
+    kernel's high-water mark (Linux >= 4.0: ``5 > /proc/self/clear_refs``), so the figure
+    is this call's own peak.
+    """
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    start = _status_mb("VmRSS")
+    value = fn()
+    return value, _status_mb("VmHWM") - start

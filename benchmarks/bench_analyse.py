@@ -12,12 +12,16 @@ import sys
 from _common import timed
 
 from imnm_cohort import classify, synthesize, validate_extract
-from imnm_cohort.analysis import analyse
+from imnm_cohort.analysis import analyse, compare_continuous
 
 
 def main(n: int) -> None:
     classified = classify(validate_extract(synthesize(n, seed=5)).valid)
     print(f"classified patients: {len(classified):,}")
+    timed(
+        "onset age + peak CK, pairs and 2,000 bootstrap resamples",
+        lambda: [compare_continuous(classified, v) for v in ("age_at_onset_years", "ck_peak")],
+    )
     timed(f"analyse (all analyses, {n:,} patients)", lambda: analyse(classified))
 
 

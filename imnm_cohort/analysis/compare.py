@@ -6,6 +6,7 @@ with ``to_dict()`` and a one-sentence ``method`` for the report's methods sectio
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from imnm_cohort.analysis.bootstrap import median_difference_ci
+from imnm_cohort.analysis.contingency import (
+    MAX_EXACT_TABLES,
+    fisher_freeman_halton,
+    monte_carlo_chi2,
+)
 from imnm_cohort.classify.rules import IMNM_GROUPS
 
 GROUP_COLUMN = "imnm_group"
@@ -26,6 +33,7 @@ VARIABLE_NAMES = {
 }
 MIN_FOR_TEST = 2
 EXACT_BELOW = 5.0
+EXACT_MANN_WHITNEY_BELOW = 50
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,11 @@ class Summary:
 
     @classmethod
     def of(cls, values: pd.Series) -> Summary:
-        """Summarise a series (quantiles by linear interpolation, SD with n - 1)."""
-        present = values.dropna().to_numpy(dtype=float)
+        """Summarise a series (quantiles by linear interpolation, SD with n - 1).
+
+        Values are sorted first, so that no digit depends on the order of the rows.
+        """
+        present = np.sort(values.dropna().to_numpy(dtype=float))
         missing = int(values.isna().sum())
         if present.size == 0:
             return cls(0, missing, None, None, None, None, None, None, None)
@@ -81,7 +92,10 @@ class Summary:
 @dataclass(frozen=True)
 class Pairwise:
     """Mann-Whitney U test of two groups, with the Holm-adjusted p-value and the
-    difference in medians (a - b) with its bootstrap confidence interval."""
+    difference in medians (a - b) with its bootstrap confidence interval.
+
+    ``p_value_method`` is ``exact`` or ``normal`` (see :func:`mann_whitney`).
+    """
 
     a: str
     b: str
@@ -91,6 +105,7 @@ class Pairwise:
     median_difference: float | None
     ci: tuple[float, float] | None
     reason: str | None = None
+    p_value_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -98,6 +113,7 @@ class Pairwise:
             "a": self.a,
             "b": self.b,
             "test": "mannwhitneyu",
+            "p_value_method": self.p_value_method,
             "statistic": self.statistic,
             "p_value": self.p_value,
             "p_adjusted": self.p_adjusted,
@@ -140,10 +156,12 @@ class ContinuousComparison:
         )
         return (
             f"{name} was compared {across}"
-            "between pairs of groups with two-sided Mann-Whitney U tests, Holm-adjusted for "
-            "multiple comparisons (Holm, Scand J Stat 1979); differences in medians have "
-            f"95% percentile bootstrap intervals ({self.bootstrap} resamples, seed "
-            f"{self.seed})."
+            "between pairs of groups with two-sided Mann-Whitney U tests (exact below "
+            f"{EXACT_MANN_WHITNEY_BELOW} per group without ties, otherwise the normal "
+            "approximation with tie and continuity corrections, as R's wilcox.test), "
+            "Holm-adjusted for multiple comparisons (Holm, Scand J Stat 1979); differences in "
+            f"medians have 95% percentile bootstrap intervals ({self.bootstrap} resamples, "
+            f"seed {self.seed})."
         )
 
 
@@ -172,23 +190,24 @@ def _values(
     return frame.loc[(frame[column] == group).to_numpy(dtype=bool), variable].astype(float)
 
 
-def median_difference_ci(
-    a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05
-) -> tuple[float, float]:
-    """Percentile bootstrap interval for median(a) - median(b), resampling each group.
+def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
+    """Two-sided Mann-Whitney U test, exact or normal by R's ``wilcox.test`` rule.
 
-    Deterministic for a seed; resamples are drawn in blocks to bound memory.
+    Exact when both groups have fewer than ``EXACT_MANN_WHITNEY_BELOW`` (50) values and no
+    value is tied; otherwise the normal approximation with the tie-corrected variance and a
+    continuity correction (Lehmann, Nonparametrics, 1975, ch. 1).
+
+    Returns
+    -------
+    tuple
+        U for ``a``, the p-value, and the method: ``exact`` or ``normal``.
     """
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(n_boot)
-    block = max(1, 2_000_000 // max(a.size + b.size, 1))
-    for start in range(0, n_boot, block):
-        k = min(block, n_boot - start)
-        ma = np.median(a[rng.integers(0, a.size, (k, a.size))], axis=1)
-        mb = np.median(b[rng.integers(0, b.size, (k, b.size))], axis=1)
-        diffs[start : start + k] = ma - mb
-    lo, hi = np.percentile(diffs, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(lo), float(hi)
+    tied = np.unique(np.concatenate([a, b])).size < a.size + b.size
+    exact = a.size < EXACT_MANN_WHITNEY_BELOW and b.size < EXACT_MANN_WHITNEY_BELOW and not tied
+    res = stats.mannwhitneyu(
+        a, b, alternative="two-sided", method="exact" if exact else "asymptotic"
+    )
+    return float(res.statistic), float(res.pvalue), "exact" if exact else "normal"
 
 
 def compare_continuous(
@@ -222,7 +241,7 @@ def compare_continuous(
     """
     values = {g: _values(frame, variable, g) for g in groups}
     summaries = {g: Summary.of(v) for g, v in values.items()}
-    present = {g: v.dropna().to_numpy(dtype=float) for g, v in values.items()}
+    present = {g: np.sort(v.dropna().to_numpy(dtype=float)) for g, v in values.items()}
     testable = [g for g in groups if present[g].size >= MIN_FOR_TEST]
     statistic = p_value = None
     reason = None
@@ -253,11 +272,11 @@ def compare_continuous(
                 )
             )
             continue
-        mw = stats.mannwhitneyu(present[a], present[b], alternative="two-sided")
+        u, p, method = mann_whitney(present[a], present[b])
         diff = float(np.median(present[a]) - np.median(present[b]))
         ci = median_difference_ci(present[a], present[b], n_boot, seed + i)
-        pairs.append(Pairwise(a, b, float(mw.statistic), float(mw.pvalue), None, diff, ci))
-        raw_p.append(float(mw.pvalue))
+        pairs.append(Pairwise(a, b, u, p, None, diff, ci, None, method))
+        raw_p.append(p)
     adjusted = iter(holm(raw_p))
     pairs = [p if p.p_value is None else _with_adjusted(p, float(next(adjusted))) for p in pairs]
     return ContinuousComparison(
@@ -266,12 +285,27 @@ def compare_continuous(
 
 
 def _with_adjusted(p: Pairwise, adjusted: float) -> Pairwise:
-    return Pairwise(p.a, p.b, p.statistic, p.p_value, adjusted, p.median_difference, p.ci, p.reason)
+    return dataclasses.replace(p, p_adjusted=adjusted)
+
+
+CATEGORICAL_TESTS = {
+    "chi2": "Pearson's chi-square test without continuity correction",
+    "fisher": "Fisher's exact test (two-sided)",
+    "fisher_freeman_halton": "the Fisher-Freeman-Halton exact test (Freeman and Halton, "
+    "Biometrika 1951)",
+    "permutation_chi2": "a Monte Carlo permutation test of Pearson's chi-square, tables drawn "
+    "with the margins fixed (Patefield, Appl Stat 1981)",
+}
 
 
 @dataclass(frozen=True)
 class CategoricalComparison:
-    """Association of a categorical variable with the groups (missing values excluded)."""
+    """Association of a categorical variable with the groups (missing values excluded).
+
+    ``test`` names the test used: ``chi2``, ``fisher`` (2 x 2), ``fisher_freeman_halton``
+    (exact, larger tables) or ``permutation_chi2`` (Monte Carlo, ``resamples`` tables drawn
+    with ``seed``).
+    """
 
     variable: str
     test: str | None
@@ -279,6 +313,8 @@ class CategoricalComparison:
     p_value: float | None
     table: dict[str, dict[str, int]]
     reason: str | None = None
+    resamples: int | None = None
+    seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -287,17 +323,48 @@ class CategoricalComparison:
             "test": self.test,
             "statistic": self.statistic,
             "p_value": self.p_value,
+            "resamples": self.resamples,
+            "seed": self.seed,
             "table": self.table,
             "reason": self.reason,
         }
 
     def method(self) -> str:
-        """The method in one sentence."""
-        return (
-            f"{self.variable}: Pearson's chi-square test, or where an expected count was below "
-            "5, Fisher's exact test (2 x 2) or a permutation test of the chi-square statistic "
-            "(larger tables; seeded)."
-        )
+        """The method in one sentence: the test used for this variable."""
+        if self.test is None:
+            return f"{self.variable}: not tested ({self.reason})."
+        text = f"{self.variable}: {CATEGORICAL_TESTS[self.test]}"
+        if self.test == "permutation_chi2":
+            text += f" ({self.resamples} tables, seed {self.seed})"
+        if self.test != "chi2":
+            text += f", as an expected count was below {EXACT_BELOW:g}"
+        return text + "."
+
+
+def _crosstab(
+    frame: pd.DataFrame, variable: str, groups: Sequence[str]
+) -> tuple[np.ndarray, list[str]]:
+    """Counts of each known value (columns, sorted as text) in each group (rows).
+
+    Counted with integer codes and one ``bincount``: memory linear in the patients, and
+    counts that do not depend on the order of the rows.
+    """
+    group_codes = pd.Categorical(frame[GROUP_COLUMN], categories=list(groups)).codes
+    value_codes, uniques = pd.factorize(frame[variable])
+    known = (group_codes >= 0) & (value_codes >= 0)
+    width = max(len(uniques), 1)
+    raw = np.bincount(
+        group_codes[known].astype(np.int64) * width + value_codes[known],
+        minlength=len(groups) * width,
+    ).reshape(len(groups), width)
+    by_name: dict[str, np.ndarray] = {}
+    for code, value in enumerate(uniques):
+        if raw[:, code].any():
+            name = str(value)
+            by_name[name] = by_name.get(name, 0) + raw[:, code]
+    levels = sorted(by_name)
+    counts = np.column_stack([by_name[v] for v in levels]) if levels else raw[:, :0]
+    return counts, levels
 
 
 def compare_categorical(
@@ -307,27 +374,40 @@ def compare_categorical(
     *,
     n_perm: int = 5000,
     seed: int = 0,
+    max_exact_tables: int = MAX_EXACT_TABLES,
 ) -> CategoricalComparison:
     """Test the association of a categorical variable with the groups.
 
-    Chi-square (no continuity correction) when every expected count is at least 5;
-    otherwise Fisher's exact test for a 2 x 2 table and a seeded permutation test of the
-    chi-square statistic for larger tables. The test used is named in the result.
+    Pearson's chi-square (no continuity correction) when every expected count is at least
+    5. Otherwise Fisher's exact test for a 2 x 2 table; for a larger table the exact
+    Fisher-Freeman-Halton test when at most ``max_exact_tables`` tables have its margins,
+    else a Monte Carlo test of the chi-square statistic over ``n_perm`` tables drawn with
+    the margins fixed (:mod:`imnm_cohort.analysis.contingency`). Memory grows with the table,
+    not with ``n_perm``; the result depends on the counts only, never on the order of the
+    rows, and is deterministic for a seed. The test used is named in the result.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Classified patients (``imnm_group`` column). Not modified.
+    variable : str
+        The categorical column; missing values are left out.
+    groups : sequence of str
+        The groups compared (rows of the table).
+    n_perm, seed : int
+        Tables drawn and seed of the Monte Carlo test.
+    max_exact_tables : int
+        Largest number of tables the exact test enumerates (0: always Monte Carlo).
+
+    Returns
+    -------
+    CategoricalComparison
     """
-    sub = frame.loc[frame[GROUP_COLUMN].isin(groups).to_numpy(dtype=bool)]
-    labels = sub[GROUP_COLUMN].astype(str).to_numpy()
-    values = sub[variable]
-    known = values.notna().to_numpy(dtype=bool)
-    levels = sorted(pd.unique(values[known].astype(str)))
-    observed = pd.crosstab(
-        pd.Categorical(labels[known], categories=list(groups)),
-        values[known].astype(str).to_numpy(),
-        dropna=False,
-    )
-    observed = observed.reindex(index=list(groups), columns=levels, fill_value=0)
-    table = {str(g): {str(c): int(observed.loc[g, c]) for c in levels} for g in groups}
-    counts = observed.to_numpy()
-    counts = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    observed, levels = _crosstab(frame, variable, groups)
+    table = {
+        str(g): {c: int(observed[i, j]) for j, c in enumerate(levels)} for i, g in enumerate(groups)
+    }
+    counts = observed[observed.sum(axis=1) > 0]
     if counts.shape[0] < 2 or counts.shape[1] < 2:
         return CategoricalComparison(
             variable, None, None, None, table, "fewer than two groups or two values with data"
@@ -343,30 +423,17 @@ def compare_categorical(
         return CategoricalComparison(
             variable, "fisher", float(res.statistic), float(res.pvalue), table
         )
-    stat, p = _permutation_chi2(counts, n_perm, seed)
-    return CategoricalComparison(variable, "permutation_chi2", stat, p, table)
-
-
-def _chi2(counts: np.ndarray) -> np.ndarray:
-    """Pearson chi-square of a stack of tables [..., r, c]."""
-    rows = counts.sum(axis=-1, keepdims=True)
-    cols = counts.sum(axis=-2, keepdims=True)
-    expected = rows * cols / counts.sum(axis=(-2, -1), keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(expected > 0, (counts - expected) ** 2 / expected, 0.0)
-    return terms.sum(axis=(-2, -1))
-
-
-def _permutation_chi2(counts: np.ndarray, n_perm: int, seed: int) -> tuple[float, float]:
-    """Permutation p-value of the chi-square statistic, margins fixed (Monte Carlo)."""
-    r, c = counts.shape
-    rows = np.repeat(np.arange(r), counts.sum(axis=1))
-    cols = np.repeat(np.arange(c), counts.sum(axis=0))
-    observed = float(_chi2(counts.astype(float)))
-    rng = np.random.default_rng(seed)
-    permuted = rng.permuted(np.tile(cols, (n_perm, 1)), axis=1)
-    flat = (rows[None, :] * c + permuted) + (np.arange(n_perm) * r * c)[:, None]
-    tables = np.bincount(flat.ravel(), minlength=n_perm * r * c).reshape(n_perm, r, c)
-    null = _chi2(tables.astype(float))
-    p = (1 + np.sum(null >= observed - 1e-12)) / (n_perm + 1)
-    return observed, float(p)
+    exact = fisher_freeman_halton(counts, max_exact_tables)
+    if exact is not None:
+        return CategoricalComparison(variable, exact.test, exact.statistic, exact.p_value, table)
+    simulated = monte_carlo_chi2(counts, n_perm, seed)
+    return CategoricalComparison(
+        variable,
+        simulated.test,
+        simulated.statistic,
+        simulated.p_value,
+        table,
+        None,
+        n_perm,
+        seed,
+    )

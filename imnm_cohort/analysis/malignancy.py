@@ -204,7 +204,7 @@ def malignancy(
         time = tte["time_years"].to_numpy()[risk]
         event = tte["event"].to_numpy()[risk]
         n, events = int(member.sum()), int((event == EVENT).sum())
-        person_years = float(time.sum())
+        person_years = float(np.sort(time).sum())  # sorted: the same sum in any row order
         rate = rate_ci = ci_est = ci_ci = curve = None
         if person_years > 0:
             rate = 1000.0 * events / person_years

@@ -36,6 +36,12 @@ REFERENCES = (
 )
 
 
+def _method_note(test: dict[str, Any]) -> str:
+    """`` (exact)`` or `` (normal)`` after a Mann-Whitney p-value; nothing when untested."""
+    method = test.get("p_value_method")
+    return f" ({method})" if method in ("exact", "normal") else ""
+
+
 def _median_iqr(s: dict[str, Any], digits: int = 1) -> str:
     if s.get("n") in (0, None):
         return "-"
@@ -93,7 +99,7 @@ def view(
                 "a": label(p["a"]),
                 "b": label(p["b"]),
                 "diff": with_ci(p["median_difference"], p["median_difference_ci"]),
-                "p": pval(p["p_value"]),
+                "p": pval(p["p_value"]) + _method_note(p),
                 "p_adj": pval(p["p_adjusted"]),
             }
             for p in c["pairwise"]
@@ -112,7 +118,9 @@ def view(
             }
             for g, s in st["groups"].items()
         ],
-        "p": p_text(st["p_value"]) if st["p_value"] is not None else f"not tested ({st['reason']})",
+        "p": p_text(st["p_value"]) + _method_note(st)
+        if st["p_value"] is not None
+        else f"not tested ({st['reason']})",
     }
     m = comparisons["malignancy"]
     malignancy = {
