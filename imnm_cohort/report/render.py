@@ -220,7 +220,12 @@ def view(
         "cox": cox,
         "survival": survival,
         "figures": [
-            {"name": k, "svg": figures.svg(k) if figures else "", "caption": CAPTIONS[k]}
+            {
+                "name": k,
+                "svg": figures.svg(k) if figures else "",
+                "caption": CAPTIONS[k],
+                "wide": bool(figures and figures.two_columns(k)),
+            }
             for k in shown
         ],
         "references": REFERENCES,
