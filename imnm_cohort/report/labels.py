@@ -60,10 +60,11 @@ RULE_WORDS = {
     "out_of_range": "outside the allowed range",
     "unknown_antibody": "names an antibody the contract does not know",
     "invalid_icd10": "not an ICD-10 code",
-    **{
-        code: f"{_COLUMN_WORDS[later].lower()} is before {_COLUMN_WORDS[earlier].lower()}"
-        for code, _, earlier, later, _ in DATE_ORDER_RULES
-    },
+}
+_DATE_ORDER_WORDS = {
+    code: f"{_COLUMN_WORDS[later].lower()} {'on or ' if strict else ''}before "
+    f"{_COLUMN_WORDS[earlier].lower()}"
+    for code, _, earlier, later, strict in DATE_ORDER_RULES
 }
 
 
@@ -92,4 +93,6 @@ def reason_words(code: str) -> str:
 
 def rule_words(column: str, rule: str) -> str:
     """A quarantine rule broken in a column, in words."""
+    if rule in _DATE_ORDER_WORDS:
+        return _DATE_ORDER_WORDS[rule]
     return f"{column_words(column)}: {RULE_WORDS.get(rule, rule.replace('_', ' '))}"
