@@ -83,7 +83,7 @@ def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
             for i, cell in enumerate(row.cells):
                 if cell is not None:
                     _put(ws, r, 3 + i, cell[s], note)
-            if s == 0 and row.p is not None:
+            if s == 0 and row.p is not None and row.p.value is not None:
                 _put(ws, r, p_col, row.p, note)
                 ws.cell(row=r, column=p_col + 1, value=row.test)
             r += 1

@@ -287,8 +287,9 @@ def comparisons(summary: dict[str, Any]) -> Table:
         tuple(rows),
         (
             "Difference in medians (first group minus second) with a bootstrap 95% confidence "
-            "interval; pairwise two-sided Mann-Whitney U tests, Holm-adjusted. The p column is "
-            "the test across the three groups.",
+            "interval; pairwise two-sided Mann-Whitney U tests (exact p-values for small groups "
+            "without ties, otherwise the normal approximation, as R's wilcox.test), "
+            "Holm-adjusted. The p column is the test across the three groups.",
             *notes,
         ),
     )
