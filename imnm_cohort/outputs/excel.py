@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.outputs.registry import RunOutputs
-from imnm_cohort.report.manuscript import Number, Table, common_footnotes, manuscript_tables
+from imnm_cohort.report.manuscript import manuscript_tables
+from imnm_cohort.report.table_model import Number, Table, common_footnotes
 from imnm_cohort.tables import neutralise_text, write_bytes
 
 FORMATS = {

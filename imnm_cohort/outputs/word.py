@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.outputs.registry import RunOutputs
-from imnm_cohort.report.manuscript import Table, common_footnotes, manuscript_tables
+from imnm_cohort.report.manuscript import manuscript_tables
+from imnm_cohort.report.table_model import Table, common_footnotes
 from imnm_cohort.tables import write_bytes
 
 FONT_PT = 9

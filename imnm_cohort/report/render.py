@@ -16,6 +16,7 @@ from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
 from imnm_cohort.report import manuscript
 from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
 from imnm_cohort.report.numbers import num, p_text, pval, with_ci
+from imnm_cohort.report.table_model import Row
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -56,7 +57,7 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
-def _p_with_test(row: manuscript.Row) -> str:
+def _p_with_test(row: Row) -> str:
     if row.p is None:
         return ""
     short = TEST_SHORT.get(row.test or "", row.test)
