@@ -1,7 +1,8 @@
 """``tables.xlsx``: the manuscript tables as a workbook a co-author can re-sort (openpyxl).
 
 * A first sheet ``Run`` holds the run's metadata; then one sheet per table.
-* One statistic per row (``median``, ``Q1``, ``Q3`` are three rows), one group per column:
+* One statistic per row (``median``, ``Q1``, ``Q3`` are three rows, each with its label, so
+  that rows keep their meaning when sorted or filtered), one group per column:
   every number is stored as a number, exactly as in ``summary.json`` (proportions stay
   proportions, shown as percentages by the cell format); p-values carry a display format.
 * A withheld value is the text of the marker (``<5``) with a cell note saying why; a value
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.outputs.registry import RunOutputs
+from imnm_cohort.report.labels import TEST_NAMES
 from imnm_cohort.report.manuscript import manuscript_tables
 from imnm_cohort.report.table_model import Number, Table, common_footnotes
 from imnm_cohort.tables import neutralise_text, write_bytes
@@ -53,6 +55,7 @@ def _put(ws: Any, row: int, col: int, number: Number, note: str) -> None:
 
 def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(table.key)
     ws.cell(row=1, column=1, value=_text(table.title)).font = Font(bold=True)
@@ -77,17 +80,19 @@ def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
     for row in table.rows:
         names = row.statistics or ("",)
         for s, name in enumerate(names):
-            ws.cell(
-                row=r, column=1, value=_text(row.label) if s == 0 else None
-            ).alignment = Alignment(indent=row.indent)
+            ws.cell(row=r, column=1, value=_text(row.label)).alignment = Alignment(
+                indent=row.indent
+            )
             ws.cell(row=r, column=2, value=name or None)
             for i, cell in enumerate(row.cells):
                 if cell is not None:
                     _put(ws, r, 3 + i, cell[s], note)
             if s == 0 and row.p is not None and row.p.value is not None:
                 _put(ws, r, p_col, row.p, note)
-                ws.cell(row=r, column=p_col + 1, value=row.test)
+                ws.cell(row=r, column=p_col + 1, value=TEST_NAMES.get(row.test or "", row.test))
             r += 1
+    # A filter on the header row: sort and filter in Excel without selecting the range.
+    ws.auto_filter.ref = f"A3:{get_column_letter(p_col + 1)}{r - 1}"
     r += 1
     for line in (*table.footnotes, *common_footnotes(table, meta)):
         ws.cell(row=r, column=1, value=_text(line))
