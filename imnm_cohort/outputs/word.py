@@ -75,10 +75,13 @@ def _add_table(document: Any, table: Table, meta: dict[str, Any]) -> None:
         for i in range(len(table.columns)):
             _write_cell(cells[1 + i], row.cell_text(i), right=True)
         if has_p:
-            p = row.p.text() if row.p is not None and row.p.value is not None else ""
-            if row.p is not None and row.p.value is None:
-                p = "-"
-            _write_cell(cells[-1], p, right=True, mark=table.test_mark(row.test) if p else "")
+            if row.p is None:
+                text, mark = "", ""
+            elif row.p.value is None:  # the test was not done: a dash, no footnote
+                text, mark = "-", ""
+            else:
+                text, mark = row.p.text(), table.test_mark(row.test)
+            _write_cell(cells[-1], text, right=True, mark=mark)
     for cell in grid.rows[0].cells:
         _rule(cell, "top")
         _rule(cell, "bottom")

@@ -100,10 +100,11 @@ class Table:
     column_n: tuple[Number | None, ...] = field(default=())
 
     def tests(self) -> list[str]:
-        """The tests behind the p column, in order of first use."""
+        """The tests behind the p column that were done, in order of first use."""
         seen: list[str] = []
         for row in self.rows:
-            if row.test and row.p is not None and row.test not in seen:
+            done = row.p is not None and row.p.value is not None
+            if row.test and done and row.test not in seen:
                 seen.append(row.test)
         return seen
 
