@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from imnm_cohort import synthesize, write_extract
-from tests.pipeline.readers import aggregate_texts, run
+from tests.pipeline.readers import aggregate_texts, docx_text, run
 
 FORMATS = '["html", "md", "json", "csv", "docx", "xlsx", "figures"]'
 SECTIONS = ("Cohort flow", "Data quality", "Table 1", "Group comparisons", "Malignancy", "Methods")
@@ -95,6 +95,9 @@ def test_empty_plots_say_no_data(edge_run):
         assert summary["comparisons"]["malignancy"]["reason"]
         assert summary["cause_specific_cox"]["reason"]
         assert "Not fitted" in (folder / "report.html").read_text()
+        words = docx_text(folder / "tables.docx")
+        assert "Gray's test not done" in words
+        assert "Gray's test." not in words  # no footnote for a test that was not done
 
 
 def test_reason_codes_are_shown_in_words(edge_run):
