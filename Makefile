@@ -35,8 +35,10 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_validate.py
 	cd benchmarks && ../$(BIN)/python bench_classify.py
 	cd benchmarks && ../$(BIN)/python bench_analyse.py
+	cd benchmarks && ../$(BIN)/python bench_cancer.py
 	cd benchmarks && ../$(BIN)/python bench_run.py
 	cd benchmarks && ../$(BIN)/python bench_outputs.py
+	cd benchmarks && ../$(BIN)/python bench_map.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

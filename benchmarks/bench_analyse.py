@@ -8,11 +8,14 @@ Run: ``.venv/bin/python benchmarks/bench_analyse.py [N]``
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from _common import timed
 
-from imnm_cohort import classify, synthesize, validate_extract
+from imnm_cohort import classify, read_reference_rates, synthesize, validate_extract
 from imnm_cohort.analysis import analyse, compare_continuous
+
+RATES = Path(__file__).resolve().parents[1] / "imnm_cohort" / "data" / "illustrative_rates.csv"
 
 
 def main(n: int) -> None:
@@ -22,7 +25,11 @@ def main(n: int) -> None:
         "onset age + peak CK, pairs and 2,000 bootstrap resamples",
         lambda: [compare_continuous(classified, v) for v in ("age_at_onset_years", "ck_peak")],
     )
-    timed(f"analyse (all analyses, {n:,} patients)", lambda: analyse(classified))
+    rates = read_reference_rates(RATES)  # with SIR and SMR, as the demo pipeline
+    timed(
+        f"analyse (all analyses, {n:,} patients)",
+        lambda: analyse(classified, reference_rates=rates),
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from imnm_cohort.errors import (
     ExtractError,
     FileLevelError,
     ImnmCohortError,
+    MappingError,
+    ReferenceRateError,
     RunLockedError,
     UnknownCriteriaError,
 )
@@ -39,14 +41,27 @@ from imnm_cohort.extract import (
     read_extract,
     validate_extract,
 )
+from imnm_cohort.mapping import InputSpec, MappingSpec, load_input, load_mapping, map_export
 from imnm_cohort.synth import synthesize, write_extract
 
 if TYPE_CHECKING:
-    from imnm_cohort.analysis import CohortAnalysis, MalignancyOptions, analyse
+    from imnm_cohort.analysis import (
+        CohortAnalysis,
+        MalignancyOptions,
+        ReferenceRates,
+        analyse,
+        read_reference_rates,
+    )
 
 # The analyses need scipy and lifelines, which take seconds to import; validating and
 # classifying do not, so the command line's validate and classify import them only here.
-_LAZY = {"CohortAnalysis", "MalignancyOptions", "analyse"}
+_LAZY = {
+    "CohortAnalysis",
+    "MalignancyOptions",
+    "ReferenceRates",
+    "analyse",
+    "read_reference_rates",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -75,7 +90,12 @@ __all__ = [
     "ExtractError",
     "FileLevelError",
     "ImnmCohortError",
+    "InputSpec",
     "MalignancyOptions",
+    "MappingError",
+    "MappingSpec",
+    "ReferenceRateError",
+    "ReferenceRates",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",
@@ -86,7 +106,11 @@ __all__ = [
     "explain",
     "get_criteria",
     "load_extract",
+    "load_input",
+    "load_mapping",
+    "map_export",
     "read_extract",
+    "read_reference_rates",
     "synthesize",
     "validate_extract",
     "write_extract",

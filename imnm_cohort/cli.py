@@ -27,10 +27,13 @@ from imnm_cohort.classify import (
     reason_counts,
 )
 from imnm_cohort.errors import ConfigError, ExtractError, ImnmCohortError, RunLockedError
-from imnm_cohort.extract import ValidationResult, load_extract
+from imnm_cohort.extract import ValidationResult
+from imnm_cohort.extract.hints import absent_effects, expected
 from imnm_cohort.extract.report import write_validation
+from imnm_cohort.mapping.load import InputSpec, load_input, map_export
 from imnm_cohort.synth import synthesize, write_extract
-from imnm_cohort.tables import write_table
+from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.vocabulary import GROUP_COLUMN
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 #: Each kind of error and its exit code; the first class that matches decides.
@@ -76,9 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of rows given a rule-breaking defect (default 0)",
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+    p.add_argument(
+        "--layout",
+        choices=("flat", "redcap"),
+        default="flat",
+        help="flat: a section-1 extract (default); redcap: a longitudinal REDCap-shaped "
+        "export (.csv) with its data dictionary and mapping file beside it",
+    )
+
+    p = sub.add_parser("map", help="map a site's export into a section-1 extract")
+    p.add_argument("export", type=Path)
+    p.add_argument("--mapping", required=True, type=Path, help="the mapping file (.toml)")
+    p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+
+    p = sub.add_parser("draft-mapping", help="draft a mapping file from a REDCap dictionary")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--redcap-dictionary", type=Path, help="the data dictionary (.csv)")
+    source.add_argument(
+        "--from-data",
+        type=Path,
+        help="an SPSS (.sav) or Stata (.dta) file: draft from its variable and value labels",
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, help="the mapping file to write")
 
     p = sub.add_parser("validate", help="validate an extract and quarantine bad rows")
     p.add_argument("extract", type=Path)
+    _mapping_option(p)
     p.add_argument(
         "-o",
         "--output-dir",
@@ -89,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="validate and classify an extract")
     p.add_argument("extract", type=Path)
+    _mapping_option(p)
     p.add_argument(
         "--criteria",
         default=available_criteria()[0],
@@ -105,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a pipeline file (.toml); default: the bundled demo pipeline",
     )
     p.add_argument("--input", type=Path, help="use this extract instead of the pipeline's")
+    _mapping_option(p)
     p.add_argument(
         "--output-dir",
         type=Path,
@@ -114,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
     return parser
+
+
+def _mapping_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="a mapping file (.toml) that turns a site's own export into an extract",
+    )
 
 
 def main(
@@ -133,6 +169,8 @@ def main(
     try:
         command = {
             "synth": _synth,
+            "map": _map,
+            "draft-mapping": _draft_mapping,
             "validate": _validate,
             "classify": _classify,
             "criteria": _criteria,
@@ -188,6 +226,16 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
     t = time.perf_counter()
+    if args.layout == "redcap":
+        from imnm_cohort.synth_redcap import write_redcap
+
+        files = write_redcap(args.n, args.output, seed=args.seed)
+        say.stage("synth", t)
+        say.result(
+            f"wrote a REDCap-shaped export of {args.n} synthetic patients (seed {args.seed}): "
+            + ", ".join(str(f) for f in files)
+        )
+        return EXIT_OK
     frame = synthesize(args.n, seed=args.seed, dirty=args.dirty)
     write_extract(frame, args.output)
     say.stage("synth", t)
@@ -195,11 +243,57 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     return EXIT_OK
 
 
-def _load(path: Path, say: _Printer) -> ValidationResult:
+def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
     t = time.perf_counter()
-    result = load_extract(path)
+    result = load_input(InputSpec(path, mapping))
     say.stage("validate", t)
     return result
+
+
+def _map(args: argparse.Namespace, say: _Printer) -> int:
+    if args.output.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    t = time.perf_counter()
+    result = map_export(args.export, args.mapping)
+    say.stage("map", t)
+    write_table(result.extract, args.output)
+    quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")
+    write_table(result.quarantine, quarantine)
+    say.result(
+        f"{args.export}: {result.export_rows} export rows, {result.patients} patients: "
+        f"{len(result.extract)} mapped, {len(result.quarantine)} quarantined"
+    )
+    for reason, count in result.reason_counts.items():
+        say.result(f"  quarantine  {reason}  {count}")
+    say.result(_absent_summary(result.absent_columns))
+    say.result(f"extract written to {args.output}; quarantine to {quarantine}")
+    return EXIT_OK
+
+
+def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.mapping.draft import draft_from_readstat, draft_from_redcap
+
+    if args.redcap_dictionary is not None:
+        draft = draft_from_redcap(args.redcap_dictionary)
+    else:
+        draft = draft_from_readstat(args.from_data)
+    write_text(draft.text, args.output)
+    total = len(draft.matched) + len(draft.unmatched)
+    say.result(
+        f"drafted {args.output}: {len(draft.matched)} of {total} contract columns matched; "
+        "review it before use"
+    )
+    if draft.unmatched:
+        say.result("  not matched (commented out): " + ", ".join(draft.unmatched))
+    return EXIT_OK
+
+
+def _absent_summary(absent: Sequence[str]) -> str:
+    if not absent:
+        return "every contract column is present"
+    lines = [f"{len(absent)} contract column(s) absent, read as empty:"]
+    lines += [f"  absent  {line}" for line in absent_effects(absent)]
+    return "\n".join(lines)
 
 
 def _validation_summary(result: ValidationResult) -> str:
@@ -207,10 +301,21 @@ def _validation_summary(result: ValidationResult) -> str:
         f"{result.source}: {result.input_rows} rows: {result.valid_rows} valid, "
         f"{result.quarantined_rows} quarantined"
     ]
+    if result.export_rows is not None:
+        lines[0] = (
+            f"{result.source}: {result.export_rows} export rows, {result.input_rows} patients: "
+            f"{result.valid_rows} valid, {result.quarantined_rows} quarantined"
+        )
     for row in result.reason_counts().itertuples(index=False):
-        lines.append(f"  quarantine  {row.column}:{row.rule}  {row.rows}")
+        hint = expected(str(row.column), str(row.rule))
+        lines.append(
+            f"  quarantine  {row.column}:{row.rule}  {row.rows}"
+            + (f"  (expected {hint})" if hint else "")
+        )
     for row in result.warning_counts().itertuples(index=False):
         lines.append(f"  warning     {row.code}  {row.rows}")
+    if result.absent_columns:
+        lines.append(_absent_summary(result.absent_columns))
     return "\n".join(lines)
 
 
@@ -219,7 +324,7 @@ def _strict_code(args: argparse.Namespace, result: ValidationResult) -> int:
 
 
 def _validate(args: argparse.Namespace, say: _Printer) -> int:
-    result = _load(args.extract, say)
+    result = _load(args.extract, say, args.mapping)
     say.result(_validation_summary(result))
     if args.output_dir is not None:
         write_validation(result, args.output_dir)
@@ -231,14 +336,14 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
-    result = _load(args.extract, say)
+    result = _load(args.extract, say, args.mapping)
     t = time.perf_counter()
     classified = classify(result.valid, criteria)
     say.stage("classify", t)
     write_table(classified, args.output)
     say.result(_validation_summary(result))
     say.result(f"criteria {criteria.name}:")
-    for group, count in classified["imnm_group"].value_counts(sort=False).items():
+    for group, count in classified[GROUP_COLUMN].value_counts(sort=False).items():
         say.result(f"  group   {group}  {count}")
     for code, count in reason_counts(classified).items():
         say.result(f"  reason  {code}  {count}")
@@ -254,9 +359,14 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline
 
-    config = load_pipeline(args.pipeline).with_overrides(args.input, args.output_dir)
+    config = load_pipeline(args.pipeline).with_overrides(
+        args.input, args.output_dir, mapping=args.mapping
+    )
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
-    say.result(f"{config.extract.name}: {result.quarantined_rows} rows quarantined")
+    unit = "patients" if config.mapping is not None else "rows"
+    say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
+    if result.absent_columns:
+        say.result(_absent_summary(result.absent_columns))
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():
         say.result(f"report: {result.folder / 'report.html'}")

@@ -33,6 +33,13 @@ class FileLevelError(ExtractError):
         How many rows break it, out of how many.
     examples : tuple of str
         A few offending values.
+    expected : str
+        What the rule expects, in words (the date format, the allowed values).
+    more : tuple of str
+        The other columns and rules that most rows break, one phrase each: every
+        file-level problem of a file is reported at once.
+    source_column : str
+        After a mapping, the export column that ``column`` came from.
     """
 
     def __init__(
@@ -43,6 +50,10 @@ class FileLevelError(ExtractError):
         failing_rows: int,
         total_rows: int,
         examples: tuple[str, ...],
+        *,
+        expected: str = "",
+        more: tuple[str, ...] = (),
+        source_column: str = "",
     ) -> None:
         self.source = source
         self.column = column
@@ -50,11 +61,17 @@ class FileLevelError(ExtractError):
         self.failing_rows = failing_rows
         self.total_rows = total_rows
         self.examples = examples
+        self.expected = expected
+        self.more = more
+        self.source_column = source_column
+        origin = f" (from '{source_column}')" if source_column and source_column != column else ""
         shown = ", ".join(repr(e) for e in examples)
+        hint = f"; expected {expected}" if expected else ""
+        others = "".join(f"; also {m}" for m in more)
         super().__init__(
-            f"{source}: column '{column}' breaks rule '{rule}' in {failing_rows} of "
-            f"{total_rows} rows (for example {shown}); the file looks wrongly formatted "
-            "or shifted, so no row was quarantined"
+            f"{source}: column '{column}'{origin} breaks rule '{rule}' in {failing_rows} of "
+            f"{total_rows} rows (for example {shown}{hint}){others}; the file looks wrongly "
+            "formatted or shifted, so no row was quarantined"
         )
 
 
@@ -66,5 +83,30 @@ class UnknownCriteriaError(ConfigError, ValueError):
     """A criteria set name that the toolkit does not know; the message lists the known ones."""
 
 
+class ReferenceRateError(ConfigError):
+    """A reference-rate file (population rates for SIR and SMR) that cannot be used (exit code
+    2); the message names the file, and the row and column where one is at fault."""
+
+
 class RunLockedError(ImnmCohortError):
     """Another run is writing to the same output folder (exit code 4; nothing written)."""
+
+
+class MappingError(ConfigError):
+    """A mapping file that cannot be used (exit code 2).
+
+    Every problem of the file is reported at once, in one line that names the file and,
+    for each problem, the key.
+
+    Attributes
+    ----------
+    path : Path
+        The mapping file.
+    problems : tuple of str
+        One phrase per problem, each naming its key.
+    """
+
+    def __init__(self, path: object, problems: list[str]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        super().__init__(f"{path}: " + "; ".join(self.problems))

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, IMNM_GROUPS
 
 DESIGN_GROUPS = {
     "hmgcr": 0.33,
@@ -111,7 +112,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     def obj(fill: object = None) -> np.ndarray:
         return np.full(n, fill, dtype=object)
 
-    imnm = np.isin(g, ["hmgcr", "srp", "seronegative"])
+    imnm = np.isin(g, IMNM_GROUPS)
     is_ = {name: g == name for name in DESIGN_GROUPS}
     # Incomplete records: which piece of data is missing or conflicting.
     inc_kind = np.where(is_["unclassified"], np.floor(sub * 5), -1)
@@ -129,13 +130,13 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     age = np.clip(rng.normal(mean, sd), 4.0, 90.0)
     span = int((ONSET_RANGE[1] - ONSET_RANGE[0]).astype(int))
     onset = ONSET_RANGE[0] + rng.integers(0, span, n).astype("timedelta64[D]")
-    birth = onset - np.round(age * 365.25).astype("timedelta64[D]")
+    birth = onset - np.round(age * DAYS_PER_YEAR).astype("timedelta64[D]")
     diagnosis = onset + np.round(rng.lognormal(np.log(120), 0.8, n)).astype("timedelta64[D]")
     diag_known = rng.random(n) > 0.1
-    follow_days = np.maximum(np.round(rng.exponential(6 * 365.25, n)), 14)
+    follow_days = np.maximum(np.round(rng.exponential(6 * DAYS_PER_YEAR, n)), 14)
     end = np.minimum(onset + follow_days.astype("timedelta64[D]"), DATA_CUTOFF)
     end = np.maximum(end, onset)
-    death_days = np.round(rng.exponential(33 * 365.25, n)).astype("timedelta64[D]")
+    death_days = np.round(rng.exponential(33 * DAYS_PER_YEAR, n)).astype("timedelta64[D]")
     dies = onset + death_days < end
     death = np.where(dies, onset + death_days, np.datetime64("NaT"))
     gap = rng.integers(0, 90, n).astype("timedelta64[D]")
@@ -261,7 +262,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     col["statin_name"] = statin_name
     latency_median = np.select([is_["hmgcr"], is_["statin_toxic"]], [38.0, 2.0], default=24.0)
     latency_months = np.exp(rng.normal(np.log(latency_median), 0.6))
-    start = onset - np.round(latency_months * 30.4375).astype("timedelta64[D]")
+    start = onset - np.round(latency_months * DAYS_PER_MONTH).astype("timedelta64[D]")
     stop = onset + rng.integers(0, 120, n).astype("timedelta64[D]")
     col["statin_start_date"] = _dates(np.where(statin, start, np.datetime64("NaT")))
     has_stop = statin & (is_["hmgcr"] | is_["statin_toxic"] | (rng.random(n) < 0.5))
@@ -279,7 +280,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     p_cancer = np.select(
         [is_["hmgcr"], is_["srp"], is_["seronegative"]], [0.18, 0.25, 0.30], default=0.12
     )
-    cancer_days = np.round(rng.uniform(-8, 10, n) * 365.25).astype("timedelta64[D]")
+    cancer_days = np.round(rng.uniform(-8, 10, n) * DAYS_PER_YEAR).astype("timedelta64[D]")
     cancer = onset + cancer_days
     has_cancer = (rng.random(n) < p_cancer) & (cancer <= last_fu) & (cancer > birth)
     col["cancer_date"] = _dates(np.where(has_cancer, cancer, np.datetime64("NaT")))

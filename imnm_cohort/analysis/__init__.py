@@ -15,8 +15,12 @@ from imnm_cohort.analysis.competing import (
     gray_test,
 )
 from imnm_cohort.analysis.describe import TableOne, table_one
+from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
+from imnm_cohort.analysis.lexis import TimeScale, lexis_split
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
+from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
+from imnm_cohort.analysis.sir import PopulationComparison, StandardizedRatio, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
@@ -24,6 +28,7 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
+from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
 
 __all__ = [
     "CategoricalComparison",
@@ -31,23 +36,34 @@ __all__ = [
     "CohortAnalysis",
     "ContinuousComparison",
     "CumulativeIncidence",
+    "FineGrayModel",
     "GrayTest",
+    "IncidenceByFollowUp",
     "MalignancyOptions",
     "MalignancyResult",
     "OverallSurvival",
+    "PopulationComparison",
+    "ReferenceRates",
+    "StandardizedRatio",
     "StatinLatency",
     "TableOne",
+    "TimeScale",
     "analyse",
     "cause_specific_cox",
     "clopper_pearson",
     "compare_categorical",
     "compare_continuous",
     "cumulative_incidence",
+    "fine_gray",
     "gray_test",
     "holm",
+    "incidence_by_follow_up",
+    "lexis_split",
     "malignancy",
     "overall_survival",
     "poisson_exact",
+    "population_comparison",
+    "read_reference_rates",
     "statin_latency",
     "table_one",
 ]

@@ -7,9 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN, ContinuousComparison, compare_continuous
+from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
 from imnm_cohort.analysis.describe import TableOne, table_one
+from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
+from imnm_cohort.analysis.rates import ReferenceRates
+from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
@@ -17,7 +20,8 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS
+from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,11 @@ class CohortAnalysis:
     malignancy : MalignancyResult
     survival : OverallSurvival
     cox : CauseSpecificCox
+    time_since_onset : IncidenceByFollowUp
+        Cancer incidence by band of time since time zero.
+    fine_gray : FineGrayModel
+    population : PopulationComparison or None
+        SIR and SMR against a reference-rate file (None without one).
     """
 
     group_counts: dict[str, int]
@@ -45,6 +54,9 @@ class CohortAnalysis:
     malignancy: MalignancyResult
     survival: OverallSurvival
     cox: CauseSpecificCox
+    time_since_onset: IncidenceByFollowUp
+    fine_gray: FineGrayModel
+    population: PopulationComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``groups`` and ``comparisons`` of ``summary.json`` plus the other analyses."""
@@ -59,6 +71,9 @@ class CohortAnalysis:
             "table_one": self.table_one.to_dict(),
             "survival": self.survival.to_dict(),
             "cause_specific_cox": self.cox.to_dict(),
+            "time_since_onset": self.time_since_onset.to_dict(),
+            "fine_gray": self.fine_gray.to_dict(),
+            "population_rates": self.population.to_dict() if self.population else None,
         }
 
     def methods(self) -> list[str]:
@@ -76,6 +91,9 @@ class CohortAnalysis:
             (m.method(), any(g.n for g in m.groups.values())),
             (self.survival.method(), any(c.n for c in self.survival.groups.values())),
             (self.cox.method(), bool(self.cox.terms)),
+            (self.fine_gray.method(), bool(self.fine_gray.terms)),
+            (self.time_since_onset.method(), any(self.time_since_onset.groups.values())),
+            *([(self.population.method(), True)] if self.population else []),
         ]
         return [text for text, ran in described if ran]
 
@@ -90,6 +108,7 @@ def analyse(
     *,
     seed: int = 0,
     n_boot: int = 2000,
+    reference_rates: ReferenceRates | None = None,
 ) -> CohortAnalysis:
     """Run every analysis of the toolkit on a classified cohort.
 
@@ -102,6 +121,9 @@ def analyse(
     seed, n_boot : int
         Seed and resamples of the bootstrap and permutation procedures: the same data and
         seed give the same numbers.
+    reference_rates : ReferenceRates, optional
+        Population rates (:func:`~imnm_cohort.analysis.rates.read_reference_rates`); given,
+        the SIR and SMR are computed.
 
     Returns
     -------
@@ -121,4 +143,11 @@ def analyse(
         malignancy=malignancy(classified, IMNM_GROUPS, options),
         survival=overall_survival(classified, IMNM_GROUPS, options.horizon_years),
         cox=cause_specific_cox(classified, IMNM_GROUPS, options),
+        time_since_onset=incidence_by_follow_up(classified, IMNM_GROUPS, options),
+        fine_gray=fine_gray(classified, IMNM_GROUPS, options),
+        population=(
+            population_comparison(classified, reference_rates, IMNM_GROUPS, options)
+            if reference_rates is not None
+            else None
+        ),
     )

@@ -22,15 +22,10 @@ from imnm_cohort.analysis.contingency import (
     fisher_freeman_halton,
     monte_carlo_chi2,
 )
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.vocabulary import GROUP_COLUMN as GROUP_COLUMN
+from imnm_cohort.vocabulary import IMNM_GROUPS
+from imnm_cohort.vocabulary import VARIABLE_NAMES as VARIABLE_NAMES
 
-GROUP_COLUMN = "imnm_group"
-VARIABLE_NAMES = {
-    "age_at_onset_years": "Onset age",
-    "ck_peak": "Peak creatine kinase",
-    "followup_years": "Follow-up",
-    "statin_latency_months": "Statin latency",
-}
 MIN_FOR_TEST = 2
 EXACT_BELOW = 5.0
 EXACT_MANN_WHITNEY_BELOW = 50

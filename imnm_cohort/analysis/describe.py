@@ -16,19 +16,10 @@ from imnm_cohort.analysis.compare import (
     compare_categorical,
     compare_continuous,
 )
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.vocabulary import IMNM_GROUPS, VARIABLE_TITLES
 
-CONTINUOUS = {
-    "age_at_onset_years": "Onset age (years)",
-    "ck_peak": "Peak CK (U/L)",
-    "followup_years": "Follow-up (years)",
-}
-CATEGORICAL = {
-    "sex": "Sex",
-    "statin_exposed": "Statin exposed",
-    "dm_rash": "Dermatomyositis rash",
-    "emg_myopathic": "Myopathic EMG",
-}
+CONTINUOUS = {v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")}
+CATEGORICAL = {v: VARIABLE_TITLES[v] for v in ("sex", "statin_exposed", "dm_rash", "emg_myopathic")}
 OVERALL = "overall"
 MISSING = "missing"
 

@@ -1,7 +1,10 @@
 """Malignancy: cancer-associated myositis, incidence after onset, cumulative incidence.
 
 Time zero is onset (or, as an option, the diagnosis date). Patients with a qualifying cancer
-before time zero are not at risk. Follow-up ends at the first cancer, at death (a competing
+before time zero are not at risk, nor are patients whose time zero falls after their end of
+observation (a diagnosis date after the last follow-up: no follow-up from diagnosis exists;
+they are counted as ``time_zero_after_end`` and flagged by validation as a data-quality
+warning). Follow-up ends at the first cancer, at death (a competing
 event) or at the end of observation, whichever comes first; a cancer dated after the end
 of observation is not counted (the patient is censored at the end of observation).
 
@@ -20,7 +23,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import (
     COMPETING,
     EVENT,
@@ -30,8 +32,8 @@ from imnm_cohort.analysis.competing import (
     gray_test,
 )
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
-from imnm_cohort.classify.derived import DAYS_PER_YEAR, end_of_observation
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.classify.derived import end_of_observation
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS, malignant_icd10
 
 
 @dataclass(frozen=True)
@@ -71,42 +73,57 @@ class MalignancyOptions:
 
 def qualifying_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> np.ndarray:
     """Whether each patient's recorded cancer counts under the options."""
-    code = frame["cancer_icd10"].astype("string").str.upper()
-    letter = code.str.slice(0, 1)
-    number = pd.to_numeric(code.str.slice(1, 3), errors="coerce")
-    malignant = (letter == "C") & number.between(0, 97)
-    if options.exclude_c44:
-        malignant &= ~((letter == "C") & (number == 44))
-    if options.include_in_situ:
-        malignant |= (letter == "D") & number.between(0, 9)
-    counts = malignant.fillna(False) | code.isna()
+    code = frame["cancer_icd10"]
+    malignant = malignant_icd10(
+        code, exclude_c44=options.exclude_c44, include_in_situ=options.include_in_situ
+    )
+    counts = malignant | code.isna()
     return (frame["cancer_date"].notna() & counts).to_numpy(dtype=bool)
 
 
 def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFrame:
-    """Per patient: ``at_risk``, ``time_years`` and ``event`` (0/1 cancer/2 death).
+    """Per patient: ``at_risk``, ``time_years``, ``event`` (0/1 cancer/2 death) and
+    ``time_zero_after_end``.
 
     Patients without a time-zero date (diagnosis date missing when ``time_zero`` is
-    ``"diagnosis"``) or with a qualifying cancer before time zero are not at risk.
+    ``"diagnosis"``), with a qualifying cancer before time zero, or whose time zero falls
+    after their end of observation (``time_zero_after_end``: no follow-up from time zero)
+    are not at risk. The time of a patient not at risk is 0, never negative.
     """
     t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
     cancer = frame["cancer_date"].where(qualifying_cancer(frame, options))
     end = end_of_observation(frame)
     died = frame["death_date"].notna().to_numpy(dtype=bool)
-    at_risk = (t0.notna() & ~(cancer < t0).fillna(False)).to_numpy(dtype=bool)
+    after_end = (t0 > end).fillna(False).to_numpy(dtype=bool)
+    at_risk = (t0.notna() & ~(cancer < t0).fillna(False)).to_numpy(dtype=bool) & ~after_end
     cancer_in_follow_up = (cancer <= end).fillna(False).to_numpy(dtype=bool)
     stop = end.where(~cancer_in_follow_up, cancer)
     days = (stop - t0).dt.days.to_numpy(dtype=float)
+    days = np.where(at_risk, days, 0.0)
     event = np.where(cancer_in_follow_up, EVENT, np.where(died, COMPETING, 0))
+    event = np.where(at_risk, event, 0)
     return pd.DataFrame(
-        {"at_risk": at_risk, "time_years": days / DAYS_PER_YEAR, "event": event.astype(np.int64)},
+        {
+            "at_risk": at_risk,
+            "time_years": days / DAYS_PER_YEAR,
+            "event": event.astype(np.int64),
+            "time_zero_after_end": after_end,
+        },
         index=frame.index,
     )
 
 
 @dataclass(frozen=True)
 class GroupMalignancy:
-    """Malignancy figures for one group."""
+    """Malignancy figures for one group.
+
+    Counts: ``n`` (patients in the group), ``at_risk``, ``events`` (cancers after time
+    zero), ``deaths`` (competing deaths), ``within_window`` (cancers within the window) and
+    ``time_zero_after_end`` (patients not at risk because time zero falls after their end
+    of observation). ``cumulative_incidence`` is None with ``horizon_beyond_follow_up``
+    True when the horizon lies past the group's last follow-up time: the curve is not
+    estimated there.
+    """
 
     n: int
     at_risk: int
@@ -120,6 +137,8 @@ class GroupMalignancy:
     within_window: int
     within_window_proportion: float | None
     within_window_ci: tuple[float, float] | None
+    time_zero_after_end: int = 0
+    horizon_beyond_follow_up: bool = False
     curve: CumulativeIncidence | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,15 +225,18 @@ def malignancy(
         n, events = int(member.sum()), int((event == EVENT).sum())
         person_years = float(np.sort(time).sum())  # sorted: the same sum in any row order
         rate = rate_ci = ci_est = ci_ci = curve = None
+        beyond = False
         if person_years > 0:
             rate = 1000.0 * events / person_years
             lo, hi = poisson_exact(events, person_years, options.alpha)
             rate_ci = (1000.0 * lo, 1000.0 * hi)
         if risk.any():
             curve = cumulative_incidence(time, event, options.alpha)
-            est, _ = curve.at(options.horizon_years)
-            lo_ci, hi_ci = curve.confidence_interval(options.horizon_years)
-            ci_est, ci_ci = float(est), (float(lo_ci), float(hi_ci))
+            beyond = bool(options.horizon_years > curve.time[-1])
+            if not beyond:
+                est, _ = curve.at(options.horizon_years)
+                lo_ci, hi_ci = curve.confidence_interval(options.horizon_years)
+                ci_est, ci_ci = float(est), (float(lo_ci), float(hi_ci))
         window = int(in_window[member].sum())
         proportion = window / n if n else None
         window_ci = clopper_pearson(window, n, options.alpha) if n else None
@@ -231,6 +253,8 @@ def malignancy(
             within_window=window,
             within_window_proportion=proportion,
             within_window_ci=window_ci,
+            time_zero_after_end=int((member & tte["time_zero_after_end"].to_numpy()).sum()),
+            horizon_beyond_follow_up=beyond,
             curve=curve,
         )
     compared = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN, Summary, mann_whitney
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.analysis.compare import Summary, mann_whitney
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 LATENCY_GROUPS = (*IMNM_GROUPS, "statin_toxic")
 COMPARED = ("hmgcr", "statin_toxic")

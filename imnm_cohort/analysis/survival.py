@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import GROUP_COLUMN
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 
 @dataclass(frozen=True)

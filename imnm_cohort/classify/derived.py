@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from imnm_cohort.extract.schema import DAYS_PER_MONTH, DAYS_PER_YEAR
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 __all__ = ["DAYS_PER_MONTH", "DAYS_PER_YEAR", "derived_columns", "end_of_observation"]
 

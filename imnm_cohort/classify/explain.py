@@ -9,6 +9,7 @@ import pandas as pd
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify
 from imnm_cohort.classify.rules import REASON_CODES, RULES, Facts
+from imnm_cohort.vocabulary import GROUP_COLUMN
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def explain(
     return Explanation(
         patient_id=str(row.iloc[0]["patient_id"]),
         criteria=criteria_set.name,
-        group=str(result["imnm_group"]),
+        group=str(result[GROUP_COLUMN]),
         reasons=reasons,
         decided_by=decided_by,
         checks=tuple(checks),

@@ -28,11 +28,9 @@ from imnm_cohort.classify.criteria import (
     NOT_NECROTIZING,
     CriteriaSet,
 )
+from imnm_cohort.vocabulary import GROUPS as GROUPS
+from imnm_cohort.vocabulary import IMNM_GROUPS as IMNM_GROUPS
 
-GROUPS = (
-    "hmgcr", "srp", "seronegative", "statin_toxic", "other_myositis", "not_imnm", "unclassified",
-)  # fmt: skip
-IMNM_GROUPS = ("hmgcr", "srp", "seronegative")
 WEAK_GRADES = ("mild", "moderate", "severe")
 STATIN_TOXIC_CK_BELOW = 1000.0
 

@@ -102,6 +102,10 @@ def data_dictionary_markdown() -> str:
         "A column whose value is required must be present in the file; an absent optional "
         "column is read as empty everywhere (the validation report lists it).",
         "",
+        "A site's own export that does not have this shape (a REDCap longitudinal export, a "
+        "spreadsheet with coded values, an SPSS `.sav` or Stata `.dta` file) is turned into "
+        "this extract by a mapping file: see [mapping.md](mapping.md).",
+        "",
         "| column | type | value required | rules (reason code) | meaning |",
         "|---|---|---|---|---|",
     ]

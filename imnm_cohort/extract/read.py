@@ -7,8 +7,10 @@ that names the file and the problem.
 
 Decisions (see ``docs/extract-format.md``):
 
-* The format is chosen by suffix: ``.csv`` (UTF-8, with or without byte-order mark),
-  ``.parquet``/``.pq`` and ``.xlsx`` (the first sheet).
+* The format is chosen by suffix from the registry of source readers :data:`READERS`:
+  ``.csv`` (UTF-8, with or without byte-order mark, unless another encoding is declared),
+  ``.parquet``/``.pq``, ``.xlsx`` (the first sheet), SPSS ``.sav`` and Stata ``.dta``
+  (:mod:`imnm_cohort.extract.readstat`). A new source is one reader added to the registry.
 * Header names are matched to contract columns ignoring case and surrounding spaces.
 * A column whose value is required must be present; an absent optional column is read as
   empty everywhere and listed in the validation report.
@@ -21,6 +23,8 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +42,39 @@ _SNIFF_BYTES = 65_536
 _ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow")}
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a source file (a mapping file's ``[source]`` section sets these).
+
+    Attributes
+    ----------
+    encoding : str or None
+        A Python codec name for CSV text; None reads UTF-8 (with or without byte-order mark).
+    delimiter : str
+        The CSV field delimiter.
+    required : tuple of str
+        Columns the header must have (the contract's required columns for a section-1
+        extract; none for an export read through a mapping, which checks its own).
+    """
+
+    encoding: str | None = None
+    delimiter: str = ","
+    required: tuple[str, ...] = REQUIRED_COLUMNS
+
+
+#: A source reader: ``reader(path, options)`` returns the file's cells as text, one column
+#: per file column under the file's own header names, index 0..n-1.
+Reader = Callable[[Path, SourceOptions], pd.DataFrame]
+
+
 def read_extract(path: str | Path) -> pd.DataFrame:
     """Read an extract file into a frame of text cells.
 
     Parameters
     ----------
     path : str or Path
-        A ``.csv``, ``.parquet``/``.pq`` or ``.xlsx`` file, one row per patient.
+        A file of a format in :data:`READERS` (``.csv``, ``.parquet``/``.pq``, ``.xlsx``,
+        ``.sav``, ``.dta``), one row per patient.
 
     Returns
     -------
@@ -60,6 +90,31 @@ def read_extract(path: str | Path) -> pd.DataFrame:
         When the file cannot be used at all; nothing has been written.
     """
     path = Path(path)
+    return _normalise(read_source(path), path)
+
+
+def read_source(path: str | Path, options: SourceOptions | None = None) -> pd.DataFrame:
+    """Read any source file into text cells under its own header, by the reader registry.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file whose suffix is in :data:`READERS`.
+    options : SourceOptions, optional
+        Encoding, delimiter and required columns (defaults: UTF-8, comma, the contract's
+        required columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells (``string[pyarrow]``), empty cells missing, index 0..n-1.
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be used at all.
+    """
+    path = Path(path)
     if not path.exists():
         raise ExtractError(f"{path}: file not found")
     if path.is_dir():
@@ -67,44 +122,43 @@ def read_extract(path: str | Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise ExtractError(f"{path}: file is empty")
-    if suffix in CSV_SUFFIXES:
-        frame = _read_csv(path)
-    elif suffix in PARQUET_SUFFIXES:
-        frame = _read_parquet(path)
-    elif suffix in EXCEL_SUFFIXES:
-        frame = _read_excel(path)
-    else:
+    reader = READERS.get(suffix)
+    if reader is None:
+        known = ", ".join(sorted(READERS))
         raise ExtractError(
-            f"{path}: unsupported file type '{suffix or '(none)'}'; use .csv, .parquet or .xlsx"
+            f"{path}: unsupported file type '{suffix or '(none)'}'; use one of: {known}"
         )
-    return _normalise(frame, path)
+    return reader(path, options or SourceOptions())
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
+    encoding = options.encoding or "utf-8-sig"
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if options.encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExtractError(f"{path}: is UTF-16 text; save the file as 'CSV UTF-8'")
-    if b"\x00" in head:
+    if options.encoding is None and b"\x00" in head:
         raise ExtractError(
             f"{path}: contains NUL bytes; this is a binary file, not a CSV text file"
         )
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+        with path.open(encoding=encoding, newline="") as handle:
+            header = next(csv.reader(handle, delimiter=options.delimiter), None)
     except UnicodeDecodeError as exc:
-        raise ExtractError(_decode_message(path, exc)) from None
+        raise ExtractError(_decode_message(path, exc, encoding=encoding)) from None
     except csv.Error as exc:
         raise ExtractError(f"{path}: the header row cannot be read as CSV ({exc})") from None
     if not header or all(not h.strip() for h in header):
         raise ExtractError(f"{path}: the first line is empty; expected a header row")
-    _check_header(path, header)
+    _check_header(path, header, options.required)
     names = [f"column_{i}" for i in range(len(header))]  # unique even if the header is not
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, encoding=options.encoding or "utf8"
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
                 null_values=[""],
@@ -112,9 +166,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 quoted_strings_can_be_null=True,
             ),
         )
+    except UnicodeDecodeError:  # a declared encoding, transcoded by Python for Arrow
+        _locate_bad_utf8(path, encoding)
+        raise
     except pa.ArrowInvalid as exc:
         detail = str(exc).strip().splitlines()[0][:200]
-        if "utf8" in detail.lower():
+        if "utf8" in detail.lower() and options.encoding is None:
             _locate_bad_utf8(path)  # raises with the offset of the first bad byte
             raise ExtractError(
                 f"{path}: is not UTF-8 text ({detail}); save the file as 'CSV UTF-8'"
@@ -125,33 +182,41 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _locate_bad_utf8(path: Path) -> None:
-    """After Arrow found invalid UTF-8: decode in blocks to name the first bad byte."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
+def _locate_bad_utf8(path: Path, encoding: str = "utf-8") -> None:
+    """After Arrow found invalid text: decode in blocks to name the line of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
     with path.open("rb") as handle:
         while block := handle.read(1 << 24):
             try:
                 decoder.decode(block, final=len(block) < 1 << 24)
             except UnicodeDecodeError as exc:
-                raise ExtractError(_decode_message(path, exc, offset)) from None
-            offset += len(block)
+                raise ExtractError(_decode_message(path, exc, lines_before, encoding)) from None
+            lines_before += block.count(b"\n")
 
 
-def _decode_message(path: Path, exc: UnicodeDecodeError, offset: int = 0) -> str:
-    byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
-    return (
-        f"{path}: is not UTF-8 text (byte 0x{byte} at offset {offset + exc.start}); "
-        "save the file as 'CSV UTF-8'"
-    )
+def _decode_message(
+    path: Path, exc: UnicodeDecodeError, lines_before: int = 0, encoding: str = "utf-8"
+) -> str:
+    """Name the line (1 = the header) and data row of the bad byte, not its byte offset."""
+    data = exc.object or b""
+    byte = data[exc.start : exc.start + 1].hex() if data else "?"
+    line = lines_before + data.count(b"\n", 0, exc.start) + 1
+    where = "the header line" if line == 1 else f"line {line}, data row {line - 1}"
+    if encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
+        return (
+            f"{path}: is not UTF-8 text (byte 0x{byte} on {where}); save the file as "
+            "'CSV UTF-8', or declare its encoding in a mapping file ([source] encoding)"
+        )
+    return f"{path}: cannot be decoded as {encoding} (byte 0x{byte} on {where})"
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:
     try:
         import pyarrow.parquet as pq
 
         names = pq.read_schema(path).names
-        _check_header(path, names)
+        _check_header(path, names, options.required)
         frame = pd.read_parquet(path)
     except ExtractError:
         raise
@@ -160,20 +225,28 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return _to_text(frame)
 
 
-def _read_excel(path: Path) -> pd.DataFrame:
+def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
     try:
         grid = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype=object, header=None)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError ... for bad files
         raise ExtractError(
             f"{path}: cannot be read as an .xlsx workbook ({_one_line(exc)})"
         ) from None
+    grid = _without_blank_tail(grid)
     if grid.empty:
         raise ExtractError(f"{path}: the first sheet is empty")
     header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0]]
-    _check_header(path, header)
+    _check_header(path, header, options.required)
     frame = grid.iloc[1:].reset_index(drop=True)
     frame.columns = pd.Index(header)
     return _to_text(frame)
+
+
+def _without_blank_tail(grid: pd.DataFrame) -> pd.DataFrame:
+    """Drop the rows below the last row with a visible value (a stray space is not a row)."""
+    blank = grid.isna() | grid.map(lambda v: isinstance(v, str) and not v.strip())
+    filled = np.flatnonzero(~blank.all(axis=1).to_numpy())
+    return grid.iloc[: filled[-1] + 1] if len(filled) else grid.iloc[:0]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -181,14 +254,16 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def _check_header(path: Path, header: list[str]) -> None:
+def _check_header(
+    path: Path, header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS
+) -> None:
     names = [str(h).strip() for h in header]
     lowered = [n.lower() for n in names]
     seen: set[str] = set()
     duplicates = sorted({n for n in lowered if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
     if duplicates:
         raise ExtractError(f"{path}: duplicated column(s) in the header: {', '.join(duplicates)}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in lowered]
+    missing = [c for c in required if c not in lowered]
     if missing:
         hint = ""
         if len(names) == 1:
@@ -232,10 +307,8 @@ def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _cell_text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
+    if isinstance(value, dt.datetime):  # a date cell with a time of day is still a date
+        return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -260,3 +333,23 @@ def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         frame[name] = pd.Series(None, index=frame.index, dtype=object)
     frame.attrs["absent_columns"] = absent
     return frame
+
+
+def _readstat(path: Path, options: SourceOptions) -> pd.DataFrame:
+    from imnm_cohort.extract.readstat import read_readstat
+
+    frame = read_readstat(path)
+    _check_header(path, [str(c) for c in frame.columns], options.required)
+    return _to_text(frame)
+
+
+#: The registry of source readers, by file suffix (lower case).
+READERS: dict[str, Reader] = {
+    ".csv": _read_csv,
+    ".parquet": _read_parquet,
+    ".pq": _read_parquet,
+    ".xlsx": _read_excel,
+    ".sav": _readstat,
+    ".zsav": _readstat,
+    ".dta": _readstat,
+}

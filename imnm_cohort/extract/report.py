@@ -40,6 +40,22 @@ def validation_markdown(result: ValidationResult) -> str:
         f"| valid | {counts['valid_rows']} |",
         f"| quarantined | {counts['quarantined_rows']} |",
         "",
+    ]
+    mapping = summary.get("mapping")
+    if mapping is not None:
+        lines[4:4] = [
+            f"Mapped from a site's export of {counts['export_rows']} rows with mapping file "
+            f"`{_md(mapping['file'])}` (SHA-256 `{mapping['sha256']}`); rows below are patients.",
+            "",
+        ]
+        if mapping["left_out_columns"]:
+            lines[6:6] = [
+                "Export columns left out of the combined extract: "
+                + ", ".join(f"`{_md(c)}`" for c in mapping["left_out_columns"])
+                + ".",
+                "",
+            ]
+    lines += [
         "## Quarantine reasons",
         "",
     ]

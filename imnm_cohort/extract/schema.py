@@ -21,6 +21,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
 
+from imnm_cohort.vocabulary import DAYS_PER_MONTH as DAYS_PER_MONTH
+from imnm_cohort.vocabulary import DAYS_PER_YEAR as DAYS_PER_YEAR
+
 CONTRACT_VERSION = "1"
 
 SEXES = ("female", "male", "other", "unknown")
@@ -36,10 +39,6 @@ STATINS = (
     "atorvastatin", "cerivastatin", "fluvastatin", "lovastatin",
     "pitavastatin", "pravastatin", "rosuvastatin", "simvastatin",
 )  # fmt: skip
-
-#: Contract section 2: years and months of the derived columns, in days.
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = 30.4375
 
 CK_MAX = 1_000_000.0
 CK_ULN_RANGE = (20.0, 1000.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,14 +22,15 @@ import pandera.errors
 
 from imnm_cohort.errors import FileLevelError
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
+from imnm_cohort.extract.hints import CATEGORY_VALUES, expected
 from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import (
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
-    DAYS_PER_YEAR,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
 )
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, malignant_icd10
 
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
@@ -44,6 +45,8 @@ WARNING_CODES = {
     "onset_age_above_100": "onset age above 100 years",
     "statin_started_after_onset": "statin_start_date after onset_date",
     "cancer_code_not_malignant": "cancer_icd10 outside C00-C97 (malignant neoplasms)",
+    "diagnosis_after_end_of_observation": "diagnosis_date after the end of observation "
+    "(no follow-up from diagnosis)",
 }
 
 REASON_COLUMNS = ("row_number", "patient_id", "column", "rule", "value")
@@ -74,6 +77,12 @@ class ValidationResult:
         ``code``, ``value`` (codes in :data:`WARNING_CODES`).
     absent_columns : tuple of str
         Optional contract columns that the file did not have (read as empty).
+    export_rows : int or None
+        Rows of the export, when the extract was made from it by a mapping file (rows of the
+        extract are then patients); None otherwise.
+    mapping : dict or None
+        The mapping file used (``file``, ``sha256``, and ``left_out_columns`` of a combined
+        export), or None.
     """
 
     source: str
@@ -83,6 +92,8 @@ class ValidationResult:
     reasons: pd.DataFrame = field(repr=False)
     warnings: pd.DataFrame = field(repr=False)
     absent_columns: tuple[str, ...] = ()
+    export_rows: int | None = None
+    mapping: dict[str, Any] | None = None
 
     @property
     def valid_rows(self) -> int:
@@ -113,13 +124,17 @@ class ValidationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Aggregate summary (no patient-level values), for reports and JSON."""
+        counts = {
+            "input_rows": self.input_rows,
+            "valid_rows": self.valid_rows,
+            "quarantined_rows": self.quarantined_rows,
+        }
+        if self.export_rows is not None:
+            counts["export_rows"] = self.export_rows
+        extra = {"mapping": self.mapping} if self.mapping is not None else {}
         return {
             "source": Path(self.source).name,
-            "counts": {
-                "input_rows": self.input_rows,
-                "valid_rows": self.valid_rows,
-                "quarantined_rows": self.quarantined_rows,
-            },
+            "counts": counts,
             "quarantine_reasons": [
                 {"column": str(r["column"]), "rule": str(r["rule"]), "rows": int(r["rows"])}
                 for r in self.reason_counts().to_dict("records")
@@ -133,6 +148,7 @@ class ValidationResult:
                 for r in self.warning_counts().to_dict("records")
             ],
             "absent_columns": list(self.absent_columns),
+            **extra,
         }
 
 
@@ -156,7 +172,13 @@ def load_extract(path: str | Path) -> ValidationResult:
     return validate_extract(read_extract(path), source=str(path))
 
 
-def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationResult:
+def validate_extract(
+    raw: pd.DataFrame,
+    source: str = "<frame>",
+    *,
+    prior_failures: pd.DataFrame | None = None,
+    column_sources: dict[str, str] | None = None,
+) -> ValidationResult:
     """Validate a text frame against contract v1 and quarantine the rows that break it.
 
     Parameters
@@ -166,6 +188,12 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
         contract column present). Not modified.
     source : str
         Name used in messages.
+    prior_failures : pandas.DataFrame, optional
+        Failures found before validation (by a mapping): ``index``, ``column``, ``rule``,
+        ``value``; counted with the parsing failures.
+    column_sources : dict, optional
+        Contract column -> the source column it came from (by a mapping); reasons then
+        carry a ``source_column`` and the quarantine text names both.
 
     Returns
     -------
@@ -179,14 +207,20 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
     raw = raw.reset_index(drop=True)
     n = len(raw)
     typed, parse_failures = coerce_extract(raw)
-    _raise_if_file_level(parse_failures, n, source)
+    if prior_failures is not None and not prior_failures.empty:
+        parse_failures = pd.concat([prior_failures, parse_failures], ignore_index=True)
+    # Checked before the schema runs (a column of unreadable dates would make pandera collect
+    # a failure per row); the allowed values of categories are checked with it, cheaply, so
+    # that every file-level problem is named at once.
+    early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
+    _raise_if_file_level(early, n, source, column_sources)
     schema_failures = _schema_failures(typed, raw)
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
         cells = pd.MultiIndex.from_frame(schema_failures[["index", "column"]])
         schema_failures = schema_failures[~cells.isin(parsed_cells)]
     failures = pd.concat([parse_failures, schema_failures], ignore_index=True)
-    _raise_if_file_level(failures, n, source)
+    _raise_if_file_level(failures, n, source, column_sources)
 
     failures = failures.sort_values(["index", "column", "rule"], kind="stable", ignore_index=True)
     bad = np.zeros(n, dtype=bool)
@@ -207,6 +241,8 @@ def validate_extract(raw: pd.DataFrame, source: str = "<frame>") -> ValidationRe
         },
         columns=list(REASON_COLUMNS),
     )
+    if column_sources is not None:
+        reasons["source_column"] = reasons["column"].map(column_sources)
     quarantine = _quarantine_frame(raw, bad, reasons)
     return ValidationResult(
         source=source,
@@ -266,6 +302,26 @@ def _schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(found, ignore_index=True)
 
 
+def _category_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """``not_allowed`` failures of the category columns, by a vectorised look-up."""
+    found = []
+    for name, allowed in CATEGORY_VALUES.items():
+        values = typed[name]
+        bad = (values.notna() & ~values.isin(allowed)).to_numpy(dtype=bool)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            found.append(
+                pd.DataFrame(
+                    {"index": where, "column": name, "rule": "not_allowed",
+                     "value": raw[name].to_numpy(dtype=object)[where]},
+                    columns=list(FAILURE_COLUMNS),
+                )
+            )  # fmt: skip
+    if not found:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    return pd.concat(found, ignore_index=True)
+
+
 def _raw_values(raw: pd.DataFrame, columns: np.ndarray, index: np.ndarray) -> np.ndarray:
     values = np.empty(len(index), dtype=object)
     for name in pd.unique(columns):
@@ -274,18 +330,50 @@ def _raw_values(raw: pd.DataFrame, columns: np.ndarray, index: np.ndarray) -> np
     return values
 
 
-def _raise_if_file_level(failures: pd.DataFrame, n_rows: int, source: str) -> None:
+def _raise_if_file_level(
+    failures: pd.DataFrame,
+    n_rows: int,
+    source: str,
+    column_sources: dict[str, str] | None = None,
+) -> None:
+    """Raise one error naming every (column, rule) that most rows break (and, after a
+    mapping, the source column each came from)."""
     if failures.empty or n_rows == 0:
         return
     counts = failures.groupby(["column", "rule"], sort=True)["index"].nunique()
-    column, rule = cast(tuple[str, str], counts.idxmax())
-    worst = int(counts.max())
-    if worst >= FILE_LEVEL_MIN_ROWS and worst > FILE_LEVEL_SHARE * n_rows:
+    counts = counts[(counts >= FILE_LEVEL_MIN_ROWS) & (counts > FILE_LEVEL_SHARE * n_rows)]
+    if counts.empty:
+        return
+    problems = []
+    ranked = counts.sort_values(ascending=False, kind="stable")
+    for (column, rule), worst in zip(ranked.index.tolist(), ranked.tolist(), strict=True):
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
         examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
-        raise FileLevelError(
-            Path(source).name if source else source, str(column), str(rule), worst, n_rows, examples
-        )
+        hint = expected(str(column), str(rule), examples[0] if examples else None)
+        problems.append((str(column), str(rule), int(worst), examples, hint))
+    sources = column_sources or {}
+
+    def named(c: str) -> str:
+        origin = sources.get(c)
+        return f"'{c}' (from '{origin}')" if origin and origin != c else f"'{c}'"
+
+    column, rule, worst, examples, hint = problems[0]
+    raise FileLevelError(
+        Path(source).name if source else source,
+        column,
+        rule,
+        worst,
+        n_rows,
+        examples,
+        expected=hint,
+        source_column=sources.get(column, ""),
+        more=tuple(
+            f"column {named(c)} breaks rule '{r}' in {w} rows (for example "
+            + ", ".join(map(repr, e))
+            + (f"; expected {h})" if h else ")")
+            for c, r, w, e, h in problems[1:]
+        ),
+    )
 
 
 def _quarantine_frame(raw: pd.DataFrame, bad: np.ndarray, reasons: pd.DataFrame) -> pd.DataFrame:
@@ -293,7 +381,11 @@ def _quarantine_frame(raw: pd.DataFrame, bad: np.ndarray, reasons: pd.DataFrame)
         columns = ["row_number", "quarantine_reasons", *raw.columns]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     value = reasons["value"].astype(str).str.slice(0, 80)
-    text = reasons["column"] + ":" + reasons["rule"] + "=" + value
+    label = reasons["column"]
+    if "source_column" in reasons:
+        named = reasons["source_column"].notna() & (reasons["source_column"] != reasons["column"])
+        label = label.where(~named, label + " (from " + reasons["source_column"].astype(str) + ")")
+    text = label + ":" + reasons["rule"] + "=" + value
     joined = text.groupby(reasons["row_number"], sort=True).agg("; ".join)
     rows = raw[bad].copy()
     rows.insert(0, "quarantine_reasons", joined.to_numpy())
@@ -317,8 +409,6 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
     """
     age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
-    chapter = pd.to_numeric(icd.str.slice(1, 3), errors="coerce")
-    malignant = icd.str.startswith("C") & chapter.between(0, 97)
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
         ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age.round(2)),
@@ -329,7 +419,13 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
             valid["statin_start_date"] > valid["onset_date"],
             valid["statin_start_date"].dt.strftime("%Y-%m-%d"),
         ),
-        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant.fillna(False), icd),
+        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant_icd10(icd), icd),
+        (
+            "diagnosis_date",
+            "diagnosis_after_end_of_observation",
+            valid["diagnosis_date"] > valid["death_date"].fillna(valid["last_followup_date"]),
+            valid["diagnosis_date"].dt.strftime("%Y-%m-%d"),
+        ),
     ]
     parts = []
     for column, code, mask, shown in checks:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from imnm_cohort.vocabulary import GROUP_COLUMN
+
 #: Estimates compared between runs (paths into summary.json; "*" is any group).
 TRACKED = (
     "groups.*",
@@ -67,14 +69,14 @@ def changes_since(
     old_path = previous_run / "classified.csv"
     if not old_path.exists():
         return None
-    columns = ["patient_id", "imnm_group", "classification_reasons", "cancer_date", "death_date"]
+    columns = ["patient_id", GROUP_COLUMN, "classification_reasons", "cancer_date", "death_date"]
     old = pd.read_csv(
         old_path, dtype=str, keep_default_na=False, na_values=[""], usecols=lambda c: c in columns
     ).set_index("patient_id")
     new = pd.DataFrame({c: classified[c].astype("string") for c in columns}).set_index("patient_id")
     both = old.index.intersection(new.index)
     o, n = old.loc[both], new.loc[both]
-    before, after = o["imnm_group"].astype(str).to_numpy(), n["imnm_group"].astype(str).to_numpy()
+    before, after = o[GROUP_COLUMN].astype(str).to_numpy(), n[GROUP_COLUMN].astype(str).to_numpy()
     moved = before != after
     transitions = pd.Series(before[moved] + " -> " + after[moved]).value_counts().sort_index()
     reasons = (

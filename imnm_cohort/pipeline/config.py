@@ -8,6 +8,7 @@ Example (``pipelines/example.toml`` is a commented version)::
 
     [input]
     extract = "exports/registry.csv"
+    # mapping = "registry-mapping.toml"   # a site's own export: contract section 5
 
     [classification]
     criteria = "tma2025"
@@ -19,6 +20,7 @@ Example (``pipelines/example.toml`` is a commented version)::
     exclude_c44 = true
     include_in_situ = false
     seed = 0
+    reference_rates = "rates/population.csv"   # optional: SIR and SMR (contract v1.2)
 
     [disclosure]
     min_cell_count = 5
@@ -45,8 +47,10 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.mapping.load import InputSpec
 from imnm_cohort.outputs.registry import FORMATS
 
 #: Formats written when a pipeline names none: the outputs of contract section 4.
@@ -56,7 +60,7 @@ BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.tom
 
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "input": {"extract": ((str,), ...)},
+    "input": {"extract": ((str,), ...), "mapping": ((str,), None)},
     "classification": {"criteria": ((str,), "tma2025")},
     "analysis": {
         "window_years": ((int, float), 3),
@@ -65,6 +69,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "exclude_c44": ((bool,), True),
         "include_in_situ": ((bool,), False),
         "seed": ((int,), 0),
+        "reference_rates": ((str,), None),
     },
     "disclosure": {"min_cell_count": ((int,), 5)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(DEFAULT_FORMATS))},
@@ -115,6 +120,10 @@ class PipelineConfig:
         Where run folders go (absolute).
     formats : tuple of str
     report : ReportSettings
+    reference_rates : ReferenceRates or None
+        Population rates for the SIR and SMR (``[analysis] reference_rates``).
+    mapping : Path or None
+        The mapping file that turns the input export into an extract (absolute), if any.
     """
 
     source: Path | None
@@ -126,18 +135,29 @@ class PipelineConfig:
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = DEFAULT_FORMATS
     report: ReportSettings = field(default_factory=ReportSettings)
+    reference_rates: ReferenceRates | None = None
+    mapping: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
+        given = {"mapping": str(self.mapping)} if self.mapping is not None else {}
         return {
             "pipeline": str(self.source) if self.source else None,
-            "input": {"extract": str(self.extract)},
+            "input": {"extract": str(self.extract), **given},
             "classification": {"criteria": self.criteria},
-            "analysis": {**asdict(self.malignancy), "seed": self.seed},
+            "analysis": {
+                **asdict(self.malignancy),
+                "seed": self.seed,
+                "reference_rates": self.reference_rates.path if self.reference_rates else None,
+            },
             "disclosure": {"min_cell_count": self.min_cell_count},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
             "report": {**asdict(self.report), "authors": list(self.report.authors)},
         }
+
+    def input_spec(self) -> InputSpec:
+        """The input: the extract (or export) and its mapping, as the commands share it."""
+        return InputSpec(self.extract, self.mapping)
 
     def digest(self) -> str:
         """A short hash of the settings that shape the results (not the paths)."""
@@ -146,21 +166,30 @@ class PipelineConfig:
         settings.pop("output")
         settings.pop("report")
         settings["input"] = {}
+        if self.reference_rates is not None:  # the rates, wherever the file is
+            settings["analysis"]["reference_rates"] = self.reference_rates.digest()
         text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def with_overrides(
-        self, extract: Path | None = None, output_root: Path | None = None
+        self,
+        extract: Path | None = None,
+        output_root: Path | None = None,
+        *,
+        mapping: Path | None = None,
     ) -> PipelineConfig:
-        """A copy with the input or the output folder replaced (``--input``, ``--output-dir``).
+        """A copy with the input, the output folder or the mapping replaced (``--input``,
+        ``--output-dir``, ``--mapping``).
 
         Raises
         ------
         ConfigError
-            When the input extract does not exist.
+            When the input extract or the mapping file does not exist.
         """
         if extract is not None and not Path(extract).is_file():
             raise ConfigError(f"--input {extract}: no such extract file")
+        if mapping is not None and not Path(mapping).is_file():
+            raise ConfigError(f"--mapping {mapping}: no such mapping file")
         return PipelineConfig(
             self.source,
             (extract or self.extract).resolve(),
@@ -171,6 +200,8 @@ class PipelineConfig:
             (output_root or self.output_root).resolve(),
             self.formats,
             self.report,
+            self.reference_rates,
+            Path(mapping).resolve() if mapping is not None else self.mapping,
         )
 
 
@@ -225,6 +256,19 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         raise ConfigError(
             f"{path}: [input] extract = {values['input']['extract']!r}: no such file ({extract})"
         )
+    rates_name = values["analysis"]["reference_rates"]
+    rates = None
+    if rates_name is not None:
+        try:
+            rates = read_reference_rates((base / rates_name).resolve())
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
+    mapping = None
+    if values["input"]["mapping"] is not None:
+        mapping = (base / values["input"]["mapping"]).resolve()
+        if not mapping.is_file():
+            given = values["input"]["mapping"]
+            raise ConfigError(f"{path}: [input] mapping = {given!r}: no such file ({mapping})")
     return PipelineConfig(
         source=path.resolve(),
         extract=extract,
@@ -235,6 +279,8 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(dict.fromkeys(formats)),
         report=report,
+        reference_rates=rates,
+        mapping=mapping,
     )
 
 

@@ -94,7 +94,11 @@ def build_manifest(
         "dependencies": {d: package_version(d) for d in DEPENDENCIES},
         "criteria": {"name": criteria.name, "citation": criteria.citation},
         "config": config.to_dict(),
-        "input": {"file": config.extract.name, "sha256": input_sha},
+        "input": {
+            "file": config.extract.name,
+            "sha256": input_sha,
+            **({"mapping": result.mapping} if result.mapping else {}),
+        },
         "rows": row_counts(result, config.min_cell_count),
         "disclosure": {
             "min_cell_count": config.min_cell_count,

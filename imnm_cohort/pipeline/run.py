@@ -40,11 +40,14 @@ class RunResult:
         Rows of the extract that were quarantined (``--strict`` makes this exit code 3).
     timings : dict
         Seconds per stage.
+    absent_columns : tuple of str
+        Optional contract columns the input did not have (read as empty).
     """
 
     folder: Path
     quarantined_rows: int
     timings: dict[str, float] = field(default_factory=dict)
+    absent_columns: tuple[str, ...] = ()
 
 
 class _Stages:
@@ -151,4 +154,4 @@ def run_pipeline(
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, result.quarantined_rows, stage.timings)
+    return RunResult(folder, result.quarantined_rows, stage.timings, result.absent_columns)

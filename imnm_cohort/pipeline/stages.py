@@ -20,9 +20,9 @@ from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify as classify_patients
 from imnm_cohort.classify.procedure import reason_counts
 from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult, validate_extract
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.mapping.load import load_input
 from imnm_cohort.outputs.registry import RunOutputs, uses_figures, write_outputs
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -33,10 +33,10 @@ from imnm_cohort.tables import write_text
 
 @dataclass(frozen=True)
 class Extract:
-    """The input as read: its checksum and its rows as text."""
+    """The input file as found: its path and checksum (the manifest records both)."""
 
+    path: Path
     sha256: str
-    raw: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -48,21 +48,22 @@ class Disclosed:
 
 
 def read(config: PipelineConfig) -> Extract:
-    """Checksum and read the extract.
+    """Find the input and take its checksum.
 
     Raises
     ------
     ExtractError
-        When the file is missing or cannot be read.
+        When the file is missing.
     """
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
-    return Extract(runfolder.sha256_of(config.extract), read_extract(config.extract))
+    return Extract(config.extract, runfolder.sha256_of(config.extract))
 
 
 def validate(config: PipelineConfig, extract: Extract) -> ValidationResult:
-    """Validate the rows; bad rows go to quarantine."""
-    return validate_extract(extract.raw, source=str(config.extract))
+    """Read the input (mapping a site's export when the pipeline names a mapping) and
+    validate its rows; bad rows go to quarantine."""
+    return load_input(config.input_spec())
 
 
 def classify(config: PipelineConfig, result: ValidationResult) -> tuple[CriteriaSet, pd.DataFrame]:
@@ -73,7 +74,9 @@ def classify(config: PipelineConfig, result: ValidationResult) -> tuple[Criteria
 
 def analyse(config: PipelineConfig, classified: pd.DataFrame) -> CohortAnalysis:
     """Every analysis of the classified cohort."""
-    return analyse_cohort(classified, config.malignancy, seed=config.seed)
+    return analyse_cohort(
+        classified, config.malignancy, seed=config.seed, reference_rates=config.reference_rates
+    )
 
 
 def build_summary(
@@ -94,11 +97,15 @@ def build_summary(
         "table_one": body["table_one"],
         "survival": body["survival"],
         "cause_specific_cox": body["cause_specific_cox"],
+        "fine_gray": body["fine_gray"],
+        "time_since_onset": body["time_since_onset"],
+        "population_rates": body["population_rates"],
         "classification_reasons": reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],
             "absent_columns": validation["absent_columns"],
+            **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
         "disclosure": {"min_cell_count": config.min_cell_count},
     }

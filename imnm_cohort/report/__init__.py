@@ -1,0 +1,4 @@
+"""Disclosure control, figures and rendering of a run's aggregate results."""
+
+# Sections that register themselves with the renderer.
+from imnm_cohort.report import cancer_sections as cancer_sections

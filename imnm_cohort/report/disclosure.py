@@ -8,9 +8,10 @@ suppression off. What a withheld count would reveal is withheld with it:
 * the rate and cumulative incidence next to a withheld number of events;
 * the proportion next to a withheld number of cancers in the window;
 * the percentage of a withheld category count;
-* when one count of a row (the categories of a variable, the sizes of the groups) is
-  withheld, the next smallest non-zero count of that row too, so that the withheld one
-  cannot be found by subtracting the others from the total.
+* when one count of a row (the categories of a variable, the sizes of the groups, the
+  cancers in the bands of time since onset) is withheld, the next smallest non-zero count
+  of that row too, so that the withheld one cannot be found by subtracting the others
+  from the total.
 
 Ranges (minimum and maximum) are individual patients' values: they are withheld whenever
 suppression is on. Every withheld value is listed (by its path) for the manifest.
@@ -28,6 +29,7 @@ COUNT_KEYS = frozenset({
     "n", "events", "deaths", "at_risk", "within_window", "rows", "exposed", "not_exposed",
     "unknown", "missing", "denominator", "input_rows", "valid_rows", "quarantined_rows",
     "added", "removed", "changed", "new_cancers", "new_deaths",
+    "time_zero_after_end", "observed", "competing", "patients_without_rate",
 })  # fmt: skip
 #: Mappings of counts, or of results (walked): group sizes, category counts, reason counts.
 COUNT_MAPS = frozenset({"groups", "counts", "reasons", "by_reason", "classification_reasons"})
@@ -37,7 +39,12 @@ LEAF_MAPS = frozenset({"table", "transitions"})
 DEPENDENTS = {
     "events": ("rate_per_1000py", "rate_ci", "cumulative_incidence", "cumulative_incidence_ci"),
     "within_window": ("within_window_proportion", "within_window_ci"),
+    "observed": ("ratio", "ratio_ci"),
+    "patients_without_rate": ("person_years_without_rate",),
 }
+#: Mappings of bands (band -> result with a count) that add up to a shown total: one
+#: withheld band count would be found by subtraction, so a second one is withheld too.
+BAND_MAPS = frozenset({"by_follow_up"})
 #: Keys kept whatever happens (labels, not data).
 STRUCTURE = frozenset({"test", "variable", "a", "b", "reason", "term", "model"})
 RANGE_KEYS = frozenset({"min", "max"})
@@ -127,8 +134,27 @@ def _walk(node: Any, path: str, k: int, marker: str, withheld: list[str]) -> Non
             _suppress_leaves(value, here, k, marker, withheld)
         elif key in COUNT_MAPS and isinstance(value, dict):
             _suppress_map(node, key, path, k, marker, withheld)
+        elif key in BAND_MAPS and isinstance(value, dict):
+            _walk(value, here, k, marker, withheld)
+            _suppress_bands(value, here, k, marker, withheld)
         else:
             _walk(value, here, k, marker, withheld)
+
+
+def _suppress_bands(
+    bands: dict[str, Any], path: str, k: int, marker: str, withheld: list[str]
+) -> None:
+    for count_key, dependents in DEPENDENTS.items():
+        values = {b: r.get(count_key) for b, r in bands.items() if isinstance(r, dict)}
+        if sum(v == marker for v in values.values()) != 1:
+            continue
+        shown = [(v, b) for b, v in values.items() if isinstance(v, int) and v > 0]
+        if shown:
+            band = min(shown)[1]
+            for key in (count_key, *dependents):
+                if bands[band].get(key) is not None:
+                    bands[band][key] = marker
+                    withheld.append(f"{path}.{band}.{key}")
 
 
 def _suppress_leaves(

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from imnm_cohort.analysis.plotdata import BoxStats, Curve, FigureData
-from imnm_cohort.report.labels import GROUP_LABELS as LABELS
+from imnm_cohort.vocabulary import GROUP_LABELS as LABELS
 
 MM_PER_INCH = 25.4
 ONE_COLUMN_MM, TWO_COLUMNS_MM = 85.0, 175.0

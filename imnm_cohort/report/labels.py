@@ -10,17 +10,9 @@ import re
 
 from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.extract.schema import DATE_ORDER_RULES, EXTRACT_SCHEMA, PARSE_RULES
+from imnm_cohort.vocabulary import GROUP_LABELS as _GROUP_LABELS
 
-GROUP_LABELS = {
-    "hmgcr": "anti-HMGCR",
-    "srp": "anti-SRP",
-    "seronegative": "seronegative",
-    "statin_toxic": "toxic statin myopathy",
-    "other_myositis": "other myositis",
-    "not_imnm": "not IMNM",
-    "unclassified": "unclassified",
-    "overall": "overall",
-}
+GROUP_LABELS = {**_GROUP_LABELS, "overall": "overall"}
 _COLUMN_WORDS = {name: (column.title or name) for name, column in EXTRACT_SCHEMA.columns.items()}
 #: Test codes in ``summary.json`` -> words for footnotes.
 TEST_NAMES = {

@@ -15,6 +15,7 @@ from typing import Any
 
 from imnm_cohort.report.labels import label
 from imnm_cohort.report.table_model import Builder, Row, Table, at
+from imnm_cohort.vocabulary import VARIABLE_TITLES
 
 
 def _test_of(summary: dict[str, Any], path: str) -> str | None:
@@ -22,17 +23,8 @@ def _test_of(summary: dict[str, Any], path: str) -> str | None:
     return str(value) if value else None
 
 
-CONTINUOUS = {
-    "age_at_onset_years": "Onset age, years",
-    "ck_peak": "Peak CK, U/L",
-    "followup_years": "Follow-up, years",
-}
-CATEGORICAL = {
-    "sex": "Sex",
-    "statin_exposed": "Statin exposed",
-    "dm_rash": "Dermatomyositis rash",
-    "emg_myopathic": "Myopathic EMG",
-}
+CONTINUOUS = {v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")}
+CATEGORICAL = {v: VARIABLE_TITLES[v] for v in ("sex", "statin_exposed", "dm_rash", "emg_myopathic")}
 
 
 def table_one(summary: dict[str, Any]) -> Table:
@@ -115,7 +107,10 @@ def comparisons(summary: dict[str, Any]) -> Table:
     columns = tuple(f"{label(a)} vs {label(c)}" for a, c in pairs)
     rows: list[Row] = []
     notes = []
-    for key, title in (("onset_age", "Onset age, years"), ("ck_peak", "Peak CK, U/L")):
+    for key, title in (
+        ("onset_age", CONTINUOUS["age_at_onset_years"]),
+        ("ck_peak", CONTINUOUS["ck_peak"]),
+    ):
         c = summary["comparisons"][key]
         index = {(p["a"], p["b"]): i for i, p in enumerate(c["pairwise"])}
 
@@ -287,5 +282,3 @@ TABLES = (table_one, comparisons, statin_latency, malignancy)
 def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
     """Every manuscript table from a disclosure-controlled ``summary.json``."""
     return [build(summary) for build in TABLES]
-
-

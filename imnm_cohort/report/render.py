@@ -8,15 +8,18 @@ HTML is autoescaped: every value that comes from the data is inert.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES
+from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.report import manuscript
 from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
 from imnm_cohort.report.numbers import num, p_text, pval, with_ci
 from imnm_cohort.report.table_model import Row
+from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -35,6 +38,35 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A report section added by its own module: the next analysis needs no edit here.
+
+    Attributes
+    ----------
+    name : str
+        Its key in the report context.
+    view : callable
+        ``view(summary) -> dict``: the section's text, from the disclosure-controlled summary.
+    markdown : callable
+        ``markdown(section_view) -> list of str``: the section's Markdown lines.
+    template : str
+        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``.
+    references : tuple of str
+        Added to the report's references.
+    """
+
+    name: str
+    view: Callable[[dict[str, Any]], dict[str, Any]]
+    markdown: Callable[[dict[str, Any]], list[str]]
+    template: str
+    references: tuple[str, ...] = ()
+
+
+#: Sections registered by their modules (see ``imnm_cohort/report/__init__.py``), in order.
+SECTIONS: list[ReportSection] = []
 
 
 def _method_note(test: dict[str, Any]) -> str:
@@ -149,12 +181,17 @@ def view(
                 "events": num(r["events"]),
                 "py": num(r["person_years"], 0),
                 "rate": with_ci(r["rate_per_1000py"], r["rate_ci"]),
-                "cuminc": with_ci(
-                    r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"
-                ),
+                "cuminc": "horizon beyond this group's follow-up"
+                if r.get("horizon_beyond_follow_up") is True
+                else with_ci(r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"),
             }
             for g, r in m["groups"].items()
         ],
+        "time_zero_after_end": ", ".join(
+            f"{label(g)} {num(r['time_zero_after_end'])}"
+            for g, r in m["groups"].items()
+            if r.get("time_zero_after_end", 0) != 0
+        ),
     }
     cx = summary["cause_specific_cox"]
     cox = {
@@ -229,8 +266,12 @@ def view(
             }
             for k in shown
         ],
-        "references": REFERENCES,
+        "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
         "changes": changes,
+        "sections": [
+            {"template": sec.template, "name": sec.name, "view": sec.view(summary)}
+            for sec in SECTIONS
+        ],
     }
 
 
@@ -366,6 +407,12 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             for r in m["rows"]
         ],
     )
+    if m["time_zero_after_end"]:
+        out += [
+            f"Not at risk because {m['time_zero']} falls after the end of observation "
+            f"(a data-quality warning): {_md(m['time_zero_after_end'])}.",
+            "",
+        ]
     out += [
         f"Gray's test across groups: {m['gray']}",
         "",
@@ -394,6 +441,8 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         ],
     )
     out += [f"Log-rank test: {c['survival']['p']}", ""]
+    for sec, section in zip(SECTIONS, c["sections"], strict=True):
+        out += sec.markdown(section["view"])
     if c["changes"]:
         ch = c["changes"]
         out += [

@@ -68,6 +68,55 @@ def test_time_zero_can_be_the_diagnosis_date():
     assert by_diagnosis.groups["hmgcr"].at_risk == 0  # cancer before the diagnosis date
 
 
+def test_diagnosis_after_end_of_observation_is_not_at_risk():
+    # Diagnosed after the last follow-up: no follow-up from diagnosis, never a negative time.
+    frame = cohort(
+        [
+            {"diagnosis_date": "2020-07-01", "last_followup_date": "2020-06-01"},
+            {"cancer_date": "2016-09-01", "cancer_icd10": "C50.9"},
+            {},
+        ]
+    )
+    options = MalignancyOptions(time_zero="diagnosis")
+    result = malignancy(frame, ["hmgcr"], options).groups["hmgcr"]
+    assert (result.n, result.at_risk, result.time_zero_after_end, result.events) == (3, 2, 1, 1)
+    follow_up = 366 + (1827 - 92)  # from 2015-09-01: to the cancer, and to 2020-06-01
+    assert result.person_years == pytest.approx(follow_up / Y)
+    assert malignancy(frame, ["hmgcr"]).groups["hmgcr"].time_zero_after_end == 0
+
+
+def test_synthetic_cohort_with_diagnosis_as_time_zero_runs():
+    # Seed 3 holds a patient diagnosed after the last follow-up (it used to crash).
+    from imnm_cohort import analyse, validate_extract
+    from imnm_cohort.synth import synthesize
+
+    result = validate_extract(synthesize(300, seed=3))
+    frame = classify(result.valid)
+    analysis = analyse(frame, MalignancyOptions(time_zero="diagnosis"), n_boot=10)
+    warned = set(
+        result.warnings.loc[
+            result.warnings["code"] == "diagnosis_after_end_of_observation", "patient_id"
+        ]
+    )
+    assert "SYN0003-0000020" in warned
+    imnm = frame["imnm_group"].isin(list(analysis.malignancy.groups))
+    expected = int((imnm & frame["patient_id"].isin(warned)).sum())
+    groups = analysis.malignancy.groups.values()
+    assert expected >= 1
+    assert sum(g.time_zero_after_end for g in groups) == expected
+    assert all(g.person_years >= 0 for g in groups)
+
+
+def test_horizon_beyond_follow_up_gives_no_number():
+    frame = cohort([{"last_followup_date": "2016-06-01"}, {"last_followup_date": "2017-06-01"}])
+    beyond = malignancy(frame, ["hmgcr"], MalignancyOptions(horizon_years=3)).groups["hmgcr"]
+    assert beyond.horizon_beyond_follow_up
+    assert beyond.cumulative_incidence is None and beyond.cumulative_incidence_ci is None
+    inside = malignancy(frame, ["hmgcr"], MalignancyOptions(horizon_years=2)).groups["hmgcr"]
+    assert not inside.horizon_beyond_follow_up
+    assert inside.cumulative_incidence == 0.0
+
+
 def test_bad_options_are_refused():
     with pytest.raises(ValueError):
         MalignancyOptions(time_zero="birth")  # type: ignore[arg-type]

@@ -185,6 +185,10 @@ def test_extra_columns_are_carried_through_untouched():
         ),
         ({"cancer_date": "2016-01-01", "cancer_icd10": "D05.1"}, "cancer_code_not_malignant"),
         ({"cancer_date": "2016-01-01", "cancer_icd10": "C98"}, "cancer_code_not_malignant"),
+        (
+            {"diagnosis_date": "2020-06-02", "last_followup_date": "2020-06-01"},
+            "diagnosis_after_end_of_observation",
+        ),
     ],
 )
 def test_implausible_values_stay_with_a_warning(overrides, code):
@@ -197,6 +201,12 @@ def test_implausible_values_stay_with_a_warning(overrides, code):
 def test_malignant_codes_give_no_warning(code):
     result = validate_extract(text_frame([{"cancer_date": "2016-01-01", "cancer_icd10": code}]))
     assert result.warnings.empty
+
+
+def test_diagnosis_before_death_after_last_follow_up_gives_no_warning():
+    # The end of observation is the death date when there is one.
+    rows = [{"diagnosis_date": "2020-07-01", "death_date": "2020-08-01"}]
+    assert validate_extract(text_frame(rows)).warnings.empty
 
 
 def test_ck_of_exactly_100000_gives_no_warning():

@@ -86,3 +86,27 @@ def test_zero_turns_suppression_off():
     assert out.data == data and out.withheld == ()
     with pytest.raises(ValueError):
         suppress(data, -1)
+
+
+def band(count_key: str, value: int) -> dict:
+    if count_key == "observed":
+        return {"observed": value, "expected": 2.0, "ratio": value / 2, "ratio_ci": [0.1, 9.0]}
+    return {"events": value, "person_years": 10.0, "rate_per_1000py": 1.0, "rate_ci": [0, 2]}
+
+
+@pytest.mark.parametrize(
+    ("count_key", "dependent"), [("events", "rate_per_1000py"), ("observed", "ratio")]
+)
+def test_one_withheld_band_takes_the_next_smallest_with_it(count_key, dependent):
+    counts = {"<1": 3, "1-3": 12, "3-5": 0, ">=5": 7}
+    data = {"groups": {"srp": {"by_follow_up": {b: band(count_key, v) for b, v in counts.items()}}}}
+    out = suppress(data)
+    bands = out.data["groups"]["srp"]["by_follow_up"]
+    assert [bands[b][count_key] for b in counts] == ["<5", 12, 0, "<5"]
+    assert bands[">=5"][dependent] == "<5" and bands["1-3"][dependent] != "<5"
+    assert "groups.srp.by_follow_up.>=5." + count_key in out.withheld
+
+
+def test_a_ratio_next_to_a_withheld_observed_count_is_withheld():
+    out = suppress({"observed": 2, "expected": 1.5, "ratio": 1.33, "ratio_ci": [0.2, 4.8]})
+    assert out.data == {"observed": "<5", "expected": 1.5, "ratio": "<5", "ratio_ci": "<5"}

@@ -8,7 +8,10 @@ EXPECTED = {
     "CONTRACT_VERSION",
     "CohortAnalysis",
     "MalignancyOptions",
+    "ReferenceRateError",
+    "ReferenceRates",
     "analyse",
+    "read_reference_rates",
     "EXTRACT_SCHEMA",
     "GROUPS",
     "IMNM_GROUPS",
@@ -32,6 +35,12 @@ EXPECTED = {
     "synthesize",
     "validate_extract",
     "write_extract",
+    "InputSpec",
+    "MappingError",
+    "MappingSpec",
+    "load_input",
+    "load_mapping",
+    "map_export",
 }
 
 

@@ -48,16 +48,16 @@ def meta_for(config, done):
     )
 
 
-def test_read_checksums_and_reads_text(config, tmp_path):
+def test_read_finds_the_input_and_its_checksum(config, tmp_path):
     extract = stages.read(config)
-    assert len(extract.sha256) == 64 and len(extract.raw) == 150
+    assert len(extract.sha256) == 64 and extract.path == config.extract
     with pytest.raises(ExtractError, match="file not found"):
         stages.read(dataclasses.replace(config, extract=tmp_path / "gone.csv"))
 
 
 def test_validate_accounts_for_every_row(config, done):
-    extract, result, *_ = done
-    assert result.valid_rows + result.quarantined_rows == len(extract.raw) == 150
+    _, result, *_ = done
+    assert result.valid_rows + result.quarantined_rows == result.input_rows == 150
     assert result.quarantined_rows > 0
 
 

@@ -1,0 +1,234 @@
+"""Reference rates (contract v1.2): population incidence and mortality rates for SIR and SMR.
+
+A reference-rate file is a CSV (UTF-8, header row), one row per sex, age band, optional
+calendar period and site:
+
+========================  ========  =====================================================
+column                    required  meaning
+========================  ========  =====================================================
+``sex``                   yes       ``female``, ``male`` or ``all``
+``age_from``              yes       first whole year of age in the band (e.g. 40)
+``age_to``                no        last whole year of age in the band (44 for "40-44");
+                                    empty: no upper limit ("85+")
+``calendar_from``         no        first calendar year of the period (e.g. 2010); empty
+                                    or absent column: no lower limit
+``calendar_to``           no        last calendar year of the period (2014); empty or
+                                    absent: no upper limit
+``site``                  yes       ``all_malignant`` (the cancers the analysis counts),
+                                    an ICD-10 range of three-character codes (``C50``,
+                                    ``C18-C20``), or ``all_causes`` (deaths: the SMR)
+``rate_per_100000``       yes       events per 100,000 person-years, >= 0
+``source``                yes       where the rate comes from (shown in the report)
+========================  ========  =====================================================
+
+Bands are inclusive in whole years, as printed in registry tables: ``40, 44`` covers exact
+ages from 40 up to (not including) 45. For one site, no two rows may cover the same sex,
+age and period. Person-time that no row covers is left out of both observed and expected
+counts and reported as such.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.errors import ReferenceRateError
+
+REQUIRED = ("sex", "age_from", "site", "rate_per_100000", "source")
+OPTIONAL = ("age_to", "calendar_from", "calendar_to")
+SEXES = ("female", "male", "all")
+ALL_MALIGNANT, ALL_CAUSES = "all_malignant", "all_causes"
+_RANGE = re.compile(r"^([A-Z])(\d{2})(?:-([A-Z])(\d{2}))?$")
+
+
+@dataclass(frozen=True)
+class ReferenceRates:
+    """A validated reference-rate table.
+
+    Attributes
+    ----------
+    name : str
+        The file's name (for the report).
+    path : str
+        The file as given (for error messages).
+    table : pandas.DataFrame
+        One row per band: ``sex``, ``age_lo``, ``age_hi`` (exact years, half-open,
+        ``inf`` when open), ``year_lo``, ``year_hi`` (calendar years, half-open, +-inf when
+        open), ``site``, ``rate_per_100000``, ``source``.
+    """
+
+    name: str
+    path: str
+    table: pd.DataFrame = field(repr=False)
+
+    def digest(self) -> str:
+        """A short hash of the rates (not of the file's name or place)."""
+        text = self.table.to_csv(index=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """The sites in file order."""
+        return tuple(dict.fromkeys(self.table["site"]))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The distinct sources, in file order."""
+        return tuple(dict.fromkeys(self.table["source"]))
+
+    def age_breaks(self) -> np.ndarray:
+        """Every finite band edge of age, in years, sorted."""
+        return _edges(self.table, "age_lo", "age_hi")
+
+    def year_breaks(self) -> np.ndarray:
+        """Every finite band edge of calendar time, in years, sorted."""
+        return _edges(self.table, "year_lo", "year_hi")
+
+    def grid(self, site: str) -> np.ndarray:
+        """Rates per person-year of ``site`` as an array [sex, age cell, year cell].
+
+        Sex index 0 female, 1 male, 2 other or unknown (covered only by ``all`` rows). Age
+        cell ``k`` is ``[b[k-1], b[k])`` of :meth:`age_breaks` ``b`` (cell 0 below the first
+        edge), likewise for calendar years. NaN where no row gives a rate.
+        """
+        ages, years = self.age_breaks(), self.year_breaks()
+        rows = self.table[self.table["site"] == site]
+        out = np.full((3, len(ages) + 1, len(years) + 1), np.nan)
+        age_lo, age_hi = _cells(ages)
+        year_lo, year_hi = _cells(years)
+        sex = rows["sex"].to_numpy(dtype=str)
+        lo_age, hi_age = rows["age_lo"].to_numpy(float), rows["age_hi"].to_numpy(float)
+        lo_year, hi_year = rows["year_lo"].to_numpy(float), rows["year_hi"].to_numpy(float)
+        rate = rows["rate_per_100000"].to_numpy(float) / 100_000
+        line = rows.index.to_numpy() + 1
+        for i in range(len(rows)):  # one step per band of the table, not per patient
+            sexes = np.array([0, 1, 2] if sex[i] == "all" else [SEXES.index(sex[i])])
+            a = np.flatnonzero((age_lo >= lo_age[i]) & (age_hi <= hi_age[i]))
+            y = np.flatnonzero((year_lo >= lo_year[i]) & (year_hi <= hi_year[i]))
+            cells = np.ix_(sexes, a, y)
+            if np.isfinite(out[cells]).any():
+                raise ReferenceRateError(
+                    f"{self.path}: site {site}: the band of row {line[i]} "
+                    f"({sex[i]}, age {lo_age[i]:g}+) overlaps another row"
+                )
+            out[cells] = rate[i]
+        return out
+
+
+def _edges(table: pd.DataFrame, lo: str, hi: str) -> np.ndarray:
+    values = np.concatenate([table[lo].to_numpy(float), table[hi].to_numpy(float)])
+    return np.unique(values[np.isfinite(values)])
+
+
+def _cells(breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.r_[-np.inf, breaks], np.r_[breaks, np.inf]
+
+
+def site_codes(site: str, code: pd.Series) -> np.ndarray:
+    """Whether each ICD-10 code falls in an ICD-10 range site such as ``C18-C20``."""
+    match = _RANGE.match(site)
+    if match is None:
+        raise ValueError(f"not an ICD-10 range: {site!r}")
+    first = match.group(1) + match.group(2)
+    last = (match.group(3) or match.group(1)) + (match.group(4) or match.group(2))
+    head = code.astype("string").str.upper().str.slice(0, 3)
+    return ((head >= first) & (head <= last)).fillna(False).to_numpy(dtype=bool)
+
+
+def read_reference_rates(path: str | Path) -> ReferenceRates:
+    """Read and check a reference-rate file (contract v1.2).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file (format in ``docs/reference-rates.md`` and this module's docstring).
+
+    Returns
+    -------
+    ReferenceRates
+
+    Raises
+    ------
+    ReferenceRateError
+        For a missing or unreadable file, a missing column, or a bad value; the message is
+        one line naming the file, the row (1-based, below the header) and the column.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ReferenceRateError(f"{path}: reference-rate file not found") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ReferenceRateError(f"{path}: reference-rate file cannot be read ({reason})") from None
+    except pd.errors.EmptyDataError:
+        raise ReferenceRateError(f"{path}: reference-rate file is empty") from None
+    if not isinstance(raw.index, pd.RangeIndex):
+        raise ReferenceRateError(f"{path}: some rows have more fields than the header")
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        raise ReferenceRateError(f"{path}: reference-rate file lacks column '{missing[0]}'")
+    if raw.empty:
+        raise ReferenceRateError(f"{path}: reference-rate file has no rows")
+    text = pd.DataFrame({c: raw[c].str.strip() for c in raw.columns})
+    for column in OPTIONAL:
+        if column not in text.columns:
+            text[column] = ""
+
+    def bad(column: str, mask: np.ndarray, rule: str) -> None:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            value = text[column].iloc[i]
+            raise ReferenceRateError(
+                f"{path}: row {i + 1}, column '{column}': {rule} (found {value!r})"
+            )
+
+    def number(column: str, empty: float) -> np.ndarray:
+        given = text[column] != ""
+        values = pd.to_numeric(text[column].where(given), errors="coerce").to_numpy(float)
+        bad(column, (given & np.isnan(values)).to_numpy(), "not a number")
+        return np.where(given, values, empty)
+
+    sex = text["sex"].str.lower()
+    bad("sex", ~sex.isin(SEXES).to_numpy(), "must be female, male or all")
+    age_from = number("age_from", np.nan)
+    bad("age_from", np.isnan(age_from) | (age_from < 0), "must be given, 0 or more")
+    age_to = number("age_to", np.inf)
+    bad("age_to", age_to < age_from, "must be at least age_from")
+    year_from = number("calendar_from", -np.inf)
+    year_to = number("calendar_to", np.inf)
+    bad("calendar_to", year_to < year_from, "must be at least calendar_from")
+    whole = np.concatenate([age_from, age_to, year_from, year_to])
+    whole = whole[np.isfinite(whole)]
+    if (whole != np.round(whole)).any():
+        raise ReferenceRateError(f"{path}: ages and calendar years must be whole numbers")
+    rate = number("rate_per_100000", np.nan)
+    bad("rate_per_100000", np.isnan(rate) | (rate < 0), "must be a number, 0 or more")
+    site = text["site"].str.replace(" ", "")
+    site = site.where(site.str.lower().isin((ALL_MALIGNANT, ALL_CAUSES)), site.str.upper())
+    site = site.where(~site.str.lower().isin((ALL_MALIGNANT, ALL_CAUSES)), site.str.lower())
+    known = site.isin((ALL_MALIGNANT, ALL_CAUSES)) | site.str.match(_RANGE.pattern)
+    bad("site", ~known.to_numpy(), "must be all_malignant, all_causes or an ICD-10 range")
+    bad("source", (text["source"] == "").to_numpy(), "must name where the rate comes from")
+    table = pd.DataFrame(
+        {
+            "sex": sex,
+            "age_lo": age_from,
+            "age_hi": age_to + 1,
+            "year_lo": year_from,
+            "year_hi": year_to + 1,
+            "site": site,
+            "rate_per_100000": rate,
+            "source": text["source"],
+        }
+    )
+    rates = ReferenceRates(path.name, str(path), table)
+    for s in rates.sites:
+        rates.grid(s)  # refuses overlapping bands now, before any analysis runs
+    return rates

@@ -1,0 +1,392 @@
+"""Apply a checked mapping to an export: whole columns at a time, a group-by per patient.
+
+The steps, each over whole columns:
+
+1. Trim header names and cells; a cell holding one of ``[source] missing_codes`` is empty.
+2. Make each contract column's row-level text from its source: ``values`` (trimmed, case
+   insensitive; anything else is ``unmapped_value``), ``checkboxes``/``tested``, a date
+   ``format`` (written back as ``YYYY-MM-DD``), a decimal comma and a ``unit``.
+3. With ``[source] id``, give every row its patient (rows with an empty id are each a patient
+   of their own, ``missing_id``) and combine each column with its rule
+   (:mod:`imnm_cohort.mapping.combine`).
+
+The result is a section-1 text frame, one row per patient, plus the mapping's own failures in
+the form validation uses (patient position, column, rule, value), so that validation can
+quarantine patients with every reason at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from imnm_cohort.extract.coerce import (
+    FAILURE_COLUMNS,
+    FALSE_WORDS,
+    ISO_DATE_SHAPE,
+    NUMBER_PATTERN,
+    TRUE_WORDS,
+)
+from imnm_cohort.extract.hints import did_you_mean
+from imnm_cohort.extract.schema import column_kind
+from imnm_cohort.mapping.combine import combine
+from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
+
+TEXT = pd.StringDtype("pyarrow")
+TICKED = ("1", "checked", "yes", "true")
+#: Reasons the mapping itself gives (validation adds its own after mapping).
+MAPPING_RULES = {
+    "unmapped_value": "a non-empty value that is neither in the column's values nor a missing code",
+    "conflicting_values": "a patient's rows disagree (combine = same)",
+    "missing_id": "an export row with an empty id; it is quarantined alone",
+}
+
+
+@dataclass(frozen=True)
+class MappedExport:
+    """A mapped export: section-1 text, one row per patient, and how it was made.
+
+    Attributes
+    ----------
+    extract : pandas.DataFrame
+        Section-1 text cells, one row per patient (index 0..P-1): the mapped contract
+        columns, then (one-row-per-patient exports only) the untouched extra columns.
+    failures : pandas.DataFrame
+        The mapping's reasons: ``index`` (patient position), ``column``, ``rule``, ``value``.
+    groups : numpy.ndarray
+        The patient (0..P-1) of each export row.
+    sources : dict
+        Contract column -> the source column(s) it came from.
+    left_out : tuple of str
+        Source columns no entry names, left out of a combined export.
+    """
+
+    extract: pd.DataFrame = field(repr=False)
+    failures: pd.DataFrame = field(repr=False)
+    groups: np.ndarray = field(repr=False)
+    sources: dict[str, str]
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def export_rows(self) -> int:
+        """Rows in the export."""
+        return len(self.groups)
+
+    @property
+    def patients(self) -> int:
+        """Patients (rows of the mapped extract)."""
+        return len(self.extract)
+
+    def rows_of(self, patients: np.ndarray) -> np.ndarray:
+        """The export rows (1-based, ``;``-separated) of the given patient positions."""
+        wanted = np.isin(self.groups, patients)
+        rows = pd.Series(np.flatnonzero(wanted) + 1).astype(str)
+        joined = rows.groupby(self.groups[wanted], sort=True).agg(";".join)
+        return joined.reindex(patients).to_numpy(dtype=object)
+
+
+def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
+    """Turn an export (text cells under its own header) into a section-1 extract.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        From :func:`~imnm_cohort.extract.read.read_source`. Not modified.
+    spec : MappingSpec
+
+    Returns
+    -------
+    MappedExport
+
+    Raises
+    ------
+    MappingError
+        When the mapping names a column the export does not have.
+    """
+    raw = raw.reset_index(drop=True)
+    raw.columns = pd.Index([str(c).strip() for c in raw.columns])
+    columns = spec.resolve(list(raw.columns))
+    cells = _Cells(raw, spec.missing_codes)
+    found: list[pd.DataFrame] = []
+    text: dict[str, pd.Series] = {}
+    keys: dict[str, pd.Series] = {}
+    for name, column in columns.items():
+        text[name], keys[name] = _row_values(name, column, spec, cells, found)
+
+    n = len(raw)
+    used = {c for column in columns.values() for c in column.source_columns()}
+    if spec.id is None:
+        groups = np.arange(n)
+        extract = pd.DataFrame(text, index=pd.RangeIndex(n))
+        for extra in raw.columns:
+            if extra not in used and extra not in extract.columns:
+                extract[extra] = raw[extra]
+        left_out: tuple[str, ...] = ()
+    else:
+        id_text = cells.get(spec.id)
+        groups, n_patients = _patients(id_text)
+        per_patient = {}
+        for name, column in columns.items():
+            combined = combine(column.combine, text[name], keys[name], groups, n_patients, keys)
+            per_patient[name] = combined.values
+            if len(combined.conflicts):
+                _collect(
+                    found,
+                    combined.conflicts.index.to_numpy(),
+                    name,
+                    "conflicting_values",
+                    combined.conflicts.to_numpy(dtype=object),
+                    already_patients=True,
+                )
+        extract = pd.DataFrame(per_patient, index=pd.RangeIndex(n_patients))
+        left_out = tuple(c for c in raw.columns if c not in used and c != spec.id)
+    id_source = spec.id or (columns["patient_id"].source if "patient_id" in columns else None)
+    if id_source is not None:
+        missing = np.flatnonzero(cells.get(id_source).isna().to_numpy())
+        _collect(found, missing, "patient_id", "missing_id", np.full(len(missing), ""))
+    failures = _failures(found, groups)
+    return MappedExport(
+        extract=extract,
+        failures=failures,
+        groups=groups,
+        sources={name: column.label() for name, column in columns.items()},
+        left_out=left_out,
+    )
+
+
+class _Cells:
+    """Source columns as trimmed Arrow text, missing codes and blanks read as empty."""
+
+    def __init__(self, raw: pd.DataFrame, missing_codes: tuple[str, ...]) -> None:
+        self.raw = raw
+        self.codes = pa.array(["", *missing_codes], type=pa.string())
+        self.cache: dict[str, pd.Series] = {}
+
+    def raw_arrow(self, name: str) -> pa.ChunkedArray:
+        """A source column as read, as Arrow text."""
+        column = self.raw[name]
+        if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
+            column = (
+                column.astype(object)
+                .where(column.notna(), None)
+                .astype(str)
+                .where(column.notna(), None)
+                .astype(TEXT)
+            )
+        return pa.chunked_array(column.array.__arrow_array__())
+
+    def get(self, name: str) -> pd.Series:
+        """A source column trimmed, blanks and missing codes empty (cached)."""
+        if name not in self.cache:
+            arr = pc.utf8_trim_whitespace(self.raw_arrow(name))
+            empty = pc.fill_null(pc.is_in(arr, value_set=self.codes), False)
+            arr = pc.if_else(empty, pa.scalar(None, pa.string()), arr)
+            self.cache[name] = pd.Series(pd.arrays.ArrowStringArray(arr), index=self.raw.index)
+        return self.cache[name]
+
+
+def _row_values(
+    name: str, column: ColumnMap, spec: MappingSpec, cells: _Cells, found: list[pd.DataFrame]
+) -> tuple[pd.Series, pd.Series]:
+    """One contract column, row by row (as whole columns): its text and its typed key."""
+    kind = column_kind(name)
+    if column.checkboxes:
+        return _checkbox_rows(column, cells)
+    assert column.source is not None
+    text = cells.get(column.source)
+    if column.values is not None:
+        mapped = _lookup(text, column.values)
+        unmapped = (text.notna() & mapped.isna()).to_numpy()
+        _collect(
+            found,
+            np.flatnonzero(unmapped),
+            name,
+            "unmapped_value",
+            _with_hints(text[unmapped].to_numpy(dtype=object), column.values),
+        )
+        text = mapped
+    if kind == "date":
+        return _date_rows(text, column.date_format or spec.date_format, name, found)
+    if kind == "float":
+        return _number_rows(text, spec.decimal, column.factor, name, found)
+    if kind == "bool":
+        return _boolean_rows(text, name, found)
+    if kind in ("category", "msa_list"):
+        return text, _text(pc.utf8_lower(_arrow(text)), text.index)
+    return text, text
+
+
+def _with_hints(values: np.ndarray, known: dict[str, str]) -> np.ndarray:
+    """Each unmapped value, with the closest known code where one is close.
+
+    One ``difflib`` search per distinct value, not per row.
+    """
+    if len(values) == 0:
+        return values
+    hints = {v: str(v) + did_you_mean(str(v), known) for v in pd.unique(values)}
+    return pd.Series(values).map(hints).to_numpy(dtype=object)
+
+
+def _lookup(text: pd.Series, values: dict[str, str]) -> pd.Series:
+    """``values[lower(cell)]`` for every cell, by an Arrow hash lookup (missing if absent)."""
+    where = pc.index_in(pc.utf8_lower(_arrow(text)), value_set=pa.array(list(values), pa.string()))
+    found = pc.take(pa.array(list(values.values()), pa.string()), where)
+    return pd.Series(pd.arrays.ArrowStringArray(found), index=text.index)
+
+
+def _arrow(text: pd.Series) -> pa.ChunkedArray:
+    return pa.chunked_array(text.array.__arrow_array__())
+
+
+def _text(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(
+        pd.arrays.ArrowStringArray(
+            pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+        ),
+        index=index,
+    )
+
+
+def _mask(values: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _date_rows(
+    text: pd.Series, fmt: str | None, name: str, found: list[pd.DataFrame]
+) -> tuple[pd.Series, pd.Series]:
+    """Dates in ``fmt``, written ``YYYY-MM-DD``; cells already ``YYYY-MM-DD`` (as typed
+    Excel, Parquet, SPSS and Stata cells read) are accepted whatever the format."""
+    arrow = _arrow(text)
+    none = pa.scalar(None, pa.string())
+    iso = pc.fill_null(pc.match_substring_regex(arrow, ISO_DATE_SHAPE), False)
+    stamps = pc.strptime(pc.if_else(iso, arrow, none), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)  # fmt: skip
+    if fmt is not None and fmt != "%Y-%m-%d":
+        other = pc.strptime(pc.if_else(iso, none, arrow), format=fmt, unit="s",
+                            error_is_null=True)  # fmt: skip
+        stamps = pc.coalesce(stamps, other)
+    bad = _mask(pc.and_(pc.is_valid(arrow), pc.is_null(stamps)))
+    if bad.any():
+        _collect(found, np.flatnonzero(bad), name, "not_a_date",
+                 text[bad].to_numpy(dtype=object), expected=fmt or "%Y-%m-%d")  # fmt: skip
+    written = pc.if_else(pc.is_valid(stamps), arrow, none)  # YYYY-MM-DD cells as they are
+    if fmt is not None and fmt != "%Y-%m-%d":
+        iso_text = pc.cast(pc.cast(stamps, pa.date32()), pa.string())
+        written = pc.if_else(iso, written, iso_text)
+    key = pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index)
+    return _text(written, text.index), key
+
+
+def _number_rows(
+    text: pd.Series, decimal: str, factor: float, name: str, found: list[pd.DataFrame]
+) -> tuple[pd.Series, pd.Series]:
+    arrow = _arrow(text)
+    if decimal == ",":
+        arrow = pc.replace_substring(arrow, ",", ".")
+    ok = pc.fill_null(pc.match_substring_regex(arrow, NUMBER_PATTERN), False)
+    none = pa.scalar(None, pa.string())
+    numbers = pc.cast(pc.if_else(ok, arrow, none), pa.float64())
+    bad = _mask(pc.and_(pc.is_valid(arrow), pc.invert(ok)))
+    if bad.any():
+        _collect(found, np.flatnonzero(bad), name, "not_a_number",
+                 text[bad].to_numpy(dtype=object))  # fmt: skip
+    if factor != 1.0:
+        numbers = pc.multiply(numbers, factor)
+        arrow = pc.cast(numbers, pa.string())
+    key = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+    return _text(pc.if_else(ok, arrow, none), text.index), key
+
+
+def _boolean_rows(
+    text: pd.Series, name: str, found: list[pd.DataFrame]
+) -> tuple[pd.Series, pd.Series]:
+    arrow = _arrow(text)
+    lower = pc.utf8_lower(arrow)
+    is_true = _mask(pc.is_in(lower, value_set=pa.array(TRUE_WORDS)))
+    is_false = _mask(pc.is_in(lower, value_set=pa.array(FALSE_WORDS)))
+    known = is_true | is_false
+    bad = _mask(pc.is_valid(arrow)) & ~known
+    if bad.any():
+        _collect(found, np.flatnonzero(bad), name, "not_a_boolean",
+                 text[bad].to_numpy(dtype=object))  # fmt: skip
+    key = pd.Series(pd.arrays.BooleanArray(is_true, ~known), index=text.index)
+    return text.where(~bad, pd.NA), key
+
+
+def _checkbox_rows(column: ColumnMap, cells: _Cells) -> tuple[pd.Series, pd.Series]:
+    """``other_msa`` from tick boxes: ticked antibodies, ``none`` when tested, else empty."""
+    parts = []
+    for box, antibody in column.checkboxes:  # a missing code is not a tick: no need to clear
+        cell = pc.utf8_lower(pc.utf8_trim_whitespace(cells.raw_arrow(box)))
+        ticked = pc.fill_null(pc.is_in(cell, value_set=pa.array(TICKED)), False)
+        parts.append(pc.if_else(ticked, f"{antibody};", ""))
+    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=";")
+    listed = joined.to_numpy(zero_copy_only=False)
+    any_ticked = listed != ""
+    value = np.full(len(listed), None, dtype=object)
+    if column.tested is not None:
+        tested = cells.get(column.tested).str.lower().isin(TRUE_WORDS).fillna(False)
+        value[tested.to_numpy(dtype=bool)] = "none"
+    value[any_ticked] = listed[any_ticked]
+    text = pd.Series(value, index=cells.raw.index, dtype=TEXT)
+    return text, text
+
+
+def _patients(id_text: pd.Series) -> tuple[np.ndarray, int]:
+    """Patient codes in order of first appearance; each row with an empty id alone."""
+    codes, uniques = pd.factorize(id_text, use_na_sentinel=True)
+    missing = codes < 0
+    codes = codes.astype(np.int64)
+    codes[missing] = len(uniques) + np.arange(int(missing.sum()))
+    first_row = np.full(len(uniques) + int(missing.sum()), len(codes), dtype=np.int64)
+    np.minimum.at(first_row, codes, np.arange(len(codes)))
+    renumber = np.empty_like(first_row)
+    renumber[np.argsort(first_row, kind="stable")] = np.arange(len(first_row))
+    return renumber[codes], len(first_row)
+
+
+def _collect(
+    found: list[pd.DataFrame],
+    where: np.ndarray,
+    column: str,
+    rule: str,
+    values: np.ndarray,
+    *,
+    already_patients: bool = False,
+    expected: str = "",
+) -> None:
+    if len(where) == 0:
+        return
+    if expected:
+        values = (
+            pd.Series(values, dtype=object).astype(str) + f" (expected {expected})"
+        ).to_numpy()
+    found.append(
+        pd.DataFrame(
+            {
+                "index": where,
+                "column": column,
+                "rule": rule,
+                "value": values,
+                "by_row": not already_patients,
+            },
+            columns=[*FAILURE_COLUMNS, "by_row"],
+        )
+    )
+
+
+def _failures(found: list[pd.DataFrame], groups: np.ndarray) -> pd.DataFrame:
+    """Row-level failures become patient-level ones (one per patient, column and rule)."""
+    if not found:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    frame = pd.concat(found, ignore_index=True)
+    by_row = frame["by_row"].to_numpy(dtype=bool)
+    index = frame["index"].to_numpy(dtype=np.int64)
+    index[by_row] = groups[index[by_row]]
+    frame["index"] = index
+    frame = frame.drop_duplicates(["index", "column", "rule", "value"])
+    return frame[list(FAILURE_COLUMNS)].reset_index(drop=True)

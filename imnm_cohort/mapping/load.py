@@ -1,0 +1,175 @@
+"""Inputs: an export path plus an optional mapping file, read, mapped and validated.
+
+:class:`InputSpec` is what ``validate``, ``classify``, ``run`` and pipeline files share. With
+no mapping, the file is a section-1 extract (:func:`~imnm_cohort.extract.load_extract`).
+With one, the export is read with the mapping's ``[source]`` settings, mapped
+(:func:`~imnm_cohort.mapping.apply.apply_mapping`) and validated; rows of the result are then
+patients, and every quarantined patient keeps its export row numbers (1-based). Invariant:
+export rows = rows of valid patients + rows of quarantined patients.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.errors import ExtractError
+from imnm_cohort.extract.read import read_source
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.extract.validate import ValidationResult, load_extract, validate_extract
+from imnm_cohort.mapping.apply import MappedExport, apply_mapping
+from imnm_cohort.mapping.spec import MappingSpec, load_mapping
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where the input comes from: a file and, for a site's own export, a mapping file.
+
+    Attributes
+    ----------
+    path : Path
+        A section-1 extract, or an export when ``mapping`` is given.
+    mapping : Path or None
+        A mapping file (contract section 5).
+    """
+
+    path: Path
+    mapping: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As recorded in a manifest's configuration."""
+        return {"extract": str(self.path), "mapping": str(self.mapping) if self.mapping else None}
+
+
+def read_mapped(
+    path: str | Path, mapping: str | Path | MappingSpec
+) -> tuple[MappingSpec, MappedExport]:
+    """Check the mapping file, read the export with its settings and map it.
+
+    Raises
+    ------
+    MappingError
+        The mapping file cannot be used (exit code 2).
+    ExtractError
+        The export cannot be read.
+    """
+    spec = mapping if isinstance(mapping, MappingSpec) else load_mapping(mapping)
+    raw = read_source(path, spec.source_options())
+    if len(raw) == 0:
+        raise ExtractError(f"{path}: has a header but no data rows")
+    return spec, apply_mapping(raw, spec)
+
+
+def load_input(source: InputSpec) -> ValidationResult:
+    """Read, map (when a mapping is given) and validate an input.
+
+    Returns
+    -------
+    ValidationResult
+        With a mapping: one row per patient; ``quarantine`` and ``reasons`` carry
+        ``export_rows``; ``export_rows`` and ``mapping`` are set.
+    """
+    if source.mapping is None:
+        return load_extract(source.path)
+    spec, mapped = read_mapped(source.path, source.mapping)
+    frame = mapped.extract.copy()
+    absent = [name for name in CONTRACT_COLUMNS if name not in frame.columns]
+    for name in absent:
+        frame[name] = pd.Series(None, index=frame.index, dtype=object)
+    frame.attrs["absent_columns"] = absent
+    result = validate_extract(
+        frame,
+        source=str(source.path),
+        prior_failures=mapped.failures,
+        column_sources=mapped.sources,
+    )
+    quarantine = result.quarantine.copy()
+    patients = quarantine["row_number"].to_numpy(dtype=np.int64) - 1
+    quarantine.insert(1, "export_rows", mapped.rows_of(patients))
+    reasons = result.reasons.copy()
+    rows = pd.Series(quarantine["export_rows"].to_numpy(), index=quarantine["row_number"])
+    reasons.insert(1, "export_rows", reasons["row_number"].map(rows).to_numpy(dtype=object))
+    return dataclasses.replace(
+        result,
+        quarantine=quarantine,
+        reasons=reasons,
+        export_rows=mapped.export_rows,
+        mapping={**spec.to_dict(), "left_out_columns": list(mapped.left_out)},
+    )
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """What ``imnm-cohort map`` produced.
+
+    Attributes
+    ----------
+    extract : pandas.DataFrame
+        The section-1 text extract of the patients the mapping could map.
+    quarantine : pandas.DataFrame
+        Patients it could not map: ``export_rows``, ``quarantine_reasons``, then the mapped
+        cells. Patient-level.
+    export_rows, patients : int
+    reason_counts : dict
+        ``"column:rule"`` -> patients.
+    absent_columns : tuple of str
+        Contract columns the mapping does not give (read as empty downstream).
+    """
+
+    extract: pd.DataFrame
+    quarantine: pd.DataFrame
+    export_rows: int
+    patients: int
+    reason_counts: dict[str, int]
+    absent_columns: tuple[str, ...]
+
+
+def map_export(path: str | Path, mapping: str | Path) -> MapResult:
+    """Map an export into a section-1 extract, quarantining the patients it cannot map.
+
+    Parameters
+    ----------
+    path : str or Path
+        The site's export.
+    mapping : str or Path
+        The mapping file.
+
+    Returns
+    -------
+    MapResult
+        Only the mapping's own reasons quarantine here (``unmapped_value``,
+        ``conflicting_values``, ``missing_id``, unreadable cells); the contract's rules are
+        checked by validation.
+
+    Raises
+    ------
+    MappingError
+        The mapping file cannot be used (exit code 2).
+    ExtractError
+        The export cannot be read (exit code 1).
+    """
+    _, mapped = read_mapped(path, mapping)
+    failures = mapped.failures
+    bad = np.zeros(mapped.patients, dtype=bool)
+    bad[failures["index"].to_numpy(dtype=np.int64)] = True
+    text = failures["column"] + ":" + failures["rule"] + "=" + failures["value"].astype(str)
+    joined = text.groupby(failures["index"].to_numpy(dtype=np.int64), sort=True).agg("; ".join)
+    patients = np.flatnonzero(bad)
+    quarantine = mapped.extract[bad].reset_index(drop=True)
+    quarantine.insert(0, "quarantine_reasons", joined.reindex(patients).to_numpy(dtype=object))
+    quarantine.insert(0, "export_rows", mapped.rows_of(patients))
+    tally = failures.drop_duplicates(["index", "column", "rule"])
+    counts = (tally["column"] + ":" + tally["rule"]).value_counts(sort=False).sort_index()
+    return MapResult(
+        extract=mapped.extract[~bad].reset_index(drop=True),
+        quarantine=quarantine,
+        export_rows=mapped.export_rows,
+        patients=mapped.patients,
+        reason_counts={str(k): int(v) for k, v in counts.items()},
+        absent_columns=tuple(c for c in CONTRACT_COLUMNS if c not in mapped.extract.columns),
+    )

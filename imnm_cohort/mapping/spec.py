@@ -1,0 +1,408 @@
+"""Mapping files: parse and check the TOML that turns a site's export into a section-1 extract.
+
+A mapping file has two sections (contract section 5): ``[source]`` (how to read the export:
+``encoding``, ``delimiter``, ``decimal``, ``date_format``, ``missing_codes``, ``id``) and
+``[columns]`` (contract column = source column, or a table with ``from``, ``values``,
+``format``, ``unit``, ``combine``, ``checkboxes`` and ``tested``). The whole file is checked
+before any export row is read; every problem is collected, and they are raised together as one
+:class:`~imnm_cohort.errors.MappingError` line naming the file and each key (exit code 2).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imnm_cohort.errors import MappingError
+from imnm_cohort.extract.hints import BOOLEAN_VALUES, CATEGORY_VALUES, OTHER_MSA, did_you_mean
+from imnm_cohort.extract.read import SourceOptions
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
+
+SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "missing_codes", "id")
+COLUMN_KEYS = ("from", "values", "format", "unit", "combine", "checkboxes", "tested")
+#: Units of ``ck_peak`` and ``ck_uln`` and their factor to U/L (1 U = 1 umol/min = 1/60 ukat).
+UNITS = {"u/l": 1.0, "iu/l": 1.0, "ukat/l": 60.0, "µkat/l": 60.0, "μkat/l": 60.0}
+COMBINE_RULES = ("same", "max", "min", "first", "last", "any", "all")
+COMBINE_AT = ("at_min:", "at_max:")
+_ORDERED_KINDS = ("date", "float")
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """How one contract column is made from the export.
+
+    Attributes
+    ----------
+    contract : str
+        The contract column.
+    source : str or None
+        The source column (``from``); None for a ``checkboxes`` entry.
+    values : dict or None
+        Source text (trimmed, lower case) -> contract value.
+    date_format : str or None
+        This date column's strftime format (``format``).
+    factor : float
+        Multiplier to U/L (``unit``).
+    combine : str
+        How a patient's rows give one value (``same`` by default).
+    checkboxes : tuple of (str, str)
+        Source column -> antibody, for ``other_msa``.
+    tested : str or None
+        The yes/no source column saying whether the antibody panel was done.
+    """
+
+    contract: str
+    source: str | None
+    values: dict[str, str] | None = None
+    date_format: str | None = None
+    factor: float = 1.0
+    combine: str = "same"
+    checkboxes: tuple[tuple[str, str], ...] = ()
+    tested: str | None = None
+
+    def source_columns(self) -> tuple[str, ...]:
+        """Every source column this entry reads."""
+        named = (self.source, *(box for box, _ in self.checkboxes), self.tested)
+        return tuple(c for c in named if c)
+
+    def label(self) -> str:
+        """The source column(s), as named in messages."""
+        if self.checkboxes:
+            return "+".join(box for box, _ in self.checkboxes)
+        return self.source or self.contract
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    """A checked mapping file.
+
+    Attributes
+    ----------
+    path : Path
+    sha256 : str
+        SHA-256 of the file's bytes (recorded in reports and manifests).
+    encoding, delimiter, decimal, date_format : str or None
+        ``[source]`` settings.
+    missing_codes : tuple of str
+    id : str or None
+        The source column whose value identifies a patient across rows.
+    columns : dict
+        Contract column -> :class:`ColumnMap`, as written in ``[columns]``.
+    """
+
+    path: Path
+    sha256: str
+    encoding: str | None = None
+    delimiter: str = ","
+    decimal: str = "."
+    date_format: str | None = None
+    missing_codes: tuple[str, ...] = ()
+    id: str | None = None
+    columns: dict[str, ColumnMap] = field(default_factory=dict)
+
+    def source_options(self) -> SourceOptions:
+        """How to read the export: its encoding and delimiter; no required columns."""
+        return SourceOptions(encoding=self.encoding, delimiter=self.delimiter, required=())
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"file": name, "sha256": digest}`` for reports and the manifest."""
+        return {"file": self.path.name, "sha256": self.sha256}
+
+    def resolve(self, header: list[str]) -> dict[str, ColumnMap]:
+        """Every contract column the export gives: the mapped ones and same-named columns.
+
+        Raises
+        ------
+        MappingError
+            When a ``from``, ``checkboxes``, ``tested`` or ``[source] id`` column is not in
+            the export's header (every such key in one line).
+        """
+        present = set(header)
+        problems = []
+        if self.id is not None and self.id not in present:
+            problems.append(_absent("[source] id", self.id, header))
+        for name, column in self.columns.items():
+            for source in column.source_columns():
+                if source not in present:
+                    problems.append(_absent(f"[columns] {name}", source, header))
+        if problems:
+            raise MappingError(self.path, problems)
+        resolved = dict(self.columns)
+        lowered = {h.strip().lower(): h for h in header}
+        for name in CONTRACT_COLUMNS:
+            if name not in resolved and name in lowered:
+                resolved[name] = ColumnMap(name, lowered[name])
+        if "patient_id" not in resolved and self.id is not None:
+            resolved["patient_id"] = ColumnMap("patient_id", self.id)
+        for name, column in resolved.items():
+            other = column.combine.split(":", 1)[1] if ":" in column.combine else None
+            if other is not None and other not in resolved:
+                problems.append(
+                    f"[columns] {name} combine: '{column.combine}' needs {other}, which neither "
+                    "the mapping nor the export gives"
+                )
+        if problems:
+            raise MappingError(self.path, problems)
+        return {name: resolved[name] for name in CONTRACT_COLUMNS if name in resolved}
+
+
+def _absent(key: str, source: str, header: list[str]) -> str:
+    return f"{key}: column '{source}' is not in the export{did_you_mean(source, header)}"
+
+
+def load_mapping(path: str | Path) -> MappingSpec:
+    """Read and check a mapping file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML mapping file (contract section 5).
+
+    Returns
+    -------
+    MappingSpec
+
+    Raises
+    ------
+    MappingError
+        For an unreadable file, invalid TOML, or any unknown section, key, contract column,
+        unit, combine rule or value; every problem is named, in one line (exit code 2).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise MappingError(path, ["mapping file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(path, [f"cannot be read ({exc})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(path, [f"not valid TOML ({exc})"]) from None
+    problems: list[str] = []
+    for section in sorted(set(raw) - {"source", "columns"}):
+        if isinstance(raw[section], dict):
+            problems.append(f"unknown section [{section}]; known sections: [source], [columns]")
+        else:
+            where = "[columns]" if section in CONTRACT_COLUMNS else "[source] or [columns]"
+            problems.append(f"{section}: a key outside any section; put it under {where}")
+    source = _table(raw.get("source", {}), "[source]", problems)
+    columns = _table(raw.get("columns", {}), "[columns]", problems)
+    settings = _source_settings(source, problems)
+    parsed = {}
+    for name, entry in columns.items():
+        column = _column(name, entry, settings, problems)
+        if column is not None:
+            parsed[name] = column
+    if problems:
+        raise MappingError(path, problems)
+    return MappingSpec(
+        path=path, sha256=hashlib.sha256(data).hexdigest(), columns=parsed, **settings
+    )
+
+
+def _table(value: Any, key: str, problems: list[str]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    problems.append(f"{key} must be a table")
+    return {}
+
+
+def _unknown(keys: Any, known: tuple[str, ...], where: str, problems: list[str]) -> None:
+    for key in sorted(set(keys) - set(known)):
+        problems.append(
+            f"{where}: unknown key '{key}'{did_you_mean(key, known)}; known keys: "
+            + ", ".join(known)
+        )
+
+
+def _text(value: Any, key: str, problems: list[str]) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    problems.append(f"{key} must be a non-empty string, not {value!r}")
+    return None
+
+
+def _source_settings(source: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    _unknown(source, SOURCE_KEYS, "[source]", problems)
+    settings: dict[str, Any] = {}
+    if "encoding" in source and (enc := _text(source["encoding"], "[source] encoding", problems)):
+        try:
+            codecs.lookup(enc)
+            settings["encoding"] = enc
+        except LookupError:
+            problems.append(f"[source] encoding: '{enc}' is not a known codec (e.g. cp1252)")
+    if "delimiter" in source:
+        delimiter = source["delimiter"]
+        if isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n':
+            settings["delimiter"] = delimiter
+        else:
+            problems.append(f"[source] delimiter must be one character, not {delimiter!r}")
+    if "decimal" in source:
+        if source["decimal"] in (".", ","):
+            settings["decimal"] = source["decimal"]
+        else:
+            problems.append(f"[source] decimal must be '.' or ',', not {source['decimal']!r}")
+    if "date_format" in source:
+        settings["date_format"] = _date_format(
+            source["date_format"], "[source] date_format", problems
+        )
+    if "missing_codes" in source:
+        codes = source["missing_codes"]
+        if isinstance(codes, list) and all(isinstance(c, str | int | float) for c in codes):
+            settings["missing_codes"] = tuple(str(c).strip() for c in codes)
+        else:
+            problems.append('[source] missing_codes must be a list of strings, e.g. ["UNK"]')
+    if "id" in source:
+        settings["id"] = _text(source["id"], "[source] id", problems)
+    return settings
+
+
+def _date_format(value: Any, key: str, problems: list[str]) -> str | None:
+    """A strftime format that writes and reads back year, month and day."""
+    fmt = _text(value, key, problems)
+    if fmt is None:
+        return None
+    probe = dt.date(2001, 12, 31)
+    try:
+        back = dt.datetime.strptime(probe.strftime(fmt), fmt).date()
+    except ValueError:
+        back = None
+    if back != probe:
+        problems.append(
+            f"{key}: '{fmt}' is not a date format with day, month and year "
+            "(e.g. '%d/%m/%Y', '%Y-%m-%d', '%d.%m.%Y')"
+        )
+        return None
+    return fmt
+
+
+def _column(
+    name: str, entry: Any, settings: dict[str, Any], problems: list[str]
+) -> ColumnMap | None:
+    where = f"[columns] {name}"
+    if name not in CONTRACT_COLUMNS:
+        problems.append(
+            f"{where}: '{name}' is not a contract column{did_you_mean(name, CONTRACT_COLUMNS)}"
+        )
+        return None
+    if isinstance(entry, str):
+        source = _text(entry, where, problems)
+        return ColumnMap(name, source) if source else None
+    if not isinstance(entry, dict):
+        problems.append(f"{where} must be a source column name or a table")
+        return None
+    _unknown(entry, COLUMN_KEYS, where, problems)
+    kind = column_kind(name)
+    source = _text(entry["from"], f"{where} from", problems) if "from" in entry else None
+    column = ColumnMap(name, source)
+    fields: dict[str, Any] = {}
+    if "values" in entry:
+        fields["values"] = _values(name, entry["values"], where, problems)
+    if "format" in entry:
+        if kind != "date":
+            problems.append(f"{where} format: only date columns take a format")
+        else:
+            fields["date_format"] = _date_format(entry["format"], f"{where} format", problems)
+    if "unit" in entry:
+        unit = str(entry["unit"]).strip().lower()
+        if name not in ("ck_peak", "ck_uln"):
+            problems.append(f"{where} unit: only ck_peak and ck_uln take a unit")
+        elif unit not in UNITS:
+            problems.append(f"{where} unit: '{entry['unit']}' is not U/L, IU/L or ukat/L")
+        else:
+            fields["factor"] = UNITS[unit]
+    if "combine" in entry:
+        fields["combine"] = _combine(name, entry["combine"], settings, where, problems)
+    if "checkboxes" in entry:
+        fields["checkboxes"] = _checkboxes(name, entry["checkboxes"], where, problems)
+        if source is not None:
+            problems.append(f"{where}: give either 'from' or 'checkboxes', not both")
+    if "tested" in entry:
+        if "checkboxes" not in entry:
+            problems.append(f"{where} tested: only with 'checkboxes'")
+        fields["tested"] = _text(entry["tested"], f"{where} tested", problems)
+    if source is None and "checkboxes" not in entry:
+        problems.append(f"{where}: a table needs 'from' (the source column)")
+    return ColumnMap(column.contract, column.source, **fields)
+
+
+def _values(name: str, values: Any, where: str, problems: list[str]) -> dict[str, str] | None:
+    if not isinstance(values, dict) or not values:
+        problems.append(f"{where} values must be a table of source value = contract value")
+        return None
+    kind = column_kind(name)
+    allowed: tuple[str, ...] | None = CATEGORY_VALUES.get(name)
+    if kind == "bool":
+        allowed = BOOLEAN_VALUES
+    mapped: dict[str, str] = {}
+    for code, target in values.items():
+        if not isinstance(target, str):
+            problems.append(f"{where} values: '{code}' must map to a string, not {target!r}")
+            continue
+        value = target.strip().lower() if allowed or kind == "msa_list" else target.strip()
+        tokens = [t for t in value.split(";") if t] if kind == "msa_list" else [value]
+        choices = (*OTHER_MSA, "none") if kind == "msa_list" else allowed
+        for token in tokens:
+            if choices and token not in choices:
+                problems.append(
+                    f"{where} values: '{code}' = '{target}' is not allowed"
+                    f"{did_you_mean(token, choices)}; allowed: {', '.join(choices)}"
+                )
+        mapped[str(code).strip().lower()] = value
+    return mapped
+
+
+def _combine(
+    name: str, rule: Any, settings: dict[str, Any], where: str, problems: list[str]
+) -> str:
+    kind = column_kind(name)
+    rule = str(rule).strip()
+    known = (*COMBINE_RULES, "at_min:COLUMN", "at_max:COLUMN")
+    if settings.get("id") is None:
+        problems.append(f"{where} combine: only with [source] id (rows of one patient)")
+    if rule.startswith(COMBINE_AT):
+        other = rule.split(":", 1)[1]
+        if other not in CONTRACT_COLUMNS or column_kind(other) not in _ORDERED_KINDS:
+            ordered = [c for c in CONTRACT_COLUMNS if column_kind(c) in _ORDERED_KINDS]
+            problems.append(
+                f"{where} combine: '{rule}' needs a date or number contract column"
+                f"{did_you_mean(other, ordered)}"
+            )
+        elif other == name:
+            problems.append(f"{where} combine: '{rule}' names the column itself; use max or min")
+    elif rule not in COMBINE_RULES:
+        problems.append(
+            f"{where} combine: unknown rule '{rule}'{did_you_mean(rule, COMBINE_RULES)}; "
+            f"choose one of: {', '.join(known)}"
+        )
+    elif rule in ("max", "min") and kind not in _ORDERED_KINDS:
+        problems.append(f"{where} combine: '{rule}' needs a date or number column")
+    elif rule in ("any", "all") and kind != "bool":
+        problems.append(f"{where} combine: '{rule}' needs a yes/no column")
+    return rule
+
+
+def _checkboxes(
+    name: str, boxes: Any, where: str, problems: list[str]
+) -> tuple[tuple[str, str], ...]:
+    if name != "other_msa":
+        problems.append(f"{where} checkboxes: only other_msa takes checkboxes")
+        return ()
+    if not isinstance(boxes, dict) or not boxes:
+        problems.append(f"{where} checkboxes must be a table of source column = antibody")
+        return ()
+    pairs = []
+    for box, antibody in boxes.items():
+        value = str(antibody).strip().lower()
+        if value not in OTHER_MSA:
+            problems.append(
+                f"{where} checkboxes: '{box}' = '{antibody}' is not an antibody"
+                f"{did_you_mean(value, OTHER_MSA)}; allowed: {', '.join(OTHER_MSA)}"
+            )
+        pairs.append((str(box).strip(), value))
+    return tuple(pairs)

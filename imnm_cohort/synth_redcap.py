@@ -1,0 +1,372 @@
+"""A REDCap-shaped synthetic registry: a longitudinal export, its data dictionary and mapping.
+
+:func:`redcap_layout` explodes a flat synthetic extract (:func:`~imnm_cohort.synth.synthesize`)
+into what a REDCap longitudinal project exports as a raw CSV:
+
+* one row per record per event: ``baseline_arm_1`` (demographics, diagnosis, antibodies,
+  biopsy, statins) and one to three ``followup_N_arm_1`` visits (visit date, CK, death);
+* a repeating ``malignancy`` instrument (one row per cancer; some patients have a second,
+  later cancer, and instances are not always in date order);
+* coded choices (``1, Female | 2, Male``), ``yesno`` fields written ``1``/``0``, tick boxes
+  for the other myositis antibodies (``msa___1`` ...; unticked boxes export ``0`` in every
+  row), missing-data codes ``UNK`` and ``NASK`` in some empty cells, and one day-first date
+  column (date of birth, ``DD/MM/YYYY``).
+
+Beside it go the project's data dictionary (REDCap's 18 column headers) and the mapping file
+that turns the export back into the flat extract: peak CK and the last visit by ``max``, the
+first cancer by ``min`` and its code by ``at_min:cancer_date``. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.extract.schema import OTHER_MSA, STATINS
+from imnm_cohort.synth import CANCER_CODES, synthesize, write_extract
+
+#: REDCap's data dictionary headers, in REDCap's order.
+DICTIONARY_HEADERS = (
+    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
+    "Choices, Calculations, OR Slider Labels", "Field Note",
+    "Text Validation Type OR Show Slider Number", "Text Validation Min", "Text Validation Max",
+    "Identifier?", "Branching Logic (Show field only if...)", "Required Field?",
+    "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
+    "Matrix Ranking?", "Field Annotation",
+)  # fmt: skip
+MISSING_CODES = ("UNK", "NASK")
+DAY_FIRST = "%d/%m/%Y"
+
+_SEX = {"female": ("1", "Female"), "male": ("2", "Male"), "other": ("3", "Other"),
+        "unknown": ("9", "Unknown")}  # fmt: skip
+_WEAKNESS = {"none": ("0", "None"), "mild": ("1", "Mild"), "moderate": ("2", "Moderate"),
+             "severe": ("3", "Severe")}  # fmt: skip
+_COURSE = {"acute": ("1", "Acute"), "subacute": ("2", "Subacute"), "chronic": ("3", "Chronic")}
+_ANTIBODY = {"positive": ("1", "Positive"), "negative": ("2", "Negative"),
+             "not_tested": ("3", "Not done")}  # fmt: skip
+_NECROSIS = {"predominant": ("1", "Predominant"), "present": ("2", "Present"),
+             "absent": ("3", "Absent")}  # fmt: skip
+_INFLAMMATION = {"minimal": ("1", "Minimal"), "prominent": ("2", "Prominent")}
+_STATIN = {name: (str(i), name.capitalize()) for i, name in enumerate(STATINS, start=1)}
+_MSA_LABELS = ("Jo-1", "PL-7", "PL-12", "EJ", "OJ", "KS", "Zo", "Ha", "Mi-2", "TIF1-gamma",
+               "NXP2", "MDA5", "SAE")  # fmt: skip
+
+# (field, form, type, label, validation, contract column, codes)
+_FIELDS: tuple[tuple[str, str, str, str, str, str | None, dict | None], ...] = (
+    ("record_id", "demographics", "text", "Record ID", "", "patient_id", None),
+    ("sex", "demographics", "radio", "Sex", "", "sex", _SEX),
+    ("dob", "demographics", "text", "Date of birth", "date_dmy", "birth_date", None),
+    ("sym_onset", "diagnosis", "text", "Date of first muscle symptom", "date_ymd",
+     "onset_date", None),
+    ("dx_date", "diagnosis", "text", "Date of diagnosis", "date_ymd", "diagnosis_date", None),
+    ("weakness", "diagnosis", "dropdown", "Worst proximal weakness", "", "proximal_weakness",
+     _WEAKNESS),
+    ("weak_course", "diagnosis", "radio", "Course of weakness", "", "weakness_course", _COURSE),
+    ("rash", "diagnosis", "yesno", "Heliotrope rash or Gottron papules", "", "dm_rash", None),
+    ("ck_uln", "diagnosis", "text", "CK upper limit of normal (U/L)", "number", "ck_uln", None),
+    ("emg", "diagnosis", "yesno", "Myopathic EMG", "", "emg_myopathic", None),
+    ("hmgcr_ab", "antibodies", "radio", "Anti-HMGCR antibody", "", "anti_hmgcr", _ANTIBODY),
+    ("srp_ab", "antibodies", "radio", "Anti-SRP antibody", "", "anti_srp", _ANTIBODY),
+    ("msa", "antibodies", "checkbox", "Other myositis-specific antibodies found", "",
+     "other_msa", None),
+    ("msa_done", "antibodies", "yesno", "Myositis antibody panel done", "", None, None),
+    ("bx_necrosis", "biopsy", "radio", "Biopsy: necrotic fibres", "", "biopsy_necrosis",
+     _NECROSIS),
+    ("bx_inflam", "biopsy", "radio", "Biopsy: inflammation", "", "biopsy_inflammation",
+     _INFLAMMATION),
+    ("bx_pfa", "biopsy", "yesno", "Biopsy: perifascicular atrophy", "",
+     "biopsy_perifascicular_atrophy", None),
+    ("bx_rv", "biopsy", "yesno", "Biopsy: rimmed vacuoles", "", "biopsy_rimmed_vacuoles", None),
+    ("bx_p62", "biopsy", "yesno", "Biopsy: diffuse p62 pattern", "", "biopsy_p62_diffuse",
+     None),
+    ("statin", "statins", "yesno", "Statin taken before onset", "", "statin_exposed", None),
+    ("statin_drug", "statins", "dropdown", "Which statin", "", "statin_name", _STATIN),
+    ("statin_start", "statins", "text", "Statin start date", "date_ymd", "statin_start_date",
+     None),
+    ("statin_stop", "statins", "text", "Statin stop date", "date_ymd", "statin_stop_date", None),
+    ("statin_improved", "statins", "yesno", "Improved after statin stop", "",
+     "improved_after_statin_stop", None),
+    ("hereditary", "statins", "yesno", "Genetic myopathy confirmed", "", "hereditary_myopathy",
+     None),
+    ("visit_date", "visit", "text", "Visit date", "date_ymd", "last_followup_date", None),
+    ("ck", "visit", "text", "Creatine kinase (U/L)", "integer", "ck_peak", None),
+    ("death_dt", "visit", "text", "Date of death", "date_ymd", "death_date", None),
+    ("ca_date", "malignancy", "text", "Cancer diagnosis date", "date_ymd", "cancer_date", None),
+    ("ca_icd10", "malignancy", "text", "Cancer ICD-10 code", "", "cancer_icd10", None),
+)  # fmt: skip
+_BASELINE_FORMS = ("demographics", "diagnosis", "antibodies", "biopsy", "statins")
+_MSA_BOXES = tuple(f"msa___{i}" for i in range(1, len(OTHER_MSA) + 1))
+
+
+@dataclass(frozen=True)
+class RedcapExport:
+    """A REDCap-shaped export with its data dictionary and its mapping file.
+
+    Attributes
+    ----------
+    export : pandas.DataFrame
+        The raw export, text cells (empty cells missing).
+    dictionary : pandas.DataFrame
+        The data dictionary, REDCap's 18 columns.
+    mapping : str
+        The mapping file (TOML) that turns ``export`` back into the flat extract.
+    """
+
+    export: pd.DataFrame
+    dictionary: pd.DataFrame
+    mapping: str
+
+
+def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -> RedcapExport:
+    """Explode a flat section-1 text extract into a REDCap longitudinal export.
+
+    Parameters
+    ----------
+    flat : pandas.DataFrame
+        Text cells, one row per patient, every contract column (as from
+        :func:`~imnm_cohort.synth.synthesize`); valid dates (``YYYY-MM-DD``).
+    seed : int
+        Seed for visits, CK at each visit, second cancers and missing-data codes.
+    shuffle : bool
+        Put the rows in random order (REDCap sorts by record and event).
+
+    Returns
+    -------
+    RedcapExport
+    """
+    rng = np.random.default_rng(seed)
+    flat = flat.reset_index(drop=True)
+    n = len(flat)
+    base = pd.DataFrame(index=pd.RangeIndex(n))
+    base["record_id"] = flat["patient_id"].to_numpy(dtype=object)
+    base["redcap_event_name"] = "baseline_arm_1"
+    for field, form, _, _, _, contract, codes in _FIELDS:
+        if form not in _BASELINE_FORMS or contract in (None, "patient_id", "other_msa"):
+            continue
+        values = flat[contract].to_numpy(dtype=object)
+        if codes is not None:
+            values = (
+                pd.Series(values).map({k: c for k, (c, _) in codes.items()}).to_numpy(dtype=object)
+            )
+            if contract in ("anti_hmgcr", "anti_srp"):  # empty = not tested: "Not done"
+                values = np.where(pd.isna(values) & (rng.random(n) < 0.5), "3", values)
+        elif contract.endswith("_date") and field == "dob":
+            values = _day_first(values)
+        elif field in _YESNO:
+            values = pd.Series(values).map({"true": "1", "false": "0"}).to_numpy(dtype=object)
+        base[field] = _with_missing_codes(values, rng)
+    msa = flat["other_msa"].fillna("").to_numpy(dtype=str)
+    for box, antibody in zip(_MSA_BOXES, OTHER_MSA, strict=True):
+        listed = np.char.find(np.char.add(np.char.add(";", msa), ";"), f";{antibody};") >= 0
+        base[box] = np.where(listed, "1", "0")
+    done = np.full(n, None, dtype=object)
+    done[rng.random(n) < 0.5] = "0"
+    done[msa != ""] = "1"
+    base["msa_done"] = done
+    visits = _visits(flat, rng)
+    cancers = _cancers(flat, rng)
+    base["_patient"], base["_rank"] = np.arange(n), 0.0
+    export = pd.concat([base, visits, cancers], ignore_index=True)
+    if shuffle:
+        export = export.iloc[rng.permutation(len(export))]
+    else:
+        export = export.sort_values(["_patient", "_rank"], kind="stable")
+    columns = ["record_id", "redcap_event_name", "redcap_repeat_instrument",
+               "redcap_repeat_instance", *_export_fields()[1:]]  # fmt: skip
+    for box in _MSA_BOXES:  # unticked boxes export 0 in every row, whatever the event
+        export[box] = export[box].fillna("0")
+    export = export.reindex(columns=columns).reset_index(drop=True)
+    export = export.astype(object).where(export.notna(), None)
+    return RedcapExport(export, dictionary(), mapping_text())
+
+
+_YESNO = {f for f, _, t, *_ in _FIELDS if t == "yesno"}
+
+
+def _export_fields() -> list[str]:
+    names: list[str] = []
+    for field, _, ftype, *_ in _FIELDS:
+        names.extend(_MSA_BOXES if ftype == "checkbox" else [field])
+    return names
+
+
+def _day_first(values: np.ndarray) -> np.ndarray:
+    dates = pd.to_datetime(pd.Series(values, dtype=object), format="%Y-%m-%d")
+    return dates.dt.strftime(DAY_FIRST).astype(object).where(dates.notna(), None).to_numpy()
+
+
+def _with_missing_codes(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Some empty cells hold a missing-data code instead."""
+    empty = pd.isna(values)
+    draw = rng.random(len(values))
+    out = values.astype(object).copy()
+    out[empty & (draw < 0.2)] = "UNK"
+    out[empty & (draw >= 0.2) & (draw < 0.3)] = "NASK"
+    return out
+
+
+def _visits(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """One to three follow-up visits; the last on last_followup_date, peak CK at a random one."""
+    n = len(flat)
+    k = rng.integers(1, 4, n)
+    patient = np.repeat(np.arange(n), k)
+    number = np.arange(len(patient)) - np.repeat(np.cumsum(k) - k, k)
+    onset = pd.to_datetime(flat["onset_date"], format="%Y-%m-%d").to_numpy()
+    last = pd.to_datetime(flat["last_followup_date"], format="%Y-%m-%d").to_numpy()
+    is_last = number == k[patient] - 1
+    frac = np.minimum(_sorted_within(patient, np.where(is_last, 2.0, rng.random(len(patient)))), 1)
+    span = (last - onset)[patient].astype("timedelta64[D]").astype(np.int64)
+    dates = onset[patient] + np.floor(frac * span).astype("timedelta64[D]")
+    ck_text = flat["ck_peak"].to_numpy(dtype=object)
+    peak_at = np.floor(rng.random(n) * k).astype(int)
+    peak = pd.to_numeric(pd.Series(ck_text), errors="coerce").to_numpy()[patient]
+    lower = np.floor(peak * rng.uniform(0.05, 0.95, len(patient)))
+    ck = pd.Series(lower).map(lambda v: str(int(v)), na_action="ignore").to_numpy(dtype=object)
+    at_peak = number == peak_at[patient]
+    ck[at_peak] = ck_text[patient][at_peak]
+    ck[pd.isna(peak)] = None
+    death = np.full(len(patient), None, dtype=object)
+    death[is_last] = flat["death_date"].to_numpy(dtype=object)[patient][is_last]
+    return pd.DataFrame(
+        {
+            "record_id": flat["patient_id"].to_numpy(dtype=object)[patient],
+            "redcap_event_name": np.char.add(
+                np.char.add("followup_", (number + 1).astype(str)), "_arm_1"
+            ).astype(object),
+            "visit_date": pd.Series(dates).dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+            "ck": _with_missing_codes(ck, rng),
+            "death_dt": death,
+            "_patient": patient,
+            "_rank": number + 1.0,
+        }
+    )
+
+
+def _sorted_within(patient: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` sorted within each patient (rows grouped by patient, in order)."""
+    order = np.lexsort((values, patient))
+    return values[order]
+
+
+def _cancers(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The repeating malignancy instrument: the first cancer, and for some a later second."""
+    has = flat["cancer_date"].notna().to_numpy()
+    first = np.flatnonzero(has)
+    second = first[rng.random(len(first)) < 0.3]
+    first_date = pd.to_datetime(flat["cancer_date"], format="%Y-%m-%d").to_numpy()
+    later = first_date[second] + rng.integers(30, 2000, len(second)).astype("timedelta64[D]")
+    codes = rng.choice(np.array(CANCER_CODES[:9], dtype=object), size=len(second))
+    patient = np.concatenate([first, second])
+    dates = np.concatenate([first_date[first], later])
+    icd = np.concatenate([flat["cancer_icd10"].to_numpy(dtype=object)[first], codes])
+    # Instance numbers follow data entry, not dates: a later cancer is sometimes instance 1.
+    instance = np.where(np.arange(len(patient)) < len(first), 1, 2)
+    swapped = np.isin(patient, second[rng.random(len(second)) < 0.5])
+    instance = np.where(swapped, 3 - instance, instance)
+    return pd.DataFrame(
+        {
+            "record_id": flat["patient_id"].to_numpy(dtype=object)[patient],
+            "redcap_event_name": "baseline_arm_1",
+            "redcap_repeat_instrument": "malignancy",
+            "redcap_repeat_instance": instance.astype(str).astype(object),
+            "ca_date": pd.Series(dates).dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+            "ca_icd10": icd,
+            "_patient": patient,
+            "_rank": 10.0 + instance,
+        }
+    )
+
+
+def dictionary() -> pd.DataFrame:
+    """The data dictionary of the synthetic project (REDCap's 18 columns)."""
+    rows = []
+    for field, form, ftype, label, validation, _, codes in _FIELDS:
+        if ftype == "checkbox":
+            choices = " | ".join(f"{i}, {lab}" for i, lab in enumerate(_MSA_LABELS, start=1))
+        elif codes is not None:
+            choices = " | ".join(f"{c}, {lab}" for c, lab in codes.values())
+        else:
+            choices = ""
+        row = dict.fromkeys(DICTIONARY_HEADERS, "")
+        row.update(
+            {
+                "Variable / Field Name": field,
+                "Form Name": form,
+                "Field Type": ftype,
+                "Field Label": label,
+                "Choices, Calculations, OR Slider Labels": choices,
+                "Text Validation Type OR Show Slider Number": validation,
+                "Identifier?": "y" if field in ("record_id", "dob") else "",
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(DICTIONARY_HEADERS))
+
+
+def mapping_text() -> str:
+    """The mapping file that turns the synthetic REDCap export into the flat extract."""
+    lines = [
+        "# Mapping of the synthetic REDCap project (imnm-cohort synth --layout redcap) onto",
+        "# extract contract section 1. See docs/mapping.md for every key.",
+        "",
+        "[source]",
+        f"missing_codes = {list(MISSING_CODES)!r}".replace("'", '"'),
+        'id = "record_id"',
+        "",
+        "[columns]",
+    ]
+    combine = {"last_followup_date": "max", "ck_peak": "max", "cancer_date": "min",
+               "cancer_icd10": "at_min:cancer_date"}  # fmt: skip
+    for field, _, ftype, _, _, contract, codes in _FIELDS:
+        if contract is None or ftype == "checkbox":
+            continue
+        parts = [f'from = "{field}"']
+        if codes is not None:
+            pairs = ", ".join(f'"{c}" = "{v}"' for v, (c, _) in codes.items())
+            parts.append(f"values = {{ {pairs} }}")
+        if field == "dob":
+            parts.append(f'format = "{DAY_FIRST}"')
+        if contract in combine:
+            parts.append(f'combine = "{combine[contract]}"')
+        lines.append(f"{contract} = {{ {', '.join(parts)} }}")
+    boxes = ", ".join(f'"{b}" = "{a}"' for b, a in zip(_MSA_BOXES, OTHER_MSA, strict=True))
+    lines.append(f'other_msa = {{ checkboxes = {{ {boxes} }}, tested = "msa_done" }}')
+    return "\n".join(lines) + "\n"
+
+
+def write_redcap(n: int, path: str | Path, seed: int = 0) -> list[Path]:
+    """Write a REDCap-shaped export, its dictionary and its mapping beside it.
+
+    Parameters
+    ----------
+    n : int
+        Patients.
+    path : str or Path
+        The export (``.csv``); the dictionary is ``STEM.dictionary.csv`` and the mapping
+        ``STEM.mapping.toml`` in the same folder.
+    seed : int
+
+    Returns
+    -------
+    list of Path
+        The export, the dictionary and the mapping.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"{path}: a REDCap export is a .csv file")
+    made = redcap_layout(synthesize(n, seed=seed), seed=seed)
+    dictionary_path = path.with_name(path.stem + ".dictionary.csv")
+    mapping_path = path.with_name(path.stem + ".mapping.toml")
+    write_extract(made.export, path)
+    write_extract(made.dictionary, dictionary_path)
+    mapping_path.write_text(made.mapping, encoding="utf-8")
+    return [path, dictionary_path, mapping_path]
+
+
+EXAMPLE_SIZE, EXAMPLE_SEED = 300, 2025
+#: The bundled REDCap-shaped example (``pipelines/redcap-example.toml`` runs on it):
+#: ``write_redcap(EXAMPLE_SIZE, EXAMPLE_EXPORT, seed=EXAMPLE_SEED)``; a test checks it.
+EXAMPLE_EXPORT = Path(__file__).parent / "data" / "redcap_export.csv"

@@ -1,0 +1,95 @@
+"""The toolkit's shared names: groups, their labels, variable titles, time units, malignancy.
+
+Every stage speaks of the same groups, columns and units. Their one home is here, at the
+bottom of the package: this module imports nothing from ``imnm_cohort``, so any module may
+import it without a cycle. A module that used to define one of these names keeps it
+available under its old name (``imnm_cohort.classify.rules.GROUPS``,
+``imnm_cohort.analysis.compare.GROUP_COLUMN``, ``imnm_cohort.extract.schema.DAYS_PER_YEAR``,
+...), so existing imports keep working.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: The classification groups of contract v1, in the order of the decision procedure's outcomes.
+GROUPS = (
+    "hmgcr", "srp", "seronegative", "statin_toxic", "other_myositis", "not_imnm", "unclassified",
+)  # fmt: skip
+#: The three IMNM groups the analyses compare.
+IMNM_GROUPS = ("hmgcr", "srp", "seronegative")
+#: The column of the classified frame that holds each patient's group.
+GROUP_COLUMN = "imnm_group"
+
+#: Each group's name for people (reports, figures).
+GROUP_LABELS = {
+    "hmgcr": "anti-HMGCR",
+    "srp": "anti-SRP",
+    "seronegative": "seronegative",
+    "statin_toxic": "toxic statin myopathy",
+    "other_myositis": "other myositis",
+    "not_imnm": "not IMNM",
+    "unclassified": "unclassified",
+}
+
+#: Titles of the analysed variables in tables (with their units).
+VARIABLE_TITLES = {
+    "age_at_onset_years": "Onset age (years)",
+    "ck_peak": "Peak CK (U/L)",
+    "followup_years": "Follow-up (years)",
+    "statin_latency_months": "Statin latency (months)",
+    "sex": "Sex",
+    "statin_exposed": "Statin exposed",
+    "dm_rash": "Dermatomyositis rash",
+    "emg_myopathic": "Myopathic EMG",
+}
+#: Names of the continuous variables in a sentence (methods text, no units).
+VARIABLE_NAMES = {
+    "age_at_onset_years": "Onset age",
+    "ck_peak": "Peak creatine kinase",
+    "followup_years": "Follow-up",
+    "statin_latency_months": "Statin latency",
+}
+
+#: Contract section 2: years and months of the derived columns, in days.
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = 30.4375
+
+
+def malignant_icd10(
+    codes: pd.Series, *, exclude_c44: bool = False, include_in_situ: bool = False
+) -> pd.Series:
+    """Whether each ICD-10 code is a malignant neoplasm: chapter II, C00-C97.
+
+    Only the letter and the first two digits are read (``C50.9`` and ``C509`` are C50);
+    letters are read in either case.
+
+    Parameters
+    ----------
+    codes : pandas.Series
+        ICD-10 codes (text); missing values allowed.
+    exclude_c44 : bool
+        Leave out C44, other malignant neoplasms of skin (non-melanoma skin cancer).
+    include_in_situ : bool
+        Count D00-D09, in situ neoplasms, as well.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, on the index of ``codes``; False for a missing code or for text that is not
+        an ICD-10 code.
+
+    References
+    ----------
+    World Health Organization. ICD-10: International Statistical Classification of Diseases
+    and Related Health Problems, 10th revision, chapter II (Neoplasms).
+    """
+    code = codes.astype("string").str.upper()
+    letter = code.str.slice(0, 1)
+    number = pd.to_numeric(code.str.slice(1, 3), errors="coerce")
+    malignant = (letter == "C") & number.between(0, 97)
+    if exclude_c44:
+        malignant &= ~((letter == "C") & (number == 44))
+    if include_in_situ:
+        malignant |= (letter == "D") & number.between(0, 9)
+    return malignant.fillna(False).astype(bool)

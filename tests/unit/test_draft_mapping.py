@@ -1,0 +1,92 @@
+"""draft-mapping: a mapping drafted from a REDCap data dictionary."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from imnm_cohort.cli import main
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.mapping import load_mapping
+from imnm_cohort.mapping.draft import draft_from_redcap
+from imnm_cohort.synth_redcap import DICTIONARY_HEADERS, dictionary, mapping_text
+
+
+def test_the_dictionary_has_redcaps_18_column_headers():
+    assert len(DICTIONARY_HEADERS) == 18
+    assert list(dictionary().columns) == list(DICTIONARY_HEADERS)
+
+
+def test_the_draft_for_the_synthetic_dictionary_is_the_mapping_synth_wrote(tmp_path):
+    dictionary().to_csv(tmp_path / "dict.csv", index=False)
+    (tmp_path / "synth.toml").write_text(mapping_text())
+    out = io.StringIO()
+    argv = ["draft-mapping", "--redcap-dictionary", str(tmp_path / "dict.csv"),
+            "-o", str(tmp_path / "draft.toml")]  # fmt: skip
+    assert main(argv, stdout=out) == 0
+    assert "29 of 29 contract columns matched" in out.getvalue()
+    drafted, written = load_mapping(tmp_path / "draft.toml"), load_mapping(tmp_path / "synth.toml")
+    assert drafted.columns == written.columns
+    assert drafted.id == written.id == "record_id"
+    text = (tmp_path / "draft.toml").read_text()
+    assert "REDCap's raw CSV export writes dates as YYYY-MM-DD" in text
+
+
+def _opaque_dictionary() -> pd.DataFrame:
+    """The synthetic dictionary with field names that say nothing: labels must do."""
+    frame = dictionary()
+    names = frame["Variable / Field Name"]
+    frame["Variable / Field Name"] = ["record_id"] + [f"f{i:02d}" for i in range(1, len(names))]
+    return frame
+
+
+def test_labels_match_fields_whose_names_say_nothing(tmp_path):
+    _opaque_dictionary().to_csv(tmp_path / "dict.csv", index=False)
+    draft = draft_from_redcap(tmp_path / "dict.csv")
+    # Everything but patient_id comes from a label here.
+    assert len(draft.matched) >= 26, draft.unmatched
+    assert draft.matched["birth_date"] == "f02"  # "Date of birth"
+    assert draft.matched["ck_peak"] == "f26"  # "Creatine kinase (U/L)"
+    assert draft.matched["ck_uln"] == "f08"  # "CK upper limit of normal (U/L)"
+    assert draft.matched["cancer_date"] == "f28"  # "Cancer diagnosis date", not diagnosis_date
+    assert draft.matched["diagnosis_date"] == "f04"
+
+
+def test_unmatched_columns_get_a_commented_line_and_unknown_choices_a_comment(tmp_path):
+    frame = dictionary()
+    frame = frame[~frame["Variable / Field Name"].isin(["ca_date", "ca_icd10"])].copy()
+    sex = frame["Variable / Field Name"] == "sex"
+    frame.loc[sex, "Choices, Calculations, OR Slider Labels"] = "1, Female | 2, Male | 5, Intersex"
+    hmgcr = frame["Variable / Field Name"] == "hmgcr_ab"
+    choices = "1, Positive | 2, Negative | 3, Not tested"
+    frame.loc[hmgcr, "Choices, Calculations, OR Slider Labels"] = choices
+    frame.to_csv(tmp_path / "dict.csv", index=False)
+    draft = draft_from_redcap(tmp_path / "dict.csv")
+    assert draft.unmatched == ("cancer_date", "cancer_icd10")
+    assert '# cancer_date = "FIELD"' in draft.text
+    assert "# sex: choice '5, Intersex' matches no contract value" in draft.text
+    assert '"3" = "not_tested"' in draft.text
+    (tmp_path / "draft.toml").write_text(draft.text)
+    load_mapping(tmp_path / "draft.toml")  # the draft is a valid mapping file
+
+
+def test_every_contract_column_has_synonyms_or_label_words():
+    from imnm_cohort.mapping.draft import LABEL_WORDS, SYNONYMS
+
+    assert set(SYNONYMS) == set(CONTRACT_COLUMNS)
+    assert set(LABEL_WORDS) == set(CONTRACT_COLUMNS) - {"patient_id"}
+
+
+def test_a_file_that_is_not_a_dictionary_exits_1(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    err = io.StringIO()
+    argv = [
+        "draft-mapping",
+        "--redcap-dictionary",
+        str(tmp_path / "x.csv"),
+        "-o",
+        str(tmp_path / "o.toml"),
+    ]
+    assert main(argv, stderr=err) == 1
+    assert "not a REDCap data dictionary" in err.getvalue()
