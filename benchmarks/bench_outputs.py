@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -68,9 +69,8 @@ def demo_run(formats: list[str], tmp: Path) -> tuple[float, float]:
     """Wall and CPU seconds (best of 2 each) of the demo run with these formats."""
     pipeline = tmp / f"{'-'.join(formats)}.toml"
     text = BUNDLED_DEMO.read_text().replace("reports/demo", str(tmp / "out"))
-    text = text.replace(
-        'extract = "demo_registry.csv"', f'extract = "{BUNDLED_DEMO.parent}/demo_registry.csv"'
-    )
+    # The demo's data files are named relative to the bundled pipeline: make them absolute.
+    text = re.sub(r'= "([\w.-]+\.csv)"', lambda m: f'= "{BUNDLED_DEMO.parent / m[1]}"', text)
     lines = [
         f"formats = {json.dumps(formats)}" if line.startswith("formats =") else line
         for line in text.splitlines()
