@@ -108,8 +108,8 @@ def run(n: int) -> None:
     counts = sex_table(frame)
     print(f"{n:,} patients; sex by IMNM group: {counts.tolist()}")
     result, _, _ = measure("table_one (all variables, overall column)", partial(table_one, frame))
-    sex = result.categorical_tests["sex"]  # type: ignore[attr-defined]
-    print(f"  sex row: {sex.test}, p = {sex.p_value}")
+    sex = result.row("sex").test  # type: ignore[attr-defined]
+    print(f"  sex row: {sex.name}, p = {sex.p_value}")
     if n <= ALL_AT_ONCE_UP_TO:
         measure(f"label permutation, all {RESAMPLES} at once", partial(all_at_once, counts))
     else:

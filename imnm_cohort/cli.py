@@ -6,13 +6,20 @@ exit code, so tests call it without a subprocess:
 * 0 success; 1 input that cannot be used (nothing written); 2 usage or configuration error;
 * 3 outputs written but rows were quarantined and ``--strict`` was given;
 * 4 another run is writing to the same output folder (nothing written).
+
+Every failure is one line on stderr. An unexpected error (a bug) is the last resort: one
+line, exit code 1, and the traceback in a debug log inside the output folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -26,13 +33,19 @@ from imnm_cohort.classify import (
     get_criteria,
     reason_counts,
 )
-from imnm_cohort.errors import ConfigError, ExtractError, ImnmCohortError, RunLockedError
+from imnm_cohort.errors import (
+    ConfigError,
+    ExtractError,
+    ImnmCohortError,
+    OutputError,
+    RunLockedError,
+)
 from imnm_cohort.extract import ValidationResult
 from imnm_cohort.extract.hints import absent_effects, expected
-from imnm_cohort.extract.report import write_validation
+from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.mapping.load import InputSpec, load_input, map_export
 from imnm_cohort.synth import synthesize, write_extract
-from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.tables import write_failure, write_table, write_text
 from imnm_cohort.vocabulary import GROUP_COLUMN
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -41,6 +54,7 @@ EXIT_CODES: tuple[tuple[type[ImnmCohortError], int], ...] = (
     (RunLockedError, EXIT_LOCKED),
     (ConfigError, EXIT_USAGE),
     (ExtractError, EXIT_INPUT),
+    (OutputError, EXIT_INPUT),
     (ImnmCohortError, EXIT_INPUT),
 )
 
@@ -53,6 +67,10 @@ def exit_code(error: ImnmCohortError) -> int:
 def strict_exit_code(strict: bool, quarantined_rows: int) -> int:
     """3 when rows were quarantined and ``--strict`` was given (outputs are written anyway)."""
     return EXIT_QUARANTINED if strict and quarantined_rows else EXIT_OK
+
+
+#: The largest synthetic registry (about 3 GB of memory while it is made).
+SYNTH_MAX = 10_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -178,11 +196,53 @@ def main(
         }[args.command]
         return command(args, say)
     except ImnmCohortError as exc:
-        print(f"imnm-cohort: error: {exc}", file=err)
+        print(f"imnm-cohort: error: {_one_line(exc)}", file=err)
         return exit_code(exc)
     except KeyboardInterrupt:
         print("imnm-cohort: interrupted", file=err)
         return 130
+    except Exception as exc:  # the last resort: a bug, never a traceback on the screen
+        log = _debug_log(_output_folder(args), exc)
+        print(
+            f"imnm-cohort: error: unexpected internal error ({type(exc).__name__}: "
+            f"{_one_line(exc)[:200]}); details in {log}",
+            file=err,
+        )
+        return EXIT_INPUT
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _output_folder(args: argparse.Namespace) -> Path | None:
+    """Where the command writes: the debug log of an unexpected error goes there."""
+    if getattr(args, "output_root", None) is not None:
+        return Path(args.output_root)
+    if getattr(args, "output_dir", None) is not None:
+        return Path(args.output_dir)
+    if getattr(args, "output", None) is not None:
+        return Path(args.output).parent
+    return None
+
+
+def _debug_log(folder: Path | None, exc: BaseException) -> Path:
+    """Write the traceback of an unexpected error to a log file and return its path."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = f"imnm-cohort {__version__}, {sys.version.split()[0]}, argv {sys.argv!r}\n" + "".join(
+        traceback.format_exception(exc)
+    )
+    for where in (folder, Path(tempfile.gettempdir())):
+        if where is None:
+            continue
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            path = where / f"imnm-cohort-debug-{stamp}-{os.getpid()}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return Path(os.devnull)
 
 
 class _Printer:
@@ -219,8 +279,10 @@ def _is_tty(stream: TextIO) -> bool:
 
 
 def _synth(args: argparse.Namespace, say: _Printer) -> int:
-    if args.n < 1:
-        raise ConfigError("--n must be at least 1")
+    if not 1 <= args.n <= SYNTH_MAX:
+        raise ConfigError(f"--n must be between 1 and {SYNTH_MAX:,}")
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise ConfigError("--seed must be between 0 and 4294967295")
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
     if args.output.suffix.lower() not in (".csv", ".parquet"):
@@ -237,7 +299,10 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         )
         return EXIT_OK
     frame = synthesize(args.n, seed=args.seed, dirty=args.dirty)
-    write_extract(frame, args.output)
+    try:
+        write_extract(frame, args.output)
+    except OSError as exc:
+        raise write_failure(args.output.parent, exc) from None
     say.stage("synth", t)
     say.result(f"wrote {len(frame)} synthetic patients (seed {args.seed}) to {args.output}")
     return EXIT_OK
@@ -253,12 +318,18 @@ def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationR
 def _map(args: argparse.Namespace, say: _Printer) -> int:
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    quarantine = _quarantine_path(args.output)
+    for source in (args.export, args.mapping):
+        _refuse_overwriting(source, args.output, quarantine)
     t = time.perf_counter()
     result = map_export(args.export, args.mapping)
     say.stage("map", t)
-    write_table(result.extract, args.output)
-    quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")
-    write_table(result.quarantine, quarantine)
+    try:
+        write_table(result.extract, args.output)
+        write_table(result.quarantine, quarantine)
+    except OSError as exc:
+        args.output.unlink(missing_ok=True)  # both files or neither
+        raise write_failure(args.output.parent, exc) from None
     say.result(
         f"{args.export}: {result.export_rows} export rows, {result.patients} patients: "
         f"{len(result.extract)} mapped, {len(result.quarantine)} quarantined"
@@ -273,11 +344,16 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
 def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.mapping.draft import draft_from_readstat, draft_from_redcap
 
+    source = args.redcap_dictionary if args.redcap_dictionary is not None else args.from_data
+    _refuse_overwriting(source, args.output)
     if args.redcap_dictionary is not None:
         draft = draft_from_redcap(args.redcap_dictionary)
     else:
         draft = draft_from_readstat(args.from_data)
-    write_text(draft.text, args.output)
+    try:
+        write_text(draft.text, args.output)
+    except OSError as exc:
+        raise write_failure(args.output.parent, exc) from None
     total = len(draft.matched) + len(draft.unmatched)
     say.result(
         f"drafted {args.output}: {len(draft.matched)} of {total} contract columns matched; "
@@ -324,6 +400,8 @@ def _strict_code(args: argparse.Namespace, result: ValidationResult) -> int:
 
 
 def _validate(args: argparse.Namespace, say: _Printer) -> int:
+    if args.output_dir is not None:
+        _refuse_overwriting(args.extract, *(args.output_dir / name for name in VALIDATION_FILES))
     result = _load(args.extract, say, args.mapping)
     say.result(_validation_summary(result))
     if args.output_dir is not None:
@@ -332,15 +410,39 @@ def _validate(args: argparse.Namespace, say: _Printer) -> int:
     return _strict_code(args, result)
 
 
+def _refuse_overwriting(extract: Path, *outputs: Path) -> None:
+    """An output must never replace the file it is made from."""
+    for output in outputs:
+        same = output.resolve() == extract.resolve()
+        if not same and output.exists() and extract.exists():
+            same = os.path.samefile(output, extract)
+        if same:
+            raise ConfigError(f"{output}: is the input file itself; choose another output file")
+
+
+def _quarantine_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".quarantine.csv")
+
+
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
     if args.output.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    if args.output.is_dir():
+        raise ConfigError(f"{args.output}: is a folder; give the output file's name")
+    _refuse_overwriting(args.extract, args.output, _quarantine_path(args.output))
     result = _load(args.extract, say, args.mapping)
     t = time.perf_counter()
     classified = classify(result.valid, criteria)
     say.stage("classify", t)
-    write_table(classified, args.output)
+    quarantine = _quarantine_path(args.output)
+    try:
+        write_table(classified, args.output)
+        if result.quarantined_rows:
+            write_table(result.quarantine, quarantine)
+    except OSError as exc:
+        args.output.unlink(missing_ok=True)  # both files or neither
+        raise write_failure(args.output.parent, exc) from None
     say.result(_validation_summary(result))
     say.result(f"criteria {criteria.name}:")
     for group, count in classified[GROUP_COLUMN].value_counts(sort=False).items():
@@ -349,8 +451,6 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         say.result(f"  reason  {code}  {count}")
     say.result(f"classified rows written to {args.output}")
     if result.quarantined_rows:
-        quarantine = args.output.with_name(args.output.stem + ".quarantine.csv")
-        write_table(result.quarantine, quarantine)
         say.result(f"quarantined rows written to {quarantine}")
     return _strict_code(args, result)
 
@@ -362,7 +462,10 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     config = load_pipeline(args.pipeline).with_overrides(
         args.input, args.output_dir, mapping=args.mapping
     )
+    args.output_root = config.output_root  # where a debug log would go
     result = run_pipeline(config, strict=args.strict, progress=say.progress)
+    for note in result.notes:
+        print(f"imnm-cohort: note: {note}", file=say.err)
     unit = "patients" if config.mapping is not None else "rows"
     say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
     if result.absent_columns:

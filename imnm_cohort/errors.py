@@ -83,6 +83,14 @@ class UnknownCriteriaError(ConfigError, ValueError):
     """A criteria set name that the toolkit does not know; the message lists the known ones."""
 
 
+class OutputError(ImnmCohortError):
+    """The outputs cannot be written (a full disk, a file size limit): exit code 1.
+
+    Nothing is published: the run's temporary folder and lock are removed and the earlier
+    runs and ``latest`` stay as they were.
+    """
+
+
 class ReferenceRateError(ConfigError):
     """A reference-rate file (population rates for SIR and SMR) that cannot be used (exit code
     2); the message names the file, and the row and column where one is at fault."""

@@ -297,6 +297,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     col["diagnosis_date"] = _dates(np.where(diag_known, diagnosis, np.datetime64("NaT")))
     col["last_followup_date"] = _dates(last_fu)
     col["death_date"] = _dates(death)
+    col.update(_eular_items(seed, g, col, om_kind, biopsied))
     frame = pd.DataFrame({c: col[c] for c in CONTRACT_COLUMNS})
     site = obj()
     pick(np.ones(n, bool), ("Centre A", "Centre B", "Centre C"), (0.5, 0.3, 0.2), site)
@@ -317,6 +318,52 @@ def demo_registry() -> pd.DataFrame:
     a test checks that the two agree.
     """
     return synthesize(DEMO_SIZE, seed=DEMO_SEED, dirty=DEMO_DIRTY).drop(columns="synth_defect")
+
+
+def _eular_items(
+    seed: int, g: np.ndarray, col: dict[str, np.ndarray], om_kind: np.ndarray, biopsied: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The EULAR/ACR 2017 item columns (contract v1.2), consistent with the other columns.
+
+    Drawn from a generator of their own, so the columns of earlier versions are unchanged
+    for a seed. Each clinical item is unrecorded for about a tenth of patients. Shares are
+    design choices, not epidemiology (``docs/synthetic.md``).
+    """
+    rng = np.random.default_rng([seed, 2017])
+    n = len(g)
+    imnm = np.isin(g, IMNM_GROUPS)
+    dm = np.isin(om_kind, [1, 2, 4])
+    weak = np.isin(col["proximal_weakness"], ["mild", "moderate", "severe"])
+    no_weak = col["proximal_weakness"] == "none"
+    rash, no_rash = col["dm_rash"] == "true", col["dm_rash"] == "false"
+
+    def flag(p: np.ndarray | float, known: np.ndarray) -> np.ndarray:
+        out = np.where(rng.random(n) < p, "true", "false").astype(object)
+        out[~known | (rng.random(n) < 0.1)] = None
+        return out
+
+    everyone = np.ones(n, dtype=bool)
+    items = {
+        "weakness_upper_proximal": flag(np.where(weak, 0.8, 0.0), weak | no_weak),
+        "weakness_lower_proximal": flag(np.where(weak, 0.95, 0.0), weak | no_weak),
+        "neck_flexor_weaker_than_extensor": flag(np.where(weak, 0.5, 0.05), everyone),
+        "legs_proximal_weaker_than_distal": flag(np.where(weak, 0.7, 0.05), everyone),
+        "heliotrope_rash": flag(np.where(rash, 0.6, 0.0), rash | no_rash),
+        "gottron_papules": flag(np.where(rash, 0.6, 0.0), rash | no_rash),
+        "gottron_sign": flag(np.where(rash, 0.4, 0.0), rash | no_rash),
+        "dysphagia": flag(np.select([g == "srp", imnm], [0.4, 0.3], default=0.15), everyone),
+    }
+    ck = pd.to_numeric(pd.Series(col["ck_peak"]), errors="coerce").to_numpy()
+    uln = pd.to_numeric(pd.Series(col["ck_uln"]), errors="coerce").fillna(200.0).to_numpy()
+    items["muscle_enzymes_elevated"] = flag((ck > uln).astype(float), ~np.isnan(ck))
+    prominent = col["biopsy_inflammation"] == "prominent"
+    items["biopsy_endomysial_infiltrate"] = flag(
+        np.select([prominent, g == "other_myositis"], [0.6, 0.5], default=0.1), biopsied
+    )
+    items["biopsy_perimysial_perivascular_infiltrate"] = flag(
+        np.select([dm, imnm], [0.7, 0.1], default=0.2), biopsied
+    )
+    return items
 
 
 def _om_kind(groups: np.ndarray, draw: np.ndarray) -> np.ndarray:

@@ -96,8 +96,29 @@ _FIELDS: tuple[tuple[str, str, str, str, str, str | None, dict | None], ...] = (
     ("death_dt", "visit", "text", "Date of death", "date_ymd", "death_date", None),
     ("ca_date", "malignancy", "text", "Cancer diagnosis date", "date_ymd", "cancer_date", None),
     ("ca_icd10", "malignancy", "text", "Cancer ICD-10 code", "", "cancer_icd10", None),
+    ("weak_arms", "classification", "yesno", "Proximal weakness of the arms (upper limbs)", "",
+     "weakness_upper_proximal", None),
+    ("weak_legs", "classification", "yesno", "Proximal weakness of the legs (lower limbs)", "",
+     "weakness_lower_proximal", None),
+    ("neck_flexors", "classification", "yesno", "Neck flexors weaker than extensors", "",
+     "neck_flexor_weaker_than_extensor", None),
+    ("legs_prox_distal", "classification", "yesno", "Legs: proximal muscles weaker than distal",
+     "", "legs_proximal_weaker_than_distal", None),
+    ("heliotrope_rash", "classification", "yesno", "Heliotrope rash", "", "heliotrope_rash",
+     None),
+    ("gottron_papules", "classification", "yesno", "Gottron papules", "", "gottron_papules",
+     None),
+    ("gottron_sign", "classification", "yesno", "Gottron sign", "", "gottron_sign", None),
+    ("dysphagia", "classification", "yesno", "Dysphagia or oesophageal dysmotility", "",
+     "dysphagia", None),
+    ("enzymes_high", "classification", "yesno", "CK, LDH, AST or ALT above normal", "",
+     "muscle_enzymes_elevated", None),
+    ("bx_endomysial", "classification", "yesno", "Biopsy: endomysial infiltrate", "",
+     "biopsy_endomysial_infiltrate", None),
+    ("bx_perimysial", "classification", "yesno", "Biopsy: perimysial or perivascular infiltrate",
+     "", "biopsy_perimysial_perivascular_infiltrate", None),
 )  # fmt: skip
-_BASELINE_FORMS = ("demographics", "diagnosis", "antibodies", "biopsy", "statins")
+_BASELINE_FORMS = ("demographics", "diagnosis", "antibodies", "biopsy", "statins", "classification")
 _MSA_BOXES = tuple(f"msa___{i}" for i in range(1, len(OTHER_MSA) + 1))
 
 
@@ -138,6 +159,9 @@ def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -
     RedcapExport
     """
     rng = np.random.default_rng(seed)
+    # The EULAR/ACR 2017 item fields (contract v1.2) draw their missing-data codes from a
+    # generator of their own, so that every other field is as before they existed.
+    item_rng = np.random.default_rng([seed, 2017])
     flat = flat.reset_index(drop=True)
     n = len(flat)
     base = pd.DataFrame(index=pd.RangeIndex(n))
@@ -157,7 +181,7 @@ def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -
             values = _day_first(values)
         elif field in _YESNO:
             values = pd.Series(values).map({"true": "1", "false": "0"}).to_numpy(dtype=object)
-        base[field] = _with_missing_codes(values, rng)
+        base[field] = _with_missing_codes(values, item_rng if form == "classification" else rng)
     msa = flat["other_msa"].fillna("").to_numpy(dtype=str)
     for box, antibody in zip(_MSA_BOXES, OTHER_MSA, strict=True):
         listed = np.char.find(np.char.add(np.char.add(";", msa), ";"), f";{antibody};") >= 0

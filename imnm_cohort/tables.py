@@ -5,12 +5,16 @@
 * CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
   ``@``, tab or carriage return, and not a number) are prefixed with ``'``; this is the usual
   defence against formula injection when a data manager opens the file in a spreadsheet.
+  It applies to every text column, identifiers included, whatever the text's Arrow type
+  (``string`` or ``large_string``). Writers of other spreadsheet or document formats call
+  :func:`spreadsheet_safe` (one value) or :func:`spreadsheet_safe_column` (a column).
 * Files are written to a temporary name beside the target and renamed into place, so a reader
   never sees half a file.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -20,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from imnm_cohort.errors import ConfigError, OutputError
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -44,14 +50,28 @@ def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
 
 
-def neutralise_text(value: str) -> str:
-    """One text cell made inert for a spreadsheet: formula-like text gets a leading ``'``."""
+def spreadsheet_safe(value: str) -> str:
+    """One cell's text with a leading ``'`` if a spreadsheet would run it as a formula."""
     if re.match(_FORMULA_START, value) and not re.match(_NUMBER, value):
         return "'" + value
     return value
 
 
+def spreadsheet_safe_column(column: pd.Series) -> pd.Series:
+    """A column with every formula-like text cell neutralised (other values unchanged)."""
+    text = column.astype("string[pyarrow]")
+    matched = text.str.match(_FORMULA_START) & ~text.str.match(_NUMBER)
+    risky = matched.fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return column
+    out = column.astype(object).copy()
+    out[risky] = "'" + text[risky].astype(str)
+    return out
+
+
 def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    if pa.types.is_large_string(values.type):
+        values = pc.cast(values, pa.string())
     if not pa.types.is_string(values.type):
         return values
     risky = pc.and_(
@@ -65,8 +85,12 @@ def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
 
 def as_text(frame: pd.DataFrame) -> pa.Table:
     """The frame as an Arrow table of extract text: dates ``YYYY-MM-DD``, booleans
-    ``true``/``false``, categories as text, formula-like text neutralised."""
-    return pa.table({str(name): _neutralise(_arrow_column(frame[name])) for name in frame.columns})
+    ``true``/``false``, categories as text, formula-like text neutralised (header names
+    included: an extract's extra column may be named ``=cmd``)."""
+    return pa.Table.from_arrays(
+        [_neutralise(_arrow_column(frame.iloc[:, i])) for i in range(frame.shape[1])],
+        names=[spreadsheet_safe(str(name)) for name in frame.columns],
+    )
 
 
 def _mode() -> int:
@@ -135,3 +159,20 @@ def write_bytes(data: bytes, path: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_failure(where: Path, exc: OSError) -> OutputError | ConfigError:
+    """The one-line error for an output that could not be written."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return ConfigError(f"{where}: is a file, not a folder; give a folder for the outputs")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ConfigError(f"{where}: cannot write to the output folder ({reason})")
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return OutputError(
+            f"{where}: the disk is full or a file size limit was reached ({reason}); "
+            "nothing was published"
+        )
+    return OutputError(
+        f"{where}: the outputs could not be written ({reason}); nothing was published"
+    )

@@ -10,6 +10,7 @@ available under its old name (``imnm_cohort.classify.rules.GROUPS``,
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: The classification groups of contract v1, in the order of the decision procedure's outcomes.
@@ -54,6 +55,22 @@ VARIABLE_NAMES = {
 #: Contract section 2: years and months of the derived columns, in days.
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = 30.4375
+
+
+def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    """Whole days from ``earlier`` to ``later`` as floats (missing where either is).
+
+    Computed on day numbers, not nanosecond timestamps: two valid dates at the ends of the
+    accepted range (1677-09-22 and 2262-04-11) are further apart than a nanosecond
+    difference can hold, and must give a number rather than an overflow.
+    """
+    a = np.asarray(later.to_numpy(dtype="datetime64[ns]"))
+    b = np.asarray(earlier.to_numpy(dtype="datetime64[ns]"))
+    # Integer floor division of nanoseconds: numpy's own cast to days overflows near 1677.
+    per_day = np.int64(86_400_000_000_000)
+    days = (a.view(np.int64) // per_day - b.view(np.int64) // per_day).astype(float)
+    days[np.isnat(a) | np.isnat(b)] = np.nan
+    return pd.Series(days, index=later.index)
 
 
 def malignant_icd10(

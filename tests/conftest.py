@@ -57,7 +57,10 @@ def text_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
         record = {**BASE_PATIENT, "patient_id": f"P{i:03d}", **overrides}
         records.append(record)
     frame = pd.DataFrame(records, dtype=object)
-    columns = list(CONTRACT_COLUMNS) + [c for c in frame.columns if c not in CONTRACT_COLUMNS]
+    # Columns absent from BASE_PATIENT (optional ones added in later contract versions) stay
+    # absent unless a row sets them, as in an older extract.
+    contract = [c for c in CONTRACT_COLUMNS if c in frame.columns]
+    columns = contract + [c for c in frame.columns if c not in CONTRACT_COLUMNS]
     return frame[columns].astype(object).where(frame[columns].notna(), None)
 
 

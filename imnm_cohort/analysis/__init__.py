@@ -28,6 +28,7 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
+from imnm_cohort.analysis.table_spec import TableOneOptions, TableOneVariable
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "StandardizedRatio",
     "StatinLatency",
     "TableOne",
+    "TableOneOptions",
+    "TableOneVariable",
     "TimeScale",
     "analyse",
     "cause_specific_cox",

@@ -20,7 +20,9 @@ from imnm_cohort.analysis.survival import (
     cause_specific_cox,
     overall_survival,
 )
+from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 
@@ -76,6 +78,32 @@ class CohortAnalysis:
             "population_rates": self.population.to_dict() if self.population else None,
         }
 
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: every result's own, placed where
+        :meth:`to_dict` puts it; group sizes add up to the valid rows (key ``valid_rows``)."""
+        return combine(
+            [
+                Declaration(
+                    counts=tuple(Count(("groups", g), f"group:{g}") for g in self.group_counts),
+                    margins=(
+                        Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),
+                    ),
+                ),
+                self.onset_age.disclosure().under("comparisons", "onset_age"),
+                self.ck_peak.disclosure().under("comparisons", "ck_peak"),
+                self.statin_latency.disclosure().under("comparisons", "statin_latency"),
+                self.malignancy.disclosure().under("comparisons", "malignancy"),
+                self.table_one.disclosure().under("table_one"),
+                self.survival.disclosure().under("survival"),
+                self.cox.disclosure().under("cause_specific_cox"),
+                self.time_since_onset.disclosure().under("time_since_onset"),
+                self.fine_gray.disclosure().under("fine_gray"),
+                self.population.disclosure().under("population_rates")
+                if self.population
+                else Declaration(),
+            ]
+        )
+
     def methods(self) -> list[str]:
         """One or two sentences per analysis that ran, for a report's methods section.
 
@@ -108,6 +136,7 @@ def analyse(
     *,
     seed: int = 0,
     n_boot: int = 2000,
+    table_one_options: TableOneOptions | None = None,
     reference_rates: ReferenceRates | None = None,
 ) -> CohortAnalysis:
     """Run every analysis of the toolkit on a classified cohort.
@@ -121,6 +150,9 @@ def analyse(
     seed, n_boot : int
         Seed and resamples of the bootstrap and permutation procedures: the same data and
         seed give the same numbers.
+    table_one_options : TableOneOptions, optional
+        Table 1's variables, missing-value convention and SMDs (a pipeline's
+        ``[table_one]``); the toolkit's defaults when None.
     reference_rates : ReferenceRates, optional
         Population rates (:func:`~imnm_cohort.analysis.rates.read_reference_rates`); given,
         the SIR and SMR are computed.
@@ -128,13 +160,18 @@ def analyse(
     Returns
     -------
     CohortAnalysis
+
+    Raises
+    ------
+    ConfigError
+        A Table 1 variable names a column the cohort lacks, or a continuous one holds text.
     """
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
     group_counts = {g: int(counts.get(g, 0)) for g in GROUPS}
     return CohortAnalysis(
         group_counts=group_counts,
-        table_one=table_one(classified, IMNM_GROUPS, seed=seed),
+        table_one=table_one(classified, IMNM_GROUPS, table_one_options, seed=seed),
         onset_age=compare_continuous(
             classified, "age_at_onset_years", IMNM_GROUPS, n_boot=n_boot, seed=seed
         ),

@@ -22,6 +22,7 @@ from imnm_cohort.analysis.contingency import (
     fisher_freeman_halton,
     monte_carlo_chi2,
 )
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN as GROUP_COLUMN
 from imnm_cohort.vocabulary import IMNM_GROUPS
 from imnm_cohort.vocabulary import VARIABLE_NAMES as VARIABLE_NAMES
@@ -83,6 +84,21 @@ class Summary:
             "max": self.maximum,
         }
 
+    @staticmethod
+    def disclosure(key: str | None = None, group: str | None = None) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: ``n`` (key ``key``) describes the
+        whole summary, and mean and SD are withheld for a few values (with the median and
+        quartiles they would pin the rest); ``n + missing`` is the group's size (the count
+        keyed ``group``)."""
+        return Declaration(
+            counts=(
+                Count(("n",), key, describes=((),), few=(("mean",), ("sd",))),
+                Count(("missing",)),
+            ),
+            margins=(Margin((("n",), ("missing",)), group),),
+            individual=(("min",), ("max",)),
+        )
+
 
 @dataclass(frozen=True)
 class Pairwise:
@@ -142,6 +158,13 @@ class ContinuousComparison:
             "groups": {g: s.to_dict() for g, s in self.groups.items()},
             "pairwise": [p.to_dict() for p in self.pairwise],
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict` (each group's summary)."""
+        return combine(
+            Summary.disclosure(f"values:{self.variable}:{g}", f"group:{g}").under("groups", g)
+            for g in self.groups
+        )
 
     def method(self) -> str:
         """The method in one or two sentences, with references."""
@@ -323,6 +346,15 @@ class CategoricalComparison:
             "table": self.table,
             "reason": self.reason,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the contingency table's cells, each
+        group's row adding up to its patients with a known value."""
+        return Declaration(
+            counts=tuple(
+                Count(("table", g, level)) for g, row in self.table.items() for level in row
+            ),
+        )
 
     def method(self) -> str:
         """The method in one sentence: the test used for this variable."""

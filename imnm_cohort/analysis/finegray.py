@@ -40,6 +40,7 @@ from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 MIN_EVENTS = 10
@@ -97,6 +98,23 @@ class FineGrayModel:
             "terms": [t.to_dict() for t in self.terms],
             "reason": self.reason,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the counts describe the model;
+        patients censored (neither event) are a difference that must not be small alone."""
+        model = (("terms",),)
+        return Declaration(
+            counts=(
+                Count(("n",), describes=model),
+                Count(("events",), describes=model),
+                Count(("competing",), describes=model),
+            ),
+            margins=(
+                Margin(
+                    (("events",), ("competing",)), ("n",), self.n - self.events - self.competing
+                ),
+            ),
+        )
 
     def method(self) -> str:
         """The method in one sentence, with references."""

@@ -33,7 +33,14 @@ from imnm_cohort.analysis.competing import (
 )
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.classify.derived import end_of_observation
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS, malignant_icd10
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.vocabulary import (
+    DAYS_PER_YEAR,
+    GROUP_COLUMN,
+    IMNM_GROUPS,
+    days_between,
+    malignant_icd10,
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     at_risk = (t0.notna() & ~(cancer < t0).fillna(False)).to_numpy(dtype=bool) & ~after_end
     cancer_in_follow_up = (cancer <= end).fillna(False).to_numpy(dtype=bool)
     stop = end.where(~cancer_in_follow_up, cancer)
-    days = (stop - t0).dt.days.to_numpy(dtype=float)
+    days = days_between(stop, t0).to_numpy(dtype=float)
     days = np.where(at_risk, days, 0.0)
     event = np.where(cancer_in_follow_up, EVENT, np.where(died, COMPETING, 0))
     event = np.where(at_risk, event, 0)
@@ -149,6 +156,53 @@ class GroupMalignancy:
             out[key] = list(out[key]) if out[key] is not None else None
         return out
 
+    def disclosure(self, group: str) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the group's size and the patients at
+        risk describe everything; the events give back the rate and cumulative incidence,
+        the cancers within the window their proportion; patients not at risk and patients
+        censored (at risk, neither event) are differences that must not be small alone."""
+        everything = ((),)
+        return Declaration(
+            counts=(
+                Count(("n",), f"group:{group}", describes=everything),
+                Count(("at_risk",), describes=everything),
+                Count(
+                    ("events",),
+                    f"cancers:{group}",
+                    reveals=(
+                        ("rate_per_1000py",),
+                        ("rate_ci",),
+                        ("cumulative_incidence",),
+                        ("cumulative_incidence_ci",),
+                    ),
+                ),
+                Count(
+                    ("deaths",), reveals=(("cumulative_incidence",), ("cumulative_incidence_ci",))
+                ),
+                Count(("time_zero_after_end",)),
+                Count(
+                    ("within_window",),
+                    reveals=(("within_window_proportion",), ("within_window_ci",)),
+                ),
+            ),
+            margins=(
+                Margin(
+                    (("at_risk",), ("time_zero_after_end",)),
+                    ("n",),
+                    self.n - self.at_risk - self.time_zero_after_end,
+                ),
+                Margin(
+                    (("events",), ("deaths",)),
+                    ("at_risk",),
+                    self.at_risk - self.events - self.deaths,
+                ),
+            ),
+            shares=(
+                Share(("rate_per_1000py",), ("events",), ("person_years",), 1000.0),
+                Share(("within_window_proportion",), ("within_window",), ("n",), 1.0),
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class MalignancyResult:
@@ -170,6 +224,10 @@ class MalignancyResult:
             "p_value": self.gray.p_value,
             "reason": self.gray.reason,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`."""
+        return combine(m.disclosure(g).under("groups", g) for g, m in self.groups.items())
 
     def method(self) -> str:
         """The method in two sentences, with references."""
@@ -213,7 +271,7 @@ def malignancy(
     tte = time_to_cancer(frame, options)
     qualifying = qualifying_cancer(frame, options)
     t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
-    offset = ((frame["cancer_date"] - t0).dt.days / DAYS_PER_YEAR).to_numpy(dtype=float)
+    offset = (days_between(frame["cancer_date"], t0) / DAYS_PER_YEAR).to_numpy(dtype=float)
     in_window = qualifying & (np.abs(np.nan_to_num(offset, nan=np.inf)) <= options.window_years)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
     results = {}

@@ -38,6 +38,7 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS, band_sums
 from imnm_cohort.classify.derived import end_of_observation
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
 
 
@@ -53,6 +54,15 @@ class Ratio:
     person_years: float
     ratio: float | None
     ratio_ci: tuple[float, float] | None
+
+    @staticmethod
+    def disclosure() -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the observed count gives the ratio
+        and its interval back (the expected count reveals nothing about the patients)."""
+        return Declaration(
+            counts=(Count(("observed",), reveals=(("ratio",), ("ratio_ci",))),),
+            shares=(Share(("ratio",), ("observed",), ("expected",), 1.0),),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -105,6 +115,32 @@ class StandardizedRatio:
     person_years_without_rate: float
     patients_without_rate: int = 0
 
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: each group's ratio and its bands,
+        the bands' observed counts adding up to the group's."""
+        parts = [
+            Declaration(
+                counts=(
+                    Count(("patients_without_rate",), reveals=(("person_years_without_rate",),)),
+                )
+            )
+        ]
+        for g, by in self.by_follow_up.items():
+            at = ("groups", g)
+            parts.append(Ratio.disclosure().under(*at))
+            parts += [Ratio.disclosure().under(*at, "by_follow_up", b) for b in by]
+            parts.append(
+                Declaration(
+                    margins=(
+                        Margin(
+                            tuple((*at, "by_follow_up", b, "observed") for b in by),
+                            (*at, "observed"),
+                        ),
+                    )
+                )
+            )
+        return combine(parts)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
         return {
@@ -151,6 +187,10 @@ class PopulationComparison:
             "bands_years": list(FOLLOW_UP_BANDS),
             "ratios": [r.to_dict() for r in self.ratios],
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`."""
+        return combine(r.disclosure().under("ratios", i) for i, r in enumerate(self.ratios))
 
     def method(self) -> str:
         """The method in two sentences, with references."""

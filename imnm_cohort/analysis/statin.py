@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.compare import Summary, mann_whitney
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 LATENCY_GROUPS = (*IMNM_GROUPS, "statin_toxic")
@@ -40,6 +41,34 @@ class StatinLatency:
             "groups": {g: s.to_dict() for g, s in self.groups.items()},
             "exposed": self.exposed,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: per group, exposed + not exposed +
+        unknown = the group's size; patients with a latency are among the exposed."""
+        parts = []
+        for g, e in self.exposed.items():
+            at = ("exposed", g)
+            parts.append(Summary.disclosure(f"values:statin_latency:{g}").under("groups", g))
+            parts.append(
+                Declaration(
+                    counts=(
+                        Count((*at, "n"), f"group:{g}"),
+                        *(Count((*at, k)) for k in ("exposed", "not_exposed", "unknown")),
+                    ),
+                    margins=(
+                        Margin(
+                            tuple((*at, k) for k in ("exposed", "not_exposed", "unknown")),
+                            (*at, "n"),
+                        ),
+                        Margin(
+                            (("groups", g, "n"),),
+                            (*at, "exposed"),
+                            e["exposed"] - self.groups[g].n if g in self.groups else 0,
+                        ),
+                    ),
+                )
+            )
+        return combine(parts)
 
     def method(self) -> str:
         """The method in one sentence."""

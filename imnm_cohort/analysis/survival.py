@@ -15,6 +15,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 
@@ -61,6 +62,22 @@ class OverallSurvival:
             "reason": self.reason,
             "groups": {g: c.to_dict() for g, c in self.groups.items()},
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: a group's size describes its row;
+        its deaths give back the survival estimate (8 of 9 alive is 0.889), and so do the
+        survivors (size minus deaths)."""
+        estimates = (("survival_at_horizon",), ("ci_at_horizon",), ("median_years",))
+        return combine(
+            Declaration(
+                counts=(
+                    Count(("n",), f"group:{g}", describes=((),)),
+                    Count(("deaths",), reveals=estimates),
+                ),
+                margins=(Margin((("deaths",),), ("n",), c.n - c.deaths),),
+            ).under("groups", g)
+            for g, c in self.groups.items()
+        )
 
     def method(self) -> str:
         """The method in one sentence."""
@@ -114,6 +131,27 @@ def overall_survival(
     return OverallSurvival(horizon_years, curves, float(test.test_statistic), float(test.p_value))
 
 
+def _fit_errors() -> tuple[type[BaseException], ...]:
+    from lifelines.exceptions import ConvergenceError
+
+    return (
+        ConvergenceError,
+        np.linalg.LinAlgError,
+        ValueError,
+        ZeroDivisionError,
+        FloatingPointError,
+        OverflowError,
+    )
+
+
+_FIT_ERRORS = _fit_errors()
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class CoxTerm:
     """One term of the Cox model: hazard ratio with its interval and the PH check."""
@@ -155,6 +193,15 @@ class CauseSpecificCox:
             "terms": [t.to_dict() for t in self.terms],
             "reason": self.reason,
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: the cancers describe the model."""
+        return Declaration(
+            counts=(
+                Count(("n",), describes=(("terms",),)),
+                Count(("events",), describes=(("terms",),)),
+            ),
+        )
 
     def method(self) -> str:
         """The method in one sentence."""
@@ -205,9 +252,16 @@ def cause_specific_cox(
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(data, duration_col="time", event_col="cancer")
-        ph = proportional_hazard_test(cph, data, time_transform="rank")
-    ph_p = ph.summary["p"]
+        try:
+            cph = CoxPHFitter().fit(data, duration_col="time", event_col="cancer")
+        except _FIT_ERRORS as exc:
+            return CauseSpecificCox(
+                reference, len(data), events, (), f"the model could not be fitted ({_why(exc)})"
+            )
+        try:
+            ph_p = proportional_hazard_test(cph, data, time_transform="rank").summary["p"]
+        except _FIT_ERRORS:
+            ph_p = pd.Series(dtype=float)  # the check is not available; the terms stand
     summary = cph.summary
     terms = tuple(
         CoxTerm(

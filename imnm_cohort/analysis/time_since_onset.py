@@ -28,6 +28,7 @@ from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
 from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
 
 #: Band edges of time since time zero, in years, and the bands' names.
@@ -107,6 +108,36 @@ class IncidenceByFollowUp:
                 for g, by in self.groups.items()
             },
         }
+
+    def disclosure(self) -> Declaration:
+        """Disclosure declaration of :meth:`to_dict`: each band's cancers give back its
+        rate; a group's bands add up to its cancers in the malignancy table (key
+        ``cancers:<group>``)."""
+        parts = []
+        for g, by in self.groups.items():
+            at = ("groups", g, "by_follow_up")
+            parts.append(
+                Declaration(
+                    counts=tuple(
+                        Count(
+                            (*at, b, "events"),
+                            reveals=((*at, b, "rate_per_1000py"), (*at, b, "rate_ci")),
+                        )
+                        for b in by
+                    ),
+                    margins=(Margin(tuple((*at, b, "events") for b in by), f"cancers:{g}"),),
+                    shares=tuple(
+                        Share(
+                            (*at, b, "rate_per_1000py"),
+                            (*at, b, "events"),
+                            (*at, b, "person_years"),
+                            1000.0,
+                        )
+                        for b in by
+                    ),
+                )
+            )
+        return combine(parts)
 
     def method(self) -> str:
         """The method in one sentence."""

@@ -50,6 +50,8 @@ class CriteriaSet:
     biopsy_outcome : callable
         ``frame -> codes``: for each row, the rule 11 outcome code (one of
         :data:`BIOPSY_OUTCOMES`) that applies when rule 11 decides.
+    version : str
+        The version (revision) of the source.
     """
 
     name: str
@@ -59,6 +61,7 @@ class CriteriaSet:
     biopsy_text: str
     ck_high: CkHigh
     biopsy_outcome: BiopsyOutcome
+    version: str = ""
 
 
 def _ck_at_least_1000(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -117,6 +120,7 @@ TMA2025 = CriteriaSet(
     ),
     ck_high=_ck_at_least_1000,
     biopsy_outcome=_necrosis_predominant,
+    version="2025-08",
 )
 
 ENMC2017 = CriteriaSet(
@@ -135,6 +139,7 @@ ENMC2017 = CriteriaSet(
     ),
     ck_high=_ck_above_uln,
     biopsy_outcome=_necrosis_predominant_minimal_inflammation,
+    version="2018",
 )
 
 _SETS = {s.name: s for s in (TMA2025, ENMC2017)}

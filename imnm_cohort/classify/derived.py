@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, days_between
 
-__all__ = ["DAYS_PER_MONTH", "DAYS_PER_YEAR", "derived_columns", "end_of_observation"]
+__all__ = [
+    "DAYS_PER_MONTH", "DAYS_PER_YEAR", "days_between", "derived_columns", "end_of_observation",
+]  # fmt: skip
 
 
 def end_of_observation(patients: pd.DataFrame) -> pd.Series:
@@ -26,11 +28,11 @@ def derived_columns(patients: pd.DataFrame) -> pd.DataFrame:
         ``followup_years`` = (end of observation - onset_date) in days / 365.25. Not rounded.
     """
     onset = patients["onset_date"]
-    age = (onset - patients["birth_date"]).dt.days / DAYS_PER_YEAR
-    latency_days = (onset - patients["statin_start_date"]).dt.days
+    age = days_between(onset, patients["birth_date"]) / DAYS_PER_YEAR
+    latency_days = days_between(onset, patients["statin_start_date"])
     exposed = patients["statin_exposed"].fillna(False).to_numpy(dtype=bool)
     latency = latency_days.where(exposed & (latency_days >= 0).fillna(False).to_numpy(dtype=bool))
-    followup = (end_of_observation(patients) - onset).dt.days / DAYS_PER_YEAR
+    followup = days_between(end_of_observation(patients), onset) / DAYS_PER_YEAR
     return pd.DataFrame(
         {
             "age_at_onset_years": age.astype(float),

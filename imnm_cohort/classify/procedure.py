@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.derived import derived_columns
+from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.classify.rules import GROUPS, REASON_CODES, RULES, Facts
 
 OUTPUT_COLUMNS = (
@@ -16,8 +20,53 @@ OUTPUT_COLUMNS = (
 _KEY = 64  # more than 2**(largest number of outcomes of a rule)
 
 
+@dataclass(frozen=True)
+class DecisionProcedure:
+    """A criteria set run through the eleven-rule decision procedure, as a
+    :class:`~imnm_cohort.classify.protocol.Classifier`.
+
+    ``classify(frame)`` returns ``imnm_group``, ``criteria`` and ``classification_reasons``.
+    """
+
+    criteria: CriteriaSet
+
+    @property
+    def name(self) -> str:
+        """The criteria set's name."""
+        return self.criteria.name
+
+    @property
+    def version(self) -> str:
+        """The criteria set's version."""
+        return self.criteria.version
+
+    @property
+    def citation(self) -> str:
+        """The criteria set's source."""
+        return self.criteria.citation
+
+    @property
+    def columns_required(self) -> tuple[str, ...]:
+        """Every column a rule reads."""
+        return tuple(dict.fromkeys(c for rule in RULES for c in rule.columns))
+
+    def classify(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The IMNM group, the criteria set's name and the reasons (same index)."""
+        group, reasons = _decide(frame, self.criteria)
+        return pd.DataFrame(
+            {
+                "imnm_group": pd.Categorical(group, categories=list(GROUPS)),
+                "criteria": self.criteria.name,
+                "classification_reasons": reasons,
+            },
+            index=frame.index,
+        )
+
+
 def classify(
-    patients: pd.DataFrame, criteria: str | CriteriaSet = DEFAULT_CRITERIA
+    patients: pd.DataFrame,
+    criteria: str | CriteriaSet = DEFAULT_CRITERIA,
+    scores: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Classify validated patients by the contract's decision procedure.
 
@@ -30,6 +79,9 @@ def classify(
         (``ValidationResult.valid``). Not modified.
     criteria : str or CriteriaSet
         ``"tma2025"`` (default) or ``"enmc2017"``; see :func:`available_criteria`.
+    scores : iterable of str, optional
+        Scored classifiers to add (see :mod:`imnm_cohort.classify.registry`); None (default)
+        adds all, currently ``eular_acr_2017``; an empty list adds none.
 
     Returns
     -------
@@ -37,12 +89,13 @@ def classify(
         A new frame: the input columns, then ``imnm_group`` (categorical over the seven
         groups), ``criteria``, ``classification_reasons`` (``;``-separated reason codes of the
         deciding rule) and the derived columns ``age_at_onset_years``,
-        ``statin_latency_months`` and ``followup_years``.
+        ``statin_latency_months`` and ``followup_years``, then each scored classifier's
+        columns (``eular_acr_2017_*``: ``docs/criteria.md``).
 
     Raises
     ------
     UnknownCriteriaError
-        For an unknown criteria set name.
+        For an unknown criteria set or scored classifier name.
 
     Examples
     --------
@@ -51,13 +104,18 @@ def classify(
     >>> classified = classify(result.valid, criteria="enmc2017")  # doctest: +SKIP
     >>> classified["imnm_group"].value_counts()  # doctest: +SKIP
     """
-    criteria_set = get_criteria(criteria)
-    group, reasons = _decide(patients, criteria_set)
-    out = patients.copy()
-    out["imnm_group"] = pd.Categorical(group, categories=list(GROUPS))
-    out["criteria"] = criteria_set.name
-    out["classification_reasons"] = reasons
-    return pd.concat([out, derived_columns(patients)], axis=1)
+    procedure = DecisionProcedure(get_criteria(criteria))
+    scorers = scored_classifiers(scores)
+    decided, derived = procedure.classify(patients), derived_columns(patients)
+    added = [decided, derived]
+    for scorer in scorers:
+        added.append(scorer.classify(_columns(scorer.columns_required, patients, *added)))
+    return pd.concat([patients, *added], axis=1)
+
+
+def _columns(names: tuple[str, ...], *frames: pd.DataFrame) -> pd.DataFrame:
+    """The named columns found in the frames: a small frame, not a copy of all of them."""
+    return pd.concat([f[[c for c in names if c in f.columns]] for f in frames], axis=1)
 
 
 def reason_counts(classified: pd.DataFrame) -> dict[str, int]:

@@ -11,9 +11,16 @@ Decisions (see ``docs/extract-format.md``):
   ``.csv`` (UTF-8, with or without byte-order mark, unless another encoding is declared),
   ``.parquet``/``.pq``, ``.xlsx`` (the first sheet), SPSS ``.sav`` and Stata ``.dta``
   (:mod:`imnm_cohort.extract.readstat`). A new source is one reader added to the registry.
-* Header names are matched to contract columns ignoring case and surrounding spaces.
+* Header names are matched to contract columns ignoring case and surrounding spaces; other
+  columns keep their exact names (``site`` and ``Site`` are two columns). A blank header
+  name is carried as ``column_<position>``; an extra column named like a column the toolkit
+  adds (``imnm_group``, ``row_number``, ...) is carried under the prefix ``extract.``.
 * A column whose value is required must be present; an absent optional column is read as
   empty everywhere and listed in the validation report.
+* Rows with every cell empty at the end of the file (a spreadsheet's trailing ``,,,``) are
+  not data rows. A NUL character anywhere makes the file unusable.
+* Timezone-aware timestamps (Parquet) are read as their local calendar date, never shifted
+  to UTC first.
 * A file with a header but no data rows cannot be used: a scheduled report on an empty
   extract would hide a failed export.
 """
@@ -34,6 +41,14 @@ import pyarrow.csv as pacsv
 
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS
+
+#: Columns the toolkit adds to its outputs: an extract's own column of that name is carried
+#: as ``extract.<name>``.
+RESERVED_COLUMNS = (
+    "row_number", "quarantine_reasons", "imnm_group", "criteria", "classification_reasons",
+    "age_at_onset_years", "statin_latency_months", "followup_years",
+)  # fmt: skip
+EXTRA_PREFIX = "extract."
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -141,6 +156,7 @@ def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
         raise ExtractError(
             f"{path}: contains NUL bytes; this is a binary file, not a CSV text file"
         )
+    _refuse_nul_bytes(path)
     try:
         with path.open(encoding=encoding, newline="") as handle:
             header = next(csv.reader(handle, delimiter=options.delimiter), None)
@@ -180,6 +196,20 @@ def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
     frame.columns = pd.Index(header)
     return frame
+
+
+def _refuse_nul_bytes(path: Path) -> None:
+    """A NUL byte anywhere in a CSV file (not only its first block) makes it unusable."""
+    offset = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            at = block.find(b"\x00")
+            if at >= 0:
+                raise ExtractError(
+                    f"{path}: contains a NUL byte at offset {offset + at}; "
+                    "this is not a CSV text file"
+                )
+            offset += len(block)
 
 
 def _locate_bad_utf8(path: Path, encoding: str = "utf-8") -> None:
@@ -222,7 +252,9 @@ def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise ExtractError(f"{path}: cannot be read as Parquet ({_one_line(exc)})") from None
-    return _to_text(frame)
+    frame = _to_text(frame)
+    _refuse_nul_cells(frame, path)
+    return frame
 
 
 def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
@@ -238,8 +270,10 @@ def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
     header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0]]
     _check_header(path, header, options.required)
     frame = grid.iloc[1:].reset_index(drop=True)
-    frame.columns = pd.Index(header)
-    return _to_text(frame)
+    frame.columns = pd.Index(_name_columns(pd.Index(header)))
+    frame = _to_text(frame)
+    _refuse_nul_cells(frame, path)
+    return frame
 
 
 def _without_blank_tail(grid: pd.DataFrame) -> pd.DataFrame:
@@ -259,8 +293,15 @@ def _check_header(
 ) -> None:
     names = [str(h).strip() for h in header]
     lowered = [n.lower() for n in names]
+    # Only contract columns are matched ignoring case and spaces; other names are compared
+    # exactly, and blank ones are named by position (see _name_columns).
+    keys = [
+        low if low in CONTRACT_COLUMNS else str(h) for low, h in zip(lowered, header, strict=True)
+    ]
     seen: set[str] = set()
-    duplicates = sorted({n for n in lowered if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    duplicates = sorted(
+        {k for k in keys if k.strip() and (k in seen or seen.add(k))}  # type: ignore[func-returns-value]
+    )
     if duplicates:
         raise ExtractError(f"{path}: duplicated column(s) in the header: {', '.join(duplicates)}")
     missing = [c for c in required if c not in lowered]
@@ -282,7 +323,7 @@ def _to_text(frame: pd.DataFrame) -> pd.DataFrame:
         col = frame[name]
         if pd.api.types.is_datetime64_any_dtype(col):
             text = pd.Series(
-                np.datetime_as_string(col.to_numpy(dtype="datetime64[D]"), unit="D"),
+                np.datetime_as_string(_local_dates(col), unit="D"),
                 index=col.index,
                 dtype=object,
             )
@@ -318,9 +359,70 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def _local_dates(col: pd.Series) -> np.ndarray:
+    """Calendar dates of timestamps; a timezone-aware one gives its local date, not UTC's."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        col = col.dt.tz_localize(None)
+    stamps = np.asarray(col.to_numpy(dtype="datetime64[ns]"))
+    # Integer floor division: numpy's own cast to days overflows near 1677.
+    days = (stamps.view(np.int64) // np.int64(86_400_000_000_000)).view("datetime64[D]")
+    days[np.isnat(stamps)] = np.datetime64("NaT")
+    return days
+
+
+def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with every cell empty at the end of the file are not data rows."""
+    end = len(frame)
+    while end > 0 and frame.shape[1]:  # usually one look at the last rows is enough
+        start = max(0, end - 1024)
+        chunk = frame.iloc[start:end]
+        blank = np.ones(len(chunk), dtype=bool)
+        for i in range(chunk.shape[1]):
+            text = chunk.iloc[:, i].astype("string").str.strip()
+            blank &= (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+        if not blank.all():
+            end = start + int(np.flatnonzero(~blank)[-1]) + 1
+            break
+        end = start
+    return frame if end == len(frame) else frame.iloc[:end]
+
+
+def _name_columns(columns: pd.Index) -> list[str]:
+    """Blank header names become ``column_<position>``; extra columns named like a column
+    the toolkit adds get the ``extract.`` prefix (repeated until the name is free)."""
+    names = [str(c) if str(c).strip() else f"column_{i + 1}" for i, c in enumerate(columns)]
+    taken = set(names)
+    out = []
+    for name in names:
+        if name in RESERVED_COLUMNS or name.strip().lower() in RESERVED_COLUMNS:
+            new = EXTRA_PREFIX + name
+            while new in taken:
+                new = EXTRA_PREFIX + new
+            taken.add(new)
+            name = new
+        out.append(name)
+    return out
+
+
+def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
+    """A NUL character in a cell (Parquet, Excel) makes the file unusable."""
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+            hit = col.astype("string").str.contains("\x00", regex=False).fillna(False)
+            if hit.any():
+                row = int(np.flatnonzero(hit.to_numpy(dtype=bool))[0]) + 1
+                raise ExtractError(
+                    f"{path}: column '{name}' holds a NUL character (data row {row}); "
+                    "the file is damaged"
+                )
+
+
 def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    frame = _drop_trailing_blank_rows(frame)
     if len(frame) == 0:
         raise ExtractError(f"{path}: has a header but no data rows")
+    frame.columns = pd.Index(_name_columns(frame.columns))
     rename = {}
     for name in frame.columns:
         key = str(name).strip().lower()

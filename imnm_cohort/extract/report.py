@@ -12,7 +12,8 @@ from pathlib import Path
 
 from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES
 from imnm_cohort.extract.validate import ValidationResult
-from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.report.escape import md_text
+from imnm_cohort.tables import write_failure, write_table, write_text
 
 VALIDATION_FILES = (
     "valid.csv",
@@ -31,7 +32,7 @@ def validation_markdown(result: ValidationResult) -> str:
     lines = [
         "# Validation report",
         "",
-        f"Extract `{_md(summary['source'])}`, checked against extract contract "
+        f"Extract {md_text(summary['source'])}, checked against extract contract "
         f"v{CONTRACT_VERSION}.",
         "",
         "| rows | count |",
@@ -45,13 +46,13 @@ def validation_markdown(result: ValidationResult) -> str:
     if mapping is not None:
         lines[4:4] = [
             f"Mapped from a site's export of {counts['export_rows']} rows with mapping file "
-            f"`{_md(mapping['file'])}` (SHA-256 `{mapping['sha256']}`); rows below are patients.",
+            f"{md_text(mapping['file'])} (SHA-256 `{mapping['sha256']}`); rows below are patients.",
             "",
         ]
         if mapping["left_out_columns"]:
             lines[6:6] = [
                 "Export columns left out of the combined extract: "
-                + ", ".join(f"`{_md(c)}`" for c in mapping["left_out_columns"])
+                + ", ".join(md_text(c) for c in mapping["left_out_columns"])
                 + ".",
                 "",
             ]
@@ -62,7 +63,8 @@ def validation_markdown(result: ValidationResult) -> str:
     if summary["quarantine_reasons"]:
         lines += ["| column | rule | rows |", "|---|---|---:|"]
         lines += [
-            f"| {r['column']} | {r['rule']} | {r['rows']} |" for r in summary["quarantine_reasons"]
+            f"| {md_text(r['column'])} | {md_text(r['rule'])} | {r['rows']} |"
+            for r in summary["quarantine_reasons"]
         ]
     else:
         lines.append("No row was quarantined.")
@@ -78,7 +80,7 @@ def validation_markdown(result: ValidationResult) -> str:
         lines += [
             "",
             "Optional columns absent from the file (read as empty): "
-            + ", ".join(summary["absent_columns"])
+            + ", ".join(md_text(c) for c in summary["absent_columns"])
             + ".",
         ]
     lines += [
@@ -91,20 +93,25 @@ def validation_markdown(result: ValidationResult) -> str:
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
-
-
 def write_validation(result: ValidationResult, folder: str | Path) -> list[Path]:
     """Write the validation outputs (:data:`VALIDATION_FILES`) into ``folder``."""
     folder = Path(folder)
-    return [
-        write_table(result.valid, folder / "valid.csv"),
-        write_table(result.quarantine, folder / "quarantine.csv"),
-        write_table(result.reasons, folder / "quarantine_reasons.csv"),
-        write_table(result.warnings, folder / "data_quality_warnings.csv"),
-        write_text(
+    writers = [
+        lambda: write_table(result.valid, folder / "valid.csv"),
+        lambda: write_table(result.quarantine, folder / "quarantine.csv"),
+        lambda: write_table(result.reasons, folder / "quarantine_reasons.csv"),
+        lambda: write_table(result.warnings, folder / "data_quality_warnings.csv"),
+        lambda: write_text(
             json.dumps(result.to_dict(), indent=2) + "\n", folder / "validation_report.json"
         ),
-        write_text(validation_markdown(result), folder / "validation_report.md"),
+        lambda: write_text(validation_markdown(result), folder / "validation_report.md"),
     ]
+    written: list[Path] = []
+    try:
+        for write in writers:
+            written.append(write())
+    except OSError as exc:
+        for path in written:  # all the outputs or none
+            path.unlink(missing_ok=True)
+        raise write_failure(folder, exc) from None
+    return written

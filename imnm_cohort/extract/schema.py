@@ -134,6 +134,11 @@ def _allowed(values: tuple[str, ...]) -> list[pa.Check]:
     return [pa.Check.isin(list(values), error="not_allowed")]
 
 
+def _eular_item(text: str) -> str:
+    """Description of a contract v1.2 column read by the EULAR/ACR 2017 classifier."""
+    return f"{text} (EULAR/ACR 2017 classification item; contract v1.2)."
+
+
 def _order(earlier: str, later: str, code: str, *, strict: bool = False) -> pa.Check:
     return pa.Check.date_order(earlier=earlier, later=later, strict=strict, error=code)
 
@@ -316,6 +321,79 @@ EXTRACT_SCHEMA = pa.DataFrameSchema(
             checks=[pa.Check.str_matches(ICD10_PATTERN, error="invalid_icd10")],
             title="Cancer ICD-10 code",
             description="ICD-10 code of that malignancy, e.g. C50.9.",
+        ),
+        "weakness_upper_proximal": _col(
+            "bool",
+            title="Proximal upper-limb weakness",
+            description=_eular_item(
+                "Objective symmetric, usually progressive weakness of the proximal arms"
+            ),
+        ),
+        "weakness_lower_proximal": _col(
+            "bool",
+            title="Proximal lower-limb weakness",
+            description=_eular_item(
+                "Objective symmetric, usually progressive weakness of the proximal legs"
+            ),
+        ),
+        "neck_flexor_weaker_than_extensor": _col(
+            "bool",
+            title="Neck flexors weaker than extensors",
+            description=_eular_item(
+                "Neck flexors relatively weaker than neck extensors on muscle testing"
+            ),
+        ),
+        "legs_proximal_weaker_than_distal": _col(
+            "bool",
+            title="Legs: proximal weaker than distal",
+            description=_eular_item(
+                "In the legs, proximal muscles relatively weaker than distal muscles"
+            ),
+        ),
+        "heliotrope_rash": _col(
+            "bool",
+            title="Heliotrope rash",
+            description=_eular_item(
+                "Purple, lilac or erythematous patches over the eyelids or around the eyes"
+            ),
+        ),
+        "gottron_papules": _col(
+            "bool",
+            title="Gottron papules",
+            description=_eular_item(
+                "Erythematous to violaceous papules over the extensor surfaces of joints"
+            ),
+        ),
+        "gottron_sign": _col(
+            "bool",
+            title="Gottron sign",
+            description=_eular_item(
+                "Erythematous to violaceous flat macules over the extensor surfaces of joints"
+            ),
+        ),
+        "dysphagia": _col(
+            "bool",
+            title="Dysphagia",
+            description=_eular_item("Difficulty swallowing or oesophageal dysmotility"),
+        ),
+        "muscle_enzymes_elevated": _col(
+            "bool",
+            title="Muscle enzymes elevated",
+            description=_eular_item(
+                "Highest serum CK, LDH, AST or ALT above the upper limit of normal"
+            ),
+        ),
+        "biopsy_endomysial_infiltrate": _col(
+            "bool",
+            title="Endomysial infiltrate",
+            description=_eular_item(
+                "Endomysial mononuclear cells surrounding, but not invading, myofibres"
+            ),
+        ),
+        "biopsy_perimysial_perivascular_infiltrate": _col(
+            "bool",
+            title="Perimysial or perivascular infiltrate",
+            description=_eular_item("Perimysial and/or perivascular mononuclear cell infiltration"),
         ),
     },
     checks=[_order(e, later, code, strict=s) for code, _, e, later, s in DATE_ORDER_RULES],

@@ -25,12 +25,13 @@ from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
 from imnm_cohort.extract.hints import CATEGORY_VALUES, expected
 from imnm_cohort.extract.read import read_extract
 from imnm_cohort.extract.schema import (
+    CONTRACT_COLUMNS,
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
 )
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, malignant_icd10
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
 
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
@@ -184,8 +185,9 @@ def validate_extract(
     Parameters
     ----------
     raw : pandas.DataFrame
-        Text cells as returned by :func:`~imnm_cohort.extract.read.read_extract` (every
-        contract column present). Not modified.
+        Text cells as returned by :func:`~imnm_cohort.extract.read.read_extract`. Not
+        modified; contract columns it lacks are read as empty (and listed in
+        ``absent_columns``).
     source : str
         Name used in messages.
     prior_failures : pandas.DataFrame, optional
@@ -204,7 +206,13 @@ def validate_extract(
     FileLevelError
         When more than half of the rows break the same rule.
     """
+    absent = tuple(raw.attrs.get("absent_columns", ()))
     raw = raw.reset_index(drop=True)
+    missing_columns = [c for c in CONTRACT_COLUMNS if c not in raw.columns]
+    if missing_columns:  # a frame made in code: absent columns are empty, as when read
+        empty = {c: pd.Series(None, index=raw.index, dtype=object) for c in missing_columns}
+        raw = raw.assign(**empty)
+        absent = tuple(dict.fromkeys((*absent, *missing_columns)))
     n = len(raw)
     typed, parse_failures = coerce_extract(raw)
     if prior_failures is not None and not prior_failures.empty:
@@ -251,7 +259,7 @@ def validate_extract(
         quarantine=quarantine,
         reasons=reasons,
         warnings=data_quality_warnings(valid),
-        absent_columns=tuple(raw.attrs.get("absent_columns", ())),
+        absent_columns=absent,
     )
 
 
@@ -348,7 +356,8 @@ def _raise_if_file_level(
     ranked = counts.sort_values(ascending=False, kind="stable")
     for (column, rule), worst in zip(ranked.index.tolist(), ranked.tolist(), strict=True):
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
-        examples = tuple(str(v)[:40] for v in pd.unique(hits["value"].astype(str))[:3])
+        shown = hits["value"].astype(object).where(hits["value"].notna(), "(empty)")
+        examples = tuple(str(v)[:40] for v in pd.unique(shown.astype(str))[:3])
         hint = expected(str(column), str(rule), examples[0] if examples else None)
         problems.append((str(column), str(rule), int(worst), examples, hint))
     sources = column_sources or {}
@@ -407,7 +416,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
         ``row_number``, ``patient_id``, ``column``, ``code``, ``value``; codes in
         :data:`WARNING_CODES`.
     """
-    age = (valid["onset_date"] - valid["birth_date"]).dt.days / DAYS_PER_YEAR
+    age = days_between(valid["onset_date"], valid["birth_date"]) / DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),

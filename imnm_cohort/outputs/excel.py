@@ -20,8 +20,9 @@ from typing import Any
 from imnm_cohort.outputs.registry import RunOutputs
 from imnm_cohort.report.labels import TEST_NAMES
 from imnm_cohort.report.manuscript import manuscript_tables
+from imnm_cohort.report.render import disclosure_note
 from imnm_cohort.report.table_model import Number, Table, common_footnotes
-from imnm_cohort.tables import neutralise_text, write_bytes
+from imnm_cohort.tables import spreadsheet_safe, write_bytes
 
 FORMATS = {
     "count": "#,##0",
@@ -32,7 +33,7 @@ FORMATS = {
 
 
 def _text(value: Any) -> str:
-    return neutralise_text(str(value))
+    return spreadsheet_safe(str(value))
 
 
 def _put(ws: Any, row: int, col: int, number: Number, note: str) -> None:
@@ -62,12 +63,7 @@ def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
     header = ["", "statistic", *table.columns, "p", "test"]
     for col, name in enumerate(header, start=1):
         ws.cell(row=3, column=col, value=_text(name) if name else None).font = Font(bold=True)
-    k = meta.get("min_cell_count", 0)
-    note = (
-        f"Withheld: a count from 1 to {k - 1}, or a statistic it would reveal."
-        if k
-        else "Withheld."
-    )
+    note = "Withheld. " + disclosure_note(meta.get("min_cell_count", 0), meta.get("rounding", 0))
     r = 4
     if table.column_n:
         ws.cell(row=r, column=1, value="Patients")

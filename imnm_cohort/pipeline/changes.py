@@ -1,9 +1,14 @@
 """What changed since the previous completed run (``changes.json``; aggregate only).
 
-Patients are matched by ``patient_id`` between the previous run's ``classified.csv`` and this
-run's classified patients: added, removed, group changed (counted by transition and by the
-new reason), new cancers and new deaths (a date that was empty and is now given). Estimates
-that moved are listed from the two ``summary.json`` files. No patient id is written.
+Each run keeps a small private snapshot of what it classified (``snapshot.parquet``:
+patient id, group, reasons, and whether a cancer and a death were recorded). The next run
+matches patients by ``patient_id`` against it: added, removed, group changed (counted by
+transition and by the new reason), new cancers and new deaths. Estimates that moved are
+listed from the two published ``summary.json`` files. No patient id is written.
+
+The comparison reads only what the toolkit itself wrote, never ``classified.csv`` (which a
+spreadsheet may have re-saved): a missing or damaged snapshot skips the comparison with a
+note, and never stops the run.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import GROUP_COLUMN
+
+SNAPSHOT = "snapshot.parquet"
+SNAPSHOT_COLUMNS = ("patient_id", "imnm_group", "classification_reasons", "cancer", "death")
 
 #: Estimates compared between runs (paths into summary.json; "*" is any group).
 TRACKED = (
@@ -30,6 +39,19 @@ TRACKED = (
     "comparisons.malignancy.groups.*.cumulative_incidence",
     "comparisons.malignancy.groups.*.rate_per_1000py",
 )
+
+
+def snapshot(classified: pd.DataFrame) -> pd.DataFrame:
+    """The private snapshot a run keeps for the next run's comparison."""
+    return pd.DataFrame(
+        {
+            "patient_id": classified["patient_id"].astype(str).to_numpy(),
+            "imnm_group": classified[GROUP_COLUMN].astype(str).to_numpy(),
+            "classification_reasons": classified["classification_reasons"].astype(str).to_numpy(),
+            "cancer": classified["cancer_date"].notna().to_numpy(dtype=bool),
+            "death": classified["death_date"].notna().to_numpy(dtype=bool),
+        }
+    )
 
 
 def _leaves(data: Any, pattern: list[str], prefix: str = "") -> dict[str, Any]:
@@ -48,12 +70,32 @@ def _leaves(data: Any, pattern: list[str], prefix: str = "") -> dict[str, Any]:
 def _moved(previous: Any, current: Any) -> bool:
     if isinstance(previous, int | float) and isinstance(current, int | float):
         return not math.isclose(float(previous), float(current), rel_tol=1e-9, abs_tol=1e-12)
-    return previous != current
+    return bool(previous != current)
+
+
+def _read_snapshot(path: Path) -> pd.DataFrame | str:
+    if not path.is_file():
+        return f"the previous run has no {SNAPSHOT}"
+    try:
+        old = pd.read_parquet(path, columns=list(SNAPSHOT_COLUMNS))
+    except Exception as exc:  # pyarrow raises many unrelated types for a damaged file
+        return f"the previous run's {SNAPSHOT} cannot be read ({type(exc).__name__})"
+    if not old["patient_id"].is_unique or old["patient_id"].isna().any():
+        return f"the previous run's {SNAPSHOT} is damaged (patient ids not unique)"
+    return old
+
+
+def _old_summary(previous_run: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((previous_run / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def changes_since(
     previous_run: Path, classified: pd.DataFrame, summary: dict[str, Any]
-) -> dict[str, Any] | None:
+) -> dict[str, Any] | str:
     """Compare this run with a previous run folder.
 
     ``summary`` must be this run's published (disclosure-controlled) summary: estimates
@@ -62,42 +104,35 @@ def changes_since(
 
     Returns
     -------
-    dict or None
-        The changes (aggregate counts and moved estimates), or None when the previous run
-        kept no ``classified.csv`` to compare with.
+    dict or str
+        The changes (aggregate counts and moved estimates), or one line saying why the
+        comparison was skipped.
     """
-    old_path = previous_run / "classified.csv"
-    if not old_path.exists():
-        return None
-    columns = ["patient_id", GROUP_COLUMN, "classification_reasons", "cancer_date", "death_date"]
-    old = pd.read_csv(
-        old_path, dtype=str, keep_default_na=False, na_values=[""], usecols=lambda c: c in columns
-    ).set_index("patient_id")
-    new = pd.DataFrame({c: classified[c].astype("string") for c in columns}).set_index("patient_id")
+    old = _read_snapshot(previous_run / SNAPSHOT)
+    if isinstance(old, str):
+        return f"changes since the previous run not compared: {old}"
+    old = old.astype({"patient_id": str}).set_index("patient_id")
+    new = snapshot(classified).set_index("patient_id")
     both = old.index.intersection(new.index)
     o, n = old.loc[both], new.loc[both]
-    before, after = o[GROUP_COLUMN].astype(str).to_numpy(), n[GROUP_COLUMN].astype(str).to_numpy()
+    before, after = o["imnm_group"].astype(str).to_numpy(), n["imnm_group"].to_numpy(dtype=str)
     moved = before != after
     transitions = pd.Series(before[moved] + " -> " + after[moved]).value_counts().sort_index()
     reasons = (
-        pd.Series(n["classification_reasons"].astype(str).to_numpy()[moved])
-        .str.split(";")
-        .explode()
+        pd.Series(n["classification_reasons"].to_numpy(dtype=str)[moved]).str.split(";").explode()
     )
-    new_cancer = o["cancer_date"].isna().to_numpy(bool) & n["cancer_date"].notna().to_numpy(bool)
-    new_death = o["death_date"].isna().to_numpy(bool) & n["death_date"].notna().to_numpy(bool)
+    new_cancer = ~o["cancer"].to_numpy(dtype=bool) & n["cancer"].to_numpy(dtype=bool)
+    new_death = ~o["death"].to_numpy(dtype=bool) & n["death"].to_numpy(dtype=bool)
     estimates = []
-    old_summary_path = previous_run / "summary.json"
-    if old_summary_path.exists():
-        old_summary = json.loads(old_summary_path.read_text())
-        for pattern in TRACKED:
-            was = _leaves(old_summary, pattern.split("."))
-            now = _leaves(summary, pattern.split("."))
-            for path in sorted(set(was) | set(now)):
-                if _moved(was.get(path), now.get(path)):
-                    estimates.append(
-                        {"estimate": path, "previous": was.get(path), "current": now.get(path)}
-                    )
+    old_summary = _old_summary(previous_run)
+    for pattern in TRACKED if old_summary else ():
+        was = _leaves(old_summary, pattern.split("."))
+        now = _leaves(summary, pattern.split("."))
+        for where in sorted(set(was) | set(now)):
+            if _moved(was.get(where), now.get(where)):
+                estimates.append(
+                    {"estimate": where, "previous": was.get(where), "current": now.get(where)}
+                )
     return {
         "previous_run": previous_run.name,
         "patients": {
@@ -111,3 +146,31 @@ def changes_since(
         "by_reason": {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()},
         "estimates": estimates,
     }
+
+
+def changes_disclosure(changes: dict[str, Any]) -> Declaration:
+    """Disclosure declaration of a ``changes_since`` result.
+
+    Transitions add up to the patients whose group changed; added minus removed is the
+    change in valid rows (both runs publish it). A withheld count withholds the moved
+    group sizes too, which would give it back by difference. The estimates themselves were
+    released by each run's own disclosure control.
+    """
+    sizes = tuple(
+        ("estimates", i)
+        for i, e in enumerate(changes["estimates"])
+        if str(e["estimate"]).startswith("groups.")
+    )
+    patients = [("patients", k) for k in changes["patients"]]
+    transitions = [("transitions", k) for k in changes["transitions"]]
+    return Declaration(
+        counts=tuple(
+            Count(p, describes=sizes)
+            for p in [*patients, *transitions, *(("by_reason", k) for k in changes["by_reason"])]
+        ),
+        margins=(
+            Margin(tuple(transitions), ("patients", "changed")),
+            Margin((("patients", "added"), ("patients", "removed"))),
+        ),
+        cleared=(("estimates",),),
+    )

@@ -24,10 +24,15 @@ Example (``pipelines/example.toml`` is a commented version)::
 
     [disclosure]
     min_cell_count = 5
+    rounding = 0
 
     [output]
     root = "reports/registry"
     formats = ["html", "md", "json", "csv"]
+
+    [table_one]                       # optional; see imnm_cohort.analysis.table_spec
+    missing = "row"
+    variables = ["age_at_onset_years", "sex", { column = "site", kind = "categorical" }]
 
     [report]
     title = "IMNM in the North Registry"
@@ -38,9 +43,11 @@ Example (``pipelines/example.toml`` is a commented version)::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,6 +55,7 @@ from typing import Any
 
 from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
+from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.mapping.load import InputSpec
@@ -71,14 +79,24 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "seed": ((int,), 0),
         "reference_rates": ((str,), None),
     },
-    "disclosure": {"min_cell_count": ((int,), 5)},
+    "disclosure": {"min_cell_count": ((int,), 5), "rounding": ((int,), 0)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(DEFAULT_FORMATS))},
+    "table_one": {"variables": ((list,), None), "missing": ((str,), "row"), "smd": ((bool,), True)},
     "report": {
         "title": ((str,), DEFAULT_TITLE),
         "study": ((str,), ""),
         "data_cutoff": ((str, dt.date), ""),
         "authors": ((list,), []),
     },
+}
+# (section, key) -> (lowest, highest, lowest allowed itself): checked when the file is read,
+# so a NaN, an infinity or a huge value never reaches the analyses.
+_BOUNDS: dict[tuple[str, str], tuple[float, float, bool]] = {
+    ("analysis", "window_years"): (0, 100, True),
+    ("analysis", "horizon_years"): (0, 100, False),
+    ("analysis", "seed"): (0, 2**32 - 1, True),
+    ("disclosure", "min_cell_count"): (0, 1000, True),
+    ("disclosure", "rounding"): (0, 100, True),
 }
 
 
@@ -116,6 +134,8 @@ class PipelineConfig:
     malignancy : MalignancyOptions
     seed : int
     min_cell_count : int
+    rounding : int
+        0, or the base counts are rounded to (counts up to ``min_cell_count`` withheld).
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
@@ -124,6 +144,8 @@ class PipelineConfig:
         Population rates for the SIR and SMR (``[analysis] reference_rates``).
     mapping : Path or None
         The mapping file that turns the input export into an extract (absolute), if any.
+    table_one : TableOneOptions
+        Table 1's variables, missing-value convention and SMDs (``[table_one]``).
     """
 
     source: Path | None
@@ -134,9 +156,11 @@ class PipelineConfig:
     min_cell_count: int = 5
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = DEFAULT_FORMATS
-    report: ReportSettings = field(default_factory=ReportSettings)
+    rounding: int = 0
     reference_rates: ReferenceRates | None = None
     mapping: Path | None = None
+    table_one: TableOneOptions = field(default_factory=TableOneOptions)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -150,9 +174,10 @@ class PipelineConfig:
                 "seed": self.seed,
                 "reference_rates": self.reference_rates.path if self.reference_rates else None,
             },
-            "disclosure": {"min_cell_count": self.min_cell_count},
+            "disclosure": {"min_cell_count": self.min_cell_count, "rounding": self.rounding},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
             "report": {**asdict(self.report), "authors": list(self.report.authors)},
+            "table_one": self.table_one.to_dict(),
         }
 
     def input_spec(self) -> InputSpec:
@@ -190,18 +215,11 @@ class PipelineConfig:
             raise ConfigError(f"--input {extract}: no such extract file")
         if mapping is not None and not Path(mapping).is_file():
             raise ConfigError(f"--mapping {mapping}: no such mapping file")
-        return PipelineConfig(
-            self.source,
-            (extract or self.extract).resolve(),
-            self.criteria,
-            self.malignancy,
-            self.seed,
-            self.min_cell_count,
-            (output_root or self.output_root).resolve(),
-            self.formats,
-            self.report,
-            self.reference_rates,
-            Path(mapping).resolve() if mapping is not None else self.mapping,
+        return dataclasses.replace(
+            self,
+            extract=(extract or self.extract).resolve(),
+            output_root=(output_root or self.output_root).resolve(),
+            mapping=Path(mapping).resolve() if mapping is not None else self.mapping,
         )
 
 
@@ -244,13 +262,13 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
             f"{path}: [classification] criteria = {criteria!r} is not a known "
             f"criteria set; choose one of: {', '.join(available_criteria())}"
         )
-    if values["disclosure"]["min_cell_count"] < 0:
-        raise ConfigError(f"{path}: [disclosure] min_cell_count must be 0 or more")
     formats = values["output"]["formats"]
     unknown = [f for f in formats if not isinstance(f, str) or f not in FORMATS]
     if unknown or not formats:
         raise ConfigError(f"{path}: [output] formats must be a list from: {', '.join(FORMATS)}")
     report = _report_settings(values["report"], path)
+    given_t1 = {k: v for k, v in values["table_one"].items() if v is not None}
+    table_one = table_one_options(given_t1, str(path))
     extract = (base / values["input"]["extract"]).resolve()
     if not extract.is_file():
         raise ConfigError(
@@ -278,9 +296,11 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
         formats=tuple(dict.fromkeys(formats)),
+        rounding=values["disclosure"]["rounding"],
         report=report,
         reference_rates=rates,
         mapping=mapping,
+        table_one=table_one,
     )
 
 
@@ -338,5 +358,19 @@ def _check(raw: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
                     f"{path}: [{section}] {key} must be {names}, "
                     f"not {type(value).__name__} ({value!r})"
                 )
+            _check_bounds(path, section, key, value)
             values[section][key] = value
     return values
+
+
+def _check_bounds(path: Path, section: str, key: str, value: Any) -> None:
+    if (section, key) not in _BOUNDS:
+        return
+    lo, hi, closed = _BOUNDS[section, key]
+    inside = math.isfinite(value) and (lo <= value if closed else lo < value) and value <= hi
+    if not inside:
+        low = f"at least {lo:g}" if closed else f"above {lo:g}"
+        raise ConfigError(
+            f"{path}: [{section}] {key} = {value!r} is out of range; "
+            f"give a finite number {low} and at most {hi:g}"
+        )

@@ -13,7 +13,7 @@ from imnm_cohort.extract.schema import CONTRACT_VERSION
 from imnm_cohort.extract.validate import ValidationResult
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.report.disclosure import suppress
+from imnm_cohort.pipeline.declarations import Declaration
 
 DEPENDENCIES = (
     "pandas",
@@ -45,39 +45,26 @@ def versions() -> dict[str, str]:
     }
 
 
-def row_counts(result: ValidationResult, min_cell_count: int) -> dict[str, Any]:
-    """Rows per stage, with small counts withheld like the summary's."""
-    rows = suppress(
-        {
-            "counts": {
-                "input": result.input_rows,
-                "valid": result.valid_rows,
-                "quarantined": result.quarantined_rows,
-            }
-        },
-        min_cell_count,
-    ).data["counts"]
-    # Every valid row is classified, so "classified" shows what "valid" shows.
-    rows["classified"] = rows["valid"]
-    return rows
-
-
 def build_manifest(
     *,
     config: PipelineConfig,
     criteria: CriteriaSet,
     result: ValidationResult,
+    published: dict[str, Any],
     run_name: str,
     started: dt.datetime,
     strict: bool,
     input_sha: str,
     withheld: list[str],
+    undeclared: list[str],
+    notes: list[str],
     previous: Path | None,
     folder: Path,
     files: list[Path],
     timings: dict[str, float],
 ) -> dict[str, Any]:
-    """The run's manifest (aggregate: its row counts are disclosure-controlled)."""
+    """The run's manifest (aggregate: its row counts are the published summary's)."""
+    counts = published["counts"]
     return {
         "toolkit": {
             "name": "imnm-cohort",
@@ -99,13 +86,27 @@ def build_manifest(
             "sha256": input_sha,
             **({"mapping": result.mapping} if result.mapping else {}),
         },
-        "rows": row_counts(result, config.min_cell_count),
+        "rows": {
+            "input": counts["input_rows"],
+            "valid": counts["valid_rows"],
+            "quarantined": counts["quarantined_rows"],
+            "classified": counts["valid_rows"],  # every valid row is classified
+        },
         "disclosure": {
             "min_cell_count": config.min_cell_count,
+            "rounding": config.rounding,
             "withheld_count": len(withheld),
             "withheld": withheld,
+            "undeclared": undeclared,
         },
+        "notes": notes,
         "previous_run": previous.name if previous else None,
         "outputs": {str(p.relative_to(folder)): runfolder.sha256_of(p) for p in files},
         "timings_seconds": timings,
     }
+
+
+#: The manifest's numbers: settings, timings, and the summary's published counts.
+MANIFEST_DISCLOSURE = Declaration(
+    cleared=(("run",), ("config",), ("rows",), ("disclosure",), ("timings_seconds",))
+)

@@ -7,7 +7,9 @@ from typing import Any
 
 from imnm_cohort.classify.criteria import CriteriaSet
 from imnm_cohort.pipeline.config import PipelineConfig
+from imnm_cohort.pipeline.disclosure import WITHHELD, Policy
 from imnm_cohort.pipeline.manifest import package_version, versions
+from imnm_cohort.report.render import disclosure_note
 
 
 def _long_date(iso: str) -> str:
@@ -38,12 +40,7 @@ def report_meta(
         f"CK_HIGH is {criteria.ck_high_text}; a necrotizing biopsy is {criteria.biopsy_text}. "
         f"Source: {criteria.citation}"
     )
-    disclosure = (
-        f"Counts from 1 to {k - 1} are withheld and shown as <{k}, together with the "
-        "statistics they would reveal."
-        if k
-        else "No count was withheld (suppression of small counts was turned off)."
-    )
+    disclosure = disclosure_note(k, config.rounding)
     heading_lines = [
         line
         for line in (
@@ -75,8 +72,10 @@ def report_meta(
         },
         "methods": methods,
         "methods_paragraphs": [criteria_text, *methods, disclosure],
-        "marker": f"<{k}" if k else "(none)",
+        "marker": Policy(k, config.rounding).marker if k else "(none)",
+        "withheld_marker": WITHHELD,
         "min_cell_count": k,
+        "rounding": config.rounding,
         "settings": {**config.to_dict()["analysis"]},
         "manifest": {"input_sha256": input_sha, "withheld": withheld_count, "versions": versions()},
         "run_rows": [
@@ -91,6 +90,7 @@ def report_meta(
             ("generated", generated),
             ("imnm-cohort", toolkit),
             ("minimum cell count", k),
+            ("rounding", config.rounding),
             ("values withheld", withheld_count),
         ],
     }

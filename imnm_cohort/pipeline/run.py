@@ -4,7 +4,8 @@ Outputs (contract section 4), in one folder per run under the output root, as th
 pipeline's ``formats`` select them (see :mod:`imnm_cohort.outputs`): ``report.html``,
 ``report.md``, ``summary.json`` and ``changes.json``, ``tables.docx``, ``tables.xlsx`` and
 ``figures/`` (aggregate, disclosure-controlled), ``classified.csv`` and ``quarantine.csv``
-(patient-level); ``manifest.json`` always.
+(patient-level); ``manifest.json`` and the patient-level snapshot the next run compares
+with, always.
 
 The run returns what happened; the command line decides the exit code.
 """
@@ -18,12 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from imnm_cohort.errors import ExtractError
 from imnm_cohort.pipeline import runfolder, stages
-from imnm_cohort.pipeline.changes import changes_since
+from imnm_cohort.pipeline.changes import changes_disclosure, changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.pipeline.manifest import build_manifest
+from imnm_cohort.pipeline.declarations import Declaration
+from imnm_cohort.pipeline.disclosure import suppress
+from imnm_cohort.pipeline.manifest import MANIFEST_DISCLOSURE, build_manifest
 from imnm_cohort.pipeline.meta import report_meta
-from imnm_cohort.report.disclosure import suppress
+from imnm_cohort.tables import write_failure
 
 T = TypeVar("T")
 
@@ -40,6 +44,10 @@ class RunResult:
         Rows of the extract that were quarantined (``--strict`` makes this exit code 3).
     timings : dict
         Seconds per stage.
+    notes : list of str
+        One line per thing the run skipped (e.g. a comparison with a damaged earlier run).
+    declarations : dict
+        Each aggregate JSON output's disclosure declaration, by file name.
     absent_columns : tuple of str
         Optional contract columns the input did not have (read as empty).
     """
@@ -47,6 +55,8 @@ class RunResult:
     folder: Path
     quarantined_rows: int
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    declarations: dict[str, Declaration] = field(default_factory=dict)
     absent_columns: tuple[str, ...] = ()
 
 
@@ -96,18 +106,25 @@ def run_pipeline(
     ExtractError
         The input cannot be used; nothing is written.
     RunLockedError
-        Another run is writing to the output root; nothing is written.
+        Another run is writing to the output root; nothing is done.
+    ConfigError, OutputError
+        The output folder cannot be written to, or the disk is full; nothing is published.
     """
     stage = _Stages(progress)
     started = now or dt.datetime.now(dt.UTC)
-    extract = stage("read", lambda: stages.read(config))
-    result = stage("validate", lambda: stages.validate(config, extract))
-    criteria, classified = stage("classify", lambda: stages.classify(config, result))
-    analysis = stage("analyse", lambda: stages.analyse(config, classified))
-    disclosed = stage("disclose", lambda: stages.disclose(config, result, classified, analysis))
+    if not config.extract.is_file():
+        raise ExtractError(f"{config.extract}: file not found")
     root = config.output_root
-    name = runfolder.run_name(started, config.digest(), extract.sha256)
+    notes: list[str] = []
+    # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
+        extract = stage("read", lambda: stages.read(config))
+        result = stage("validate", lambda: stages.validate(config, extract))
+        criteria, classified = stage("classify", lambda: stages.classify(config, result))
+        analysis = stage("analyse", lambda: stages.analyse(config, classified))
+        disclosed = stage("disclose", lambda: stages.disclose(config, result, classified, analysis))
+        declarations: dict[str, Declaration] = {"summary.json": disclosed.declaration}
+        name = runfolder.run_name(started, config.digest(), extract.sha256)
         previous = runfolder.latest_run(root)
         work = runfolder.start(root, name)
         try:
@@ -117,10 +134,16 @@ def run_pipeline(
                     "changes",
                     lambda: changes_since(previous, classified, disclosed.summary.data),
                 )
-                if raw_changes is not None:
-                    changes = suppress(raw_changes, config.min_cell_count)
+                if isinstance(raw_changes, str):
+                    notes.append(raw_changes)
+                else:
+                    declarations["changes.json"] = changes_disclosure(raw_changes)
+                    changes = suppress(raw_changes, declarations["changes.json"], disclosed.policy)
             withheld = list(disclosed.summary.withheld) + [
                 f"changes.{p}" for p in (changes.withheld if changes else ())
+            ]
+            undeclared = list(disclosed.summary.undeclared) + [
+                f"changes.{p}" for p in (changes.undeclared if changes else ())
             ]
             meta = report_meta(
                 config=config,
@@ -140,18 +163,32 @@ def run_pipeline(
                 config=config,
                 criteria=criteria,
                 result=result,
+                published=disclosed.summary.data,
                 run_name=name,
                 started=started,
                 strict=strict,
                 input_sha=extract.sha256,
                 withheld=withheld,
+                undeclared=undeclared,
+                notes=notes,
                 previous=previous,
                 folder=work,
                 files=files,
                 timings=stage.timings,
             )
+            declarations["manifest.json"] = MANIFEST_DISCLOSURE
             folder = stages.publish(work, root, name, manifest)
+        except OSError as exc:
+            runfolder.discard(work)
+            raise write_failure(root, exc) from None
         except BaseException:
             runfolder.discard(work)
             raise
-    return RunResult(folder, result.quarantined_rows, stage.timings, result.absent_columns)
+    return RunResult(
+        folder,
+        result.quarantined_rows,
+        stage.timings,
+        notes=notes,
+        declarations=declarations,
+        absent_columns=result.absent_columns,
+    )

@@ -2,17 +2,20 @@
 
 * A lock file in the output root stops two runs writing there at once
   (:class:`~imnm_cohort.errors.RunLockedError`, exit 4). The lock is an operating-system
-  lock (``flock``): it is released when the process ends, even if it is killed.
+  lock (``flock``): it is released when the process ends, even if it is killed. The run
+  takes it before any work, and removes the lock file when it ends, failed or not.
 * Everything is written into a hidden ``.incomplete-*`` folder, which is renamed into place
-  only when the run has completed; ``latest`` (a symbolic link) is then switched to it
-  atomically. An interrupted or failed run leaves the earlier runs and ``latest`` as they
-  were; its leftover folder is removed by the next run.
+  only when the run has completed; ``latest`` is then switched to it atomically. It is a
+  symbolic link, or, on a filesystem that refuses symbolic links, a small text file holding
+  the run folder's name. A run that fails at any point (a full disk included) removes its
+  folder and leaves the earlier runs and ``latest`` as they were.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import os
@@ -20,7 +23,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from imnm_cohort.errors import ConfigError, RunLockedError
+from imnm_cohort.errors import RunLockedError
+from imnm_cohort.tables import write_failure
 
 LOCK_NAME = ".imnm-cohort.lock"
 LATEST = "latest"
@@ -38,26 +42,40 @@ def sha256_of(path: Path) -> str:
 
 @contextlib.contextmanager
 def locked(root: Path) -> Iterator[None]:
-    """Hold the output root's lock for the duration of a run.
+    """Hold the output root's lock for the duration of a run; remove it afterwards.
 
     Raises
     ------
     RunLockedError
         When another run holds it.
+    ConfigError
+        When the output folder cannot be created or written to.
     """
+    created = not root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
+        handle = (root / LOCK_NAME).open("a+")
     except OSError as exc:
-        raise ConfigError(f"{root}: cannot create the output folder ({exc})") from None
-    handle = (root / LOCK_NAME).open("a+")
+        raise write_failure(root, exc) from None
+    lock = root / LOCK_NAME
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # The previous holder removes the file when done: a lock taken on a file that
+            # is no longer the one at this path is no lock at all.
+            if os.fstat(handle.fileno()).st_ino != lock.stat().st_ino:
+                raise BlockingIOError
+        except (BlockingIOError, FileNotFoundError):
             raise RunLockedError(
                 f"{root}: another run is writing to this output folder; nothing was written"
             ) from None
-        yield
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    root.rmdir()  # only if the failed run left it empty
     finally:
         handle.close()
 
@@ -73,24 +91,50 @@ def start(root: Path, name: str) -> Path:
     for leftover in root.glob(INCOMPLETE_PREFIX + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
     work = root / f"{INCOMPLETE_PREFIX}{name}"
-    work.mkdir(parents=True)
+    try:
+        work.mkdir(parents=True)
+    except OSError as exc:
+        raise write_failure(root, exc) from None
     return work
 
 
 def publish(work: Path, root: Path, name: str) -> Path:
-    """Move a completed run into place and point ``latest`` at it; returns its folder."""
+    """Move a completed run into place and point ``latest`` at it; returns its folder.
+
+    If ``latest`` cannot be switched, the run folder is taken back out: a run is
+    published whole or not at all.
+    """
     final = root / name
     suffix = 1
     while final.exists():
         final = root / f"{name}.{suffix}"
         suffix += 1
     os.rename(work, final)
+    try:
+        point_latest(root, final.name)
+    except BaseException:
+        os.rename(final, work)  # discarded by the caller
+        raise
+    return final
+
+
+def point_latest(root: Path, name: str) -> None:
+    """Switch ``latest`` to a run folder atomically: a symbolic link, or a text file
+    holding the folder's name where the filesystem refuses symbolic links."""
     pointer = root / f".{LATEST}.new"
     with contextlib.suppress(FileNotFoundError):
         pointer.unlink()
-    pointer.symlink_to(final.name, target_is_directory=True)
-    os.replace(pointer, root / LATEST)
-    return final
+    try:
+        try:
+            pointer.symlink_to(name, target_is_directory=True)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                raise
+            pointer.write_text(name + "\n", encoding="utf-8")
+        os.replace(pointer, root / LATEST)
+    except BaseException:
+        pointer.unlink(missing_ok=True)
+        raise
 
 
 def discard(work: Path) -> None:
@@ -99,9 +143,18 @@ def discard(work: Path) -> None:
 
 
 def latest_run(root: Path) -> Path | None:
-    """The folder ``latest`` points at, if any."""
+    """The completed run ``latest`` names, if any (a link or a text file naming it)."""
     link = root / LATEST
-    if not link.is_symlink() and not link.is_dir():
+    if link.is_symlink():
+        target = link.resolve()
+    elif link.is_file():
+        try:
+            name = link.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not name or "/" in name or name.startswith("."):
+            return None
+        target = root / name
+    else:
         return None
-    target = link.resolve()
     return target if target.is_dir() else None

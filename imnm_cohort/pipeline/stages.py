@@ -19,16 +19,19 @@ from imnm_cohort.analysis.plotdata import FigureData, figure_data
 from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify as classify_patients
 from imnm_cohort.classify.procedure import reason_counts
-from imnm_cohort.errors import ExtractError
+from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.extract.schema import CONTRACT_VERSION
 from imnm_cohort.extract.validate import ValidationResult
 from imnm_cohort.mapping.load import load_input
 from imnm_cohort.outputs.registry import RunOutputs, uses_figures, write_outputs
 from imnm_cohort.pipeline import runfolder
+from imnm_cohort.pipeline.changes import SNAPSHOT, snapshot
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.report.disclosure import Suppressed, suppress
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+from imnm_cohort.pipeline.disclosure import Policy, Suppressed, suppress
 from imnm_cohort.report.render import view
-from imnm_cohort.tables import write_text
+from imnm_cohort.tables import write_table, write_text
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,21 @@ class Extract:
 
 @dataclass(frozen=True)
 class Disclosed:
-    """What may leave the run: the summary after disclosure control and the figures' data."""
+    """What may leave the run: the summary after disclosure control and the figures' data.
+
+    Attributes
+    ----------
+    summary : Suppressed
+    declaration : Declaration
+        What the summary's numbers are (the counts and what each gives away).
+    figures : FigureData
+    policy : Policy
+    """
 
     summary: Suppressed
+    declaration: Declaration
     figures: FigureData
+    policy: Policy
 
 
 def read(config: PipelineConfig) -> Extract:
@@ -73,10 +87,23 @@ def classify(config: PipelineConfig, result: ValidationResult) -> tuple[Criteria
 
 
 def analyse(config: PipelineConfig, classified: pd.DataFrame) -> CohortAnalysis:
-    """Every analysis of the classified cohort."""
-    return analyse_cohort(
-        classified, config.malignancy, seed=config.seed, reference_rates=config.reference_rates
-    )
+    """Every analysis of the classified cohort.
+
+    Raises
+    ------
+    ConfigError
+        A ``[table_one]`` variable the extract cannot give (the pipeline file is named).
+    """
+    try:
+        return analyse_cohort(
+            classified,
+            config.malignancy,
+            seed=config.seed,
+            reference_rates=config.reference_rates,
+            table_one_options=config.table_one,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
 
 
 def build_summary(
@@ -107,8 +134,43 @@ def build_summary(
             "absent_columns": validation["absent_columns"],
             **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
-        "disclosure": {"min_cell_count": config.min_cell_count},
+        "disclosure": {"min_cell_count": config.min_cell_count, "rounding": config.rounding},
     }
+
+
+def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Declaration:
+    """Disclosure declaration of ``summary.json``: the analyses' own declarations plus
+    the row counts (input = valid + quarantined), reason counts and settings."""
+    reasons_of = {
+        g: tuple(
+            ("classification_reasons", code)
+            for code in summary["classification_reasons"]
+            if code in REASON_CODES and REASON_CODES[code][1] == g
+        )
+        for g in summary["groups"]
+    }
+    counts = ("counts", "input_rows"), ("counts", "valid_rows"), ("counts", "quarantined_rows")
+    validation = summary["validation"]
+    return analysis.disclosure() + Declaration(
+        counts=(
+            Count(counts[0]),
+            Count(counts[1], "valid_rows"),
+            Count(("counts", "export_rows")),  # a site's export, by a mapping file
+            Count(counts[2], describes=(("validation", "quarantine_reasons"),)),
+            *(Count(("groups", g), f"group:{g}", describes=reasons_of[g]) for g in reasons_of),
+            *(Count(("classification_reasons", c)) for c in summary["classification_reasons"]),
+            *(
+                Count(("validation", "quarantine_reasons", i, "rows"))
+                for i in range(len(validation["quarantine_reasons"]))
+            ),
+            *(
+                Count(("validation", "warnings", i, "rows"))
+                for i in range(len(validation["warnings"]))
+            ),
+        ),
+        margins=(Margin((counts[1], counts[2]), counts[0]),),
+        cleared=(("disclosure",), ("comparisons", "malignancy", "options")),
+    )
 
 
 def disclose(
@@ -117,11 +179,17 @@ def disclose(
     classified: pd.DataFrame,
     analysis: CohortAnalysis,
 ) -> Disclosed:
-    """Small counts withheld from the summary; the figures' aggregates built likewise."""
+    """Small counts withheld from the summary, as its declaration says; the figures'
+    aggregates built under the same policy, showing the summary's published counts."""
+    policy = Policy(config.min_cell_count, config.rounding)
     summary = build_summary(config, result, classified, analysis)
+    declaration = summary_disclosure(summary, analysis)
+    published = suppress(summary, declaration, policy)
     return Disclosed(
-        suppress(summary, config.min_cell_count),
-        figure_data(classified, analysis, config.min_cell_count),
+        published,
+        declaration,
+        figure_data(classified, analysis, policy, published.data),
+        policy,
     )
 
 
@@ -153,8 +221,10 @@ def render(
 
 
 def write(config: PipelineConfig, outputs: RunOutputs, folder: Path) -> list[Path]:
-    """Write the pipeline's formats into the run folder."""
-    return write_outputs(outputs, folder, config.formats)
+    """Write the pipeline's formats into the run folder, and the patient-level snapshot the
+    next run compares with (whatever the formats)."""
+    files = write_outputs(outputs, folder, config.formats)
+    return [*files, write_table(snapshot(outputs.classified), folder / SNAPSHOT)]
 
 
 def publish(work: Path, root: Path, name: str, manifest: dict[str, Any]) -> Path:

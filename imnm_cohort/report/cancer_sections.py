@@ -146,7 +146,7 @@ def population_markdown(v: dict[str, Any]) -> list[str]:
             "",
         ]
     sources = "; ".join(_md(x) for x in v["sources"])
-    out += [f"Rates: `{_md(v['file'])}`; source: {sources}.", ""]
+    out += [f"Rates: {_md(v['file'])}; source: {sources}.", ""]
     for r in v["ratios"]:
         out += [f"#### {r['title']}", ""]
         out += _table(

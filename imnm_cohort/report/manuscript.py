@@ -14,67 +14,55 @@ from __future__ import annotations
 from typing import Any
 
 from imnm_cohort.report.labels import label
-from imnm_cohort.report.table_model import Builder, Row, Table, at
+from imnm_cohort.report.table_model import Builder, Row, Table
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
-
-def _test_of(summary: dict[str, Any], path: str) -> str | None:
-    value = at(summary, path)
-    return str(value) if value else None
-
-
-CONTINUOUS = {v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")}
-CATEGORICAL = {v: VARIABLE_TITLES[v] for v in ("sex", "statin_exposed", "dm_rash", "emg_myopathic")}
+#: Continuous summaries: (label suffix, statistics, pattern).
+_CONTINUOUS = {
+    "median_iqr": ("median [Q1, Q3]", (("median", "median"), ("Q1", "q1"), ("Q3", "q3")),
+                   "{} [{}, {}]"),
+    "mean_sd": ("mean (SD)", (("mean", "mean"), ("SD", "sd")), "{} ({})"),
+}  # fmt: skip
 
 
 def table_one(summary: dict[str, Any]) -> Table:
-    """Table 1: patients by IMNM group (and overall)."""
+    """Table 1: patients by IMNM group (and overall), drawn from its self-describing rows,
+    so that any variables a pipeline chose appear."""
     t1 = summary["table_one"]
     b = Builder(summary)
-    columns = (*t1["groups"], "overall")
+    columns = tuple(t1["columns"])
     rows: list[Row] = []
-    for variable, title in CONTINUOUS.items():
-        base = f"table_one.continuous.{variable}.{{g}}"
-        test = f"table_one.tests.{variable}"
-        rows.append(
-            b.row(
-                f"{title}, median [Q1, Q3]",
-                columns,
-                [
-                    ("median", base + ".median", "decimal"),
-                    ("Q1", base + ".q1", "decimal"),
-                    ("Q3", base + ".q3", "decimal"),
-                ],
-                "{} [{}, {}]",
-                p=f"{test}.p_value",
-                test=_test_of(summary, f"{test}.test"),
+    for i, r in enumerate(t1["rows"]):
+        base, test = f"table_one.rows[{i}].cells.{{g}}", f"table_one.rows[{i}].test"
+        test_name = r["test"]["test"]
+        if r["kind"] == "continuous":
+            suffix, stats, pattern = _CONTINUOUS[r["summary"]]
+            rows.append(
+                b.row(
+                    f"{r['label']}, {suffix}",
+                    columns,
+                    [(name, f"{base}.{key}", "decimal") for name, key in stats],
+                    pattern,
+                    p=f"{test}.p_value",
+                    test=test_name,
+                )
             )
-        )
-        rows.append(
-            b.row(
-                "mean (SD)",
-                columns,
-                [("mean", base + ".mean", "decimal"), ("SD", base + ".sd", "decimal")],
-                "{} ({})",
-                indent=1,
-            )
-        )
-        rows.append(b.row("missing", columns, [("n", base + ".missing", "count")], "{}", indent=1))
-    for variable, title in CATEGORICAL.items():
-        test = f"table_one.tests.{variable}"
+            if any(r["cells"][g]["missing"] for g in columns):
+                rows.append(
+                    b.row("missing", columns, [("n", f"{base}.missing", "count")], "{}", indent=1)
+                )
+            continue
         rows.append(
             Row(
-                f"{title}, n (%)",
+                f"{r['label']}, n (%)",
                 (),
                 "",
                 tuple(None for _ in columns),
                 b.n(f"{test}.p_value", "p"),
-                _test_of(summary, f"{test}.test"),
+                test_name,
             )
         )
-        levels = t1["categorical"][variable][columns[0]]["counts"]
-        for level in levels:
-            base = f"table_one.categorical.{variable}.{{g}}"
+        for level in r["levels"]:
             rows.append(
                 b.row(
                     str(level),
@@ -92,10 +80,7 @@ def table_one(summary: dict[str, Any]) -> Table:
         "Table 1. Characteristics of the patients by IMNM group",
         tuple(label(g) for g in columns),
         tuple(rows),
-        (
-            "Continuous variables: median [Q1, Q3] and mean (SD); categorical variables: n (%) "
-            "of all patients in the group, missing values as their own row.",
-        ),
+        tuple(t1.get("footnotes", ())),
         tuple(b.n(f"table_one.n.{g}", "count") for g in columns),
     )
 
@@ -108,8 +93,8 @@ def comparisons(summary: dict[str, Any]) -> Table:
     rows: list[Row] = []
     notes = []
     for key, title in (
-        ("onset_age", CONTINUOUS["age_at_onset_years"]),
-        ("ck_peak", CONTINUOUS["ck_peak"]),
+        ("onset_age", VARIABLE_TITLES["age_at_onset_years"]),
+        ("ck_peak", VARIABLE_TITLES["ck_peak"]),
     ):
         c = summary["comparisons"][key]
         index = {(p["a"], p["b"]): i for i, p in enumerate(c["pairwise"])}

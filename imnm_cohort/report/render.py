@@ -2,24 +2,25 @@
 
 Rendering reads only the disclosure-controlled summary (and the figures made from
 disclosure-controlled aggregates): it computes no statistic and never sees a patient row.
-HTML is autoescaped: every value that comes from the data is inert.
+HTML is autoescaped and every Markdown table cell is escaped (:func:`md_text`): a value
+that comes from the data (a file, column, category or reason name) is shown, never run.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
 from imnm_cohort.classify.rules import REASON_CODES
-from imnm_cohort.report import manuscript
+from imnm_cohort.pipeline.disclosure import WITHHELD
+from imnm_cohort.report.escape import md_text
 from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
 from imnm_cohort.report.numbers import num, p_text, pval, with_ci
-from imnm_cohort.report.table_model import Row
-from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS
+from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS, VARIABLE_TITLES
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -38,6 +39,9 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
+CONTINUOUS_TITLES = {
+    v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")
+}
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,101 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
-def _p_with_test(row: Row) -> str:
-    if row.p is None:
-        return ""
-    short = TEST_SHORT.get(row.test or "", row.test)
-    return pval(row.p.value) + (f" ({short})" if short and row.p.value is not None else "")
+_SUMMARY_TEXT = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}
+
+
+def _smd_text(pairs: list[dict[str, Any]]) -> str:
+    """The largest pairwise SMD, two decimals; a dash when none could be computed."""
+    values = [p["smd"] for p in pairs if isinstance(p["smd"], int | float)]
+    withheld = [p["smd"] for p in pairs if isinstance(p["smd"], str)]
+    if withheld:
+        return str(withheld[0])
+    return f"{max(values):.2f}" if values else "-"
+
+
+def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
+    """Table 1 as header cells and rows of text, from its self-describing summary.
+
+    Every row of ``summary["table_one"]["rows"]`` names its label, kind, summary and cells,
+    so this draws any variables the pipeline chose.
+    """
+    columns = t1["columns"]
+    has_smd = any(row["smd"] for row in t1["rows"])
+    rows = []
+    for row in t1["rows"]:
+        test = row["test"]
+        p = pval(test["p_value"]) if test["test"] else ""
+        if test["test"] and test["test"] not in ("kruskal", "chi2"):
+            p += f" ({TEST_SHORT.get(test['test'], test['test'])})"
+        smd = _smd_text(row["smd"]) if has_smd and row["smd"] else ""
+        cells = [row["cells"][g] for g in columns]
+        if row["kind"] == "continuous":
+            show = _median_iqr if row["summary"] == "median_iqr" else _mean_sd
+            rows.append(
+                {
+                    "label": f"{row['label']}, {_SUMMARY_TEXT[row['summary']]}",
+                    "cells": [show(c) for c in cells],
+                    "p": p,
+                    "smd": smd,
+                }
+            )
+            if any(c["missing"] for c in cells):
+                rows.append(
+                    {
+                        "label": "  missing",
+                        "cells": [num(c["missing"]) for c in cells],
+                        "p": "",
+                        "smd": "",
+                    }
+                )
+            continue
+        rows.append({"label": row["label"], "cells": [""] * len(columns), "p": p, "smd": smd})
+        for level in row["levels"]:
+            texts = []
+            for c in cells:
+                count, percent = c["counts"][level], c["percent"][level]
+                texts.append(
+                    num(count)
+                    if isinstance(percent, str) or percent is None
+                    else f"{num(count)} ({percent:.1f}%)"
+                )
+            rows.append({"label": f"  {level}", "cells": texts, "p": "", "smd": ""})
+    return {
+        "columns": [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns],
+        "rows": rows,
+        "smd": has_smd,
+        "notes": t1["footnotes"],
+    }
+
+
+def _caption(figure: str, min_cell_count: int) -> str:
+    """A figure's caption, saying how small groups are drawn when control is on."""
+    text = CAPTIONS[figure]
+    if figure in ("cancer_incidence", "survival") and min_cell_count:
+        text += (
+            f" Curves stop where fewer than {min_cell_count} patients remain at risk; a "
+            f"group of fewer than {STEPWISE_FACTOR * min_cell_count} patients is drawn "
+            "with one step a year, to its estimate at each whole year, so that no step "
+            "dates a patient's event."
+        )
+    return text
+
+
+def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
+    """What the withheld markers mean, in one or two sentences."""
+    if not min_cell_count and not rounding:
+        return "Disclosure control is off: every count is exact."
+    if rounding:
+        small = (
+            f"'<={min_cell_count}' is a count from 1 to {min_cell_count}, withheld; every "
+            f"other count is rounded to the nearest {rounding}."
+        )
+    else:
+        small = f"'<{min_cell_count}' is a count from 1 to {min_cell_count - 1}, withheld."
+    return (
+        f"{small} '{WITHHELD}' is a value withheld so that a small count cannot be worked "
+        "out from it; it may be of any size."
+    )
 
 
 def view(
@@ -105,20 +199,7 @@ def view(
 ) -> dict[str, Any]:
     """The report's content as tables of text, shared by HTML and Markdown."""
     comparisons = summary["comparisons"]
-    t1 = manuscript.table_one(summary)
-    width = range(len(t1.columns))
-    t1_columns = [
-        {"label": name, "n": n.text() if n else "-"}
-        for name, n in zip(t1.columns, t1.column_n, strict=True)
-    ]
-    rows = [
-        {
-            "label": "  " * r.indent + r.label,
-            "cells": [r.cell_text(i) for i in width],
-            "p": _p_with_test(r),
-        }
-        for r in t1.rows
-    ]
+    t1 = table_one_view(summary["table_one"])
     continuous = []
     for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
         c = comparisons[key]
@@ -138,7 +219,7 @@ def view(
             for p in c["pairwise"]
         ]
         continuous.append(
-            {"title": manuscript.CONTINUOUS[variable], "overall": overall, "pairs": pairs}
+            {"title": CONTINUOUS_TITLES[variable], "overall": overall, "pairs": pairs}
         )
     st = comparisons["statin_latency"]
     statin = {
@@ -244,14 +325,17 @@ def view(
     shown = [] if figures is None else figures.names
     return {
         **meta,
+        "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),
         "counts": summary["counts"],
         "groups": summary["groups"],
         "group_labels": [(g, label(g)) for g in GROUPS],
         "imnm_groups": IMNM_GROUPS,
         "validation": validation,
         "unclassified_reasons": unclassified,
-        "t1_columns": t1_columns,
-        "t1_rows": rows,
+        "t1_columns": t1["columns"],
+        "t1_rows": t1["rows"],
+        "t1_smd": t1["smd"],
+        "t1_notes": t1["notes"],
         "continuous": continuous,
         "statin": statin,
         "malignancy": malignancy,
@@ -261,7 +345,7 @@ def view(
             {
                 "name": k,
                 "svg": figures.svg(k) if figures else "",
-                "caption": CAPTIONS[k],
+                "caption": _caption(k, meta["min_cell_count"]),
                 "wide": bool(figures and figures.two_columns(k)),
             }
             for k in shown
@@ -290,9 +374,8 @@ def render_html(context: dict[str, Any]) -> str:
 
 
 def _md(value: Any) -> str:
-    """Table-cell text: pipes escaped, and a '<' that could open an HTML tag made inert."""
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+    """Table-cell text, inert (every cell: labels, counts and the data's own names)."""
+    return md_text(value)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -311,11 +394,10 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if c["authors"]:
         out += [f"Authors: {_md(', '.join(c['authors']))}.", ""]
     out += [
-        f"Extract `{_md(c['source_name'])}`, criteria **{c['criteria']['name']}**, run "
-        f"{c['run_name']}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
+        f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
-        f"Aggregate report: no patient identifiers or dates. Withheld small counts are "
-        f"shown as `{c['marker']}`.",
+        f"Aggregate report: no patient identifiers or dates. {_md(c['disclosure_note'])}",
         "",
         "## Cohort flow",
         "",
@@ -334,7 +416,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += _table(
             ["reason", "rule", "patients", "code"],
             [
-                [r["meaning"], r["rule"], num(r["count"]), f"`{r['code']}`"]
+                [r["meaning"], r["rule"], num(r["count"]), r["code"]]
                 for r in c["unclassified_reasons"]
             ],
         )
@@ -342,10 +424,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     out += (
         _table(
             ["problem", "rows quarantined", "column", "rule"],
-            [
-                [r["words"], num(r["rows"]), r["column"], f"`{r['rule']}`"]
-                for r in v["quarantine_reasons"]
-            ],
+            [[r["words"], num(r["rows"]), r["column"], r["rule"]] for r in v["quarantine_reasons"]],
         )
         if v["quarantine_reasons"]
         else ["No row was quarantined.", ""]
@@ -353,13 +432,18 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if v["warnings"]:
         out += _table(
             ["warning (rows kept)", "meaning", "rows"],
-            [[f"`{w['code']}`", w["description"], num(w["rows"])] for w in v["warnings"]],
+            [[w["code"], w["description"], num(w["rows"])] for w in v["warnings"]],
         )
     out += ["## Table 1: patients by IMNM group", ""]
+    smd_header = ["SMD"] if c["t1_smd"] else []
     out += _table(
-        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p"],
-        [[r["label"], *r["cells"], r["p"]] for r in c["t1_rows"]],
+        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p", *smd_header],
+        [
+            [r["label"], *r["cells"], r["p"], *([r["smd"]] if c["t1_smd"] else [])]
+            for r in c["t1_rows"]
+        ],
     )
+    out += [*(f"{_md(note)}\n" for note in c["t1_notes"])]
     out += ["## Group comparisons", ""]
     for comp in c["continuous"]:
         out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
@@ -448,7 +532,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += [
             "## Changes since the previous run",
             "",
-            f"Compared with run {ch['previous_run']}.",
+            f"Compared with run {_md(ch['previous_run'])}.",
             "",
         ]
         out += _table(

@@ -15,6 +15,7 @@ from typing import Any
 
 from imnm_cohort.report.labels import TEST_NAMES
 from imnm_cohort.report.numbers import num, pval
+from imnm_cohort.report.render import disclosure_note
 
 
 @dataclass(frozen=True)
@@ -160,12 +161,8 @@ class Builder:
 def common_footnotes(table: Table, meta: dict[str, Any]) -> list[str]:
     """Footnotes every table carries: the tests behind its p-values, withheld counts, criteria."""
     notes = [f"{table.test_mark(t)} {TEST_NAMES.get(t, t)}." for t in table.tests()]
-    if meta.get("min_cell_count"):
-        k = meta["min_cell_count"]
-        notes.append(
-            f"{meta['marker']}: a count from 1 to {k - 1}, withheld to protect patients' "
-            "privacy, with the statistics it would reveal."
-        )
+    if meta.get("min_cell_count") or meta.get("rounding"):
+        notes.append(disclosure_note(meta.get("min_cell_count", 0), meta.get("rounding", 0)))
     cr = meta["criteria"]
     notes.append(f"Groups by the {cr['name']} criteria ({cr['title']}).")
     return notes

@@ -105,7 +105,7 @@ def test_classified_csv_reads_back_as_an_extract(tmp_path):
         ([], "required"),
         (["frobnicate"], "invalid choice"),
         (["synth", "--n", "10"], "-o/--output"),
-        (["synth", "--n", "0", "-o", "x.csv"], "--n must be at least 1"),
+        (["synth", "--n", "0", "-o", "x.csv"], "--n must be between 1 and 10,000,000"),
         (["synth", "--n", "5", "--dirty", "2", "-o", "x.csv"], "--dirty"),
         (["synth", "--n", "5", "-o", "x.txt"], ".csv or .parquet"),
         (

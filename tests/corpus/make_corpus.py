@@ -14,6 +14,8 @@ import json
 import random
 from pathlib import Path
 
+import pandas as pd
+
 from tests.conftest import BASE_PATIENT
 
 HERE = Path(__file__).parent
@@ -203,8 +205,81 @@ def build() -> dict[str, dict]:
         [],
         3,
     )
+    hostile(fail, quarantine)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     return expected
+
+
+#: A file name that would open a link in Markdown if it were not escaped.
+INJECTION_NAME = "x`[click me](javascript:alert(1))`<img src=x onerror=alert(1)>.csv"
+
+
+def hostile(fail, quarantine) -> None:  # type: ignore[no-untyped-def]
+    """Files a careless or hostile export can bring: each must be refused in one line or
+    read exactly (nothing shifted, renamed silently or lost)."""
+    text = csv_text(rows(3))
+    padding = csv_text(rows(3, notes="n" * 40_000))
+    fail(
+        "nul_after_64_kib.csv",
+        padding.encode() + b"C009,female\x00,1955-03-01\n",
+        "contains a NUL byte at offset",
+    )
+    quarantine("trailing_blank_rows.csv", text + ("," * (len(COLUMNS) - 1) + "\n") * 6, [], 3)
+    quarantine(
+        "case_colliding_extras.csv", csv_text(rows(3, site="a", Site="b", **{" site": "c"})), [], 3
+    )
+    quarantine(
+        "blank_extra_headers.csv",
+        text.replace("\n", ",,\n"),
+        [],
+        3,
+    )
+    reserved = {
+        "row_number": "7",
+        "quarantine_reasons": "none",
+        "imnm_group": "hmgcr",
+        "age_at_onset_years": "12",
+        "criteria": "mine",
+    }
+    quarantine("reserved_extra_names.csv", csv_text(rows(3, **reserved)), [], 3)
+    fail(
+        "contract_column_twice_by_case.csv",
+        text.replace("cancer_icd10\n", "Sex\n", 1),
+        "duplicated column(s) in the header: sex",
+    )
+    edges = dict(
+        birth_date="1677-09-22",
+        onset_date="2262-04-09",
+        diagnosis_date="2262-04-10",
+        last_followup_date="2262-04-11",
+        statin_start_date="1677-09-23",
+        cancer_date="1677-09-23",
+        cancer_icd10="C50.9",
+    )
+    quarantine("date_range_edges.csv", csv_text(rows(3, **edges)), [], 3)
+    quarantine("born_1700.csv", with_row(3, 0, birth_date="1700-01-01"), [], 3)
+    quarantine(
+        "beyond_date_range.csv",
+        with_row(3, 0, birth_date="1677-09-20"),
+        [["birth_date", "not_a_date"]],
+        2,
+    )
+    quarantine("name_injection.csv", text, [], 3)  # renamed to INJECTION_NAME by the test
+    frame = pd.DataFrame(rows(3))
+    for column in ("birth_date", "onset_date", "last_followup_date"):
+        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("Europe/Paris")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    quarantine("timezone_aware_dates.parquet", buffer.getvalue(), [], 3)
+    frame = pd.DataFrame(rows(3, notes="ok"))
+    frame.loc[1, "notes"] = "bad\x00cell"
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    fail("nul_in_parquet_cell.parquet", buffer.getvalue(), "holds a NUL character")
+    buffer = io.BytesIO()
+    blank = pd.DataFrame([{c: None for c in COLUMNS}] * 5)
+    pd.concat([pd.DataFrame(rows(3)), blank]).to_excel(buffer, index=False)
+    quarantine("excel_trailing_blank_rows.xlsx", buffer.getvalue(), [], 3)
 
 
 if __name__ == "__main__":

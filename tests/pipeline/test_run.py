@@ -204,8 +204,13 @@ def test_a_failed_run_leaves_the_earlier_run_and_latest_intact(tmp_path, monkeyp
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(text_outputs, "render_html", broken)
-    with pytest.raises(RuntimeError):
-        run("run", "--output-dir", str(root))
+    code, _, err = run("run", "--output-dir", str(root))
+    assert code == 1
+    (line,) = [x for x in err.splitlines() if not x.startswith("[")]
+    assert "unexpected internal error (RuntimeError: disk full); details in " in line
+    log = Path(line.rsplit("details in ", 1)[1])
+    assert log.parent == root and "Traceback" in log.read_text()
+    assert not (root / ".imnm-cohort.lock").exists()
     assert (root / "latest").resolve() == before
     assert runs(root) == [before]
     assert not list(root.glob(".incomplete-*"))
@@ -443,6 +448,6 @@ def test_manifest_counts_are_withheld_like_the_summary(tmp_path):
     assert run("run", "--input", str(extract), "--output-dir", str(tmp_path / "o"))[0] == 0
     manifest = json.loads((tmp_path / "o" / "latest" / "manifest.json").read_text())
     assert manifest["rows"]["quarantined"] == "<5"
-    assert manifest["rows"]["valid"] == "<5"  # else 200 - valid would give it away
+    assert manifest["rows"]["valid"] == "[withheld]"  # else 200 - valid would give it away
     summary = json.loads((tmp_path / "o" / "latest" / "summary.json").read_text())
     assert summary["counts"]["quarantined_rows"] == "<5"

@@ -16,6 +16,7 @@ from imnm_cohort.analysis import (
     statin_latency,
     table_one,
 )
+from imnm_cohort.analysis.table_spec import TableOneOptions
 
 IMNM = ["hmgcr", "srp", "seronegative"]
 
@@ -160,12 +161,40 @@ def test_table_one_matches_tableone(cohort):
     ours = table_one(cohort, IMNM)
     frame = t1.tableone
     for group in IMNM:
-        s = ours.continuous["age_at_onset_years"][group]
+        s = ours.row("age_at_onset_years").cells[group]
         cell = frame.loc[("age, median [Q1,Q3]", ""), ("Grouped by group", group)]
         assert cell == f"{s.median:.2f} [{s.q1:.2f},{s.q3:.2f}]"
     p_cell = frame.loc[("ck_peak, median [Q1,Q3]", ""), ("Grouped by group", "P-Value")]
-    p = ours.continuous_tests["ck_peak"].p_value
+    p = ours.row("ck_peak").test.p_value
     assert p_cell.strip() == ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def test_standardized_mean_differences_match_tableone(cohort):
+    tableone = pytest.importorskip("tableone")
+    imnm = cohort[cohort["imnm_group"].isin(IMNM)].copy()
+    imnm["group"] = imnm["imnm_group"].astype(str)
+    imnm["eular"] = imnm["eular_acr_2017_category"].astype(str)
+    imnm["sex"] = imnm["sex"].astype(str)
+    reference = tableone.TableOne(
+        imnm[["group", "age_at_onset_years", "ck_peak", "sex", "eular"]],
+        columns=["age_at_onset_years", "ck_peak", "sex", "eular"],
+        categorical=["sex", "eular"],
+        groupby="group",
+        smd=True,
+    ).smd_table
+    ours = table_one(cohort, IMNM)
+    compared = 0
+    for ours_name, theirs in [
+        ("age_at_onset_years", "age_at_onset_years"),
+        ("ck_peak", "ck_peak"),
+        ("sex", "sex"),
+        ("eular_acr_2017_category", "eular"),
+    ]:
+        for (a, b), smd in ours.row(ours_name).smd.items():
+            column = next(c for c in reference.columns if c in (f"SMD ({a},{b})", f"SMD ({b},{a})"))
+            assert smd == pytest.approx(abs(float(reference.loc[theirs, column])), rel=1e-9)
+            compared += 1
+    assert compared == 12
 
 
 def test_table_one_keeps_missing_in_the_denominator():
@@ -179,13 +208,23 @@ def test_table_one_keeps_missing_in_the_denominator():
             "age_at_onset_years": [50.0, 60, 70, None],
             "ck_peak": [1e3] * 4,
             "followup_years": [1.0] * 4,
+            "onset_date": pd.to_datetime(["2020-01-01"] * 4),
+            "diagnosis_date": pd.to_datetime(["2020-03-01", None, None, None]),
+            "eular_acr_2017_category": ["probable"] * 4,
         }
     )
     t = table_one(frame, ["hmgcr"])
-    sex = t.categorical["sex"]["hmgcr"]
+    sex = t.row("sex").cells["hmgcr"]
     assert sex.counts == {"female": 2, "male": 1, "missing": 1} and sex.denominator == 4
-    assert sex.percent("female") == 50.0
-    assert t.continuous["age_at_onset_years"]["hmgcr"].missing == 1
+    assert sex.percent("female") == 50.0 and sex.percent("missing") == 25.0
+    assert t.row("age_at_onset_years").cells["hmgcr"].missing == 1
+    delay = t.row("onset_to_diagnosis_months").cells["hmgcr"]
+    assert delay.n == 1 and delay.missing == 3 and delay.median == pytest.approx(60 / 30.4375)
+    left_out = table_one(frame, ["hmgcr"], TableOneOptions(missing="exclude"))
+    sex = left_out.row("sex").cells["hmgcr"]
+    assert sex.counts == {"female": 2, "male": 1, "missing": 1} and sex.denominator == 3
+    assert sex.percent("female") == pytest.approx(200 / 3) and sex.percent("missing") is None
+    assert "known value" in left_out.footnotes()[0] and "own" in t.footnotes()[0]
 
 
 def test_statin_latency_compares_hmgcr_with_toxic_myopathy(cohort):

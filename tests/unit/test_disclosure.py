@@ -1,10 +1,18 @@
-"""Disclosure control: small cells withheld, with what would reveal them, and logged."""
+"""Disclosure control: declared counts withheld, with what would reveal them, and logged."""
 
 from __future__ import annotations
 
 import pytest
 
-from imnm_cohort.report.disclosure import is_small, suppress
+from imnm_cohort.pipeline.disclosure import (
+    WITHHELD,
+    Count,
+    Declaration,
+    Margin,
+    Policy,
+    Share,
+    suppress,
+)
 
 
 @pytest.mark.parametrize(
@@ -12,101 +20,139 @@ from imnm_cohort.report.disclosure import is_small, suppress
     [(0, False), (1, True), (4, True), (5, False), (True, False), (2.5, False), ("3", False)],
 )
 def test_what_counts_as_small(value, small):
-    assert is_small(value, 5) is small
+    assert Policy(5).is_small(value) is small
 
 
-def test_small_counts_and_their_dependents_are_withheld():
+def test_small_counts_and_what_they_reveal_are_withheld():
     data = {
-        "counts": {"input_rows": 120, "quarantined_rows": 3, "valid_rows": 117},
-        "malignancy": {
-            "groups": {
-                "srp": {
-                    "n": 30,
-                    "at_risk": 28,
-                    "events": 2,
-                    "rate_per_1000py": 12.0,
-                    "rate_ci": [1.0, 40.0],
-                    "cumulative_incidence": 0.05,
-                    "cumulative_incidence_ci": [0.01, 0.2],
-                    "within_window": 0,
-                    "within_window_proportion": 0.0,
-                }
-            }
+        "srp": {
+            "n": 30,
+            "events": 2,
+            "rate": 12.0,
+            "rate_ci": [1.0, 40.0],
+            "median": 51.0,
         },
-        "onset_age": {
-            "test": "kruskal",
-            "groups": {"srp": {"n": 4, "median": 51.0, "q1": 40.0, "q3": 60.0}},
-        },
+        "age": {"n": 4, "median": 51.0, "q1": 40.0, "q3": 60.0},
     }
-    out = suppress(data)
-    assert out.data["counts"]["quarantined_rows"] == "<5"
-    srp = out.data["malignancy"]["groups"]["srp"]
-    assert srp["events"] == srp["rate_per_1000py"] == srp["cumulative_incidence"] == "<5"
-    assert srp["within_window"] == 0 and srp["within_window_proportion"] == 0.0
-    assert out.data["onset_age"]["groups"]["srp"] == {
-        "n": "<5",
-        "median": "<5",
-        "q1": "<5",
-        "q3": "<5",
+    declaration = Declaration(
+        counts=(
+            Count(("srp", "n")),
+            Count(("srp", "events"), reveals=(("srp", "rate"), ("srp", "rate_ci"))),
+            Count(("age", "n"), describes=(("age",),)),
+        )
+    )
+    out = suppress(data, declaration)
+    assert out.data["srp"] == {
+        "n": 30,
+        "events": "<5",
+        "rate": WITHHELD,
+        "rate_ci": WITHHELD,
+        "median": 51.0,
     }
-    assert out.data["onset_age"]["test"] == "kruskal"
-    assert "malignancy.groups.srp.events" in out.withheld
-    assert data["counts"]["quarantined_rows"] == 3  # the input is not modified
+    assert out.data["age"] == {"n": "<5", "median": WITHHELD, "q1": WITHHELD, "q3": WITHHELD}
+    assert "srp.events" in out.withheld and "srp.rate_ci" in out.withheld
+    assert data["srp"]["events"] == 2  # the input is not modified
 
 
-def test_one_withheld_cell_in_a_row_withholds_a_second():
-    data = {"groups": {"hmgcr": 40, "srp": 3, "seronegative": 12, "not_imnm": 0}}
-    groups = suppress(data).data["groups"]
-    assert groups == {"hmgcr": 40, "srp": "<5", "seronegative": "<5", "not_imnm": 0}
+def test_a_secondary_cell_is_withheld_with_a_marker_that_is_not_false():
+    data = {"groups": {"hmgcr": 40, "srp": 3, "seronegative": 9, "not_imnm": 0}, "valid": 52}
+    cells = tuple(("groups", g) for g in data["groups"])
+    declaration = Declaration(
+        counts=(*(Count(c) for c in cells), Count(("valid",))),
+        margins=(Margin(cells, ("valid",)),),
+    )
+    groups = suppress(data, declaration).data["groups"]
+    assert groups == {"hmgcr": 40, "srp": "<5", "seronegative": WITHHELD, "not_imnm": 0}
 
 
-def test_category_percentages_follow_their_counts():
+def test_the_same_count_is_withheld_everywhere_and_margins_follow():
+    # Table 1: the overall column minus the shown groups must not give a withheld group.
     data = {
-        "sex": {
-            "denominator": 20,
-            "counts": {"female": 16, "male": 2, "unknown": 2},
-            "percent": {"female": 80.0, "male": 10.0, "unknown": 10.0},
-        }
+        "groups": {"hmgcr": 11, "srp": 2, "seronegative": 0},
+        "table": {"n": {"hmgcr": 11, "srp": 2, "seronegative": 0, "overall": 13}},
+        "other": {"hmgcr": {"n": 11}},
     }
-    sex = suppress(data).data["sex"]
-    assert sex["counts"] == {"female": 16, "male": "<5", "unknown": "<5"}
-    assert sex["percent"] == {"female": 80.0, "male": "<5", "unknown": "<5"}
+    g = ("hmgcr", "srp", "seronegative")
+    declaration = Declaration(
+        counts=(
+            *(Count(("groups", x), f"group:{x}") for x in g),
+            *(Count(("table", "n", x), f"group:{x}") for x in g),
+            Count(("table", "n", "overall")),
+            Count(("other", "hmgcr", "n"), "group:hmgcr"),
+        ),
+        margins=(Margin(tuple(("table", "n", x) for x in g), ("table", "n", "overall")),),
+    )
+    out = suppress(data, declaration).data
+    assert out["table"]["n"] == {
+        "hmgcr": WITHHELD,
+        "srp": "<5",
+        "seronegative": 0,
+        "overall": 13,
+    }
+    assert out["groups"]["hmgcr"] == out["other"]["hmgcr"]["n"] == WITHHELD
 
 
-def test_ranges_are_withheld_and_other_thresholds_work():
-    data = {"age": {"n": 50, "min": 18.2, "max": 91.0, "median": 60.0}, "events": 9}
-    out = suppress(data, 10)
-    assert out.data["age"]["min"] == out.data["age"]["max"] == "<10"
-    assert out.data["events"] == "<10" and out.marker == "<10"
+def test_a_small_difference_not_shown_counts_as_withheld():
+    # n - at_risk = 2 patients not at risk: at_risk must go.
+    data = {"n": 30, "at_risk": 28}
+    declaration = Declaration(
+        counts=(Count(("n",)), Count(("at_risk",))),
+        margins=(Margin((("at_risk",),), ("n",), rest=2),),
+    )
+    assert suppress(data, declaration).data == {"n": 30, "at_risk": WITHHELD}
 
 
-def test_zero_turns_suppression_off():
+def test_an_undeclared_integer_is_withheld_fail_closed():
+    data = {"observed": 3, "expected": 2.5, "declared": 3}
+    out = suppress(data, Declaration(counts=(Count(("declared",)),)))
+    assert out.data["observed"] == WITHHELD
+    assert out.undeclared == ("observed",)
+    assert out.data["expected"] == 2.5
+
+
+def test_a_small_group_shows_no_mean_and_sd():
+    declaration = Declaration(
+        counts=(Count(("n",), describes=((),), few=(("mean",), ("sd",))),),
+        individual=(("min",), ("max",)),
+    )
+    five = {"n": 5, "median": 50.0, "q1": 40.0, "q3": 60.0, "mean": 51.0, "sd": 9.0, "min": 1.0}
+    out = suppress(five, declaration).data
+    assert out["mean"] == out["sd"] == out["min"] == WITHHELD
+    assert out["median"] == 50.0
+    ten = {**five, "n": 10}
+    assert suppress(ten, declaration).data["mean"] == 51.0
+
+
+def test_rounding_withholds_up_to_the_threshold_and_rounds_the_rest():
+    data = {"a": 5, "b": 7, "c": 8, "d": 12, "total": 32, "pct": 21.875, "rate": 0.3}
+    declaration = Declaration(
+        counts=(
+            Count(("a",)),
+            Count(("b",), reveals=(("pct",),)),
+            Count(("c",), reveals=(("rate",),)),
+            Count(("d",)),
+            Count(("total",)),
+        ),
+        margins=(Margin((("a",), ("b",), ("c",), ("d",)), ("total",)),),
+        shares=(Share(("pct",), ("b",), ("total",)),),
+    )
+    out = suppress(data, declaration, Policy(5, rounding=5))
+    assert out.data == {
+        "a": "<=5",
+        "b": 5,
+        "c": 10,
+        "d": 10,
+        "total": 30,
+        "pct": pytest.approx(100 * 5 / 30),
+        "rate": WITHHELD,  # would give back the exact count
+    }
+    assert out.marker == "<=5"
+
+
+def test_zero_turns_control_off():
     data = {"groups": {"srp": 1}, "age": {"n": 2, "min": 1.0}}
-    out = suppress(data, 0)
+    declaration = Declaration(counts=(Count(("groups", "srp")), Count(("age", "n"))))
+    out = suppress(data, declaration, 0)
     assert out.data == data and out.withheld == ()
     with pytest.raises(ValueError):
-        suppress(data, -1)
-
-
-def band(count_key: str, value: int) -> dict:
-    if count_key == "observed":
-        return {"observed": value, "expected": 2.0, "ratio": value / 2, "ratio_ci": [0.1, 9.0]}
-    return {"events": value, "person_years": 10.0, "rate_per_1000py": 1.0, "rate_ci": [0, 2]}
-
-
-@pytest.mark.parametrize(
-    ("count_key", "dependent"), [("events", "rate_per_1000py"), ("observed", "ratio")]
-)
-def test_one_withheld_band_takes_the_next_smallest_with_it(count_key, dependent):
-    counts = {"<1": 3, "1-3": 12, "3-5": 0, ">=5": 7}
-    data = {"groups": {"srp": {"by_follow_up": {b: band(count_key, v) for b, v in counts.items()}}}}
-    out = suppress(data)
-    bands = out.data["groups"]["srp"]["by_follow_up"]
-    assert [bands[b][count_key] for b in counts] == ["<5", 12, 0, "<5"]
-    assert bands[">=5"][dependent] == "<5" and bands["1-3"][dependent] != "<5"
-    assert "groups.srp.by_follow_up.>=5." + count_key in out.withheld
-
-
-def test_a_ratio_next_to_a_withheld_observed_count_is_withheld():
-    out = suppress({"observed": 2, "expected": 1.5, "ratio": 1.33, "ratio_ci": [0.2, 4.8]})
-    assert out.data == {"observed": "<5", "expected": 1.5, "ratio": "<5", "ratio_ci": "<5"}
+        Policy(-1)

@@ -70,7 +70,8 @@ def test_classify_uses_the_pipelines_criteria(config, done):
 
 def test_disclose_withholds_small_counts_and_keeps_the_raw_summary_apart(config, done):
     *_, analysis, disclosed = done
-    assert disclosed.summary.min_count == 5 and disclosed.summary.withheld
+    assert disclosed.policy.min_count == 5 and disclosed.summary.withheld
+    assert disclosed.summary.undeclared == ()  # every number of the summary is declared
     assert "<5" in json.dumps(disclosed.summary.data)
     assert disclosed.figures.min_count == 5
     raw = stages.build_summary(config, done[1], done[3], analysis)
@@ -100,12 +101,12 @@ def test_write_writes_exactly_the_formats_asked_for(config, done, tmp_path, form
         "xlsx": {"tables.xlsx"},
         "csv": {"classified.csv", "quarantine.csv"},
     }
-    want = set().union(*(expected[f] for f in formats))
+    want = set().union(*(expected[f] for f in formats)) | {"snapshot.parquet"}
     assert {p.name for p in files} == want == {p.name for p in tmp_path.iterdir()}
 
 
 def test_publish_writes_the_manifest_and_moves_the_folder(config, done, tmp_path):
-    extract, result, criteria, *_ = done
+    extract, result, criteria, *_, disclosed = done
     work = tmp_path / ".incomplete-r"
     work.mkdir()
     (work / "summary.json").write_text("{}")
@@ -113,11 +114,14 @@ def test_publish_writes_the_manifest_and_moves_the_folder(config, done, tmp_path
         config=config,
         criteria=criteria,
         result=result,
+        published=disclosed.summary.data,
         run_name="r",
         started=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         strict=True,
         input_sha=extract.sha256,
         withheld=["a.b"],
+        undeclared=[],
+        notes=[],
         previous=None,
         folder=work,
         files=[work / "summary.json"],

@@ -47,3 +47,44 @@ def test_no_temporary_files_are_left(tmp_path):
     write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
     write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.parquet"]
+
+
+def test_every_arrow_text_type_and_every_column_is_neutralised(tmp_path):
+    import pyarrow as pa
+
+    risky = ["=1+1", "@SUM(A1)", "+cmd", "-x", "-3.5", None, "plain"]
+    frame = pd.DataFrame(
+        {
+            "patient_id": pd.Series(risky, dtype="string[pyarrow]"),  # large_string
+            "arrow": pd.Series(risky, dtype=pd.ArrowDtype(pa.string())),
+            "plain": pd.Series(risky, dtype=object),
+        }
+    )
+    assert pa.types.is_large_string(frame["patient_id"].array.__arrow_array__().type)
+    path = write_table(frame, tmp_path / "t.csv")
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for column in frame.columns:
+        assert [r[column] for r in rows] == [
+            "'=1+1",
+            "'@SUM(A1)",
+            "'+cmd",
+            "'-x",
+            "-3.5",
+            "",
+            "plain",
+        ]
+
+
+def test_the_spreadsheet_rule_for_other_writers():
+    from imnm_cohort.tables import spreadsheet_safe, spreadsheet_safe_column
+
+    assert [spreadsheet_safe(v) for v in ("=A1", "-2", "\tx", "ok")] == ["'=A1", "-2", "'\tx", "ok"]
+    column = spreadsheet_safe_column(pd.Series(["=A1", None, "ok"], dtype="string[pyarrow]"))
+    assert column.tolist()[0] == "'=A1" and column.tolist()[2] == "ok"
+
+
+def test_header_names_are_neutralised_too(tmp_path):
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": ["x"], "site": ["=1"]})
+    with write_table(frame, tmp_path / "h.csv").open(newline="") as handle:
+        assert list(csv.reader(handle)) == [["'=cmd|' /C calc'!A0", "site"], ["x", "'=1"]]

@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 
 from imnm_cohort import vocabulary
-from imnm_cohort.analysis import compare, describe
+from imnm_cohort.analysis import compare
 from imnm_cohort.analysis.malignancy import MalignancyOptions, qualifying_cancer
+from imnm_cohort.analysis.table_spec import DEFAULT_VARIABLES
 from imnm_cohort.classify import derived, rules
 from imnm_cohort.extract import schema
-from imnm_cohort.report import manuscript, render
-from imnm_cohort.vocabulary import malignant_icd10
+from imnm_cohort.report import render
+from imnm_cohort.vocabulary import VARIABLE_TITLES, malignant_icd10
 
 
 def test_the_vocabulary_imports_nothing_from_the_package():
@@ -46,10 +47,12 @@ def test_every_group_has_a_label_and_the_imnm_groups_come_first():
 
 
 def test_table_one_titles_come_from_the_vocabulary():
-    titles = {**describe.CONTINUOUS, **describe.CATEGORICAL}
+    titles = {v.column: v.label for v in DEFAULT_VARIABLES if v.column in VARIABLE_TITLES}
+    assert len(titles) == 7
     assert titles == {v: vocabulary.VARIABLE_TITLES[v] for v in titles}
-    assert describe.CONTINUOUS == manuscript.CONTINUOUS  # the report's and Word's Table 1
-    assert describe.CATEGORICAL == manuscript.CATEGORICAL
+    assert {
+        v: vocabulary.VARIABLE_TITLES[v] for v in render.CONTINUOUS_TITLES
+    } == render.CONTINUOUS_TITLES
 
 
 # Hand-worked from ICD-10 chapter II: C00-C97 malignant neoplasms (C44 other malignant

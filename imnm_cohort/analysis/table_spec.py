@@ -1,0 +1,235 @@
+"""What Table 1 shows: its variables (rows), how each is summarised and tested, and the
+missing-value convention. A pipeline's ``[table_one]`` section is read here.
+
+Example::
+
+    [table_one]
+    missing = "row"          # missing values as their own row (default), or "exclude"
+    smd = true               # standardized mean differences (default true)
+    variables = [
+        "age_at_onset_years",
+        "sex",
+        { column = "ck_peak", summary = "mean_sd" },
+        { column = "site", label = "Centre", kind = "categorical" },
+        { column = "bmi", label = "BMI (kg/m2)", kind = "continuous", test = "anova" },
+    ]
+
+A contract, derived or classifier column needs only its name: its label, kind, summary and
+test have defaults. Any other (extra) column needs ``kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from imnm_cohort.classify.eular_acr import PREFIX as EULAR
+from imnm_cohort.errors import ConfigError
+from imnm_cohort.extract.schema import EXTRACT_SCHEMA
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, VARIABLE_TITLES
+
+KINDS = ("continuous", "categorical")
+SUMMARIES = ("median_iqr", "mean_sd")
+TESTS = {"continuous": ("kruskal", "anova", "none"), "categorical": ("chi2", "none")}
+MISSING = ("row", "exclude")
+VARIABLE_KEYS = ("column", "label", "kind", "summary", "test")
+
+
+@dataclass(frozen=True)
+class TableOneVariable:
+    """One row of Table 1.
+
+    Attributes
+    ----------
+    column : str
+        The column (contract, derived, classifier or extra column).
+    label : str
+        The row's label.
+    kind : str
+        ``continuous`` or ``categorical``.
+    summary : str
+        ``median_iqr`` (median [Q1, Q3]) or ``mean_sd`` (mean (SD)); continuous only.
+    test : str
+        ``kruskal`` or ``anova`` (continuous), ``chi2`` (categorical: chi-square, or Fisher /
+        permutation when expected counts are small), or ``none``.
+    """
+
+    column: str
+    label: str
+    kind: str
+    summary: str = "median_iqr"
+    test: str = "kruskal"
+
+
+def _days_to_months(frame: pd.DataFrame) -> pd.Series:
+    return (frame["diagnosis_date"] - frame["onset_date"]).dt.days / DAYS_PER_MONTH
+
+
+#: Variables computed for Table 1 from other columns: name -> (label, function).
+COMPUTED: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
+    "onset_to_diagnosis_months": ("Onset to diagnosis (months)", _days_to_months),
+}
+_DERIVED = {
+    **{
+        v: VARIABLE_TITLES[v]
+        for v in ("age_at_onset_years", "statin_latency_months", "followup_years")
+    },
+    f"{EULAR}_score_without_biopsy_min": "EULAR/ACR 2017 score without biopsy",
+    f"{EULAR}_score_with_biopsy_min": "EULAR/ACR 2017 score with biopsy",
+}
+_CATEGORICAL = {
+    f"{EULAR}_category": "EULAR/ACR 2017 IIM category",
+    f"{EULAR}_basis": "EULAR/ACR 2017 score used",
+    "criteria": "Criteria set",
+}
+
+
+def known_variable(column: str) -> TableOneVariable | None:
+    """The default row for a column the toolkit knows (None for an extra column)."""
+    if column in _DERIVED:
+        return TableOneVariable(column, _DERIVED[column], "continuous")
+    if column in COMPUTED:
+        return TableOneVariable(column, COMPUTED[column][0], "continuous")
+    if column in _CATEGORICAL:
+        return TableOneVariable(column, _CATEGORICAL[column], "categorical", test="chi2")
+    if column in EXTRACT_SCHEMA.columns:
+        schema_column = EXTRACT_SCHEMA.columns[column]
+        kind = schema_column.metadata["kind"]
+        if kind in ("date", "id"):
+            return None
+        label = VARIABLE_TITLES.get(column, str(schema_column.title))
+        if kind == "float":
+            return TableOneVariable(column, label, "continuous")
+        return TableOneVariable(column, label, "categorical", test="chi2")
+    return None
+
+
+def _defaults(*columns: str) -> tuple[TableOneVariable, ...]:
+    return tuple(v for v in map(known_variable, columns) if v is not None)
+
+
+#: Table 1 without a ``[table_one]`` section.
+DEFAULT_VARIABLES = _defaults(
+    "age_at_onset_years", "ck_peak", "followup_years", "onset_to_diagnosis_months",
+    "sex", "statin_exposed", "dm_rash", "emg_myopathic", f"{EULAR}_category",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TableOneOptions:
+    """The choices that shape Table 1.
+
+    Attributes
+    ----------
+    variables : tuple of TableOneVariable
+        The rows, in order (default :data:`DEFAULT_VARIABLES`).
+    missing : str
+        ``row``: missing values are a row of their own and stay in the denominator
+        (default); ``exclude``: percentages are of the patients with a known value.
+    smd : bool
+        Add standardized mean differences between each pair of groups.
+    """
+
+    variables: tuple[TableOneVariable, ...] = DEFAULT_VARIABLES
+    missing: str = "row"
+    smd: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """As recorded in the manifest."""
+        return {
+            "missing": self.missing,
+            "smd": self.smd,
+            "variables": [vars(v) for v in self.variables],
+        }
+
+
+def table_one_options(raw: dict[str, Any], where: str) -> TableOneOptions:
+    """Read a pipeline's ``[table_one]`` section.
+
+    Parameters
+    ----------
+    raw : dict
+        The section as parsed from TOML (keys ``variables``, ``missing``, ``smd``).
+    where : str
+        The pipeline file, for messages.
+
+    Returns
+    -------
+    TableOneOptions
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key and the problem.
+    """
+    unknown = sorted(set(raw) - {"variables", "missing", "smd"})
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key '{unknown[0]}' in [table_one]; known keys: "
+            "variables, missing, smd"
+        )
+    missing = raw.get("missing", "row")
+    if missing not in MISSING:
+        raise ConfigError(
+            f"{where}: [table_one] missing must be 'row' or 'exclude', not {missing!r}"
+        )
+    smd = raw.get("smd", True)
+    if not isinstance(smd, bool):
+        raise ConfigError(f"{where}: [table_one] smd must be true or false, not {smd!r}")
+    given = raw.get("variables")
+    if given is None:
+        return TableOneOptions(missing=missing, smd=smd)
+    if not isinstance(given, list) or not given:
+        raise ConfigError(f"{where}: [table_one] variables must be a non-empty list")
+    variables = [_variable(item, f"{where}: [table_one] variables[{i}]") for i, item in
+                 enumerate(given)]  # fmt: skip
+    seen: set[str] = set()
+    for i, v in enumerate(variables):
+        if v.column in seen:
+            raise ConfigError(
+                f"{where}: [table_one] variables[{i}]: column '{v.column}' is listed twice"
+            )
+        seen.add(v.column)
+    return TableOneOptions(tuple(variables), missing, smd)
+
+
+def _variable(item: Any, key: str) -> TableOneVariable:
+    if isinstance(item, str):
+        item = {"column": item}
+    if not isinstance(item, dict):
+        raise ConfigError(f"{key} must be a column name or a table with 'column'")
+    unknown = sorted(set(item) - set(VARIABLE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{key}: unknown key '{unknown[0]}'; known keys: {', '.join(VARIABLE_KEYS)}"
+        )
+    for name, value in item.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{key}: {name} must be non-empty text, not {value!r}")
+    if "column" not in item:
+        raise ConfigError(f"{key}: 'column' is required")
+    column = item["column"]
+    base = known_variable(column)
+    kind = item.get("kind", base.kind if base else None)
+    if kind is None:
+        raise ConfigError(
+            f"{key}: kind is required for column '{column}' (continuous or categorical)"
+        )
+    if kind not in KINDS:
+        raise ConfigError(f"{key}: kind must be continuous or categorical, not {kind!r}")
+    summary = item.get("summary", "median_iqr")
+    if summary not in SUMMARIES:
+        raise ConfigError(f"{key}: summary must be median_iqr or mean_sd, not {summary!r}")
+    default_test = "anova" if summary == "mean_sd" else "kruskal"
+    test = item.get("test", default_test if kind == "continuous" else "chi2")
+    if test not in TESTS[kind]:
+        raise ConfigError(
+            f"{key}: test for a {kind} variable must be one of {', '.join(TESTS[kind])}, "
+            f"not {test!r}"
+        )
+    default_label = base.label if base is not None and base.kind == kind else column
+    label = str(item.get("label", default_label))
+    return TableOneVariable(column, label, kind, summary, test)

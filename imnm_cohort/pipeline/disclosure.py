@@ -1,0 +1,312 @@
+"""Disclosure control for aggregate outputs, driven by what each result declares.
+
+Every analysis result says which of its numbers are counts of patients and what each count
+gives away (:class:`Declaration`); this module applies the governance the pipeline asks for
+to those declarations. It never guesses from key names, and it fails closed: an integer that
+no declaration covers is withheld (and listed as undeclared; a test keeps that list empty).
+
+Two policies (:class:`Policy`):
+
+* **threshold** (default, ``min_cell_count = 5``): a count from 1 to ``min_count - 1`` is
+  withheld and shown as ``<5``; every other count is shown exactly.
+* **rounding** (``rounding = 5``, OpenSAFELY style): a count from 1 to ``min_count`` is
+  withheld (``<=5``), every other count is rounded to the nearest multiple of ``rounding``.
+
+With a count withheld, the values declared with it are withheld too (``[withheld]``): the
+statistics of the patients it counts (``describes``) and the values that give it back
+exactly (``reveals``: a percentage, a rate, a survival estimate). Under rounding, a declared
+:class:`Share` is recomputed from the rounded counts and the other ``reveals`` are withheld.
+
+Complementary suppression (threshold policy): counts that add up to a total a reader knows
+(:class:`Margin`: a table's row or column, the overall column, changes and transitions) never
+have exactly one unknown member: the smallest other member is withheld as well. The same
+count shown in several places (:attr:`Count.key`, e.g. a group's size) is withheld
+everywhere at once. Both rules are applied until nothing changes.
+
+Markers: ``<5`` (or ``<=5``) is a small count; ``[withheld]`` is any other value withheld so
+that a small count cannot be worked out. A marker never states something false.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from imnm_cohort.pipeline.declarations import (
+    Count,
+    Declaration,
+    Margin,
+    Path,
+    Share,
+    combine,
+    covers,
+    dotted,
+    path,
+)
+
+__all__ = [
+    "DEFAULT_MIN_COUNT", "WITHHELD", "Count", "Declaration", "Margin", "Path", "Policy", "Share",
+    "Suppressed", "combine", "covers", "dotted", "leaves", "path", "suppress",
+]  # fmt: skip
+
+DEFAULT_MIN_COUNT = 5
+WITHHELD = "[withheld]"
+
+# --------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The governance applied: a minimum cell count, optionally with rounding.
+
+    Attributes
+    ----------
+    min_count : int
+        0 turns disclosure control off.
+    rounding : int
+        0 (threshold policy) or the base counts are rounded to (rounding policy).
+    """
+
+    min_count: int = DEFAULT_MIN_COUNT
+    rounding: int = 0
+
+    def __post_init__(self) -> None:
+        if self.min_count < 0 or self.rounding < 0:
+            raise ValueError("min_count and rounding must be 0 or more")
+
+    @property
+    def active(self) -> bool:
+        """Whether any value is ever withheld."""
+        return self.min_count > 0 or self.rounding > 0
+
+    @property
+    def marker(self) -> str:
+        """The text shown for a small count."""
+        if self.rounding:
+            return f"<={self.min_count}"
+        return f"<{self.min_count}"
+
+    def is_small(self, value: Any) -> bool:
+        """Whether a count is withheld for being small."""
+        if not _is_int(value) or value <= 0:
+            return False
+        return value <= self.min_count if self.rounding else value < self.min_count
+
+    def shown(self, value: int) -> int | str:
+        """A count as published: the marker, the rounded count or the count."""
+        if self.is_small(value):
+            return self.marker
+        if self.rounding:
+            return int(self.rounding * math.floor(value / self.rounding + 0.5))
+        return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- applying
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """An aggregate output after disclosure control.
+
+    Attributes
+    ----------
+    data : dict
+        The output with withheld values replaced by a marker.
+    withheld : tuple of str
+        Dotted paths of every withheld value.
+    undeclared : tuple of str
+        Integers no declaration covered (withheld: disclosure fails closed).
+    policy : Policy
+    """
+
+    data: dict[str, Any]
+    withheld: tuple[str, ...]
+    undeclared: tuple[str, ...]
+    policy: Policy = field(default_factory=Policy)
+
+    @property
+    def marker(self) -> str:
+        """The text shown for a small count."""
+        return self.policy.marker
+
+
+def _get(data: Any, p: Path) -> Any:
+    node = data
+    for part in p:
+        if isinstance(node, dict):
+            if part not in node:
+                return None
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _set(data: Any, p: Path, value: Any) -> None:
+    parent = _get(data, p[:-1])
+    if isinstance(parent, dict | list):
+        parent[p[-1]] = value  # type: ignore[index]
+
+
+def leaves(data: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """Every number (and every other scalar) of a JSON-ready value with its path."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from leaves(v, (*prefix, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from leaves(v, (*prefix, i))
+    else:
+        yield prefix, data
+
+
+def _numbers_under(data: Any, p: Path) -> Iterator[Path]:
+    """The values to withhold under ``p``: numbers, and intervals (lists of numbers) whole."""
+    node = _get(data, p)
+    if isinstance(node, list) and all(_is_number(v) or v is None for v in node):
+        if any(_is_number(v) for v in node):
+            yield p
+    elif isinstance(node, dict | list):
+        for k in node if isinstance(node, dict) else range(len(node)):
+            yield from _numbers_under(data, (*p, k))
+    elif _is_number(node):
+        yield p
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def suppress(
+    data: dict[str, Any], declaration: Declaration, policy: Policy | int = DEFAULT_MIN_COUNT
+) -> Suppressed:
+    """Apply disclosure control to an aggregate output.
+
+    Parameters
+    ----------
+    data : dict
+        A JSON-ready aggregate output. Not modified.
+    declaration : Declaration
+        What its numbers are (paths into ``data``).
+    policy : Policy or int
+        The governance; an int is a minimum cell count with no rounding.
+
+    Returns
+    -------
+    Suppressed
+    """
+    if isinstance(policy, int):
+        policy = Policy(policy)
+    out = copy.deepcopy(data)
+    counts = [c for c in declaration.counts if _is_int(_get(out, c.path))]
+    undeclared = [p for p, v in leaves(out) if _is_int(v) and not covers(declaration, p)]
+    if not policy.active:
+        return Suppressed(out, (), tuple(dotted(p) for p in undeclared), policy)
+
+    value = {c.path: _get(out, c.path) for c in counts}
+    small = {p for p, v in value.items() if policy.is_small(v)}
+    hidden = set(small) | set(undeclared)
+    if not policy.rounding:
+        hidden = _complete(hidden, counts, declaration.margins, value, policy)
+    withheld: dict[Path, str] = {}
+    for p in sorted(hidden, key=dotted):
+        withheld[p] = policy.marker if p in small else WITHHELD
+    for c in counts:
+        if c.path in withheld:
+            for q in (*c.describes, *c.reveals):
+                for r in _numbers_under(out, q):
+                    withheld.setdefault(r, WITHHELD)
+    for c in counts:
+        if 0 < value[c.path] < 2 * policy.min_count:
+            for q in c.few:
+                for r in _numbers_under(out, q):
+                    withheld.setdefault(r, WITHHELD)
+    if policy.rounding:
+        recomputed = _round(out, counts, declaration.shares, withheld, policy)
+        for c in counts:
+            for q in c.reveals:
+                for r in _numbers_under(out, q):
+                    if r not in recomputed and c.path not in withheld:
+                        withheld.setdefault(r, WITHHELD)
+    for p in declaration.individual:
+        if _get(out, p) is not None:
+            withheld.setdefault(p, WITHHELD)
+    for p, marker in withheld.items():
+        if _get(out, p) is not None:
+            _set(out, p, marker)
+    listed = tuple(dotted(p) for p in withheld if _get(data, p) is not None)
+    return Suppressed(out, listed, tuple(dotted(p) for p in undeclared), policy)
+
+
+def _complete(
+    hidden: set[Path],
+    counts: list[Count],
+    margins: tuple[Margin, ...],
+    value: dict[Path, Any],
+    policy: Policy,
+) -> set[Path]:
+    """Withhold more counts until none can be worked out from totals or copies."""
+    keys: dict[str, list[Path]] = {}
+    for c in counts:
+        if c.key:
+            keys.setdefault(c.key, []).append(c.path)
+
+    def total(t: Path | str | None) -> Path | None:
+        if isinstance(t, str):
+            return keys[t][0] if t in keys else None
+        return t
+
+    changed = True
+    while changed:
+        changed = False
+        for same in keys.values():
+            if any(p in hidden for p in same) and not all(p in hidden for p in same):
+                hidden |= set(same)
+                changed = True
+        for m in margins:
+            members = [p for p in (*m.cells, total(m.total)) if p is not None and p in value]
+            unknown = sum(p in hidden for p in members) + policy.is_small(m.rest)
+            if unknown != 1:
+                continue
+            shown = [p for p in members if p not in hidden]
+            if not shown:
+                continue
+            # The smallest other member, a non-zero one first: a zero is often guessable.
+            hidden.add(min(shown, key=lambda p: (value[p] == 0, value[p], dotted(p))))
+            changed = True
+    return hidden
+
+
+def _round(
+    out: dict[str, Any],
+    counts: list[Count],
+    shares: tuple[Share, ...],
+    withheld: dict[Path, str],
+    policy: Policy,
+) -> set[Path]:
+    """Round every shown count and recompute the shares from the rounded counts."""
+    exact = {c.path: _get(out, c.path) for c in counts}
+    for c in counts:
+        if c.path not in withheld:
+            _set(out, c.path, policy.shown(exact[c.path]))
+    done = set()
+    for s in shares:
+        count, denominator = _get(out, s.count), _get(out, s.denominator)
+        if s.count in withheld or not _is_int(count) or _get(out, s.path) is None:
+            continue
+        if not isinstance(denominator, int | float) or isinstance(denominator, bool):
+            continue
+        if denominator == 0:
+            continue
+        _set(out, s.path, s.scale * count / denominator)
+        done.add(s.path)
+    return done
