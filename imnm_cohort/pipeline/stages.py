@@ -221,9 +221,15 @@ def render(
 
 
 def write(config: PipelineConfig, outputs: RunOutputs, folder: Path) -> list[Path]:
-    """Write the pipeline's formats into the run folder, and the patient-level snapshot the
-    next run compares with (whatever the formats)."""
+    """Write the pipeline's formats into the run folder and, when they include the
+    patient-level ``csv``, the patient-level snapshot the next run compares with.
+
+    A run whose formats are all aggregate writes no patient-level file at all, so the
+    next run skips its comparison (and says so in one line).
+    """
     files = write_outputs(outputs, folder, config.formats)
+    if "csv" not in config.formats:
+        return files
     return [*files, write_table(snapshot(outputs.classified), folder / SNAPSHOT)]
 
 

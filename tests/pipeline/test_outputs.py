@@ -180,12 +180,18 @@ def test_figures_as_files_for_a_journal(demo_run):
 def test_json_only_writes_summary_and_manifest(tmp_path):
     extract = write_extract(synthesize(300, seed=8), tmp_path / "x.csv")
     folder = pipeline(tmp_path, extract, formats='["json"]')
-    # The snapshot (patient-level, for the next run's changes) is written whatever the formats.
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "manifest.json",
-        "snapshot.parquet",
-        "summary.json",
-    ]
+    # No patient-level file at all, not even the snapshot the next run compares with.
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "summary.json"]
+
+
+def test_a_run_after_an_aggregate_only_run_says_why_it_cannot_compare(tmp_path):
+    extract = write_extract(synthesize(300, seed=8), tmp_path / "x.csv")
+    pipeline(tmp_path, extract, formats='["json"]')
+    path = tmp_path / "p.toml"
+    code, _, err = run("run", str(path))
+    assert code == 0, err
+    assert "not compared: the previous run has no snapshot.parquet" in err
+    assert not (tmp_path / "out" / "latest" / "changes.json").exists()
 
 
 def test_withheld_cells_in_the_workbook_are_text_with_a_note(tmp_path):
