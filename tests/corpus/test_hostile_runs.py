@@ -418,7 +418,7 @@ def test_changes_do_not_give_back_a_withheld_count(tmp_path):
 
 def test_a_small_group_curve_is_not_drawn_step_by_step(small_cohort):
     from imnm_cohort import analyse, classify, load_extract
-    from imnm_cohort.report.plotdata import figure_data
+    from imnm_cohort.analysis.plotdata import figure_data
 
     classified = classify(load_extract(small_cohort).valid)
     data = figure_data(classified, analyse(classified, n_boot=10), 5)
