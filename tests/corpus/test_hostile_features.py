@@ -38,6 +38,20 @@ def aggregate_text(folder: Path) -> str:
     return "".join((folder / n).read_text() for n in ("summary.json", "report.md", "report.html"))
 
 
+def office_text(folder: Path) -> str:
+    """Every cell of the Excel and Word tables, and whether any is a live formula."""
+    import docx
+    import openpyxl
+
+    cells = [c for ws in openpyxl.load_workbook(folder / "tables.xlsx") for r in ws.iter_rows()
+             for c in r]  # fmt: skip
+    assert not [c.value for c in cells if c.data_type == "f"]
+    assert not [v for c in cells if isinstance(v := c.value, str) and re.match(r"^[=+@]", v)]
+    document = docx.Document(str(folder / "tables.docx"))
+    words = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    return " ".join([*(str(c.value) for c in cells), *words])
+
+
 # --------------------------------------------------------------------------- Table 1
 
 
@@ -78,10 +92,12 @@ def test_table_one_never_names_a_value_fewer_than_five_patients_hold(
         cohort_with_identifiers,
         table_one={"variables": variables, "missing": '"exclude"'},
     )
+    formats = 'formats = ["html", "md", "json", "csv", "xlsx", "docx"]\n'
+    path.write_text(path.read_text().replace("[table_one]", formats + "[table_one]", 1))
     code, _, lines = run("run", str(path))
     assert code == 0, lines
     folder = tmp_path / "out" / LATEST
-    text = aggregate_text(folder)
+    text = aggregate_text(folder) + office_text(folder)
     assert not re.search(r"MRN\d|2020-01-|[A-Z]{2}\d{3}", text)
     summary = pd.read_json(folder / "summary.json", typ="series")
     levels = {r["variable"]: r["levels"] for r in summary["table_one"]["rows"]}
