@@ -30,7 +30,7 @@ from imnm_cohort.analysis.table_spec import (
     RARE_LEVEL,
     TableOneOptions,
     TableOneVariable,
-    known_variable,
+    pools_rare_values,
 )
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, Share, combine
@@ -374,8 +374,9 @@ class _Layout:
 
 
 def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> TableOneRow:
-    # An extra column's values come from the export, not the toolkit: rare ones are pooled.
-    codes, levels = _codes(values, pool=known_variable(v.column) is None)
+    # Values from the export (extra columns, free codes) are not the toolkit's vocabulary:
+    # rare ones are pooled so that no label points at a patient.
+    codes, levels = _codes(values, pool=pools_rare_values(v.column))
     group = t.labels.cat.codes.to_numpy(dtype=np.int64)
     described = group >= 0
     width = len(levels) + 1  # column 0: missing

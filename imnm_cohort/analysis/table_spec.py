@@ -92,6 +92,20 @@ _CATEGORICAL = {
 }
 
 
+#: Contract columns of free codes rather than a fixed vocabulary: a rare ICD-10 code or a
+#: rare combination of antibodies can point at one patient, so their rare values are pooled
+#: like an extra column's.
+_FREE_CODE_KINDS = frozenset({"icd10", "msa_list"})
+
+
+def pools_rare_values(column: str) -> bool:
+    """Whether Table 1 pools the rare values of a column into :data:`RARE_LEVEL`: extra
+    columns (their values come from the export) and contract columns of free codes."""
+    if column in EXTRACT_SCHEMA.columns:
+        return EXTRACT_SCHEMA.columns[column].metadata["kind"] in _FREE_CODE_KINDS
+    return known_variable(column) is None
+
+
 def known_variable(column: str) -> TableOneVariable | None:
     """The default row for a column the toolkit knows (None for an extra column)."""
     if column in _DERIVED:
