@@ -33,7 +33,13 @@ from imnm_cohort.classify import (
     get_criteria,
     reason_counts,
 )
-from imnm_cohort.errors import ConfigError, ImnmCohortError
+from imnm_cohort.errors import (
+    ConfigError,
+    ExtractError,
+    ImnmCohortError,
+    OutputError,
+    RunLockedError,
+)
 from imnm_cohort.extract import ValidationResult
 from imnm_cohort.extract.hints import absent_effects, expected
 from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
@@ -46,6 +52,26 @@ if TYPE_CHECKING:
     from imnm_cohort.extract.batched import BatchedResult
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
+#: Each kind of error and its exit code; the first class that matches decides.
+EXIT_CODES: tuple[tuple[type[ImnmCohortError], int], ...] = (
+    (RunLockedError, EXIT_LOCKED),
+    (ConfigError, EXIT_USAGE),
+    (ExtractError, EXIT_INPUT),
+    (OutputError, EXIT_INPUT),
+    (ImnmCohortError, EXIT_INPUT),
+)
+
+
+def exit_code(error: ImnmCohortError) -> int:
+    """The exit code for an error of the toolkit."""
+    return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
+
+
+def strict_exit_code(strict: bool, quarantined_rows: int) -> int:
+    """3 when rows were quarantined and ``--strict`` was given (outputs are written anyway)."""
+    return EXIT_QUARANTINED if strict and quarantined_rows else EXIT_OK
+
+
 #: The largest synthetic registry (about 3 GB of memory while it is made).
 SYNTH_MAX = 10_000_000
 
@@ -181,7 +207,7 @@ def main(
         return command(args, say)
     except ImnmCohortError as exc:
         print(f"imnm-cohort: error: {_one_line(exc)}", file=err)
-        return exc.exit_code
+        return exit_code(exc)
     except KeyboardInterrupt:
         print("imnm-cohort: interrupted", file=err)
         return 130
@@ -391,7 +417,7 @@ def _validation_summary(result: ValidationResult | BatchedResult) -> str:
 
 
 def _strict_code(args: argparse.Namespace, result: ValidationResult | BatchedResult) -> int:
-    return EXIT_QUARANTINED if args.strict and result.quarantined_rows else EXIT_OK
+    return strict_exit_code(args.strict, result.quarantined_rows)
 
 
 def _validate(args: argparse.Namespace, say: _Printer) -> int:
@@ -508,7 +534,7 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():
         say.result(f"report: {result.folder / 'report.html'}")
-    return result.exit_code
+    return strict_exit_code(args.strict, result.quarantined_rows)
 
 
 def _criteria(args: argparse.Namespace, say: _Printer) -> int:

@@ -1,7 +1,7 @@
-"""The toolkit's errors: one hierarchy, each kind tied to one command-line exit code.
+"""The toolkit's errors: one hierarchy.
 
 Library users catch :class:`ImnmCohortError` (or a subclass); the command line maps each
-class to the exit code of the public contract in one place (:mod:`imnm_cohort.cli`).
+class to the exit code of the public contract in one place (``imnm_cohort.cli.EXIT_CODES``).
 Every message is one line that names the file or setting and the problem.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 class ImnmCohortError(Exception):
     """Base class of every error the toolkit raises on purpose."""
 
-    exit_code: int = 1
-
 
 class ExtractError(ImnmCohortError):
     """A registry extract cannot be used at all (exit code 1; nothing is written).
@@ -20,8 +18,6 @@ class ExtractError(ImnmCohortError):
     Raised for a missing, empty or unreadable file, a wrong encoding, a missing or duplicated
     required column, and for file-level problems (see :class:`FileLevelError`).
     """
-
-    exit_code = 1
 
 
 class FileLevelError(ExtractError):
@@ -82,8 +78,6 @@ class FileLevelError(ExtractError):
 class ConfigError(ImnmCohortError):
     """A usage or configuration error: unknown criteria set, bad pipeline file (exit code 2)."""
 
-    exit_code = 2
-
 
 class UnknownCriteriaError(ConfigError, ValueError):
     """A criteria set name that the toolkit does not know; the message lists the known ones."""
@@ -96,8 +90,6 @@ class OutputError(ImnmCohortError):
     runs and ``latest`` stay as they were.
     """
 
-    exit_code = 1
-
 
 class ReferenceRateError(ConfigError):
     """A reference-rate file (population rates for SIR and SMR) that cannot be used (exit code
@@ -106,8 +98,6 @@ class ReferenceRateError(ConfigError):
 
 class RunLockedError(ImnmCohortError):
     """Another run is writing to the same output folder (exit code 4; nothing written)."""
-
-    exit_code = 4
 
 
 class MappingError(ConfigError):

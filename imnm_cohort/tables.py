@@ -141,13 +141,18 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write a text file atomically (UTF-8)."""
+    """Write a text file atomically (UTF-8, ``\\n`` line ends)."""
+    return write_bytes(text.encode("utf-8"), path)
+
+
+def write_bytes(data: bytes, path: str | Path) -> Path:
+    """Write a file atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.chmod(tmp, _mode())
         os.replace(tmp, path)
     except BaseException:

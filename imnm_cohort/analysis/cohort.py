@@ -106,19 +106,29 @@ class CohortAnalysis:
         )
 
     def methods(self) -> list[str]:
-        """One or two sentences per analysis, for a report's methods section."""
-        return [
-            self.table_one.method(),
-            self.onset_age.method(),
-            self.ck_peak.method(),
-            self.statin_latency.method(),
-            self.malignancy.method(),
-            self.survival.method(),
-            self.cox.method(),
-            self.fine_gray.method(),
-            self.time_since_onset.method(),
-            *([self.population.method()] if self.population else []),
+        """One or two sentences per analysis that ran, for a report's methods section.
+
+        A test that was not done (too few patients or events; its ``reason`` says why) and
+        a model that was not fitted are left out: the methods describe what was done.
+        """
+        m = self.malignancy
+        described = [
+            (self.table_one.method(), True),
+            (self.onset_age.method(), _tested(self.onset_age)),
+            (self.ck_peak.method(), _tested(self.ck_peak)),
+            (self.statin_latency.method(), self.statin_latency.p_value is not None),
+            (m.method(), any(g.n for g in m.groups.values())),
+            (self.survival.method(), any(c.n for c in self.survival.groups.values())),
+            (self.cox.method(), bool(self.cox.terms)),
+            (self.fine_gray.method(), bool(self.fine_gray.terms)),
+            (self.time_since_onset.method(), any(self.time_since_onset.groups.values())),
+            *([(self.population.method(), True)] if self.population else []),
         ]
+        return [text for text, ran in described if ran]
+
+
+def _tested(c: ContinuousComparison) -> bool:
+    return c.p_value is not None or any(p.p_value is not None for p in c.pairwise)
 
 
 AnalysisProgress = Callable[[int, int, str], None]

@@ -169,8 +169,11 @@ class ContinuousComparison:
     def method(self) -> str:
         """The method in one or two sentences, with references."""
         name = VARIABLE_NAMES.get(self.variable, self.variable)
+        across = (
+            "across groups with the Kruskal-Wallis test and " if self.p_value is not None else ""
+        )
         return (
-            f"{name} was compared across groups with the Kruskal-Wallis test and "
+            f"{name} was compared {across}"
             "between pairs of groups with two-sided Mann-Whitney U tests (exact below "
             f"{EXACT_MANN_WHITNEY_BELOW} per group without ties, otherwise the normal "
             "approximation with tie and continuity corrections, as R's wilcox.test), "

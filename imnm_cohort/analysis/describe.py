@@ -24,7 +24,14 @@ from imnm_cohort.analysis.compare import (
     compare_continuous,
 )
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
-from imnm_cohort.analysis.table_spec import COMPUTED, TableOneOptions, TableOneVariable
+from imnm_cohort.analysis.table_spec import (
+    COMPUTED,
+    MIN_LEVEL_PATIENTS,
+    RARE_LEVEL,
+    TableOneOptions,
+    TableOneVariable,
+    pools_rare_values,
+)
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
@@ -303,10 +310,11 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
     return numbers.astype(float)
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+def _codes(values: pd.Series, pool: bool = False) -> tuple[np.ndarray, list[str]]:
     """Integer codes of a categorical variable (-1 where missing) and its levels as text:
-    booleans as ``no`` / ``yes``, categories in their order, other values sorted. Levels
-    no patient has are left out."""
+    booleans as ``no`` / ``yes``, categories in their order, other values sorted (with
+    ``pool``, those of fewer than :data:`MIN_LEVEL_PATIENTS` patients pooled). Levels no
+    patient has are left out."""
     codes: np.ndarray
     if pd.api.types.is_bool_dtype(values.dtype):
         flags = values.to_numpy(dtype="float64", na_value=np.nan)
@@ -315,6 +323,8 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     elif isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy(dtype=np.int64)
         levels = [str(c) for c in values.dtype.categories]
+    elif pool:
+        codes, levels = _pooled(values)
     else:
         raw, uniques = pd.factorize(values, sort=True)
         codes = np.asarray(raw, dtype=np.int64)
@@ -325,6 +335,21 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     new_code = np.cumsum(seen) - 1
     codes = np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1).astype(np.int64)
     return codes, [level for level, kept in zip(levels, seen, strict=True) if kept]
+
+
+def _pooled(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes and sorted levels of free values, with every value fewer than
+    :data:`MIN_LEVEL_PATIENTS` patients hold pooled into :data:`RARE_LEVEL` (last)."""
+    raw, uniques = pd.factorize(values, sort=True)
+    codes = np.asarray(raw, dtype=np.int64)
+    held = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    rare = held < MIN_LEVEL_PATIENTS
+    if not rare.any():
+        return codes, [str(u) for u in uniques]
+    kept = [str(u) for u, r in zip(uniques, rare, strict=True) if not r]
+    label = RARE_LEVEL if RARE_LEVEL not in kept else f"{RARE_LEVEL} (pooled)"
+    new_code = np.where(rare, len(kept), np.cumsum(~rare) - 1)
+    return np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1), [*kept, label]
 
 
 @dataclass(frozen=True)
@@ -349,7 +374,9 @@ class _Layout:
 
 
 def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> TableOneRow:
-    codes, levels = _codes(values)
+    # Values from the export (extra columns, free codes) are not the toolkit's vocabulary:
+    # rare ones are pooled so that no label points at a patient.
+    codes, levels = _codes(values, pool=pools_rare_values(v.column))
     group = t.labels.cat.codes.to_numpy(dtype=np.int64)
     described = group >= 0
     width = len(levels) + 1  # column 0: missing

@@ -233,14 +233,18 @@ class MalignancyResult:
         """The method in two sentences, with references."""
         o = self.options
         skin = "excluding C44" if o.exclude_c44 else "including C44"
-        situ = "and in situ D00-D09" if o.include_in_situ else ""
+        situ = " and in situ D00-D09" if o.include_in_situ else ""
         return (
-            f"Cancers (ICD-10 C00-C97 {skin} {situ}) within {o.window_years:g} years of "
+            f"Cancers (ICD-10 C00-C97 {skin}{situ}) within {o.window_years:g} years of "
             f"{o.time_zero} are reported with Clopper-Pearson intervals. After {o.time_zero}, "
             "incidence rates have exact Poisson intervals; the cumulative incidence of cancer "
             "with death as a competing event is the Aalen-Johansen estimate at "
-            f"{o.horizon_years:g} years (log-log intervals, Gray's variance), compared "
-            "across groups with Gray's test (Gray, Ann Stat 1988)."
+            f"{o.horizon_years:g} years (log-log intervals, Gray's variance)"
+            + (
+                ", compared across groups with Gray's test (Gray, Ann Stat 1988)."
+                if self.gray.p_value is not None
+                else "."
+            )
         )
 
 

@@ -43,6 +43,11 @@ REQUIRED = ("sex", "age_from", "site", "rate_per_100000", "source")
 OPTIONAL = ("age_to", "calendar_from", "calendar_to")
 SEXES = ("female", "male", "all")
 ALL_MALIGNANT, ALL_CAUSES = "all_malignant", "all_causes"
+#: Bounds of a band (whole years of age; calendar years of the dates the toolkit reads) and of
+#: a rate (one event per person-year): they keep the rate grid small and every number finite.
+MAX_AGE = 150
+YEARS = (1677, 2262)
+MAX_RATE = 100_000
 _RANGE = re.compile(r"^([A-Z])(\d{2})(?:-([A-Z])(\d{2}))?$")
 
 
@@ -198,18 +203,24 @@ def read_reference_rates(path: str | Path) -> ReferenceRates:
     sex = text["sex"].str.lower()
     bad("sex", ~sex.isin(SEXES).to_numpy(), "must be female, male or all")
     age_from = number("age_from", np.nan)
-    bad("age_from", np.isnan(age_from) | (age_from < 0), "must be given, 0 or more")
+    bad("age_from", ~((age_from >= 0) & (age_from <= MAX_AGE)), f"must be from 0 to {MAX_AGE}")
     age_to = number("age_to", np.inf)
-    bad("age_to", age_to < age_from, "must be at least age_from")
+    open_end = (text["age_to"] == "").to_numpy()
+    bad("age_to", ~open_end & ~((age_to >= age_from) & (age_to <= MAX_AGE)),
+        f"must be from age_from to {MAX_AGE}")  # fmt: skip
     year_from = number("calendar_from", -np.inf)
     year_to = number("calendar_to", np.inf)
+    for column, years in (("calendar_from", year_from), ("calendar_to", year_to)):
+        given = (text[column] != "").to_numpy()  # empty: open; "inf" is not a year
+        outside = given & ~((years >= YEARS[0]) & (years <= YEARS[1]))
+        bad(column, outside, f"must be from {YEARS[0]} to {YEARS[1]}")
     bad("calendar_to", year_to < year_from, "must be at least calendar_from")
     whole = np.concatenate([age_from, age_to, year_from, year_to])
     whole = whole[np.isfinite(whole)]
     if (whole != np.round(whole)).any():
         raise ReferenceRateError(f"{path}: ages and calendar years must be whole numbers")
     rate = number("rate_per_100000", np.nan)
-    bad("rate_per_100000", np.isnan(rate) | (rate < 0), "must be a number, 0 or more")
+    bad("rate_per_100000", ~((rate >= 0) & (rate <= MAX_RATE)), f"must be from 0 to {MAX_RATE:,}")
     site = text["site"].str.replace(" ", "")
     site = site.where(site.str.lower().isin((ALL_MALIGNANT, ALL_CAUSES)), site.str.upper())
     site = site.where(~site.str.lower().isin((ALL_MALIGNANT, ALL_CAUSES)), site.str.lower())

@@ -193,11 +193,13 @@ class PopulationComparison:
         return combine(r.disclosure().under("ratios", i) for i, r in enumerate(self.ratios))
 
     def method(self) -> str:
-        """The method in two sentences, with references."""
+        """The method in two sentences, with references. Toolkit text only: the rate
+        file's name comes from the user and is shown, escaped, with the results."""
         return (
             "Standardized incidence (SIR) and mortality (SMR) ratios compare observed cancers "
             f"and deaths after {self.time_zero} with those expected from population rates "
-            f"({self.rates_file}), by a Lexis split of follow-up into age band, sex and "
+            "(the reference-rate file named with the results), by a Lexis split of follow-up "
+            "into age band, sex and "
             "calendar period; intervals are exact Poisson (Breslow and Day 1987), and each "
             f"ratio is also split by time since {self.time_zero} (<1, 1-3, 3-5, >=5 years)."
         )

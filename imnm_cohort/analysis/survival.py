@@ -84,10 +84,8 @@ class OverallSurvival:
 
     def method(self) -> str:
         """The method in one sentence."""
-        return (
-            "Overall survival from onset was estimated by Kaplan-Meier and compared with "
-            "the log-rank test (lifelines)."
-        )
+        compared = " and compared with the log-rank test" if self.p_value is not None else ""
+        return f"Overall survival from onset was estimated by Kaplan-Meier{compared} (lifelines)."
 
 
 def overall_survival(

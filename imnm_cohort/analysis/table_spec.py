@@ -35,6 +35,11 @@ KINDS = ("continuous", "categorical")
 SUMMARIES = ("median_iqr", "mean_sd")
 TESTS = {"continuous": ("kruskal", "anova", "none"), "categorical": ("chi2", "none")}
 MISSING = ("row", "exclude")
+#: A value of a free-text column (an extra column, a code) held by fewer patients than this
+#: is never named in Table 1: such values are pooled into :data:`RARE_LEVEL`, so that an
+#: identifier, a date or a rare code never reaches an aggregate output as a row label.
+MIN_LEVEL_PATIENTS = 5
+RARE_LEVEL = f"other values (each held by fewer than {MIN_LEVEL_PATIENTS} patients)"
 VARIABLE_KEYS = ("column", "label", "kind", "summary", "test")
 
 
@@ -85,6 +90,20 @@ _CATEGORICAL = {
     f"{EULAR}_basis": "EULAR/ACR 2017 score used",
     "criteria": "Criteria set",
 }
+
+
+#: Contract columns of free codes rather than a fixed vocabulary: a rare ICD-10 code or a
+#: rare combination of antibodies can point at one patient, so their rare values are pooled
+#: like an extra column's.
+_FREE_CODE_KINDS = frozenset({"icd10", "msa_list"})
+
+
+def pools_rare_values(column: str) -> bool:
+    """Whether Table 1 pools the rare values of a column into :data:`RARE_LEVEL`: extra
+    columns (their values come from the export) and contract columns of free codes."""
+    if column in EXTRACT_SCHEMA.columns:
+        return EXTRACT_SCHEMA.columns[column].metadata["kind"] in _FREE_CODE_KINDS
+    return known_variable(column) is None
 
 
 def known_variable(column: str) -> TableOneVariable | None:
@@ -212,6 +231,13 @@ def _variable(item: Any, key: str) -> TableOneVariable:
     if "column" not in item:
         raise ConfigError(f"{key}: 'column' is required")
     column = item["column"]
+    if column in EXTRACT_SCHEMA.columns:
+        schema_kind = EXTRACT_SCHEMA.columns[column].metadata["kind"]
+        if schema_kind in ("id", "date"):
+            what = "an identifier" if schema_kind == "id" else "a date"
+            raise ConfigError(
+                f"{key}: column '{column}' is {what}; Table 1 never shows identifiers or dates"
+            )
     base = known_variable(column)
     kind = item.get("kind", base.kind if base else None)
     if kind is None:

@@ -246,7 +246,12 @@ def _locate_bad_utf8(path: Path, encoding: str = "utf-8") -> None:
 
 
 def _decode_message(
-    path: Path, exc: UnicodeDecodeError, lines_before: int = 0, encoding: str = "utf-8"
+    path: Path,
+    exc: UnicodeDecodeError,
+    lines_before: int = 0,
+    encoding: str = "utf-8",
+    advice: str = "save the file as 'CSV UTF-8', or declare its encoding in a mapping file "
+    "([source] encoding)",
 ) -> str:
     """Name the line (1 = the header) and data row of the bad byte, not its byte offset."""
     data = exc.object or b""
@@ -254,11 +259,14 @@ def _decode_message(
     line = lines_before + data.count(b"\n", 0, exc.start) + 1
     where = "the header line" if line == 1 else f"line {line}, data row {line - 1}"
     if encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig"):
-        return (
-            f"{path}: is not UTF-8 text (byte 0x{byte} on {where}); save the file as "
-            "'CSV UTF-8', or declare its encoding in a mapping file ([source] encoding)"
-        )
+        return f"{path}: is not UTF-8 text (byte 0x{byte} on {where}); {advice}"
     return f"{path}: cannot be decoded as {encoding} (byte 0x{byte} on {where})"
+
+
+def not_utf8_message(path: Path, exc: UnicodeDecodeError, advice: str) -> str:
+    """One line for a small text file that is not UTF-8: its line and row, and ``advice``
+    (``exc`` must come from decoding the whole file at once)."""
+    return _decode_message(path, exc, advice=advice)
 
 
 def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:

@@ -297,6 +297,13 @@ def _number_rows(
     if factor != 1.0:
         numbers = pc.multiply(numbers, factor)
         arrow = pc.cast(numbers, pa.string())
+    # A number too large for a float (1e400), or made so by the unit, is not a number.
+    infinite = _mask(pc.and_(ok, pc.invert(pc.is_finite(numbers))))
+    if infinite.any():
+        _collect(found, np.flatnonzero(infinite), name, "not_a_number",
+                 text[infinite].to_numpy(dtype=object))  # fmt: skip
+        ok = pc.and_(ok, pa.array(~infinite))
+        numbers = pc.if_else(ok, numbers, pa.scalar(None, pa.float64()))
     key = pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
     return _text(pc.if_else(ok, arrow, none), text.index), key
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.hints import CATEGORY_VALUES
+from imnm_cohort.extract.read import not_utf8_message
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, OTHER_MSA, column_kind
 
 #: Field names taken for a contract column (besides the contract name itself).
@@ -183,7 +184,17 @@ def read_redcap_dictionary(path: str | Path) -> list[Field]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        try:
+            path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as whole:
+            advice = (
+                "REDCap downloads its data dictionary as UTF-8: download it again, or "
+                "re-save it as 'CSV UTF-8'"
+            )
+            raise ExtractError(not_utf8_message(path, whole, advice)) from None
+        raise  # pragma: no cover - the whole file decoded where the stream did not
+    except (OSError, csv.Error) as exc:
         raise ExtractError(f"{path}: cannot be read as a REDCap data dictionary ({exc})") from None
     needed = (_REDCAP_NAME, _REDCAP_TYPE, _REDCAP_LABEL)
     missing = [h for h in needed if not rows or h not in rows[0]]

@@ -75,7 +75,10 @@ def _moved(previous: Any, current: Any) -> bool:
 
 def _read_snapshot(path: Path) -> pd.DataFrame | str:
     if not path.is_file():
-        return f"the previous run has no {SNAPSHOT}"
+        return (
+            f"the previous run has no {SNAPSHOT} (a run keeps one only when its formats "
+            "include the patient-level csv)"
+        )
     try:
         old = pd.read_parquet(path, columns=list(SNAPSHOT_COLUMNS))
     except Exception as exc:  # pyarrow raises many unrelated types for a damaged file

@@ -33,10 +33,18 @@ Example (``pipelines/example.toml`` is a commented version)::
     [table_one]                       # optional; see imnm_cohort.analysis.table_spec
     missing = "row"
     variables = ["age_at_onset_years", "sex", { column = "site", kind = "categorical" }]
+
+    [report]
+    title = "IMNM in the North Registry"
+    study = "Retrospective cohort, 2010-2026"
+    data_cutoff = 2026-10-31
+    authors = ["A. Researcher", "B. Data Manager"]
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import math
@@ -51,8 +59,11 @@ from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.mapping.load import InputSpec
+from imnm_cohort.outputs.registry import FORMATS
 
-FORMATS = ("html", "md", "json", "csv")
+#: Formats written when a pipeline names none: the outputs of contract section 4.
+DEFAULT_FORMATS = ("html", "md", "json", "csv")
+DEFAULT_TITLE = "IMNM cohort report"
 BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.toml"
 
 # section -> key -> (accepted types, default); a default of ... means required.
@@ -69,8 +80,14 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "reference_rates": ((str,), None),
     },
     "disclosure": {"min_cell_count": ((int,), 5), "rounding": ((int,), 0)},
-    "output": {"root": ((str,), "reports"), "formats": ((list,), list(FORMATS))},
+    "output": {"root": ((str,), "reports"), "formats": ((list,), list(DEFAULT_FORMATS))},
     "table_one": {"variables": ((list,), None), "missing": ((str,), "row"), "smd": ((bool,), True)},
+    "report": {
+        "title": ((str,), DEFAULT_TITLE),
+        "study": ((str,), ""),
+        "data_cutoff": ((str, dt.date), ""),
+        "authors": ((list,), []),
+    },
 }
 # (section, key) -> (lowest, highest, lowest allowed itself): checked when the file is read,
 # so a NaN, an infinity or a huge value never reaches the analyses.
@@ -81,6 +98,26 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("disclosure", "min_cell_count"): (0, 1000, True),
     ("disclosure", "rounding"): (0, 100, True),
 }
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the report says about itself: title, study, data cut-off date and authors.
+
+    Attributes
+    ----------
+    title : str
+    study : str
+        The study's name or description ("" when not given).
+    data_cutoff : str
+        The data cut-off date, ``YYYY-MM-DD`` ("" when not given).
+    authors : tuple of str
+    """
+
+    title: str = DEFAULT_TITLE
+    study: str = ""
+    data_cutoff: str = ""
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +139,7 @@ class PipelineConfig:
     output_root : Path
         Where run folders go (absolute).
     formats : tuple of str
+    report : ReportSettings
     reference_rates : ReferenceRates or None
         Population rates for the SIR and SMR (``[analysis] reference_rates``).
     mapping : Path or None
@@ -117,11 +155,12 @@ class PipelineConfig:
     seed: int = 0
     min_cell_count: int = 5
     output_root: Path = Path("reports")
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     rounding: int = 0
     reference_rates: ReferenceRates | None = None
     mapping: Path | None = None
     table_one: TableOneOptions = field(default_factory=TableOneOptions)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -137,6 +176,7 @@ class PipelineConfig:
             },
             "disclosure": {"min_cell_count": self.min_cell_count, "rounding": self.rounding},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
+            "report": {**asdict(self.report), "authors": list(self.report.authors)},
             "table_one": self.table_one.to_dict(),
         }
 
@@ -149,6 +189,7 @@ class PipelineConfig:
         settings = self.to_dict()
         settings.pop("pipeline")
         settings.pop("output")
+        settings.pop("report")
         settings["input"] = {}
         if self.reference_rates is not None:  # the rates, wherever the file is
             settings["analysis"]["reference_rates"] = self.reference_rates.digest()
@@ -174,19 +215,11 @@ class PipelineConfig:
             raise ConfigError(f"--input {extract}: no such extract file")
         if mapping is not None and not Path(mapping).is_file():
             raise ConfigError(f"--mapping {mapping}: no such mapping file")
-        return PipelineConfig(
-            self.source,
-            (extract or self.extract).resolve(),
-            self.criteria,
-            self.malignancy,
-            self.seed,
-            self.min_cell_count,
-            (output_root or self.output_root).resolve(),
-            self.formats,
-            self.rounding,
-            self.reference_rates,
-            Path(mapping).resolve() if mapping is not None else self.mapping,
-            self.table_one,
+        return dataclasses.replace(
+            self,
+            extract=(extract or self.extract).resolve(),
+            output_root=(output_root or self.output_root).resolve(),
+            mapping=Path(mapping).resolve() if mapping is not None else self.mapping,
         )
 
 
@@ -230,9 +263,10 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
             f"criteria set; choose one of: {', '.join(available_criteria())}"
         )
     formats = values["output"]["formats"]
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if not isinstance(f, str) or f not in FORMATS]
     if unknown or not formats:
         raise ConfigError(f"{path}: [output] formats must be a list from: {', '.join(FORMATS)}")
+    report = _report_settings(values["report"], path)
     given_t1 = {k: v for k, v in values["table_one"].items() if v is not None}
     table_one = table_one_options(given_t1, str(path))
     extract = (base / values["input"]["extract"]).resolve()
@@ -261,11 +295,34 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         seed=values["analysis"]["seed"],
         min_cell_count=values["disclosure"]["min_cell_count"],
         output_root=(out_base / values["output"]["root"]).resolve(),
-        formats=tuple(formats),
+        formats=tuple(dict.fromkeys(formats)),
         rounding=values["disclosure"]["rounding"],
+        report=report,
         reference_rates=rates,
         mapping=mapping,
         table_one=table_one,
+    )
+
+
+def _report_settings(values: dict[str, Any], path: Path) -> ReportSettings:
+    authors = values["authors"]
+    if not all(isinstance(a, str) for a in authors):
+        raise ConfigError(f"{path}: [report] authors must be a list of names (text)")
+    cutoff = values["data_cutoff"]
+    if isinstance(cutoff, dt.datetime):
+        raise ConfigError(f"{path}: [report] data_cutoff must be a date (YYYY-MM-DD), not a time")
+    if isinstance(cutoff, str) and cutoff:
+        try:
+            cutoff = dt.date.fromisoformat(cutoff)
+        except ValueError:
+            raise ConfigError(
+                f"{path}: [report] data_cutoff must be a date YYYY-MM-DD, not {cutoff!r}"
+            ) from None
+    return ReportSettings(
+        title=values["title"].strip() or DEFAULT_TITLE,
+        study=values["study"].strip(),
+        data_cutoff=cutoff.isoformat() if isinstance(cutoff, dt.date) else "",
+        authors=tuple(a.strip() for a in authors if a.strip()),
     )
 
 

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
 from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.pipeline.disclosure import WITHHELD
 from imnm_cohort.report.escape import md_text
-from imnm_cohort.report.plotdata import STEPWISE_FACTOR
-from imnm_cohort.vocabulary import GROUP_LABELS, GROUPS, IMNM_GROUPS, VARIABLE_TITLES
+from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
+from imnm_cohort.report.numbers import num, p_text, pval, with_ci
+from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS, VARIABLE_TITLES
+
+if TYPE_CHECKING:
+    from imnm_cohort.report.figures import Figures
 
 REFERENCES = (
     "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
@@ -34,15 +39,6 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
-CAPTIONS = {
-    "onset_age": "Onset age by IMNM group: boxes from the 25th to the 75th percentile, "
-    "whiskers from the 5th to the 95th.",
-    "ck_peak": "Peak creatine kinase by IMNM group, log scale (percentiles as above).",
-    "statin_latency": "Months from statin start to onset among statin-exposed patients.",
-    "cancer_incidence": "Cumulative incidence of cancer after onset with death as a "
-    "competing event (Aalen-Johansen), with numbers at risk.",
-    "survival": "Overall survival after onset (Kaplan-Meier), with numbers at risk.",
-}
 CONTINUOUS_TITLES = {
     v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")
 }
@@ -75,47 +71,6 @@ class ReportSection:
 
 #: Sections registered by their modules (see ``imnm_cohort/report/__init__.py``), in order.
 SECTIONS: list[ReportSection] = []
-
-
-def label(group: str) -> str:
-    """A group's name for people."""
-    return GROUP_LABELS.get(group, group)
-
-
-def num(value: Any, digits: int = 1) -> str:
-    """A number for a table: withheld markers and text pass through, missing is a dash."""
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{digits}f}"
-
-
-def pval(value: Any) -> str:
-    """A p-value: three decimals, '<0.001' below."""
-    if value is None or isinstance(value, str):
-        return num(value)
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def p_text(value: Any) -> str:
-    """'p = 0.123' or 'p < 0.001'."""
-    text = pval(value)
-    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
-
-
-def with_ci(value: Any, ci: Any, digits: int = 1, scale: float = 1.0, unit: str = "") -> str:
-    """'value (lower to upper)', or the marker / dash."""
-    if value is None or isinstance(value, str):
-        return num(value)
-    text = num(value * scale, digits) + unit
-    if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
-        text += f" ({num(ci[0] * scale, digits)} to {num(ci[1] * scale, digits)})"
-    return text
 
 
 def _method_note(test: dict[str, Any]) -> str:
@@ -163,7 +118,7 @@ def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
         test = row["test"]
         p = pval(test["p_value"]) if test["test"] else ""
         if test["test"] and test["test"] not in ("kruskal", "chi2"):
-            p += f" ({test['test']})"
+            p += f" ({TEST_SHORT.get(test['test'], test['test'])})"
         smd = _smd_text(row["smd"]) if has_smd and row["smd"] else ""
         cells = [row["cells"][g] for g in columns]
         if row["kind"] == "continuous":
@@ -238,7 +193,7 @@ def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
 def view(
     summary: dict[str, Any],
     *,
-    figures: dict[str, str],
+    figures: Figures | None,
     meta: dict[str, Any],
     changes: dict[str, Any] | None,
 ) -> dict[str, Any]:
@@ -353,10 +308,23 @@ def view(
     }
     reasons = summary.get("classification_reasons", {})
     unclassified = [
-        {"code": code, "meaning": REASON_CODES[code][2], "count": count}
+        {
+            "code": code,
+            "meaning": reason_words(code),
+            "rule": REASON_CODES[code][0],
+            "count": count,
+        }
         for code, count in reasons.items()
         if code in REASON_CODES and REASON_CODES[code][1] == "unclassified"
     ]
+    validation = {
+        **summary["validation"],
+        "quarantine_reasons": [
+            {**r, "words": rule_words(str(r["column"]), str(r["rule"]))}
+            for r in summary["validation"]["quarantine_reasons"]
+        ],
+    }
+    shown = [] if figures is None else figures.names
     return {
         **meta,
         "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),
@@ -364,7 +332,7 @@ def view(
         "groups": summary["groups"],
         "group_labels": [(g, label(g)) for g in GROUPS],
         "imnm_groups": IMNM_GROUPS,
-        "validation": summary["validation"],
+        "validation": validation,
         "unclassified_reasons": unclassified,
         "t1_columns": t1["columns"],
         "t1_rows": t1["rows"],
@@ -376,8 +344,13 @@ def view(
         "cox": cox,
         "survival": survival,
         "figures": [
-            {"name": k, "svg": v, "caption": _caption(k, meta["min_cell_count"])}
-            for k, v in figures.items()
+            {
+                "name": k,
+                "svg": figures.svg(k) if figures else "",
+                "caption": _caption(k, meta["min_cell_count"]),
+                "wide": bool(figures and figures.two_columns(k)),
+            }
+            for k in shown
         ],
         "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
         "changes": changes,
@@ -416,9 +389,13 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     """The Markdown report; figures are files beside it (``figure_files``: stem -> path)."""
     counts, v = c["counts"], c["validation"]
-    out = [
-        f"# {_md(c['title'])}",
-        "",
+    out = [f"# {_md(c['title'])}", ""]
+    out += [f"**{_md(c['study'])}**", ""] if c["study"] else []
+    if c["data_cutoff"]:
+        out += [f"Data cut-off: {c['data_cutoff']}.", ""]
+    if c["authors"]:
+        out += [f"Authors: {_md(', '.join(c['authors']))}.", ""]
+    out += [
         f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
         f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
@@ -439,14 +416,17 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if c["unclassified_reasons"]:
         out += ["### Why patients are unclassified", ""]
         out += _table(
-            ["reason", "meaning", "patients"],
-            [[r["code"], r["meaning"], num(r["count"])] for r in c["unclassified_reasons"]],
+            ["reason", "rule", "patients", "code"],
+            [
+                [r["meaning"], r["rule"], num(r["count"]), r["code"]]
+                for r in c["unclassified_reasons"]
+            ],
         )
     out += ["## Data quality", ""]
     out += (
         _table(
-            ["column", "rule", "rows quarantined"],
-            [[r["column"], r["rule"], num(r["rows"])] for r in v["quarantine_reasons"]],
+            ["problem", "rows quarantined", "column", "rule"],
+            [[r["words"], num(r["rows"]), r["column"], r["rule"]] for r in v["quarantine_reasons"]],
         )
         if v["quarantine_reasons"]
         else ["No row was quarantined.", ""]
@@ -573,16 +553,8 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
                     for e in ch["estimates"]
                 ],
             )
-    cr = c["criteria"]
-    out += [
-        "## Methods",
-        "",
-        f"Patients were classified with the **{cr['name']}** criteria "
-        f"({cr['title']}): CK_HIGH is {cr['ck_high_text']}; a necrotizing biopsy is "
-        f"{cr['biopsy_text']}. Source: {cr['citation']}",
-        "",
-    ]
-    out += [*(f"{text}\n" for text in c["methods"]), "### References", ""]
+    out += ["## Methods", ""]
+    out += [*(f"{text}\n" for text in c["methods_paragraphs"]), "### References", ""]
     out += [f"{i}. {r}" for i, r in enumerate(c["references"], 1)]
     mf = c["manifest"]
     out += [

@@ -64,6 +64,6 @@ def test_report_opens_offline_without_errors(tmp_path):
     assert failed == []
     assert console_errors == []
     assert figures == 5
-    assert title == "IMNM cohort report"
+    assert title == "IMNM cohort report: synthetic demonstration registry"
     assert shot.stat().st_size > 50_000
     Path(shot).unlink()

@@ -186,3 +186,20 @@ def test_classify_in_batches_writes_what_the_in_memory_path_writes(tmp_path):
         tmp_path / "b.quarantine.csv"
     ).read_bytes()
     assert run("classify", str(extract), "-o", str(b), "--batch-rows", "0")[0] == 2
+
+
+def test_exit_codes_are_chosen_in_one_place():
+    from imnm_cohort import errors
+    from imnm_cohort.cli import EXIT_CODES, exit_code, strict_exit_code
+
+    assert exit_code(errors.RunLockedError("x")) == 4
+    assert exit_code(errors.UnknownCriteriaError("x")) == 2
+    assert exit_code(errors.FileLevelError("f", "c", "r", 9, 10, ())) == 1
+    assert exit_code(errors.ImnmCohortError("x")) == 1
+    assert {code for _, code in EXIT_CODES} == {1, 2, 4}
+    assert (strict_exit_code(True, 3), strict_exit_code(False, 3), strict_exit_code(True, 0)) == (
+        3,
+        0,
+        0,
+    )
+    assert not any(hasattr(kind, "exit_code") for kind, _ in EXIT_CODES)

@@ -301,15 +301,35 @@ def _aggregate_jsons(folder: Path) -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in folder.glob("*.json")}
 
 
-@pytest.mark.parametrize("rates", [False, True])
-def test_every_integer_of_every_aggregate_output_is_declared(tmp_path, small_cohort, rates):
+#: A Table 1 of the bundled REDCap export's mapped extract: missing values
+#: left out of the denominators, a user label, a free-text contract column.
+CUSTOM_TABLE_ONE = {
+    "missing": '"exclude"',
+    "variables": '["sex", { column = "weakness_course", label = "<b>Course</b>" }, '
+    '{ column = "ck_peak", summary = "mean_sd" }, "cancer_icd10"]',
+}
+
+
+@pytest.mark.parametrize("variant", ["plain", "rates", "mapping"])
+def test_every_integer_of_every_aggregate_output_is_declared(tmp_path, small_cohort, variant):
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline as run_it
 
-    rate_file = ROOT / "imnm_cohort" / "data" / "illustrative_rates.csv"
-    analysis = {"reference_rates": f'"{rate_file}"'} if rates else {}
-    config = load_pipeline(pipeline(tmp_path, small_cohort, analysis=analysis))
+    data = ROOT / "imnm_cohort" / "data"
+    rates = variant != "plain"
+    analysis = {"reference_rates": f'"{data / "illustrative_rates.csv"}"'} if rates else {}
+    sections: dict[str, dict[str, object]] = {"analysis": analysis}
+    extract = small_cohort
+    if variant == "mapping":
+        extract = data / "redcap_export.csv"
+        sections["table_one"] = CUSTOM_TABLE_ONE
+    path = pipeline(tmp_path, extract, **sections)
+    if variant == "mapping":
+        mapping = f'mapping = "{data / "redcap_export.mapping.toml"}"\n'
+        path.write_text(path.read_text().replace("[output]", mapping + "[output]", 1))
+    config = load_pipeline(path)
     assert (config.reference_rates is not None) is rates
+    assert (config.mapping is not None) is (variant == "mapping")
     run_it(config)
     result = run_it(config)  # the second run has changes.json too
     outputs = _aggregate_jsons(result.folder)
@@ -322,6 +342,9 @@ def test_every_integer_of_every_aggregate_output_is_declared(tmp_path, small_coh
         uncovered = [p for p in numbers if not covers(result.declarations[name], p)]
         assert uncovered == [], name
     assert outputs["manifest.json"]["disclosure"]["undeclared"] == []
+    if variant == "mapping":
+        assert isinstance(outputs["summary.json"]["counts"]["export_rows"], int)
+        assert outputs["summary.json"]["table_one"]["missing_values"] == "exclude"
 
 
 def test_table_one_overall_minus_the_groups_gives_nothing(small_run):
@@ -395,7 +418,7 @@ def test_changes_do_not_give_back_a_withheld_count(tmp_path):
 
 def test_a_small_group_curve_is_not_drawn_step_by_step(small_cohort):
     from imnm_cohort import analyse, classify, load_extract
-    from imnm_cohort.report.plotdata import figure_data
+    from imnm_cohort.analysis.plotdata import figure_data
 
     classified = classify(load_extract(small_cohort).valid)
     data = figure_data(classified, analyse(classified, n_boot=10), 5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import io
 import json
 import os
 import re
@@ -18,10 +17,10 @@ import pandas as pd
 import pytest
 
 from imnm_cohort import synthesize, write_extract
-from imnm_cohort.cli import main
 from imnm_cohort.pipeline.config import load_pipeline
 from imnm_cohort.pipeline.runfolder import LOCK_NAME
 from imnm_cohort.synth import DEMO_DIRTY, DEMO_REGISTRY, DEMO_SIZE
+from tests.pipeline.readers import aggregate_texts, run
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
@@ -36,26 +35,12 @@ CONTRACT_FILES = {
 }
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def runs(root: Path) -> list[Path]:
     return sorted(
         p
         for p in root.iterdir()
         if p.is_dir() and not p.name.startswith(".") and not p.is_symlink()
     )
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    code, out, err = run("run", "--output-dir", str(root))
-    assert code == 0, err
-    return root, out, err
 
 
 def test_demo_run_writes_every_contract_file(demo_run):
@@ -68,12 +53,12 @@ def test_demo_run_writes_every_contract_file(demo_run):
         line for line in err.splitlines() if line.startswith("[") and "/" not in line.split("]")[0]
     ]
     assert [s.split("]")[0][1:] for s in stages] == [
-        "checksum",
+        "read",
         "validate",
         "classify",
         "analyse",
-        "disclosure",
-        "figures",
+        "disclose",
+        "render",
         "write",
     ]
     assert re.match(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$", latest.resolve().name)
@@ -124,7 +109,8 @@ def test_manifest_records_versions_hashes_and_counts(demo_run):
     # Demo counts as in test_summary_matches_the_contract_and_its_schema.
     assert manifest["rows"] == {"input": 3000, "valid": 2970, "quarantined": 30, "classified": 2970}
     assert {"pandas", "scipy", "lifelines", "pandera"} <= set(manifest["dependencies"])
-    assert manifest["run"]["exit_status"] == 0
+    assert manifest["run"]["status"] == "rows_quarantined"  # the demo has 30 defective rows
+    assert manifest["run"]["strict"] is False
     for name, digest in manifest["outputs"].items():
         assert __import__("hashlib").sha256((folder / name).read_bytes()).hexdigest() == digest
     assert set(manifest["timings_seconds"]) >= {"validate", "classify", "analyse", "write"}
@@ -147,10 +133,12 @@ def test_aggregate_outputs_carry_no_identifier_or_patient_date(demo_run):
         "cancer_date",
     ):
         dates |= set(extract[column].dropna())
-    folder = root / "latest"
-    texts = [(folder / n).read_text() for n in AGGREGATE if (folder / n).exists()]
-    texts += [p.read_text() for p in (folder / "figures").iterdir()]
-    blob = "\n".join(texts)
+    texts = aggregate_texts(root / "latest")
+    # Every aggregate file: reports, JSON, the Word and Excel tables, the figures' text.
+    assert {"tables.docx", "tables.xlsx", "figures/survival.svg", "figures/survival.pdf"} <= set(
+        texts
+    )
+    blob = "\n".join(texts.values())
     found_ids = set(re.findall(r"SYN\d{4}-\d{7}", blob))
     assert not found_ids & ids
     found_dates = set(re.findall(r"\d{4}-\d{2}-\d{2}", blob))
@@ -188,8 +176,8 @@ def test_determinism_same_input_same_summary(tmp_path):
         tb = re.sub(r"run \S+, generated [^,]+,", "", (b / "latest" / name).read_text())
         assert ta == tb
     fa = sorted((a / "latest" / "figures").iterdir())
-    assert [p.read_text() for p in fa] == [
-        (b / "latest" / "figures" / p.name).read_text() for p in fa
+    assert [p.read_bytes() for p in fa] == [
+        (b / "latest" / "figures" / p.name).read_bytes() for p in fa
     ]
 
 
@@ -234,12 +222,12 @@ def test_a_failed_run_leaves_the_earlier_run_and_latest_intact(tmp_path, monkeyp
     root = tmp_path / "o"
     assert run("run", "--output-dir", str(root))[0] == 0
     before = (root / "latest").resolve()
-    import imnm_cohort.pipeline.run as pipeline_run
+    import imnm_cohort.outputs.text as text_outputs
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline_run, "render_html", broken)
+    monkeypatch.setattr(text_outputs, "render_html", broken)
     code, _, err = run("run", "--output-dir", str(root))
     assert code == 1
     (line,) = [x for x in err.splitlines() if not x.startswith("[")]
@@ -369,7 +357,13 @@ def test_changes_with_suppression_off_count_every_transition(tmp_path):
             "[analysis] window_years must be int or float",
         ),
         ('[output]\nroot = "o"\n', "missing key 'extract' in [input]"),
-        ('[input]\nextract = "x.csv"\n[report]\ntitle = "x"\n', "unknown section [report]"),
+        ('[input]\nextract = "x.csv"\n[reports]\ntitle = "x"\n', "unknown section [reports]"),
+        (
+            '[input]\nextract = "x.csv"\n[report]\ndata_cutoff = "31/12/2026"\n',
+            "[report] data_cutoff must be a date YYYY-MM-DD",
+        ),
+        ('[input]\nextract = "x.csv"\n[report]\nauthors = [1]\n', "[report] authors"),
+        ('[input]\nextract = "x.csv"\n[output]\nformats = [["html"]]\n', "formats"),
         (
             '[input]\nextract = "x.csv"\n[classification]\ncriteria = "who"\n',
             "criteria = 'who' is not a known criteria set",
@@ -416,7 +410,7 @@ def test_strict_exits_3_but_writes_the_report(tmp_path):
     assert code == 3
     assert (tmp_path / "latest" / "report.html").exists()
     manifest = json.loads((tmp_path / "latest" / "manifest.json").read_text())
-    assert manifest["run"]["exit_status"] == 3
+    assert manifest["run"]["status"] == "rows_quarantined" and manifest["run"]["strict"]
 
 
 def test_shipped_demo_pipeline_matches_the_bundled_one():

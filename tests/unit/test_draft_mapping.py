@@ -91,3 +91,16 @@ def test_a_file_that_is_not_a_dictionary_exits_1(tmp_path):
     ]
     assert main(argv, stderr=err) == 1
     assert "not a REDCap data dictionary" in err.getvalue()
+
+
+def test_a_dictionary_saved_in_another_encoding_names_its_line_and_what_to_do(tmp_path):
+    headers = ",".join(DICTIONARY_HEADERS)
+    path = tmp_path / "dictionary.csv"
+    path.write_bytes((headers + "\nsex,demo,,radio,Sexe féminin\n").encode("cp1252"))
+    err = io.StringIO()
+    argv = ["draft-mapping", "--redcap-dictionary", str(path), "-o", str(tmp_path / "o.toml")]
+    assert main(argv, stderr=err) == 1
+    message = err.getvalue().strip()
+    assert len(message.splitlines()) == 1
+    assert "byte 0xe9 on line 2, data row 1" in message and "re-save it as 'CSV UTF-8'" in message
+    assert not (tmp_path / "o.toml").exists()

@@ -12,7 +12,12 @@ import pytest
 
 from imnm_cohort.analysis import TableOneOptions, table_one
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
-from imnm_cohort.analysis.table_spec import DEFAULT_VARIABLES, table_one_options
+from imnm_cohort.analysis.table_spec import (
+    DEFAULT_VARIABLES,
+    RARE_LEVEL,
+    TableOneVariable,
+    table_one_options,
+)
 from imnm_cohort.pipeline.disclosure import WITHHELD, suppress
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +98,23 @@ def test_a_withheld_missing_count_takes_the_denominator_with_it_when_left_out():
         assert (cell["denominator"] == WITHHELD) is hidden
         assert (cell["percent"]["yes"] == WITHHELD) is hidden
         assert cell["denominator"] == WITHHELD or cell["denominator"] == 20
+
+
+def test_rare_free_codes_are_pooled_but_the_toolkits_vocabulary_is_not():
+    # A rare ICD-10 code or antibody combination can point at one patient; sex cannot.
+    frame = pd.DataFrame(
+        {
+            "imnm_group": ["hmgcr"] * 12,
+            "cancer_icd10": ["C50.9"] * 6 + ["C91.1"] + [None] * 5,
+            "other_msa": ["none"] * 11 + ["pl7;mi2"],
+            "sex": ["female"] * 11 + ["other"],
+        }
+    )
+    variables = tuple(
+        TableOneVariable(c, c, "categorical", test="chi2")
+        for c in ("cancer_icd10", "other_msa", "sex")
+    )
+    t1 = table_one(frame, ["hmgcr"], TableOneOptions(variables=variables), overall=False)
+    assert t1.row("cancer_icd10").levels == ("C50.9", RARE_LEVEL, "missing")
+    assert t1.row("other_msa").levels == ("none", RARE_LEVEL)
+    assert "other" in t1.row("sex").levels

@@ -1,0 +1,112 @@
+"""``manifest.json``: what a run read, how it was set up, what it wrote and how long it took."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from imnm_cohort.classify.criteria import CriteriaSet
+from imnm_cohort.extract.schema import CONTRACT_VERSION
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.pipeline import runfolder
+from imnm_cohort.pipeline.config import PipelineConfig
+from imnm_cohort.pipeline.declarations import Declaration
+
+DEPENDENCIES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "lifelines",
+    "pandera",
+    "pyarrow",
+    "matplotlib",
+    "jinja2",
+    "python-docx",
+    "openpyxl",
+)
+
+
+def package_version(name: str) -> str:
+    """An installed package's version, or ``unknown``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    """The toolkit's version and its dependencies'."""
+    return {
+        "imnm-cohort": package_version("imnm-cohort"),
+        **{d: package_version(d) for d in DEPENDENCIES},
+    }
+
+
+def build_manifest(
+    *,
+    config: PipelineConfig,
+    criteria: CriteriaSet,
+    result: ValidationResult,
+    published: dict[str, Any],
+    run_name: str,
+    started: dt.datetime,
+    strict: bool,
+    input_sha: str,
+    withheld: list[str],
+    undeclared: list[str],
+    notes: list[str],
+    previous: Path | None,
+    folder: Path,
+    files: list[Path],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The run's manifest (aggregate: its row counts are the published summary's)."""
+    counts = published["counts"]
+    return {
+        "toolkit": {
+            "name": "imnm-cohort",
+            "version": package_version("imnm-cohort"),
+            "extract_contract": CONTRACT_VERSION,
+        },
+        "run": {
+            "name": run_name,
+            "started_utc": started.isoformat(),
+            "status": "rows_quarantined" if result.quarantined_rows else "ok",
+            "strict": strict,
+        },
+        "python": platform.python_version(),
+        "dependencies": {d: package_version(d) for d in DEPENDENCIES},
+        "criteria": {"name": criteria.name, "citation": criteria.citation},
+        "config": config.to_dict(),
+        "input": {
+            "file": config.extract.name,
+            "sha256": input_sha,
+            **({"mapping": result.mapping} if result.mapping else {}),
+        },
+        "rows": {
+            "input": counts["input_rows"],
+            "valid": counts["valid_rows"],
+            "quarantined": counts["quarantined_rows"],
+            "classified": counts["valid_rows"],  # every valid row is classified
+        },
+        "disclosure": {
+            "min_cell_count": config.min_cell_count,
+            "rounding": config.rounding,
+            "withheld_count": len(withheld),
+            "withheld": withheld,
+            "undeclared": undeclared,
+        },
+        "notes": notes,
+        "previous_run": previous.name if previous else None,
+        "outputs": {str(p.relative_to(folder)): runfolder.sha256_of(p) for p in files},
+        "timings_seconds": timings,
+    }
+
+
+#: The manifest's numbers: settings, timings, and the summary's published counts.
+MANIFEST_DISCLOSURE = Declaration(
+    cleared=(("run",), ("config",), ("rows",), ("disclosure",), ("timings_seconds",))
+)

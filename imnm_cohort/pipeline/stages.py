@@ -1,0 +1,246 @@
+"""The stages of a run, each a function of the previous stages' results.
+
+read -> validate -> classify -> analyse -> disclose -> render -> write -> publish. Each can
+be called (and tested) alone; :func:`~imnm_cohort.pipeline.run.run_pipeline` chains them,
+times them and handles the run folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imnm_cohort.analysis.cohort import AnalysisProgress, CohortAnalysis
+from imnm_cohort.analysis.cohort import analyse as analyse_cohort
+from imnm_cohort.analysis.plotdata import FigureData, figure_data
+from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
+from imnm_cohort.classify.procedure import classify as classify_patients
+from imnm_cohort.classify.procedure import reason_counts
+from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.errors import ConfigError, ExtractError
+from imnm_cohort.extract.schema import CONTRACT_VERSION
+from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.mapping.load import load_input
+from imnm_cohort.outputs.registry import RunOutputs, uses_figures, write_outputs
+from imnm_cohort.pipeline import runfolder
+from imnm_cohort.pipeline.changes import SNAPSHOT, snapshot
+from imnm_cohort.pipeline.config import PipelineConfig
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+from imnm_cohort.pipeline.disclosure import Policy, Suppressed, suppress
+from imnm_cohort.report.render import view
+from imnm_cohort.tables import write_table, write_text
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The input file as found: its path and checksum (the manifest records both)."""
+
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    """What may leave the run: the summary after disclosure control and the figures' data.
+
+    Attributes
+    ----------
+    summary : Suppressed
+    declaration : Declaration
+        What the summary's numbers are (the counts and what each gives away).
+    figures : FigureData
+    policy : Policy
+    """
+
+    summary: Suppressed
+    declaration: Declaration
+    figures: FigureData
+    policy: Policy
+
+
+def read(config: PipelineConfig) -> Extract:
+    """Find the input and take its checksum.
+
+    Raises
+    ------
+    ExtractError
+        When the file is missing.
+    """
+    if not config.extract.is_file():
+        raise ExtractError(f"{config.extract}: file not found")
+    return Extract(config.extract, runfolder.sha256_of(config.extract))
+
+
+def validate(config: PipelineConfig, extract: Extract) -> ValidationResult:
+    """Read the input (mapping a site's export when the pipeline names a mapping) and
+    validate its rows; bad rows go to quarantine."""
+    return load_input(config.input_spec())
+
+
+def classify(config: PipelineConfig, result: ValidationResult) -> tuple[CriteriaSet, pd.DataFrame]:
+    """Classify the valid rows under the pipeline's criteria set."""
+    criteria = get_criteria(config.criteria)
+    return criteria, classify_patients(result.valid, criteria)
+
+
+def analyse(
+    config: PipelineConfig,
+    classified: pd.DataFrame,
+    progress: AnalysisProgress | None = None,
+) -> CohortAnalysis:
+    """Every analysis of the classified cohort (``progress`` as for ``analyse``).
+
+    Raises
+    ------
+    ConfigError
+        A ``[table_one]`` variable the extract cannot give (the pipeline file is named).
+    """
+    try:
+        return analyse_cohort(
+            classified,
+            config.malignancy,
+            seed=config.seed,
+            reference_rates=config.reference_rates,
+            table_one_options=config.table_one,
+            progress=progress,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
+
+
+def build_summary(
+    config: PipelineConfig,
+    result: ValidationResult,
+    classified: pd.DataFrame,
+    analysis: CohortAnalysis,
+) -> dict[str, Any]:
+    """The run's ``summary.json`` before disclosure control (contract section 4)."""
+    validation = result.to_dict()
+    body = analysis.to_dict()
+    return {
+        "criteria": config.criteria,
+        "contract_version": CONTRACT_VERSION,
+        "counts": validation["counts"],
+        "groups": body["groups"],
+        "comparisons": body["comparisons"],
+        "table_one": body["table_one"],
+        "survival": body["survival"],
+        "cause_specific_cox": body["cause_specific_cox"],
+        "fine_gray": body["fine_gray"],
+        "time_since_onset": body["time_since_onset"],
+        "population_rates": body["population_rates"],
+        "classification_reasons": reason_counts(classified),
+        "validation": {
+            "quarantine_reasons": validation["quarantine_reasons"],
+            "warnings": validation["warnings"],
+            "absent_columns": validation["absent_columns"],
+            **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
+        },
+        "disclosure": {"min_cell_count": config.min_cell_count, "rounding": config.rounding},
+    }
+
+
+def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Declaration:
+    """Disclosure declaration of ``summary.json``: the analyses' own declarations plus
+    the row counts (input = valid + quarantined), reason counts and settings."""
+    reasons_of = {
+        g: tuple(
+            ("classification_reasons", code)
+            for code in summary["classification_reasons"]
+            if code in REASON_CODES and REASON_CODES[code][1] == g
+        )
+        for g in summary["groups"]
+    }
+    counts = ("counts", "input_rows"), ("counts", "valid_rows"), ("counts", "quarantined_rows")
+    validation = summary["validation"]
+    return analysis.disclosure() + Declaration(
+        counts=(
+            Count(counts[0]),
+            Count(counts[1], "valid_rows"),
+            Count(("counts", "export_rows")),  # a site's export, by a mapping file
+            Count(counts[2], describes=(("validation", "quarantine_reasons"),)),
+            *(Count(("groups", g), f"group:{g}", describes=reasons_of[g]) for g in reasons_of),
+            *(Count(("classification_reasons", c)) for c in summary["classification_reasons"]),
+            *(
+                Count(("validation", "quarantine_reasons", i, "rows"))
+                for i in range(len(validation["quarantine_reasons"]))
+            ),
+            *(
+                Count(("validation", "warnings", i, "rows"))
+                for i in range(len(validation["warnings"]))
+            ),
+        ),
+        margins=(Margin((counts[1], counts[2]), counts[0]),),
+        cleared=(("disclosure",), ("comparisons", "malignancy", "options")),
+    )
+
+
+def disclose(
+    config: PipelineConfig,
+    result: ValidationResult,
+    classified: pd.DataFrame,
+    analysis: CohortAnalysis,
+) -> Disclosed:
+    """Small counts withheld from the summary, as its declaration says; the figures'
+    aggregates built under the same policy, showing the summary's published counts."""
+    policy = Policy(config.min_cell_count, config.rounding)
+    summary = build_summary(config, result, classified, analysis)
+    declaration = summary_disclosure(summary, analysis)
+    published = suppress(summary, declaration, policy)
+    return Disclosed(
+        published,
+        declaration,
+        figure_data(classified, analysis, policy, published.data),
+        policy,
+    )
+
+
+def render(
+    config: PipelineConfig,
+    disclosed: Disclosed,
+    changes: Suppressed | None,
+    meta: dict[str, Any],
+    result: ValidationResult,
+    classified: pd.DataFrame,
+) -> RunOutputs:
+    """The report's content and figures (figures only when a format uses them)."""
+    figures = None
+    if uses_figures(config.formats):
+        from imnm_cohort.report.figures import Figures
+
+        figures = Figures(disclosed.figures)
+    data = changes.data if changes else None
+    report = view(disclosed.summary.data, figures=figures, meta=meta, changes=data)
+    return RunOutputs(
+        summary=disclosed.summary.data,
+        changes=data,
+        report=report,
+        meta=meta,
+        figures=figures,
+        classified=classified,
+        quarantine=result.quarantine,
+    )
+
+
+def write(config: PipelineConfig, outputs: RunOutputs, folder: Path) -> list[Path]:
+    """Write the pipeline's formats into the run folder and, when they include the
+    patient-level ``csv``, the patient-level snapshot the next run compares with.
+
+    A run whose formats are all aggregate writes no patient-level file at all, so the
+    next run skips its comparison (and says so in one line).
+    """
+    files = write_outputs(outputs, folder, config.formats)
+    if "csv" not in config.formats:
+        return files
+    return [*files, write_table(snapshot(outputs.classified), folder / SNAPSHOT)]
+
+
+def publish(work: Path, root: Path, name: str, manifest: dict[str, Any]) -> Path:
+    """Write the manifest and move the completed run into place; returns its folder."""
+    from imnm_cohort.outputs.text import to_json
+
+    write_text(to_json(manifest), work / "manifest.json")
+    return runfolder.publish(work, root, name)

@@ -1,0 +1,269 @@
+"""The manuscript tables, built from the disclosure-controlled summary.
+
+One description of each table serves every tabular format: Word shows each cell as text
+with the report's rounding; Excel stores each number as a number, one statistic per row.
+Every number carries its path in ``summary.json`` (``a.b[0].c``), so a cell can always be
+traced to the summary it came from; nothing here computes a statistic.
+
+Tables follow the usual layout of a clinical paper: groups as columns, statistics as rows,
+the p-value of the test across groups in the last column with a footnote naming the test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imnm_cohort.report.labels import label
+from imnm_cohort.report.table_model import Builder, Row, Table
+from imnm_cohort.vocabulary import VARIABLE_TITLES
+
+#: Continuous summaries: (label suffix, statistics, pattern).
+_CONTINUOUS = {
+    "median_iqr": ("median [Q1, Q3]", (("median", "median"), ("Q1", "q1"), ("Q3", "q3")),
+                   "{} [{}, {}]"),
+    "mean_sd": ("mean (SD)", (("mean", "mean"), ("SD", "sd")), "{} ({})"),
+}  # fmt: skip
+
+
+def table_one(summary: dict[str, Any]) -> Table:
+    """Table 1: patients by IMNM group (and overall), drawn from its self-describing rows,
+    so that any variables a pipeline chose appear."""
+    t1 = summary["table_one"]
+    b = Builder(summary)
+    columns = tuple(t1["columns"])
+    rows: list[Row] = []
+    for i, r in enumerate(t1["rows"]):
+        base, test = f"table_one.rows[{i}].cells.{{g}}", f"table_one.rows[{i}].test"
+        test_name = r["test"]["test"]
+        if r["kind"] == "continuous":
+            suffix, stats, pattern = _CONTINUOUS[r["summary"]]
+            rows.append(
+                b.row(
+                    f"{r['label']}, {suffix}",
+                    columns,
+                    [(name, f"{base}.{key}", "decimal") for name, key in stats],
+                    pattern,
+                    p=f"{test}.p_value",
+                    test=test_name,
+                )
+            )
+            if any(r["cells"][g]["missing"] for g in columns):
+                rows.append(
+                    b.row("missing", columns, [("n", f"{base}.missing", "count")], "{}", indent=1)
+                )
+            continue
+        rows.append(
+            Row(
+                f"{r['label']}, n (%)",
+                (),
+                "",
+                tuple(None for _ in columns),
+                b.n(f"{test}.p_value", "p"),
+                test_name,
+            )
+        )
+        for level in r["levels"]:
+            rows.append(
+                b.row(
+                    str(level),
+                    columns,
+                    [
+                        ("n", f"{base}.counts.{level}", "count"),
+                        ("%", f"{base}.percent.{level}", "decimal"),
+                    ],
+                    "{} ({}%)",
+                    indent=1,
+                )
+            )
+    return Table(
+        "table_1",
+        "Table 1. Characteristics of the patients by IMNM group",
+        tuple(label(g) for g in columns),
+        tuple(rows),
+        tuple(t1.get("footnotes", ())),
+        tuple(b.n(f"table_one.n.{g}", "count") for g in columns),
+    )
+
+
+def comparisons(summary: dict[str, Any]) -> Table:
+    """Pairwise comparisons of onset age and peak CK between the IMNM groups."""
+    b = Builder(summary)
+    pairs = [(p["a"], p["b"]) for p in summary["comparisons"]["onset_age"]["pairwise"]]
+    columns = tuple(f"{label(a)} vs {label(c)}" for a, c in pairs)
+    rows: list[Row] = []
+    notes = []
+    for key, title in (
+        ("onset_age", VARIABLE_TITLES["age_at_onset_years"]),
+        ("ck_peak", VARIABLE_TITLES["ck_peak"]),
+    ):
+        c = summary["comparisons"][key]
+        index = {(p["a"], p["b"]): i for i, p in enumerate(c["pairwise"])}
+
+        def stat(name: str, field_: str, kind: str, c_key: str = key) -> tuple[str, str, str]:
+            return (name, f"comparisons.{c_key}.pairwise[{{g}}].{field_}", kind)
+
+        slots = [str(index.get(pair, len(index))) for pair in pairs]
+        rows.append(
+            b.row(
+                f"{title}: difference in medians (95% CI)",
+                slots,
+                [
+                    stat("difference", "median_difference", "decimal"),
+                    stat("CI lower", "median_difference_ci[0]", "decimal"),
+                    stat("CI upper", "median_difference_ci[1]", "decimal"),
+                ],
+                "{} ({} to {})",
+                p=f"comparisons.{key}.p_value",
+                test="kruskal",
+            )
+        )
+        rows.append(b.row("Mann-Whitney p", slots, [stat("p", "p_value", "p")], "{}", indent=1))
+        rows.append(b.row("Holm-adjusted p", slots, [stat("p", "p_adjusted", "p")], "{}", indent=1))
+        if c.get("p_value") is None and c.get("reason"):
+            notes.append(f"{title}: not tested across the groups ({c['reason']}).")
+    return Table(
+        "comparisons",
+        "Table 2. Onset age and peak CK compared between the IMNM groups",
+        columns,
+        tuple(rows),
+        (
+            "Difference in medians (first group minus second) with a bootstrap 95% confidence "
+            "interval; pairwise two-sided Mann-Whitney U tests (exact p-values for small groups "
+            "without ties, otherwise the normal approximation, as R's wilcox.test), "
+            "Holm-adjusted. The p column is the test across the three groups.",
+            *notes,
+        ),
+    )
+
+
+def statin_latency(summary: dict[str, Any]) -> Table:
+    """Statin exposure and latency by group."""
+    b = Builder(summary)
+    st = summary["comparisons"]["statin_latency"]
+    columns = tuple(st["groups"])
+    base = "comparisons.statin_latency"
+    compared = " versus ".join(label(g) for g in st.get("compared", ()))
+    notes = [f"p: {compared}."]
+    if st.get("p_value") is None and st.get("reason"):
+        notes = [f"{compared}: not tested ({st['reason']})."]
+    rows = (
+        b.row(
+            "Statin exposed, n / N",
+            columns,
+            [
+                ("exposed", f"{base}.exposed.{{g}}.exposed", "count"),
+                ("N", f"{base}.exposed.{{g}}.n", "count"),
+            ],
+            "{} / {}",
+        ),
+        b.row(
+            "Latency, months: median [Q1, Q3]",
+            columns,
+            [
+                ("median", f"{base}.groups.{{g}}.median", "decimal"),
+                ("Q1", f"{base}.groups.{{g}}.q1", "decimal"),
+                ("Q3", f"{base}.groups.{{g}}.q3", "decimal"),
+            ],
+            "{} [{}, {}]",
+            p=f"{base}.p_value",
+            test="mannwhitneyu",
+        ),
+        b.row(
+            "Patients with a latency, n", columns, [("n", f"{base}.groups.{{g}}.n", "count")], "{}"
+        ),
+    )
+    return Table(
+        "statin_latency",
+        "Table 3. Statin exposure and latency from statin start to onset",
+        tuple(label(g) for g in columns),
+        rows,
+        (
+            "Latency among statin-exposed patients who started the statin on or before onset.",
+            *notes,
+        ),
+    )
+
+
+def malignancy(summary: dict[str, Any]) -> Table:
+    """Cancer around and after time zero by group."""
+    b = Builder(summary)
+    m = summary["comparisons"]["malignancy"]
+    columns = tuple(m["groups"])
+    g = "comparisons.malignancy.groups.{g}"
+    t0 = m.get("options", {}).get("time_zero", "onset")
+    window, horizon = f"{m['window_years']:g}", f"{m['horizon_years']:g}"
+    rows = (
+        b.row("Patients, n", columns, [("n", f"{g}.n", "count")], "{}"),
+        b.row(
+            f"Cancer within ±{window} years of {t0}, n (%)",
+            columns,
+            [
+                ("n", f"{g}.within_window", "count"),
+                ("%", f"{g}.within_window_proportion", "percent"),
+            ],
+            "{} ({})",
+        ),
+        b.row(
+            "95% CI, %",
+            columns,
+            [
+                ("CI lower", f"{g}.within_window_ci[0]", "percent"),
+                ("CI upper", f"{g}.within_window_ci[1]", "percent"),
+            ],
+            "{} to {}",
+            indent=1,
+        ),
+        b.row(f"At risk after {t0}, n", columns, [("n", f"{g}.at_risk", "count")], "{}"),
+        b.row(f"Cancers after {t0}, n", columns, [("n", f"{g}.events", "count")], "{}"),
+        b.row(
+            "Person-years",
+            columns,
+            [("person-years", f"{g}.person_years", "decimal")],
+            "{}",
+            digits=0,
+        ),
+        b.row(
+            "Rate per 1,000 person-years (95% CI)",
+            columns,
+            [
+                ("rate", f"{g}.rate_per_1000py", "decimal"),
+                ("CI lower", f"{g}.rate_ci[0]", "decimal"),
+                ("CI upper", f"{g}.rate_ci[1]", "decimal"),
+            ],
+            "{} ({} to {})",
+        ),
+        b.row(
+            f"Cumulative incidence at {horizon} years, % (95% CI)",
+            columns,
+            [
+                ("estimate", f"{g}.cumulative_incidence", "percent"),
+                ("CI lower", f"{g}.cumulative_incidence_ci[0]", "percent"),
+                ("CI upper", f"{g}.cumulative_incidence_ci[1]", "percent"),
+            ],
+            "{} ({} to {})",
+            p="comparisons.malignancy.p_value",
+            test="gray",
+        ),
+    )
+    notes = [
+        "Window: Clopper-Pearson 95% CI. Rates: exact Poisson 95% CI. Cumulative incidence: "
+        "Aalen-Johansen estimate with death as a competing event (log-log 95% CI)."
+    ]
+    if m.get("p_value") is None and m.get("reason"):
+        notes.append(f"Gray's test not done ({m['reason']}).")
+    return Table(
+        "malignancy",
+        "Table 4. Malignancy by IMNM group",
+        tuple(label(c) for c in columns),
+        rows,
+        tuple(notes),
+    )
+
+
+#: Every manuscript table, in the order of a paper.
+TABLES = (table_one, comparisons, statin_latency, malignancy)
+
+
+def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
+    """Every manuscript table from a disclosure-controlled ``summary.json``."""
+    return [build(summary) for build in TABLES]
