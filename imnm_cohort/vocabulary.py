@@ -101,7 +101,9 @@ def malignant_icd10(
     World Health Organization. ICD-10: International Statistical Classification of Diseases
     and Related Health Problems, 10th revision, chapter II (Neoplasms).
     """
-    code = codes.astype("string").str.upper()
+    # Read on the distinct codes only (a registry repeats a few hundred codes), then spread.
+    where, distinct = pd.factorize(codes.astype("string"), use_na_sentinel=True)
+    code = pd.Series(distinct, dtype="string").str.upper()
     letter = code.str.slice(0, 1)
     number = pd.to_numeric(code.str.slice(1, 3), errors="coerce")
     malignant = (letter == "C") & number.between(0, 97)
@@ -109,4 +111,5 @@ def malignant_icd10(
         malignant &= ~((letter == "C") & (number == 44))
     if include_in_situ:
         malignant |= (letter == "D") & number.between(0, 9)
-    return malignant.fillna(False).astype(bool)
+    known = np.append(malignant.fillna(False).to_numpy(dtype=bool), False)  # -1: missing
+    return pd.Series(known[where], index=codes.index, name=codes.name)

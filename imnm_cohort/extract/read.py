@@ -54,7 +54,7 @@ CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx",)
 _SNIFF_BYTES = 65_536
-_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow")}
+_ARROW_TEXT = dict.fromkeys((pa.string(), pa.large_string()), pd.StringDtype("pyarrow"))
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def read_source(path: str | Path, options: SourceOptions | None = None) -> pd.Da
 def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
     header = _csv_header(path, options)
     try:
-        table = pacsv.read_csv(path, **_csv_options(header, options))
+        table = pacsv.read_csv(path, **_csv_options(header, options, text=pa.large_string()))
     except UnicodeDecodeError:  # a declared encoding, transcoded by Python for Arrow
         _locate_bad_utf8(path, options.encoding or "utf-8-sig")
         raise
@@ -190,9 +190,16 @@ def _csv_header(path: Path, options: SourceOptions) -> list[str]:
 
 
 def _csv_options(
-    header: list[str], options: SourceOptions, include: list[str] | None = None
+    header: list[str],
+    options: SourceOptions,
+    include: list[str] | None = None,
+    text: pa.DataType = pa.string(),
 ) -> dict[str, object]:
-    """Arrow's options for the data rows: every cell as text, empty cells missing."""
+    """Arrow's options for the data rows: every cell as text, empty cells missing.
+
+    The whole-file reader asks for ``large_string``, the storage of pandas' Arrow-backed
+    strings, so that the frame wraps Arrow's columns without copying them.
+    """
     names = [f"column_{i}" for i in range(len(header))]  # unique even if the header is not
     return {
         "read_options": pacsv.ReadOptions(
@@ -200,7 +207,7 @@ def _csv_options(
         ),
         "parse_options": pacsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
         "convert_options": pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
+            column_types=dict.fromkeys(names, text),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,

@@ -280,7 +280,8 @@ def validate_rows(
     bad[failures["index"].to_numpy(dtype=np.int64)] = True
     row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
 
-    valid = (typed[~bad] if bad.any() else typed).set_axis(row_number[~bad])
+    valid = typed[~bad] if bad.any() else typed  # typed is this call's own: no copy
+    valid.index = row_number[~bad]
     reasons = pd.DataFrame(
         {
             "row_number": failures["index"].to_numpy(dtype=np.int64) + first_row,
