@@ -193,7 +193,7 @@ def _csv_options(
     header: list[str],
     options: SourceOptions,
     include: list[str] | None = None,
-    text: pa.DataType = pa.string(),
+    text: pa.DataType | None = None,
 ) -> dict[str, object]:
     """Arrow's options for the data rows: every cell as text, empty cells missing.
 
@@ -207,7 +207,7 @@ def _csv_options(
         ),
         "parse_options": pacsv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True),
         "convert_options": pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, text),
+            column_types=dict.fromkeys(names, text or pa.string()),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
