@@ -140,7 +140,11 @@ def _eular_item(text: str) -> str:
 
 
 def _order(earlier: str, later: str, code: str, *, strict: bool = False) -> pa.Check:
-    return pa.Check.date_order(earlier=earlier, later=later, strict=strict, error=code)
+    # The check passes empty dates itself; pandera's own pass for rows whose every cell is
+    # empty (a look at the whole frame for each rule) cannot change its outcome.
+    return pa.Check.date_order(
+        earlier=earlier, later=later, strict=strict, error=code, ignore_na=False
+    )
 
 
 #: Cross-column rules: (rule code, the column the rule is about, earlier, later, strict).
