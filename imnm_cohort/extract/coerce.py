@@ -13,6 +13,7 @@ Text columns come out as Arrow-backed pandas strings (``string[pyarrow]``), date
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -53,46 +54,58 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``rule``, ``value`` (the text as it was in the file).
     """
     columns: dict[str, object] = {name: raw[name] for name in raw.columns}
+    contract = [(name, raw[name]) for name in CONTRACT_COLUMNS]
+    # Columns are parsed independently, by Arrow kernels that release the interpreter lock:
+    # a thread per core parses several at once. Results are gathered in contract order.
+    with ThreadPoolExecutor(max_workers=max(1, min(pa.cpu_count(), len(contract)))) as pool:
+        parsed = list(pool.map(lambda item: _coerce_column(*item), contract))
     found: list[pd.DataFrame] = []
-    for name in CONTRACT_COLUMNS:
-        kind = column_kind(name)
-        typed = _typed_arrow(raw[name])
-        if typed is not None and kind in _TYPED_PARSERS:
-            parse, accepts, rule = _TYPED_PARSERS[kind]
-            if accepts(typed.type):
-                columns[name], bad = parse(typed)
-                _collect(found, typed, bad, name, rule)
-                continue
-        cells = _arrow_text(raw[name]) if typed is None else _as_text(typed)
-        if kind in _TEXT_PARSERS:
-            exact = _exact_cast(cells, kind)
-            if exact is not None:  # every cell already well-formed: the common case, fast
-                parse, _, rule = _TYPED_PARSERS[kind]
-                columns[name], bad = parse(exact)
-                _collect(found, exact, bad, name, rule)
-                continue
-        text = _clean_text(cells)
-        if kind in _TEXT_PARSERS:
-            parse_text, rule = _TEXT_PARSERS[kind]
-            columns[name], bad = parse_text(text)
-            _collect(found, text, bad, name, rule)
-            continue
-        if kind == "category":
-            text = pc.utf8_lower(text)
-            if name in ("anti_hmgcr", "anti_srp"):
-                text = pc.fill_null(text, "not_tested")
-        elif kind == "msa_list":
-            text = pc.replace_substring_regex(pc.utf8_lower(text), r"\s*;\s*", ";")
-            text = _blank_to_null(pc.utf8_trim(text, ";"))
-        elif kind == "icd10":
-            text = pc.utf8_upper(text)
-        columns[name] = pd.arrays.ArrowStringArray(text)
+    for (name, _), (value, failed) in zip(contract, parsed, strict=True):
+        columns[name] = value
+        found.extend(failed)
     typed_frame = pd.DataFrame(
         {name: _on_index(value, raw.index) for name, value in columns.items()}, index=raw.index
     )
     typed_frame.attrs = dict(raw.attrs)
     failures = pd.concat(found, ignore_index=True) if found else _empty_failures()
     return typed_frame, failures
+
+
+def _coerce_column(name: str, column: pd.Series) -> tuple[object, list[pd.DataFrame]]:
+    """One contract column typed by its kind, and its parsing failures (if any)."""
+    found: list[pd.DataFrame] = []
+    kind = column_kind(name)
+    typed = _typed_arrow(column)
+    if typed is not None and kind in _TYPED_PARSERS:
+        parse, accepts, rule = _TYPED_PARSERS[kind]
+        if accepts(typed.type):
+            value, bad = parse(typed)
+            _collect(found, typed, bad, name, rule)
+            return value, found
+    cells = _arrow_text(column) if typed is None else _as_text(typed)
+    if kind in _TEXT_PARSERS:
+        exact = _exact_cast(cells, kind)
+        if exact is not None:  # every cell already well-formed: the common case, fast
+            parse, _, rule = _TYPED_PARSERS[kind]
+            value, bad = parse(exact)
+            _collect(found, exact, bad, name, rule)
+            return value, found
+    text = _clean_text(cells)
+    if kind in _TEXT_PARSERS:
+        parse_text, rule = _TEXT_PARSERS[kind]
+        value, bad = parse_text(text)
+        _collect(found, text, bad, name, rule)
+        return value, found
+    if kind == "category":
+        text = pc.utf8_lower(text)
+        if name in ("anti_hmgcr", "anti_srp"):
+            text = pc.fill_null(text, "not_tested")
+    elif kind == "msa_list":
+        text = pc.replace_substring_regex(pc.utf8_lower(text), r"\s*;\s*", ";")
+        text = _blank_to_null(pc.utf8_trim(text, ";"))
+    elif kind == "icd10":
+        text = pc.utf8_upper(text)
+    return pd.arrays.ArrowStringArray(text), found
 
 
 def _exact_cast(cells: pa.ChunkedArray, kind: str) -> pa.ChunkedArray | None:
