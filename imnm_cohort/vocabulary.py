@@ -102,7 +102,8 @@ def malignant_icd10(
     and Related Health Problems, 10th revision, chapter II (Neoplasms).
     """
     # Read on the distinct codes only (a registry repeats a few hundred codes), then spread.
-    where, distinct = pd.factorize(codes.astype("string"), use_na_sentinel=True)
+    text = codes if isinstance(codes.dtype, pd.StringDtype) else codes.astype("string")
+    where, distinct = pd.factorize(text, use_na_sentinel=True)
     code = pd.Series(distinct, dtype="string").str.upper()
     letter = code.str.slice(0, 1)
     number = pd.to_numeric(code.str.slice(1, 3), errors="coerce")
