@@ -12,6 +12,7 @@ format never makes pandera collect millions of failure cases.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,7 +264,13 @@ def validate_rows(
     if file_level:
         early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
         _raise_if_file_level(early, n, source, column_sources)
-    schema_failures = _schema_failures(typed, raw)
+    row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
+    # The data-quality warnings are row by row: found for every row on a second thread while
+    # pandera validates, then kept for the valid rows only.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        warned = pool.submit(data_quality_warnings, typed.set_axis(row_number, copy=False))
+        schema_failures = _schema_failures(typed, raw)
+        warnings = warned.result()
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
         cells = pd.MultiIndex.from_frame(schema_failures[["index", "column"]])
@@ -278,8 +285,9 @@ def validate_rows(
     failures = failures.sort_values(["index", "column", "rule"], kind="stable", ignore_index=True)
     bad = np.zeros(n, dtype=bool)
     bad[failures["index"].to_numpy(dtype=np.int64)] = True
-    row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
-
+    if bad.any():
+        kept = ~bad[warnings["row_number"].to_numpy(dtype=np.int64) - first_row]
+        warnings = warnings[kept].reset_index(drop=True)
     valid = typed[~bad] if bad.any() else typed  # typed is this call's own: no copy
     valid.index = row_number[~bad]
     reasons = pd.DataFrame(
@@ -303,7 +311,7 @@ def validate_rows(
         valid=valid,
         quarantine=quarantine,
         reasons=reasons,
-        warnings=data_quality_warnings(valid),
+        warnings=warnings,
         absent_columns=absent,
     )
 
