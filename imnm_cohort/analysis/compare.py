@@ -447,8 +447,11 @@ def compare_categorical(
         )
     if counts.shape == (2, 2):
         res = stats.fisher_exact(counts)
+        # The sample odds ratio is infinite when a zero cell is on its denominator: JSON has
+        # no infinity, and the p-value stands on its own, so the statistic is then null.
+        odds = float(res.statistic)
         return CategoricalComparison(
-            variable, "fisher", float(res.statistic), float(res.pvalue), table
+            variable, "fisher", odds if np.isfinite(odds) else None, float(res.pvalue), table
         )
     exact = fisher_freeman_halton(counts, max_exact_tables)
     if exact is not None:

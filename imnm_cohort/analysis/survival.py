@@ -118,6 +118,8 @@ def overall_survival(
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
+    if "patient_id" in frame.columns:  # the same sums in any row order
+        frame = frame.sort_values("patient_id", kind="stable")
     time = frame["followup_years"]  # derived column: onset to end of observation
     died = frame["death_date"].notna()
     label = frame[GROUP_COLUMN].astype(str)

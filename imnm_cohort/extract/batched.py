@@ -180,6 +180,13 @@ def classify_in_batches(
             valid_rows += result.valid_rows
             absent = result.absent_columns
             count += 1
+        if first_row - 1 < total_rows:
+            # Blank rows at the end are not data rows: judge the file on the rows it has, as
+            # the in-memory path does.
+            so_far = pd.concat(kept["reasons"], ignore_index=True)
+            _raise_if_file_level(
+                so_far.rename(columns={"row_number": "index"}), first_row - 1, source
+            )
         sink.close()
         os.chmod(tmp, _mode())
         os.replace(tmp, output)

@@ -76,3 +76,21 @@ def test_batched_path_equals_in_memory_path(
         assert batched.output.read_bytes() == in_memory.read_bytes()
     else:
         pd.testing.assert_frame_equal(pd.read_parquet(batched.output), pd.read_parquet(in_memory))
+
+
+def test_blank_rows_at_the_end_do_not_count_towards_a_file_level_problem(tmp_path):
+    # 20 patients, 12 with a birth date in another format, then 30 blank rows: 12 of 20 data
+    # rows break one rule, a file-level problem on both paths (12 of 50 would not be).
+    frame = synthesize(20, seed=4)
+    frame.loc[:11, "birth_date"] = pd.to_datetime(frame.loc[:11, "birth_date"]).dt.strftime(
+        "%d/%m/%Y"
+    )
+    path = write_extract(frame, tmp_path / "x.csv")
+    with path.open("a") as handle:
+        handle.write(("," * (len(frame.columns) - 1) + "\n") * 30)
+    with pytest.raises(ExtractError) as in_memory:
+        load_extract(path)
+    with pytest.raises(ExtractError) as batched:
+        classify_in_batches(path, tmp_path / "c.csv", batch_rows=7)
+    assert str(batched.value) == str(in_memory.value)
+    assert not (tmp_path / "c.csv").exists()

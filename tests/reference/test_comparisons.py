@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -256,3 +258,15 @@ def test_overall_test_only_skips_pairs_but_keeps_the_kruskal_wallis(cohort):
     full = compare_continuous(cohort, "ck_peak", IMNM, n_boot=50)
     overall = compare_continuous(cohort, "ck_peak", IMNM, pairwise=False)
     assert overall.pairwise == () and overall.p_value == full.p_value
+
+
+def test_fisher_with_a_zero_cell_gives_the_p_value_and_no_infinite_odds_ratio():
+    # hmgcr: 4 female, 0 male; srp: 1 female, 3 male. The sample odds ratio (4*3)/(0*1) is
+    # infinite, which JSON cannot hold; the p-value is scipy's.
+    frame = pd.DataFrame(
+        {"imnm_group": ["hmgcr"] * 4 + ["srp"] * 4, "sex": ["female"] * 5 + ["male"] * 3}
+    )
+    result = compare_categorical(frame, "sex", ("hmgcr", "srp"))
+    assert result.test == "fisher" and result.statistic is None
+    assert result.p_value == stats.fisher_exact([[4, 0], [1, 3]]).pvalue
+    json.dumps(result.to_dict(), allow_nan=False)
