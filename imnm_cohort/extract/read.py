@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from imnm_cohort.errors import ExtractError
@@ -460,14 +461,21 @@ def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
     """A NUL character in a cell (Parquet, Excel) makes the file unusable."""
     for name in frame.columns:
         col = frame[name]
-        if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
-            hit = col.astype("string").str.contains("\x00", regex=False).fillna(False)
-            if hit.any():
-                row = int(np.flatnonzero(hit.to_numpy(dtype=bool))[0]) + 1
-                raise ExtractError(
-                    f"{path}: column '{name}' holds a NUL character (data row {row}); "
-                    "the file is damaged"
-                )
+        if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+            # An Arrow kernel on the Arrow-backed text, without copying it to Python strings.
+            found = pc.match_substring(pa.chunked_array(col.array.__arrow_array__()), "\x00")
+            hit = np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), bool)
+        elif col.dtype == object or isinstance(col.dtype, pd.StringDtype):
+            text = col.astype("string").str.contains("\x00", regex=False)
+            hit = text.fillna(False).to_numpy(dtype=bool)
+        else:
+            continue
+        if hit.any():
+            row = int(np.flatnonzero(hit)[0]) + 1
+            raise ExtractError(
+                f"{path}: column '{name}' holds a NUL character (data row {row}); "
+                "the file is damaged"
+            )
 
 
 def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:

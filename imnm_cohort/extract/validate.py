@@ -267,8 +267,10 @@ def validate_rows(
     row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
     # The data-quality warnings are row by row: found for every row on a second thread while
     # pandera validates, then kept for the valid rows only.
+    every_row = typed.copy(deep=False)  # the same columns, numbered as rows
+    every_row.index = row_number
     with ThreadPoolExecutor(max_workers=1) as pool:
-        warned = pool.submit(data_quality_warnings, typed.set_axis(row_number, copy=False))
+        warned = pool.submit(data_quality_warnings, every_row)
         schema_failures = _schema_failures(typed, raw)
         warnings = warned.result()
     if not parse_failures.empty and not schema_failures.empty:
