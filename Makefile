@@ -33,6 +33,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_validate.py
+	cd benchmarks && ../$(BIN)/python bench_read_csv.py
 	cd benchmarks && ../$(BIN)/python bench_classify.py
 	cd benchmarks && ../$(BIN)/python bench_analyse.py
 	cd benchmarks && ../$(BIN)/python bench_cancer.py
