@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT
 from imnm_cohort.report.render import (
     SECTIONS,
     ReportSection,
@@ -19,7 +20,7 @@ from imnm_cohort.report.render import (
     with_ci,
 )
 
-SITE_NAMES = {"all_malignant": "all counted cancers", "all_causes": "deaths from any cause"}
+SITE_NAMES = {ALL_MALIGNANT: "all counted cancers", ALL_CAUSES: "deaths from any cause"}
 
 
 def time_since_onset_view(summary: dict[str, Any]) -> dict[str, Any]:
