@@ -53,7 +53,8 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         One row per cell that could not be parsed: ``index`` (0-based position), ``column``,
         ``rule``, ``value`` (the text as it was in the file).
     """
-    columns: dict[str, object] = {name: raw[name] for name in raw.columns}
+    # Extra columns are the caller's: copied (cheap for Arrow-backed text, which is immutable).
+    columns: dict[str, object] = {name: raw[name].copy() for name in raw.columns}
     contract = [(name, raw[name]) for name in CONTRACT_COLUMNS]
     # Columns are parsed independently, by Arrow kernels that release the interpreter lock:
     # a thread per core parses several at once. Results are gathered in contract order.
@@ -63,8 +64,13 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     for (name, _), (value, failed) in zip(contract, parsed, strict=True):
         columns[name] = value
         found.extend(failed)
+    # copy=False: every column is already this call's own array, so the frame wraps them as
+    # they are, a block each. The default would stack the date and number columns into 2-D
+    # blocks (twice, as the kinds are interleaved): fresh memory, and the slowest step here.
     typed_frame = pd.DataFrame(
-        {name: _on_index(value, raw.index) for name, value in columns.items()}, index=raw.index
+        {name: _on_index(value, raw.index) for name, value in columns.items()},
+        index=raw.index,
+        copy=False,
     )
     typed_frame.attrs = dict(raw.attrs)
     failures = pd.concat(found, ignore_index=True) if found else _empty_failures()
@@ -97,15 +103,31 @@ def _coerce_column(name: str, column: pd.Series) -> tuple[object, list[pd.DataFr
         _collect(found, text, bad, name, rule)
         return value, found
     if kind == "category":
-        text = pc.utf8_lower(text)
+        # The allowed values are ASCII: folding ASCII letters alone is enough to match them, is
+        # a copy of the bytes (no per-cell work), and never folds a look-alike letter (the
+        # Kelvin sign) into an allowed value.
+        text = pc.ascii_lower(text)
         if name in ("anti_hmgcr", "anti_srp"):
             text = pc.fill_null(text, "not_tested")
     elif kind == "msa_list":
-        text = pc.replace_substring_regex(pc.utf8_lower(text), r"\s*;\s*", ";")
-        text = _blank_to_null(pc.utf8_trim(text, ";"))
+        text = _antibody_list(pc.ascii_lower(text))
     elif kind == "icd10":
         text = pc.utf8_upper(text)
     return pd.arrays.ArrowStringArray(text), found
+
+
+def _antibody_list(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Spaces around ``;`` and ``;`` at either end removed, in the cells that have a ``;``.
+
+    Most cells name one antibody or none: the regular expression runs on the others only.
+    """
+    listed = pc.fill_null(pc.match_substring(text, ";"), False)
+    if not pc.any(listed).as_py():
+        return text
+    text = text.combine_chunks()
+    listed = listed.combine_chunks()
+    tidy = pc.utf8_trim(pc.replace_substring_regex(text.filter(listed), r"\s*;\s*", ";"), ";")
+    return pa.chunked_array([_blank_to_null(pc.replace_with_mask(text, listed, tidy))])
 
 
 def _exact_cast(cells: pa.ChunkedArray, kind: str) -> pa.ChunkedArray | None:

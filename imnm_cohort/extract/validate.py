@@ -22,6 +22,7 @@ import pandas as pd
 import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandera.pandas import DataFrameSchema
 
 from imnm_cohort.errors import FileLevelError
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
@@ -258,20 +259,20 @@ def validate_rows(
     typed, parse_failures = coerce_extract(raw)
     if prior_failures is not None and not prior_failures.empty:
         parse_failures = pd.concat([prior_failures, parse_failures], ignore_index=True)
-    # Checked before the schema runs (a column of unreadable dates would make pandera collect
-    # a failure per row); the allowed values of categories are checked with it, cheaply, so
-    # that every file-level problem is named at once.
-    if file_level:
-        early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
-        _raise_if_file_level(early, n, source, column_sources)
     row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
     # The data-quality warnings are row by row: found for every row on a second thread while
-    # pandera validates, then kept for the valid rows only.
+    # the rows are checked, then kept for the valid rows only.
     every_row = typed.copy(deep=False)  # the same columns, numbered as rows
     every_row.index = row_number
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1 + len(_SCHEMA_PARTS)) as pool:
         warned = pool.submit(data_quality_warnings, every_row)
-        schema_failures = _schema_failures(typed, raw)
+        # Checked before the schema runs (a column of unreadable dates would make pandera
+        # collect a failure per row); the allowed values of categories are checked with it,
+        # cheaply, so that every file-level problem is named at once.
+        if file_level:
+            early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
+            _raise_if_file_level(early, n, source, column_sources)
+        schema_failures = _schema_failures(typed, raw, pool)
         warnings = warned.result()
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
@@ -339,13 +340,47 @@ def _other_batch_duplicates(
     )
 
 
-def _schema_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
-    try:
-        EXTRACT_SCHEMA.validate(typed, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
+def _schema_parts() -> tuple[DataFrameSchema, ...]:
+    """:data:`EXTRACT_SCHEMA` in two parts of about equal work, run on two threads.
+
+    The schema's checks are independent, and their work is in Arrow and numpy kernels that
+    release the interpreter lock. The patient id (its uniqueness: a hash of every id) and the
+    free-text columns make one part; the other columns and the cross-column date rules the other.
+    """
+    first = ("patient_id", "other_msa", "cancer_icd10")
+    columns = EXTRACT_SCHEMA.columns
+    return tuple(
+        DataFrameSchema(
+            columns={name: columns[name] for name in names},
+            checks=checks,
+            strict=False,
+            coerce=False,
+        )
+        for names, checks in (
+            (first, []),
+            ([name for name in columns if name not in first], EXTRACT_SCHEMA.checks),
+        )
+    )
+
+
+_SCHEMA_PARTS = _schema_parts()
+
+
+def _schema_failures(
+    typed: pd.DataFrame, raw: pd.DataFrame, pool: ThreadPoolExecutor
+) -> pd.DataFrame:
+    def failure_cases(part: DataFrameSchema) -> pd.DataFrame | None:
+        try:
+            part.validate(typed, lazy=True, inplace=True)  # typed is the caller's own: no copy
+        except pandera.errors.SchemaErrors as exc:
+            return exc.failure_cases
+        return None
+
+    found = [cases for cases in pool.map(failure_cases, _SCHEMA_PARTS) if cases is not None]
+    if not found:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    # As objects: a part's cases may have a column that is all missing (the wide checks').
+    cases = pd.concat([part.astype(object) for part in found], ignore_index=True)
     cases = cases[cases["index"].notna()]
     wide = cases["schema_context"] == "DataFrameSchema"
     column_level = cases[~wide]
