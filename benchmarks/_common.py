@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import resource
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,33 @@ def timed(label: str, fn: Callable[[], T]) -> tuple[T, float]:
     seconds = time.perf_counter() - start
     print(f"{label:58s} {seconds:8.2f} s")
     return value, seconds
+
+
+def alternated(
+    anchor: tuple[str, Callable[[], object]],
+    toolkit: tuple[str, Callable[[], object]],
+    repeats: int = 5,
+) -> float:
+    """Time an anchor and the toolkit's call alternately; print both medians and their ratio.
+
+    Each is called once first (a warm-up, not timed), then the two alternate ``repeats``
+    times, so that a change in the machine's load during the run weighs on both alike. The
+    result of each call is dropped inside its own timing, so freeing it is counted too.
+    Returns the ratio toolkit / anchor of the medians.
+    """
+    times: dict[str, list[float]] = {anchor[0]: [], toolkit[0]: []}
+    for _, fn in (anchor, toolkit):
+        fn()
+    for _ in range(repeats):
+        for label, fn in (anchor, toolkit):
+            start = time.perf_counter()
+            fn()
+            times[label].append(time.perf_counter() - start)
+    a, t = (statistics.median(times[label]) for label, _ in (anchor, toolkit))
+    print(f"{anchor[0]:58s} {a:8.2f} s")
+    print(f"{toolkit[0]:58s} {t:8.2f} s")
+    print(f"{'ratio (target <= 3x)':58s} {t / a:8.2f} x")
+    return t / a
 
 
 def peak_memory_gb() -> float:

@@ -3,39 +3,21 @@
 Targets on the 2-core reference machine: read + validate <= 3x ``pyarrow.csv.read_csv`` of
 the same CSV file, and <= 3x ``pandas.read_parquet`` of the same Parquet file (the synthetic
 extract as text, and the validated patients written with their types); peak memory <= 3 GB;
-synth of 1M rows <= 30 s. Each ratio compares medians of 3 runs timed in the same process.
+synth of 1M rows <= 30 s. Each ratio compares medians of 3 runs timed in the same process,
+after one warm-up call of each, the anchor and the toolkit alternating (``_common.alternated``).
 
 Run: ``.venv/bin/python benchmarks/bench_validate.py [N]``
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 
 import pandas as pd
 import pyarrow.csv as pacsv
-from _common import DATA, million_row_extract, peak_memory_gb, timed
+from _common import DATA, alternated, million_row_extract, peak_memory_gb, timed
 
 from imnm_cohort import load_extract, synthesize, write_extract
-
-
-def median_of_3(label: str, fn: Callable[[], object]) -> float:
-    """Median wall time of three calls, printed."""
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    seconds = statistics.median(times)
-    print(f"{label:58s} {seconds:8.2f} s")
-    return seconds
-
-
-def ratio(label: str, toolkit: float, anchor: float) -> None:
-    print(f"{'ratio ' + label + ' (target <= 3x)':58s} {toolkit / anchor:8.2f} x")
 
 
 def main(n: int) -> None:
@@ -45,18 +27,24 @@ def main(n: int) -> None:
     if not parquet.exists():
         write_extract(frame, parquet)
     del frame
-    anchor = median_of_3("pyarrow.csv.read_csv", lambda: pacsv.read_csv(csv))
-    toolkit = median_of_3("load_extract, CSV (read + validate)", lambda: load_extract(csv))
-    ratio("CSV: load_extract / pyarrow.csv.read_csv", toolkit, anchor)
-    anchor = median_of_3("pandas.read_parquet (text columns)", lambda: pd.read_parquet(parquet))
-    toolkit = median_of_3("load_extract, Parquet of text", lambda: load_extract(parquet))
-    ratio("Parquet (text): load_extract / pandas.read_parquet", toolkit, anchor)
+    alternated(
+        ("pyarrow.csv.read_csv", lambda: pacsv.read_csv(csv)),
+        ("load_extract, CSV (read + validate)", lambda: load_extract(csv)),
+        3,
+    )
+    alternated(
+        ("pandas.read_parquet (text columns)", lambda: pd.read_parquet(parquet)),
+        ("load_extract, Parquet of text", lambda: load_extract(parquet)),
+        3,
+    )
     typed = DATA / f"valid_{n}_1.parquet"
     if not typed.exists():
         load_extract(csv).valid.to_parquet(typed)
-    anchor = median_of_3("pandas.read_parquet (typed columns)", lambda: pd.read_parquet(typed))
-    toolkit = median_of_3("load_extract, typed Parquet", lambda: load_extract(typed))
-    ratio("Parquet (typed): load_extract / pandas.read_parquet", toolkit, anchor)
+    alternated(
+        ("pandas.read_parquet (typed columns)", lambda: pd.read_parquet(typed)),
+        ("load_extract, typed Parquet", lambda: load_extract(typed)),
+        3,
+    )
     print(f"{'peak memory':58s} {peak_memory_gb():8.2f} GB")
 
 
