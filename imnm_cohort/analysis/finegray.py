@@ -39,9 +39,9 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
-from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import IMNM_GROUPS
 
 MIN_EVENTS = 10
 
@@ -338,10 +338,7 @@ def fine_gray(
     FineGrayModel
     """
     options = options or MalignancyOptions()
-    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
-    tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
-    keep = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)
+    frame, tte, label, keep = cancer_risk_set(frame, groups, options)
     keep &= tte["time_years"].to_numpy() > 0
     male = (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)
     x = pd.DataFrame(

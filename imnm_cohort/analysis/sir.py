@@ -34,12 +34,12 @@ import pandas as pd
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, days, lexis_split, year_start_days
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS, band_sums
 from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,9 @@ def population_comparison(
     PopulationComparison
     """
     options = options or MalignancyOptions()
-    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
+    frame, tte, label, at_risk = cancer_risk_set(frame, groups, options)
     t0 = days(frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"])
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
     member = np.isin(label, list(groups))
-    tte = time_to_cancer(frame, options)
     ratios = []
     cancer_pieces = death_pieces = None
     measure: Literal["SIR", "SMR"]
@@ -246,10 +244,9 @@ def population_comparison(
             pieces, measure = death_pieces, "SMR"
         else:
             if cancer_pieces is None:
-                keep = member & tte["at_risk"].to_numpy(dtype=bool)
                 stop = t0 + tte["time_years"].to_numpy() * DAYS_PER_YEAR
                 cancer = tte["event"].to_numpy() == EVENT
-                cancer_pieces = _split(frame, rates, keep, t0, stop, cancer)
+                cancer_pieces = _split(frame, rates, at_risk, t0, stop, cancer)
             pieces, measure = cancer_pieces, "SIR"
             if site != ALL_MALIGNANT:
                 in_site = site_codes(site, frame["cancer_icd10"])

@@ -27,9 +27,9 @@ import pandas as pd
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 #: Band edges of time since time zero, in years, and the bands' names.
 FOLLOW_UP_BREAKS = (0.0, 1.0, 3.0, 5.0)
@@ -170,10 +170,7 @@ def incidence_by_follow_up(
     IncidenceByFollowUp
     """
     options = options or MalignancyOptions()
-    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
-    tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
-    keep = tte["at_risk"].to_numpy(dtype=bool) & np.isin(label, list(groups))
+    _, tte, label, keep = cancer_risk_set(frame, groups, options)
     stop = tte["time_years"].to_numpy()[keep] * DAYS_PER_YEAR
     event = (tte["event"].to_numpy()[keep] == EVENT).astype(np.int64)
     pieces = lexis_split(np.zeros(len(stop)), stop, event, {"band": follow_up_scale(len(stop))})
