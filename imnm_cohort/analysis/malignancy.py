@@ -136,6 +136,16 @@ def cancer_risk_set(
     return frame, tte, label, keep
 
 
+def rate_per_1000py(
+    events: int, person_years: float, alpha: float
+) -> tuple[float | None, tuple[float, float] | None]:
+    """Rate per 1,000 person-years with its exact Poisson interval (None without time)."""
+    if person_years <= 0:
+        return None, None
+    lo, hi = poisson_exact(events, person_years, alpha)
+    return 1000.0 * events / person_years, (1000.0 * lo, 1000.0 * hi)
+
+
 @dataclass(frozen=True)
 class GroupMalignancy:
     """Malignancy figures for one group.
@@ -298,12 +308,9 @@ def malignancy(
         event = tte["event"].to_numpy()[risk]
         n, events = int(member.sum()), int((event == EVENT).sum())
         person_years = float(np.sort(time).sum())  # sorted: the same sum in any row order
-        rate = rate_ci = ci_est = ci_ci = curve = None
+        rate, rate_ci = rate_per_1000py(events, person_years, options.alpha)
+        ci_est = ci_ci = curve = None
         beyond = False
-        if person_years > 0:
-            rate = 1000.0 * events / person_years
-            lo, hi = poisson_exact(events, person_years, options.alpha)
-            rate_ci = (1000.0 * lo, 1000.0 * hi)
         if risk.any():
             curve = cumulative_incidence(time, event, options.alpha)
             beyond = bool(options.horizon_years > curve.time[-1])

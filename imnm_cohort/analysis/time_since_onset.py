@@ -25,9 +25,12 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
-from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
-from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
+from imnm_cohort.analysis.malignancy import (
+    MalignancyOptions,
+    cancer_risk_set,
+    rate_per_1000py,
+)
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
@@ -76,10 +79,7 @@ class BandRate:
 
 def band_rate(events: int, person_years: float, alpha: float) -> BandRate:
     """Rate per 1,000 person-years with its exact Poisson interval (None without time)."""
-    if person_years <= 0:
-        return BandRate(events, person_years, None, None)
-    lo, hi = poisson_exact(events, person_years, alpha)
-    return BandRate(events, person_years, 1000 * events / person_years, (1000 * lo, 1000 * hi))
+    return BandRate(events, person_years, *rate_per_1000py(events, person_years, alpha))
 
 
 @dataclass(frozen=True)
