@@ -36,7 +36,7 @@ from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, days, lexis_split, year_start_days
 from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
-from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS, band_sums
+from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, band_sums, follow_up_scale
 from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
@@ -270,7 +270,7 @@ def _split(
     scales = {
         "age": TimeScale(birth, rates.age_breaks() * DAYS_PER_YEAR),
         "year": TimeScale(np.zeros(len(rows)), year_start_days(rates.year_breaks())),
-        "band": TimeScale(start, np.asarray(FOLLOW_UP_BREAKS) * DAYS_PER_YEAR),
+        "band": follow_up_scale(start),
     }
     pieces = lexis_split(start, end, np.asarray(event)[rows].astype(np.int64), scales)
     sex = frame["sex"].astype("string").to_numpy(dtype=object, na_value="")[rows]

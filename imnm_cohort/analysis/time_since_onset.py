@@ -39,10 +39,10 @@ FOLLOW_UP_BREAKS = (0.0, 1.0, 3.0, 5.0)
 FOLLOW_UP_BANDS = ("<1", "1-3", "3-5", ">=5")
 
 
-def follow_up_scale(n: int, breaks: Sequence[float] = FOLLOW_UP_BREAKS) -> TimeScale:
-    """The time-since-entry scale for :func:`~imnm_cohort.analysis.lexis.lexis_split`
-    when entry is 0 for every patient (follow-up measured from 0)."""
-    return TimeScale(np.zeros(n), np.asarray(breaks, dtype=float) * DAYS_PER_YEAR)
+def follow_up_scale(entry: np.ndarray, breaks: Sequence[float] = FOLLOW_UP_BREAKS) -> TimeScale:
+    """The time-since-entry scale for :func:`~imnm_cohort.analysis.lexis.lexis_split`:
+    bands of follow-up from each patient's ``entry`` (in days)."""
+    return TimeScale(entry, np.asarray(breaks, dtype=float) * DAYS_PER_YEAR)
 
 
 def band_sums(
@@ -173,7 +173,8 @@ def incidence_by_follow_up(
     _, tte, label, keep = cancer_risk_set(frame, groups, options)
     stop = tte["time_years"].to_numpy()[keep] * DAYS_PER_YEAR
     event = (tte["event"].to_numpy()[keep] == EVENT).astype(np.int64)
-    pieces = lexis_split(np.zeros(len(stop)), stop, event, {"band": follow_up_scale(len(stop))})
+    entry = np.zeros(len(stop))
+    pieces = lexis_split(entry, stop, event, {"band": follow_up_scale(entry)})
     code = pd.Categorical(label[keep], categories=list(groups)).codes
     shape = (len(groups), len(FOLLOW_UP_BANDS))
     cell = code[pieces["patient"].to_numpy()] * shape[1] + pieces["band"].to_numpy()
