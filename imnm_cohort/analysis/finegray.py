@@ -39,11 +39,9 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
-from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
+from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import IMNM_GROUPS
-
-MIN_EVENTS = 10
 
 
 @dataclass(frozen=True)
@@ -371,7 +369,11 @@ def fine_gray(
             x = x.drop(columns=c)
             not_estimable.append(FineGrayTerm(c, None, None, None, None, None, "no variation"))
     if events < MIN_EVENTS or not any(c.startswith("group_") for c in x.columns):
-        reason = "fewer than 10 cancers" if events < MIN_EVENTS else "no two groups with cancers"
+        reason = (
+            f"fewer than {MIN_EVENTS} cancers"
+            if events < MIN_EVENTS
+            else "no two groups with cancers"
+        )
         return FineGrayModel(reference, len(time), events, competing, (), reason)
     try:
         terms = fit_fine_gray(time, event, x, options.alpha)

@@ -42,6 +42,9 @@ from imnm_cohort.vocabulary import (
     malignant_icd10,
 )
 
+#: Fewest cancers a model of cancer by group (cause-specific Cox, Fine-Gray) is fitted on.
+MIN_EVENTS = 10
+
 
 @dataclass(frozen=True)
 class MalignancyOptions:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_to_cancer
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
@@ -289,13 +289,14 @@ def cause_specific_cox(
                 "no cancers in this group: the hazard ratio is not estimable"
             )
     fitted_groups = [g for g in groups[1:] if f"group_{g}" not in inestimable]
-    if events < 10 or not fitted_groups or not (cancer & (label == reference)).any():
+    if events < MIN_EVENTS or not fitted_groups or not (cancer & (label == reference)).any():
         return CauseSpecificCox(
             reference,
             int(keep.sum()),
             events,
             (),
-            "fewer than 10 cancers, or no cancers in the reference group or in every other group",
+            f"fewer than {MIN_EVENTS} cancers, or no cancers in the reference group or in "
+            "every other group",
             options.alpha,
         )
     rows = ~np.isin(label, [g for g in groups[1:] if g not in fitted_groups])
