@@ -40,6 +40,7 @@ from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
+from imnm_cohort.analysis.survival import adjustment_covariates
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
@@ -338,13 +339,8 @@ def fine_gray(
     options = options or MalignancyOptions()
     frame, tte, label, keep = cancer_risk_set(frame, groups, options)
     keep &= tte["time_years"].to_numpy() > 0
-    male = (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)
-    x = pd.DataFrame(
-        {
-            "onset_age": frame["age_at_onset_years"].to_numpy(dtype=float)[keep],
-            "male": male[keep].astype(float),
-        }
-    )
+    covariates = adjustment_covariates(frame)
+    x = pd.DataFrame({name: values[keep] for name, values in covariates.items()})
     time = tte["time_years"].to_numpy()[keep]
     event = tte["event"].to_numpy()[keep]
     events, competing = int((event == EVENT).sum()), int((event == COMPETING).sum())
@@ -364,7 +360,7 @@ def fine_gray(
                 else "no cancer in the reference group"
             )
             not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
-    for c in ("onset_age", "male"):
+    for c in covariates:
         if x[c].nunique() < 2:
             x = x.drop(columns=c)
             not_estimable.append(FineGrayTerm(c, None, None, None, None, None, "no variation"))
