@@ -80,6 +80,10 @@ class MalignancyOptions:
         if self.window_years < 0 or self.horizon_years <= 0:
             raise ValueError("window_years must be >= 0 and horizon_years > 0")
 
+    def time_zero_dates(self, frame: pd.DataFrame) -> pd.Series:
+        """Each patient's time zero: the onset or the diagnosis date."""
+        return frame["onset_date"] if self.time_zero == "onset" else frame["diagnosis_date"]
+
 
 def qualifying_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> np.ndarray:
     """Whether each patient's recorded cancer counts under the options."""
@@ -100,7 +104,7 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     after their end of observation (``time_zero_after_end``: no follow-up from time zero)
     are not at risk. The time of a patient not at risk is 0, never negative.
     """
-    t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
+    t0 = options.time_zero_dates(frame)
     cancer = frame["cancer_date"].where(qualifying_cancer(frame, options))
     end = end_of_observation(frame)
     died = frame["death_date"].notna().to_numpy(dtype=bool)
@@ -299,7 +303,7 @@ def malignancy(
     options = options or MalignancyOptions()
     tte = time_to_cancer(frame, options)
     qualifying = qualifying_cancer(frame, options)
-    t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
+    t0 = options.time_zero_dates(frame)
     offset = (days_between(frame["cancer_date"], t0) / DAYS_PER_YEAR).to_numpy(dtype=float)
     in_window = qualifying & (np.abs(np.nan_to_num(offset, nan=np.inf)) <= options.window_years)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()

@@ -229,7 +229,7 @@ def population_comparison(
     """
     options = options or MalignancyOptions()
     frame, tte, label, at_risk = cancer_risk_set(frame, groups, options)
-    t0 = days(frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"])
+    t0 = days(options.time_zero_dates(frame))
     member = np.isin(label, list(groups))
     ratios = []
     cancer_pieces = death_pieces = None
