@@ -231,6 +231,7 @@ def population_comparison(
     frame, tte, label, at_risk = cancer_risk_set(frame, groups, options)
     t0 = days(options.time_zero_dates(frame))
     member = np.isin(label, list(groups))
+    group = pd.Categorical(label, categories=list(groups)).codes  # -1 outside the groups
     ratios = []
     cancer_pieces = death_pieces = None
     measure: Literal["SIR", "SMR"]
@@ -251,7 +252,7 @@ def population_comparison(
             if site != ALL_MALIGNANT:
                 in_site = site_codes(site, frame["cancer_icd10"])
                 pieces = pieces.assign(event=pieces["event"] * in_site[pieces["row"]])
-        ratios.append(_ratio_for_site(pieces, rates, site, measure, label, groups, options.alpha))
+        ratios.append(_ratio_for_site(pieces, rates, site, measure, group, groups, options.alpha))
     return PopulationComparison(rates.name, rates.sources, options.time_zero, tuple(ratios))
 
 
@@ -285,7 +286,7 @@ def _ratio_for_site(
     rates: ReferenceRates,
     site: str,
     measure: Literal["SIR", "SMR"],
-    label: np.ndarray,
+    group: np.ndarray,
     groups: Sequence[str],
     alpha: float,
 ) -> StandardizedRatio:
@@ -293,9 +294,8 @@ def _ratio_for_site(
     rate = grid[pieces["sex"], pieces["age"] + 1, pieces["year"] + 1]
     covered = np.isfinite(rate)
     years = pieces["person_years"].to_numpy()
-    code = pd.Categorical(label[pieces["row"]], categories=list(groups)).codes
     shape = (len(groups), len(FOLLOW_UP_BANDS))
-    cell = code * shape[1] + pieces["band"].to_numpy()
+    cell = group[pieces["row"].to_numpy()] * shape[1] + pieces["band"].to_numpy()
     observed = band_sums(cell, np.where(covered, pieces["event"], 0), shape)
     expected = band_sums(cell, np.where(covered, years * np.nan_to_num(rate), 0.0), shape)
     person_years = band_sums(cell, np.where(covered, years, 0.0), shape)
