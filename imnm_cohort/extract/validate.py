@@ -555,8 +555,8 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
         shown = values[hit]  # formatted for the rows that carry a warning only
         if code.startswith("onset_age"):
             shown = shown.round(2)
-        elif pd.api.types.is_datetime64_any_dtype(shown):
-            shown = shown.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_datetime64_any_dtype(shown):  # never NaT: a comparison held
+            shown = pd.Series(np.datetime_as_string(shown.to_numpy(), unit="D"), dtype=object)
         parts.append(
             pd.DataFrame(
                 {
