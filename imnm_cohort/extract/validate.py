@@ -371,7 +371,9 @@ def _schema_failures(
 ) -> pd.DataFrame:
     def failure_cases(part: DataFrameSchema) -> pd.DataFrame | None:
         try:
-            part.validate(typed, lazy=True, inplace=True)  # typed is the caller's own: no copy
+            # A shallow copy each: no data is copied (inplace), and pandera's note of the schema
+            # it validated stays on the copy, not on the frame the caller gets.
+            part.validate(typed.copy(deep=False), lazy=True, inplace=True)
         except pandera.errors.SchemaErrors as exc:
             return exc.failure_cases
         return None
