@@ -15,8 +15,8 @@ from imnm_cohort.report.render import (
     _md,
     _table,
     label,
+    model_view,
     num,
-    pval,
     with_ci,
 )
 
@@ -59,23 +59,8 @@ def fine_gray_view(summary: dict[str, Any]) -> dict[str, Any]:
     """Subdistribution hazard ratios of the Fine-Gray model."""
     fg = summary["fine_gray"]
     return {
-        "reference": label(fg["reference_group"]),
-        "n": num(fg["n"]),
-        "events": num(fg["events"]),
+        **model_view(fg, "subdistribution_hazard_ratio", "not estimable: {}"),
         "competing": num(fg["competing"]),
-        "reason": fg["reason"],
-        "rows": [
-            {
-                "term": t["term"].replace("group_", "group: "),
-                "shr": (
-                    with_ci(t["subdistribution_hazard_ratio"], t["ci"], 2)
-                    if t.get("reason") is None
-                    else f"not estimable: {t['reason']}"
-                ),
-                "p": pval(t["p_value"]),
-            }
-            for t in fg["terms"]
-        ],
     }
 
 
@@ -86,7 +71,7 @@ def fine_gray_markdown(v: dict[str, Any]) -> list[str]:
         return [*out, f"Not fitted: {v['reason']}.", ""]
     out += _table(
         ["term", "subdistribution hazard ratio (95% CI)", "p"],
-        [[r["term"], r["shr"], r["p"]] for r in v["rows"]],
+        [[r["term"], r["ratio"], r["p"]] for r in v["rows"]],
     )
     return [
         *out,

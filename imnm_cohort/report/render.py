@@ -190,6 +190,32 @@ def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
     )
 
 
+def model_view(fit: dict[str, Any], ratio: str, not_estimable: str) -> dict[str, Any]:
+    """A regression's reference group, counts, reason it was not fitted, and one row per term.
+
+    Each row holds the term, its ``ratio`` (a key of the term: ``hazard_ratio``, ...) with
+    its 95% CI, or ``not_estimable`` filled with the term's reason, and its p-value.
+    """
+    return {
+        "reference": label(fit["reference_group"]),
+        "n": num(fit["n"]),
+        "events": num(fit["events"]),
+        "reason": fit["reason"],
+        "rows": [
+            {
+                "term": t["term"].replace("group_", "group: "),
+                "ratio": (
+                    with_ci(t[ratio], t["ci"], 2)
+                    if t.get("reason") is None
+                    else not_estimable.format(t["reason"])
+                ),
+                "p": pval(t["p_value"]),
+            }
+            for t in fit["terms"]
+        ],
+    }
+
+
 def view(
     summary: dict[str, Any],
     *,
@@ -275,23 +301,11 @@ def view(
         ),
     }
     cx = summary["cause_specific_cox"]
-    cox = {
-        "reference": label(cx["reference_group"]),
-        "n": num(cx["n"]),
-        "events": num(cx["events"]),
-        "reason": cx["reason"],
-        "rows": [
-            {
-                "term": t["term"].replace("group_", "group: "),
-                "hr": with_ci(t["hazard_ratio"], t["ci"], 2)
-                if t.get("reason") is None
-                else f"not estimable ({t['reason']})",
-                "p": pval(t["p_value"]),
-                "ph": pval(t["ph_test_p_value"]),
-            }
-            for t in cx["terms"]
-        ],
-    }
+    cox = model_view(cx, "hazard_ratio", "not estimable ({})")
+    cox["rows"] = [
+        {**row, "ph": pval(t["ph_test_p_value"])}
+        for row, t in zip(cox["rows"], cx["terms"], strict=True)
+    ]
     sv = summary["survival"]
     survival = {
         "p": p_text(sv["p_value"]) if sv["p_value"] is not None else f"not tested ({sv['reason']})",
@@ -508,7 +522,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if c["cox"]["rows"]:
         out += _table(
             ["term", "hazard ratio (95% CI)", "p", "PH test p"],
-            [[r["term"], r["hr"], r["p"], r["ph"]] for r in c["cox"]["rows"]],
+            [[r["term"], r["ratio"], r["p"], r["ph"]] for r in c["cox"]["rows"]],
         )
     else:
         out += [f"Not fitted: {c['cox']['reason']}.", ""]
