@@ -18,7 +18,14 @@ from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
 from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.pipeline.disclosure import WITHHELD
 from imnm_cohort.report.escape import md_text
-from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
+from imnm_cohort.report.labels import (
+    CAPTIONS,
+    SUMMARY_WORDS,
+    TEST_SHORT,
+    label,
+    reason_words,
+    rule_words,
+)
 from imnm_cohort.report.numbers import num, p_text, pval, with_ci
 from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS, VARIABLE_TITLES
 
@@ -93,9 +100,6 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
-_SUMMARY_TEXT = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}
-
-
 def _smd_text(pairs: list[dict[str, Any]]) -> str:
     """The largest pairwise SMD, two decimals; a dash when none could be computed."""
     values = [p["smd"] for p in pairs if isinstance(p["smd"], int | float)]
@@ -125,7 +129,7 @@ def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
             show = _median_iqr if row["summary"] == "median_iqr" else _mean_sd
             rows.append(
                 {
-                    "label": f"{row['label']}, {_SUMMARY_TEXT[row['summary']]}",
+                    "label": f"{row['label']}, {SUMMARY_WORDS[row['summary']]}",
                     "cells": [show(c) for c in cells],
                     "p": p,
                     "smd": smd,
