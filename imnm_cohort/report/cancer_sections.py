@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT
+from imnm_cohort.report.escape import md_text
 from imnm_cohort.report.render import (
     SECTIONS,
     ReportSection,
-    _md,
     _table,
     label,
     model_view,
@@ -131,8 +131,8 @@ def population_markdown(v: dict[str, Any]) -> list[str]:
             "(`[analysis] reference_rates`; see docs/reference-rates.md).",
             "",
         ]
-    sources = "; ".join(_md(x) for x in v["sources"])
-    out += [f"Rates: {_md(v['file'])}; source: {sources}.", ""]
+    sources = "; ".join(md_text(x) for x in v["sources"])
+    out += [f"Rates: {md_text(v['file'])}; source: {sources}.", ""]
     for r in v["ratios"]:
         out += [f"#### {r['title']}", ""]
         out += _table(

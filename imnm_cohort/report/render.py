@@ -393,31 +393,26 @@ def render_html(context: dict[str, Any]) -> str:
     return _ENV.get_template("report.html.j2").render(**context)
 
 
-def _md(value: Any) -> str:
-    """Table-cell text, inert (every cell: labels, counts and the data's own names)."""
-    return md_text(value)
-
-
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]
     return [*lines, ""]
 
 
 def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     """The Markdown report; figures are files beside it (``figure_files``: stem -> path)."""
     counts, v = c["counts"], c["validation"]
-    out = [f"# {_md(c['title'])}", ""]
-    out += [f"**{_md(c['study'])}**", ""] if c["study"] else []
+    out = [f"# {md_text(c['title'])}", ""]
+    out += [f"**{md_text(c['study'])}**", ""] if c["study"] else []
     if c["data_cutoff"]:
         out += [f"Data cut-off: {c['data_cutoff']}.", ""]
     if c["authors"]:
-        out += [f"Authors: {_md(', '.join(c['authors']))}.", ""]
+        out += [f"Authors: {md_text(', '.join(c['authors']))}.", ""]
     out += [
-        f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
-        f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        f"Extract {md_text(c['source_name'])}, criteria **{md_text(c['criteria']['name'])}**, run "
+        f"{md_text(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
-        f"Aggregate report: no patient identifiers or dates. {_md(c['disclosure_note'])}",
+        f"Aggregate report: no patient identifiers or dates. {md_text(c['disclosure_note'])}",
         "",
         "## Cohort flow",
         "",
@@ -463,7 +458,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             for r in c["t1_rows"]
         ],
     )
-    out += [*(f"{_md(note)}\n" for note in c["t1_notes"])]
+    out += [*(f"{md_text(note)}\n" for note in c["t1_notes"])]
     out += ["## Group comparisons", ""]
     for comp in c["continuous"]:
         out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
@@ -514,7 +509,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if m["time_zero_after_end"]:
         out += [
             f"Not at risk because {m['time_zero']} falls after the end of observation "
-            f"(a data-quality warning): {_md(m['time_zero_after_end'])}.",
+            f"(a data-quality warning): {md_text(m['time_zero_after_end'])}.",
             "",
         ]
     out += [
@@ -552,7 +547,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += [
             "## Changes since the previous run",
             "",
-            f"Compared with run {_md(ch['previous_run'])}.",
+            f"Compared with run {md_text(ch['previous_run'])}.",
             "",
         ]
         out += _table(
