@@ -306,8 +306,7 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise ConfigError("--seed must be between 0 and 4294967295")
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
-    if args.output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    _check_table_output(args.output)
     t = time.perf_counter()
     if args.layout == "redcap":
         from imnm_cohort.synth_redcap import write_redcap
@@ -329,6 +328,12 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     return EXIT_OK
 
 
+def _check_table_output(output: Path) -> None:
+    """A patient-level table is written as CSV or Parquet, chosen by the suffix."""
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{output}: output must end in .csv or .parquet")
+
+
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
     t = time.perf_counter()
     result = load_input(InputSpec(path, mapping))
@@ -337,8 +342,7 @@ def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationR
 
 
 def _map(args: argparse.Namespace, say: _Printer) -> int:
-    if args.output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    _check_table_output(args.output)
     quarantine = _quarantine_path(args.output)
     for source in (args.export, args.mapping):
         _refuse_overwriting(source, args.output, quarantine)
@@ -447,8 +451,7 @@ def _quarantine_path(output: Path) -> Path:
 
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
-    if args.output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    _check_table_output(args.output)
     if args.output.is_dir():
         raise ConfigError(f"{args.output}: is a folder; give the output file's name")
     _refuse_overwriting(args.extract, args.output, _quarantine_path(args.output))
