@@ -454,8 +454,8 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     _check_table_output(args.output)
     if args.output.is_dir():
         raise ConfigError(f"{args.output}: is a folder; give the output file's name")
-    _refuse_overwriting(args.extract, args.output, _quarantine_path(args.output))
     quarantine = _quarantine_path(args.output)
+    _refuse_overwriting(args.extract, args.output, quarantine)
     batch_rows = _batch_rows(args)
     if batch_rows is not None:
         from imnm_cohort.extract.batched import classify_in_batches
@@ -562,8 +562,6 @@ def entry_point() -> None:
         code = main()
         sys.stdout.flush()
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
     sys.exit(code)
