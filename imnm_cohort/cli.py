@@ -14,13 +14,14 @@ line, exit code 1, and the traceback in a debug log inside the output folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -349,12 +350,9 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
     t = time.perf_counter()
     result = map_export(args.export, args.mapping)
     say.stage("map", t)
-    try:
+    with _both_or_neither(args.output):
         write_table(result.extract, args.output)
         write_table(result.quarantine, quarantine)
-    except OSError as exc:
-        args.output.unlink(missing_ok=True)  # both files or neither
-        raise write_failure(args.output.parent, exc) from None
     say.result(
         f"{args.export}: {result.export_rows} export rows, {result.patients} patients: "
         f"{len(result.extract)} mapped, {len(result.quarantine)} quarantined"
@@ -449,6 +447,17 @@ def _quarantine_path(output: Path) -> Path:
     return output.with_name(output.stem + ".quarantine.csv")
 
 
+@contextlib.contextmanager
+def _both_or_neither(output: Path) -> Iterator[None]:
+    """A table and its quarantine are written both or neither: a failed write removes
+    ``output`` and becomes one line naming the folder."""
+    try:
+        yield
+    except OSError as exc:
+        output.unlink(missing_ok=True)
+        raise write_failure(output.parent, exc) from None
+
+
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
     _check_table_output(args.output)
@@ -461,15 +470,12 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         from imnm_cohort.extract.batched import classify_in_batches
 
         t = time.perf_counter()
-        try:
+        with _both_or_neither(args.output):
             batched = classify_in_batches(
                 args.extract, args.output, criteria, batch_rows=batch_rows
             )
             if batched.quarantined_rows:
                 write_table(batched.quarantine, quarantine)
-        except OSError as exc:
-            args.output.unlink(missing_ok=True)  # both files or neither
-            raise write_failure(args.output.parent, exc) from None
         say.stage(f"validate + classify, {batched.batches} batches", t)
         result: ValidationResult | BatchedResult = batched
         groups, reasons = batched.group_counts, batched.classification_reasons
@@ -478,13 +484,10 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         t = time.perf_counter()
         classified = classify(result.valid, criteria)
         say.stage("classify", t)
-        try:
+        with _both_or_neither(args.output):
             write_table(classified, args.output)
             if result.quarantined_rows:
                 write_table(result.quarantine, quarantine)
-        except OSError as exc:
-            args.output.unlink(missing_ok=True)  # both files or neither
-            raise write_failure(args.output.parent, exc) from None
         counts = classified[GROUP_COLUMN].value_counts(sort=False)
         groups = {str(g): int(n) for g, n in counts.items()}
         reasons = reason_counts(classified)
