@@ -396,15 +396,14 @@ def _absent_summary(absent: Sequence[str]) -> str:
 
 
 def _validation_summary(result: ValidationResult | BatchedResult) -> str:
+    read = (
+        f"{result.input_rows} rows"
+        if result.export_rows is None
+        else f"{result.export_rows} export rows, {result.input_rows} patients"
+    )
     lines = [
-        f"{result.source}: {result.input_rows} rows: {result.valid_rows} valid, "
-        f"{result.quarantined_rows} quarantined"
+        f"{result.source}: {read}: {result.valid_rows} valid, {result.quarantined_rows} quarantined"
     ]
-    if result.export_rows is not None:
-        lines[0] = (
-            f"{result.source}: {result.export_rows} export rows, {result.input_rows} patients: "
-            f"{result.valid_rows} valid, {result.quarantined_rows} quarantined"
-        )
     for row in result.reason_counts().itertuples(index=False):
         hint = expected(str(row.column), str(row.rule))
         lines.append(
