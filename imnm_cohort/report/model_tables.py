@@ -50,10 +50,17 @@ def _rows(summary: dict[str, Any], key: str, ratio: str) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def _notes(fit: dict[str, Any], time_zero: str) -> list[str]:
-    notes = [
-        f"Patients at risk after {time_zero}: {num(fit['n'])}; cancers: {num(fit['events'])}."
-    ]
+def _table(
+    summary: dict[str, Any], key: str, ratio: str, number: int, words: tuple[str, str]
+) -> Table:
+    """Table ``number`` of the model ``summary[key]``: ``words`` are the ratio's name and
+    the model's description for the footnote (after which the model-specific notes come)."""
+    fit = summary[key]
+    t0 = summary["comparisons"]["malignancy"].get("options", {}).get("time_zero", "onset")
+    name, method = words
+    notes = [f"Patients at risk after {t0}: {num(fit['n'])}; cancers: {num(fit['events'])}."]
+    if fit.get("competing") is not None:
+        notes.append(f"Deaths before cancer (competing events): {num(fit['competing'])}.")
     notes += [
         f"{term_label(t['term'], fit['reference_group'])}: not estimable ({t['reason']})."
         for t in fit["terms"]
@@ -61,18 +68,9 @@ def _notes(fit: dict[str, Any], time_zero: str) -> list[str]:
     ]
     if fit.get("reason"):
         notes.append(f"No model: {fit['reason']}.")
-    return notes
-
-
-def cause_specific_cox(summary: dict[str, Any]) -> Table:
-    """Hazard ratios of cancer after time zero, by group, adjusted (Cox)."""
-    fit = summary["cause_specific_cox"]
-    t0 = summary["comparisons"]["malignancy"].get("options", {}).get("time_zero", "onset")
-    notes = _notes(fit, t0)
     notes.append(
-        "Cause-specific Cox model (Efron ties), groups against "
-        f"{label(fit['reference_group'])}, adjusted for onset age and male sex; "
-        "Wald 95% CI."
+        f"{method}, groups against {label(fit['reference_group'])}, adjusted for onset age "
+        "and male sex."
     )
     if fit.get("ph_test_global_p_value") is not None:
         notes.append(
@@ -80,30 +78,25 @@ def cause_specific_cox(summary: dict[str, Any]) -> Table:
             f"{p_text(fit['ph_test_global_p_value'])}."
         )
     return Table(
-        "cox",
-        f"Table 5. Cause-specific hazard ratios of cancer after {t0}",
-        ("Hazard ratio (95% CI)",),
-        _rows(summary, "cause_specific_cox", "hazard_ratio"),
+        key,
+        f"Table {number}. {name[0].upper()}{name[1:]}s of cancer after {t0}",
+        (f"{name[0].upper()}{name[1:]} (95% CI)",),
+        _rows(summary, key, ratio),
         tuple(notes),
     )
+
+
+def cause_specific_cox(summary: dict[str, Any]) -> Table:
+    """Cause-specific hazard ratios of cancer after time zero, by group, adjusted."""
+    words = ("cause-specific hazard ratio", "Cox model (Efron ties; Wald 95% CI)")
+    return _table(summary, "cause_specific_cox", "hazard_ratio", 5, words)
 
 
 def fine_gray(summary: dict[str, Any]) -> Table:
     """Subdistribution hazard ratios of cancer after time zero, by group (Fine-Gray)."""
-    fit = summary["fine_gray"]
-    t0 = summary["comparisons"]["malignancy"].get("options", {}).get("time_zero", "onset")
-    notes = _notes(fit, t0)
-    if fit.get("competing") is not None:
-        notes.append(f"Deaths before cancer (competing events): {num(fit['competing'])}.")
-    notes.append(
-        "Fine-Gray model (Fine and Gray 1999), death as the competing event, groups against "
-        f"{label(fit['reference_group'])}, adjusted for onset age and male sex; robust "
-        "95% CI clustered on the patient."
+    words = (
+        "subdistribution hazard ratio",
+        "Fine-Gray model (Fine and Gray 1999), death as the competing event (robust 95% CI "
+        "clustered on the patient)",
     )
-    return Table(
-        "fine_gray",
-        f"Table 6. Subdistribution hazard ratios of cancer after {t0} (Fine-Gray)",
-        ("Subdistribution hazard ratio (95% CI)",),
-        _rows(summary, "fine_gray", "subdistribution_hazard_ratio"),
-        tuple(notes),
-    )
+    return _table(summary, "fine_gray", "subdistribution_hazard_ratio", 6, words)

@@ -33,8 +33,7 @@ def cohort():
 def test_every_term_is_a_row_with_its_numbers_path(cohort, build):
     summary = _summary(cohort)
     table = build(summary)
-    key = "cause_specific_cox" if table.key == "cox" else "fine_gray"
-    assert len(table.rows) == len(summary[key]["terms"])
+    assert len(table.rows) == len(summary[table.key]["terms"])
     for row in table.rows:
         for number in (*row.cells[0], row.p):
             assert number.value == at(summary, number.path)
