@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imnm_cohort.report import model_tables
+from imnm_cohort.report import model_tables, population_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.table_model import Builder, Row, Table
 from imnm_cohort.vocabulary import VARIABLE_TITLES
@@ -268,6 +268,7 @@ TABLES = (
     malignancy,
     model_tables.cause_specific_cox,
     model_tables.fine_gray,
+    population_table.population_rates,
 )
 
 

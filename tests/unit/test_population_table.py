@@ -1,0 +1,43 @@
+"""The manuscript table of SIR and SMR, from summaries made by the toolkit."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from imnm_cohort import classify, synthesize
+from imnm_cohort.analysis.rates import read_reference_rates
+from imnm_cohort.analysis.sir import population_comparison
+from imnm_cohort.extract.validate import validate_extract
+from imnm_cohort.report.population_table import population_rates
+from imnm_cohort.report.table_model import at
+
+
+def test_without_a_rate_file_the_table_says_so():
+    table = population_rates({"population_rates": None})
+    assert table.rows == () and table.footnotes[0].startswith("No reference-rate file")
+
+
+def test_every_ratio_and_band_is_a_row_with_its_numbers_path():
+    frame = classify(validate_extract(synthesize(800, seed=3)).valid)
+    rates = read_reference_rates(resources.files("imnm_cohort") / "data/illustrative_rates.csv")
+    summary = json.loads(
+        json.dumps({"population_rates": population_comparison(frame, rates).to_dict()})
+    )
+    p = summary["population_rates"]
+    table = population_rates(summary)
+    assert len(table.rows) == len(p["ratios"]) * (1 + len(p["bands_years"]))
+    assert table.columns == ("anti-HMGCR", "anti-SRP", "seronegative")
+    for row in table.rows:
+        for cell in row.cells:
+            for number in cell:
+                assert number.value == at(summary, number.path)
+    first = p["ratios"][0]["groups"]["hmgcr"]
+    assert [n.value for n in table.rows[0].cells[0]] == [
+        first["observed"],
+        first["expected"],
+        first["ratio"],
+        *first["ratio_ci"],
+    ]
+    assert table.rows[1].label == "<1 year after onset" and table.rows[1].indent == 1
+    assert any(note.startswith("Rates: illustrative_rates.csv") for note in table.footnotes)
