@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from imnm_cohort.analysis import (
 from imnm_cohort.analysis.table_spec import TableOneOptions
 
 IMNM = ["hmgcr", "srp", "seronegative"]
+R_DIR = Path(__file__).parent / "r"
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +87,13 @@ def test_chi_square_matches_scipy(cohort):
     else:
         assert (stats.contingency.expected_freq(table.to_numpy()) < 5).any()
         assert result.test in {"fisher", "fisher_freeman_halton", "permutation_chi2"}
+        # This cohort's table is exact-tested: R's fisher.test on the same table, kept in
+        # r/contingency_reference.csv (row cohort_sex).
+        cells = ";".join(str(int(n)) for n in table.to_numpy().ravel())
+        rows = csv.DictReader((R_DIR / "contingency_reference.csv").read_text().splitlines())
+        (reference,) = [r for r in rows if r["cells"] == cells and r["test"] == "fisher_exact"]
+        assert result.test == "fisher_freeman_halton"
+        assert result.p_value == pytest.approx(float(reference["p_value"]), rel=1e-9)
 
 
 def test_fisher_for_small_two_by_two():
