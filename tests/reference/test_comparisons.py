@@ -231,6 +231,7 @@ def test_table_one_keeps_missing_in_the_denominator():
     assert sex.percent("female") == 50.0 and sex.percent("missing") == 25.0
     assert t.row("age_at_onset_years").cells["hmgcr"].missing == 1
     delay = t.row("onset_to_diagnosis_months").cells["hmgcr"]
+    # 2020-01-01 to 2020-03-01 is 60 days; a month is 365.25 / 12 = 30.4375 days.
     assert delay.n == 1 and delay.missing == 3 and delay.median == pytest.approx(60 / 30.4375)
     left_out = table_one(frame, ["hmgcr"], TableOneOptions(missing="exclude"))
     sex = left_out.row("sex").cells["hmgcr"]
