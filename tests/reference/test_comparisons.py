@@ -158,7 +158,8 @@ def test_tiny_and_empty_groups_give_reasons_not_crashes():
 
 
 def test_table_one_matches_tableone(cohort):
-    tableone = pytest.importorskip("tableone")
+    import tableone
+
     imnm = cohort[cohort["imnm_group"].isin(IMNM)].copy()
     imnm["group"] = imnm["imnm_group"].astype(str)
     imnm["age"] = imnm["age_at_onset_years"]
@@ -182,7 +183,8 @@ def test_table_one_matches_tableone(cohort):
 
 
 def test_standardized_mean_differences_match_tableone(cohort):
-    tableone = pytest.importorskip("tableone")
+    import tableone
+
     imnm = cohort[cohort["imnm_group"].isin(IMNM)].copy()
     imnm["group"] = imnm["imnm_group"].astype(str)
     imnm["eular"] = imnm["eular_acr_2017_category"].astype(str)
