@@ -39,11 +39,10 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
+from imnm_cohort.analysis.survival import adjustment_covariates
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
-from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
-
-MIN_EVENTS = 10
+from imnm_cohort.vocabulary import IMNM_GROUPS
 
 
 @dataclass(frozen=True)
@@ -338,18 +337,10 @@ def fine_gray(
     FineGrayModel
     """
     options = options or MalignancyOptions()
-    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
-    tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
-    keep = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)
+    frame, tte, label, keep = cancer_risk_set(frame, groups, options)
     keep &= tte["time_years"].to_numpy() > 0
-    male = (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)
-    x = pd.DataFrame(
-        {
-            "onset_age": frame["age_at_onset_years"].to_numpy(dtype=float)[keep],
-            "male": male[keep].astype(float),
-        }
-    )
+    covariates = adjustment_covariates(frame)
+    x = pd.DataFrame({name: values[keep] for name, values in covariates.items()})
     time = tte["time_years"].to_numpy()[keep]
     event = tte["event"].to_numpy()[keep]
     events, competing = int((event == EVENT).sum()), int((event == COMPETING).sum())
@@ -369,12 +360,16 @@ def fine_gray(
                 else "no cancer in the reference group"
             )
             not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
-    for c in ("onset_age", "male"):
+    for c in covariates:
         if x[c].nunique() < 2:
             x = x.drop(columns=c)
             not_estimable.append(FineGrayTerm(c, None, None, None, None, None, "no variation"))
     if events < MIN_EVENTS or not any(c.startswith("group_") for c in x.columns):
-        reason = "fewer than 10 cancers" if events < MIN_EVENTS else "no two groups with cancers"
+        reason = (
+            f"fewer than {MIN_EVENTS} cancers"
+            if events < MIN_EVENTS
+            else "no two groups with cancers"
+        )
         return FineGrayModel(reference, len(time), events, competing, (), reason)
     try:
         terms = fit_fine_gray(time, event, x, options.alpha)

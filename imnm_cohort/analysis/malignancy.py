@@ -42,6 +42,9 @@ from imnm_cohort.vocabulary import (
     malignant_icd10,
 )
 
+#: Fewest cancers a model of cancer by group (cause-specific Cox, Fine-Gray) is fitted on.
+MIN_EVENTS = 10
+
 
 @dataclass(frozen=True)
 class MalignancyOptions:
@@ -77,6 +80,10 @@ class MalignancyOptions:
         if self.window_years < 0 or self.horizon_years <= 0:
             raise ValueError("window_years must be >= 0 and horizon_years > 0")
 
+    def time_zero_dates(self, frame: pd.DataFrame) -> pd.Series:
+        """Each patient's time zero: the onset or the diagnosis date."""
+        return frame["onset_date"] if self.time_zero == "onset" else frame["diagnosis_date"]
+
 
 def qualifying_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> np.ndarray:
     """Whether each patient's recorded cancer counts under the options."""
@@ -97,7 +104,7 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     after their end of observation (``time_zero_after_end``: no follow-up from time zero)
     are not at risk. The time of a patient not at risk is 0, never negative.
     """
-    t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
+    t0 = options.time_zero_dates(frame)
     cancer = frame["cancer_date"].where(qualifying_cancer(frame, options))
     end = end_of_observation(frame)
     died = frame["death_date"].notna().to_numpy(dtype=bool)
@@ -118,6 +125,32 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
         },
         index=frame.index,
     )
+
+
+def cancer_risk_set(
+    frame: pd.DataFrame, groups: Sequence[str], options: MalignancyOptions
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The patients of ``groups`` at risk of cancer after time zero, in patient order.
+
+    Returns ``(frame, tte, label, keep)``: the frame sorted by ``patient_id`` (stably, so
+    that sums come out the same in any row order), its :func:`time_to_cancer`, each row's
+    group as a string, and whether the row is in ``groups`` and at risk.
+    """
+    frame = frame.sort_values("patient_id", kind="stable")
+    tte = time_to_cancer(frame, options)
+    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    keep = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)
+    return frame, tte, label, keep
+
+
+def rate_per_1000py(
+    events: int, person_years: float, alpha: float
+) -> tuple[float | None, tuple[float, float] | None]:
+    """Rate per 1,000 person-years with its exact Poisson interval (None without time)."""
+    if person_years <= 0:
+        return None, None
+    lo, hi = poisson_exact(events, person_years, alpha)
+    return 1000.0 * events / person_years, (1000.0 * lo, 1000.0 * hi)
 
 
 @dataclass(frozen=True)
@@ -270,7 +303,7 @@ def malignancy(
     options = options or MalignancyOptions()
     tte = time_to_cancer(frame, options)
     qualifying = qualifying_cancer(frame, options)
-    t0 = frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"]
+    t0 = options.time_zero_dates(frame)
     offset = (days_between(frame["cancer_date"], t0) / DAYS_PER_YEAR).to_numpy(dtype=float)
     in_window = qualifying & (np.abs(np.nan_to_num(offset, nan=np.inf)) <= options.window_years)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
@@ -282,12 +315,9 @@ def malignancy(
         event = tte["event"].to_numpy()[risk]
         n, events = int(member.sum()), int((event == EVENT).sum())
         person_years = float(np.sort(time).sum())  # sorted: the same sum in any row order
-        rate = rate_ci = ci_est = ci_ci = curve = None
+        rate, rate_ci = rate_per_1000py(events, person_years, options.alpha)
+        ci_est = ci_ci = curve = None
         beyond = False
-        if person_years > 0:
-            rate = 1000.0 * events / person_years
-            lo, hi = poisson_exact(events, person_years, options.alpha)
-            rate_ci = (1000.0 * lo, 1000.0 * hi)
         if risk.any():
             curve = cumulative_incidence(time, event, options.alpha)
             beyond = bool(options.horizon_years > curve.time[-1])

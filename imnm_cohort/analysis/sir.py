@@ -34,12 +34,12 @@ import pandas as pd
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, days, lexis_split, year_start_days
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
-from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS, band_sums
+from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, band_sums, follow_up_scale
 from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,10 @@ def population_comparison(
     PopulationComparison
     """
     options = options or MalignancyOptions()
-    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
-    t0 = days(frame["onset_date"] if options.time_zero == "onset" else frame["diagnosis_date"])
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    frame, tte, label, at_risk = cancer_risk_set(frame, groups, options)
+    t0 = days(options.time_zero_dates(frame))
     member = np.isin(label, list(groups))
-    tte = time_to_cancer(frame, options)
+    group = pd.Categorical(label, categories=list(groups)).codes  # -1 outside the groups
     ratios = []
     cancer_pieces = death_pieces = None
     measure: Literal["SIR", "SMR"]
@@ -246,15 +245,14 @@ def population_comparison(
             pieces, measure = death_pieces, "SMR"
         else:
             if cancer_pieces is None:
-                keep = member & tte["at_risk"].to_numpy(dtype=bool)
                 stop = t0 + tte["time_years"].to_numpy() * DAYS_PER_YEAR
                 cancer = tte["event"].to_numpy() == EVENT
-                cancer_pieces = _split(frame, rates, keep, t0, stop, cancer)
+                cancer_pieces = _split(frame, rates, at_risk, t0, stop, cancer)
             pieces, measure = cancer_pieces, "SIR"
             if site != ALL_MALIGNANT:
                 in_site = site_codes(site, frame["cancer_icd10"])
                 pieces = pieces.assign(event=pieces["event"] * in_site[pieces["row"]])
-        ratios.append(_ratio_for_site(pieces, rates, site, measure, label, groups, options.alpha))
+        ratios.append(_ratio_for_site(pieces, rates, site, measure, group, groups, options.alpha))
     return PopulationComparison(rates.name, rates.sources, options.time_zero, tuple(ratios))
 
 
@@ -273,7 +271,7 @@ def _split(
     scales = {
         "age": TimeScale(birth, rates.age_breaks() * DAYS_PER_YEAR),
         "year": TimeScale(np.zeros(len(rows)), year_start_days(rates.year_breaks())),
-        "band": TimeScale(start, np.asarray(FOLLOW_UP_BREAKS) * DAYS_PER_YEAR),
+        "band": follow_up_scale(start),
     }
     pieces = lexis_split(start, end, np.asarray(event)[rows].astype(np.int64), scales)
     sex = frame["sex"].astype("string").to_numpy(dtype=object, na_value="")[rows]
@@ -288,7 +286,7 @@ def _ratio_for_site(
     rates: ReferenceRates,
     site: str,
     measure: Literal["SIR", "SMR"],
-    label: np.ndarray,
+    group: np.ndarray,
     groups: Sequence[str],
     alpha: float,
 ) -> StandardizedRatio:
@@ -296,9 +294,8 @@ def _ratio_for_site(
     rate = grid[pieces["sex"], pieces["age"] + 1, pieces["year"] + 1]
     covered = np.isfinite(rate)
     years = pieces["person_years"].to_numpy()
-    code = pd.Categorical(label[pieces["row"]], categories=list(groups)).codes
     shape = (len(groups), len(FOLLOW_UP_BANDS))
-    cell = code * shape[1] + pieces["band"].to_numpy()
+    cell = group[pieces["row"].to_numpy()] * shape[1] + pieces["band"].to_numpy()
     observed = band_sums(cell, np.where(covered, pieces["event"], 0), shape)
     expected = band_sums(cell, np.where(covered, years * np.nan_to_num(rate), 0.0), shape)
     person_years = band_sums(cell, np.where(covered, years, 0.0), shape)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_to_cancer
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
@@ -241,6 +241,15 @@ class CauseSpecificCox:
         )
 
 
+def adjustment_covariates(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The covariates the models of cancer by group adjust for, per row, as floats:
+    ``onset_age`` (NaN where unknown) and ``male`` (1 male, 0 otherwise or unknown)."""
+    return {
+        "onset_age": frame["age_at_onset_years"].to_numpy(dtype=float, na_value=np.nan),
+        "male": (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False).astype(float),
+    }
+
+
 def _why(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
@@ -271,9 +280,9 @@ def cause_specific_cox(
     options = options or MalignancyOptions()
     tte = time_to_cancer(frame, options)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
-    onset_age = frame["age_at_onset_years"].to_numpy(dtype=float, na_value=np.nan)
+    covariates = adjustment_covariates(frame)
     keep = (tte["at_risk"] & (tte["time_years"] > 0)).to_numpy()
-    keep &= np.isin(label, list(groups)) & np.isfinite(onset_age)
+    keep &= np.isin(label, list(groups)) & np.isfinite(covariates["onset_age"])
     label = label[keep]
     time = tte["time_years"].to_numpy(dtype=float)[keep]
     cancer = tte["event"].to_numpy()[keep] == EVENT
@@ -289,19 +298,19 @@ def cause_specific_cox(
                 "no cancers in this group: the hazard ratio is not estimable"
             )
     fitted_groups = [g for g in groups[1:] if f"group_{g}" not in inestimable]
-    if events < 10 or not fitted_groups or not (cancer & (label == reference)).any():
+    if events < MIN_EVENTS or not fitted_groups or not (cancer & (label == reference)).any():
         return CauseSpecificCox(
             reference,
             int(keep.sum()),
             events,
             (),
-            "fewer than 10 cancers, or no cancers in the reference group or in every other group",
+            f"fewer than {MIN_EVENTS} cancers, or no cancers in the reference group or in "
+            "every other group",
             options.alpha,
         )
     rows = ~np.isin(label, [g for g in groups[1:] if g not in fitted_groups])
     candidates = {
-        "onset_age": onset_age[keep][rows],
-        "male": (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False)[keep][rows],
+        **{name: values[keep][rows] for name, values in covariates.items()},
         **{f"group_{g}": (label == g)[rows] for g in fitted_groups},
     }
     columns = {}
@@ -348,7 +357,7 @@ def cause_specific_cox(
         )
     terms = [
         estimated.get(name) or CoxTerm(name, None, None, None, None, inestimable[name])
-        for name in ["onset_age", "male", *(f"group_{g}" for g in groups[1:])]
+        for name in [*covariates, *(f"group_{g}" for g in groups[1:])]
     ]
     return CauseSpecificCox(
         reference,

@@ -25,21 +25,24 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
-from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import (
+    MalignancyOptions,
+    cancer_risk_set,
+    rate_per_1000py,
+)
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 #: Band edges of time since time zero, in years, and the bands' names.
 FOLLOW_UP_BREAKS = (0.0, 1.0, 3.0, 5.0)
 FOLLOW_UP_BANDS = ("<1", "1-3", "3-5", ">=5")
 
 
-def follow_up_scale(n: int, breaks: Sequence[float] = FOLLOW_UP_BREAKS) -> TimeScale:
-    """The time-since-entry scale for :func:`~imnm_cohort.analysis.lexis.lexis_split`
-    when entry is 0 for every patient (follow-up measured from 0)."""
-    return TimeScale(np.zeros(n), np.asarray(breaks, dtype=float) * DAYS_PER_YEAR)
+def follow_up_scale(entry: np.ndarray, breaks: Sequence[float] = FOLLOW_UP_BREAKS) -> TimeScale:
+    """The time-since-entry scale for :func:`~imnm_cohort.analysis.lexis.lexis_split`:
+    bands of follow-up from each patient's ``entry`` (in days)."""
+    return TimeScale(entry, np.asarray(breaks, dtype=float) * DAYS_PER_YEAR)
 
 
 def band_sums(
@@ -76,10 +79,7 @@ class BandRate:
 
 def band_rate(events: int, person_years: float, alpha: float) -> BandRate:
     """Rate per 1,000 person-years with its exact Poisson interval (None without time)."""
-    if person_years <= 0:
-        return BandRate(events, person_years, None, None)
-    lo, hi = poisson_exact(events, person_years, alpha)
-    return BandRate(events, person_years, 1000 * events / person_years, (1000 * lo, 1000 * hi))
+    return BandRate(events, person_years, *rate_per_1000py(events, person_years, alpha))
 
 
 @dataclass(frozen=True)
@@ -170,13 +170,11 @@ def incidence_by_follow_up(
     IncidenceByFollowUp
     """
     options = options or MalignancyOptions()
-    frame = frame.sort_values("patient_id", kind="stable")  # the same sums in any row order
-    tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
-    keep = tte["at_risk"].to_numpy(dtype=bool) & np.isin(label, list(groups))
+    _, tte, label, keep = cancer_risk_set(frame, groups, options)
     stop = tte["time_years"].to_numpy()[keep] * DAYS_PER_YEAR
     event = (tte["event"].to_numpy()[keep] == EVENT).astype(np.int64)
-    pieces = lexis_split(np.zeros(len(stop)), stop, event, {"band": follow_up_scale(len(stop))})
+    entry = np.zeros(len(stop))
+    pieces = lexis_split(entry, stop, event, {"band": follow_up_scale(entry)})
     code = pd.Categorical(label[keep], categories=list(groups)).codes
     shape = (len(groups), len(FOLLOW_UP_BANDS))
     cell = code[pieces["patient"].to_numpy()] * shape[1] + pieces["band"].to_numpy()

@@ -371,7 +371,9 @@ def _schema_failures(
 ) -> pd.DataFrame:
     def failure_cases(part: DataFrameSchema) -> pd.DataFrame | None:
         try:
-            part.validate(typed, lazy=True, inplace=True)  # typed is the caller's own: no copy
+            # A shallow copy each: no data is copied (inplace), and pandera's note of the schema
+            # it validated stays on the copy, not on the frame the caller gets.
+            part.validate(typed.copy(deep=False), lazy=True, inplace=True)
         except pandera.errors.SchemaErrors as exc:
             return exc.failure_cases
         return None
@@ -555,8 +557,8 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
         shown = values[hit]  # formatted for the rows that carry a warning only
         if code.startswith("onset_age"):
             shown = shown.round(2)
-        elif pd.api.types.is_datetime64_any_dtype(shown):
-            shown = shown.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_datetime64_any_dtype(shown):  # never NaT: a comparison held
+            shown = pd.Series(np.datetime_as_string(shown.to_numpy(), unit="D"), dtype=object)
         parts.append(
             pd.DataFrame(
                 {

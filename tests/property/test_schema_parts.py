@@ -67,3 +67,11 @@ def test_parts_find_what_the_whole_schema_finds(n, seed, dirty):
         for i, c, r in zip(found["index"], found["column"], found["rule"], strict=True)
     }
     assert got == expected
+
+
+def test_the_valid_rows_carry_no_partial_schema(tmp_path):
+    from imnm_cohort import load_extract, write_extract
+
+    path = tmp_path / "extract.csv"
+    write_extract(synthesize(20, seed=3), path)
+    assert load_extract(path).valid.pandera.schema is None
