@@ -18,6 +18,7 @@ import errno
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -100,6 +101,21 @@ def _mode() -> int:
     return 0o666 & ~mask
 
 
+def _write_atomically(path: Path, write: Callable[[str], object]) -> Path:
+    """``write(tmp)`` to a temporary name beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(tmp)
+        os.chmod(tmp, _mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table to ``.csv`` or ``.parquet`` (by suffix), atomically.
 
@@ -124,20 +140,14 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise ValueError(f"{path}: output must end in .csv or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+
+    def write(tmp: str) -> None:
         if suffix == ".csv":
             pacsv.write_csv(as_text(frame), tmp, pacsv.WriteOptions(quoting_style="needed"))
         else:
             frame.reset_index(drop=True).to_parquet(tmp, index=False)
-        os.chmod(tmp, _mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return _write_atomically(path, write)
 
 
 def write_text(text: str, path: str | Path) -> Path:
@@ -147,18 +157,7 @@ def write_text(text: str, path: str | Path) -> Path:
 
 def write_bytes(data: bytes, path: str | Path) -> Path:
     """Write a file atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, _mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _write_atomically(Path(path), lambda tmp: Path(tmp).write_bytes(data))
 
 
 def write_failure(where: Path, exc: OSError) -> OutputError | ConfigError:

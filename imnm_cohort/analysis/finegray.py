@@ -157,10 +157,11 @@ class _Data:
     d: np.ndarray  # events of interest at each time
 
 
-def _prepare(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> _Data:
+def _prepare(time: np.ndarray, event: np.ndarray, x: np.ndarray, in_model: np.ndarray) -> _Data:
+    ends, probs = censoring_weights(time, event)  # from every patient, in the model or not
+    time, event, x = time[in_model], event[in_model], x[in_model]
     order = np.argsort(time, kind="stable")
     time, event, x = time[order], event[order], x[order] - x.mean(axis=0)
-    ends, probs = censoring_weights(time, event)
     times = np.unique(time[event == EVENT])
     dead_at = np.where(event == EVENT, np.searchsorted(times, time), -1)
     return _Data(
@@ -263,7 +264,11 @@ def _score_residuals(data: _Data, beta: np.ndarray) -> np.ndarray:
 
 
 def fit_fine_gray(
-    time: np.ndarray, event: np.ndarray, covariates: pd.DataFrame, alpha: float = 0.05
+    time: np.ndarray,
+    event: np.ndarray,
+    covariates: pd.DataFrame,
+    alpha: float = 0.05,
+    in_model: np.ndarray | None = None,
 ) -> tuple[FineGrayTerm, ...]:
     """Fit the Fine-Gray model; one term per covariate column.
 
@@ -280,6 +285,10 @@ def fit_fine_gray(
         Numeric covariates, one row per patient, in the order of ``time``.
     alpha : float
         1 - confidence level of the intervals.
+    in_model : array of bool, optional
+        The patients whose rows enter the model (default: all). Every patient, in the model
+        or not, gives the censoring distribution: leaving out a group without events is
+        then the limit of the full model as that group's coefficient goes to minus infinity.
 
     Returns
     -------
@@ -292,7 +301,8 @@ def fit_fine_gray(
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=np.int64)
-    data = _prepare(time, event, covariates.to_numpy(dtype=float))
+    rows = np.ones(len(time), dtype=bool) if in_model is None else np.asarray(in_model, bool)
+    data = _prepare(time, event, covariates.to_numpy(dtype=float), rows)
     beta = np.zeros(covariates.shape[1])
     loglik, grad, hess = _loglik(data, beta)
     for _ in range(100):
@@ -329,8 +339,11 @@ def fine_gray(
     Patients at risk with follow-up > 0; groups against the first group, adjusted for onset
     age and male sex. Fewer than 10 cancers, or no two groups with cancers: no model, with
     a reason. A group without cancers (or every group, when the reference group has none)
-    and a covariate without variation are left out of the model and reported as terms that
-    are not estimable, with the reason (their estimates would run off to infinity).
+    and a covariate without variation are reported as terms that are not estimable, with
+    the reason (their estimates would run off to infinity). The patients of a group without
+    cancers are left out of the fit, as in the cause-specific Cox model: the limit of the
+    full model as that group's coefficient goes to minus infinity (they still count in the
+    censoring distribution). Patients whose onset age is unknown are left out.
 
     Returns
     -------
@@ -338,9 +351,10 @@ def fine_gray(
     """
     options = options or MalignancyOptions()
     frame, tte, label, keep = cancer_risk_set(frame, groups, options)
-    keep &= tte["time_years"].to_numpy() > 0
     covariates = adjustment_covariates(frame)
+    keep &= (tte["time_years"].to_numpy() > 0) & np.isfinite(covariates["onset_age"])
     x = pd.DataFrame({name: values[keep] for name, values in covariates.items()})
+    in_model = np.ones(len(x), dtype=bool)
     time = tte["time_years"].to_numpy()[keep]
     event = tte["event"].to_numpy()[keep]
     events, competing = int((event == EVENT).sum()), int((event == COMPETING).sum())
@@ -360,8 +374,9 @@ def fine_gray(
                 else "no cancer in the reference group"
             )
             not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
+            in_model &= ~member
     for c in covariates:
-        if x[c].nunique() < 2:
+        if x.loc[in_model, c].nunique() < 2:
             x = x.drop(columns=c)
             not_estimable.append(FineGrayTerm(c, None, None, None, None, None, "no variation"))
     if events < MIN_EVENTS or not any(c.startswith("group_") for c in x.columns):
@@ -372,7 +387,7 @@ def fine_gray(
         )
         return FineGrayModel(reference, len(time), events, competing, (), reason)
     try:
-        terms = fit_fine_gray(time, event, x, options.alpha)
+        terms = fit_fine_gray(time, event, x, options.alpha, in_model)
     except np.linalg.LinAlgError:
         return FineGrayModel(
             reference, len(time), events, competing, (), "singular information matrix"

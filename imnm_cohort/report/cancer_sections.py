@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT
+from imnm_cohort.report.escape import md_text
 from imnm_cohort.report.render import (
     SECTIONS,
     ReportSection,
-    _md,
     _table,
     label,
+    model_view,
     num,
-    pval,
     with_ci,
 )
 
@@ -59,23 +59,8 @@ def fine_gray_view(summary: dict[str, Any]) -> dict[str, Any]:
     """Subdistribution hazard ratios of the Fine-Gray model."""
     fg = summary["fine_gray"]
     return {
-        "reference": label(fg["reference_group"]),
-        "n": num(fg["n"]),
-        "events": num(fg["events"]),
+        **model_view(fg, "subdistribution_hazard_ratio", "not estimable: {}"),
         "competing": num(fg["competing"]),
-        "reason": fg["reason"],
-        "rows": [
-            {
-                "term": t["term"].replace("group_", "group: "),
-                "shr": (
-                    with_ci(t["subdistribution_hazard_ratio"], t["ci"], 2)
-                    if t.get("reason") is None
-                    else f"not estimable: {t['reason']}"
-                ),
-                "p": pval(t["p_value"]),
-            }
-            for t in fg["terms"]
-        ],
     }
 
 
@@ -86,7 +71,7 @@ def fine_gray_markdown(v: dict[str, Any]) -> list[str]:
         return [*out, f"Not fitted: {v['reason']}.", ""]
     out += _table(
         ["term", "subdistribution hazard ratio (95% CI)", "p"],
-        [[r["term"], r["shr"], r["p"]] for r in v["rows"]],
+        [[r["term"], r["ratio"], r["p"]] for r in v["rows"]],
     )
     return [
         *out,
@@ -146,8 +131,8 @@ def population_markdown(v: dict[str, Any]) -> list[str]:
             "(`[analysis] reference_rates`; see docs/reference-rates.md).",
             "",
         ]
-    sources = "; ".join(_md(x) for x in v["sources"])
-    out += [f"Rates: {_md(v['file'])}; source: {sources}.", ""]
+    sources = "; ".join(md_text(x) for x in v["sources"])
+    out += [f"Rates: {md_text(v['file'])}; source: {sources}.", ""]
     for r in v["ratios"]:
         out += [f"#### {r['title']}", ""]
         out += _table(

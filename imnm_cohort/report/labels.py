@@ -34,6 +34,8 @@ TEST_SHORT = {
     "gray": "Gray",
     "logrank": "log-rank",
 }
+#: Summaries of a continuous variable in Table 1 -> words after the variable's label.
+SUMMARY_WORDS = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}
 CAPTIONS = {
     "onset_age": "Onset age by IMNM group: boxes from the 25th to the 75th percentile, "
     "whiskers from the 5th to the 95th.",

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from imnm_cohort.report.labels import label
+from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.table_model import Builder, Row, Table
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
-#: Continuous summaries: (label suffix, statistics, pattern).
+#: Continuous summaries: (statistics, pattern).
 _CONTINUOUS = {
-    "median_iqr": ("median [Q1, Q3]", (("median", "median"), ("Q1", "q1"), ("Q3", "q3")),
-                   "{} [{}, {}]"),
-    "mean_sd": ("mean (SD)", (("mean", "mean"), ("SD", "sd")), "{} ({})"),
-}  # fmt: skip
+    "median_iqr": ((("median", "median"), ("Q1", "q1"), ("Q3", "q3")), "{} [{}, {}]"),
+    "mean_sd": ((("mean", "mean"), ("SD", "sd")), "{} ({})"),
+}
 
 
 def table_one(summary: dict[str, Any]) -> Table:
@@ -36,10 +35,10 @@ def table_one(summary: dict[str, Any]) -> Table:
         base, test = f"table_one.rows[{i}].cells.{{g}}", f"table_one.rows[{i}].test"
         test_name = r["test"]["test"]
         if r["kind"] == "continuous":
-            suffix, stats, pattern = _CONTINUOUS[r["summary"]]
+            stats, pattern = _CONTINUOUS[r["summary"]]
             rows.append(
                 b.row(
-                    f"{r['label']}, {suffix}",
+                    f"{r['label']}, {SUMMARY_WORDS[r['summary']]}",
                     columns,
                     [(name, f"{base}.{key}", "decimal") for name, key in stats],
                     pattern,

@@ -18,7 +18,14 @@ from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
 from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.pipeline.disclosure import WITHHELD
 from imnm_cohort.report.escape import md_text
-from imnm_cohort.report.labels import CAPTIONS, TEST_SHORT, label, reason_words, rule_words
+from imnm_cohort.report.labels import (
+    CAPTIONS,
+    SUMMARY_WORDS,
+    TEST_SHORT,
+    label,
+    reason_words,
+    rule_words,
+)
 from imnm_cohort.report.numbers import num, p_text, pval, with_ci
 from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS, VARIABLE_TITLES
 
@@ -93,9 +100,6 @@ def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
     return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
 
 
-_SUMMARY_TEXT = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}
-
-
 def _smd_text(pairs: list[dict[str, Any]]) -> str:
     """The largest pairwise SMD, two decimals; a dash when none could be computed."""
     values = [p["smd"] for p in pairs if isinstance(p["smd"], int | float)]
@@ -125,7 +129,7 @@ def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
             show = _median_iqr if row["summary"] == "median_iqr" else _mean_sd
             rows.append(
                 {
-                    "label": f"{row['label']}, {_SUMMARY_TEXT[row['summary']]}",
+                    "label": f"{row['label']}, {SUMMARY_WORDS[row['summary']]}",
                     "cells": [show(c) for c in cells],
                     "p": p,
                     "smd": smd,
@@ -188,6 +192,32 @@ def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
         f"{small} '{WITHHELD}' is a value withheld so that a small count cannot be worked "
         "out from it; it may be of any size."
     )
+
+
+def model_view(fit: dict[str, Any], ratio: str, not_estimable: str) -> dict[str, Any]:
+    """A regression's reference group, counts, reason it was not fitted, and one row per term.
+
+    Each row holds the term, its ``ratio`` (a key of the term: ``hazard_ratio``, ...) with
+    its 95% CI, or ``not_estimable`` filled with the term's reason, and its p-value.
+    """
+    return {
+        "reference": label(fit["reference_group"]),
+        "n": num(fit["n"]),
+        "events": num(fit["events"]),
+        "reason": fit["reason"],
+        "rows": [
+            {
+                "term": t["term"].replace("group_", "group: "),
+                "ratio": (
+                    with_ci(t[ratio], t["ci"], 2)
+                    if t.get("reason") is None
+                    else not_estimable.format(t["reason"])
+                ),
+                "p": pval(t["p_value"]),
+            }
+            for t in fit["terms"]
+        ],
+    }
 
 
 def view(
@@ -275,23 +305,11 @@ def view(
         ),
     }
     cx = summary["cause_specific_cox"]
-    cox = {
-        "reference": label(cx["reference_group"]),
-        "n": num(cx["n"]),
-        "events": num(cx["events"]),
-        "reason": cx["reason"],
-        "rows": [
-            {
-                "term": t["term"].replace("group_", "group: "),
-                "hr": with_ci(t["hazard_ratio"], t["ci"], 2)
-                if t.get("reason") is None
-                else f"not estimable ({t['reason']})",
-                "p": pval(t["p_value"]),
-                "ph": pval(t["ph_test_p_value"]),
-            }
-            for t in cx["terms"]
-        ],
-    }
+    cox = model_view(cx, "hazard_ratio", "not estimable ({})")
+    cox["rows"] = [
+        {**row, "ph": pval(t["ph_test_p_value"])}
+        for row, t in zip(cox["rows"], cx["terms"], strict=True)
+    ]
     sv = summary["survival"]
     survival = {
         "p": p_text(sv["p_value"]) if sv["p_value"] is not None else f"not tested ({sv['reason']})",
@@ -375,31 +393,26 @@ def render_html(context: dict[str, Any]) -> str:
     return _ENV.get_template("report.html.j2").render(**context)
 
 
-def _md(value: Any) -> str:
-    """Table-cell text, inert (every cell: labels, counts and the data's own names)."""
-    return md_text(value)
-
-
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]
     return [*lines, ""]
 
 
 def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     """The Markdown report; figures are files beside it (``figure_files``: stem -> path)."""
     counts, v = c["counts"], c["validation"]
-    out = [f"# {_md(c['title'])}", ""]
-    out += [f"**{_md(c['study'])}**", ""] if c["study"] else []
+    out = [f"# {md_text(c['title'])}", ""]
+    out += [f"**{md_text(c['study'])}**", ""] if c["study"] else []
     if c["data_cutoff"]:
         out += [f"Data cut-off: {c['data_cutoff']}.", ""]
     if c["authors"]:
-        out += [f"Authors: {_md(', '.join(c['authors']))}.", ""]
+        out += [f"Authors: {md_text(', '.join(c['authors']))}.", ""]
     out += [
-        f"Extract {_md(c['source_name'])}, criteria **{_md(c['criteria']['name'])}**, run "
-        f"{_md(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
+        f"Extract {md_text(c['source_name'])}, criteria **{md_text(c['criteria']['name'])}**, run "
+        f"{md_text(c['run_name'])}, generated {c['generated_utc']}, imnm-cohort {c['version']}.",
         "",
-        f"Aggregate report: no patient identifiers or dates. {_md(c['disclosure_note'])}",
+        f"Aggregate report: no patient identifiers or dates. {md_text(c['disclosure_note'])}",
         "",
         "## Cohort flow",
         "",
@@ -445,7 +458,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             for r in c["t1_rows"]
         ],
     )
-    out += [*(f"{_md(note)}\n" for note in c["t1_notes"])]
+    out += [*(f"{md_text(note)}\n" for note in c["t1_notes"])]
     out += ["## Group comparisons", ""]
     for comp in c["continuous"]:
         out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
@@ -496,7 +509,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if m["time_zero_after_end"]:
         out += [
             f"Not at risk because {m['time_zero']} falls after the end of observation "
-            f"(a data-quality warning): {_md(m['time_zero_after_end'])}.",
+            f"(a data-quality warning): {md_text(m['time_zero_after_end'])}.",
             "",
         ]
     out += [
@@ -508,7 +521,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     if c["cox"]["rows"]:
         out += _table(
             ["term", "hazard ratio (95% CI)", "p", "PH test p"],
-            [[r["term"], r["hr"], r["p"], r["ph"]] for r in c["cox"]["rows"]],
+            [[r["term"], r["ratio"], r["p"], r["ph"]] for r in c["cox"]["rows"]],
         )
     else:
         out += [f"Not fitted: {c['cox']['reason']}.", ""]
@@ -534,7 +547,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         out += [
             "## Changes since the previous run",
             "",
-            f"Compared with run {_md(ch['previous_run'])}.",
+            f"Compared with run {md_text(ch['previous_run'])}.",
             "",
         ]
         out += _table(

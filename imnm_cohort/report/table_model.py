@@ -72,15 +72,9 @@ class Row:
         cell = self.cells[i]
         if cell is None:
             return ""
-        first, rest = cell[0], cell[1:]
-        missing = [n.value is None for n in rest]
-        if first.value is None or (
-            isinstance(first.value, str)
-            and all(isinstance(n.value, str) or n.value is None for n in rest)
-        ):
-            return first.text()
-        if any(missing):
-            return first.text()
+        values = [n.value for n in cell]
+        if any(v is None for v in values) or all(isinstance(v, str) for v in values):
+            return cell[0].text()
         return self.pattern.format(*(n.text() for n in cell))
 
     def numbers(self) -> list[Number]:
