@@ -14,13 +14,14 @@ line, exit code 1, and the traceback in a debug log inside the output folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -306,8 +307,7 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise ConfigError("--seed must be between 0 and 4294967295")
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
-    if args.output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    _check_table_output(args.output)
     t = time.perf_counter()
     if args.layout == "redcap":
         from imnm_cohort.synth_redcap import write_redcap
@@ -329,6 +329,12 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     return EXIT_OK
 
 
+def _check_table_output(output: Path) -> None:
+    """A patient-level table is written as CSV or Parquet, chosen by the suffix."""
+    if output.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"{output}: output must end in .csv or .parquet")
+
+
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
     t = time.perf_counter()
     result = load_input(InputSpec(path, mapping))
@@ -337,20 +343,16 @@ def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationR
 
 
 def _map(args: argparse.Namespace, say: _Printer) -> int:
-    if args.output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    _check_table_output(args.output)
     quarantine = _quarantine_path(args.output)
     for source in (args.export, args.mapping):
         _refuse_overwriting(source, args.output, quarantine)
     t = time.perf_counter()
     result = map_export(args.export, args.mapping)
     say.stage("map", t)
-    try:
+    with _both_or_neither(args.output):
         write_table(result.extract, args.output)
         write_table(result.quarantine, quarantine)
-    except OSError as exc:
-        args.output.unlink(missing_ok=True)  # both files or neither
-        raise write_failure(args.output.parent, exc) from None
     say.result(
         f"{args.export}: {result.export_rows} export rows, {result.patients} patients: "
         f"{len(result.extract)} mapped, {len(result.quarantine)} quarantined"
@@ -394,15 +396,14 @@ def _absent_summary(absent: Sequence[str]) -> str:
 
 
 def _validation_summary(result: ValidationResult | BatchedResult) -> str:
+    read = (
+        f"{result.input_rows} rows"
+        if result.export_rows is None
+        else f"{result.export_rows} export rows, {result.input_rows} patients"
+    )
     lines = [
-        f"{result.source}: {result.input_rows} rows: {result.valid_rows} valid, "
-        f"{result.quarantined_rows} quarantined"
+        f"{result.source}: {read}: {result.valid_rows} valid, {result.quarantined_rows} quarantined"
     ]
-    if result.export_rows is not None:
-        lines[0] = (
-            f"{result.source}: {result.export_rows} export rows, {result.input_rows} patients: "
-            f"{result.valid_rows} valid, {result.quarantined_rows} quarantined"
-        )
     for row in result.reason_counts().itertuples(index=False):
         hint = expected(str(row.column), str(row.rule))
         lines.append(
@@ -445,28 +446,35 @@ def _quarantine_path(output: Path) -> Path:
     return output.with_name(output.stem + ".quarantine.csv")
 
 
+@contextlib.contextmanager
+def _both_or_neither(output: Path) -> Iterator[None]:
+    """A table and its quarantine are written both or neither: a failed write removes
+    ``output`` and becomes one line naming the folder."""
+    try:
+        yield
+    except OSError as exc:
+        output.unlink(missing_ok=True)
+        raise write_failure(output.parent, exc) from None
+
+
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
     criteria = get_criteria(args.criteria)
-    if args.output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{args.output}: output must end in .csv or .parquet")
+    _check_table_output(args.output)
     if args.output.is_dir():
         raise ConfigError(f"{args.output}: is a folder; give the output file's name")
-    _refuse_overwriting(args.extract, args.output, _quarantine_path(args.output))
     quarantine = _quarantine_path(args.output)
+    _refuse_overwriting(args.extract, args.output, quarantine)
     batch_rows = _batch_rows(args)
     if batch_rows is not None:
         from imnm_cohort.extract.batched import classify_in_batches
 
         t = time.perf_counter()
-        try:
+        with _both_or_neither(args.output):
             batched = classify_in_batches(
                 args.extract, args.output, criteria, batch_rows=batch_rows
             )
             if batched.quarantined_rows:
                 write_table(batched.quarantine, quarantine)
-        except OSError as exc:
-            args.output.unlink(missing_ok=True)  # both files or neither
-            raise write_failure(args.output.parent, exc) from None
         say.stage(f"validate + classify, {batched.batches} batches", t)
         result: ValidationResult | BatchedResult = batched
         groups, reasons = batched.group_counts, batched.classification_reasons
@@ -475,13 +483,10 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         t = time.perf_counter()
         classified = classify(result.valid, criteria)
         say.stage("classify", t)
-        try:
+        with _both_or_neither(args.output):
             write_table(classified, args.output)
             if result.quarantined_rows:
                 write_table(result.quarantine, quarantine)
-        except OSError as exc:
-            args.output.unlink(missing_ok=True)  # both files or neither
-            raise write_failure(args.output.parent, exc) from None
         counts = classified[GROUP_COLUMN].value_counts(sort=False)
         groups = {str(g): int(n) for g, n in counts.items()}
         reasons = reason_counts(classified)
@@ -559,8 +564,6 @@ def entry_point() -> None:
         code = main()
         sys.stdout.flush()
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
     sys.exit(code)

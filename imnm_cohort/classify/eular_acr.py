@@ -93,15 +93,12 @@ def _item_values(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     value = np.zeros((n, len(ITEMS)), dtype=bool)
     known = np.zeros((n, len(ITEMS)), dtype=bool)
 
-    def is_true(column: str) -> np.ndarray:
-        return frame[column].to_numpy(dtype=bool, na_value=False)
-
     def is_false(column: str) -> np.ndarray:
         return (frame[column] == False).to_numpy(dtype=bool, na_value=False)  # noqa: E712
 
     for j, item in enumerate(ITEMS):
         if item.name in frame.columns:
-            value[:, j] = is_true(item.name)
+            value[:, j] = _true(frame, item.name)
             known[:, j] = frame[item.name].notna().to_numpy(dtype=bool)
     msa = frame["other_msa"]
     if not (isinstance(msa.dtype, pd.StringDtype) and msa.dtype.storage == "pyarrow"):

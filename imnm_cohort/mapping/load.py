@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +39,6 @@ class InputSpec:
 
     path: Path
     mapping: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """As recorded in a manifest's configuration."""
-        return {"extract": str(self.path), "mapping": str(self.mapping) if self.mapping else None}
 
 
 def read_mapped(
