@@ -220,7 +220,7 @@ def _dates(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     written_day = written.to_numpy(zero_copy_only=False).astype(float)
     parsed_day = (days - days.astype("datetime64[M]")).astype(float) + 1
     ok = _in_range(days) & (parsed_day == written_day)
-    bad = _mask(pc.is_valid(text)) & ~ok
+    bad = true_mask(pc.is_valid(text)) & ~ok
     return np.where(ok, days, np.datetime64("NaT")).astype("datetime64[ns]"), bad
 
 
@@ -262,12 +262,12 @@ def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     ok = pc.and_(pc.greater_equal(days, low), pc.less_equal(days, high))  # missing stays missing
     kept = pc.if_else(ok, days, pa.scalar(None, pa.date32()))
     stamps = pc.cast(kept, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-    return np.asarray(stamps, dtype="datetime64[ns]"), _mask(pc.invert(ok))
+    return np.asarray(stamps, dtype="datetime64[ns]"), true_mask(pc.invert(ok))
 
 
 def _typed_booleans(values: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
-    known = _mask(pc.is_valid(values))
-    return pd.arrays.BooleanArray(_mask(values), ~known), np.zeros(len(values), dtype=bool)
+    known = true_mask(pc.is_valid(values))
+    return pd.arrays.BooleanArray(true_mask(values), ~known), np.zeros(len(values), dtype=bool)
 
 
 def _typed_numbers(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -293,12 +293,16 @@ _TYPED_PARSERS: dict[str, tuple[Callable, Callable[[pa.DataType], bool], str]] =
 }
 
 
-def _booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+def text_booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+    """Booleans from text: ``true``/``1``/``yes`` and ``false``/``0``/``no`` in any case.
+
+    Returns the values (missing where empty or unreadable) and where a cell was unreadable.
+    """
     lower = pc.utf8_lower(text)
-    is_true = _mask(pc.is_in(lower, value_set=pa.array(TRUE_WORDS)))
-    is_false = _mask(pc.is_in(lower, value_set=pa.array(FALSE_WORDS)))
+    is_true = true_mask(pc.is_in(lower, value_set=pa.array(TRUE_WORDS)))
+    is_false = true_mask(pc.is_in(lower, value_set=pa.array(FALSE_WORDS)))
     known = is_true | is_false
-    bad = _mask(pc.is_valid(text)) & ~known
+    bad = true_mask(pc.is_valid(text)) & ~known
     return pd.arrays.BooleanArray(is_true, ~known), bad
 
 
@@ -308,18 +312,18 @@ def _numbers(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     values = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
     finite = np.isfinite(values)
     values[~finite] = np.nan
-    bad = _mask(pc.is_valid(text)) & ~(finite & _mask(ok))
+    bad = true_mask(pc.is_valid(text)) & ~(finite & true_mask(ok))
     return values, bad
 
 
 _TEXT_PARSERS: dict[str, tuple[Callable, str]] = {
     "date": (_dates, "not_a_date"),
-    "bool": (_booleans, "not_a_boolean"),
+    "bool": (text_booleans, "not_a_boolean"),
     "float": (_numbers, "not_a_number"),
 }
 
 
-def _mask(values: pa.ChunkedArray) -> np.ndarray:
+def true_mask(values: pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as a numpy mask, missing as False."""
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 

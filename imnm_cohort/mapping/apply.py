@@ -26,10 +26,11 @@ import pyarrow.compute as pc
 
 from imnm_cohort.extract.coerce import (
     FAILURE_COLUMNS,
-    FALSE_WORDS,
     ISO_DATE_SHAPE,
     NUMBER_PATTERN,
     TRUE_WORDS,
+    text_booleans,
+    true_mask,
 )
 from imnm_cohort.extract.hints import did_you_mean
 from imnm_cohort.extract.schema import column_kind
@@ -251,10 +252,6 @@ def _text(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
     )
 
 
-def _mask(values: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _date_rows(
     text: pd.Series, fmt: str | None, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
@@ -269,7 +266,7 @@ def _date_rows(
         other = pc.strptime(pc.if_else(iso, none, arrow), format=fmt, unit="s",
                             error_is_null=True)  # fmt: skip
         stamps = pc.coalesce(stamps, other)
-    bad = _mask(pc.and_(pc.is_valid(arrow), pc.is_null(stamps)))
+    bad = true_mask(pc.and_(pc.is_valid(arrow), pc.is_null(stamps)))
     if bad.any():
         _collect(found, np.flatnonzero(bad), name, "not_a_date",
                  text[bad].to_numpy(dtype=object), expected=fmt or "%Y-%m-%d")  # fmt: skip
@@ -290,7 +287,7 @@ def _number_rows(
     ok = pc.fill_null(pc.match_substring_regex(arrow, NUMBER_PATTERN), False)
     none = pa.scalar(None, pa.string())
     numbers = pc.cast(pc.if_else(ok, arrow, none), pa.float64())
-    bad = _mask(pc.and_(pc.is_valid(arrow), pc.invert(ok)))
+    bad = true_mask(pc.and_(pc.is_valid(arrow), pc.invert(ok)))
     if bad.any():
         _collect(found, np.flatnonzero(bad), name, "not_a_number",
                  text[bad].to_numpy(dtype=object))  # fmt: skip
@@ -298,7 +295,7 @@ def _number_rows(
         numbers = pc.multiply(numbers, factor)
         arrow = pc.cast(numbers, pa.string())
     # A number too large for a float (1e400), or made so by the unit, is not a number.
-    infinite = _mask(pc.and_(ok, pc.invert(pc.is_finite(numbers))))
+    infinite = true_mask(pc.and_(ok, pc.invert(pc.is_finite(numbers))))
     if infinite.any():
         _collect(found, np.flatnonzero(infinite), name, "not_a_number",
                  text[infinite].to_numpy(dtype=object))  # fmt: skip
@@ -311,17 +308,11 @@ def _number_rows(
 def _boolean_rows(
     text: pd.Series, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
-    arrow = _arrow(text)
-    lower = pc.utf8_lower(arrow)
-    is_true = _mask(pc.is_in(lower, value_set=pa.array(TRUE_WORDS)))
-    is_false = _mask(pc.is_in(lower, value_set=pa.array(FALSE_WORDS)))
-    known = is_true | is_false
-    bad = _mask(pc.is_valid(arrow)) & ~known
+    values, bad = text_booleans(_arrow(text))
     if bad.any():
         _collect(found, np.flatnonzero(bad), name, "not_a_boolean",
                  text[bad].to_numpy(dtype=object))  # fmt: skip
-    key = pd.Series(pd.arrays.BooleanArray(is_true, ~known), index=text.index)
-    return text.where(~bad, pd.NA), key
+    return text.where(~bad, pd.NA), pd.Series(values, index=text.index)
 
 
 def _checkbox_rows(column: ColumnMap, cells: _Cells) -> tuple[pd.Series, pd.Series]:
