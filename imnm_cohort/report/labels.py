@@ -23,6 +23,7 @@ TEST_NAMES = {
     "permutation_chi2": "permutation test of the chi-square statistic (seeded)",
     "gray": "Gray's test",
     "logrank": "log-rank test",
+    "wald": "Wald test",
 }
 #: Short names of the tests, for a table cell beside a p-value.
 TEST_SHORT = {
@@ -33,6 +34,7 @@ TEST_SHORT = {
     "permutation_chi2": "permutation",
     "gray": "Gray",
     "logrank": "log-rank",
+    "wald": "Wald",
 }
 #: Summaries of a continuous variable in Table 1 -> words after the variable's label.
 SUMMARY_WORDS = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from imnm_cohort.report import model_tables
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.table_model import Builder, Row, Table
 from imnm_cohort.vocabulary import VARIABLE_TITLES
@@ -260,7 +261,14 @@ def malignancy(summary: dict[str, Any]) -> Table:
 
 
 #: Every manuscript table, in the order of a paper.
-TABLES = (table_one, comparisons, statin_latency, malignancy)
+TABLES = (
+    table_one,
+    comparisons,
+    statin_latency,
+    malignancy,
+    model_tables.cause_specific_cox,
+    model_tables.fine_gray,
+)
 
 
 def manuscript_tables(summary: dict[str, Any]) -> list[Table]:

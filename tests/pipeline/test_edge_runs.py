@@ -67,7 +67,7 @@ def test_every_section_renders_without_placeholders(edge_run):
     for name in ("report.html", "report.md", "tables.docx", "tables.xlsx"):
         assert not re.search(r"\b(nan|NaN|None|inf)\b", texts[name]), name
     assert docx.Document(str(folder / "tables.docx")).tables
-    assert len(openpyxl.load_workbook(folder / "tables.xlsx").sheetnames) == 5
+    assert len(openpyxl.load_workbook(folder / "tables.xlsx").sheetnames) == 7
 
 
 def test_methods_describe_only_what_ran(edge_run):
