@@ -17,8 +17,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 
 def test_svg_figures_render_in_a_browser(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     from PIL import Image, ImageStat
+    from playwright import sync_api
 
     extract = write_extract(synthesize(400, seed=5), tmp_path / "x.csv")
     (tmp_path / "p.toml").write_text(

@@ -29,7 +29,8 @@ FLAGS = [
 
 
 def test_report_opens_offline_without_errors(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     root = tmp_path / "o"
     assert (
         main(["-q", "run", "--output-dir", str(root)], stdout=io.StringIO(), stderr=io.StringIO())

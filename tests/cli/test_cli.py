@@ -9,14 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imnm_cohort.cli import main
 from imnm_cohort.synth import DEMO_REGISTRY
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.pipeline.readers import run
 
 
 def test_synth_is_deterministic_for_a_seed(tmp_path):

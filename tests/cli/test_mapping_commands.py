@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from imnm_cohort.cli import main
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS
 from imnm_cohort.synth import synthesize
 from imnm_cohort.synth_redcap import EXAMPLE_EXPORT, EXAMPLE_SEED, EXAMPLE_SIZE, redcap_layout
+from tests.pipeline.readers import run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_MAPPING = EXAMPLE_EXPORT.with_name(EXAMPLE_EXPORT.stem + ".mapping.toml")
 EXAMPLE_DICTIONARY = EXAMPLE_EXPORT.with_name(EXAMPLE_EXPORT.stem + ".dictionary.csv")
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _read(path: Path) -> pd.DataFrame:

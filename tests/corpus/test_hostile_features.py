@@ -19,19 +19,12 @@ from imnm_cohort.analysis.table_spec import RARE_LEVEL
 from imnm_cohort.cli import main
 from imnm_cohort.pipeline.runfolder import LATEST
 from tests.corpus.cohorts import patients, write_csv
-from tests.corpus.test_hostile_runs import pipeline, run
+from tests.corpus.test_hostile_runs import live_formulas, pipeline, run
 
 DATA = Path(__file__).parents[2] / "imnm_cohort" / "data"
 RATES = DATA / "illustrative_rates.csv"
 LINK = "[x](javascript:alert(1))<img src=x onerror=alert(1)>"
 FORMULA = '=HYPERLINK("http://example.invalid","x")'
-
-
-def live_formulas(path: Path) -> list[str]:
-    """Cells and header names of a CSV file that a spreadsheet would run."""
-    cells = pd.read_csv(path, dtype=str, keep_default_na=False)
-    values = [*cells.to_numpy().ravel(), *cells.columns]
-    return [v for v in values if re.match(r"^[=+\-@\t\r]", v) and not re.match(r"^-?\d", v)]
 
 
 def aggregate_text(folder: Path) -> str:

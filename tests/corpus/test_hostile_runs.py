@@ -39,6 +39,13 @@ def run(*argv: str) -> tuple[int, str, list[str]]:
     return code, out.getvalue(), [x for x in err.getvalue().splitlines() if not x.startswith("[")]
 
 
+def live_formulas(path: Path) -> list[str]:
+    """Cells and header names of a CSV file that a spreadsheet would run."""
+    cells = pd.read_csv(path, dtype=str, keep_default_na=False)
+    values = [*cells.to_numpy().ravel(), *cells.columns]
+    return [v for v in values if re.match(r"^[=+\-@\t\r]", v) and not re.match(r"^-?\d", v)]
+
+
 def run_pipeline(extract: Path, root: Path, *extra: str) -> tuple[int, str, list[str]]:
     return run("run", "--input", str(extract), "--output-dir", str(root), *extra)
 
@@ -288,10 +295,7 @@ def test_no_live_formula_in_any_patient_level_file(tmp_path):
     extract = write_csv(rows, tmp_path / "f.csv")
     assert run_pipeline(extract, tmp_path / "o")[0] == 0
     for name in ("classified.csv", "quarantine.csv"):
-        cells = pd.read_csv(tmp_path / "o" / LATEST / name, dtype=str, keep_default_na=False)
-        values = cells.to_numpy().ravel()
-        live = [v for v in values if re.match(r"^[=+\-@\t\r]", v) and not re.match(r"^-?\d", v)]
-        assert live == [], name
+        assert live_formulas(tmp_path / "o" / LATEST / name) == [], name
 
 
 # --------------------------------------------------------------------------- subtraction

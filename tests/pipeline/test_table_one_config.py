@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -12,17 +11,8 @@ import pytest
 from scipy import stats
 
 from imnm_cohort import synthesize, write_extract
-from imnm_cohort.cli import main
 from imnm_cohort.report.escape import md_text
-
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT / "schemas" / "summary.schema.json").read_text())
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.pipeline.readers import run
 
 
 @pytest.fixture(scope="module")

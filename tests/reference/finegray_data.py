@@ -109,11 +109,5 @@ def geskus_data(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     return out.sort_values(["id", "start"], kind="stable", ignore_index=True)
 
 
-def _count_at(values: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """How many of ``values`` equal each of the sorted ``points``."""
-    v = np.sort(values)
-    return np.searchsorted(v, points, side="right") - np.searchsorted(v, points, side="left")
-
-
 if __name__ == "__main__":  # pragma: no cover
     finegray_synthetic().to_csv(HERE / "finegray_synthetic.csv", index=False)

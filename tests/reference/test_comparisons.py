@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from imnm_cohort.analysis import (
 from imnm_cohort.analysis.table_spec import TableOneOptions
 
 IMNM = ["hmgcr", "srp", "seronegative"]
+R_DIR = Path(__file__).parent / "r"
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +87,13 @@ def test_chi_square_matches_scipy(cohort):
     else:
         assert (stats.contingency.expected_freq(table.to_numpy()) < 5).any()
         assert result.test in {"fisher", "fisher_freeman_halton", "permutation_chi2"}
+        # This cohort's table is exact-tested: R's fisher.test on the same table, kept in
+        # r/contingency_reference.csv (row cohort_sex).
+        cells = ";".join(str(int(n)) for n in table.to_numpy().ravel())
+        rows = csv.DictReader((R_DIR / "contingency_reference.csv").read_text().splitlines())
+        (reference,) = [r for r in rows if r["cells"] == cells and r["test"] == "fisher_exact"]
+        assert result.test == "fisher_freeman_halton"
+        assert result.p_value == pytest.approx(float(reference["p_value"]), rel=1e-9)
 
 
 def test_fisher_for_small_two_by_two():
@@ -148,7 +158,8 @@ def test_tiny_and_empty_groups_give_reasons_not_crashes():
 
 
 def test_table_one_matches_tableone(cohort):
-    tableone = pytest.importorskip("tableone")
+    import tableone
+
     imnm = cohort[cohort["imnm_group"].isin(IMNM)].copy()
     imnm["group"] = imnm["imnm_group"].astype(str)
     imnm["age"] = imnm["age_at_onset_years"]
@@ -172,7 +183,8 @@ def test_table_one_matches_tableone(cohort):
 
 
 def test_standardized_mean_differences_match_tableone(cohort):
-    tableone = pytest.importorskip("tableone")
+    import tableone
+
     imnm = cohort[cohort["imnm_group"].isin(IMNM)].copy()
     imnm["group"] = imnm["imnm_group"].astype(str)
     imnm["eular"] = imnm["eular_acr_2017_category"].astype(str)
@@ -221,6 +233,7 @@ def test_table_one_keeps_missing_in_the_denominator():
     assert sex.percent("female") == 50.0 and sex.percent("missing") == 25.0
     assert t.row("age_at_onset_years").cells["hmgcr"].missing == 1
     delay = t.row("onset_to_diagnosis_months").cells["hmgcr"]
+    # 2020-01-01 to 2020-03-01 is 60 days; a month is 365.25 / 12 = 30.4375 days.
     assert delay.n == 1 and delay.missing == 3 and delay.median == pytest.approx(60 / 30.4375)
     left_out = table_one(frame, ["hmgcr"], TableOneOptions(missing="exclude"))
     sex = left_out.row("sex").cells["hmgcr"]

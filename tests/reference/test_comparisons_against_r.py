@@ -92,6 +92,8 @@ def test_a_rare_level_among_many_patients_costs_memory_per_table_not_per_patient
     assert peak < 60e6
     assert result.test == "permutation_chi2"
     assert result.table["seronegative"] == {"a": 1, "b": 1, "c": 3}
+    # No resampled table is as extreme: (0 + 1) / (2000 + 1), the p-value R's
+    # chisq.test(simulate.p.value = TRUE, B = 2000) gives for this table (0.0004997501).
     assert result.p_value == pytest.approx(1 / 2001)
 
 
@@ -102,6 +104,7 @@ def test_the_exact_test_enumerates_every_table_with_the_margins():
     frame = _patients(np.array([[2, 1, 1], [1, 1, 2]]))
     result = compare_categorical(frame, "level", GROUPS[:2])
     assert result.test == "fisher_freeman_halton"
+    # R: fisher.test(matrix(c(2, 1, 1, 1, 1, 2), 2, byrow = TRUE))$p.value is 1.
     assert result.p_value == pytest.approx(1.0)
 
 

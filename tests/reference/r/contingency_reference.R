@@ -10,7 +10,9 @@ tables <- list(
   job          = matrix(c(1, 2, 1, 0, 3, 3, 6, 1, 10, 10, 14, 9, 6, 7, 12, 11), 4, 4),
   sparse_3x4   = matrix(c(0, 3, 1, 4, 2, 0, 0, 5, 7, 1, 0, 1), 3, byrow = TRUE),
   large_rare   = matrix(c(1200, 800, 2, 900, 650, 0, 500, 420, 3), 3, byrow = TRUE),
-  large_4x3    = matrix(c(310, 95, 1, 280, 120, 0, 150, 60, 4, 90, 33, 1), 4, byrow = TRUE)
+  large_4x3    = matrix(c(310, 95, 1, 280, 120, 0, 150, 60, 4, 90, 33, 1), 4, byrow = TRUE),
+  # sex by group (hmgcr, seronegative) in test_comparisons.py's cohort (synthesize(1500, seed=8))
+  cohort_sex   = matrix(c(273, 199, 2, 2, 145, 96, 4, 1), 2, byrow = TRUE)
 )
 cat("name,rows,cells,test,p_value,B\n")
 emit <- function(name, x, test, p, B) {
