@@ -264,15 +264,19 @@ def validate_rows(
     # the rows are checked, then kept for the valid rows only.
     every_row = typed.copy(deep=False)  # the same columns, numbered as rows
     every_row.index = row_number
-    with ThreadPoolExecutor(max_workers=1 + len(_SCHEMA_PARTS)) as pool:
+    text_part, other_part = _SCHEMA_PARTS
+    with ThreadPoolExecutor(max_workers=2) as pool:
         warned = pool.submit(data_quality_warnings, every_row)
-        # Checked before the schema runs (a column of unreadable dates would make pandera
-        # collect a failure per row); the allowed values of categories are checked with it,
-        # cheaply, so that every file-level problem is named at once.
+        # The text columns cannot fail to parse: their part of the schema starts at once.
+        text_cases = pool.submit(_schema_cases, text_part, typed)
+        # Checked before the rest of the schema runs (a column of unreadable dates would make
+        # pandera collect a failure per row); the allowed values of categories are checked
+        # with it, cheaply, so that every file-level problem is named at once.
         if file_level:
             early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
             _raise_if_file_level(early, n, source, column_sources)
-        schema_failures = _schema_failures(typed, raw, pool)
+        other_cases = _schema_cases(other_part, typed)
+        schema_failures = _schema_failures([text_cases.result(), other_cases], raw)
         warnings = warned.result()
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
@@ -341,11 +345,13 @@ def _other_batch_duplicates(
 
 
 def _schema_parts() -> tuple[DataFrameSchema, ...]:
-    """:data:`EXTRACT_SCHEMA` in two parts of about equal work, run on two threads.
+    """:data:`EXTRACT_SCHEMA` in two parts, run on two threads.
 
     The schema's checks are independent, and their work is in Arrow and numpy kernels that
     release the interpreter lock. The patient id (its uniqueness: a hash of every id) and the
-    free-text columns make one part; the other columns and the cross-column date rules the other.
+    free-text columns make the first part, which runs while the file-level checks are made
+    (a text column cannot fail to parse); the other columns and the cross-column date rules
+    make the second.
     """
     first = ("patient_id", "other_msa", "cancer_icd10")
     columns = EXTRACT_SCHEMA.columns
@@ -366,19 +372,20 @@ def _schema_parts() -> tuple[DataFrameSchema, ...]:
 _SCHEMA_PARTS = _schema_parts()
 
 
-def _schema_failures(
-    typed: pd.DataFrame, raw: pd.DataFrame, pool: ThreadPoolExecutor
-) -> pd.DataFrame:
-    def failure_cases(part: DataFrameSchema) -> pd.DataFrame | None:
-        try:
-            # A shallow copy each: no data is copied (inplace), and pandera's note of the schema
-            # it validated stays on the copy, not on the frame the caller gets.
-            part.validate(typed.copy(deep=False), lazy=True, inplace=True)
-        except pandera.errors.SchemaErrors as exc:
-            return exc.failure_cases
-        return None
+def _schema_cases(part: DataFrameSchema, typed: pd.DataFrame) -> pd.DataFrame | None:
+    """Pandera's failure cases of one part of the schema, None when every row passes."""
+    try:
+        # A shallow copy: no data is copied (inplace), and pandera's note of the schema it
+        # validated stays on the copy, not on the frame the caller gets.
+        part.validate(typed.copy(deep=False), lazy=True, inplace=True)
+    except pandera.errors.SchemaErrors as exc:
+        return exc.failure_cases
+    return None
 
-    found = [cases for cases in pool.map(failure_cases, _SCHEMA_PARTS) if cases is not None]
+
+def _schema_failures(cases_by_part: list[pd.DataFrame | None], raw: pd.DataFrame) -> pd.DataFrame:
+    """The failures in the parts' cases, as ``index``, ``column``, ``rule``, ``value``."""
+    found = [cases for cases in cases_by_part if cases is not None]
     if not found:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
     # As objects: a part's cases may have a column that is all missing (the wide checks').

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from imnm_cohort import synthesize
 from imnm_cohort.extract.coerce import coerce_extract
 from imnm_cohort.extract.schema import DATE_ORDER_COLUMN, EXTRACT_SCHEMA, PANDERA_RULES
-from imnm_cohort.extract.validate import _SCHEMA_PARTS, _schema_failures
+from imnm_cohort.extract.validate import _SCHEMA_PARTS, _schema_cases, _schema_failures
 
 
 def _essentials(column) -> tuple:
@@ -61,7 +61,8 @@ def test_parts_find_what_the_whole_schema_finds(n, seed, dirty):
     typed, _ = coerce_extract(raw)
     expected = _whole_schema_cells(typed)
     with ThreadPoolExecutor(max_workers=len(_SCHEMA_PARTS)) as pool:
-        found = _schema_failures(typed, raw, pool)
+        cases = list(pool.map(lambda part: _schema_cases(part, typed), _SCHEMA_PARTS))
+    found = _schema_failures(cases, raw)
     got = {
         (int(i), "" if r in DATE_ORDER_COLUMN else str(c), str(r))
         for i, c, r in zip(found["index"], found["column"], found["rule"], strict=True)
