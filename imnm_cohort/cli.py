@@ -33,6 +33,7 @@ from imnm_cohort.classify import (
     classify,
     get_criteria,
     reason_counts,
+    scored_classifiers,
 )
 from imnm_cohort.errors import (
     ConfigError,
@@ -549,6 +550,12 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
             f"{c.name}: {c.title}\n  CK_HIGH: {c.ck_high_text}\n"
             f"  necrotizing biopsy: {c.biopsy_text}\n  source: {c.citation}"
         )
+    say.result("scored classifiers (columns beside the IMNM group, which they never change):")
+    for scored in scored_classifiers():
+        say.result(f"  {scored.name} ({scored.version}): {scored.citation}")
+        describe = getattr(scored, "describe", None)  # optional: the points, for people
+        for line in describe() if callable(describe) else ():
+            say.result(f"    {line}")
     say.result("rules (the first that applies decides):")
     for rule in RULES:
         say.result(f"  {rule.number:>2}. {rule.statement}\n      source: {rule.source}")

@@ -200,6 +200,25 @@ class EularAcr2017:
         "2017;3:e000507, Table 1."
     )
 
+    def describe(self) -> tuple[str, ...]:
+        """The points table and the category cut-offs, one line each, for people."""
+
+        def points(without: int, with_: int, biopsy: bool = False) -> str:
+            return f"{'-' if biopsy else f'{without / 10:g}'} / {with_ / 10:g}"
+
+        lines = ["points without / with biopsy:"]
+        for low, high, without, with_ in AGE_WEIGHTS:
+            band = f"{low:g} to under {high:g}" if np.isfinite(high) else f">= {low:g}"
+            lines.append(f"  age at onset {band} years: {points(without, with_)}")
+        lines += [
+            f"  {item.text} ({item.name}): "
+            f"{points(item.without_biopsy, item.with_biopsy, item.biopsy)}"
+            for item in ITEMS
+        ]
+        for category, without, with_ in zip(CATEGORIES[1:], *CUTOFFS.values(), strict=True):
+            lines.append(f"{category}: score >= {points(without, with_)}")
+        return tuple(lines)
+
     @property
     def columns_required(self) -> tuple[str, ...]:
         """Contract and derived columns read (an absent v1.2 item column is unknown)."""
