@@ -59,3 +59,19 @@ def test_a_model_not_fitted_has_no_rows_and_says_why():
     for table in (model_tables.cause_specific_cox(summary), model_tables.fine_gray(summary)):
         assert table.rows == ()
         assert any(n.startswith("No model: ") for n in table.footnotes)
+
+
+def test_the_cells_show_the_summarys_ratios_found_by_term_name(cohort):
+    # Independent of the table's paths: each term looked up by name in the summary.
+    summary = _summary(cohort)
+    for table, key, ratio in (
+        (model_tables.cause_specific_cox(summary), "cause_specific_cox", "hazard_ratio"),
+        (model_tables.fine_gray(summary), "fine_gray", "subdistribution_hazard_ratio"),
+    ):
+        terms = {t["term"]: t for t in summary[key]["terms"]}
+        for term, words in (("group_seronegative", "seronegative (vs anti-HMGCR)"),
+                            ("onset_age", "Onset age, per year")):  # fmt: skip
+            (row,) = [r for r in table.rows if r.label == words]
+            t = terms[term]
+            assert row.cell_text(0) == f"{t[ratio]:.2f} ({t['ci'][0]:.2f} to {t['ci'][1]:.2f})"
+            assert row.p.value == t["p_value"]

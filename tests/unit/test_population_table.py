@@ -41,3 +41,22 @@ def test_every_ratio_and_band_is_a_row_with_its_numbers_path():
     ]
     assert table.rows[1].label == "<1 year after onset" and table.rows[1].indent == 1
     assert any(note.startswith("Rates: illustrative_rates.csv") for note in table.footnotes)
+
+
+def test_the_first_cell_shows_observed_expected_and_ratio_as_written_out():
+    frame = classify(validate_extract(synthesize(800, seed=3)).valid)
+    rates = read_reference_rates(resources.files("imnm_cohort") / "data/illustrative_rates.csv")
+    summary = json.loads(
+        json.dumps({"population_rates": population_comparison(frame, rates).to_dict()})
+    )
+    (sir,) = [
+        r
+        for r in summary["population_rates"]["ratios"]
+        if r["measure"] == "SIR" and r["site"] == "all_malignant"
+    ]
+    g = sir["groups"]["hmgcr"]
+    (row,) = [r for r in population_rates(summary).rows if r.label == "SIR, all counted cancers"]
+    lo, hi = g["ratio_ci"]
+    assert row.cell_text(0) == (
+        f"{g['observed']} / {g['expected']:.1f}; {g['ratio']:.2f} ({lo:.2f} to {hi:.2f})"
+    )
