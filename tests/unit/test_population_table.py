@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import pytest
+
 from imnm_cohort import classify, synthesize
 from imnm_cohort.analysis.rates import read_reference_rates
 from imnm_cohort.analysis.sir import population_comparison
@@ -18,12 +20,17 @@ def test_without_a_rate_file_the_table_says_so():
     assert table.rows == () and table.footnotes[0].startswith("No reference-rate file")
 
 
-def test_every_ratio_and_band_is_a_row_with_its_numbers_path():
+@pytest.fixture(scope="module")
+def summary() -> dict:
+    """The SIR and SMR of a synthetic cohort as summary.json holds them."""
     frame = classify(validate_extract(synthesize(800, seed=3)).valid)
     rates = read_reference_rates(resources.files("imnm_cohort") / "data/illustrative_rates.csv")
-    summary = json.loads(
+    return json.loads(
         json.dumps({"population_rates": population_comparison(frame, rates).to_dict()})
     )
+
+
+def test_every_ratio_and_band_is_a_row_with_its_numbers_path(summary):
     p = summary["population_rates"]
     table = population_rates(summary)
     assert len(table.rows) == len(p["ratios"]) * (1 + len(p["bands_years"]))
@@ -43,12 +50,7 @@ def test_every_ratio_and_band_is_a_row_with_its_numbers_path():
     assert any(note.startswith("Rates: illustrative_rates.csv") for note in table.footnotes)
 
 
-def test_the_first_cell_shows_observed_expected_and_ratio_as_written_out():
-    frame = classify(validate_extract(synthesize(800, seed=3)).valid)
-    rates = read_reference_rates(resources.files("imnm_cohort") / "data/illustrative_rates.csv")
-    summary = json.loads(
-        json.dumps({"population_rates": population_comparison(frame, rates).to_dict()})
-    )
+def test_the_first_cell_shows_observed_expected_and_ratio_as_written_out(summary):
     (sir,) = [
         r
         for r in summary["population_rates"]["ratios"]
