@@ -59,7 +59,7 @@ def fine_gray_view(summary: dict[str, Any]) -> dict[str, Any]:
     """Subdistribution hazard ratios of the Fine-Gray model."""
     fg = summary["fine_gray"]
     return {
-        **model_view(fg, "subdistribution_hazard_ratio", "not estimable: {}"),
+        **model_view(fg, "subdistribution_hazard_ratio"),
         "competing": num(fg["competing"]),
     }
 

@@ -194,11 +194,11 @@ def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
     )
 
 
-def model_view(fit: dict[str, Any], ratio: str, not_estimable: str) -> dict[str, Any]:
+def model_view(fit: dict[str, Any], ratio: str) -> dict[str, Any]:
     """A regression's reference group, counts, reason it was not fitted, and one row per term.
 
     Each row holds the term, its ``ratio`` (a key of the term: ``hazard_ratio``, ...) with
-    its 95% CI, or ``not_estimable`` filled with the term's reason, and its p-value.
+    its 95% CI, or "not estimable (reason)", and its p-value.
     """
     return {
         "reference": label(fit["reference_group"]),
@@ -211,7 +211,7 @@ def model_view(fit: dict[str, Any], ratio: str, not_estimable: str) -> dict[str,
                 "ratio": (
                     with_ci(t[ratio], t["ci"], 2)
                     if t.get("reason") is None
-                    else not_estimable.format(t["reason"])
+                    else f"not estimable ({t['reason']})"
                 ),
                 "p": pval(t["p_value"]),
             }
@@ -305,7 +305,7 @@ def view(
         ),
     }
     cx = summary["cause_specific_cox"]
-    cox = model_view(cx, "hazard_ratio", "not estimable ({})")
+    cox = model_view(cx, "hazard_ratio")
     cox["rows"] = [
         {**row, "ph": pval(t["ph_test_p_value"])}
         for row, t in zip(cox["rows"], cx["terms"], strict=True)
