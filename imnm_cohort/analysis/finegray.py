@@ -338,12 +338,13 @@ def fine_gray(
 
     Patients at risk with follow-up > 0; groups against the first group, adjusted for onset
     age and male sex. Fewer than 10 cancers, or no two groups with cancers: no model, with
-    a reason. A group without cancers (or every group, when the reference group has none)
-    and a covariate without variation are reported as terms that are not estimable, with
-    the reason (their estimates would run off to infinity). The patients of a group without
-    cancers are left out of the fit, as in the cause-specific Cox model: the limit of the
-    full model as that group's coefficient goes to minus infinity (they still count in the
-    censoring distribution). Patients whose onset age is unknown are left out.
+    a reason. A group without patients at risk or without cancers (or every group, when the
+    reference group has none) and a covariate without variation are reported as terms that
+    are not estimable, with the reason (their estimates would run off to infinity). The
+    patients of a group without cancers are left out of the fit, as in the cause-specific
+    Cox model: the limit of the full model as that group's coefficient goes to minus
+    infinity (they still count in the censoring distribution). Patients whose onset age is
+    unknown are left out.
 
     Returns
     -------
@@ -364,6 +365,8 @@ def fine_gray(
     for g in groups[1:]:
         member = label[keep] == g
         if not member.any():
+            why = "no patients at risk in this group"
+            not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
             continue
         if cancer_in[g] and cancer_in[reference]:
             x[f"group_{g}"] = member.astype(float)

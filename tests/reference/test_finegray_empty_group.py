@@ -68,3 +68,12 @@ def test_a_group_without_cancer_is_left_out_of_the_cohort_model():
     # Counted as reference patients instead, the SRP patients would change the estimate.
     lumped = fit_fine_gray(tte["time_years"].to_numpy()[keep], event, x)
     assert not np.isclose(by_term["group_seronegative"].coef, lumped[2].coef, rtol=1e-3)
+
+
+def test_a_group_without_patients_at_risk_is_a_term_with_its_reason():
+    frame = classify(validate_extract(synthesize(1500, seed=5)).valid)
+    frame = frame[frame["imnm_group"].astype(str) != "srp"]
+    by_term = {t.term: t for t in fine_gray(frame).terms}
+    assert by_term["group_srp"].reason == "no patients at risk in this group"
+    assert by_term["group_srp"].coef is None
+    assert by_term["group_seronegative"].reason is None
