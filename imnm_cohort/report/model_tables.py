@@ -29,25 +29,22 @@ def term_label(term: str, reference: str) -> str:
 def _rows(summary: dict[str, Any], key: str, ratio: str) -> tuple[Row, ...]:
     b = Builder(summary)
     fit = summary[key]
-    rows = []
-    for i, term in enumerate(fit["terms"]):
-        path = f"{key}.terms[{i}]"
-        cell = (
-            b.n(f"{path}.{ratio}", "decimal", 2),
-            b.n(f"{path}.ci[0]", "decimal", 2),
-            b.n(f"{path}.ci[1]", "decimal", 2),
+    return tuple(
+        b.row(
+            term_label(term["term"], fit["reference_group"]),
+            ("",),  # one column: the model's
+            [
+                ("ratio", f"{key}.terms[{i}].{ratio}", "decimal"),
+                ("CI lower", f"{key}.terms[{i}].ci[0]", "decimal"),
+                ("CI upper", f"{key}.terms[{i}].ci[1]", "decimal"),
+            ],
+            "{} ({} to {})",
+            p=f"{key}.terms[{i}].p_value",
+            test="wald",
+            digits=2,
         )
-        rows.append(
-            Row(
-                term_label(term["term"], fit["reference_group"]),
-                ("ratio", "CI lower", "CI upper"),
-                "{} ({} to {})",
-                (cell,),
-                b.n(f"{path}.p_value", "p"),
-                "wald",
-            )
-        )
-    return tuple(rows)
+        for i, term in enumerate(fit["terms"])
+    )
 
 
 def _table(

@@ -15,22 +15,21 @@ from imnm_cohort.report.labels import label
 from imnm_cohort.report.numbers import num
 from imnm_cohort.report.table_model import Builder, Row, Table
 
-_STATS = ("observed", "expected", "ratio", "CI lower", "CI upper")
+#: Each cell: (statistic, field of the group's entry, kind, digits).
+_STATS = (
+    ("observed", "observed", "count", 1),
+    ("expected", "expected", "decimal", 1),
+    ("ratio", "ratio", "decimal", 2),
+    ("CI lower", "ratio_ci[0]", "decimal", 2),
+    ("CI upper", "ratio_ci[1]", "decimal", 2),
+)
 _PATTERN = "{} / {}; {} ({} to {})"
 
 
 def _row(b: Builder, label_: str, columns: list[str], path: str, indent: int) -> Row:
     """One row; ``path`` is a template with ``{g}`` for the group's entry."""
-    fields = ("observed", "expected", "ratio", "ratio_ci[0]", "ratio_ci[1]")
-    kinds = (("count", 1), ("decimal", 1), ("decimal", 2), ("decimal", 2), ("decimal", 2))
-    cells = tuple(
-        tuple(
-            b.n(f"{path.format(g=g)}.{field}", kind, digits)
-            for field, (kind, digits) in zip(fields, kinds, strict=True)
-        )
-        for g in columns
-    )
-    return Row(label_, _STATS, _PATTERN, cells, indent=indent)
+    stats = [(name, f"{path}.{field}", kind, digits) for name, field, kind, digits in _STATS]
+    return b.row(label_, columns, stats, _PATTERN, indent=indent)
 
 
 def population_rates(summary: dict[str, Any]) -> Table:

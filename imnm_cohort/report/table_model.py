@@ -135,7 +135,7 @@ class Builder:
         self,
         label_: str,
         columns: Sequence[str],
-        stats: Sequence[tuple[str, str, str]],
+        stats: Sequence[tuple[str, str, str] | tuple[str, str, str, int]],
         pattern: str,
         *,
         p: str | None = None,
@@ -143,9 +143,13 @@ class Builder:
         indent: int = 0,
         digits: int = 1,
     ) -> Row:
-        """``stats``: (name, path template with ``{g}``, kind) per number."""
+        """``stats``: (name, path template with ``{g}``, kind[, digits]) per number; a
+        number without its own digits has the row's ``digits``."""
         cells = tuple(
-            tuple(self.n(path.format(g=g), kind, digits) for _, path, kind in stats)
+            tuple(
+                self.n(path.format(g=g), kind, own[0] if own else digits)
+                for _, path, kind, *own in stats
+            )
             for g in columns
         )
         p_number = self.n(p, "p") if p else None
