@@ -30,6 +30,7 @@ ISO_DATE = "%Y-%m-%d"
 ISO_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 TEXT = pd.StringDtype("pyarrow")
 DATE_RANGE = (np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D"))
+_CONTRACT = frozenset(CONTRACT_COLUMNS)
 
 
 def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -53,9 +54,12 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         One row per cell that could not be parsed: ``index`` (0-based position), ``column``,
         ``rule``, ``value`` (the text as it was in the file).
     """
-    # Extra columns are the caller's: copied (cheap for Arrow-backed text, which is immutable).
-    columns: dict[str, object] = {name: raw[name].copy() for name in raw.columns}
     contract = [(name, raw[name]) for name in CONTRACT_COLUMNS]
+    # Extra columns are the caller's: copied (cheap for Arrow-backed text, which is immutable).
+    # Contract columns hold their place here until their parsed values replace them.
+    columns: dict[str, object] = {
+        name: raw[name] if name in _CONTRACT else raw[name].copy() for name in raw.columns
+    }
     # Columns are parsed independently, by Arrow kernels that release the interpreter lock:
     # a thread per core parses several at once. Results are gathered in contract order.
     with ThreadPoolExecutor(max_workers=max(1, min(pa.cpu_count(), len(contract)))) as pool:
