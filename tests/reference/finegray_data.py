@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -111,3 +113,29 @@ def geskus_data(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
 
 if __name__ == "__main__":  # pragma: no cover
     finegray_synthetic().to_csv(HERE / "finegray_synthetic.csv", index=False)
+
+
+def cohort_design(
+    frame: pd.DataFrame, options: Any, groups: list[str], indicators: list[str]
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+    """The cohort model's data written out by hand, as the reference for ``fine_gray``.
+
+    Patients of ``groups`` at risk with follow-up > 0: their times, events, covariates
+    (onset age, male sex and a 0/1 column ``group_<g>`` for each of ``indicators``) and
+    group labels.
+    """
+    from imnm_cohort.analysis.malignancy import time_to_cancer
+
+    tte = time_to_cancer(frame, options)
+    group = frame["imnm_group"].astype(str)
+    keep = (group.isin(groups) & tte["at_risk"]).to_numpy()
+    keep &= tte["time_years"].to_numpy() > 0
+    x = pd.DataFrame(
+        {
+            "onset_age": frame["age_at_onset_years"].to_numpy(float)[keep],
+            "male": (frame["sex"] == "male").to_numpy(bool, na_value=False)[keep].astype(float),
+            **{f"group_{g}": (group == g).to_numpy()[keep].astype(float) for g in indicators},
+        }
+    )
+    time = tte["time_years"].to_numpy()[keep]
+    return time, tte["event"].to_numpy()[keep], x, group.to_numpy()[keep]

@@ -14,8 +14,7 @@ import pytest
 from imnm_cohort import classify, synthesize, validate_extract
 from imnm_cohort.analysis import MalignancyOptions
 from imnm_cohort.analysis.finegray import fine_gray, fit_fine_gray
-from imnm_cohort.analysis.malignancy import time_to_cancer
-from tests.reference.finegray_data import finegray_synthetic, geskus_data, mgus2
+from tests.reference.finegray_data import cohort_design, finegray_synthetic, geskus_data, mgus2
 from tests.reference.sir_data import HERE
 
 R = pd.read_csv(HERE / "finegray.csv")
@@ -80,22 +79,11 @@ def test_direct_fit_equals_lifelines_on_the_counting_process_data(name):
 def test_the_cohort_model_is_the_fit_on_the_patients_at_risk():
     frame = classify(validate_extract(synthesize(1500, seed=5)).valid)
     options = MalignancyOptions()
-    model = fine_gray(frame, ["hmgcr", "srp", "seronegative"], options)
-    tte = time_to_cancer(frame, options)
-    group = frame["imnm_group"].astype(str)
-    keep = (group.isin(["hmgcr", "srp", "seronegative"]) & tte["at_risk"]).to_numpy()
-    keep &= tte["time_years"].to_numpy() > 0
-    x = pd.DataFrame(
-        {
-            "onset_age": frame["age_at_onset_years"].to_numpy(float)[keep],
-            "male": (frame["sex"] == "male").to_numpy(bool, na_value=False)[keep].astype(float),
-            "group_srp": (group == "srp").to_numpy()[keep].astype(float),
-            "group_seronegative": (group == "seronegative").to_numpy()[keep].astype(float),
-        }
-    )
-    event = tte["event"].to_numpy()[keep]
-    direct = fit_fine_gray(tte["time_years"].to_numpy()[keep], event, x)
-    assert model.n == int(keep.sum()) and model.events == int((event == 1).sum())
+    groups = ["hmgcr", "srp", "seronegative"]
+    model = fine_gray(frame, groups, options)
+    time, event, x, _ = cohort_design(frame, options, groups, ["srp", "seronegative"])
+    direct = fit_fine_gray(time, event, x)
+    assert model.n == len(time) and model.events == int((event == 1).sum())
     assert model.competing == int((event == 2).sum())
     assert [t.term for t in model.terms] == list(x.columns)
     assert [t.coef for t in model.terms] == pytest.approx([t.coef for t in direct])

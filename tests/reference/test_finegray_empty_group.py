@@ -15,8 +15,9 @@ import pytest
 
 from imnm_cohort import classify, synthesize
 from imnm_cohort.analysis.finegray import fine_gray, fit_fine_gray
-from imnm_cohort.analysis.malignancy import MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.extract.validate import validate_extract
+from tests.reference.finegray_data import cohort_design
 from tests.reference.finegray_empty_group_data import empty_group_data
 from tests.reference.sir_data import HERE
 
@@ -47,26 +48,15 @@ def test_a_group_without_cancer_is_left_out_of_the_cohort_model():
     srp = (frame["imnm_group"].astype(str) == "srp").to_numpy()
     frame = frame.assign(cancer_date=frame["cancer_date"].where(~srp))
     options = MalignancyOptions()
-    model = fine_gray(frame, ["hmgcr", "srp", "seronegative"], options)
-    tte = time_to_cancer(frame, options)
-    group = frame["imnm_group"].astype(str)
-    keep = (group.isin(["hmgcr", "srp", "seronegative"]) & tte["at_risk"]).to_numpy()
-    keep &= tte["time_years"].to_numpy() > 0
-    x = pd.DataFrame(
-        {
-            "onset_age": frame["age_at_onset_years"].to_numpy(float)[keep],
-            "male": (frame["sex"] == "male").to_numpy(bool, na_value=False)[keep].astype(float),
-            "group_seronegative": (group == "seronegative").to_numpy()[keep].astype(float),
-        }
-    )
-    event = tte["event"].to_numpy()[keep]
-    in_model = (group != "srp").to_numpy()[keep]
-    direct = fit_fine_gray(tte["time_years"].to_numpy()[keep], event, x, in_model=in_model)
+    groups = ["hmgcr", "srp", "seronegative"]
+    model = fine_gray(frame, groups, options)
+    time, event, x, group = cohort_design(frame, options, groups, ["seronegative"])
+    direct = fit_fine_gray(time, event, x, in_model=group != "srp")
     by_term = {t.term: t for t in model.terms}
     assert by_term["group_srp"].reason == "no cancer in this group"
     assert [by_term[c].coef for c in x.columns] == pytest.approx([t.coef for t in direct])
     # Counted as reference patients instead, the SRP patients would change the estimate.
-    lumped = fit_fine_gray(tte["time_years"].to_numpy()[keep], event, x)
+    lumped = fit_fine_gray(time, event, x)
     assert not np.isclose(by_term["group_seronegative"].coef, lumped[2].coef, rtol=1e-3)
 
 
