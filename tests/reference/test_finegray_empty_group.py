@@ -41,6 +41,11 @@ def test_the_censoring_distribution_counts_the_patients_left_out():
     dropped = fit_fine_gray(kept["time"].to_numpy(), kept["event"].to_numpy(), kept[["x1", "x2"]])
     r = pd.read_csv(HERE / "finegray_empty_group_fit.csv")
     assert dropped[0].coef != pytest.approx(r["limit_coef"][0], rel=1e-6)
+    # ... and in_model is not the same as dropping the rows first.
+    limit = fit_fine_gray(
+        d["time"].to_numpy(), d["event"].to_numpy(), d[["x1", "x2"]], in_model=d["grp"] == 0
+    )
+    assert limit[0].coef != pytest.approx(dropped[0].coef, rel=1e-6)
 
 
 def test_a_group_without_cancer_is_left_out_of_the_cohort_model():
