@@ -18,7 +18,9 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.compare import (
+    EXACT_TESTS,
     MIN_FOR_TEST,
+    VALUES,
     Summary,
     compare_categorical,
     compare_continuous,
@@ -239,11 +241,27 @@ class TableOne:
         for i, row in enumerate(self.rows):
             at: Path = ("rows", i, "cells")
             smd: Path = ("rows", i, "smd")
+            test: Path = ("rows", i, "test")
+            if row.test.name in EXACT_TESTS:
+                # An exact test's p-value, to full precision, singles out the table.
+                parts.append(Declaration(rounded=((*test, "p_value"),)))
             if row.variable.kind == "continuous":
                 for c in self.columns:
                     parts.append(Summary.disclosure(None, key[c]).under(*at, c))
-                    # The row's SMDs are computed from its cells.
-                    parts.append(Declaration(counts=(Count((*at, c, "n"), reveals=(smd,)),)))
+                    # The row's SMDs and test are computed from its cells; the test is
+                    # withheld whole (a null p-value or a reason would tell the count).
+                    parts.append(
+                        Declaration(
+                            counts=(
+                                Count(
+                                    (*at, c, "n"),
+                                    reveals=(smd,),
+                                    dependents=((*test, "statistic"), (*test, "p_value")),
+                                    notes=(((*test, "reason"), VALUES),),
+                                ),
+                            )
+                        )
+                    )
                 parts.append(across(at, [("n",), ("missing",)]))
                 continue
             for c in self.columns:
@@ -259,17 +277,27 @@ class TableOne:
                         Margin(known, (*here, "denominator")),
                         Margin(((*here, "denominator"), (*here, "counts", MISSING)), key[c]),
                     ]
+                # With no missing value, the denominator is the column's size whichever
+                # convention is used: it is the same count.
+                same = cell.missing_in_denominator or MISSING not in levels
+                # A test's statistic with the margins gives the table back; its p-value is
+                # rounded as journals print it while a cell is withheld.
                 parts.append(
                     Declaration(
                         counts=(
                             # The percentages give the denominator back from any count.
                             Count(
                                 (*here, "denominator"),
-                                key[c] if cell.missing_in_denominator else None,
+                                key[c] if same else None,
                                 reveals=((*here, "percent"),),
                             ),
                             *(
-                                Count((*here, "counts", lv), reveals=((*here, "percent", lv), smd))
+                                Count(
+                                    (*here, "counts", lv),
+                                    reveals=((*here, "percent", lv), smd),
+                                    dependents=((*test, "statistic"),),
+                                    coarsened=((*test, "p_value"),),
+                                )
                                 for lv in levels
                             ),
                         ),
@@ -281,6 +309,8 @@ class TableOne:
                     )
                 )
             parts.append(across(at, [("counts", lv) for lv in row.levels]))
+            if self.options.missing != "row":
+                parts.append(across(at, [("denominator",)]))
         return combine(parts)
 
 

@@ -49,7 +49,8 @@ from imnm_cohort.pipeline.declarations import (
 
 __all__ = [
     "DEFAULT_MIN_COUNT", "WITHHELD", "Count", "Declaration", "Margin", "Path", "Policy", "Share",
-    "Suppressed", "combine", "covers", "dotted", "leaves", "path", "suppress",
+    "Suppressed", "combine", "covers", "dotted", "journal_p", "leaves", "note", "path",
+    "suppress",
 ]  # fmt: skip
 
 DEFAULT_MIN_COUNT = 5
@@ -124,12 +125,16 @@ class Suppressed:
     undeclared : tuple of str
         Integers no declaration covered (withheld: disclosure fails closed).
     policy : Policy
+    coarsened : tuple of str
+        Dotted paths of the p-values published at journal precision (:func:`journal_p`)
+        rather than in full.
     """
 
     data: dict[str, Any]
     withheld: tuple[str, ...]
     undeclared: tuple[str, ...]
     policy: Policy = field(default_factory=Policy)
+    coarsened: tuple[str, ...] = ()
 
     @property
     def marker(self) -> str:
@@ -169,22 +174,42 @@ def leaves(data: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
         yield prefix, data
 
 
-def _numbers_under(data: Any, p: Path) -> Iterator[Path]:
+def _numbers_under(data: Any, p: Path, undefined: bool = False) -> Iterator[Path]:
     """The values to withhold under ``p``: numbers, and intervals (lists of numbers) whole;
-    an interval with undefined bounds too, as their being undefined tells the estimate."""
+    an interval with undefined bounds too, as their being undefined tells the estimate.
+    With ``undefined``, nulls as well (a statistic that could not be computed)."""
     node = _get(data, p)
     if isinstance(node, list) and all(_is_number(v) or v is None for v in node):
         if node:
             yield p
     elif isinstance(node, dict | list):
         for k in node if isinstance(node, dict) else range(len(node)):
-            yield from _numbers_under(data, (*p, k))
-    elif _is_number(node):
+            yield from _numbers_under(data, (*p, k), undefined)
+    elif _is_number(node) or (undefined and node is None and _present(data, p)):
         yield p
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def journal_p(value: float) -> float | str:
+    """A p-value as journals print it: ``<0.001`` below 0.001, else two significant
+    figures (0.21, 0.046, 0.0012). Coarse enough that it no longer singles out one table
+    among those with the published margins, fine enough to read."""
+    if value < 0.001:
+        return "<0.001"
+    return float(f"{value:.2g}")
+
+
+def note(policy: Policy, small: bool, noun: str) -> str:
+    """The text that replaces an explanation beside a withheld count: it says no more
+    than the marker (``<5`` is 1 to 4, whatever the reason said)."""
+    if not small:
+        return "not shown (withheld so that a small count cannot be worked out)"
+    if policy.rounding:
+        return f"not shown ({policy.min_count} or fewer {noun})"
+    return f"not shown (fewer than {policy.min_count} {noun})"
 
 
 def suppress(
@@ -221,11 +246,24 @@ def suppress(
     withheld: dict[Path, str] = {}
     for p in sorted(hidden, key=dotted):
         withheld[p] = policy.marker if p in small else WITHHELD
+    texts: dict[Path, str] = {}
+    coarse: set[Path] = set(declaration.rounded)
     for c in counts:
         if c.path in withheld:
-            for q in (*c.describes, *c.reveals):
+            for q in (*c.describes, *c.dependents):
+                # A statistic of a withheld count is withheld even where it is undefined:
+                # ``sd: null`` beside ``<5`` would say the group has one patient.
+                for r in _numbers_under(out, q, undefined=True):
+                    withheld.setdefault(r, WITHHELD)
+            for q in c.reveals:
                 for r in _numbers_under(out, q):
                     withheld.setdefault(r, WITHHELD)
+            coarse.update(c.coarsened)
+            for q, noun in c.notes:
+                if isinstance(_get(out, q), str) or _get(out, q) is None:
+                    # A small count says "fewer than 5"; one withheld beside it, neutrally.
+                    text = note(policy, c.path in small, noun)
+                    texts[q] = min(texts.get(q, text), text, key=lambda t: "fewer" not in t)
     for c in counts:
         if 0 < value[c.path] < 2 * policy.min_count:
             for q in c.few:
@@ -241,11 +279,26 @@ def suppress(
     for p in declaration.individual:
         if _get(out, p) is not None:
             withheld.setdefault(p, WITHHELD)
+    coarsened = []
+    for p in sorted(coarse - set(withheld), key=dotted):
+        v = _get(out, p)
+        if _is_number(v) and math.isfinite(v):
+            _set(out, p, journal_p(v))
+            coarsened.append(dotted(p))
     for p, marker in withheld.items():
-        if _get(out, p) is not None:
-            _set(out, p, marker)
-    listed = tuple(dotted(p) for p in withheld if _get(data, p) is not None)
-    return Suppressed(out, listed, tuple(dotted(p) for p in undeclared), policy)
+        _set(out, p, marker)
+    for p, text in texts.items():
+        _set(out, p, text)
+    listed = tuple(dotted(p) for p in withheld if _present(data, p))
+    return Suppressed(out, listed, tuple(dotted(p) for p in undeclared), policy, tuple(coarsened))
+
+
+def _present(data: Any, p: Path) -> bool:
+    """Whether ``p`` names a value of ``data`` (a null one too)."""
+    parent = _get(data, p[:-1])
+    if isinstance(parent, dict):
+        return p[-1] in parent
+    return isinstance(parent, list) and isinstance(p[-1], int) and 0 <= p[-1] < len(parent)
 
 
 def _complete(
@@ -255,7 +308,13 @@ def _complete(
     value: dict[Path, Any],
     policy: Policy,
 ) -> set[Path]:
-    """Withhold more counts until none can be worked out from totals or copies."""
+    """Withhold more counts until none can be worked out from totals or copies.
+
+    A margin is a linear equation over its members (and a ``rest`` the output does not
+    show). A withheld member, or a small rest, is given back when it is the only unknown
+    of its equation; then one more member is withheld: the margin's ``prefer`` when
+    given, else the smallest non-zero one (a zero is often guessable).
+    """
     keys: dict[str, list[Path]] = {}
     for c in counts:
         if c.key:
@@ -275,14 +334,19 @@ def _complete(
                 changed = True
         for m in margins:
             members = [p for p in (*m.cells, total(m.total)) if p is not None and p in value]
-            unknown = sum(p in hidden for p in members) + policy.is_small(m.rest)
-            if unknown != 1:
+            withheld = sum(p in hidden for p in members)
+            # A rest is unknown whenever it is not zero; it needs protecting when small.
+            unknown = withheld + (m.rest != 0)
+            if unknown != 1 or not (withheld or policy.is_small(abs(m.rest))):
                 continue
             shown = [p for p in members if p not in hidden]
             if not shown:
                 continue
-            # The smallest other member, a non-zero one first: a zero is often guessable.
-            hidden.add(min(shown, key=lambda p: (value[p] == 0, value[p], dotted(p))))
+            prefer = total(m.prefer) if m.prefer is not None else None
+            if prefer in shown:
+                hidden.add(prefer)
+            else:
+                hidden.add(min(shown, key=lambda p: (value[p] == 0, value[p], dotted(p))))
             changed = True
     return hidden
 
