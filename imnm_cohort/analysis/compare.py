@@ -34,6 +34,7 @@ EXACT_MANN_WHITNEY_BELOW = 50
 VALUES = "values in a group"
 #: The numbers of a pairwise comparison: each depends on both groups' counts.
 PAIR_STATISTICS = (
+    "p_value_method",
     "statistic",
     "p_value",
     "p_adjusted",
@@ -329,7 +330,10 @@ def compare_continuous(
         ci = median_difference_ci(present[a], present[b], n_boot, seed + i)
         pairs.append(Pairwise(a, b, u, p, None, diff, ci, None, method))
         raw_p.append(p)
-    adjusted = iter(holm(raw_p))
+    # Holm over every planned pair: a pair not tested counts with p = 1, so that the
+    # adjustment does not tell how many pairs had enough values.
+    planned = len(pairs)
+    adjusted = iter(holm([*raw_p, *[1.0] * (planned - len(raw_p))])[: len(raw_p)])
     pairs = [p if p.p_value is None else _with_adjusted(p, float(next(adjusted))) for p in pairs]
     return ContinuousComparison(
         variable, statistic, p_value, summaries, tuple(pairs), n_boot, seed, reason

@@ -174,18 +174,23 @@ def leaves(data: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
         yield prefix, data
 
 
-def _numbers_under(data: Any, p: Path, undefined: bool = False) -> Iterator[Path]:
+def _numbers_under(
+    data: Any, p: Path, undefined: bool = False, text: bool = False
+) -> Iterator[Path]:
     """The values to withhold under ``p``: numbers, and intervals (lists of numbers) whole;
     an interval with undefined bounds too, as their being undefined tells the estimate.
-    With ``undefined``, nulls as well (a statistic that could not be computed)."""
+    With ``undefined``, nulls as well (a statistic that could not be computed); with
+    ``text``, text too (how a p-value was computed: exact only for small groups)."""
     node = _get(data, p)
     if isinstance(node, list) and all(_is_number(v) or v is None for v in node):
         if node:
             yield p
     elif isinstance(node, dict | list):
         for k in node if isinstance(node, dict) else range(len(node)):
-            yield from _numbers_under(data, (*p, k), undefined)
-    elif _is_number(node) or (undefined and node is None and _present(data, p)):
+            yield from _numbers_under(data, (*p, k), undefined, text)
+    elif _is_number(node) or (
+        _present(data, p) and ((undefined and node is None) or (text and isinstance(node, str)))
+    ):
         yield p
 
 
@@ -250,10 +255,13 @@ def suppress(
     coarse: set[Path] = set(declaration.rounded)
     for c in counts:
         if c.path in withheld:
-            for q in (*c.describes, *c.dependents):
-                # A statistic of a withheld count is withheld even where it is undefined:
-                # ``sd: null`` beside ``<5`` would say the group has one patient.
+            # A statistic of a withheld count is withheld even where it is undefined:
+            # ``sd: null`` beside ``<5`` would say the group has one patient.
+            for q in c.describes:
                 for r in _numbers_under(out, q, undefined=True):
+                    withheld.setdefault(r, WITHHELD)
+            for q in c.dependents:
+                for r in _numbers_under(out, q, undefined=True, text=True):
                     withheld.setdefault(r, WITHHELD)
             for q in c.reveals:
                 for r in _numbers_under(out, q):
