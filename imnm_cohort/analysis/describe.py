@@ -33,6 +33,7 @@ from imnm_cohort.analysis.table_spec import (
     TableOneOptions,
     TableOneVariable,
     pools_rare_values,
+    refuse_dates_and_identifiers,
 )
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, Share, combine
@@ -324,6 +325,7 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
         raise ConfigError(f"[table_one] variable '{v.column}': no such column in the extract")
     if pd.api.types.is_datetime64_any_dtype(values):
         raise ConfigError(f"[table_one] variable '{v.column}': a date cannot be summarised")
+    refuse_dates_and_identifiers(v.column, values, v.kind)
     if v.kind == "categorical":
         return values
     if pd.api.types.is_bool_dtype(values.dtype):
