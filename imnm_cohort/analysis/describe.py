@@ -27,8 +27,10 @@ from imnm_cohort.analysis.compare import (
 )
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
 from imnm_cohort.analysis.table_spec import (
+    COLLAPSE_BELOW,
     COMPUTED,
     MIN_LEVEL_PATIENTS,
+    NEIGHBOURS,
     RARE_LEVEL,
     TableOneOptions,
     TableOneVariable,
@@ -384,6 +386,31 @@ def _pooled(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1), [*kept, label]
 
 
+def _collapse(column: str, levels: list[str], table: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Collapse before suppress: the levels of ``column`` merged by :data:`NEIGHBOURS`
+    where one of them is held by 1 to ``COLLAPSE_BELOW - 1`` patients in a group or
+    overall (``table``: groups x (missing, levels)).
+
+    Returns
+    -------
+    tuple
+        Each old level's new index, and the new levels (the old ones when nothing merged).
+    """
+    counts = np.vstack([table[:, 1:], table[:, 1:].sum(axis=0)])
+    small = np.asarray(((counts > 0) & (counts < COLLAPSE_BELOW)).any(axis=0))
+    label_of: dict[int, str] = {}
+    for members, label in NEIGHBOURS.get(column, ()):
+        present = [levels.index(m) for m in members if m in levels]
+        if present and small[present].any():
+            label_of.update(dict.fromkeys(present, label))
+    new_levels: list[str] = []
+    for i, level in enumerate(levels):
+        if label_of.get(i, level) not in new_levels:
+            new_levels.append(label_of.get(i, level))
+    mapping = np.array([new_levels.index(label_of.get(i, lv)) for i, lv in enumerate(levels)])
+    return mapping.astype(np.int64), new_levels
+
+
 @dataclass(frozen=True)
 class _Layout:
     """What every row shares: the table's columns (masks), groups, options, labels, seed."""
@@ -415,6 +442,14 @@ def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> Tabl
     table = np.bincount(
         group[described] * width + codes[described] + 1, minlength=len(t.groups) * width
     ).reshape(len(t.groups), width)
+    mapping, merged = _collapse(v.column, levels, table)
+    if len(merged) < len(levels):
+        codes = np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1)
+        levels = merged
+        width = len(levels) + 1
+        table = np.bincount(
+            group[described] * width + codes[described] + 1, minlength=len(t.groups) * width
+        ).reshape(len(t.groups), width)
     by_column = {g: table[i] for i, g in enumerate(t.groups)}
     if OVERALL in t.masks:
         by_column[OVERALL] = table.sum(axis=0)

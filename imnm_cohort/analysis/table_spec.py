@@ -41,6 +41,23 @@ MISSING = ("row", "exclude")
 MIN_LEVEL_PATIENTS = 5
 RARE_LEVEL = f"other values (each held by fewer than {MIN_LEVEL_PATIENTS} patients)"
 VARIABLE_KEYS = ("column", "label", "kind", "summary", "test")
+#: Collapse before suppress: where a level of one of these columns is held by 1 to
+#: ``COLLAPSE_BELOW - 1`` patients in any column of Table 1, it is first merged with its
+#: neighbours into one row (the levels listed, in the row of the first of them); disclosure
+#: control then withholds the merged row only where it is still small. The one table of
+#: neighbour merges: column -> ((levels merged, the merged row's label), ...).
+NEIGHBOURS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "sex": ((("other", "unknown"), "other or unknown"),),
+    "proximal_weakness": ((("none", "mild"), "none or mild"),),
+    "weakness_course": ((("acute", "subacute"), "acute or subacute"),),
+    "statin_name": (
+        (
+            ("cerivastatin", "fluvastatin", "lovastatin", "pitavastatin", "pravastatin"),
+            "another statin",
+        ),
+    ),
+}
+COLLAPSE_BELOW = MIN_LEVEL_PATIENTS
 #: An extra column is taken for an identifier, and refused as a categorical row, when at
 #: least :data:`IDENTIFIER_MIN_PATIENTS` patients have a value and more than this share of
 #: those values are different (a record number, a free-text comment, a timestamp).

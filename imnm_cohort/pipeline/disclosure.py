@@ -321,18 +321,42 @@ def _complete(
     A margin is a linear equation over its members (and a ``rest`` the output does not
     show). A withheld member, or a small rest, is given back when it is the only unknown
     of its equation; then one more member is withheld: the margin's ``prefer`` when
-    given, else the smallest non-zero one (a zero is often guessable).
+    given, else a cell rather than the total, a non-zero one (a zero is often guessable),
+    the one that leaves the fewest other equations with a single unknown (one that also
+    completes another equation costs nothing), then the smallest.
     """
     keys: dict[str, list[Path]] = {}
     for c in counts:
         if c.key:
             keys.setdefault(c.key, []).append(c.path)
+    copies = {p: same for same in keys.values() for p in same}
 
     def total(t: Path | str | None) -> Path | None:
         if isinstance(t, str):
             return keys[t][0] if t in keys else None
         return t
 
+    members = [
+        [p for p in dict.fromkeys((*m.cells, total(m.total))) if p is not None and p in value]
+        for m in margins
+    ]
+    of: dict[Path, list[int]] = {}
+    for i, ms in enumerate(members):
+        for p in ms:
+            of.setdefault(p, []).append(i)
+
+    def unknown(i: int) -> int:
+        # A rest is unknown whenever it is not zero; it needs protecting when small.
+        return sum(p in hidden for p in members[i]) + (margins[i].rest != 0)
+
+    def cost(p: Path, m: Margin) -> tuple[bool, int, bool, Any, str]:
+        affected = {i for q in copies.get(p, [p]) for i in of.get(q, ())}
+        new = sum(unknown(i) == 0 for i in affected)
+        return (p == total(m.total), value[p] == 0, new, value[p], dotted(p))
+
+    # Equations of a small count first: their complements then settle the others.
+    primary = set(hidden)
+    order = sorted(range(len(margins)), key=lambda i: not primary.intersection(members[i]))
     changed = True
     while changed:
         changed = False
@@ -340,21 +364,17 @@ def _complete(
             if any(p in hidden for p in same) and not all(p in hidden for p in same):
                 hidden |= set(same)
                 changed = True
-        for m in margins:
-            members = [p for p in (*m.cells, total(m.total)) if p is not None and p in value]
-            withheld = sum(p in hidden for p in members)
-            # A rest is unknown whenever it is not zero; it needs protecting when small.
-            unknown = withheld + (m.rest != 0)
-            if unknown != 1 or not (withheld or policy.is_small(abs(m.rest))):
+        for i in order:
+            m = margins[i]
+            withheld = sum(p in hidden for p in members[i])
+            if unknown(i) != 1 or not (withheld or policy.is_small(abs(m.rest))):
                 continue
-            shown = [p for p in members if p not in hidden]
+            shown = [p for p in members[i] if p not in hidden]
             if not shown:
                 continue
             prefer = total(m.prefer) if m.prefer is not None else None
-            if prefer in shown:
-                hidden.add(prefer)
-            else:
-                hidden.add(min(shown, key=lambda p: (value[p] == 0, value[p], dotted(p))))
+            pick = prefer if prefer in shown else min(shown, key=lambda p: cost(p, m))
+            hidden |= set(copies.get(pick, [pick]))
             changed = True
     return hidden
 
