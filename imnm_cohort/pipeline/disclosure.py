@@ -17,11 +17,19 @@ statistics of the patients it counts (``describes``) and the values that give it
 exactly (``reveals``: a percentage, a rate, a survival estimate). Under rounding, a declared
 :class:`Share` is recomputed from the rounded counts and the other ``reveals`` are withheld.
 
+Statistics near a withheld count: each count declares the statistics computed from it
+together with other counts (``dependents``: a test's statistic and p-value, a model term, an
+SMD), which are withheld with it, undefined ones too; p-values it ``coarsens`` are printed
+as journals do instead (:func:`journal_p`); reasons it ``notes`` become a note that never
+narrows the marker (:func:`note`). An exact test's p-value is always printed as journals do
+(:attr:`Declaration.rounded`).
+
 Complementary suppression (threshold policy): counts that add up to a total a reader knows
-(:class:`Margin`: a table's row or column, the overall column, changes and transitions) never
-have exactly one unknown member: the smallest other member is withheld as well. The same
-count shown in several places (:attr:`Count.key`, e.g. a group's size) is withheld
-everywhere at once. Both rules are applied until nothing changes.
+(:class:`Margin`: a table's row or column, the overall column, a model's total, changes and
+transitions) never have exactly one unknown member: another member is withheld as well (the
+margin's ``prefer``, else a cell chosen so that few other equations are left with one
+unknown). The same count shown in several places (:attr:`Count.key`, e.g. a group's size) is
+withheld everywhere at once. Both rules are applied until nothing changes.
 
 Markers: ``<5`` (or ``<=5``) is a small count; ``[withheld]`` is any other value withheld so
 that a small count cannot be worked out. A marker never states something false.
