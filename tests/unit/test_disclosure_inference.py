@@ -210,3 +210,36 @@ def test_case_5_a_small_group_is_not_pinned_to_one_by_a_note_or_a_null():
         assert row["test"]["reason"] == "not shown (fewer than 5 values in a group)"
     # One patient and three patients publish the same thing.
     assert published[1] == published[3]
+
+
+def test_collapse_before_suppress_merges_a_small_level_with_its_neighbour():
+    # The demo's sex row: other 7 and unknown 8 in anti-HMGCR, 4 unknown seronegative.
+    truth = {
+        "hmgcr": {"female": 551, "male": 350, "other": 7, "unknown": 8},
+        "srp": {"female": 136, "male": 92},
+        "seronegative": {"female": 285, "male": 164, "unknown": 4},
+    }
+    published = _published(_frame(truth), SEX)
+    row = published["rows"][0]
+    assert row["levels"] == ["female", "male", "other or unknown"]
+    assert row["cells"]["hmgcr"]["counts"]["female"] == 551
+    assert row["cells"]["srp"]["counts"] == {"female": 136, "male": 92, "other or unknown": 0}
+    lost = sum(isinstance(v, str) for c in row["cells"].values() for v in c["counts"].values())
+    assert lost == 4  # of 12; without the merge 9 of 16 were not shown
+    # Nothing small, nothing merged: every level keeps its row.
+    large = {g: {**by, "other": 6, "unknown": 9} for g, by in truth.items()}
+    assert _published(_frame(large), SEX)["rows"][0]["levels"] == [
+        "female",
+        "male",
+        "other",
+        "unknown",
+    ]
+
+
+def test_a_merged_row_is_still_withheld_where_it_stays_small():
+    truth = {
+        "hmgcr": {"female": 20, "male": 20, "other": 1, "unknown": 1},
+        "srp": {"female": 9, "male": 8},
+    }
+    cells = _published(_frame(truth), SEX)["rows"][0]["cells"]
+    assert cells["hmgcr"]["counts"]["other or unknown"] == "<5"
