@@ -357,7 +357,7 @@ def _complete(
         # A rest is unknown whenever it is not zero; it needs protecting when small.
         return sum(p in hidden for p in members[i]) + (margins[i].rest != 0)
 
-    def cost(p: Path, m: Margin) -> tuple[bool, int, bool, Any, str]:
+    def cost(p: Path, m: Margin) -> tuple[bool, bool, int, Any, str]:
         affected = {i for q in copies.get(p, [p]) for i in of.get(q, ())}
         new = sum(unknown(i) == 0 for i in affected)
         return (p == total(m.total), value[p] == 0, new, value[p], dotted(p))
