@@ -286,6 +286,15 @@ def suppress(
                 for r in _numbers_under(out, q):
                     withheld.setdefault(r, WITHHELD)
     if policy.rounding:
+        # Every shown count is rounded: a test's statistic over the exact counts would
+        # narrow them back, so a test (a statistic whose p-value can be coarsened) is
+        # shown as its rounded p-value alone.
+        for c in counts:
+            if c.coarsened:
+                coarse.update(c.coarsened)
+                for q in c.dependents:
+                    for r in _numbers_under(out, q):
+                        withheld.setdefault(r, WITHHELD)
         recomputed = _round(out, counts, declaration.shares, withheld, policy)
         for c in counts:
             for q in c.reveals:

@@ -243,3 +243,13 @@ def test_a_large_rest_that_is_not_shown_is_an_unknown_of_its_margin():
         counts=declaration.counts, margins=(Margin((("d",),), ("n",), rest=2),)
     )
     assert suppress({"n": 100, "d": 98}, small_rest).data == {"n": 100, "d": WITHHELD}
+
+
+def test_under_rounding_a_test_over_exact_counts_shows_its_rounded_p_value_alone():
+    declaration = Declaration(
+        counts=(Count(("n",), dependents=(("statistic",),), coarsened=(("p",),)),)
+    )
+    data = {"n": 23, "statistic": 4.123, "p": 0.04321}
+    out = suppress(data, declaration, Policy(5, rounding=5)).data
+    assert out == {"n": 25, "statistic": WITHHELD, "p": 0.043}
+    assert suppress(data, declaration, Policy(5)).data == data  # threshold: nothing withheld
