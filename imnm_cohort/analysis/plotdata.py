@@ -117,6 +117,11 @@ def _boxes(
             if any(isinstance(published.get(key), str) for key in ("n", "q1", "median", "q3")):
                 continue
             n = published.get("n", n)
+            # The box is the summary's quartiles (the same percentiles where it has them).
+            q1, median, q3 = (
+                float(v) if isinstance(v := published.get(key), int | float) else own
+                for key, own in zip(("q1", "median", "q3"), (q1, median, q3), strict=True)
+            )
         p5, p95 = (float(v) for v in np.percentile(values, [5, 95]))
         below = int(np.searchsorted(values, p5, side="left"))
         above = int(values.size - np.searchsorted(values, p95, side="right"))
@@ -239,7 +244,7 @@ def _disclosed_curve(
     grid = np.union1d(grid, [t for t in shown_at if 0 < t <= end])
     grid = grid[_number_at_risk(e.durations, grid) >= k]
     drops = step_times(e.events, grid, checkpoints, k)
-    revealed = np.union1d(drops, [t for t in shown_at if t > 0])
+    revealed = _revealed(np.sort(e.events), drops, [t for t in shown_at if t in grid], k)
     # Each grid time shows the estimate at the last revealed time at or before it.
     idx = np.searchsorted(revealed, grid, side="right") - 1
     at = np.where(idx >= 0, revealed[np.clip(idx, 0, None)] if revealed.size else 0.0, -1.0)
@@ -251,6 +256,22 @@ def _disclosed_curve(
     return Curve(e.label, tuple(map(float, time)), tuple(map(float, value)), at_risk)
 
 
+def _revealed(
+    events: np.ndarray, drops: np.ndarray, published: Sequence[float], k: int
+) -> np.ndarray:
+    """The times whose estimate a curve shows: its drops, and the times where the summary
+    publishes the estimate (the horizon) unless fewer than k events separate one from the
+    previous time shown (the summary's value is then left to the summary)."""
+    shown: list[float] = []
+    for t in sorted({*map(float, drops), *map(float, published)}):
+        since = np.searchsorted(events, t, side="right") - (
+            np.searchsorted(events, shown[-1], side="right") if shown else 0
+        )
+        if t in drops or since == 0 or since >= k:
+            shown.append(t)
+    return np.asarray(shown, dtype=float)
+
+
 def _withheld_curve(label: str, reason: str, at_risk: tuple[int | str, ...]) -> Curve:
     return Curve(label, (), (), at_risk, withheld=reason)
 
@@ -260,15 +281,16 @@ def _reason(
 ) -> str | None:
     """Why a group's curve is not drawn, from what the summary withholds (None: drawn).
 
-    ``needs`` maps each value the curve needs to its name when small and when withheld.
+    ``needs`` maps each value the curve needs to its name when small and when withheld,
+    the events first: a small count is the reason before the values withheld with it.
     """
     if policy.rounding:
         return "not shown: estimates are withheld under rounding"
-    for key, (small, withheld) in needs.items():
-        value = published.get(key)
-        if value == policy.marker:
+    for key, (small, _) in needs.items():
+        if published.get(key) == policy.marker:
             return f"not shown: fewer than {policy.min_count} {small}"
-        if isinstance(value, str):
+    for key, (_, withheld) in needs.items():
+        if isinstance(published.get(key), str):
             return f"not shown: {withheld} withheld"
     return None
 
@@ -368,10 +390,10 @@ def figure_data(
             edges = _known_band_edges(_group(bands, g), (shown or {}).get("events"))
         shown = shown or {}
         needs = {
-            "n": ("patients", "group size"),
-            "at_risk": ("patients at risk", "number at risk"),
             "events": ("cancers", "cancers"),
             "deaths": ("competing deaths", "competing deaths"),
+            "at_risk": ("patients at risk", "number at risk"),
+            "n": ("patients", "group size"),
             "cumulative_incidence": ("", "estimate"),
         }
         reason = _reason(shown, needs, policy)
@@ -404,8 +426,8 @@ def figure_data(
         else:
             shown = _group(summary.get("survival", {}), g) or {}
         needs = {
-            "n": ("patients", "group size"),
             "deaths": ("deaths", "deaths"),
+            "n": ("patients", "group size"),
             "survival_at_horizon": ("", "estimate"),
         }
         reason = _reason(shown, needs, policy)

@@ -174,7 +174,7 @@ def curve_figure(
         fig.text(
             0.2,
             0.01,
-            f"Each drop stands for at least {min_count} events; curves stop where fewer "
+            f"Each step stands for at least {min_count} events; curves stop where fewer "
             f"than {min_count} patients remain at risk.",
             fontsize=6,
             va="bottom",
