@@ -243,6 +243,11 @@ def _disclosed_curve(
     grid = np.arange(1, int(np.floor(end * per_year + 1e-9)) + 1) / per_year
     grid = np.union1d(grid, [t for t in shown_at if 0 < t <= end])
     grid = grid[_number_at_risk(e.durations, grid) >= k]
+    if not grid.size:
+        first = "year" if per_year == YEARLY else "month"
+        return _withheld_curve(
+            e.label, f"not shown: fewer than {k} patients at risk at 1 {first}", at_risk
+        )
     drops = step_times(e.events, grid, checkpoints, k)
     revealed = _revealed(np.sort(e.events), drops, [t for t in shown_at if t in grid], k)
     # Each grid time shows the estimate at the last revealed time at or before it.
