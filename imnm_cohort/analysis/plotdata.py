@@ -17,7 +17,9 @@ Curves (overall survival; cumulative incidence of cancer, death competing)
       drop. The events between any two values a reader knows (two drops, a drop and the
       estimate at the horizon the summary publishes, a count of cancers up to a band edge
       of the time-since-onset table, the published total) are never 1 to k - 1: a drop that
-      would leave fewer than k events before the next such value is not made.
+      would leave fewer than k events before the next such value is not made, and the
+      summary's estimate at the horizon is drawn only when none or at least k events
+      separate it from the curve's previous value.
 
 Box plots
     Drawn for groups with at least 2k values whose size, median and quartiles the summary

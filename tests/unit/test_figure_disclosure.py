@@ -235,6 +235,8 @@ def test_eleven_patients_with_one_death_draw_no_survival_curve(tmp_path):
     assert "hmgcr" not in read["survival"]  # no line, so no step in year 1 either
     assert "anti-HMGCR (not shown: fewer than 5 deaths)" in run.svg["survival"]
     assert "0.889" not in run.svg["survival"]
+    (curve,) = (c for c in run.figures.survival if c.label == "hmgcr")
+    assert set(curve.at_risk) == {WITHHELD}  # the group's size is withheld: so is row 0
 
 
 def test_curves_that_are_drawn_drop_only_by_k_events_and_meet_the_summary(tmp_path):
