@@ -166,9 +166,13 @@ def curve_figure(
             continue
         # The gid names the line in the SVG (deterministic), so that it can be read back.
         ax.step(
-            [0.0, *c.time], [start, *c.value], where="post", label=name, gid=f"curve-{c.label}",
+            [0.0, *c.time],
+            [start, *c.value],
+            where="post",
+            label=name,
+            gid=f"curve-{c.label}",
             **style,
-        )  # fmt: skip
+        )
     if min_count:
         fig.subplots_adjust(bottom=0.08)
         fig.text(
