@@ -84,12 +84,11 @@ class Margin:
         published totals).
     rest : int
         What the shown cells leave out of the total (``total - sum(cells)``), when the
-        output does not show it. A non-zero ``rest`` is an unknown member: a small one is
-        protected like a withheld count; a larger one needs no protection, but with it a
-        withheld member is not the only unknown.
+        output does not show it: a small ``rest`` counts as a withheld member.
     prefer : Path, optional
         The member withheld first when the margin needs one more withheld (a model's
-        total rather than a group's count); otherwise the smallest member is.
+        total rather than a group's count); otherwise one chosen by
+        :func:`~imnm_cohort.pipeline.disclosure.suppress`.
     """
 
     cells: tuple[Path, ...]

@@ -336,8 +336,8 @@ def _complete(
     """Withhold more counts until none can be worked out from totals or copies.
 
     A margin is a linear equation over its members (and a ``rest`` the output does not
-    show). A withheld member, or a small rest, is given back when it is the only unknown
-    of its equation; then one more member is withheld: the margin's ``prefer`` when
+    show, counted as withheld when small). A withheld member is given back when it is the
+    only unknown of its equation; then one more member is withheld: the margin's ``prefer`` when
     given, else a cell rather than the total, a non-zero one (a zero is often guessable),
     the one that leaves the fewest other equations with a single unknown (one that also
     completes another equation costs nothing), then the smallest.
@@ -363,8 +363,9 @@ def _complete(
             of.setdefault(p, []).append(i)
 
     def unknown(i: int) -> int:
-        # A rest is unknown whenever it is not zero; it needs protecting when small.
-        return sum(p in hidden for p in members[i]) + (margins[i].rest != 0)
+        # A small rest is a withheld member; a larger one is taken as known (a reader may
+        # know it some other way).
+        return sum(p in hidden for p in members[i]) + policy.is_small(abs(margins[i].rest))
 
     def cost(p: Path, m: Margin) -> tuple[bool, bool, int, Any, str]:
         affected = {i for q in copies.get(p, [p]) for i in of.get(q, ())}
@@ -383,8 +384,7 @@ def _complete(
                 changed = True
         for i in order:
             m = margins[i]
-            withheld = sum(p in hidden for p in members[i])
-            if unknown(i) != 1 or not (withheld or policy.is_small(abs(m.rest))):
+            if unknown(i) != 1:
                 continue
             shown = [p for p in members[i] if p not in hidden]
             if not shown:

@@ -232,19 +232,6 @@ def test_a_margins_preferred_member_is_withheld_first():
     assert out == {"total": WITHHELD, "groups": {"hmgcr": 35, "srp": "<5", "seronegative": 28}}
 
 
-def test_a_large_rest_that_is_not_shown_is_an_unknown_of_its_margin():
-    # 2 deaths of 100 patients, survivors not shown: deaths = 100 - survivors has two
-    # unknowns, so the group's size stays; a small rest alone is still protected.
-    declaration = Declaration(
-        counts=(Count(("n",)), Count(("d",))), margins=(Margin((("d",),), ("n",), rest=98),)
-    )
-    assert suppress({"n": 100, "d": 2}, declaration).data == {"n": 100, "d": "<5"}
-    small_rest = Declaration(
-        counts=declaration.counts, margins=(Margin((("d",),), ("n",), rest=2),)
-    )
-    assert suppress({"n": 100, "d": 98}, small_rest).data == {"n": 100, "d": WITHHELD}
-
-
 def test_under_rounding_a_test_over_exact_counts_shows_its_rounded_p_value_alone():
     declaration = Declaration(
         counts=(Count(("n",), dependents=(("statistic",),), coarsened=(("p",),)),)
