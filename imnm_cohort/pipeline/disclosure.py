@@ -339,6 +339,7 @@ def _complete(
     show, counted as withheld when small). A withheld member is given back when it is the
     only unknown of its equation; then one more member is withheld: the margin's ``prefer`` when
     given, else a cell rather than the total, a non-zero one (a zero is often guessable),
+    one shown only there rather than a count shown in several places (a group's size),
     the one that leaves the fewest other equations with a single unknown (one that also
     completes another equation costs nothing), then the smallest.
     """
@@ -367,10 +368,11 @@ def _complete(
         # know it some other way).
         return sum(p in hidden for p in members[i]) + policy.is_small(abs(margins[i].rest))
 
-    def cost(p: Path, m: Margin) -> tuple[bool, bool, int, Any, str]:
-        affected = {i for q in copies.get(p, [p]) for i in of.get(q, ())}
-        new = sum(unknown(i) == 0 for i in affected)
-        return (p == total(m.total), value[p] == 0, new, value[p], dotted(p))
+    def cost(p: Path, m: Margin) -> tuple[bool, bool, bool, int, Any, str]:
+        # A count shown in several places (a group's size) goes last, by size alone.
+        keyed = p in copies
+        new = 0 if keyed else sum(unknown(i) == 0 for i in of.get(p, ()))
+        return (p == total(m.total), value[p] == 0, keyed, new, value[p], dotted(p))
 
     # Equations of a small count first: their complements then settle the others.
     primary = set(hidden)
