@@ -169,10 +169,11 @@ def _caption(figure: str, min_cell_count: int) -> str:
     text = CAPTIONS[figure]
     if figure in ("cancer_incidence", "survival") and min_cell_count:
         text += (
-            f" Curves stop where fewer than {min_cell_count} patients remain at risk; a "
-            f"group of fewer than {STEPWISE_FACTOR * min_cell_count} patients is drawn "
-            "with one step a year, to its estimate at each whole year, so that no step "
-            "dates a patient's event."
+            f" Curves stop where fewer than {min_cell_count} patients remain at risk and "
+            f"step only by at least {min_cell_count} events, on a yearly grid (groups of "
+            f"fewer than {STEPWISE_FACTOR * min_cell_count} patients) or a monthly one; "
+            "fewer events are carried to the next step, so that no step dates a patient's "
+            "event. A group whose counts are withheld is not drawn; its legend says why."
         )
     return text
 

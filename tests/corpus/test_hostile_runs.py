@@ -499,7 +499,10 @@ def test_figures_show_no_count_the_summary_withholds(small_run):
     summary = json.loads((small_run / "summary.json").read_text())
     assert summary["survival"]["groups"]["seronegative"]["n"] == WITHHELD
     svg = (small_run / "figures" / "survival.svg").read_text()
-    assert "[withheld]" in svg
+    # A group whose size or events are withheld is not drawn; its legend entry says why.
+    assert 'id="curve-seronegative"' not in svg
+    assert "seronegative" not in svg or "not shown" in svg
+    assert "not shown: fewer than 5 patients" in svg
 
 
 def test_a_run_whose_latest_cannot_be_switched_is_taken_back(tmp_path, small_cohort, monkeypatch):
