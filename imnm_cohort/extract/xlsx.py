@@ -118,7 +118,7 @@ def _sheet_cells(sheet: Any, path: Path) -> tuple[list[list[Any]], list[tuple[in
     budget = [MAX_SHEET_CHARS]
     leap_bug = sheet.parent.epoch == WINDOWS_EPOCH
 
-    class CellParser(WorkSheetParser):  # type: ignore[misc]
+    class CellParser(WorkSheetParser):
         """openpyxl's parser, keeping what it drops: formulas without a saved value,
         error values, the 1900 serial 60, and the length of every text cell."""
 

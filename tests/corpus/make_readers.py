@@ -38,7 +38,10 @@ def dates_and_ids(fail: Fail, quarantine: Quarantine) -> None:
     out = "date_out_of_range"
     quarantine("date_1600.csv", with_row(3, 0, birth_date="1600-01-01"), [["birth_date", out]], 2)
     quarantine(
-        "date_placeholder_9999.csv", with_row(3, 1, death_date="9999-12-31"), [["death_date", out]], 2
+        "date_placeholder_9999.csv",
+        with_row(3, 1, death_date="9999-12-31"),
+        [["death_date", out]],
+        2,
     )
     quarantine(
         "date_after_2262.csv",
@@ -210,7 +213,9 @@ def spreadsheets(fail: Fail, quarantine: Quarantine) -> None:
         _cell("birth_date", 2, 61, "yyyy-mm-dd")(sheet)  # 1900-03-01
         _cell("birth_date", 3, 60.75, "yyyy-mm-dd hh:mm")(sheet)  # 1900-02-29 18:00
 
-    quarantine("excel_serials_59_60_61.xlsx", _workbook(base, around_60), [["birth_date", "not_a_date"]], 2)
+    quarantine(
+        "excel_serials_59_60_61.xlsx", _workbook(base, around_60), [["birth_date", "not_a_date"]], 2
+    )
     quarantine(
         "excel_1904_serial_60.xlsx",
         _workbook(base, _cell("birth_date", 1, 60, "yyyy-mm-dd"), epoch=CALENDAR_MAC_1904),
@@ -233,7 +238,10 @@ def spreadsheets(fail: Fail, quarantine: Quarantine) -> None:
     )
     fail(
         "excel_merged_extra_cells.xlsx",
-        _workbook(rows(3, site="Lyon"), lambda sheet: sheet.merge_cells(f"{_letter(COLUMNS)}2:{_letter(COLUMNS)}3")),
+        _workbook(
+            rows(3, site="Lyon"),
+            lambda sheet: sheet.merge_cells(f"{_letter(COLUMNS)}2:{_letter(COLUMNS)}3"),
+        ),
         "merged cells",
     )
     fail(
@@ -293,7 +301,8 @@ def raw_workbook(rows_xml: str, shared: list[str]) -> bytes:
         "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{rows_xml}'
         "</sheetData></worksheet>",
         "xl/sharedStrings.xml": f'<sst xmlns="{main}" count="{len(shared)}" '
-        f'uniqueCount="{len(shared)}">' + "".join(f"<si><t>{t}</t></si>" for t in shared)
+        f'uniqueCount="{len(shared)}">'
+        + "".join(f"<si><t>{t}</t></si>" for t in shared)
         + "</sst>",
     }
     buffer = io.BytesIO()
@@ -410,7 +419,14 @@ def parquet(fail: Fail, quarantine: Quarantine) -> None:
     )
     quarantine(
         "parquet_date_1600.parquet",
-        _parquet(_table(base, birth_date=pa.array([dt.date(1600, 1, 1), dt.date(1955, 3, 1), dt.date(1955, 3, 1)]))),
+        _parquet(
+            _table(
+                base,
+                birth_date=pa.array(
+                    [dt.date(1600, 1, 1), dt.date(1955, 3, 1), dt.date(1955, 3, 1)]
+                ),
+            )
+        ),
         [["birth_date", "date_out_of_range"]],
         2,
     )
