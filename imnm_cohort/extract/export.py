@@ -14,9 +14,9 @@ from imnm_cohort.extract.coerce import FALSE_WORDS, TRUE_WORDS
 from imnm_cohort.extract.schema import (
     CONTRACT_VERSION,
     DATE_ORDER_RULES,
+    DATE_RANGE,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
-    DATE_RANGE,
     PARSE_RULES,
 )
 from imnm_cohort.extract.validate import (

@@ -245,9 +245,7 @@ def _csv_error(path: Path, exc: pa.ArrowInvalid, options: SourceOptions) -> Extr
 
 #: Codecs that write every character in two or four bytes: a NUL byte is part of most
 #: characters, so the text, not the bytes, is searched for a NUL character.
-_WIDE_CODECS = frozenset(
-    ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
-)
+_WIDE_CODECS = frozenset(("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"))
 
 
 def _codec(encoding: str) -> str:
@@ -280,8 +278,7 @@ def _refuse_nul_characters(path: Path, encoding: str) -> None:
             if at >= 0:
                 line = lines_before + text.count("\n", 0, at) + 1
                 raise ExtractError(
-                    f"{path}: contains a NUL character on line {line}; "
-                    "this is not a CSV text file"
+                    f"{path}: contains a NUL character on line {line}; this is not a CSV text file"
                 )
             lines_before += text.count("\n")
 
