@@ -154,9 +154,34 @@ def _workbook(
         sheet.append([record[c] if record[c] != "" else None for c in columns])
     if change is not None:
         change(sheet)
+    return _saved(book)
+
+
+def _saved(book: Any) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    return stable_xlsx(buffer.getvalue())
+
+
+def stable_xlsx(data: bytes) -> bytes:
+    """An .xlsx file's bytes made the same on every run: the zip entries' times and the
+    document's "modified" date (both the time of saving) fixed."""
+    import re
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            part = source.read(info)
+            if info.filename == "docProps/core.xml":
+                part = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*",
+                    rb"\g<1>2026-01-01T00:00:00Z",
+                    part,
+                )
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            target.writestr(fixed, part, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def _cell(column: str, row: int, value: Any, number_format: str | None = None) -> Callable:
