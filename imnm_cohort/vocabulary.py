@@ -22,6 +22,18 @@ IMNM_GROUPS = ("hmgcr", "srp", "seronegative")
 #: The column of the classified frame that holds each patient's group.
 GROUP_COLUMN = "imnm_group"
 
+#: Columns validation adds to its patient-level files (quarantine; a mapping's export rows).
+VALIDATION_COLUMNS = ("row_number", "quarantine_reasons", "export_rows")
+#: Columns classification adds: the decision procedure's, then the derived columns
+#: (``imnm_cohort.classify.procedure.OUTPUT_COLUMNS``, checked by a test).
+CLASSIFICATION_COLUMNS = (
+    GROUP_COLUMN, "criteria", "classification_reasons",
+    "age_at_onset_years", "statin_latency_months", "followup_years",
+)  # fmt: skip
+#: The registered scored classifiers (``imnm_cohort.classify.registry.SCORED_CLASSIFIERS``,
+#: checked by a test): each adds columns named ``<name>_...``.
+SCORED_CLASSIFIER_NAMES = ("eular_acr_2017",)
+
 #: Each group's name for people (reports, figures).
 GROUP_LABELS = {
     "hmgcr": "anti-HMGCR",

@@ -33,6 +33,7 @@ from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.classify.rules import GROUPS
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract import read
+from imnm_cohort.extract.coerce import nfc
 from imnm_cohort.extract.validate import (
     FILE_LEVEL_MIN_ROWS,
     FILE_LEVEL_SHARE,
@@ -337,10 +338,12 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise ExtractError(f"{path}: cannot be read as Parquet ({read._one_line(exc)})") from None
     read._check_header(path, parquet.schema_arrow.names, _EXTRACT.required)
+    read.refuse_nested_columns(path, parquet.schema_arrow)
     empty = True
     for batch in parquet.iter_batches(batch_size=batch_rows):
         empty = False
-        frame = pa.Table.from_batches([batch]).to_pandas(types_mapper=read._arrow_backed)
+        table = read.bytes_as_text(pa.Table.from_batches([batch]), path)
+        frame = table.to_pandas(types_mapper=read._arrow_backed)
         frame = frame.reset_index(drop=True)
         read._refuse_nul_cells(frame, path)
         yield frame
@@ -353,14 +356,14 @@ def _id_pass(path: Path) -> tuple[int, pa.Array]:
     if path.suffix.lower() in read.PARQUET_SUFFIXES:
         names = pq.ParquetFile(path).schema_arrow.names
         column = next(n for n in names if n.strip().lower() == "patient_id")
-        ids = pq.read_table(path, columns=[column]).column(0)
+        ids = read.bytes_as_text(pq.read_table(path, columns=[column]), path).column(0)
         ids = ids if pa.types.is_string(ids.type) else pc.cast(ids, pa.string())
     else:
         header = read._csv_header(path, _EXTRACT)
         position = next(i for i, n in enumerate(header) if n.strip().lower() == "patient_id")
         reader = _csv_reader(path, header, include=[f"column_{position}"])
         ids = pa.chunked_array([b.column(0) for b in _arrow_errors(path, reader)], type=pa.string())
-    trimmed = pc.utf8_trim_whitespace(ids)
+    trimmed = nfc(pc.utf8_trim_whitespace(ids))  # as validation reads an id
     trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
     counts = pc.value_counts(trimmed.drop_null())
     repeated = pc.greater(counts.field("counts"), 1)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
+from imnm_cohort.extract.schema import DATE_RANGE as _DATE_RANGE_TEXT
 
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
@@ -29,7 +30,8 @@ NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 ISO_DATE = "%Y-%m-%d"
 ISO_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 TEXT = pd.StringDtype("pyarrow")
-DATE_RANGE = (np.datetime64("1677-09-22", "D"), np.datetime64("2262-04-11", "D"))
+DATE_RANGE = tuple(np.datetime64(day, "D") for day in _DATE_RANGE_TEXT)
+OUT_OF_RANGE = "date_out_of_range"
 _CONTRACT = frozenset(CONTRACT_COLUMNS)
 
 
@@ -87,26 +89,27 @@ def _coerce_column(name: str, column: pd.Series) -> tuple[object, list[pd.DataFr
     kind = column_kind(name)
     typed = _typed_arrow(column)
     if typed is not None and kind in _TYPED_PARSERS:
-        parse, accepts, rule = _TYPED_PARSERS[kind]
+        parse, accepts = _TYPED_PARSERS[kind]
         if accepts(typed.type):
             value, bad = parse(typed)
-            _collect(found, typed, bad, name, rule)
+            _collect_all(found, typed, bad, name)
             return value, found
     cells = _arrow_text(column) if typed is None else _as_text(typed)
     if kind in _TEXT_PARSERS:
         exact = _exact_cast(cells, kind)
         if exact is not None:  # every cell already well-formed: the common case, fast
-            parse, _, rule = _TYPED_PARSERS[kind]
+            parse, _ = _TYPED_PARSERS[kind]
             value, bad = parse(exact)
-            _collect(found, exact, bad, name, rule)
+            _collect_all(found, exact, bad, name)
             return value, found
     text = _clean_text(cells)
     if kind in _TEXT_PARSERS:
-        parse_text, rule = _TEXT_PARSERS[kind]
-        value, bad = parse_text(text)
-        _collect(found, text, bad, name, rule)
+        value, bad = _TEXT_PARSERS[kind](text)
+        _collect_all(found, text, bad, name)
         return value, found
-    if kind == "category":
+    if kind == "id":
+        text = nfc(text)
+    elif kind == "category":
         # The allowed values are ASCII: folding ASCII letters alone is enough to match them, is
         # a copy of the bytes (no per-cell work), and never folds a look-alike letter (the
         # Kelvin sign) into an allowed value.
@@ -212,10 +215,11 @@ def _clean_text(column: pd.Series | pa.ChunkedArray) -> pa.ChunkedArray:
     return _blank_to_null(pc.utf8_trim_whitespace(_arrow_text(column)))
 
 
-def _dates(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def _dates(text: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     # The exact shape YYYY-MM-DD (zero-padded) by an Arrow regex, then Arrow's strptime. It
     # rolls impossible days over (2021-02-29 -> 2021-03-01), so the day written must be the
-    # day parsed; and the date must fit datetime64[ns].
+    # day parsed; and the date must fit datetime64[ns] (else date_out_of_range: a real day
+    # the toolkit cannot hold is not called "not a date").
     shaped = pc.fill_null(pc.match_substring_regex(text, ISO_DATE_SHAPE), False)
     candidates = pc.if_else(shaped, text, pa.scalar(None, pa.string()))
     parsed = pc.strptime(candidates, format=ISO_DATE, unit="s", error_is_null=True)
@@ -223,8 +227,9 @@ def _dates(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     written = pc.cast(pc.utf8_slice_codeunits(candidates, 8, 10), pa.int64())
     written_day = written.to_numpy(zero_copy_only=False).astype(float)
     parsed_day = (days - days.astype("datetime64[M]")).astype(float) + 1
-    ok = _in_range(days) & (parsed_day == written_day)
-    bad = true_mask(pc.is_valid(text)) & ~ok
+    real = parsed_day == written_day  # False where the text did not parse (NaN)
+    ok = real & _in_range(days)
+    bad = {"not_a_date": true_mask(pc.is_valid(text)) & ~real, OUT_OF_RANGE: real & ~ok}
     return np.where(ok, days, np.datetime64("NaT")).astype("datetime64[ns]"), bad
 
 
@@ -242,19 +247,19 @@ def _in_range(days: np.ndarray) -> np.ndarray:
     return (days >= DATE_RANGE[0]) & (days <= DATE_RANGE[1])
 
 
-def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Dates from a typed column (Parquet ``date32``/``date64``/``timestamp``).
 
     The one place where typed dates are turned into the toolkit's dates: a timestamp keeps
     its calendar day (a timezone-aware one its local day, never shifted to UTC); a date
-    outside what ``datetime64[ns]`` holds is ``not_a_date``.
+    outside what ``datetime64[ns]`` holds is ``date_out_of_range``.
 
     Returns
     -------
     values : numpy.ndarray
         ``datetime64[ns]``, missing as NaT.
-    bad : numpy.ndarray
-        Where a date was given but cannot be held.
+    bad : dict
+        ``{"date_out_of_range": mask}``: where a date was given but cannot be held.
     """
     if pa.types.is_timestamp(values.type) and values.type.tz is not None:
         # The time-zone policy (as the text readers): the local calendar date, never UTC's.
@@ -266,34 +271,32 @@ def typed_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     ok = pc.and_(pc.greater_equal(days, low), pc.less_equal(days, high))  # missing stays missing
     kept = pc.if_else(ok, days, pa.scalar(None, pa.date32()))
     stamps = pc.cast(kept, pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-    return np.asarray(stamps, dtype="datetime64[ns]"), true_mask(pc.invert(ok))
+    return np.asarray(stamps, dtype="datetime64[ns]"), {OUT_OF_RANGE: true_mask(pc.invert(ok))}
 
 
-def _typed_booleans(values: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+def _typed_booleans(
+    values: pa.ChunkedArray,
+) -> tuple[pd.arrays.BooleanArray, dict[str, np.ndarray]]:
     known = true_mask(pc.is_valid(values))
-    return pd.arrays.BooleanArray(true_mask(values), ~known), np.zeros(len(values), dtype=bool)
+    return pd.arrays.BooleanArray(true_mask(values), ~known), {}
 
 
-def _typed_numbers(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    numbers = np.array(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+def _typed_numbers(values: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    # safe=False: an integer beyond 2**53 becomes the nearest float (far outside any range
+    # of the contract, so the schema's range check names it) instead of an Arrow error.
+    numbers = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    numbers = np.array(numbers, np.float64)
     bad = np.isinf(numbers)  # NaN is an empty cell, as pandas writes one
     numbers[bad] = np.nan
-    return numbers, bad
+    return numbers, {"not_a_number": bad}
 
 
-#: Typed cells: kind -> (parser, the Arrow types it takes, the failure rule).
-_TYPED_PARSERS: dict[str, tuple[Callable, Callable[[pa.DataType], bool], str]] = {
-    "date": (
-        typed_dates,
-        lambda t: pa.types.is_date(t) or pa.types.is_timestamp(t),
-        "not_a_date",
-    ),
-    "bool": (_typed_booleans, pa.types.is_boolean, "not_a_boolean"),
-    "float": (
-        _typed_numbers,
-        lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
-        "not_a_number",
-    ),
+#: Typed cells: kind -> (parser, the Arrow types it takes). A parser returns the values and
+#: ``{rule: where a cell breaks it}``.
+_TYPED_PARSERS: dict[str, tuple[Callable, Callable[[pa.DataType], bool]]] = {
+    "date": (typed_dates, lambda t: pa.types.is_date(t) or pa.types.is_timestamp(t)),
+    "bool": (_typed_booleans, pa.types.is_boolean),
+    "float": (_typed_numbers, lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
 }
 
 
@@ -310,26 +313,78 @@ def text_booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, np.nda
     return pd.arrays.BooleanArray(is_true, ~known), bad
 
 
-def _numbers(text: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(text: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     ok = pc.fill_null(pc.match_substring_regex(text, NUMBER_PATTERN), False)
     numbers = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
     values = numbers.to_numpy(zero_copy_only=False).astype(np.float64)
     finite = np.isfinite(values)
     values[~finite] = np.nan
     bad = true_mask(pc.is_valid(text)) & ~(finite & true_mask(ok))
-    return values, bad
+    return values, {"not_a_number": bad}
 
 
-_TEXT_PARSERS: dict[str, tuple[Callable, str]] = {
-    "date": (_dates, "not_a_date"),
-    "bool": (text_booleans, "not_a_boolean"),
-    "float": (_numbers, "not_a_number"),
-}
+def decimal_point_text(text: pa.ChunkedArray, decimal: str = ".") -> pa.ChunkedArray:
+    """Numbers written with ``decimal`` as their decimal mark, rewritten with a point.
+
+    With ``decimal = ","`` the comma and the point swap places in every cell: ``133,5``
+    becomes ``133.5``, while a cell with a point (``5.000``, ``1.234,5``) gets a comma that
+    :data:`NUMBER_PATTERN` refuses, so it is ``not_a_number``. A point in a decimal-comma
+    export is a thousands separator or a typing slip (``5.000`` is 5,000 U/L in German),
+    and the toolkit does not guess which.
+
+    Parameters
+    ----------
+    text : pyarrow.ChunkedArray
+        Text cells (missing allowed).
+    decimal : str
+        ``"."`` (returns ``text`` as it is) or ``","``.
+
+    Returns
+    -------
+    pyarrow.ChunkedArray
+        Text to match against :data:`NUMBER_PATTERN` and cast to ``float64``.
+    """
+    if decimal == ".":
+        return text
+    if decimal != ",":
+        raise ValueError(f"decimal must be '.' or ',', not {decimal!r}")
+    has_point = pc.fill_null(pc.match_substring(text, "."), False)
+    return pc.if_else(
+        has_point, pc.replace_substring(text, ".", ","), pc.replace_substring(text, ",", ".")
+    )
+
+
+def nfc(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text in Unicode normal form C: canonically equivalent ids become one id.
+
+    A Mac export may write ``Zoë`` as ``e`` + combining diaeresis (NFD) where another
+    system wrote the single letter (NFC); both are the same id. Only non-ASCII cells can
+    change, so a column of ASCII ids is returned as it is, without a copy.
+    """
+    if pc.all(pc.fill_null(pc.string_is_ascii(text), True)).as_py():
+        return text
+    return pc.utf8_normalize(text, form="NFC")
+
+
+def _booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, dict[str, np.ndarray]]:
+    values, bad = text_booleans(text)
+    return values, {"not_a_boolean": bad}
+
+
+#: Text cells: kind -> parser (values and ``{rule: where a cell breaks it}``).
+_TEXT_PARSERS: dict[str, Callable] = {"date": _dates, "bool": _booleans, "float": _numbers}
 
 
 def true_mask(values: pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as a numpy mask, missing as False."""
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _collect_all(
+    found: list[pd.DataFrame], cells: pa.ChunkedArray, bad: dict[str, np.ndarray], column: str
+) -> None:
+    for rule, mask in bad.items():
+        _collect(found, cells, mask, column, rule)
 
 
 def _collect(

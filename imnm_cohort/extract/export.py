@@ -14,6 +14,7 @@ from imnm_cohort.extract.coerce import FALSE_WORDS, TRUE_WORDS
 from imnm_cohort.extract.schema import (
     CONTRACT_VERSION,
     DATE_ORDER_RULES,
+    DATE_RANGE,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
     PARSE_RULES,
@@ -58,6 +59,8 @@ def _rules_of(name: str) -> str:
     kind = column.metadata["kind"]
     if kind in parse:
         parts.append(f"parsed as {_KIND_TEXT[kind]} (`{parse[kind]}`)")
+    if kind == "date":
+        parts.append(f"from {DATE_RANGE[0]} to {DATE_RANGE[1]} (`date_out_of_range`)")
     for check in column.checks:
         stats = check.statistics
         code = check.error
@@ -101,6 +104,20 @@ def data_dictionary_markdown() -> str:
         "",
         "A column whose value is required must be present in the file; an absent optional "
         "column is read as empty everywhere (the validation report lists it).",
+        "",
+        "`patient_id` is compared in Unicode normal form C: an id typed on a Mac (`e` and a "
+        "combining accent) and the same id from another system (one letter) are one patient, "
+        "so two rows carrying them are `duplicate_patient_id`. An extra column named like a "
+        "column the toolkit adds (`imnm_group`, `row_number`, `export_rows`, any "
+        "`eular_acr_2017_...`) is carried as `extract.<name>`.",
+        "",
+        "Spreadsheets: the first sheet is read as Excel shows it. An error value (`#DIV/0!`, "
+        "`#N/A`, ...) in a contract column is `spreadsheet_error`, a formula whose result "
+        "was never saved is `formula_without_value` (neither is ever read as an empty cell); "
+        "Excel's day 60 (1900-02-29, a day that never was) is `not_a_date`; a sheet with "
+        "merged cells, a cell longer than Excel's 32,767 characters, or a workbook too large "
+        "to read safely is refused. Parquet: a column of lists, structs or maps, or bytes "
+        "that are not UTF-8 text, is refused; whole numbers keep every digit.",
         "",
         "A site's own export that does not have this shape (a REDCap longitudinal export, a "
         "spreadsheet with coded values, an SPSS `.sav` or Stata `.dta` file) is turned into "

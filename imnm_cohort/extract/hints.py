@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from imnm_cohort.extract.schema import (
     ANTIBODY_RESULTS,
     COURSES,
+    DATE_RANGE,
     INFLAMMATION,
     NECROSIS,
     OTHER_MSA,
@@ -37,6 +38,10 @@ BOOLEAN_VALUES: tuple[str, ...] = ("true", "false")
 
 _RULE_TEXT = {
     "not_a_date": "dates written YYYY-MM-DD",
+    "date_out_of_range": f"dates from {DATE_RANGE[0]} to {DATE_RANGE[1]}",
+    "spreadsheet_error": "values, not spreadsheet errors such as #DIV/0! or #N/A",
+    "formula_without_value": "saved values (open the workbook in Excel and save it again, "
+    "so that every formula's result is stored)",
     "not_a_number": "a number such as 1234 or 12.5",
     "not_a_boolean": "true/false, 1/0 or yes/no",
     "missing_required": "a value in every row",

@@ -42,14 +42,23 @@ import pyarrow.csv as pacsv
 
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS
+from imnm_cohort.vocabulary import (
+    CLASSIFICATION_COLUMNS,
+    SCORED_CLASSIFIER_NAMES,
+    VALIDATION_COLUMNS,
+)
 
-#: Columns the toolkit adds to its outputs: an extract's own column of that name is carried
-#: as ``extract.<name>``.
-RESERVED_COLUMNS = (
-    "row_number", "quarantine_reasons", "imnm_group", "criteria", "classification_reasons",
-    "age_at_onset_years", "statin_latency_months", "followup_years",
-)  # fmt: skip
+#: Columns the toolkit adds to its outputs: an extract's own column of that name (in any
+#: case, with or without surrounding spaces) is carried as ``extract.<name>``.
+RESERVED_COLUMNS = (*VALIDATION_COLUMNS, *CLASSIFICATION_COLUMNS)
+#: Every column a scored classifier adds starts with one of these: an extract's column that
+#: does too is carried under the prefix as well (``eular_acr_2017_category``).
+RESERVED_PREFIXES = tuple(f"{name}_" for name in SCORED_CLASSIFIER_NAMES)
 EXTRA_PREFIX = "extract."
+#: ``DataFrame.attrs`` key of a reader's problems in cells (a spreadsheet's error values,
+#: formulas without a saved result): a tuple of ``(index, column, rule, value)``, the
+#: 0-based data row, the column's name, the rule code and the cell's text.
+CELL_PROBLEMS = "cell_problems"
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -172,7 +181,7 @@ def _read_csv(path: Path, options: SourceOptions) -> pd.DataFrame:
 
 def _csv_header(path: Path, options: SourceOptions) -> list[str]:
     """The header row of a CSV file, after the checks that reject the whole file."""
-    encoding = options.encoding or "utf-8-sig"
+    encoding = _text_encoding(options.encoding)
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if options.encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -181,7 +190,10 @@ def _csv_header(path: Path, options: SourceOptions) -> list[str]:
         raise ExtractError(
             f"{path}: contains NUL bytes; this is a binary file, not a CSV text file"
         )
-    _refuse_nul_bytes(path)
+    if _codec(encoding) in _WIDE_CODECS:
+        _refuse_nul_characters(path, encoding)
+    else:
+        _refuse_nul_bytes(path)
     try:
         with path.open(encoding=encoding, newline="") as handle:
             header = next(csv.reader(handle, delimiter=options.delimiter), None)
@@ -229,6 +241,46 @@ def _csv_error(path: Path, exc: pa.ArrowInvalid, options: SourceOptions) -> Extr
         _locate_bad_utf8(path)  # raises with the offset of the first bad byte
         return ExtractError(f"{path}: is not UTF-8 text ({detail}); save the file as 'CSV UTF-8'")
     return ExtractError(f"{path}: not a well-formed CSV file ({detail})")
+
+
+#: Codecs that write every character in two or four bytes: a NUL byte is part of most
+#: characters, so the text, not the bytes, is searched for a NUL character.
+_WIDE_CODECS = frozenset(("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"))
+
+
+def _codec(encoding: str) -> str:
+    """The codec's canonical name (``UTF8`` and ``utf_8`` are ``utf-8``)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding.lower()
+
+
+def _text_encoding(declared: str | None) -> str:
+    """The codec that reads a CSV file's text: UTF-8 skips a byte-order mark, declared or
+    not (a BOM glued to the first header name would hide the column)."""
+    if declared is None or _codec(declared) == "utf-8":
+        return "utf-8-sig"
+    return declared
+
+
+def _refuse_nul_characters(path: Path, encoding: str) -> None:
+    """A NUL character anywhere in a file of a two- or four-byte encoding (UTF-16, UTF-32)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 24):
+            try:
+                text = decoder.decode(block, final=len(block) < 1 << 24)
+            except UnicodeDecodeError as exc:
+                raise ExtractError(_decode_message(path, exc, lines_before, encoding)) from None
+            at = text.find("\x00")
+            if at >= 0:
+                line = lines_before + text.count("\n", 0, at) + 1
+                raise ExtractError(
+                    f"{path}: contains a NUL character on line {line}; this is not a CSV text file"
+                )
+            lines_before += text.count("\n")
 
 
 def _refuse_nul_bytes(path: Path) -> None:
@@ -286,15 +338,19 @@ def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:
     try:
         import pyarrow.parquet as pq
 
-        names = pq.read_schema(path).names
-        _check_header(path, names, options.required)
+        schema = pq.read_schema(path)
+        _check_header(path, schema.names, options.required)
+        refuse_nested_columns(path, schema)
         table = pq.read_table(path)
     except ExtractError:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise ExtractError(f"{path}: cannot be read as Parquet ({_one_line(exc)})") from None
+    table = bytes_as_text(table, path)
     if not options.keep_types:
-        frame = _to_text(table.to_pandas())
+        # Whole numbers stay whole (a 64-bit id above 2**53 keeps every digit): pandas'
+        # nullable integers, not floats, for a column with empty cells.
+        frame = _to_text(table.to_pandas(types_mapper=_nullable_integers))
     else:
         # Typed columns stay typed (Arrow-backed): validation checks dates, booleans and
         # numbers as what they are instead of writing them out as text and parsing them again.
@@ -304,6 +360,71 @@ def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:
     return frame
 
 
+def refuse_nested_columns(path: Path, schema: pa.Schema) -> None:
+    """A Parquet column of lists, structs or maps holds several values per cell, where an
+    extract holds one: the file is refused, naming the column and its type."""
+    for field in schema:
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if pa.types.is_nested(kind):
+            raise ExtractError(
+                f"{path}: column '{field.name}' holds {_nested_words(kind)} "
+                f"values (Parquet type {str(field.type)[:80]}); an extract holds one value "
+                "per cell: write the column as text or split it into columns"
+            )
+
+
+def _nested_words(kind: pa.DataType) -> str:
+    if pa.types.is_struct(kind):
+        return "struct"
+    if pa.types.is_map(kind):
+        return "map"
+    return "nested" if pa.types.is_union(kind) else "list"
+
+
+def bytes_as_text(table: pa.Table, path: Path) -> pa.Table:
+    """Binary Parquet columns (ids written as bytes) as UTF-8 text; bytes that are not UTF-8
+    make the file unusable, naming the column and the first such row."""
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if not (
+            pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)
+            or pa.types.is_fixed_size_binary(kind)
+        ):
+            continue
+        column = table.column(i)
+        try:
+            text = pc.cast(column, pa.large_string())
+        except pa.ArrowInvalid:
+            row = next(
+                n for n, v in enumerate(column.to_pylist(), 1) if v is not None and not _utf8(v)
+            )
+            raise ExtractError(
+                f"{path}: column '{field.name}' holds bytes that are not UTF-8 text (data row "
+                f"{row}); write it as text"
+            ) from None
+        table = table.set_column(i, field.name, text)
+    return table
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _nullable_integers(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    if pa.types.is_unsigned_integer(arrow_type):
+        return pd.UInt64Dtype()
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    return None
+
+
 def _arrow_backed(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype:
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return pd.StringDtype("pyarrow")
@@ -311,21 +432,22 @@ def _arrow_backed(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype:
 
 
 def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
-    try:
-        grid = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype=object, header=None)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError ... for bad files
-        raise ExtractError(
-            f"{path}: cannot be read as an .xlsx workbook ({_one_line(exc)})"
-        ) from None
+    from imnm_cohort.extract.xlsx import data_problems, read_xlsx
+
+    cells, problems = read_xlsx(path)
+    width = max(map(len, cells), default=0)
+    grid = pd.DataFrame([row + [None] * (width - len(row)) for row in cells], dtype=object)
     grid = _without_blank_tail(grid)
     if grid.empty:
         raise ExtractError(f"{path}: the first sheet is empty")
     header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0]]
     _check_header(path, header, options.required)
     frame = grid.iloc[1:].reset_index(drop=True)
-    frame.columns = pd.Index(_name_columns(pd.Index(header)))
+    names = _name_columns(pd.Index(header))
+    frame.columns = pd.Index(names)
     frame = _to_text(frame)
     _refuse_nul_cells(frame, path)
+    frame.attrs[CELL_PROBLEMS] = data_problems(problems, names, len(frame))
     return frame
 
 
@@ -447,7 +569,7 @@ def _name_columns(columns: pd.Index) -> list[str]:
     taken = set(names)
     out = []
     for name in names:
-        if name in RESERVED_COLUMNS or name.strip().lower() in RESERVED_COLUMNS:
+        if is_reserved(name):
             new = EXTRA_PREFIX + name
             while new in taken:
                 new = EXTRA_PREFIX + new
@@ -455,6 +577,13 @@ def _name_columns(columns: pd.Index) -> list[str]:
             name = new
         out.append(name)
     return out
+
+
+def is_reserved(name: str) -> bool:
+    """Whether an extract's column name is one the toolkit's outputs use (any case, spaces
+    around it ignored): a column the toolkit adds, or a scored classifier's ``<name>_*``."""
+    key = str(name).strip().lower()
+    return key in RESERVED_COLUMNS or key.startswith(RESERVED_PREFIXES)
 
 
 def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
@@ -479,6 +608,8 @@ def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    problems = frame.attrs.get(CELL_PROBLEMS)
+    read_names = list(frame.columns)
     frame = _drop_trailing_blank_rows(frame)
     if len(frame) == 0:
         raise ExtractError(f"{path}: has a header but no data rows")
@@ -494,6 +625,13 @@ def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     for name in absent:
         frame[name] = pd.Series(None, index=frame.index, dtype=object)
     frame.attrs["absent_columns"] = absent
+    if problems:  # the cells' problems under the columns' final names
+        names = dict(zip(read_names, frame.columns, strict=False))
+        frame.attrs[CELL_PROBLEMS] = tuple(
+            (row, names[column], rule, value)
+            for row, column, rule, value in problems
+            if row < len(frame)
+        )
     return frame
 
 

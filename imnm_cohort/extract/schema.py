@@ -46,11 +46,21 @@ CK_ULN_DEFAULT = 200.0
 PATIENT_ID_MAX_LENGTH = 256
 ICD10_PATTERN = r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?$"
 
-# Rules found while parsing the text of the file, before the schema runs.
+#: The first and last dates the toolkit holds (what ``datetime64[ns]`` holds, whole days).
+DATE_RANGE = ("1677-09-22", "2262-04-11")
+
+# Rules found while reading and parsing the file, before the schema runs.
 PARSE_RULES = {
     "not_a_date": "the value is not a date written YYYY-MM-DD",
+    "date_out_of_range": (
+        f"the date is outside the supported range, {DATE_RANGE[0]} to {DATE_RANGE[1]}"
+    ),
     "not_a_number": "the value is not a finite number",
     "not_a_boolean": "the value is not true/false, 1/0 or yes/no",
+    "spreadsheet_error": "the spreadsheet cell holds an error value (#DIV/0!, #N/A, #VALUE!, "
+    "...), not a result",
+    "formula_without_value": "the spreadsheet cell holds a formula whose result was never "
+    "saved in the file",
 }
 
 # pandera's own check names, renamed to the toolkit's stable codes.

@@ -27,7 +27,7 @@ from pandera.pandas import DataFrameSchema
 from imnm_cohort.errors import FileLevelError
 from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
 from imnm_cohort.extract.hints import CATEGORY_VALUES, expected
-from imnm_cohort.extract.read import read_extract
+from imnm_cohort.extract.read import CELL_PROBLEMS, read_extract
 from imnm_cohort.extract.schema import (
     CONTRACT_COLUMNS,
     DATE_ORDER_COLUMN,
@@ -249,6 +249,7 @@ def validate_rows(
     ValidationResult
     """
     absent = tuple(raw.attrs.get("absent_columns", ()))
+    cell_problems = _cell_problems(raw.attrs.get(CELL_PROBLEMS, ()))
     raw = raw.reset_index(drop=True)
     missing_columns = [c for c in CONTRACT_COLUMNS if c not in raw.columns]
     if missing_columns:  # a frame made in code: absent columns are empty, as when read
@@ -257,6 +258,10 @@ def validate_rows(
         absent = tuple(dict.fromkeys((*absent, *missing_columns)))
     n = len(raw)
     typed, parse_failures = coerce_extract(raw)
+    if not cell_problems.empty:  # the reader's reason for a cell replaces the parser's
+        parse_failures = pd.concat(
+            [cell_problems, _outside(parse_failures, cell_problems)], ignore_index=True
+        )
     if prior_failures is not None and not prior_failures.empty:
         parse_failures = pd.concat([prior_failures, parse_failures], ignore_index=True)
     row_number = pd.RangeIndex(first_row, first_row + n, name="row_number")
@@ -273,7 +278,8 @@ def validate_rows(
         # pandera collect a failure per row); the allowed values of categories are checked
         # with it, cheaply, so that every file-level problem is named at once.
         if file_level:
-            early = pd.concat([parse_failures, _category_failures(typed, raw)], ignore_index=True)
+            categories = _outside(_category_failures(typed, raw), cell_problems)
+            early = pd.concat([parse_failures, categories], ignore_index=True)
             _raise_if_file_level(early, n, source, column_sources)
         other_cases = _schema_cases(other_part, typed)
         schema_failures = _schema_failures([text_cases.result(), other_cases], raw)
@@ -321,6 +327,23 @@ def validate_rows(
         warnings=warnings,
         absent_columns=absent,
     )
+
+
+def _cell_problems(problems: tuple[tuple[int, str, str, str], ...]) -> pd.DataFrame:
+    """A reader's problems in the cells of contract columns, as failures (a spreadsheet's
+    error values and formulas without a saved result); extra columns are carried as read."""
+    kept = [p for p in problems if p[1] in CONTRACT_COLUMNS]
+    if not kept:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    return pd.DataFrame(kept, columns=list(FAILURE_COLUMNS)).astype({"index": np.int64})
+
+
+def _outside(failures: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """``failures`` on other cells than those of ``cells`` (same ``index`` and ``column``)."""
+    if cells.empty or failures.empty:
+        return failures
+    taken = pd.MultiIndex.from_frame(cells[["index", "column"]])
+    return failures[~pd.MultiIndex.from_frame(failures[["index", "column"]]).isin(taken)]
 
 
 def _other_batch_duplicates(

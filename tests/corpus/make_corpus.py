@@ -61,15 +61,17 @@ def build() -> dict[str, dict]:
     rng = random.Random(2025)
     expected: dict[str, dict] = {}
 
-    def fail(name: str, content: str | bytes, message: str) -> None:
+    def fail(name: str, content: str | bytes, message: str, **extra: str) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
         (FILES / name).write_bytes(data)
-        expected[name] = {"exit": 1, "message": message}
+        expected[name] = {"exit": 1, "message": message, **extra}
 
-    def quarantine(name: str, content: str | bytes, reasons: list[list[str]], valid: int) -> None:
+    def quarantine(
+        name: str, content: str | bytes, reasons: list[list[str]], valid: int, **extra: str
+    ) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
         (FILES / name).write_bytes(data)
-        expected[name] = {"exit": 0, "reasons": reasons, "valid": valid}
+        expected[name] = {"exit": 0, "reasons": reasons, "valid": valid, **extra}
 
     fail("empty.csv", b"", "file is empty")
     fail("header_only.csv", ",".join(COLUMNS) + "\n", "no data rows")
@@ -206,6 +208,9 @@ def build() -> dict[str, dict]:
         3,
     )
     hostile(fail, quarantine)
+    from tests.corpus.make_readers import readers
+
+    readers(fail, quarantine)
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     return expected
 
@@ -261,7 +266,7 @@ def hostile(fail, quarantine) -> None:  # type: ignore[no-untyped-def]
     quarantine(
         "beyond_date_range.csv",
         with_row(3, 0, birth_date="1677-09-20"),
-        [["birth_date", "not_a_date"]],
+        [["birth_date", "date_out_of_range"]],
         2,
     )
     quarantine("name_injection.csv", text, [], 3)  # renamed to INJECTION_NAME by the test
@@ -279,7 +284,9 @@ def hostile(fail, quarantine) -> None:  # type: ignore[no-untyped-def]
     buffer = io.BytesIO()
     blank = pd.DataFrame([{c: None for c in COLUMNS}] * 5)
     pd.concat([pd.DataFrame(rows(3)), blank]).to_excel(buffer, index=False)
-    quarantine("excel_trailing_blank_rows.xlsx", buffer.getvalue(), [], 3)
+    from tests.corpus.make_readers import stable_xlsx
+
+    quarantine("excel_trailing_blank_rows.xlsx", stable_xlsx(buffer.getvalue()), [], 3)
 
 
 if __name__ == "__main__":

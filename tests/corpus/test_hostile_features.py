@@ -8,16 +8,32 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imnm_cohort import classify, classify_in_batches, load_extract, vocabulary
 from imnm_cohort.analysis.table_spec import RARE_LEVEL
+from imnm_cohort.classify import SCORED_CLASSIFIERS, procedure
 from imnm_cohort.cli import main
+from imnm_cohort.extract.coerce import NUMBER_PATTERN, decimal_point_text
+from imnm_cohort.extract.hints import expected
+from imnm_cohort.extract.read import (
+    CELL_PROBLEMS,
+    RESERVED_COLUMNS,
+    SourceOptions,
+    is_reserved,
+    read_source,
+)
+from imnm_cohort.extract.schema import PARSE_RULES
 from imnm_cohort.pipeline.runfolder import LATEST
+from imnm_cohort.report.labels import RULE_WORDS
 from tests.corpus.cohorts import patients, write_csv
 from tests.corpus.test_hostile_runs import live_formulas, pipeline, run
 
@@ -280,3 +296,143 @@ def test_a_hostile_export_loses_nothing_and_writes_no_live_formula(tmp_path, bre
     out = io.StringIO()
     code = main(["validate", str(extract), "-o", str(folder / "v")], stdout=out, stderr=out)
     assert "Traceback" not in out.getvalue() and code in (0, 1)
+
+
+# --------------------------------------------------------------------------- source readers
+
+NFC_ID, NFD_ID = (unicodedata.normalize(form, "Zoë-7") for form in ("NFC", "NFD"))
+
+
+def test_an_id_is_read_in_nfc_so_canonically_equivalent_ids_are_one_patient(tmp_path):
+    rows = patients({"hmgcr": 3})
+    rows[1]["patient_id"] = NFD_ID
+    result = load_extract(write_csv(rows, tmp_path / "x.csv"))
+    assert result.valid_rows == 3
+    assert result.valid["patient_id"].iloc[1] == NFC_ID != NFD_ID
+
+
+def test_nfc_and_nfd_ids_in_different_batches_are_one_patient(tmp_path):
+    rows = patients({"hmgcr": 6})
+    rows[0]["patient_id"], rows[5]["patient_id"] = NFC_ID, NFD_ID
+    result = classify_in_batches(write_csv(rows, tmp_path / "x.csv"), tmp_path / "c.csv",
+                                 batch_rows=2)  # fmt: skip
+    assert sorted(result.quarantine["row_number"]) == [1, 6]
+    assert set(result.reasons["rule"]) == {"duplicate_patient_id"}
+
+
+def test_reserved_names_are_the_classifier_registry_s():
+    assert procedure.OUTPUT_COLUMNS == vocabulary.CLASSIFICATION_COLUMNS
+    assert tuple(SCORED_CLASSIFIERS) == vocabulary.SCORED_CLASSIFIER_NAMES
+    assert set(vocabulary.CLASSIFICATION_COLUMNS) <= set(RESERVED_COLUMNS)
+
+
+def test_every_column_classify_adds_is_reserved_and_an_extra_of_that_name_is_kept(tmp_path):
+    taken = {"eular_acr_2017_category": "definite", "EULAR_ACR_2017_Missing": "x"}
+    path = write_csv([{**r, **taken} for r in patients({"hmgcr": 3})], tmp_path / "x.csv")
+    result = load_extract(path)
+    classified = classify(result.valid)
+    added = [c for c in classified.columns if c not in result.valid.columns]
+    assert added and all(is_reserved(c) for c in added)
+    assert classified.columns.is_unique
+    assert classified["extract.eular_acr_2017_category"].tolist() == ["definite"] * 3
+    assert classified["extract.EULAR_ACR_2017_Missing"].tolist() == ["x"] * 3
+    assert set(classified["eular_acr_2017_category"].astype(str)) <= {
+        "not_iim", "possible", "probable", "definite"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cell", "number"),
+    [
+        ("5.000", None),  # German 5,000 U/L, never 5 U/L
+        ("1.234,5", None),
+        ("1.234.567", None),
+        (".5", None),
+        ("133,5", 133.5),
+        ("5000", 5000.0),
+        (",5", 0.5),
+        ("-1,5e3", -1500.0),
+        ("1,2,3", None),
+    ],
+)
+def test_a_decimal_comma_never_reads_a_thousands_point(cell, number):
+    text = decimal_point_text(pa.chunked_array([[cell]]), ",")
+    ok = re.fullmatch(NUMBER_PATTERN, text[0].as_py()) is not None
+    assert ok == (number is not None)
+    if ok:
+        assert float(text[0].as_py()) == number
+
+
+def test_a_decimal_point_leaves_the_text_alone():
+    text = pa.chunked_array([["5.000", "1,5"]])
+    assert decimal_point_text(text, ".") is text
+
+
+def test_a_workbook_that_unpacks_too_far_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from imnm_cohort.extract import xlsx
+
+    path = tmp_path / "x.xlsx"
+    pd.DataFrame(patients({"hmgcr": 3})).to_excel(path, index=False)
+    assert load_extract(path).valid_rows == 3
+    monkeypatch.setattr(xlsx, "MAX_UNPACKED_BYTES", 4096)
+    code, _, lines = run("validate", str(path))
+    assert code == 1 and len(lines) == 1
+    assert "unpacks to" in lines[0] and "more than the 4,096 an .xlsx extract may hold" in lines[0]
+
+
+def test_a_spreadsheet_s_problems_reach_a_mapping_by_column_and_row(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["record_id", "hmgcr_ab", "ck"])
+    sheet.append(["A1", "#DIV/0!", "=B2*2"])
+    sheet.append(["A2", "#N/A", 1200])
+    book.save(tmp_path / "export.xlsx")
+    raw = read_source(tmp_path / "export.xlsx", SourceOptions(required=()))
+    assert raw.attrs[CELL_PROBLEMS] == (
+        (0, "hmgcr_ab", "spreadsheet_error", "#DIV/0!"),
+        (0, "ck", "formula_without_value", "=B2*2"),
+        (1, "hmgcr_ab", "spreadsheet_error", "#N/A"),
+    )
+    assert raw["hmgcr_ab"].tolist() == ["#DIV/0!", "#N/A"]  # never an empty cell
+
+
+def test_a_wide_integer_keeps_every_digit_when_read_as_text(tmp_path):
+    table = pa.table({"record_id": pa.array([2**53 + 1, None, 2**63 - 1], pa.int64())})
+    pq.write_table(table, tmp_path / "x.parquet")
+    raw = read_source(tmp_path / "x.parquet", SourceOptions(required=()))
+    assert raw["record_id"].tolist()[::2] == [str(2**53 + 1), str(2**63 - 1)]
+
+
+@pytest.mark.parametrize(
+    ("column", "array", "message"),
+    [
+        ("notes", pa.array([[1], [2], [3]] * 2), "column 'notes' holds list values"),
+        ("patient_id", pa.array([b"\xff"] * 6, pa.binary()), "bytes that are not UTF-8 text"),
+    ],
+)
+def test_batched_parquet_reading_refuses_in_one_line(tmp_path, column, array, message):
+    frame = pd.DataFrame(patients({"hmgcr": 6}))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if column in table.column_names:
+        table = table.set_column(table.column_names.index(column), column, array)
+    else:
+        table = table.append_column(column, array)
+    pq.write_table(table, tmp_path / "x.parquet")
+    code, _, lines = run(
+        "classify", str(tmp_path / "x.parquet"), "--batch-rows", "2", "-o", str(tmp_path / "c.csv")
+    )
+    assert code == 1 and len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "c.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "rule", ["date_out_of_range", "spreadsheet_error", "formula_without_value"]
+)
+def test_every_new_reader_rule_has_words(rule):
+    assert rule in PARSE_RULES and rule in RULE_WORDS
+    assert expected("onset_date", rule)
+    if rule == "date_out_of_range":
+        assert "1677-09-22 to 2262-04-11" in PARSE_RULES[rule]
+        assert expected("onset_date", rule) == "dates from 1677-09-22 to 2262-04-11"

@@ -93,7 +93,7 @@ def test_typed_parquet_dates_booleans_and_numbers(tmp_path, extract):
     pq.write_table(table, tmp_path / "typed.parquet")
     result = load_extract(tmp_path / "typed.parquet")
     assert result.reasons[["row_number", "column", "rule", "value"]].values.tolist() == [
-        [2, "onset_date", "not_a_date", "9999-12-31"],
+        [2, "onset_date", "date_out_of_range", "9999-12-31"],
         [3, "ck_peak", "not_a_number", "inf"],
     ]
     expected = valid.iloc[[0, *range(3, len(valid))]]
