@@ -35,6 +35,7 @@ from imnm_cohort.extract.coerce import (
     ISO_DATE_SHAPE,
     NUMBER_PATTERN,
     TRUE_WORDS,
+    decimal_point_text,
     text_booleans,
     true_mask,
 )
@@ -358,9 +359,7 @@ def _date_rows(
 def _number_rows(
     text: pd.Series, decimal: str, factor: float, name: str, found: list[pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series]:
-    arrow = _arrow(text)
-    if decimal == ",":
-        arrow = pc.replace_substring(arrow, ",", ".")
+    arrow = decimal_point_text(_arrow(text), decimal)
     ok = pc.fill_null(pc.match_substring_regex(arrow, NUMBER_PATTERN), False)
     none = pa.scalar(None, pa.string())
     numbers = pc.cast(pc.if_else(ok, arrow, none), pa.float64())

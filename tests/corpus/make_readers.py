@@ -123,7 +123,6 @@ def encodings(fail: Fail, quarantine: Quarantine) -> None:
         [["ck_peak", "not_a_number"]],
         2,
         mapping=comma,
-        pending="mapping/apply.py _number_rows must call extract.coerce.decimal_point_text",
     )
     quarantine(
         "decimal_comma_grouped.csv",
