@@ -46,6 +46,7 @@ from imnm_cohort.extract import ValidationResult
 from imnm_cohort.extract.hints import absent_effects, expected
 from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.mapping.load import InputSpec, load_input, map_export
+from imnm_cohort.settings_files import read_toml
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_failure, write_table, write_text
 from imnm_cohort.vocabulary import GROUP_COLUMN
@@ -171,7 +172,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
+    for command in sub.choices.values():
+        _global_options(command)
     return parser
+
+
+def _global_options(command: argparse.ArgumentParser) -> None:
+    """The global options, accepted after the subcommand too (``validate x.csv -q``).
+
+    Their default here is SUPPRESS, so that a subcommand that is not given one keeps the
+    value given before the subcommand.
+    """
+    command.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    command.add_argument(
+        "--version",
+        action="version",
+        version=f"imnm-cohort {__version__}",
+        help=argparse.SUPPRESS,
+    )
 
 
 def _mapping_option(p: argparse.ArgumentParser) -> None:
@@ -195,6 +215,9 @@ def main(
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
+    except BrokenPipeError:  # --help piped into a command that stopped reading
+        _silence(sys.stdout)
+        return EXIT_OK
     say = _Printer(out, err, quiet=args.quiet)
     try:
         command = {
@@ -257,14 +280,29 @@ def _debug_log(folder: Path | None, exc: BaseException) -> Path:
     return Path(os.devnull)
 
 
+def _silence(stream: TextIO) -> None:
+    """Point a stream whose reader has gone (``| head``) at the null device, so that no
+    later write or the interpreter's last flush fails again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 class _Printer:
     def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
         self.out, self.err, self.quiet = out, err, quiet
         self.start = time.perf_counter()
+        self.out_closed = False
 
     def result(self, text: str) -> None:
-        if not self.quiet:
+        """Print a result line. When the reader of the output has gone (``| head``), the
+        command goes on quietly and finishes its work, as Unix tools do."""
+        if self.quiet or self.out_closed:
+            return
+        try:
             print(text, file=self.out)
+        except BrokenPipeError:
+            self.out_closed = True
+            _silence(self.out)
 
     def stage(self, name: str, since: float) -> None:
         self.stage_done(name, time.perf_counter() - since)
@@ -337,6 +375,8 @@ def _check_table_output(output: Path) -> None:
 
 
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
+    if mapping is not None:
+        read_toml(mapping, "mapping file")
     t = time.perf_counter()
     result = load_input(InputSpec(path, mapping))
     say.stage("validate", t)
@@ -348,6 +388,7 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
     quarantine = _quarantine_path(args.output)
     for source in (args.export, args.mapping):
         _refuse_overwriting(source, args.output, quarantine)
+    read_toml(args.mapping, "mapping file")
     t = time.perf_counter()
     result = map_export(args.export, args.mapping)
     say.stage("map", t)
@@ -454,7 +495,8 @@ def _both_or_neither(output: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        output.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a parent that is a file, a read-only folder
+            output.unlink(missing_ok=True)
         raise write_failure(output.parent, exc) from None
 
 
@@ -524,8 +566,8 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline
 
-    config = load_pipeline(args.pipeline).with_overrides(
-        args.input, args.output_dir, mapping=args.mapping
+    config = load_pipeline(
+        args.pipeline, extract=args.input, output_root=args.output_dir, mapping=args.mapping
     )
     args.output_root = config.output_root  # where a debug log would go
     result = run_pipeline(
@@ -567,10 +609,9 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
 
 def entry_point() -> None:
     """Console-script entry point."""
+    code = main()
     try:
-        code = main()
         sys.stdout.flush()
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = EXIT_OK
+        _silence(sys.stdout)
     sys.exit(code)

@@ -119,7 +119,7 @@ def run_pipeline(
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     root = config.output_root
-    notes: list[str] = []
+    notes: list[str] = list(config.notes)
     # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
         extract = stage("read", lambda: stages.read(config))
