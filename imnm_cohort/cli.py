@@ -231,17 +231,16 @@ def main(
         }[args.command]
         return command(args, say)
     except ImnmCohortError as exc:
-        print(f"imnm-cohort: error: {_one_line(exc)}", file=err)
+        say.error(f"imnm-cohort: error: {_one_line(exc)}")
         return exit_code(exc)
     except KeyboardInterrupt:
-        print("imnm-cohort: interrupted", file=err)
+        say.error("imnm-cohort: interrupted")
         return 130
     except Exception as exc:  # the last resort: a bug, never a traceback on the screen
         log = _debug_log(_output_folder(args), exc)
-        print(
+        say.error(
             f"imnm-cohort: error: unexpected internal error ({type(exc).__name__}: "
-            f"{_one_line(exc)[:200]}); details in {log}",
-            file=err,
+            f"{_one_line(exc)[:200]}); details in {log}"
         )
         return EXIT_INPUT
 
@@ -288,21 +287,29 @@ def _silence(stream: TextIO) -> None:
 
 
 class _Printer:
+    """Prints results on the standard output and progress on the standard error.
+
+    When the reader of a stream has gone (``| head``, ``2>&1 | head``), printing to it stops
+    quietly and the command finishes its work, as Unix tools do.
+    """
+
     def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
         self.out, self.err, self.quiet = out, err, quiet
         self.start = time.perf_counter()
-        self.out_closed = False
+        self.closed: set[int] = set()
 
-    def result(self, text: str) -> None:
-        """Print a result line. When the reader of the output has gone (``| head``), the
-        command goes on quietly and finishes its work, as Unix tools do."""
-        if self.quiet or self.out_closed:
+    def _print(self, stream: TextIO, text: str, *, end: str = "\n") -> None:
+        if id(stream) in self.closed:
             return
         try:
-            print(text, file=self.out)
+            print(text, end=end, file=stream, flush=stream is self.err)
         except BrokenPipeError:
-            self.out_closed = True
-            _silence(self.out)
+            self.closed.add(id(stream))
+            _silence(stream)
+
+    def result(self, text: str) -> None:
+        if not self.quiet:
+            self._print(self.out, text)
 
     def stage(self, name: str, since: float) -> None:
         self.stage_done(name, time.perf_counter() - since)
@@ -310,7 +317,7 @@ class _Printer:
     def stage_done(self, name: str, seconds: float) -> None:
         if not self.quiet:
             clear = "\r\x1b[K" if _is_tty(self.err) else ""
-            print(f"{clear}[{name}] {seconds:.2f} s", file=self.err, flush=True)
+            self._print(self.err, f"{clear}[{name}] {seconds:.2f} s")
 
     def progress(self, name: str, seconds: float | None) -> None:
         """Pipeline progress: a live line on a terminal, one line per stage always."""
@@ -318,7 +325,7 @@ class _Printer:
             return
         if seconds is None:
             if _is_tty(self.err):
-                print(f"\r\x1b[K... {name}", end="", file=self.err, flush=True)
+                self._print(self.err, f"\r\x1b[K... {name}", end="")
             return
         self.stage_done(name, seconds)
 
@@ -328,10 +335,17 @@ class _Printer:
             return
         if _is_tty(self.err):
             bar = "#" * done + "-" * (total - done)
-            print(f"\r\x1b[K... analyse [{bar}] {done}/{total} {name}", end="", file=self.err)
-            self.err.flush()
+            self._print(self.err, f"\r\x1b[K... analyse [{bar}] {done}/{total} {name}", end="")
         else:
-            print(f"[analyse {done + 1}/{total}] {name}", file=self.err, flush=True)
+            self._print(self.err, f"[analyse {done + 1}/{total}] {name}")
+
+    def note(self, text: str) -> None:
+        """A note on the standard error, shown even with ``--quiet``."""
+        self._print(self.err, f"imnm-cohort: note: {text}")
+
+    def error(self, text: str) -> None:
+        """The error line on the standard error, shown even with ``--quiet``."""
+        self._print(self.err, text)
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -574,7 +588,7 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
         config, strict=args.strict, progress=say.progress, analysis_progress=say.analysis
     )
     for note in result.notes:
-        print(f"imnm-cohort: note: {note}", file=say.err)
+        say.note(note)
     unit = "patients" if config.mapping is not None else "rows"
     say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
     if result.absent_columns:
