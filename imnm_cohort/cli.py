@@ -589,6 +589,8 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     )
     for note in result.notes:
         say.note(note)
+    for note in config.notes:  # what the run did not take from the pipeline, and why
+        say.result(f"note: {note}")
     unit = "patients" if config.mapping is not None else "rows"
     say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
     if result.absent_columns:

@@ -119,7 +119,7 @@ def run_pipeline(
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     root = config.output_root
-    notes: list[str] = list(config.notes)
+    notes: list[str] = []
     # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
         extract = stage("read", lambda: stages.read(config))
@@ -174,7 +174,7 @@ def run_pipeline(
                 input_sha=extract.sha256,
                 withheld=withheld,
                 undeclared=undeclared,
-                notes=notes,
+                notes=[*config.notes, *notes],
                 previous=previous,
                 folder=work,
                 files=files,

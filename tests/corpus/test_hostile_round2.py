@@ -154,6 +154,22 @@ def test_own_input_never_carries_the_demos_identity_or_rates(tmp_path, cohort, d
     assert len(config.notes) == 1 and "not the demo registry" in config.notes[0]
 
 
+def test_run_says_when_the_demo_settings_are_left_out(tmp_path, cohort, monkeypatch):
+    import imnm_cohort.pipeline.run as pipeline_run
+
+    seen = []
+
+    def record(config, **kwargs):  # the run itself is tested below
+        seen.append(config)
+        return pipeline_run.RunResult(tmp_path, 0)
+
+    monkeypatch.setattr(pipeline_run, "run_pipeline", record)
+    code, out, lines = run("run", "--input", str(cohort), "--output-dir", str(tmp_path))
+    assert (code, lines) == (0, [])
+    assert "note: my.csv is not the demo registry" in out
+    assert seen[0].reference_rates is None and seen[0].report == ReportSettings()
+
+
 def test_a_run_on_own_input_without_a_pipeline_is_not_labelled_as_the_demo(
     tmp_path, cohort, monkeypatch
 ):
@@ -166,7 +182,7 @@ def test_a_run_on_own_input_without_a_pipeline_is_not_labelled_as_the_demo(
     assert "Synthetic registry" not in summary + json.dumps(manifest)
     assert "imnm-cohort demo" not in json.dumps(manifest)
     assert manifest["config"]["report"]["title"] == ReportSettings().title
-    assert manifest["notes"] == list(config.notes) == result.notes
+    assert manifest["notes"] == list(config.notes)
 
 
 # ---------------------------------------------------------------- settings files: bounded
