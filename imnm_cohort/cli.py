@@ -46,6 +46,7 @@ from imnm_cohort.extract import ValidationResult
 from imnm_cohort.extract.hints import absent_effects, expected
 from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.mapping.load import InputSpec, load_input, map_export
+from imnm_cohort.settings_files import read_toml
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_failure, write_table, write_text
 from imnm_cohort.vocabulary import GROUP_COLUMN
@@ -171,7 +172,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
+    for command in sub.choices.values():
+        _global_options(command)
     return parser
+
+
+def _global_options(command: argparse.ArgumentParser) -> None:
+    """The global options, accepted after the subcommand too (``validate x.csv -q``).
+
+    Their default here is SUPPRESS, so that a subcommand that is not given one keeps the
+    value given before the subcommand.
+    """
+    command.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    command.add_argument(
+        "--version",
+        action="version",
+        version=f"imnm-cohort {__version__}",
+        help=argparse.SUPPRESS,
+    )
 
 
 def _mapping_option(p: argparse.ArgumentParser) -> None:
@@ -195,6 +215,9 @@ def main(
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
+    except BrokenPipeError:  # --help piped into a command that stopped reading
+        _silence(sys.stdout)
+        return EXIT_OK
     say = _Printer(out, err, quiet=args.quiet)
     try:
         command = {
@@ -208,17 +231,16 @@ def main(
         }[args.command]
         return command(args, say)
     except ImnmCohortError as exc:
-        print(f"imnm-cohort: error: {_one_line(exc)}", file=err)
+        say.error(f"imnm-cohort: error: {_one_line(exc)}")
         return exit_code(exc)
     except KeyboardInterrupt:
-        print("imnm-cohort: interrupted", file=err)
+        say.error("imnm-cohort: interrupted")
         return 130
     except Exception as exc:  # the last resort: a bug, never a traceback on the screen
         log = _debug_log(_output_folder(args), exc)
-        print(
+        say.error(
             f"imnm-cohort: error: unexpected internal error ({type(exc).__name__}: "
-            f"{_one_line(exc)[:200]}); details in {log}",
-            file=err,
+            f"{_one_line(exc)[:200]}); details in {log}"
         )
         return EXIT_INPUT
 
@@ -257,14 +279,37 @@ def _debug_log(folder: Path | None, exc: BaseException) -> Path:
     return Path(os.devnull)
 
 
+def _silence(stream: TextIO) -> None:
+    """Point a stream whose reader has gone (``| head``) at the null device, so that no
+    later write or the interpreter's last flush fails again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 class _Printer:
+    """Prints results on the standard output and progress on the standard error.
+
+    When the reader of a stream has gone (``| head``, ``2>&1 | head``), printing to it stops
+    quietly and the command finishes its work, as Unix tools do.
+    """
+
     def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
         self.out, self.err, self.quiet = out, err, quiet
         self.start = time.perf_counter()
+        self.closed: set[int] = set()
+
+    def _print(self, stream: TextIO, text: str, *, end: str = "\n") -> None:
+        if id(stream) in self.closed:
+            return
+        try:
+            print(text, end=end, file=stream, flush=stream is self.err)
+        except BrokenPipeError:
+            self.closed.add(id(stream))
+            _silence(stream)
 
     def result(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=self.out)
+            self._print(self.out, text)
 
     def stage(self, name: str, since: float) -> None:
         self.stage_done(name, time.perf_counter() - since)
@@ -272,7 +317,7 @@ class _Printer:
     def stage_done(self, name: str, seconds: float) -> None:
         if not self.quiet:
             clear = "\r\x1b[K" if _is_tty(self.err) else ""
-            print(f"{clear}[{name}] {seconds:.2f} s", file=self.err, flush=True)
+            self._print(self.err, f"{clear}[{name}] {seconds:.2f} s")
 
     def progress(self, name: str, seconds: float | None) -> None:
         """Pipeline progress: a live line on a terminal, one line per stage always."""
@@ -280,7 +325,7 @@ class _Printer:
             return
         if seconds is None:
             if _is_tty(self.err):
-                print(f"\r\x1b[K... {name}", end="", file=self.err, flush=True)
+                self._print(self.err, f"\r\x1b[K... {name}", end="")
             return
         self.stage_done(name, seconds)
 
@@ -290,10 +335,17 @@ class _Printer:
             return
         if _is_tty(self.err):
             bar = "#" * done + "-" * (total - done)
-            print(f"\r\x1b[K... analyse [{bar}] {done}/{total} {name}", end="", file=self.err)
-            self.err.flush()
+            self._print(self.err, f"\r\x1b[K... analyse [{bar}] {done}/{total} {name}", end="")
         else:
-            print(f"[analyse {done + 1}/{total}] {name}", file=self.err, flush=True)
+            self._print(self.err, f"[analyse {done + 1}/{total}] {name}")
+
+    def note(self, text: str) -> None:
+        """A note on the standard error, shown even with ``--quiet``."""
+        self._print(self.err, f"imnm-cohort: note: {text}")
+
+    def error(self, text: str) -> None:
+        """The error line on the standard error, shown even with ``--quiet``."""
+        self._print(self.err, text)
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -337,6 +389,8 @@ def _check_table_output(output: Path) -> None:
 
 
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
+    if mapping is not None:
+        read_toml(mapping, "mapping file")
     t = time.perf_counter()
     result = load_input(InputSpec(path, mapping))
     say.stage("validate", t)
@@ -348,6 +402,7 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
     quarantine = _quarantine_path(args.output)
     for source in (args.export, args.mapping):
         _refuse_overwriting(source, args.output, quarantine)
+    read_toml(args.mapping, "mapping file")
     t = time.perf_counter()
     result = map_export(args.export, args.mapping)
     say.stage("map", t)
@@ -454,7 +509,8 @@ def _both_or_neither(output: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        output.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a parent that is a file, a read-only folder
+            output.unlink(missing_ok=True)
         raise write_failure(output.parent, exc) from None
 
 
@@ -524,15 +580,17 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline
 
-    config = load_pipeline(args.pipeline).with_overrides(
-        args.input, args.output_dir, mapping=args.mapping
+    config = load_pipeline(
+        args.pipeline, extract=args.input, output_root=args.output_dir, mapping=args.mapping
     )
     args.output_root = config.output_root  # where a debug log would go
     result = run_pipeline(
         config, strict=args.strict, progress=say.progress, analysis_progress=say.analysis
     )
     for note in result.notes:
-        print(f"imnm-cohort: note: {note}", file=say.err)
+        say.note(note)
+    for note in config.notes:  # what the run did not take from the pipeline, and why
+        say.result(f"note: {note}")
     unit = "patients" if config.mapping is not None else "rows"
     say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
     if result.absent_columns:
@@ -567,10 +625,9 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
 
 def entry_point() -> None:
     """Console-script entry point."""
+    code = main()
     try:
-        code = main()
         sys.stdout.flush()
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = EXIT_OK
+        _silence(sys.stdout)
     sys.exit(code)

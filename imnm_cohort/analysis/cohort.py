@@ -23,6 +23,10 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.classify.registry import scored_classifiers
+from imnm_cohort.errors import ConfigError
+from imnm_cohort.extract.coerce import coerce_extract
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
@@ -154,6 +158,91 @@ def _tested(c: ContinuousComparison) -> bool:
     return c.p_value is not None or any(p.p_value is not None for p in c.pairwise)
 
 
+def _as_classified(frame: pd.DataFrame) -> pd.DataFrame:
+    """The cohort as the analyses read it: ``frame`` itself when it is typed as
+    :func:`~imnm_cohort.classify` returns it, else a copy with its text parsed."""
+    repeated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if repeated:
+        more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+        raise ConfigError(
+            "the cohort has more than one column named "
+            + ", ".join(repr(c) for c in repeated[:3])
+            + more
+            + ": a classified file was read as an extract and classified again; analyse "
+            "the classified file as it is, or classify the extract it came from"
+        )
+    if GROUP_COLUMN not in frame.columns:
+        raise ConfigError(
+            f"the cohort has no column '{GROUP_COLUMN}': classify it first (imnm_cohort.classify)"
+        )
+    groups = frame[GROUP_COLUMN]
+    unknown = sorted({str(g) for g in groups.dropna().unique()} - set(GROUPS))
+    if unknown or groups.isna().any():
+        shown = repr(unknown[0]) if unknown else "an empty cell"
+        raise ConfigError(
+            f"column '{GROUP_COLUMN}' holds {shown}, which is not a group; "
+            f"groups are: {', '.join(GROUPS)}"
+        )
+    present = [name for name in CONTRACT_COLUMNS if name in frame.columns]
+    untyped = [name for name in present if not _typed_as(frame[name], column_kind(name))]
+    categories = _scored_categories(frame)
+    if not untyped and not categories:
+        return frame
+    out = frame.copy(deep=False)
+    if untyped:
+        empty = pd.Series(pd.NA, index=frame.index, dtype=object)
+        raw = pd.DataFrame({n: frame[n] if n in frame.columns else empty for n in CONTRACT_COLUMNS})
+        typed, failures = coerce_extract(raw)
+        failures = failures[failures["column"].isin(untyped)]
+        if len(failures):
+            bad = failures.iloc[0]
+            raise ConfigError(
+                f"column '{bad['column']}' holds {bad['value']!r} at row {int(bad['index']) + 1}"
+                f" of the cohort: {str(bad['rule']).replace('_', ' ')} (dates are read as "
+                "YYYY-MM-DD, booleans as true/false, as in an extract)"
+            )
+        for name in untyped:
+            out[name] = typed[name]
+    for name, dtype in categories.items():
+        values = out[name]
+        outside = sorted({str(v) for v in values.dropna().unique()} - set(dtype.categories))
+        if outside:
+            raise ConfigError(
+                f"column '{name}' holds {outside[0]!r}, which is not one of its categories: "
+                + ", ".join(str(c) for c in dtype.categories)
+            )
+        out[name] = values.astype(dtype)
+    return out
+
+
+def _typed_as(column: pd.Series, kind: str) -> bool:
+    """Whether a contract column holds what the extract's parser gives for its kind."""
+    dtype = column.dtype
+    if kind == "date":
+        return pd.api.types.is_datetime64_any_dtype(dtype)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return numeric if kind == "float" else not numeric
+
+
+def _scored_categories(frame: pd.DataFrame) -> dict[str, pd.CategoricalDtype]:
+    """The scored classifiers' category columns that ``frame`` holds as plain text, with the
+    categories (and their order) the classifier gives them."""
+    found: dict[str, pd.CategoricalDtype] = {}
+    for classifier in scored_classifiers():
+        if not all(c in frame.columns for c in classifier.columns_required):
+            continue
+        columns = [c for c in frame.columns if str(c).startswith(classifier.name + "_")]
+        if all(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in columns):
+            continue
+        for name, dtype in classifier.classify(frame.iloc[:0]).dtypes.items():
+            plain = name in frame.columns and not isinstance(frame[name].dtype, pd.CategoricalDtype)
+            if isinstance(dtype, pd.CategoricalDtype) and plain:
+                found[str(name)] = dtype
+    return found
+
+
 AnalysisProgress = Callable[[int, int, str], None]
 """``progress(done, total, name)``: ``done`` analyses of ``total`` finished, ``name`` next."""
 
@@ -173,7 +262,10 @@ def analyse(
     Parameters
     ----------
     classified : pandas.DataFrame
-        The output of :func:`~imnm_cohort.classify`. Not modified.
+        The output of :func:`~imnm_cohort.classify`, or a classified file read back as it
+        is (``pandas.read_csv("classified.csv")``): contract columns held as text (dates
+        ``YYYY-MM-DD``, booleans ``true``/``false``) are parsed as an extract's are, and the
+        scored classifiers' categories get back their order. Not modified.
     options : MalignancyOptions, optional
         Window, horizon, time zero, cancer-code and interval choices.
     seed, n_boot : int
@@ -197,8 +289,12 @@ def analyse(
     Raises
     ------
     ConfigError
-        A Table 1 variable names a column the cohort lacks, or a continuous one holds text.
+        A Table 1 variable names a column the cohort lacks, or a continuous one holds text;
+        the cohort has no ``imnm_group`` column, a group that is not one of the seven, a
+        column name twice (a classified file classified again), or a contract column whose
+        text cannot be parsed (the column, the row and the value are named).
     """
+    classified = _as_classified(classified)
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
     steps: dict[str, Callable[[], Any]] = {

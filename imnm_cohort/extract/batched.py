@@ -149,6 +149,7 @@ def classify_in_batches(
     if output.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"{output}: output must end in .csv or .parquet")
     criteria_set = get_criteria(criteria)
+    _check_input(path)
     source = str(path)
     batches = _raw_batches(path, batch_rows)
     total_rows, duplicated = _id_pass(path)
@@ -208,6 +209,17 @@ def classify_in_batches(
         classification_reasons=dict(sorted(reasons.items())),
         absent_columns=absent,
     )
+
+
+def _check_input(path: Path) -> None:
+    """The whole-file reader's first checks, before any output is made: a missing input is
+    an input problem (exit 1), not an output that could not be written."""
+    if not path.exists():
+        raise ExtractError(f"{path}: file not found")
+    if path.is_dir():
+        raise ExtractError(f"{path}: is a folder, not an extract file")
+    if path.stat().st_size == 0:
+        raise ExtractError(f"{path}: file is empty")
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

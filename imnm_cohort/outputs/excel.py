@@ -8,7 +8,9 @@
 * A withheld value is the text of the marker (``<5``) with a cell note saying why; a value
   that is not available is an empty cell.
 * Text that does not come from the toolkit (titles, file names, labels) is neutralised like
-  the CSV files: text that a spreadsheet would run as a formula gets a leading ``'``.
+  the CSV files: text that a spreadsheet would run as a formula gets a leading ``'``; a
+  character that the file's XML cannot hold becomes U+FFFD
+  (:func:`~imnm_cohort.outputs.xml_text.xml_text`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.outputs.registry import RunOutputs
+from imnm_cohort.outputs.xml_text import xml_text
 from imnm_cohort.report.labels import TEST_NAMES
 from imnm_cohort.report.manuscript import manuscript_tables
 from imnm_cohort.report.render import disclosure_note
@@ -33,7 +36,7 @@ FORMATS = {
 
 
 def _text(value: Any) -> str:
-    return spreadsheet_safe(str(value))
+    return spreadsheet_safe(xml_text(value))
 
 
 def _put(ws: Any, row: int, col: int, number: Number, note: str) -> None:

@@ -4,6 +4,8 @@ Journal-plain styling: no shading and no vertical lines; three horizontal rules 
 below the column headings, and below the last row); numbers right-aligned; the report's
 rounding. Each table has its title above and its footnotes below (the test behind each
 p-value, what the withheld marker means, the criteria set); the methods follow the tables.
+Every text passes through :func:`~imnm_cohort.outputs.xml_text.xml_text`: a control
+character from the data cannot stop the document being written.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.outputs.registry import RunOutputs
+from imnm_cohort.outputs.xml_text import xml_text
 from imnm_cohort.report.manuscript import manuscript_tables
 from imnm_cohort.report.table_model import Table, common_footnotes
 from imnm_cohort.tables import write_bytes
@@ -44,7 +47,7 @@ def _write_cell(cell: Any, text: str, *, right: bool, bold: bool = False, mark: 
     paragraph.paragraph_format.space_after = Pt(0)
     if right:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(xml_text(text))
     run.font.size = Pt(FONT_PT)
     run.bold = bold
     if mark:
@@ -57,7 +60,7 @@ def _add_table(document: Any, table: Table, meta: dict[str, Any]) -> None:
     from docx.shared import Pt
 
     heading = document.add_paragraph()
-    heading.add_run(table.title).bold = True
+    heading.add_run(xml_text(table.title)).bold = True
     has_p = any(row.p is not None for row in table.rows)
     width = 1 + len(table.columns) + (1 if has_p else 0)
     grid = document.add_table(rows=1 + len(table.rows), cols=width)
@@ -90,7 +93,7 @@ def _add_table(document: Any, table: Table, meta: dict[str, Any]) -> None:
     for note in (*table.footnotes, *common_footnotes(table, meta)):
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_after = Pt(0)
-        paragraph.add_run(note).font.size = Pt(FONT_PT - 1)
+        paragraph.add_run(xml_text(note)).font.size = Pt(FONT_PT - 1)
     document.add_paragraph()
 
 
@@ -102,19 +105,19 @@ def tables_docx(summary: dict[str, Any], meta: dict[str, Any]) -> bytes:
 
     document = Document()
     props = document.core_properties
-    props.title = str(meta["title"])
-    props.author = "; ".join(meta.get("authors") or []) or "imnm-cohort"
+    props.title = xml_text(meta["title"])
+    props.author = xml_text("; ".join(meta.get("authors") or []) or "imnm-cohort")
     props.created = props.modified = dt.datetime(2000, 1, 1)
     props.last_modified_by = "imnm-cohort"
     props.revision = 1
-    document.add_heading(str(meta["title"]), level=1)
+    document.add_heading(xml_text(meta["title"]), level=1)
     for line in meta.get("heading_lines", []):
-        document.add_paragraph(line)
+        document.add_paragraph(xml_text(line))
     for table in manuscript_tables(summary):
         _add_table(document, table, meta)
     document.add_heading("Methods", level=2)
     for paragraph in meta["methods_paragraphs"]:
-        document.add_paragraph(paragraph)
+        document.add_paragraph(xml_text(paragraph))
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -48,7 +48,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,11 +59,20 @@ from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.mapping.load import InputSpec
 from imnm_cohort.outputs.registry import FORMATS
+from imnm_cohort.outputs.xml_text import first_illegal
+from imnm_cohort.settings_files import (
+    RATES_MAX_BYTES,
+    check_settings_file,
+    read_toml,
+)
 
 #: Formats written when a pipeline names none: the outputs of contract section 4.
 DEFAULT_FORMATS = ("html", "md", "json", "csv")
 DEFAULT_TITLE = "IMNM cohort report"
 BUNDLED_DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_pipeline.toml"
+#: The bundled synthetic registry. A pipeline that reads it is a demo: its report settings
+#: and reference rates describe the demo and are never carried to another input.
+DEMO_EXTRACT = BUNDLED_DEMO.parent / "demo_registry.csv"
 
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
@@ -146,6 +154,9 @@ class PipelineConfig:
         The mapping file that turns the input export into an extract (absolute), if any.
     table_one : TableOneOptions
         Table 1's variables, missing-value convention and SMDs (``[table_one]``).
+    notes : tuple of str
+        One line per setting the run does not take from the file, and why (the run prints
+        them and the manifest records them).
     """
 
     source: Path | None
@@ -161,6 +172,7 @@ class PipelineConfig:
     mapping: Path | None = None
     table_one: TableOneOptions = field(default_factory=TableOneOptions)
     report: ReportSettings = field(default_factory=ReportSettings)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -206,25 +218,69 @@ class PipelineConfig:
         """A copy with the input, the output folder or the mapping replaced (``--input``,
         ``--output-dir``, ``--mapping``).
 
+        A demo pipeline (one that reads the bundled synthetic registry) given another input
+        keeps none of the demo's identity: the report's title, study, cut-off and authors
+        fall back to the defaults, the demo's illustrative reference rates are dropped (no
+        SIR or SMR), and run folders go to ``reports/<input name>`` under the current folder
+        rather than beside the demo's runs (unless ``output_root`` is given).
+
         Raises
         ------
         ConfigError
-            When the input extract or the mapping file does not exist.
+            When the input extract or the mapping file does not exist, or the mapping file
+            is not a regular file of at most 1 MiB.
         """
         if extract is not None and not Path(extract).is_file():
             raise ConfigError(f"--input {extract}: no such extract file")
-        if mapping is not None and not Path(mapping).is_file():
-            raise ConfigError(f"--mapping {mapping}: no such mapping file")
+        if mapping is not None:
+            read_toml(mapping, "mapping file")
+        new_extract = Path(extract).resolve() if extract is not None else self.extract
+        changes: dict[str, Any] = {}
+        if self.is_demo and new_extract != self.extract:
+            changes = {
+                "report": ReportSettings(),
+                "reference_rates": None,
+                "output_root": Path.cwd() / "reports" / new_extract.stem,
+                "notes": (
+                    *self.notes,
+                    f"{new_extract.name} is not the demo registry: the demo's title, study, "
+                    "cut-off, authors and illustrative reference rates are not used (no SIR "
+                    "or SMR); give a pipeline file for your study (pipelines/example.toml)",
+                ),
+            }
+        if output_root is not None:
+            changes["output_root"] = Path(output_root)
         return dataclasses.replace(
             self,
-            extract=(extract or self.extract).resolve(),
-            output_root=(output_root or self.output_root).resolve(),
+            extract=new_extract,
+            output_root=Path(changes.pop("output_root", self.output_root)).resolve(),
             mapping=Path(mapping).resolve() if mapping is not None else self.mapping,
+            **changes,
         )
 
+    @property
+    def is_demo(self) -> bool:
+        """Whether the pipeline reads the bundled synthetic registry."""
+        return self.extract == DEMO_EXTRACT.resolve()
 
-def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
+
+def load_pipeline(
+    path: str | Path | None = None,
+    *,
+    extract: Path | None = None,
+    output_root: Path | None = None,
+    mapping: Path | None = None,
+) -> PipelineConfig:
     """Read and validate a pipeline file (the bundled demo pipeline when ``path`` is None).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The pipeline file: a regular file of at most 1 MiB (``TOML_MAX_BYTES``).
+    extract, output_root, mapping : Path, optional
+        Replace the pipeline's own (``--input``, ``--output-dir``, ``--mapping``), as
+        :meth:`PipelineConfig.with_overrides`. A replaced extract or mapping file of the
+        pipeline need not exist.
 
     Raises
     ------
@@ -233,14 +289,7 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         missing input; the message names the key and the file.
     """
     path = Path(path) if path is not None else BUNDLED_DEMO
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: pipeline file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "pipeline file")
     values = _check(raw, path)
     base = path.resolve().parent
     # The bundled demo writes under the current folder, not inside the installed package.
@@ -269,27 +318,38 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
     report = _report_settings(values["report"], path)
     given_t1 = {k: v for k, v in values["table_one"].items() if v is not None}
     table_one = table_one_options(given_t1, str(path))
-    extract = (base / values["input"]["extract"]).resolve()
-    if not extract.is_file():
+    for i, variable in enumerate(table_one.variables):
+        _refuse_control_characters(path, f"[table_one] variables[{i}] label", variable.label)
+    own_extract = (base / values["input"]["extract"]).resolve()
+    if extract is None and not own_extract.is_file():
         raise ConfigError(
-            f"{path}: [input] extract = {values['input']['extract']!r}: no such file ({extract})"
+            f"{path}: [input] extract = {values['input']['extract']!r}: "
+            f"no such file ({own_extract})"
         )
     rates_name = values["analysis"]["reference_rates"]
     rates = None
     if rates_name is not None:
         try:
-            rates = read_reference_rates((base / rates_name).resolve())
+            rates_path = check_settings_file(
+                (base / rates_name).resolve(), "reference-rate file", RATES_MAX_BYTES
+            )
+            rates = read_reference_rates(rates_path)
         except ConfigError as exc:
             raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
-    mapping = None
+    own_mapping = None
     if values["input"]["mapping"] is not None:
-        mapping = (base / values["input"]["mapping"]).resolve()
-        if not mapping.is_file():
-            given = values["input"]["mapping"]
-            raise ConfigError(f"{path}: [input] mapping = {given!r}: no such file ({mapping})")
-    return PipelineConfig(
+        own_mapping = (base / values["input"]["mapping"]).resolve()
+        given = values["input"]["mapping"]
+        if mapping is None and not own_mapping.exists():
+            raise ConfigError(f"{path}: [input] mapping = {given!r}: no such file ({own_mapping})")
+        if mapping is None:
+            try:
+                read_toml(own_mapping, "mapping file")
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: [input] mapping: {exc}") from None
+    config = PipelineConfig(
         source=path.resolve(),
-        extract=extract,
+        extract=own_extract,
         criteria=criteria,
         malignancy=options,
         seed=values["analysis"]["seed"],
@@ -299,15 +359,32 @@ def load_pipeline(path: str | Path | None = None) -> PipelineConfig:
         rounding=values["disclosure"]["rounding"],
         report=report,
         reference_rates=rates,
-        mapping=mapping,
+        mapping=own_mapping,
         table_one=table_one,
     )
+    if extract is None and output_root is None and mapping is None:
+        return config
+    return config.with_overrides(extract, output_root, mapping=mapping)
+
+
+def _refuse_control_characters(path: Path, key: str, text: str) -> None:
+    """A label that Word and Excel cannot hold is refused (exit 2), naming the key."""
+    found = first_illegal(text)
+    if found is not None:
+        raise ConfigError(
+            f"{path}: {key} holds the control character {found}, which Word and Excel "
+            "files cannot hold; remove it"
+        )
 
 
 def _report_settings(values: dict[str, Any], path: Path) -> ReportSettings:
     authors = values["authors"]
     if not all(isinstance(a, str) for a in authors):
         raise ConfigError(f"{path}: [report] authors must be a list of names (text)")
+    for key in ("title", "study"):
+        _refuse_control_characters(path, f"[report] {key}", values[key])
+    for i, author in enumerate(authors):
+        _refuse_control_characters(path, f"[report] authors[{i}]", author)
     cutoff = values["data_cutoff"]
     if isinstance(cutoff, dt.datetime):
         raise ConfigError(f"{path}: [report] data_cutoff must be a date (YYYY-MM-DD), not a time")

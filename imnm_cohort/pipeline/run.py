@@ -174,7 +174,7 @@ def run_pipeline(
                 input_sha=extract.sha256,
                 withheld=withheld,
                 undeclared=undeclared,
-                notes=notes,
+                notes=[*config.notes, *notes],
                 previous=previous,
                 folder=work,
                 files=files,
