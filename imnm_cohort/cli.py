@@ -46,7 +46,6 @@ from imnm_cohort.extract import ValidationResult
 from imnm_cohort.extract.hints import absent_effects, expected
 from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
 from imnm_cohort.mapping.load import InputSpec, load_input, map_export
-from imnm_cohort.settings_files import read_toml
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.tables import write_failure, write_table, write_text
 from imnm_cohort.vocabulary import GROUP_COLUMN
@@ -389,8 +388,6 @@ def _check_table_output(output: Path) -> None:
 
 
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
-    if mapping is not None:
-        read_toml(mapping, "mapping file")
     t = time.perf_counter()
     result = load_input(InputSpec(path, mapping))
     say.stage("validate", t)
@@ -402,7 +399,6 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
     quarantine = _quarantine_path(args.output)
     for source in (args.export, args.mapping):
         _refuse_overwriting(source, args.output, quarantine)
-    read_toml(args.mapping, "mapping file")
     t = time.perf_counter()
     result = map_export(args.export, args.mapping)
     say.stage("map", t)

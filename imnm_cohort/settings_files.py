@@ -77,9 +77,15 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         As :func:`check_settings_file`; for a file that is not UTF-8 or not valid TOML; and
         for tables or arrays nested deeper than :data:`TOML_MAX_DEPTH`.
     """
+    return read_toml_and_bytes(path, what)[0]
+
+
+def read_toml_and_bytes(path: str | Path, what: str) -> tuple[dict[str, Any], bytes]:
+    """As :func:`read_toml`, also giving the bytes read (for the file's digest)."""
     path = check_settings_file(path, what, TOML_MAX_BYTES)
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {what} cannot be read ({exc})") from None
     try:
@@ -90,7 +96,7 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise _too_deep(path, what) from None
     if _depth(raw) > TOML_MAX_DEPTH:
         raise _too_deep(path, what)
-    return raw
+    return raw, data
 
 
 def _too_deep(path: Path, what: str) -> ConfigError:

@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.errors import ReferenceRateError
+from imnm_cohort.errors import ConfigError, ReferenceRateError
+from imnm_cohort.settings_files import RATES_MAX_BYTES, check_settings_file
 
 REQUIRED = ("sex", "age_from", "site", "rate_per_100000", "source")
 OPTIONAL = ("age_to", "calendar_from", "calendar_to")
@@ -163,7 +164,10 @@ def read_reference_rates(path: str | Path) -> ReferenceRates:
         For a missing or unreadable file, a missing column, or a bad value; the message is
         one line naming the file, the row (1-based, below the header) and the column.
     """
-    path = Path(path)
+    try:
+        path = check_settings_file(path, "reference-rate file", RATES_MAX_BYTES)
+    except ConfigError as exc:  # a device, a FIFO, a folder or a file over the limit
+        raise ReferenceRateError(str(exc)) from None
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:

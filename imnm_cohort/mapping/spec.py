@@ -16,16 +16,16 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import hashlib
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imnm_cohort.errors import MappingError
+from imnm_cohort.errors import ConfigError, MappingError
 from imnm_cohort.extract.hints import BOOLEAN_VALUES, CATEGORY_VALUES, OTHER_MSA, did_you_mean
 from imnm_cohort.extract.read import SourceOptions
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
+from imnm_cohort.settings_files import read_toml_and_bytes
 
 SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "missing_codes", "id",
                "keep", "identifiers", "keep_identifiers")  # fmt: skip
@@ -255,14 +255,9 @@ def load_mapping(path: str | Path) -> MappingSpec:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
-    except FileNotFoundError:
-        raise MappingError(path, ["mapping file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(path, [f"cannot be read ({exc})"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(path, [f"not valid TOML ({exc})"]) from None
+        raw, data = read_toml_and_bytes(path, "mapping file")
+    except ConfigError as exc:  # a device, a FIFO, too large, too deep, not TOML
+        raise MappingError(path, [str(exc).removeprefix(f"{path}: ")]) from None
     problems: list[str] = []
     for section in sorted(set(raw) - {"source", "columns"}):
         if isinstance(raw[section], dict):
