@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ FORMATS = {
     "percent": "0.0%",
     "p": '[<0.001]"<0.001";0.000',
 }
+
+
+#: A withheld marker: '[withheld]', '<5' or '<=5' (a rounded p-value '<0.001' is not one).
+_MARKER = re.compile(r"\[withheld\]|<=?\d+")
 
 
 def _text(value: Any) -> str:
@@ -54,7 +59,8 @@ def _put(ws: Any, row: int, col: int, number: Number, note: str) -> None:
         cell.number_format = fmt
     elif isinstance(value, str):
         cell.value = _text(value)
-        cell.comment = Comment(note, "imnm-cohort")
+        if _MARKER.fullmatch(value):  # not '<0.001', a dash or a 'not shown (...)' note
+            cell.comment = Comment(note, "imnm-cohort")
 
 
 def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
