@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an SPSS (.sav) or Stata (.dta) file: draft from its variable and value labels",
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="the mapping file to write")
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
 
     p = sub.add_parser("validate", help="validate an extract and quarantine bad rows")
     p.add_argument("extract", type=Path)
@@ -370,6 +371,11 @@ def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
 
     source = args.redcap_dictionary if args.redcap_dictionary is not None else args.from_data
     _refuse_overwriting(source, args.output)
+    if args.output.exists() and not args.force:
+        raise ConfigError(
+            f"{args.output}: exists (an edited mapping?); give --force to replace it, or "
+            "choose another output file"
+        )
     if args.redcap_dictionary is not None:
         draft = draft_from_redcap(args.redcap_dictionary)
     else:
@@ -385,6 +391,12 @@ def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
     )
     if draft.unmatched:
         say.result("  not matched (commented out): " + ", ".join(draft.unmatched))
+    if draft.required:
+        say.result(
+            "  REQUIRED and not matched (name them before use): " + ", ".join(draft.required)
+        )
+    if draft.identifiers:
+        say.result("  identifiers (never kept): " + ", ".join(draft.identifiers))
     return EXIT_OK
 
 
