@@ -36,6 +36,7 @@ ALIASES: dict[str, str] = {
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma"}
 _BRACKETED = re.compile(r"[(\[{]([^)\]}]*)[)\]}]")
 _TAG = re.compile(r"<[^>]*>")
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 #: Words around the name that say nothing about which antibody it is.
 _NOISE = re.compile(
     r"\b(anti|antibod(y|ies)|autoantibod(y|ies)|ab|igg|elisa|line ?blot|immunoblot|"
@@ -46,8 +47,13 @@ _ISOFORM = re.compile(r"(alphabeta|alpha|beta|gamma|12|1|2)$")
 
 
 def clean_label(text: str) -> str:
-    """A label without HTML tags and entities, its spaces collapsed (``<b>Yes</b>`` -> Yes)."""
-    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    """A label without HTML tags and entities, its spaces collapsed (``<b>Yes</b>`` -> Yes).
+
+    Soft hyphens and zero-width characters (``Ma&shy;le``) are removed; no-break spaces are
+    spaces.
+    """
+    text = html.unescape(_TAG.sub(" ", text)).translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def _squash(text: str) -> str:

@@ -151,7 +151,7 @@ OTHER_EVENT = re.compile(
 )
 #: A yes/no question asked the other way round: "yes" means the column is false.
 NEGATED = re.compile(
-    r"\b(ruled out|rule out|excluded|exclusion of|absent|absence of|no evidence|not|never|"
+    r"^no\b|\b(ruled out|rule out|excluded|exclusion of|absent|absence of|no evidence|not|never|"
     r"without|negative for|free of|lack of|denies|denied)\b"
 )
 #: Phrases that offer both answers ("present or absent", "yes/no"): not a negated question.
@@ -223,7 +223,13 @@ def context(field: Field) -> str:
 
 
 def blocked_reason(column: str, field: Field) -> str:
-    """Why ``field`` may not be proposed live for ``column`` ("" when it may)."""
+    """Why ``field`` may not be proposed live for ``column`` ("" when it may).
+
+    ``patient_id`` is never blocked: only its own name or an id synonym (``record_id``...)
+    matches it, and REDCap puts the record id on the first form, whatever that form is.
+    """
+    if column == "patient_id":
+        return ""
     text = context(field)
     if found := OTHER_PERSON.search(text):
         return f"speaks of another person ('{found.group(0)}')"
@@ -273,7 +279,7 @@ def candidates(column: str, fields: tuple[Field, ...] | list[Field]) -> list[Can
             how = "label"
         else:
             continue
-        patient_level = column not in ROW_COLUMNS
+        patient_level = column not in (*ROW_COLUMNS, "patient_id")
         form_ok = 0 if patient_level and looks_repeating(field) else 1
         score = (_TIERS[how], form_ok, sets)
         found.append(Candidate(field, how, score, blocked_reason(column, field)))

@@ -291,7 +291,8 @@ def _parts(
     cancer_date_live = bool(all_ranked["cancer_date"]) and clear(all_ranked["cancer_date"])
     if record_id is not None and rule and (not rule.startswith("at_") or cancer_date_live):
         parts.append(f"combine = {_q(rule)}")
-    if record_id is not None and column not in ROW_COLUMNS and looks_repeating(field):
+    patient_level = column not in (*ROW_COLUMNS, "patient_id")
+    if record_id is not None and patient_level and looks_repeating(field):
         notes.append(
             f"form '{field.form}' looks repeating; a patient whose rows disagree is quarantined "
             '(combine = "same")'

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pandas as pd
 
 from imnm_cohort.cli import main
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
 from imnm_cohort.mapping import load_mapping
 from imnm_cohort.mapping.draft import draft_from_redcap
 from imnm_cohort.synth_redcap import DICTIONARY_HEADERS, dictionary, mapping_text
+from tests.mapping_corpus.drafts import usable
 
 
 def test_the_dictionary_has_redcaps_18_column_headers():
@@ -27,8 +29,14 @@ def test_the_draft_for_the_synthetic_dictionary_is_the_mapping_synth_wrote(tmp_p
     assert main(argv, stdout=out) == 0
     n = len(CONTRACT_COLUMNS)
     assert f"{n} of {n} contract columns matched" in out.getvalue()
+    (tmp_path / "draft.toml").write_text(usable((tmp_path / "draft.toml").read_text()))
     drafted, written = load_mapping(tmp_path / "draft.toml"), load_mapping(tmp_path / "synth.toml")
-    assert drafted.columns == written.columns
+    assert drafted.columns.keys() == written.columns.keys()
+    for name, column in written.columns.items():
+        if column.values is None and column_kind(name) == "bool":
+            # A yes/no field's codes are always drafted as values, never read by truthiness.
+            column = dataclasses.replace(column, values={"1": "true", "0": "false"})
+        assert drafted.columns[name] == column
     assert drafted.id == written.id == "record_id"
     text = (tmp_path / "draft.toml").read_text()
     assert "REDCap's raw CSV export writes dates as YYYY-MM-DD" in text
@@ -64,11 +72,15 @@ def test_unmatched_columns_get_a_commented_line_and_unknown_choices_a_comment(tm
     frame.loc[hmgcr, "Choices, Calculations, OR Slider Labels"] = choices
     frame.to_csv(tmp_path / "dict.csv", index=False)
     draft = draft_from_redcap(tmp_path / "dict.csv")
-    assert draft.unmatched == ("cancer_date", "cancer_icd10")
+    assert draft.unmatched == ("sex", "cancer_date", "cancer_icd10")
+    assert draft.required == ("sex",)
     assert '# cancer_date = "FIELD"' in draft.text
-    assert "# sex: choice '5, Intersex' matches no contract value" in draft.text
+    assert (
+        "# REQUIRED: sex is required and not drafted live: choice(s) '5, Intersex' match no "
+        "contract value or missing code"
+    ) in draft.text
     assert '"3" = "not_tested"' in draft.text
-    (tmp_path / "draft.toml").write_text(draft.text)
+    (tmp_path / "draft.toml").write_text(usable(draft.text))
     load_mapping(tmp_path / "draft.toml")  # the draft is a valid mapping file
 
 
