@@ -250,6 +250,13 @@ def _entry(
         return _Entry(best.field.name, True, [*lines, line])
     head = f"# REQUIRED: {column} is required and" if required else f"# {column}:"
     lines.append(f"{head} not drafted live: {problem}")
+    if any(f.name.strip().lower() == column for f in fields):
+        # Contract 5: a contract column not named in [columns] is read from the export's
+        # column of the same name. Commenting the line out does not stop that.
+        lines.append(
+            f"# {column}: WARNING: a field is named {column}; map reads the export's column of "
+            "that name unless this line names the right field"
+        )
     shown = ranked[:4] + [c for c in ranked[4:] if c.blocked]
     lines.append(f"# {column}: candidates: " + "; ".join(c.describe() for c in shown))
     return _Entry(best.field.name, False, [*lines, f"# {line}"])
@@ -282,6 +289,8 @@ def _parts(
         if read.unmapped:
             problem = "choice(s) " + ", ".join(f"'{c}, {lab}'" for c, lab in read.unmapped)
             problem += " match no contract value or missing code"
+        elif not read.mapped:
+            problem = f"no choice of {field.name} is a contract value (only missing codes)"
     elif column_kind(column) == "bool":
         problem = f"{field.name} is a {field.ftype} field without choices"
     if column_kind(column) == "date" and field.validation in DATE_FORMATS:

@@ -15,8 +15,9 @@ from imnm_cohort.mapping.load import MapResult, map_export
 
 HERE = Path(__file__).parent
 #: Keys of contract 5a that the draft writes and that ``map`` reads from v1.3 of the contract
-#: on. The draft tests hold before and after ``map`` learns them: until it does, a drafted
-#: line using one is left out before mapping (and its column is then simply absent).
+#: on. The draft tests hold before and after ``map`` learns them: until it does, they are
+#: left out before mapping (``identifiers`` is then ignored; a column's missing codes are
+#: then unmapped values, which quarantine the patient rather than change a value).
 READS_IDENTIFIERS = "identifiers" in spec.SOURCE_KEYS
 READS_MISSING = "missing" in spec.COLUMN_KEYS
 
@@ -48,7 +49,8 @@ def usable(text: str) -> str:
     if not READS_IDENTIFIERS:
         text = re.sub(r"(?m)^identifiers = .*\n", "", text)
     if not READS_MISSING:
-        text = re.sub(r"(?m)^([a-z0-9_]+ = .*, missing = \[.*)$", r"# \1", text)
+        # Without the key, those codes are unmapped values: the patient is quarantined.
+        text = re.sub(r", missing = \[[^\]]*\]", "", text)
     return text
 
 
