@@ -234,7 +234,7 @@ def _entry(
     best = ranked[0]
     parts, notes, problem = _parts(column, best, fields, all_ranked, record_id)
     if best.blocked:
-        problem = f"{best.field.name} {best.blocked}"
+        problem = best.describe()
     elif not clear(ranked):
         problem = "fields match equally well"
     live = not problem
@@ -301,7 +301,7 @@ def _parts(
     if record_id is not None and rule and (not rule.startswith("at_") or cancer_date_live):
         parts.append(f"combine = {_q(rule)}")
     patient_level = column not in (*ROW_COLUMNS, "patient_id")
-    if record_id is not None and patient_level and looks_repeating(field):
+    if record_id is not None and patient_level and looks_repeating(field) and not best.blocked:
         notes.append(
             f"form '{field.form}' looks repeating; a patient whose rows disagree is quarantined "
             '(combine = "same")'

@@ -39,15 +39,23 @@ def test_a_relatives_fields_before_the_demographics_are_never_the_patients(tmp_p
     assert "fh_dob ('Date of birth'): speaks of another person" in comments(text, "birth_date")
     assert "fh_death_date" in comments(text, "death_date")
     assert "hereditary_myopathy" not in columns
-    assert "fh_myopathy speaks of another person" in comments(text, "hereditary_myopathy")
+    assert (
+        "fh_myopathy ('Myopathy or hereditary muscle disease'): speaks of another person"
+        in comments(text, "hereditary_myopathy")
+    )
     # Another event: cause of death, tumour response, protocol treatment, anaplasia.
     assert "cause_of_death ('Cause of Death [ICD10CM]'): speaks of another event" in text
     used = {entry.get("from") for entry in columns.values()}
     assert not used & {"cause_of_death", "tumour_response", "treatment_course", "anaplasia"}
-    assert "anaplasia speaks of another event ('anaplasia')" in comments(text, "biopsy_necrosis")
+    assert "anaplasia ('Tumour anaplasia and necrosis'): speaks of another event" in comments(
+        text, "biopsy_necrosis"
+    )
     # A bare "ICD-10" field is not a cancer code.
     assert "cancer_icd10" not in columns
-    assert "icd10 an ICD-10 code that does not say it is a cancer's" in text
+    assert (
+        "not drafted live: icd10 ('ICD-10'): an ICD-10 code that does not say it is a cancer's"
+        in text
+    )
 
     rows = [
         {"record_id": "1", "redcap_repeat_instrument": "family_history",
