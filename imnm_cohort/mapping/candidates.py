@@ -77,7 +77,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 #: column's excluded words (:data:`EXCLUDED_WORDS`).
 LABEL_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "sex": (("sex",), ("gender",)),
-    "birth_date": (("birth",),),
+    "birth_date": (("birth", "date"), ("birthdate",), ("born",)),
     "onset_date": (("onset",), ("first", "symptom")),
     "diagnosis_date": (("diagnos", "date"),),
     "last_followup_date": (("visit", "date"), ("follow", "date"), ("last", "seen")),

@@ -121,6 +121,11 @@ def read_redcap_dictionary(path: str | Path) -> Dictionary:
         key: next((header.index(n.lower()) for n in names if n.lower() in header), None)
         for key, names in HEADERS.items()
     }
+    known = {n.lower() for names in HEADERS.values() for n in names}
+    if where["name"] is None and None not in (where["form"], where["type"], where["label"]):
+        # REDCap's first column is always the variable name; a copy whose first header was
+        # overwritten (a stray "1" from a spreadsheet) still has its names there.
+        where["name"] = 0 if header and header[0] not in known else None
     missing = [HEADERS[key][0] for key in _NEEDED if where[key] is None]
     if missing:
         raise ExtractError(

@@ -53,3 +53,35 @@ def test_every_redcap_date_validation_reads_what_the_raw_export_writes(tmp_path,
              "birth_date": "1950-01-01", "last_followup_date": "2021-01-01"}]  # fmt: skip
     result = map_draft(tmp_path, text, rows)
     assert by_patient(result, "onset_date") == {"1": "2020-03-04"}
+
+
+RARELINK = HERE / "public" / "rarelink" / "rarelink_cdm_datadictionary_v2_0_5.csv"
+FAMILY = "rarelink_6_4_family_history"
+
+
+def test_rarelinks_family_history_fields_are_never_the_patients(tmp_path):
+    fields = {f.name: f for f in read_redcap_dictionary(RARELINK).fields}
+    assert "record_id" in fields  # the first header is "1" as published: still the names
+    draft = draft_from_redcap(RARELINK)
+    columns = live(draft.text)
+    used = {entry["from"] for entry in columns.values() if "from" in entry}
+    assert not {name for name in used if fields[name].form == FAMILY}
+    assert columns["birth_date"] == {"from": "snomedct_184099003"}  # 2.1 Date of birth
+    assert columns["death_date"] == {"from": "snomedct_398299004"}  # 3.2 Time of Death
+    assert "cancer_icd10" not in columns
+    said = comments(draft.text, "death_date")
+    assert "snomedct_184305005 ('3.3 Cause of Death [ICD10CM]'): speaks of another event" in said
+    assert "loinc_54112_8 ('6.4.10 Family Member Cause of Death [ICD10CM]'): speaks of" in said
+    # Sex at birth, karyotypic sex and gender identity match alike: the data manager chooses.
+    assert "sex" in draft.required and "loinc_54123_5 ('6.4.6 Family Member Sex')" in (
+        comments(draft.text, "sex")
+    )
+    rows = [
+        {"record_id": "1", "redcap_repeat_instrument": FAMILY, "redcap_repeat_instance": "1",
+         "loinc_54123_5": "snomedct_248153007", "loinc_54124_3": "1931-02-03"},
+        {"record_id": "1", "snomedct_184099003": "1970-05-06", "sex": "female",
+         "onset_date": "2015-01-01", "last_followup_date": "2020-01-01"},
+    ]  # fmt: skip
+    result = map_draft(tmp_path, draft.text, rows, RARELINK)
+    assert by_patient(result, "birth_date") == {"1": "1970-05-06"}
+    assert by_patient(result, "sex") == {"1": "female"}
