@@ -14,7 +14,10 @@ into what a REDCap longitudinal project exports as a raw CSV:
 
 Beside it go the project's data dictionary (REDCap's 18 column headers) and the mapping file
 that turns the export back into the flat extract: peak CK and the last visit by ``max``, the
-first cancer by ``min`` and its code by ``at_min:cancer_date``. Deterministic for a seed.
+first cancer by ``min`` and its code by ``at_min:cancer_date``; every coded field, ``yesno``
+fields too, with its ``values`` (contract section 5a: a code is never read by its
+truthiness), and the fields the dictionary flags as identifiers listed in
+``[source] identifiers``. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -208,6 +211,8 @@ def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -
 
 
 _YESNO = {f for f, _, t, *_ in _FIELDS if t == "yesno"}
+#: The fields the data dictionary flags ``Identifier? = y``.
+_IDENTIFIERS = ("record_id", "dob")
 
 
 def _export_fields() -> list[str]:
@@ -323,7 +328,7 @@ def dictionary() -> pd.DataFrame:
                 "Field Label": label,
                 "Choices, Calculations, OR Slider Labels": choices,
                 "Text Validation Type OR Show Slider Number": validation,
-                "Identifier?": "y" if field in ("record_id", "dob") else "",
+                "Identifier?": "y" if field in _IDENTIFIERS else "",
             }
         )
         rows.append(row)
@@ -332,6 +337,7 @@ def dictionary() -> pd.DataFrame:
 
 def mapping_text() -> str:
     """The mapping file that turns the synthetic REDCap export into the flat extract."""
+    identifiers = list(_IDENTIFIERS)
     lines = [
         "# Mapping of the synthetic REDCap project (imnm-cohort synth --layout redcap) onto",
         "# extract contract section 1. See docs/mapping.md for every key.",
@@ -339,6 +345,11 @@ def mapping_text() -> str:
         "[source]",
         f"missing_codes = {list(MISSING_CODES)!r}".replace("'", '"'),
         'id = "record_id"',
+        "# Fields the data dictionary flags as identifiers. The date of birth is one, and",
+        "# birth_date needs it: keep_identifiers names it knowingly. No other export column",
+        "# is carried into any output (there is no [source] keep).",
+        f"identifiers = {identifiers!r}".replace("'", '"'),
+        'keep_identifiers = ["dob"]',
         "",
         "[columns]",
     ]
@@ -351,6 +362,8 @@ def mapping_text() -> str:
         if codes is not None:
             pairs = ", ".join(f'"{c}" = "{v}"' for v, (c, _) in codes.items())
             parts.append(f"values = {{ {pairs} }}")
+        elif ftype == "yesno":
+            parts.append('values = { "1" = "true", "0" = "false" }')
         if field == "dob":
             parts.append(f'format = "{DAY_FIRST}"')
         if contract in combine:

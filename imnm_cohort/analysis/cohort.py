@@ -23,7 +23,7 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 
@@ -102,8 +102,31 @@ class CohortAnalysis:
                 self.population.disclosure().under("population_rates")
                 if self.population
                 else Declaration(),
+                self._models_disclosure(),
             ]
         )
+
+    def _models_disclosure(self) -> Declaration:
+        """The models' group counts against the malignancy table's.
+
+        A model's patients, cancers and deaths of a group are those of the malignancy
+        table less the few a model leaves out (no follow-up after time zero, onset age
+        unknown): equal counts, or counts whose small difference must not be shown alone.
+        The model's count is the one withheld first.
+        """
+        table = self.malignancy.groups
+        at: Path = ("comparisons", "malignancy", "groups")
+        same = {"n": "at_risk", "events": "events", "competing": "deaths"}
+        margins = []
+        for key, model in (("cause_specific_cox", self.cox), ("fine_gray", self.fine_gray)):
+            for g, counts in model.groups.items():
+                if g not in table:
+                    continue
+                for k, v in counts.items():
+                    mine: Path = (key, "groups", g, k)
+                    rest = getattr(table[g], same[k]) - v
+                    margins.append(Margin((mine,), (*at, g, same[k]), rest, prefer=mine))
+        return Declaration(margins=tuple(margins))
 
     def methods(self) -> list[str]:
         """One or two sentences per analysis that ran, for a report's methods section.

@@ -30,6 +30,19 @@ from imnm_cohort.vocabulary import VARIABLE_NAMES as VARIABLE_NAMES
 MIN_FOR_TEST = 2
 EXACT_BELOW = 5.0
 EXACT_MANN_WHITNEY_BELOW = 50
+#: What a note says is too few, where a group's count of values is withheld.
+VALUES = "values in a group"
+#: The numbers of a pairwise comparison: each depends on both groups' counts.
+PAIR_STATISTICS = (
+    "p_value_method",
+    "statistic",
+    "p_value",
+    "p_adjusted",
+    "median_difference",
+    "median_difference_ci",
+)
+#: Tests whose p-value is a sum of table probabilities: published only as journals print it.
+EXACT_TESTS = frozenset({"fisher", "fisher_freeman_halton"})
 
 
 @dataclass(frozen=True)
@@ -160,11 +173,33 @@ class ContinuousComparison:
         }
 
     def disclosure(self) -> Declaration:
-        """Disclosure declaration of :meth:`to_dict` (each group's summary)."""
-        return combine(
-            Summary.disclosure(f"values:{self.variable}:{g}", f"group:{g}").under("groups", g)
-            for g in self.groups
-        )
+        """Disclosure declaration of :meth:`to_dict`: each group's summary; the tests that
+        compare a group depend on its count, and are withheld whole with it (a null
+        p-value or a reason such as "fewer than 2 values" would tell the count)."""
+        parts = []
+        for g in self.groups:
+            pairs = tuple(i for i, p in enumerate(self.pairwise) if g in (p.a, p.b))
+            parts += [
+                Summary.disclosure(f"values:{self.variable}:{g}", f"group:{g}").under("groups", g),
+                Declaration(
+                    counts=(
+                        Count(
+                            ("groups", g, "n"),
+                            f"values:{self.variable}:{g}",
+                            dependents=(
+                                ("statistic",),
+                                ("p_value",),
+                                *(("pairwise", i, k) for i in pairs for k in PAIR_STATISTICS),
+                            ),
+                            notes=(
+                                (("reason",), VALUES),
+                                *((("pairwise", i, "reason"), VALUES) for i in pairs),
+                            ),
+                        ),
+                    )
+                ),
+            ]
+        return combine(parts)
 
     def method(self) -> str:
         """The method in one or two sentences, with references."""
@@ -295,7 +330,10 @@ def compare_continuous(
         ci = median_difference_ci(present[a], present[b], n_boot, seed + i)
         pairs.append(Pairwise(a, b, u, p, None, diff, ci, None, method))
         raw_p.append(p)
-    adjusted = iter(holm(raw_p))
+    # Holm over every planned pair: a pair not tested counts with p = 1, so that the
+    # adjustment does not tell how many pairs had enough values.
+    planned = len(pairs)
+    adjusted = iter(holm([*raw_p, *[1.0] * (planned - len(raw_p))])[: len(raw_p)])
     pairs = [p if p.p_value is None else _with_adjusted(p, float(next(adjusted))) for p in pairs]
     return ContinuousComparison(
         variable, statistic, p_value, summaries, tuple(pairs), n_boot, seed, reason
@@ -348,12 +386,20 @@ class CategoricalComparison:
         }
 
     def disclosure(self) -> Declaration:
-        """Disclosure declaration of :meth:`to_dict`: the contingency table's cells, each
-        group's row adding up to its patients with a known value."""
+        """Disclosure declaration of :meth:`to_dict`: the contingency table's cells. The
+        statistic, with the margins, gives the table back: it is withheld with any cell,
+        and the p-value then printed as journals do (always so for an exact test)."""
         return Declaration(
             counts=tuple(
-                Count(("table", g, level)) for g, row in self.table.items() for level in row
+                Count(
+                    ("table", g, level),
+                    dependents=(("statistic",),),
+                    coarsened=(("p_value",),),
+                )
+                for g, row in self.table.items()
+                for level in row
             ),
+            rounded=(("p_value",),) if self.test in EXACT_TESTS else (),
         )
 
     def method(self) -> str:

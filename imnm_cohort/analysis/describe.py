@@ -18,19 +18,24 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.compare import (
+    EXACT_TESTS,
     MIN_FOR_TEST,
+    VALUES,
     Summary,
     compare_categorical,
     compare_continuous,
 )
 from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
 from imnm_cohort.analysis.table_spec import (
+    COLLAPSE_BELOW,
     COMPUTED,
     MIN_LEVEL_PATIENTS,
+    NEIGHBOURS,
     RARE_LEVEL,
     TableOneOptions,
     TableOneVariable,
     pools_rare_values,
+    refuse_dates_and_identifiers,
 )
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, Share, combine
@@ -239,11 +244,27 @@ class TableOne:
         for i, row in enumerate(self.rows):
             at: Path = ("rows", i, "cells")
             smd: Path = ("rows", i, "smd")
+            test: Path = ("rows", i, "test")
+            if row.test.name in EXACT_TESTS:
+                # An exact test's p-value, to full precision, singles out the table.
+                parts.append(Declaration(rounded=((*test, "p_value"),)))
             if row.variable.kind == "continuous":
                 for c in self.columns:
                     parts.append(Summary.disclosure(None, key[c]).under(*at, c))
-                    # The row's SMDs are computed from its cells.
-                    parts.append(Declaration(counts=(Count((*at, c, "n"), reveals=(smd,)),)))
+                    # The row's SMDs and test are computed from its cells; the test is
+                    # withheld whole (a null p-value or a reason would tell the count).
+                    parts.append(
+                        Declaration(
+                            counts=(
+                                Count(
+                                    (*at, c, "n"),
+                                    reveals=(smd,),
+                                    dependents=((*test, "statistic"), (*test, "p_value")),
+                                    notes=(((*test, "reason"), VALUES),),
+                                ),
+                            )
+                        )
+                    )
                 parts.append(across(at, [("n",), ("missing",)]))
                 continue
             for c in self.columns:
@@ -259,17 +280,27 @@ class TableOne:
                         Margin(known, (*here, "denominator")),
                         Margin(((*here, "denominator"), (*here, "counts", MISSING)), key[c]),
                     ]
+                # With no missing value, the denominator is the column's size whichever
+                # convention is used: it is the same count.
+                same = cell.missing_in_denominator or MISSING not in levels
+                # A test's statistic with the margins gives the table back; its p-value is
+                # rounded as journals print it while a cell is withheld.
                 parts.append(
                     Declaration(
                         counts=(
                             # The percentages give the denominator back from any count.
                             Count(
                                 (*here, "denominator"),
-                                key[c] if cell.missing_in_denominator else None,
+                                key[c] if same else None,
                                 reveals=((*here, "percent"),),
                             ),
                             *(
-                                Count((*here, "counts", lv), reveals=((*here, "percent", lv), smd))
+                                Count(
+                                    (*here, "counts", lv),
+                                    reveals=((*here, "percent", lv), smd),
+                                    dependents=((*test, "statistic"),),
+                                    coarsened=((*test, "p_value"),),
+                                )
                                 for lv in levels
                             ),
                         ),
@@ -281,6 +312,8 @@ class TableOne:
                     )
                 )
             parts.append(across(at, [("counts", lv) for lv in row.levels]))
+            if self.options.missing != "row":
+                parts.append(across(at, [("denominator",)]))
         return combine(parts)
 
 
@@ -294,6 +327,7 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
         raise ConfigError(f"[table_one] variable '{v.column}': no such column in the extract")
     if pd.api.types.is_datetime64_any_dtype(values):
         raise ConfigError(f"[table_one] variable '{v.column}': a date cannot be summarised")
+    refuse_dates_and_identifiers(v.column, values, v.kind)
     if v.kind == "categorical":
         return values
     if pd.api.types.is_bool_dtype(values.dtype):
@@ -352,6 +386,31 @@ def _pooled(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1), [*kept, label]
 
 
+def _collapse(column: str, levels: list[str], table: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Collapse before suppress: the levels of ``column`` merged by :data:`NEIGHBOURS`
+    where one of them is held by 1 to ``COLLAPSE_BELOW - 1`` patients in a group or
+    overall (``table``: groups x (missing, levels)).
+
+    Returns
+    -------
+    tuple
+        Each old level's new index, and the new levels (the old ones when nothing merged).
+    """
+    counts = np.vstack([table[:, 1:], table[:, 1:].sum(axis=0)])
+    small = np.asarray(((counts > 0) & (counts < COLLAPSE_BELOW)).any(axis=0))
+    label_of: dict[int, str] = {}
+    for members, label in NEIGHBOURS.get(column, ()):
+        present = [levels.index(m) for m in members if m in levels]
+        if present and small[present].any():
+            label_of.update(dict.fromkeys(present, label))
+    new_levels: list[str] = []
+    for i, level in enumerate(levels):
+        if label_of.get(i, level) not in new_levels:
+            new_levels.append(label_of.get(i, level))
+    mapping = np.array([new_levels.index(label_of.get(i, lv)) for i, lv in enumerate(levels)])
+    return mapping.astype(np.int64), new_levels
+
+
 @dataclass(frozen=True)
 class _Layout:
     """What every row shares: the table's columns (masks), groups, options, labels, seed."""
@@ -383,6 +442,14 @@ def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> Tabl
     table = np.bincount(
         group[described] * width + codes[described] + 1, minlength=len(t.groups) * width
     ).reshape(len(t.groups), width)
+    mapping, merged = _collapse(v.column, levels, table)
+    if len(merged) < len(levels):
+        codes = np.where(codes >= 0, mapping[np.maximum(codes, 0)], -1)
+        levels = merged
+        width = len(levels) + 1
+        table = np.bincount(
+            group[described] * width + codes[described] + 1, minlength=len(t.groups) * width
+        ).reshape(len(t.groups), width)
     by_column = {g: table[i] for i, g in enumerate(t.groups)}
     if OVERALL in t.masks:
         by_column[OVERALL] = table.sum(axis=0)

@@ -31,7 +31,7 @@ Assoc 1989;84:1074-8.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
-from imnm_cohort.analysis.survival import adjustment_covariates
+from imnm_cohort.analysis.survival import adjustment_covariates, model_disclosure, model_groups
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
@@ -85,29 +85,30 @@ class FineGrayModel:
     competing: int
     terms: tuple[FineGrayTerm, ...]
     reason: str | None = None
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form for JSON."""
+        """Plain-dict form for JSON (``groups``: patients, cancers and deaths before
+        cancer of each group in the model, which add up to the totals)."""
         return {
             "model": "fine_gray",
             "reference_group": self.reference,
             "n": self.n,
             "events": self.events,
             "competing": self.competing,
+            "groups": self.groups,
             "terms": [t.to_dict() for t in self.terms],
             "reason": self.reason,
         }
 
     def disclosure(self) -> Declaration:
-        """Disclosure declaration of :meth:`to_dict`: the counts describe the model;
-        patients censored (neither event) are a difference that must not be small alone."""
-        model = (("terms",),)
-        return Declaration(
-            counts=(
-                Count(("n",), describes=model),
-                Count(("events",), describes=model),
-                Count(("competing",), describes=model),
-            ),
+        """Disclosure declaration of :meth:`to_dict`: see
+        :func:`~imnm_cohort.analysis.survival.model_disclosure`; patients censored
+        (neither event) are a difference that must not be small alone."""
+        return model_disclosure(
+            self.groups, self.reference, [t.term for t in self.terms]
+        ) + Declaration(
+            counts=(Count(("competing",)),),
             margins=(
                 Margin(
                     (("events",), ("competing",)), ("n",), self.n - self.events - self.competing
@@ -359,6 +360,7 @@ def fine_gray(
     time = tte["time_years"].to_numpy()[keep]
     event = tte["event"].to_numpy()[keep]
     events, competing = int((event == EVENT).sum()), int((event == COMPETING).sum())
+    counts = model_groups(label[keep], event, groups, competing=True)
     reference = groups[0]
     cancer_in = {g: bool((event[label[keep] == g] == EVENT).any()) for g in groups}
     not_estimable = []
@@ -388,11 +390,13 @@ def fine_gray(
             if events < MIN_EVENTS
             else "no two groups with cancers"
         )
-        return FineGrayModel(reference, len(time), events, competing, (), reason)
+        return FineGrayModel(reference, len(time), events, competing, (), reason, counts)
     try:
         terms = fit_fine_gray(time, event, x, options.alpha, in_model)
     except np.linalg.LinAlgError:
         return FineGrayModel(
-            reference, len(time), events, competing, (), "singular information matrix"
+            reference, len(time), events, competing, (), "singular information matrix", counts
         )
-    return FineGrayModel(reference, len(time), events, competing, (*terms, *not_estimable))
+    return FineGrayModel(
+        reference, len(time), events, competing, (*terms, *not_estimable), None, counts
+    )

@@ -259,8 +259,20 @@ class MalignancyResult:
         }
 
     def disclosure(self) -> Declaration:
-        """Disclosure declaration of :meth:`to_dict`."""
-        return combine(m.disclosure(g).under("groups", g) for g, m in self.groups.items())
+        """Disclosure declaration of :meth:`to_dict`: each group's; Gray's test compares
+        the groups' cancers, so while one is withheld its statistic is withheld and its
+        p-value printed as journals do."""
+        test = Declaration(
+            counts=tuple(
+                Count(
+                    ("groups", g, "events"), dependents=(("statistic",),), coarsened=(("p_value",),)
+                )
+                for g in self.groups
+            )
+        )
+        return combine(
+            [test, *(m.disclosure(g).under("groups", g) for g, m in self.groups.items())]
+        )
 
     def method(self) -> str:
         """The method in two sentences, with references."""

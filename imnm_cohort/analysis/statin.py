@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import Summary, mann_whitney
+from imnm_cohort.analysis.compare import VALUES, Summary, mann_whitney
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
@@ -44,11 +44,26 @@ class StatinLatency:
 
     def disclosure(self) -> Declaration:
         """Disclosure declaration of :meth:`to_dict`: per group, exposed + not exposed +
-        unknown = the group's size; patients with a latency are among the exposed."""
+        unknown = the group's size; patients with a latency are among the exposed. The
+        test of the compared groups depends on their counts of latencies, and is withheld
+        whole with either (a null p-value would tell that it is below 2)."""
         parts = []
         for g, e in self.exposed.items():
             at = ("exposed", g)
             parts.append(Summary.disclosure(f"values:statin_latency:{g}").under("groups", g))
+            if g in self.compared and g in self.groups:
+                parts.append(
+                    Declaration(
+                        counts=(
+                            Count(
+                                ("groups", g, "n"),
+                                f"values:statin_latency:{g}",
+                                dependents=(("statistic",), ("p_value",)),
+                                notes=((("reason",), VALUES),),
+                            ),
+                        )
+                    )
+                )
             parts.append(
                 Declaration(
                     counts=(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.competing import EVENT
+from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
 from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_to_cancer
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
@@ -71,7 +71,15 @@ class OverallSurvival:
         its deaths give back the survival estimate (8 of 9 alive is 0.889), and so do the
         survivors (size minus deaths)."""
         estimates = (("survival_at_horizon",), ("ci_at_horizon",), ("median_years",))
-        return combine(
+        test = Declaration(
+            counts=tuple(
+                Count(
+                    ("groups", g, "deaths"), dependents=(("statistic",),), coarsened=(("p_value",),)
+                )
+                for g in self.groups
+            )
+        )
+        return test + combine(
             Declaration(
                 counts=(
                     Count(("n",), f"group:{g}", describes=((),)),
@@ -208,14 +216,17 @@ class CauseSpecificCox:
     reason: str | None = None
     alpha: float = 0.05
     ph_global_p_value: float | None = None
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form for JSON."""
+        """Plain-dict form for JSON (``groups``: patients and cancers of each group in the
+        model, which add up to ``n`` and ``events``)."""
         return {
             "model": "cause_specific_cox",
             "reference_group": self.reference,
             "n": self.n,
             "events": self.events,
+            "groups": self.groups,
             "confidence_level": 1 - self.alpha,
             "terms": [t.to_dict() for t in self.terms],
             "ph_test_global_p_value": self.ph_global_p_value,
@@ -223,13 +234,8 @@ class CauseSpecificCox:
         }
 
     def disclosure(self) -> Declaration:
-        """Disclosure declaration of :meth:`to_dict`: the cancers describe the model."""
-        return Declaration(
-            counts=(
-                Count(("n",), describes=(("terms",),)),
-                Count(("events",), describes=(("terms",),)),
-            ),
-        )
+        """Disclosure declaration of :meth:`to_dict`: see :func:`model_disclosure`."""
+        return model_disclosure(self.groups, self.reference, [t.term for t in self.terms])
 
     def method(self) -> str:
         """The method in one sentence."""
@@ -239,6 +245,64 @@ class CauseSpecificCox:
             "proportional hazards were checked with the Grambsch-Therneau score test on "
             "Kaplan-Meier-transformed time, as survival::cox.zph (R survival 3.x)."
         )
+
+
+#: The numbers of a model term, withheld with the cancers it depends on.
+TERM_NUMBERS = (
+    "coef", "se", "hazard_ratio", "subdistribution_hazard_ratio", "ci", "p_value",
+    "ph_test_p_value",
+)  # fmt: skip
+
+
+def model_disclosure(
+    groups: dict[str, dict[str, int]], reference: str, terms: Sequence[str]
+) -> Declaration:
+    """Disclosure declaration of a model of cancer by group (Cox or Fine-Gray).
+
+    A model of fewer than twice the minimum count of patients or cancers shows no terms.
+    Its totals add up its groups' counts (patients, cancers and, for Fine-Gray, deaths
+    before cancer): each total is a margin of them, and is the member withheld first when
+    one is withheld (65 - 35 - 28 would give a withheld 2 back). A group's term (ratio,
+    SE, interval, p-values) depends on that group's cancers and on the reference group's
+    (the SE of a binary term is about sqrt(1/d + 1/d_ref)): it is withheld with either,
+    and its reason says "not shown (fewer than 5 events)".
+    """
+    model = (("terms",),)
+    counted = sorted({k for counts in groups.values() for k in counts})
+    index = {t: i for i, t in enumerate(terms)}
+    counts = [Count(("n",), few=model), Count(("events",), few=model)]
+    counts += [Count((k,)) for k in counted if k not in ("n", "events")]
+    for g in groups:
+        own = [index[f"group_{g}"]] if f"group_{g}" in index else []
+        if g == reference:
+            own = [i for t, i in index.items() if t.startswith("group_")]
+        noun = "events in the reference group" if g == reference else "events"
+        counts.append(
+            Count(
+                ("groups", g, "events"),
+                dependents=tuple(("terms", i, k) for i in own for k in TERM_NUMBERS),
+                notes=tuple((("terms", i, "reason"), noun) for i in own),
+            )
+        )
+        counts += [Count(("groups", g, k)) for k in counted if k != "events"]
+    margins = tuple(
+        Margin(tuple(("groups", g, k) for g in groups), (k,), prefer=(k,)) for k in counted
+    )
+    return Declaration(counts=tuple(counts), margins=margins)
+
+
+def model_groups(
+    label: np.ndarray, event: np.ndarray, groups: Sequence[str], competing: bool = False
+) -> dict[str, dict[str, int]]:
+    """Patients, cancers (and deaths before cancer) of each group in a model's data."""
+    out = {}
+    for g in groups:
+        member = label == g
+        counts = {"n": int(member.sum()), "events": int((event[member] == EVENT).sum())}
+        if competing:
+            counts["competing"] = int((event[member] == COMPETING).sum())
+        out[g] = counts
+    return out
 
 
 def adjustment_covariates(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -288,6 +352,7 @@ def cause_specific_cox(
     cancer = tte["event"].to_numpy()[keep] == EVENT
     reference = groups[0]
     events = int(cancer.sum())
+    counts = model_groups(label, np.where(cancer, EVENT, 0), groups)
     inestimable = {}
     for g in groups[1:]:
         in_group = label == g
@@ -307,6 +372,7 @@ def cause_specific_cox(
             f"fewer than {MIN_EVENTS} cancers, or no cancers in the reference group or in "
             "every other group",
             options.alpha,
+            groups=counts,
         )
     rows = ~np.isin(label, [g for g in groups[1:] if g not in fitted_groups])
     candidates = {
@@ -330,6 +396,7 @@ def cause_specific_cox(
             (),
             f"the model could not be fitted ({_why(exc)})",
             options.alpha,
+            groups=counts,
         )
     try:
         ph: ZphTest | None = zph_test(time[rows], cancer[rows], x, fit)
@@ -367,4 +434,5 @@ def cause_specific_cox(
         None,
         options.alpha,
         ph.global_p_value if ph is not None and np.isfinite(ph.global_p_value) else None,
+        counts,
     )

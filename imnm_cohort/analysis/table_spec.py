@@ -41,6 +41,43 @@ MISSING = ("row", "exclude")
 MIN_LEVEL_PATIENTS = 5
 RARE_LEVEL = f"other values (each held by fewer than {MIN_LEVEL_PATIENTS} patients)"
 VARIABLE_KEYS = ("column", "label", "kind", "summary", "test")
+#: Collapse before suppress: where a level of one of these columns is held by 1 to
+#: ``COLLAPSE_BELOW - 1`` patients in any column of Table 1, it is first merged with its
+#: neighbours into one row (the levels listed, in the row of the first of them); disclosure
+#: control then withholds the merged row only where it is still small. The one table of
+#: neighbour merges: column -> ((levels merged, the merged row's label), ...).
+NEIGHBOURS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "sex": ((("other", "unknown"), "other or unknown"),),
+    "proximal_weakness": ((("none", "mild"), "none or mild"),),
+    "weakness_course": ((("acute", "subacute"), "acute or subacute"),),
+    "statin_name": (
+        (
+            ("cerivastatin", "fluvastatin", "lovastatin", "pitavastatin", "pravastatin"),
+            "another statin",
+        ),
+    ),
+}
+COLLAPSE_BELOW = MIN_LEVEL_PATIENTS
+#: An extra column is taken for an identifier, and refused as a categorical row, when at
+#: least :data:`IDENTIFIER_MIN_PATIENTS` patients have a value and more than this share of
+#: those values are different (a record number, a free-text comment, a timestamp).
+IDENTIFIER_SHARE = 0.5
+IDENTIFIER_MIN_PATIENTS = 2 * MIN_LEVEL_PATIENTS
+#: The date formats a value is tried against (after any time of day is taken off): ISO,
+#: day-first and month-first with ``/``, ``.`` or ``-``, two- or four-digit years, compact
+#: ``YYYYMMDD`` and month names. A value that reads as a date from 1800 to 2200 in any of
+#: them is a date.
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d",
+    "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%m.%d.%Y", "%d-%m-%Y", "%m-%d-%Y",
+    "%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d-%m-%y",
+    "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d-%b-%y",
+)  # fmt: skip
+DATE_SAMPLE = 10_000
+_TIME_OF_DAY = (
+    r"(?:[ T]+\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?"
+    r"\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +141,59 @@ def pools_rare_values(column: str) -> bool:
     if column in EXTRACT_SCHEMA.columns:
         return EXTRACT_SCHEMA.columns[column].metadata["kind"] in _FREE_CODE_KINDS
     return known_variable(column) is None
+
+
+def _as_dates(text: pd.Series) -> pd.Series:
+    """Whether each text reads as a date (with or without a time of day) in one of
+    :data:`DATE_FORMATS`: vectorised, one pass per format."""
+    day = text.str.replace(",", " ", regex=False).str.replace(r"\s+", " ", regex=True)
+    day = day.str.replace(_TIME_OF_DAY, "", regex=True).str.strip()
+    found = pd.Series(False, index=text.index)
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(day, format=fmt, errors="coerce")
+        found |= parsed.notna() & parsed.dt.year.between(1800, 2200)
+        if found.all():
+            break
+    return found
+
+
+def refuse_dates_and_identifiers(column: str, values: pd.Series, kind: str) -> None:
+    """Refuse a Table 1 row whose labels would be dates or identifiers.
+
+    Any value that reads as a date (:data:`DATE_FORMATS`) makes the column a date, and a
+    categorical row on an extra column with more than :data:`IDENTIFIER_SHARE` of its
+    values different (at least :data:`IDENTIFIER_MIN_PATIENTS` patients with a value) is
+    taken for an identifier: Table 1 never shows either, whatever kind the row declares.
+    The toolkit's own vocabulary (sex, booleans, categories) is not checked.
+
+    Raises
+    ------
+    ConfigError
+        Naming the column (exit code 2).
+    """
+    if not pools_rare_values(column) or pd.api.types.is_numeric_dtype(values.dtype):
+        return
+    present = values.dropna()
+    distinct = pd.Series(present.astype(str).str.strip().unique(), dtype="string")
+    # A date column shows dates among its first values: a bounded sample keeps this fast.
+    sample = distinct.iloc[:DATE_SAMPLE]
+    dates = _as_dates(sample)
+    if dates.any():
+        raise ConfigError(
+            f"[table_one] variable '{column}': its values read as dates (such as "
+            f"{sample[dates].iloc[0]!r}); Table 1 never shows a date as a row label"
+        )
+    if (
+        kind == "categorical"
+        and column not in EXTRACT_SCHEMA.columns
+        and len(present) >= IDENTIFIER_MIN_PATIENTS
+        and len(distinct) > IDENTIFIER_SHARE * len(present)
+    ):
+        raise ConfigError(
+            f"[table_one] variable '{column}' looks like an identifier ({len(distinct)} "
+            f"different values among {len(present)} patients, more than "
+            f"{IDENTIFIER_SHARE:.0%}); Table 1 never shows identifiers as row labels"
+        )
 
 
 def known_variable(column: str) -> TableOneVariable | None:

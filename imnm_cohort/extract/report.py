@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES
+from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES, REQUIRED_COLUMNS
 from imnm_cohort.extract.validate import ValidationResult
 from imnm_cohort.report.escape import md_text
 from imnm_cohort.tables import write_failure, write_table, write_text
@@ -51,7 +51,7 @@ def validation_markdown(result: ValidationResult) -> str:
         ]
         if mapping["left_out_columns"]:
             lines[6:6] = [
-                "Export columns left out of the combined extract: "
+                "Export columns the mapping neither reads nor keeps, left out of every output: "
                 + ", ".join(md_text(c) for c in mapping["left_out_columns"])
                 + ".",
                 "",
@@ -76,11 +76,13 @@ def validation_markdown(result: ValidationResult) -> str:
         ]
     else:
         lines.append("None.")
-    if summary["absent_columns"]:
+    # A required column is never absent (reading or mapping stops first): never "optional".
+    optional = [c for c in summary["absent_columns"] if c not in REQUIRED_COLUMNS]
+    if optional:
         lines += [
             "",
             "Optional columns absent from the file (read as empty): "
-            + ", ".join(md_text(c) for c in summary["absent_columns"])
+            + ", ".join(md_text(c) for c in optional)
             + ".",
         ]
     lines += [

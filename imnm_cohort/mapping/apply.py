@@ -3,12 +3,17 @@
 The steps, each over whole columns:
 
 1. Trim header names and cells; a cell holding one of ``[source] missing_codes`` is empty.
-2. Make each contract column's row-level text from its source: ``values`` (trimmed, case
-   insensitive; anything else is ``unmapped_value``), ``checkboxes``/``tested``, a date
-   ``format`` (written back as ``YYYY-MM-DD``), a decimal comma and a ``unit``.
+2. Make each contract column's row-level text from its source: the column's own ``missing``
+   codes are empty, rows its ``where`` filter rejects are empty, then ``values`` (trimmed,
+   case insensitive; anything else is ``unmapped_value``), ``checkboxes``/``tested`` (a
+   ticked box of the same field that the mapping leaves out is ``unmapped_value``), a date
+   ``format`` (written back as ``YYYY-MM-DD``), a decimal comma and a ``unit``. A yes/no or
+   category column without ``values`` whose cells hold bare codes (``0``, ``1``, ``2``) is
+   refused (contract section 5a): a code is never read by its truthiness.
 3. With ``[source] id``, give every row its patient (rows with an empty id are each a patient
    of their own, ``missing_id``) and combine each column with its rule
    (:mod:`imnm_cohort.mapping.combine`).
+4. Carry the ``[source] keep`` columns; every other source column is left out.
 
 The result is a section-1 text frame, one row per patient, plus the mapping's own failures in
 the form validation uses (patient position, column, rule, value), so that validation can
@@ -24,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from imnm_cohort.errors import MappingError
 from imnm_cohort.extract.coerce import (
     FAILURE_COLUMNS,
     ISO_DATE_SHAPE,
@@ -32,13 +38,17 @@ from imnm_cohort.extract.coerce import (
     text_booleans,
     true_mask,
 )
-from imnm_cohort.extract.hints import did_you_mean
+from imnm_cohort.extract.hints import CATEGORY_VALUES, did_you_mean
 from imnm_cohort.extract.schema import column_kind
 from imnm_cohort.mapping.combine import combine
 from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
 
 TEXT = pd.StringDtype("pyarrow")
 TICKED = ("1", "checked", "yes", "true")
+#: A bare code: a cell that is a whole or decimal number (``0``, ``1``, ``2``, ``-9``).
+BARE_CODE = r"^[+-]?\d+([.,]\d+)?$"
+#: Column kinds whose text words section 1 reads, and whose bare codes need ``values``.
+_WORD_KINDS = ("bool", "category")
 #: Reasons the mapping itself gives (validation adds its own after mapping).
 MAPPING_RULES = {
     "unmapped_value": "a non-empty value that is neither in the column's values nor a missing code",
@@ -55,7 +65,7 @@ class MappedExport:
     ----------
     extract : pandas.DataFrame
         Section-1 text cells, one row per patient (index 0..P-1): the mapped contract
-        columns, then (one-row-per-patient exports only) the untouched extra columns.
+        columns, then the ``[source] keep`` columns (trimmed, missing codes empty).
     failures : pandas.DataFrame
         The mapping's reasons: ``index`` (patient position), ``column``, ``rule``, ``value``.
     groups : numpy.ndarray
@@ -63,7 +73,7 @@ class MappedExport:
     sources : dict
         Contract column -> the source column(s) it came from.
     left_out : tuple of str
-        Source columns no entry names, left out of a combined export.
+        Source columns no entry reads and ``keep`` does not name: left out of every output.
     """
 
     extract: pd.DataFrame = field(repr=False)
@@ -106,33 +116,40 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
     Raises
     ------
     MappingError
-        When the mapping names a column the export does not have.
+        When the mapping names a column the export does not have, leaves out a required
+        column, or leaves a yes/no or category column of bare codes without ``values``.
     """
     raw = raw.reset_index(drop=True)
     raw.columns = pd.Index([str(c).strip() for c in raw.columns])
     columns = spec.resolve(list(raw.columns))
     cells = _Cells(raw, spec.missing_codes)
     found: list[pd.DataFrame] = []
+    refused: list[str] = []
     text: dict[str, pd.Series] = {}
     keys: dict[str, pd.Series] = {}
     for name, column in columns.items():
-        text[name], keys[name] = _row_values(name, column, spec, cells, found)
+        text[name], keys[name] = _row_values(name, column, spec, cells, found, refused)
+    if refused:
+        raise MappingError(spec.path, refused)
+    for kept in spec.keep:
+        text[kept] = keys[kept] = cells.get(kept)
 
     n = len(raw)
-    used = {c for column in columns.values() for c in column.source_columns()}
+    used = {c for column in columns.values() for c in column.read_columns()}
+    left_out = tuple(
+        c for c in raw.columns if c not in used and c != spec.id and c not in spec.keep
+    )
     if spec.id is None:
         groups = np.arange(n)
         extract = pd.DataFrame(text, index=pd.RangeIndex(n))
-        for extra in raw.columns:
-            if extra not in used and extra not in extract.columns:
-                extract[extra] = raw[extra]
-        left_out: tuple[str, ...] = ()
     else:
         id_text = cells.get(spec.id)
         groups, n_patients = _patients(id_text)
         per_patient = {}
-        for name, column in columns.items():
-            combined = combine(column.combine, text[name], keys[name], groups, n_patients, keys)
+        rules = {name: column.combine for name, column in columns.items()}
+        for name in text:  # kept columns combine as "same": a patient's rows must agree
+            rule = rules.get(name, "same")
+            combined = combine(rule, text[name], keys[name], groups, n_patients, keys)
             per_patient[name] = combined.values
             if len(combined.conflicts):
                 _collect(
@@ -144,7 +161,6 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
                     already_patients=True,
                 )
         extract = pd.DataFrame(per_patient, index=pd.RangeIndex(n_patients))
-        left_out = tuple(c for c in raw.columns if c not in used and c != spec.id)
     id_source = spec.id or (columns["patient_id"].source if "patient_id" in columns else None)
     if id_source is not None:
         missing = np.flatnonzero(cells.get(id_source).isna().to_numpy())
@@ -191,14 +207,29 @@ class _Cells:
 
 
 def _row_values(
-    name: str, column: ColumnMap, spec: MappingSpec, cells: _Cells, found: list[pd.DataFrame]
+    name: str,
+    column: ColumnMap,
+    spec: MappingSpec,
+    cells: _Cells,
+    found: list[pd.DataFrame],
+    refused: list[str],
 ) -> tuple[pd.Series, pd.Series]:
-    """One contract column, row by row (as whole columns): its text and its typed key."""
+    """One contract column, row by row (as whole columns): its text and its typed key.
+
+    Rows that the column's ``where`` filter rejects are empty; the column's own ``missing``
+    codes are empty. A bare code in a yes/no or category column without ``values`` is
+    added to ``refused`` (a mapping problem).
+    """
     kind = column_kind(name)
+    keep = _where_mask(column, cells)
     if column.checkboxes:
-        return _checkbox_rows(column, cells)
+        return _checkbox_rows(column, cells, keep, found)
     assert column.source is not None
     text = cells.get(column.source)
+    if column.missing:
+        text = _drop(text, pc.is_in(pc.utf8_lower(_arrow(text)), pa.array(column.missing)))
+    if keep is not None:
+        text = _drop(text, pc.invert(keep))
     if column.values is not None:
         mapped = _lookup(text, column.values)
         unmapped = (text.notna() & mapped.isna()).to_numpy()
@@ -210,6 +241,8 @@ def _row_values(
             _with_hints(text[unmapped].to_numpy(dtype=object), column.values),
         )
         text = mapped
+    elif kind in _WORD_KINDS:
+        refused += _bare_codes(name, column, text)
     if kind == "date":
         return _date_rows(text, column.date_format or spec.date_format, name, found)
     if kind == "float":
@@ -221,6 +254,44 @@ def _row_values(
     return text, text
 
 
+def _where_mask(column: ColumnMap, cells: _Cells) -> pa.ChunkedArray | None:
+    """The rows that every key of the column's ``where`` filter accepts (None: no filter).
+
+    Cells are compared as read, trimmed and ignoring case; an empty cell matches nothing.
+    """
+    mask = None
+    for source, accepted in column.where:
+        cell = pc.utf8_lower(pc.utf8_trim_whitespace(cells.raw_arrow(source)))
+        match = pc.fill_null(pc.is_in(cell, value_set=pa.array(accepted, pa.string())), False)
+        mask = match if mask is None else pc.and_(mask, match)
+    return mask
+
+
+def _drop(text: pd.Series, empty: pa.ChunkedArray) -> pd.Series:
+    """``text`` with the cells where ``empty`` holds made empty."""
+    cleared = pc.if_else(pc.fill_null(empty, False), pa.scalar(None, pa.string()), _arrow(text))
+    return _text(cleared, text.index)
+
+
+def _bare_codes(name: str, column: ColumnMap, text: pd.Series) -> list[str]:
+    """A refusal when a yes/no or category column without ``values`` holds bare codes."""
+    arrow = _arrow(text)
+    coded = pc.fill_null(pc.match_substring_regex(arrow, BARE_CODE), False)
+    if not pc.any(coded).as_py():
+        return []
+    codes = sorted(pc.unique(pc.filter(arrow, coded)).to_pylist(), key=lambda c: (len(c), c))
+    shown = ", ".join(codes[:5]) + (", ..." if len(codes) > 5 else "")
+    if column_kind(name) == "bool":
+        what, example = "yes/no", '"1" = "true", "0" = "false"'
+    else:
+        what, example = "a category", f'"{codes[0]}" = "{CATEGORY_VALUES[name][0]}"'
+    return [
+        f"[columns] {name}: source column '{column.source}' holds codes ({shown}) and no "
+        f"values; a code is never read as {what}: give values (e.g. values = {{ {example} }}) "
+        'and missing for the codes that mean unknown (e.g. missing = ["9"])'
+    ]
+
+
 def _with_hints(values: np.ndarray, known: dict[str, str]) -> np.ndarray:
     """Each unmapped value, with the closest known code where one is close.
 
@@ -228,7 +299,13 @@ def _with_hints(values: np.ndarray, known: dict[str, str]) -> np.ndarray:
     """
     if len(values) == 0:
         return values
-    hints = {v: str(v) + did_you_mean(str(v), known) for v in pd.unique(values)}
+    unique = pd.unique(values)
+    # A code is not near another code: '10' is not a typing slip for '1'.
+    coded = pd.Series(unique, dtype=object).astype(str).str.fullmatch(BARE_CODE).to_numpy()
+    hints = {
+        v: str(v) + ("" if code else did_you_mean(str(v), known))
+        for v, code in zip(unique, coded, strict=True)
+    }
     return pd.Series(values).map(hints).to_numpy(dtype=object)
 
 
@@ -315,23 +392,52 @@ def _boolean_rows(
     return text.where(~bad, pd.NA), pd.Series(values, index=text.index)
 
 
-def _checkbox_rows(column: ColumnMap, cells: _Cells) -> tuple[pd.Series, pd.Series]:
-    """``other_msa`` from tick boxes: ticked antibodies, ``none`` when tested, else empty."""
+def _checkbox_rows(
+    column: ColumnMap, cells: _Cells, keep: pa.ChunkedArray | None, found: list[pd.DataFrame]
+) -> tuple[pd.Series, pd.Series]:
+    """``other_msa`` from tick boxes: ticked antibodies, ``none`` when tested, else empty.
+
+    A box named with an empty antibody is ignored. A ticked box of the same field
+    (``PREFIX___CODE``) that the mapping does not name is ``unmapped_value``. Rows that the
+    ``where`` filter rejects say nothing.
+    """
     parts = []
     for box, antibody in column.checkboxes:  # a missing code is not a tick: no need to clear
-        cell = pc.utf8_lower(pc.utf8_trim_whitespace(cells.raw_arrow(box)))
-        ticked = pc.fill_null(pc.is_in(cell, value_set=pa.array(TICKED)), False)
-        parts.append(pc.if_else(ticked, f"{antibody};", ""))
-    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=";")
-    listed = joined.to_numpy(zero_copy_only=False)
+        if antibody:
+            parts.append(pc.if_else(_ticked(cells, box), f"{antibody};", ""))
+    if parts:
+        joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=";")
+        listed = joined.to_numpy(zero_copy_only=False)
+    else:
+        listed = np.full(len(cells.raw), "", dtype=object)
     any_ticked = listed != ""
     value = np.full(len(listed), None, dtype=object)
     if column.tested is not None:
         tested = cells.get(column.tested).str.lower().isin(TRUE_WORDS).fillna(False)
         value[tested.to_numpy(dtype=bool)] = "none"
     value[any_ticked] = listed[any_ticked]
+    rows = np.ones(len(listed), dtype=bool) if keep is None else true_mask(keep)
+    value[~rows] = None
+    for box in _unnamed_boxes(column, list(cells.raw.columns)):
+        ticked = true_mask(_ticked(cells, box)) & rows
+        _collect(found, np.flatnonzero(ticked), column.contract, "unmapped_value",
+                 np.full(int(ticked.sum()), f"{box} ticked", dtype=object))  # fmt: skip
     text = pd.Series(value, index=cells.raw.index, dtype=TEXT)
     return text, text
+
+
+def _ticked(cells: _Cells, box: str) -> pa.ChunkedArray:
+    cell = pc.utf8_lower(pc.utf8_trim_whitespace(cells.raw_arrow(box)))
+    return pc.fill_null(pc.is_in(cell, value_set=pa.array(TICKED)), False)
+
+
+def _unnamed_boxes(column: ColumnMap, header: list[str]) -> list[str]:
+    """The export's boxes of each named field (``PREFIX___*``) that the mapping leaves out."""
+    named = {box for box, _ in column.checkboxes}
+    prefixes = tuple({box.split("___", 1)[0] + "___" for box in named if "___" in box})
+    if not prefixes:
+        return []
+    return [h for h in header if h.startswith(prefixes) and h not in named]
 
 
 def _patients(id_text: pd.Series) -> tuple[np.ndarray, int]:

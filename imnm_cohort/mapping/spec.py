@@ -1,11 +1,14 @@
 """Mapping files: parse and check the TOML that turns a site's export into a section-1 extract.
 
-A mapping file has two sections (contract section 5): ``[source]`` (how to read the export:
-``encoding``, ``delimiter``, ``decimal``, ``date_format``, ``missing_codes``, ``id``) and
-``[columns]`` (contract column = source column, or a table with ``from``, ``values``,
-``format``, ``unit``, ``combine``, ``checkboxes`` and ``tested``). The whole file is checked
-before any export row is read; every problem is collected, and they are raised together as one
-:class:`~imnm_cohort.errors.MappingError` line naming the file and each key (exit code 2).
+A mapping file has two sections (contract sections 5 and 5a): ``[source]`` (how to read the
+export: ``encoding``, ``delimiter``, ``decimal``, ``date_format``, ``missing_codes``, ``id``;
+which unnamed columns to carry, ``keep``; the dictionary's ``identifiers`` and
+``keep_identifiers``) and ``[columns]`` (contract column = source column, or a table with
+``from``, ``values``, ``missing``, ``where``, ``format``, ``unit``, ``combine``,
+``checkboxes`` and ``tested``). The whole file is checked before any export row is read, and
+again against the export's header (:meth:`MappingSpec.resolve`); every problem is collected,
+and they are raised together as one :class:`~imnm_cohort.errors.MappingError` line naming the
+file and each key (exit code 2).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import codecs
 import datetime as dt
 import hashlib
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +25,12 @@ from typing import Any
 from imnm_cohort.errors import MappingError
 from imnm_cohort.extract.hints import BOOLEAN_VALUES, CATEGORY_VALUES, OTHER_MSA, did_you_mean
 from imnm_cohort.extract.read import SourceOptions
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
 
-SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "missing_codes", "id")
-COLUMN_KEYS = ("from", "values", "format", "unit", "combine", "checkboxes", "tested")
+SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "missing_codes", "id",
+               "keep", "identifiers", "keep_identifiers")  # fmt: skip
+COLUMN_KEYS = ("from", "values", "missing", "where", "format", "unit", "combine",
+               "checkboxes", "tested")  # fmt: skip
 #: Units of ``ck_peak`` and ``ck_uln`` and their factor to U/L (1 U = 1 umol/min = 1/60 ukat).
 UNITS = {"u/l": 1.0, "iu/l": 1.0, "ukat/l": 60.0, "µkat/l": 60.0, "μkat/l": 60.0}
 COMBINE_RULES = ("same", "max", "min", "first", "last", "any", "all")
@@ -51,9 +57,13 @@ class ColumnMap:
     combine : str
         How a patient's rows give one value (``same`` by default).
     checkboxes : tuple of (str, str)
-        Source column -> antibody, for ``other_msa``.
+        Source column -> antibody, for ``other_msa``; an empty antibody ignores the box.
     tested : str or None
         The yes/no source column saying whether the antibody panel was done.
+    missing : tuple of str
+        This column's own missing codes (``missing``), trimmed and lower case.
+    where : tuple of (str, tuple of str)
+        The row filter (``where``): source column -> accepted values, trimmed and lower case.
     """
 
     contract: str
@@ -64,11 +74,17 @@ class ColumnMap:
     combine: str = "same"
     checkboxes: tuple[tuple[str, str], ...] = ()
     tested: str | None = None
+    missing: tuple[str, ...] = ()
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def source_columns(self) -> tuple[str, ...]:
-        """Every source column this entry reads."""
+        """Every source column whose cells this entry carries into its value."""
         named = (self.source, *(box for box, _ in self.checkboxes), self.tested)
         return tuple(c for c in named if c)
+
+    def read_columns(self) -> tuple[str, ...]:
+        """Every source column this entry reads: its sources and its row filter's columns."""
+        return (*self.source_columns(), *(c for c, _ in self.where))
 
     def label(self) -> str:
         """The source column(s), as named in messages."""
@@ -91,6 +107,13 @@ class MappingSpec:
     missing_codes : tuple of str
     id : str or None
         The source column whose value identifies a patient across rows.
+    keep : tuple of str
+        Source columns no entry names that are carried into the extract (``[source] keep``).
+    identifiers : tuple of str
+        Fields the data dictionary flags as identifiers (``[source] identifiers``).
+    keep_identifiers : bool or tuple of str
+        Whether listed identifiers may be kept or read by a column other than patient_id:
+        ``True`` for all of them, or the names of those that may.
     columns : dict
         Contract column -> :class:`ColumnMap`, as written in ``[columns]``.
     """
@@ -103,6 +126,9 @@ class MappingSpec:
     date_format: str | None = None
     missing_codes: tuple[str, ...] = ()
     id: str | None = None
+    keep: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
+    keep_identifiers: bool | tuple[str, ...] = False
     columns: dict[str, ColumnMap] = field(default_factory=dict)
 
     def source_options(self) -> SourceOptions:
@@ -119,17 +145,23 @@ class MappingSpec:
         Raises
         ------
         MappingError
-            When a ``from``, ``checkboxes``, ``tested`` or ``[source] id`` column is not in
-            the export's header (every such key in one line).
+            When a ``from``, ``checkboxes``, ``tested``, ``where``, ``[source] id`` or
+            ``[source] keep`` column is not in the export's header, when a required column
+            is neither named nor in the export, or when a same-named column is a listed
+            identifier (every such problem in one line).
         """
         present = set(header)
         problems = []
         if self.id is not None and self.id not in present:
             problems.append(_absent("[source] id", self.id, header))
+        problems += [_absent("[source] keep", c, header) for c in self.keep if c not in present]
         for name, column in self.columns.items():
             for source in column.source_columns():
                 if source not in present:
                     problems.append(_absent(f"[columns] {name}", source, header))
+            for source, _ in column.where:
+                if source not in present:
+                    problems.append(_absent(f"[columns] {name} where", source, header))
         if problems:
             raise MappingError(self.path, problems)
         resolved = dict(self.columns)
@@ -139,6 +171,14 @@ class MappingSpec:
                 resolved[name] = ColumnMap(name, lowered[name])
         if "patient_id" not in resolved and self.id is not None:
             resolved["patient_id"] = ColumnMap("patient_id", self.id)
+        problems += [
+            f"{name} is required: name its source column in [columns]"
+            for name in REQUIRED_COLUMNS
+            if name not in resolved
+        ]
+        implicit = {n: c for n, c in resolved.items() if n not in self.columns}
+        flags = {"identifiers": self.identifiers, "keep_identifiers": self.keep_identifiers}
+        problems += _identifier_problems(flags, implicit, ())
         for name, column in resolved.items():
             other = column.combine.split(":", 1)[1] if ":" in column.combine else None
             if other is not None and other not in resolved:
@@ -152,7 +192,47 @@ class MappingSpec:
 
 
 def _absent(key: str, source: str, header: list[str]) -> str:
-    return f"{key}: column '{source}' is not in the export{did_you_mean(source, header)}"
+    """A source column the export lacks; a header name is suggested only when it is the same
+    name but for case, spaces or punctuation (never another field)."""
+    wanted = _spelling(source)
+    same = [h for h in header if _spelling(h) == wanted and wanted]
+    hint = f" (the export has '{same[0]}')" if same else ""
+    return f"{key}: column '{source}' is not in this export{hint}"
+
+
+def _spelling(name: str) -> str:
+    """A name without case, spaces or punctuation: ``BX P62`` and ``bx_p62`` are one."""
+    folded = unicodedata.normalize("NFKC", str(name)).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _identifier_problems(
+    settings: dict[str, Any], columns: dict[str, ColumnMap], keep: tuple[str, ...]
+) -> list[str]:
+    """Listed identifiers that ``keep`` or a column other than patient_id would carry.
+
+    ``settings`` holds ``identifiers`` and ``keep_identifiers`` (the ``[source]`` settings).
+    """
+    allowed = settings.get("keep_identifiers", False)
+    if allowed is True or not settings.get("identifiers"):
+        return []
+    listed = {c.casefold() for c in settings["identifiers"]} - {c.casefold() for c in allowed or ()}
+
+    def flagged(key: str, name: str) -> str:
+        return (
+            f"{key}: '{name}' is flagged as an identifier; to carry it knowingly, set "
+            f'[source] keep_identifiers = ["{name}"]'
+        )
+
+    problems = [flagged("[source] keep", c) for c in keep if c.casefold() in listed]
+    for name, column in columns.items():
+        if name != "patient_id":
+            problems += [
+                flagged(f"[columns] {name}", c)
+                for c in column.source_columns()
+                if c.casefold() in listed
+            ]
+    return problems
 
 
 def load_mapping(path: str | Path) -> MappingSpec:
@@ -198,6 +278,7 @@ def load_mapping(path: str | Path) -> MappingSpec:
         column = _column(name, entry, settings, problems)
         if column is not None:
             parsed[name] = column
+    problems += _identifier_problems(settings, parsed, settings.get("keep", ()))
     if problems:
         raise MappingError(path, problems)
     return MappingSpec(
@@ -259,7 +340,38 @@ def _source_settings(source: dict[str, Any], problems: list[str]) -> dict[str, A
             problems.append('[source] missing_codes must be a list of strings, e.g. ["UNK"]')
     if "id" in source:
         settings["id"] = _text(source["id"], "[source] id", problems)
+    for key in ("keep", "identifiers"):
+        if key in source:
+            settings[key] = _names(source[key], f"[source] {key}", problems)
+    for kept in settings.get("keep", ()):
+        if kept.lower() in CONTRACT_COLUMNS:
+            problems.append(
+                f"[source] keep: '{kept}' is a contract column's name; name it in [columns]"
+            )
+    if "keep_identifiers" in source:
+        allowed = source["keep_identifiers"]
+        key = "[source] keep_identifiers"
+        if isinstance(allowed, bool):
+            settings["keep_identifiers"] = allowed
+        elif isinstance(allowed, list):
+            settings["keep_identifiers"] = _names(allowed, key, problems)
+            listed = {c.casefold() for c in settings.get("identifiers", ())}
+            problems += [
+                f"{key}: '{c}' is not in [source] identifiers"
+                for c in settings["keep_identifiers"]
+                if c.casefold() not in listed
+            ]
+        else:
+            problems.append(f'{key} must be true, false or a list of identifiers, e.g. ["dob"]')
     return settings
+
+
+def _names(value: Any, key: str, problems: list[str]) -> tuple[str, ...]:
+    """A list of source column names (each trimmed, none empty)."""
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(dict.fromkeys(v.strip() for v in value))
+    problems.append(f'{key} must be a list of source column names, e.g. ["site_note"]')
+    return ()
 
 
 def _date_format(value: Any, key: str, problems: list[str]) -> str | None:
@@ -326,6 +438,12 @@ def _column(
         if "checkboxes" not in entry:
             problems.append(f"{where} tested: only with 'checkboxes'")
         fields["tested"] = _text(entry["tested"], f"{where} tested", problems)
+    if "missing" in entry:
+        fields["missing"] = _missing(entry["missing"], fields.get("values"), where, problems)
+        if source is None:
+            problems.append(f"{where} missing: only with 'from' (the column's own codes)")
+    if "where" in entry:
+        fields["where"] = _where(entry["where"], where, problems)
     if source is None and "checkboxes" not in entry:
         problems.append(f"{where}: a table needs 'from' (the source column)")
     return ColumnMap(column.contract, column.source, **fields)
@@ -355,6 +473,38 @@ def _values(name: str, values: Any, where: str, problems: list[str]) -> dict[str
                 )
         mapped[str(code).strip().lower()] = value
     return mapped
+
+
+def _missing(
+    codes: Any, values: dict[str, str] | None, where: str, problems: list[str]
+) -> tuple[str, ...]:
+    """A column's own missing codes: trimmed, lower case; none may also be in ``values``."""
+    if not isinstance(codes, list) or not all(isinstance(c, str | int | float) for c in codes):
+        problems.append(f'{where} missing must be a list of source values, e.g. ["4", "Not done"]')
+        return ()
+    lowered = tuple(dict.fromkeys(str(c).strip().lower() for c in codes))
+    for code in lowered:
+        if values is not None and code in values:
+            problems.append(
+                f"{where} missing: '{code}' is also in values; a code is either a value or missing"
+            )
+    return lowered
+
+
+def _where(rule: Any, where: str, problems: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A row filter: source column -> one value or a list of values (trimmed, lower case)."""
+    example = '{ analyte = "CK" } or { analyte = ["CK", "CPK"] }'
+    if not isinstance(rule, dict) or not rule:
+        problems.append(f"{where} where must be a table of source column = value, e.g. {example}")
+        return ()
+    pairs = []
+    for column, accepted in rule.items():
+        values = accepted if isinstance(accepted, list) else [accepted]
+        if not values or not all(isinstance(v, str | int | float) for v in values):
+            problems.append(f"{where} where: '{column}' must be a value or a list, e.g. {example}")
+            continue
+        pairs.append((str(column).strip(), tuple(str(v).strip().lower() for v in values)))
+    return tuple(pairs)
 
 
 def _combine(
@@ -399,10 +549,11 @@ def _checkboxes(
     pairs = []
     for box, antibody in boxes.items():
         value = str(antibody).strip().lower()
-        if value not in OTHER_MSA:
+        if value and value not in OTHER_MSA:
             problems.append(
                 f"{where} checkboxes: '{box}' = '{antibody}' is not an antibody"
-                f"{did_you_mean(value, OTHER_MSA)}; allowed: {', '.join(OTHER_MSA)}"
+                f"{did_you_mean(value, OTHER_MSA)}; allowed: {', '.join(OTHER_MSA)}, "
+                'or "" to ignore the box'
             )
         pairs.append((str(box).strip(), value))
     return tuple(pairs)

@@ -46,6 +46,18 @@ class Count:
     few : tuple of Path
         Summaries that, from a few values, pin individual values (a mean and SD beside
         the median and quartiles): withheld while the count is below twice the minimum.
+    dependents : tuple of Path
+        Statistics computed from this count together with others (a test's statistic and
+        p-value, a model term's ratio, SE, interval and p-value, an SMD): with the
+        published margins they can determine the count, so they are withheld with it,
+        an undefined (null) one too, so that being undefined does not tell the count.
+    coarsened : tuple of Path
+        p-values that, while the count is withheld, are published only as journals print
+        them (two significant figures, ``<0.001``) instead of being withheld.
+    notes : tuple of (Path, str)
+        Explanatory texts (a test's or a term's ``reason``) replaced, while the count is
+        withheld, by a note that never narrows the marker: ``not shown (fewer than 5
+        <noun>)`` for a small count, a neutral note for one withheld beside it.
     """
 
     path: Path
@@ -53,6 +65,9 @@ class Count:
     describes: tuple[Path, ...] = ()
     reveals: tuple[Path, ...] = ()
     few: tuple[Path, ...] = ()
+    dependents: tuple[Path, ...] = ()
+    coarsened: tuple[Path, ...] = ()
+    notes: tuple[tuple[Path, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,11 +85,16 @@ class Margin:
     rest : int
         What the shown cells leave out of the total (``total - sum(cells)``), when the
         output does not show it: a small ``rest`` counts as a withheld member.
+    prefer : Path, optional
+        The member withheld first when the margin needs one more withheld (a model's
+        total rather than a group's count); otherwise one chosen by
+        :func:`~imnm_cohort.pipeline.disclosure.suppress`.
     """
 
     cells: tuple[Path, ...]
     total: Path | str | None = None
     rest: int = 0
+    prefer: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +124,9 @@ class Declaration:
         Numbers that need no control: settings (a seed, a threshold) or values that
         disclosure control already released elsewhere. A path to a mapping clears all
         under it.
+    rounded : tuple of Path
+        p-values of exact tests: always published as journals print them while control
+        is on (at full precision, with the margins, they single out the table).
     """
 
     counts: tuple[Count, ...] = ()
@@ -111,6 +134,7 @@ class Declaration:
     shares: tuple[Share, ...] = ()
     individual: tuple[Path, ...] = ()
     cleared: tuple[Path, ...] = ()
+    rounded: tuple[Path, ...] = ()
 
     def __add__(self, other: Declaration) -> Declaration:
         return Declaration(
@@ -119,6 +143,7 @@ class Declaration:
             self.shares + other.shares,
             self.individual + other.individual,
             self.cleared + other.cleared,
+            self.rounded + other.rounded,
         )
 
     def under(self, *prefix: str | int) -> Declaration:
@@ -139,13 +164,25 @@ class Declaration:
                     tuple(map(p, c.describes)),
                     tuple(map(p, c.reveals)),
                     tuple(map(p, c.few)),
+                    tuple(map(p, c.dependents)),
+                    tuple(map(p, c.coarsened)),
+                    tuple((p(q), noun) for q, noun in c.notes),
                 )
                 for c in self.counts
             ),
-            tuple(Margin(tuple(map(p, m.cells)), total(m.total), m.rest) for m in self.margins),
+            tuple(
+                Margin(
+                    tuple(map(p, m.cells)),
+                    total(m.total),
+                    m.rest,
+                    p(m.prefer) if m.prefer is not None else None,
+                )
+                for m in self.margins
+            ),
             tuple(Share(p(s.path), p(s.count), p(s.denominator), s.scale) for s in self.shares),
             tuple(map(p, self.individual)),
             tuple(map(p, self.cleared)),
+            tuple(map(p, self.rounded)),
         )
 
 

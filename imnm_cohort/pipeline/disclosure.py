@@ -17,11 +17,19 @@ statistics of the patients it counts (``describes``) and the values that give it
 exactly (``reveals``: a percentage, a rate, a survival estimate). Under rounding, a declared
 :class:`Share` is recomputed from the rounded counts and the other ``reveals`` are withheld.
 
+Statistics near a withheld count: each count declares the statistics computed from it
+together with other counts (``dependents``: a test's statistic and p-value, a model term, an
+SMD), which are withheld with it, undefined ones too; p-values it ``coarsens`` are printed
+as journals do instead (:func:`journal_p`); reasons it ``notes`` become a note that never
+narrows the marker (:func:`note`). An exact test's p-value is always printed as journals do
+(:attr:`Declaration.rounded`).
+
 Complementary suppression (threshold policy): counts that add up to a total a reader knows
-(:class:`Margin`: a table's row or column, the overall column, changes and transitions) never
-have exactly one unknown member: the smallest other member is withheld as well. The same
-count shown in several places (:attr:`Count.key`, e.g. a group's size) is withheld
-everywhere at once. Both rules are applied until nothing changes.
+(:class:`Margin`: a table's row or column, the overall column, a model's total, changes and
+transitions) never have exactly one unknown member: another member is withheld as well (the
+margin's ``prefer``, else a cell chosen so that few other equations are left with one
+unknown). The same count shown in several places (:attr:`Count.key`, e.g. a group's size) is
+withheld everywhere at once. Both rules are applied until nothing changes.
 
 Markers: ``<5`` (or ``<=5``) is a small count; ``[withheld]`` is any other value withheld so
 that a small count cannot be worked out. A marker never states something false.
@@ -49,7 +57,8 @@ from imnm_cohort.pipeline.declarations import (
 
 __all__ = [
     "DEFAULT_MIN_COUNT", "WITHHELD", "Count", "Declaration", "Margin", "Path", "Policy", "Share",
-    "Suppressed", "combine", "covers", "dotted", "leaves", "path", "suppress",
+    "Suppressed", "combine", "covers", "dotted", "journal_p", "leaves", "note", "path",
+    "suppress",
 ]  # fmt: skip
 
 DEFAULT_MIN_COUNT = 5
@@ -124,12 +133,16 @@ class Suppressed:
     undeclared : tuple of str
         Integers no declaration covered (withheld: disclosure fails closed).
     policy : Policy
+    coarsened : tuple of str
+        Dotted paths of the p-values published at journal precision (:func:`journal_p`)
+        rather than in full.
     """
 
     data: dict[str, Any]
     withheld: tuple[str, ...]
     undeclared: tuple[str, ...]
     policy: Policy = field(default_factory=Policy)
+    coarsened: tuple[str, ...] = ()
 
     @property
     def marker(self) -> str:
@@ -169,22 +182,47 @@ def leaves(data: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
         yield prefix, data
 
 
-def _numbers_under(data: Any, p: Path) -> Iterator[Path]:
+def _numbers_under(
+    data: Any, p: Path, undefined: bool = False, text: bool = False
+) -> Iterator[Path]:
     """The values to withhold under ``p``: numbers, and intervals (lists of numbers) whole;
-    an interval with undefined bounds too, as their being undefined tells the estimate."""
+    an interval with undefined bounds too, as their being undefined tells the estimate.
+    With ``undefined``, nulls as well (a statistic that could not be computed); with
+    ``text``, text too (how a p-value was computed: exact only for small groups)."""
     node = _get(data, p)
     if isinstance(node, list) and all(_is_number(v) or v is None for v in node):
         if node:
             yield p
     elif isinstance(node, dict | list):
         for k in node if isinstance(node, dict) else range(len(node)):
-            yield from _numbers_under(data, (*p, k))
-    elif _is_number(node):
+            yield from _numbers_under(data, (*p, k), undefined, text)
+    elif _is_number(node) or (
+        _present(data, p) and ((undefined and node is None) or (text and isinstance(node, str)))
+    ):
         yield p
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def journal_p(value: float) -> float | str:
+    """A p-value as journals print it: ``<0.001`` below 0.001, else two significant
+    figures (0.21, 0.046, 0.0012). Coarse enough that it no longer singles out one table
+    among those with the published margins, fine enough to read."""
+    if value < 0.001:
+        return "<0.001"
+    return float(f"{value:.2g}")
+
+
+def note(policy: Policy, small: bool, noun: str) -> str:
+    """The text that replaces an explanation beside a withheld count: it says no more
+    than the marker (``<5`` is 1 to 4, whatever the reason said)."""
+    if not small:
+        return "not shown (withheld so that a small count cannot be worked out)"
+    if policy.rounding:
+        return f"not shown ({policy.min_count} or fewer {noun})"
+    return f"not shown (fewer than {policy.min_count} {noun})"
 
 
 def suppress(
@@ -221,17 +259,42 @@ def suppress(
     withheld: dict[Path, str] = {}
     for p in sorted(hidden, key=dotted):
         withheld[p] = policy.marker if p in small else WITHHELD
+    texts: dict[Path, str] = {}
+    coarse: set[Path] = set(declaration.rounded)
     for c in counts:
         if c.path in withheld:
-            for q in (*c.describes, *c.reveals):
+            # A statistic of a withheld count is withheld even where it is undefined:
+            # ``sd: null`` beside ``<5`` would say the group has one patient.
+            for q in c.describes:
+                for r in _numbers_under(out, q, undefined=True):
+                    withheld.setdefault(r, WITHHELD)
+            for q in c.dependents:
+                for r in _numbers_under(out, q, undefined=True, text=True):
+                    withheld.setdefault(r, WITHHELD)
+            for q in c.reveals:
                 for r in _numbers_under(out, q):
                     withheld.setdefault(r, WITHHELD)
+            coarse.update(c.coarsened)
+            for q, noun in c.notes:
+                if isinstance(_get(out, q), str) or _get(out, q) is None:
+                    # A small count says "fewer than 5"; one withheld beside it, neutrally.
+                    text = note(policy, c.path in small, noun)
+                    texts[q] = min(texts.get(q, text), text, key=lambda t: "fewer" not in t)
     for c in counts:
         if 0 < value[c.path] < 2 * policy.min_count:
             for q in c.few:
                 for r in _numbers_under(out, q):
                     withheld.setdefault(r, WITHHELD)
     if policy.rounding:
+        # Every shown count is rounded: a test's statistic over the exact counts would
+        # narrow them back, so a test (a statistic whose p-value can be coarsened) is
+        # shown as its rounded p-value alone.
+        for c in counts:
+            if c.coarsened:
+                coarse.update(c.coarsened)
+                for q in c.dependents:
+                    for r in _numbers_under(out, q):
+                        withheld.setdefault(r, WITHHELD)
         recomputed = _round(out, counts, declaration.shares, withheld, policy)
         for c in counts:
             for q in c.reveals:
@@ -241,11 +304,26 @@ def suppress(
     for p in declaration.individual:
         if _get(out, p) is not None:
             withheld.setdefault(p, WITHHELD)
+    coarsened = []
+    for p in sorted(coarse - set(withheld), key=dotted):
+        v = _get(out, p)
+        if _is_number(v) and math.isfinite(v):
+            _set(out, p, journal_p(v))
+            coarsened.append(dotted(p))
     for p, marker in withheld.items():
-        if _get(out, p) is not None:
-            _set(out, p, marker)
-    listed = tuple(dotted(p) for p in withheld if _get(data, p) is not None)
-    return Suppressed(out, listed, tuple(dotted(p) for p in undeclared), policy)
+        _set(out, p, marker)
+    for p, text in texts.items():
+        _set(out, p, text)
+    listed = tuple(dotted(p) for p in withheld if _present(data, p))
+    return Suppressed(out, listed, tuple(dotted(p) for p in undeclared), policy, tuple(coarsened))
+
+
+def _present(data: Any, p: Path) -> bool:
+    """Whether ``p`` names a value of ``data`` (a null one too)."""
+    parent = _get(data, p[:-1])
+    if isinstance(parent, dict):
+        return p[-1] in parent
+    return isinstance(parent, list) and isinstance(p[-1], int) and 0 <= p[-1] < len(parent)
 
 
 def _complete(
@@ -255,17 +333,50 @@ def _complete(
     value: dict[Path, Any],
     policy: Policy,
 ) -> set[Path]:
-    """Withhold more counts until none can be worked out from totals or copies."""
+    """Withhold more counts until none can be worked out from totals or copies.
+
+    A margin is a linear equation over its members (and a ``rest`` the output does not
+    show, counted as withheld when small). A withheld member is given back when it is the
+    only unknown of its equation; then one more member is withheld: the margin's ``prefer`` when
+    given, else a cell rather than the total, a non-zero one (a zero is often guessable),
+    one shown only there rather than a count shown in several places (a group's size),
+    the one that leaves the fewest other equations with a single unknown (one that also
+    completes another equation costs nothing), then the smallest.
+    """
     keys: dict[str, list[Path]] = {}
     for c in counts:
         if c.key:
             keys.setdefault(c.key, []).append(c.path)
+    copies = {p: same for same in keys.values() for p in same}
 
     def total(t: Path | str | None) -> Path | None:
         if isinstance(t, str):
             return keys[t][0] if t in keys else None
         return t
 
+    members = [
+        [p for p in dict.fromkeys((*m.cells, total(m.total))) if p is not None and p in value]
+        for m in margins
+    ]
+    of: dict[Path, list[int]] = {}
+    for i, ms in enumerate(members):
+        for p in ms:
+            of.setdefault(p, []).append(i)
+
+    def unknown(i: int) -> int:
+        # A small rest is a withheld member; a larger one is taken as known (a reader may
+        # know it some other way).
+        return sum(p in hidden for p in members[i]) + policy.is_small(abs(margins[i].rest))
+
+    def cost(p: Path, m: Margin) -> tuple[bool, bool, bool, int, Any, str]:
+        # A count shown in several places (a group's size) goes last, by size alone.
+        keyed = p in copies
+        new = 0 if keyed else sum(unknown(i) == 0 for i in of.get(p, ()))
+        return (p == total(m.total), value[p] == 0, keyed, new, value[p], dotted(p))
+
+    # Equations of a small count first: their complements then settle the others.
+    primary = set(hidden)
+    order = sorted(range(len(margins)), key=lambda i: not primary.intersection(members[i]))
     changed = True
     while changed:
         changed = False
@@ -273,16 +384,16 @@ def _complete(
             if any(p in hidden for p in same) and not all(p in hidden for p in same):
                 hidden |= set(same)
                 changed = True
-        for m in margins:
-            members = [p for p in (*m.cells, total(m.total)) if p is not None and p in value]
-            unknown = sum(p in hidden for p in members) + policy.is_small(m.rest)
-            if unknown != 1:
+        for i in order:
+            m = margins[i]
+            if unknown(i) != 1:
                 continue
-            shown = [p for p in members if p not in hidden]
+            shown = [p for p in members[i] if p not in hidden]
             if not shown:
                 continue
-            # The smallest other member, a non-zero one first: a zero is often guessable.
-            hidden.add(min(shown, key=lambda p: (value[p] == 0, value[p], dotted(p))))
+            prefer = total(m.prefer) if m.prefer is not None else None
+            pick = prefer if prefer in shown else min(shown, key=lambda p: cost(p, m))
+            hidden |= set(copies.get(pick, [pick]))
             changed = True
     return hidden
 

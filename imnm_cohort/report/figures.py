@@ -92,11 +92,12 @@ def box_figure(
         [
             {
                 "label": "\n".join(LABELS.get(s.label, s.label).rsplit(" ", 1)) + f"\n(n={s.n})",
-                "whislo": s.p5,
+                # A whisker the disclosure rules leave out ends at its box.
+                "whislo": s.q1 if s.p5 is None else s.p5,
                 "q1": s.q1,
                 "med": s.median,
                 "q3": s.q3,
-                "whishi": s.p95,
+                "whishi": s.q3 if s.p95 is None else s.p95,
                 "fliers": [],
             }
             for s in stats
@@ -105,6 +106,16 @@ def box_figure(
         patch_artist=True,
         medianprops={"color": "#000000"},
     )
+    if any(s.p5 is None or s.p95 is None for s in stats):
+        fig.subplots_adjust(bottom=0.28)
+        fig.text(
+            0.02,
+            0.01,
+            f"Whiskers: 5th and 95th percentiles, left out\nwhere fewer than {min_count} "
+            "values lie beyond.",
+            fontsize=6,
+            va="bottom",
+        )
     ax.tick_params(axis="x", labelsize=7)
     for patch, s in zip(boxes["boxes"], stats, strict=True):
         patch.set_facecolor(COLOURS.get(s.label, "#999999"))
@@ -142,14 +153,35 @@ def curve_figure(
     if not curves:
         _no_data(ax, f"No data to show: no group has at least {max(min_count, 1)} patients.")
         return fig
+    if all(c.withheld is not None for c in curves):
+        reasons = (f"{LABELS.get(c.label, c.label)} ({c.withheld})" for c in curves)
+        _no_data(ax, "\n".join(("No data to show.", *reasons)))
+        return fig
     for c in curves:
+        style = {"color": COLOURS.get(c.label), "linestyle": LINESTYLES.get(c.label, "-")}
+        name = LABELS.get(c.label, c.label)
+        if c.withheld is not None:
+            # No line, only a legend entry that says why.
+            ax.plot([], [], label=f"{name} ({c.withheld})", **style)
+            continue
+        # The gid names the line in the SVG (deterministic), so that it can be read back.
         ax.step(
             [0.0, *c.time],
             [start, *c.value],
             where="post",
-            color=COLOURS.get(c.label),
-            linestyle=LINESTYLES.get(c.label, "-"),
-            label=LABELS.get(c.label, c.label),
+            label=name,
+            gid=f"curve-{c.label}",
+            **style,
+        )
+    if min_count:
+        fig.subplots_adjust(bottom=0.08)
+        fig.text(
+            0.2,
+            0.01,
+            f"Each step stands for at least {min_count} events; curves stop where fewer "
+            f"than {min_count} patients remain at risk.",
+            fontsize=6,
+            va="bottom",
         )
     top = max([start, *(v for c in curves for v in c.value)])
     # Probabilities: never below 0 nor above 1, with a little head-room above the curves.

@@ -15,6 +15,7 @@ from typing import Any
 
 from imnm_cohort.report import model_tables, population_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
+from imnm_cohort.report.render import why_not
 from imnm_cohort.report.table_model import Builder, Row, Table
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
@@ -119,8 +120,8 @@ def comparisons(summary: dict[str, Any]) -> Table:
         )
         rows.append(b.row("Mann-Whitney p", slots, [stat("p", "p_value", "p")], "{}", indent=1))
         rows.append(b.row("Holm-adjusted p", slots, [stat("p", "p_adjusted", "p")], "{}", indent=1))
-        if c.get("p_value") is None and c.get("reason"):
-            notes.append(f"{title}: not tested across the groups ({c['reason']}).")
+        if why := why_not(c.get("p_value"), c.get("reason"), "not tested across the groups"):
+            notes.append(f"{title}: {why}.")
     return Table(
         "comparisons",
         "Table 2. Onset age and peak CK compared between the IMNM groups",
@@ -144,8 +145,8 @@ def statin_latency(summary: dict[str, Any]) -> Table:
     base = "comparisons.statin_latency"
     compared = " versus ".join(label(g) for g in st.get("compared", ()))
     notes = [f"p: {compared}."]
-    if st.get("p_value") is None and st.get("reason"):
-        notes = [f"{compared}: not tested ({st['reason']})."]
+    if why := why_not(st.get("p_value"), st.get("reason")):
+        notes = [f"{compared}: {why}."]
     rows = (
         b.row(
             "Statin exposed, n / N",
@@ -249,8 +250,8 @@ def malignancy(summary: dict[str, Any]) -> Table:
         "Window: Clopper-Pearson 95% CI. Rates: exact Poisson 95% CI. Cumulative incidence: "
         "Aalen-Johansen estimate with death as a competing event (log-log 95% CI)."
     ]
-    if m.get("p_value") is None and m.get("reason"):
-        notes.append(f"Gray's test not done ({m['reason']}).")
+    if why := why_not(m.get("p_value"), m.get("reason"), "not done"):
+        notes.append(f"Gray's test {why}.")
     return Table(
         "malignancy",
         "Table 4. Malignancy by IMNM group",

@@ -2,7 +2,8 @@
 
 One row per term (the groups against the reference group, then onset age and male sex):
 the ratio with its 95% CI, and the Wald p-value in the p column. A term that could not be
-estimated shows a dash and its reason in a footnote; a model that was not fitted has no
+estimated shows a dash and its reason in a footnote, and so does one whose numbers disclosure
+control withheld ("not shown (fewer than 5 events)"); a model that was not fitted has no
 rows and says why. As every manuscript table, the numbers are read from the
 disclosure-controlled ``summary.json`` with their paths; nothing here computes a statistic.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from imnm_cohort.report.labels import label
 from imnm_cohort.report.numbers import num, p_text
+from imnm_cohort.report.render import why_not
 from imnm_cohort.report.table_model import Builder, Row, Table
 
 #: How the adjustment terms read in a table.
@@ -59,7 +61,8 @@ def _table(
     if fit.get("competing") is not None:
         notes.append(f"Deaths before cancer (competing events): {num(fit['competing'])}.")
     notes += [
-        f"{term_label(t['term'], fit['reference_group'])}: not estimable ({t['reason']})."
+        f"{term_label(t['term'], fit['reference_group'])}: "
+        f"{why_not(None, t['reason'], 'not estimable')}."
         for t in fit["terms"]
         if t.get("reason")
     ]

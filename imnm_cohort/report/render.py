@@ -194,6 +194,23 @@ def disclosure_note(min_cell_count: int, rounding: int = 0) -> str:
     )
 
 
+def withheld_note(reason: Any) -> bool:
+    """Whether a reason is disclosure control's note (``not shown (fewer than 5 ...)``)."""
+    return isinstance(reason, str) and reason.startswith("not shown")
+
+
+def why_not(value: Any, reason: Any, words: str = "not tested") -> str | None:
+    """Why a test or term shows no number: disclosure control's note as it stands, or
+    ``words (reason)``; None when ``value`` is shown (a p-value rounded to ``<0.001``
+    too)."""
+    if withheld_note(reason):
+        return str(reason)
+    shown = value is not None and (not isinstance(value, str) or value.startswith("<0"))
+    if shown or not reason:
+        return None
+    return f"{words} ({reason})"
+
+
 def model_view(fit: dict[str, Any], ratio: str) -> dict[str, Any]:
     """A regression's reference group, counts, reason it was not fitted, and one row per term.
 
@@ -208,11 +225,8 @@ def model_view(fit: dict[str, Any], ratio: str) -> dict[str, Any]:
         "rows": [
             {
                 "term": t["term"].replace("group_", "group: "),
-                "ratio": (
-                    with_ci(t[ratio], t["ci"], 2)
-                    if t.get("reason") is None
-                    else f"not estimable ({t['reason']})"
-                ),
+                "ratio": why_not(None, t.get("reason"), "not estimable")
+                or with_ci(t[ratio], t["ci"], 2),
                 "p": pval(t["p_value"]),
             }
             for t in fit["terms"]
@@ -233,10 +247,8 @@ def view(
     continuous = []
     for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
         c = comparisons[key]
-        overall = (
+        overall = why_not(c["p_value"], c["reason"]) or (
             f"H = {num(c['statistic'], 2)}, {p_text(c['p_value'])}"
-            if c["p_value"] is not None
-            else f"not tested ({c['reason']})"
         )
         pairs = [
             {
@@ -262,20 +274,15 @@ def view(
             }
             for g, s in st["groups"].items()
         ],
-        "p": p_text(st["p_value"]) + _method_note(st)
-        if st["p_value"] is not None
-        else f"not tested ({st['reason']})",
+        "p": why_not(st["p_value"], st["reason"]) or p_text(st["p_value"]) + _method_note(st),
     }
     m = comparisons["malignancy"]
     malignancy = {
         "window": f"{m['window_years']:g}",
         "horizon": f"{m['horizon_years']:g}",
         "time_zero": m["options"]["time_zero"],
-        "gray": (
-            f"chi-square {num(m['statistic'], 2)}, {p_text(m['p_value'])}"
-            if m["p_value"] is not None
-            else f"not tested ({m['reason']})"
-        ),
+        "gray": why_not(m["p_value"], m["reason"])
+        or f"chi-square {num(m['statistic'], 2)}, {p_text(m['p_value'])}",
         "rows": [
             {
                 "label": label(g),
@@ -312,7 +319,7 @@ def view(
     ]
     sv = summary["survival"]
     survival = {
-        "p": p_text(sv["p_value"]) if sv["p_value"] is not None else f"not tested ({sv['reason']})",
+        "p": why_not(sv["p_value"], sv["reason"]) or p_text(sv["p_value"]),
         "rows": [
             {
                 "label": label(g),

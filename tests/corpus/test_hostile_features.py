@@ -53,7 +53,10 @@ def cohort_with_identifiers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = patients({"hmgcr": 11, "srp": 2, "seronegative": 5})
     for i, row in enumerate(rows):
         row.update(
-            mrn=f"MRN{i:04d}", visit=f"2020-01-{1 + i:02d}", centre="Lyon" if i < 15 else "Nice"
+            mrn=f"MRN{i:04d}",
+            visit=f"2020-01-{1 + i:02d}",
+            centre="Lyon" if i < 15 else "Nice",
+            code=f"AB{100 + i // 3}",  # six codes, three patients each
         )
     return write_csv(rows, tmp_path_factory.mktemp("t1") / "ids.csv")
 
@@ -77,8 +80,8 @@ def test_table_one_never_names_a_value_fewer_than_five_patients_hold(
 ):
     label = f"{LINK} {FORMULA}".replace('"', '\\"')
     variables = (
-        f'[{{ column = "mrn", kind = "categorical", label = "{label}" }}, '
-        '{ column = "visit", kind = "categorical" }, { column = "centre", kind = "categorical" }]'
+        f'[{{ column = "code", kind = "categorical", label = "{label}" }}, '
+        '{ column = "centre", kind = "categorical" }]'
     )
     path = pipeline(
         tmp_path,
@@ -94,12 +97,28 @@ def test_table_one_never_names_a_value_fewer_than_five_patients_hold(
     assert not re.search(r"MRN\d|2020-01-|[A-Z]{2}\d{3}", text)
     summary = pd.read_json(folder / "summary.json", typ="series")
     levels = {r["variable"]: r["levels"] for r in summary["table_one"]["rows"]}
-    assert levels == {"mrn": [RARE_LEVEL], "visit": [RARE_LEVEL], "centre": ["Lyon", RARE_LEVEL]}
+    assert levels == {"code": [RARE_LEVEL], "centre": ["Lyon", RARE_LEVEL]}
     # The user's label is shown, inert: escaped in Markdown and HTML.
     md = (folder / "report.md").read_text()
     assert "\\[x\\]\\(javascript:alert\\(1\\)\\)\\<img" in md and "[x](" not in md
     html = (folder / "report.html").read_text()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [("mrn", "looks like an identifier"), ("visit", "its values read as dates")],
+)
+def test_table_one_refuses_a_row_of_identifiers_or_dates_even_if_pooling_would_hide_them(
+    tmp_path, cohort_with_identifiers, column, message
+):
+    # Pooling hides values fewer than 5 patients hold, not a date 5 patients share: a
+    # column of dates or identifiers is refused outright, whatever kind it declares.
+    variables = f'[{{ column = "{column}", kind = "categorical" }}]'
+    path = pipeline(tmp_path, cohort_with_identifiers, table_one={"variables": variables})
+    code, _, lines = run("run", str(path))
+    assert code == 2 and len(lines) == 1
+    assert f"variable '{column}'" in lines[0] and message in lines[0]
 
 
 # --------------------------------------------------------------------------- reference rates

@@ -20,7 +20,7 @@ from imnm_cohort.analysis import (
     statin_latency,
     table_one,
 )
-from imnm_cohort.analysis.table_spec import TableOneOptions
+from imnm_cohort.analysis.table_spec import NEIGHBOURS, TableOneOptions
 
 IMNM = ["hmgcr", "srp", "seronegative"]
 R_DIR = Path(__file__).parent / "r"
@@ -189,6 +189,12 @@ def test_standardized_mean_differences_match_tableone(cohort):
     imnm["group"] = imnm["imnm_group"].astype(str)
     imnm["eular"] = imnm["eular_acr_2017_category"].astype(str)
     imnm["sex"] = imnm["sex"].astype(str)
+    ours = table_one(cohort, IMNM)
+    # Table 1 merges a small level with its neighbour before disclosure control (collapse
+    # before suppress): the reference is given the same rows.
+    for members, merged in NEIGHBOURS["sex"]:
+        if merged in ours.row("sex").levels:
+            imnm["sex"] = imnm["sex"].replace(dict.fromkeys(members, merged))
     reference = tableone.TableOne(
         imnm[["group", "age_at_onset_years", "ck_peak", "sex", "eular"]],
         columns=["age_at_onset_years", "ck_peak", "sex", "eular"],
@@ -196,7 +202,6 @@ def test_standardized_mean_differences_match_tableone(cohort):
         groupby="group",
         smd=True,
     ).smd_table
-    ours = table_one(cohort, IMNM)
     compared = 0
     for ours_name, theirs in [
         ("age_at_onset_years", "age_at_onset_years"),

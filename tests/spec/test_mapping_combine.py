@@ -9,10 +9,11 @@ from tests.mapping_files import REQUIRED, column, mapped
 NO_ID = {k: v for k, v in REQUIRED.items() if k != "patient_id"}
 
 
-def combined(tmp_path, name, source_rows, rule, extra=""):
+def combined(tmp_path, name, source_rows, rule, extra="", values=""):
     """One patient (record 1): a first row with the required columns, then ``source_rows``."""
     rows = [{**NO_ID, "record": "1"}] + [{"record": "1", **r} for r in source_rows]
     rule_text = f', combine = "{rule}"' if rule else ""
+    rule_text += f", values = {{ {values} }}" if values else ""
     text = f'[source]\nid = "record"\n[columns]\n{name} = {{ from = "x"{rule_text} }}\n{extra}'
     return mapped(tmp_path, rows, text)
 
@@ -56,7 +57,8 @@ def test_numbers_compare_as_numbers_not_text(tmp_path, rule, cells, expected):
     ],
 )
 def test_any_and_all(tmp_path, rule, cells, expected):
-    result = combined(tmp_path, "dm_rash", [{"x": c} for c in cells], rule)
+    yes_no = '"1" = "true", "0" = "false"'
+    result = combined(tmp_path, "dm_rash", [{"x": c} for c in cells], rule, values=yes_no)
     assert column(result, "dm_rash") == [expected]
 
 

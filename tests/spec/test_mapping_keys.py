@@ -133,7 +133,9 @@ def test_encoding_and_delimiter(tmp_path):
     text = "patient_id;sex;birth_date;onset_date;last_followup_date;centre\n"
     text += "P1;female;1950-01-01;2010-01-01;2015-01-01;Clínica Sur\n"
     path.write_bytes(text.encode("cp1252"))
-    spec = write_mapping(tmp_path, '[source]\nencoding = "cp1252"\ndelimiter = ";"\n')
+    spec = write_mapping(
+        tmp_path, '[source]\nencoding = "cp1252"\ndelimiter = ";"\nkeep = ["centre"]\n'
+    )
     result = map_export(path, spec)
     assert result.extract["centre"].tolist() == ["Clínica Sur"]
 
@@ -158,9 +160,11 @@ def test_id_combines_rows_and_leaves_other_columns_out(tmp_path):
     assert (result.export_rows, result.patients) == (2, 1)
 
 
-def test_a_one_row_per_patient_export_carries_extra_columns_through(tmp_path):
-    row = {**REQUIRED, "centre": "A"}
-    assert mapped(tmp_path, [row], "")["extract"][0]["centre"] == "A"
+def test_a_one_row_per_patient_export_carries_only_the_kept_columns(tmp_path):
+    row = {**REQUIRED, "centre": "A", "surname": "Doe"}
+    [patient] = mapped(tmp_path, [row], '[source]\nkeep = ["centre"]\n')["extract"]
+    assert patient["centre"] == "A"
+    assert "surname" not in patient
 
 
 def test_a_row_with_an_empty_id_is_quarantined_alone(tmp_path):

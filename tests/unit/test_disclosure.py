@@ -156,3 +156,87 @@ def test_zero_turns_control_off():
     assert out.data == data and out.withheld == ()
     with pytest.raises(ValueError):
         Policy(-1)
+
+
+def test_dependents_go_with_a_withheld_count_undefined_ones_and_their_method_too():
+    data = {
+        "a": {"n": 3, "sd": None},
+        "b": {"n": 40},
+        "test": {"statistic": 2.5, "p_value": None, "method": "exact", "reason": "few"},
+    }
+    test = (("test", "statistic"), ("test", "p_value"), ("test", "method"))
+    declaration = Declaration(
+        counts=(
+            Count(
+                ("a", "n"),
+                describes=(("a",),),
+                dependents=test,
+                notes=((("test", "reason"), "values"),),
+            ),
+            Count(("b", "n"), dependents=test, notes=((("test", "reason"), "values"),)),
+        )
+    )
+    out = suppress(data, declaration).data
+    assert out["a"] == {"n": "<5", "sd": WITHHELD}
+    assert out["test"] == {
+        "statistic": WITHHELD,
+        "p_value": WITHHELD,
+        "method": WITHHELD,
+        "reason": "not shown (fewer than 5 values)",  # the small count's note wins
+    }
+    assert suppress({**data, "a": {"n": 30, "sd": 1.0}}, declaration).data["test"] == data["test"]
+
+
+def test_a_note_beside_a_count_withheld_only_to_protect_another_is_neutral():
+    data = {"total": 50, "x": 3, "y": 47, "reason": None}
+    declaration = Declaration(
+        counts=(Count(("total",)), Count(("x",)), Count(("y",), notes=((("reason",), "events"),))),
+        margins=(Margin((("x",), ("y",)), ("total",)),),
+    )
+    out = suppress(data, declaration).data
+    assert out["y"] == WITHHELD
+    assert out["reason"] == "not shown (withheld so that a small count cannot be worked out)"
+    assert "fewer" not in out["reason"]
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [
+        (0.21035792841431714, 0.21),
+        (0.04651, 0.047),
+        (0.0012345, 0.0012),
+        (0.00099, "<0.001"),
+        (1.0, 1.0),
+    ],
+)
+def test_coarsened_p_values_are_printed_as_journals_do(p, shown):
+    declaration = Declaration(counts=(Count(("n",), coarsened=(("p",),)),))
+    assert suppress({"n": 2, "p": p}, declaration).data["p"] == shown
+    assert suppress({"n": 20, "p": p}, declaration).data["p"] == p
+    always = Declaration(counts=(Count(("n",)),), rounded=(("p",),))
+    assert suppress({"n": 20, "p": p}, always).data["p"] == shown
+    assert suppress({"n": 20, "p": p}, always, 0).data["p"] == p  # control off
+
+
+def test_a_margins_preferred_member_is_withheld_first():
+    data = {"total": 65, "groups": {"hmgcr": 35, "srp": 2, "seronegative": 28}}
+    cells = tuple(("groups", g) for g in data["groups"])
+    plain = Declaration(
+        counts=(Count(("total",)), *(Count(c) for c in cells)), margins=(Margin(cells, ("total",)),)
+    )
+    assert suppress(data, plain).data["groups"]["seronegative"] == WITHHELD
+    preferring = Declaration(
+        counts=plain.counts, margins=(Margin(cells, ("total",), prefer=("total",)),)
+    )
+    out = suppress(data, preferring).data
+    assert out == {"total": WITHHELD, "groups": {"hmgcr": 35, "srp": "<5", "seronegative": 28}}
+
+
+def test_under_rounding_a_test_over_exact_counts_shows_its_rounded_p_value_alone():
+    declaration = Declaration(
+        counts=(Count(("n",), dependents=(("statistic",),), coarsened=(("p",),)),)
+    )
+    data = {"n": 23, "statistic": 4.123, "p": 0.04321}
+    out = suppress(data, declaration, Policy(5, rounding=5)).data
+    assert out == {"n": 25, "statistic": WITHHELD, "p": 0.043}
+    assert suppress(data, declaration, Policy(5)).data == data  # threshold: nothing withheld

@@ -40,9 +40,9 @@ CASES = [
     ("[columns]\nsex = { checkboxes = { \"b1\" = \"jo1\" } }\n", ["only other_msa"]),
     ("[columns]\nother_msa = { from = \"m\", tested = \"d\" }\n", ["tested: only with"]),
     ("[columns]\nsex = { values = { \"1\" = \"female\" } }\n", ["needs 'from'"]),
-    ("[columns]\nsex = \"gendre\"\n", ["[columns] sex: column 'gendre' is not in the export"]),
-    ("[source]\nid = \"recordid\"\n", ["[source] id: column 'recordid' is not in the export",
-                                       "did you mean 'record_id'?"]),
+    ("[columns]\nsex = \"gendre\"\n", ["[columns] sex: column 'gendre' is not in this export"]),
+    ("[source]\nid = \"recordid\"\n", ["[source] id: column 'recordid' is not in this export",
+                                       "(the export has 'record_id')"]),
     ("[columns\n", ["not valid TOML"]),
     ("[source]\nid = \"record_id\"\n[columns]\n"
      "cancer_icd10 = { from = \"gender\", combine = \"at_min:cancer_date\" }\n",

@@ -84,7 +84,7 @@ def _cp1252_export(tmp_path):
 def test_a_cp1252_file_reads_with_a_declared_encoding(tmp_path):
     path = _cp1252_export(tmp_path)
     mapping = tmp_path / "m.toml"
-    mapping.write_text('[source]\nencoding = "cp1252"\n')
+    mapping.write_text('[source]\nencoding = "cp1252"\nkeep = ["centre"]\n')
     result = map_export(path, mapping)
     assert result.extract["patient_id"].tolist() == ["Müller-1"]
     assert result.extract["centre"].tolist() == ["Hôpital Nord – Genève"]
