@@ -196,11 +196,18 @@ def draft_mapping(
         )
     if identifiers:
         lines += [
-            "# Fields the dictionary flags as identifiers (Identifier? = y). A mapping never",
-            "# carries them into an output (only keep_identifiers = true would):",
+            "# Fields the dictionary flags as identifiers (Identifier? = y). map neither keeps",
+            "# them nor lets a column other than patient_id read them, unless keep_identifiers",
+            "# names them:",
             *(f"#   {f.name} ('{f.label}')" for f in fields if f.identifier),
             f"identifiers = {_list(identifiers)}",
         ]
+        wanted = [e.field for e in entries.values() if e.wants_identifier and e.field]
+        if wanted:
+            lines.append(
+                f"# keep_identifiers = {_list(wanted)}   # only if the columns that would read "
+                "them (commented below) must"
+            )
     lines += ["", "[columns]"]
     for column in CONTRACT_COLUMNS:
         lines += entries[column].lines
@@ -214,6 +221,7 @@ class _Entry:
     field: str | None
     live: bool
     lines: list[str]
+    wants_identifier: bool = False
 
 
 def _entry(
@@ -237,6 +245,12 @@ def _entry(
         problem = best.describe()
     elif not clear(ranked):
         problem = "fields match equally well"
+    elif not problem and best.field.identifier and column != "patient_id":
+        # Reading an identifier into a column carries it: the data manager decides that.
+        problem = (
+            f"{best.field.name} ('{best.field.label}') is flagged as an identifier "
+            "(Identifier? = y): to read it, name it in [source] keep_identifiers"
+        )
     live = not problem
     line = f"{column} = {{ {', '.join(parts)} }}"
     # The next three candidates, and every blocked one: none is passed over without a word
@@ -259,7 +273,8 @@ def _entry(
         )
     shown = ranked[:4] + [c for c in ranked[4:] if c.blocked]
     lines.append(f"# {column}: candidates: " + "; ".join(c.describe() for c in shown))
-    return _Entry(best.field.name, False, [*lines, f"# {line}"])
+    wants = "flagged as an identifier" in problem
+    return _Entry(best.field.name, False, [*lines, f"# {line}"], wants)
 
 
 def _parts(

@@ -65,6 +65,15 @@ def export_columns(dictionary: Path) -> list[str]:
     return columns
 
 
+def reviewed(text: str, *columns: str) -> str:
+    """What a data manager does after reading the reasons: uncomment ``keep_identifiers``
+    and the lines of ``columns``."""
+    text = re.sub(r"(?m)^# (keep_identifiers = .*)$", r"\1", text)
+    for column in columns:
+        text = re.sub(rf"(?m)^# ({column} = .*)$", r"\1", text)
+    return text
+
+
 def write_export(path: Path, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
     """A raw REDCap-style CSV export: ``columns``, then the rows' other keys; cells not
     given are empty."""

@@ -14,6 +14,7 @@ import shutil
 import pytest
 
 from imnm_cohort.cli import main
+from imnm_cohort.errors import MappingError
 from imnm_cohort.mapping.draft import draft_from_redcap
 from tests.mapping_corpus.drafts import (
     HERE,
@@ -23,6 +24,7 @@ from tests.mapping_corpus.drafts import (
     comments,
     live,
     map_draft,
+    reviewed,
     source,
 )
 
@@ -188,19 +190,32 @@ def test_identifiers_datetimes_and_decimal_commas_from_a_semicolon_dictionary(tm
     assert columns["onset_date"]["format"] == "%Y-%m-%d %H:%M:%S"  # datetime_seconds_ymd
     assert columns["last_followup_date"]["format"] == "%Y-%m-%d %H:%M"  # datetime_dmy
     assert '"%d/%m/%Y %H:%M"' in comments(text, "last_followup_date")
-    assert columns["birth_date"]["format"] == "%m/%d/%Y"
+    # The date of birth is an identifier: birth_date reads it only once the data manager
+    # names it in keep_identifiers, as the comment says.
+    assert "birth_date" not in columns and "birth_date" in draft_required(out)
+    assert "dob ('Date of birth') is flagged as an identifier" in comments(text, "birth_date")
+    assert '# keep_identifiers = ["dob"]' in text
+    assert commented(text)["birth_date"] == 'birth_date = { from = "dob", format = "%m/%d/%Y" }'
     # What REDCap's raw export writes for these fields is read.
     rows = [
         {"study_id": "S1", "first_name": "Ann", "last_name": "Example", "address": "1 Road",
          "phone": "555", "email": "a@example.org", "sex": "1", "dob": "1961-04-05",
          "sym_onset": "2018-03-04 10:30:00", "last_visit": "2021-01-02 09:15", "ck": "1234,5"},
     ]  # fmt: skip
-    result = map_draft(tmp_path, text, rows)  # every field has a column in ``rows``
+    with pytest.raises(MappingError, match="birth_date is required"):
+        map_draft(tmp_path, text, rows)  # as drafted: map refuses, it does not guess
+    result = map_draft(tmp_path, reviewed(text, "birth_date"), rows)
+    assert by_patient(result, "birth_date") == {"S1": "1961-04-05"}
     assert by_patient(result, "onset_date") == {"S1": "2018-03-04"}
     assert by_patient(result, "last_followup_date") == {"S1": "2021-01-02"}
     assert float(by_patient(result, "ck_peak")["S1"]) == 1234.5
     kept = set(result.extract.columns) | set(result.quarantine.columns)
     assert not kept & {"first_name", "last_name", "address", "phone", "email"}
+
+
+def draft_required(out: io.StringIO) -> str:
+    """The terminal's line naming the required columns not drafted live."""
+    return next(line for line in out.getvalue().splitlines() if "REQUIRED" in line)
 
 
 def test_an_xlsx_dictionary_drafts_what_its_csv_drafts(tmp_path):

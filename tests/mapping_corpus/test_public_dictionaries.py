@@ -8,7 +8,16 @@ import pytest
 
 from imnm_cohort.mapping.dictionary import read_redcap_dictionary
 from imnm_cohort.mapping.draft import draft_from_redcap, draft_mapping
-from tests.mapping_corpus.drafts import HERE, by_patient, comments, live, map_draft, source
+from tests.mapping_corpus.drafts import (
+    HERE,
+    by_patient,
+    commented,
+    comments,
+    live,
+    map_draft,
+    reviewed,
+    source,
+)
 
 REDCAPR = HERE / "public" / "redcapr"
 #: The cells REDCap's raw CSV export writes for each kind of date validation.
@@ -21,11 +30,12 @@ def test_the_simple_project_gender_coded_0_female_is_mapped_by_label(tmp_path):
     columns = live(draft.text)
     # "0, Female | 1, Male": read by truthiness, 0 would not be female.
     assert columns["sex"] == {"from": "sex", "values": {"0": "female", "1": "male"}}
-    assert columns["birth_date"] == {"from": "dob"}
+    assert "birth_date" not in columns  # dob is an identifier: the data manager decides
+    assert commented(draft.text)["birth_date"] == 'birth_date = { from = "dob" }'
     assert source(draft.text)["identifiers"] == [
         "name_first", "name_last", "address", "telephone", "email", "dob",
     ]  # fmt: skip
-    assert draft.required == ("onset_date", "last_followup_date")
+    assert draft.required == ("birth_date", "onset_date", "last_followup_date")
     assert "no field matched" in comments(draft.text, "onset_date")
     rows = [
         {"record_id": "1", "name_first": "A", "dob": "2003-08-30", "sex": "0",
@@ -33,8 +43,10 @@ def test_the_simple_project_gender_coded_0_female_is_mapped_by_label(tmp_path):
         {"record_id": "2", "name_first": "B", "dob": "2003-03-10", "sex": "1",
          "onset_date": "2010-01-01", "last_followup_date": "2012-01-01"},
     ]  # fmt: skip
-    result = map_draft(tmp_path, draft.text, rows, REDCAPR / "simple_dictionary.csv")
+    text = reviewed(draft.text, "birth_date")
+    result = map_draft(tmp_path, text, rows, REDCAPR / "simple_dictionary.csv")
     assert by_patient(result, "sex") == {"1": "female", "2": "male"}
+    assert by_patient(result, "birth_date") == {"1": "2003-08-30", "2": "2003-03-10"}
     assert "name_first" not in result.extract.columns
 
 
