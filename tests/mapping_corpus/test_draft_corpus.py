@@ -172,6 +172,13 @@ def test_a_box_that_names_no_contract_antibody_keeps_the_panel_commented(tmp_pat
     assert "box(es) '14, Ro52', '15, PM-Scl' name no contract antibody" in text
     line = commented(text)["other_msa"]
     assert '"msa___13" = "sae", "msa___14" = "", "msa___15" = ""' in line
+    # Reviewed and uncommented: a ticked Ro52 box is ignored, as the line says.
+    base = {"sex": "female", "birth_date": "1950-01-01", "onset_date": "2010-01-01",
+            "last_followup_date": "2012-01-01", "msa_done": "1"}  # fmt: skip
+    rows = [{"record_id": "ro", **base, "msa___14": "1"},
+            {"record_id": "jo", **base, "msa___1": "1"}]  # fmt: skip
+    result = map_draft(tmp_path, reviewed(text, "other_msa"), rows, path)
+    assert by_patient(result, "other_msa") == {"ro": "none", "jo": "jo1"}
 
 
 def test_identifiers_datetimes_and_decimal_commas_from_a_semicolon_dictionary(tmp_path):
