@@ -9,17 +9,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from imnm_cohort.mapping import spec
 from imnm_cohort.mapping.dictionary import read_redcap_dictionary
 from imnm_cohort.mapping.load import MapResult, map_export
 
 HERE = Path(__file__).parent
-#: Keys of contract 5a that the draft writes and that ``map`` reads from v1.3 of the contract
-#: on. The draft tests hold before and after ``map`` learns them: until it does, they are
-#: left out before mapping (``identifiers`` is then ignored; a column's missing codes are
-#: then unmapped values, which quarantine the patient rather than change a value).
-READS_IDENTIFIERS = "identifiers" in spec.SOURCE_KEYS
-READS_MISSING = "missing" in spec.COLUMN_KEYS
 
 
 def live(text: str) -> dict[str, Any]:
@@ -42,16 +35,6 @@ def comments(text: str, column: str) -> str:
     """Every comment line about ``column`` (``# column: ...``, ``# REQUIRED: column ...``)."""
     pattern = rf"(?m)^# (?:{column}:|REQUIRED: {column} ).*$"
     return "\n".join(re.findall(pattern, text))
-
-
-def usable(text: str) -> str:
-    """The draft as this version of ``map`` reads it (see :data:`READS_MISSING`)."""
-    if not READS_IDENTIFIERS:
-        text = re.sub(r"(?m)^identifiers = .*\n", "", text)
-    if not READS_MISSING:
-        # Without the key, those codes are unmapped values: the patient is quarantined.
-        text = re.sub(r", missing = \[[^\]]*\]", "", text)
-    return text
 
 
 def export_columns(dictionary: Path) -> list[str]:
@@ -92,7 +75,7 @@ def map_draft(
 ) -> MapResult:
     """Map a tiny export with a drafted mapping (through the public API); the export has a
     column for every field of ``dictionary`` when one is given."""
-    (tmp_path / "draft.toml").write_text(usable(text), encoding="utf-8")
+    (tmp_path / "draft.toml").write_text(text, encoding="utf-8")
     columns = export_columns(dictionary) if dictionary is not None else []
     export = write_export(tmp_path / "export.csv", rows, columns)
     return map_export(export, tmp_path / "draft.toml")

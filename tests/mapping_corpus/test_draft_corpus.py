@@ -18,7 +18,6 @@ from imnm_cohort.errors import MappingError
 from imnm_cohort.mapping.draft import draft_from_redcap
 from tests.mapping_corpus.drafts import (
     HERE,
-    READS_MISSING,
     by_patient,
     commented,
     comments,
@@ -97,11 +96,11 @@ def test_inverted_codes_are_mapped_by_their_labels_and_negated_questions_stay_co
     )
     assert "negated ('no')" in comments(text, "dysphagia")
 
-    unknown = "9" if READS_MISSING else ""  # a column's missing codes (contract 5a)
+    unknown = "9"  # a column's missing code (contract 5a)
     rows = [
         {"record_id": "a", "gender": "1", "birth_dt": "1950-01-01", "onset_dt": "2010-01-01",
          "last_contact": "2012-01-01", "emg": "0", "hereditary": "1", "statin": unknown,
-         "hmgcr_ab": "0", "bx_necrosis": "1", "bx_rv": unknown and "3", "dysphagia_yn": "1"},
+         "hmgcr_ab": "0", "bx_necrosis": "1", "bx_rv": "3", "dysphagia_yn": "1"},
         {"record_id": "b", "gender": "2", "birth_dt": "1951-01-01", "onset_dt": "2011-01-01",
          "last_contact": "2013-01-01", "emg": "1", "hereditary": "0", "statin": "2",
          "hmgcr_ab": "1", "bx_necrosis": "3", "bx_rv": "2", "dysphagia_yn": "0"},

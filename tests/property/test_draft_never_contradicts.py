@@ -29,7 +29,7 @@ from imnm_cohort.mapping.draft import draft_from_redcap
 from imnm_cohort.mapping.load import map_export
 from imnm_cohort.mapping.spec import load_mapping
 from imnm_cohort.synth_redcap import DICTIONARY_HEADERS
-from tests.mapping_corpus.drafts import usable, write_export
+from tests.mapping_corpus.drafts import write_export
 
 #: Choice labels and what each means for a yes/no column (None: unknown, not a value).
 YES_NO = {"Yes": "true", "No": "false", "Present": "true", "Absent": "false",
@@ -166,7 +166,7 @@ def test_a_drafted_mapping_never_gives_a_value_its_label_contradicts(drawn, pane
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         _write_dictionary(tmp / "dictionary.csv", drawn, panel)
-        (tmp / "mapping.toml").write_text(usable(draft_from_redcap(tmp / "dictionary.csv").text))
+        (tmp / "mapping.toml").write_text(draft_from_redcap(tmp / "dictionary.csv").text)
         write_export(tmp / "export.csv", rows)
         try:
             spec = load_mapping(tmp / "mapping.toml")
