@@ -31,7 +31,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from imnm_cohort.extract.hints import CATEGORY_VALUES
 from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
 from imnm_cohort.mapping.antibodies import antibody_name
 from imnm_cohort.mapping.candidates import (
@@ -44,6 +43,7 @@ from imnm_cohort.mapping.candidates import (
     looks_repeating,
     words,
 )
+from imnm_cohort.mapping.choices import read_choices
 from imnm_cohort.mapping.dictionary import Field, read_redcap_dictionary
 
 __all__ = [
@@ -80,21 +80,6 @@ DATE_FORMATS = {
     "datetime_seconds_mdy": "%Y-%m-%d %H:%M:%S",
 }
 _RESAVED = {"dmy": "%d/%m/%Y", "mdy": "%m/%d/%Y"}
-#: Choice labels read as yes / no for a yes/no contract column.
-TRUE_LABELS = ("yes", "y", "true", "present", "positive", "checked")
-FALSE_LABELS = ("no", "n", "false", "absent", "negative", "normal", "unchecked")
-#: Further labels of particular columns ("Myopathic" is the yes of a myopathic EMG).
-COLUMN_TRUE_LABELS = {
-    "emg_myopathic": ("myopathic", "myopathic pattern", "myopathic changes"),
-    "muscle_enzymes_elevated": ("elevated", "raised", "high"),
-}
-#: Choice labels that say the value is not known: the column's missing codes.
-MISSING_LABELS = (
-    "unknown", "unk", "not known", "don't know", "do not know", "not done", "not tested",
-    "not performed", "not assessed", "not evaluated", "not examined", "not applicable", "n/a",
-    "na", "missing", "not available", "not recorded",
-)  # fmt: skip
-_NOT_TESTED = ("not done", "not tested", "not performed", "not_tested", "nd")
 _TESTED_WORDS = (("panel",), ("antibod", "done"), ("antibod", "tested"))
 _CK_LABELS = ("ck", "cpk", "creatine kinase", "creatine phosphokinase", "creatinine kinase")
 
@@ -122,15 +107,6 @@ class Draft:
     unmatched: tuple[str, ...]
     required: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Values:
-    """A field's choices read for one column: mapped, missing, and the rest."""
-
-    mapped: tuple[tuple[str, str], ...]
-    missing: tuple[str, ...]
-    unmapped: tuple[tuple[str, str], ...]
 
 
 def draft_from_redcap(path: str | Path) -> Draft:
@@ -293,7 +269,7 @@ def _parts(
     parts = [f"from = {_q(field.name)}"]
     if field.choices:
         negated = best.blocked.startswith("the question is negated")
-        read = _values(column, field.choices, invert=negated)
+        read = read_choices(column, field.choices, invert=negated)
         if read.mapped:
             pairs = ", ".join(f"{_q(c)} = {_q(v)}" for c, v in read.mapped)
             parts.append(f"values = {{ {pairs} }}")
@@ -337,35 +313,6 @@ def _format_note(validation: str) -> str:
         seconds = ":%S" if "seconds" in validation else ""
         text += f'; an export re-saved {order} needs "{_RESAVED[order]} %H:%M{seconds}"'
     return text
-
-
-def _values(column: str, choices: tuple[tuple[str, str], ...], *, invert: bool = False) -> _Values:
-    """Read each choice by its label (never its code) as a contract value or a missing code."""
-    allowed = CATEGORY_VALUES.get(column, ())
-    kind = column_kind(column)
-    mapped, missing, unmapped = [], [], []
-    for code, label in choices:
-        text = " ".join(label.lower().strip(" .:;").split())
-        value: str | None = None
-        if kind == "bool":
-            if text in TRUE_LABELS or text in COLUMN_TRUE_LABELS.get(column, ()):
-                value = "false" if invert else "true"
-            elif text in FALSE_LABELS:
-                value = "true" if invert else "false"
-        elif text in allowed or text.replace(" ", "_") in allowed:
-            value = text.replace(" ", "_")
-        elif "not_tested" in allowed and text in _NOT_TESTED:
-            value = "not_tested"
-        else:
-            starts = [a for a in allowed if words(text)[:1] == [a]]
-            value = starts[0] if len(starts) == 1 else None
-        if value is not None:
-            mapped.append((code, value))
-        elif text in MISSING_LABELS:
-            missing.append(code)
-        else:
-            unmapped.append((code, label))
-    return _Values(tuple(mapped), tuple(missing), tuple(unmapped))
 
 
 def _checkbox_parts(field: Field, fields: list[Field]) -> tuple[list[str], list[str], str]:
