@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("draft-mapping", help="draft a mapping file from a REDCap dictionary")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--redcap-dictionary", type=Path, help="the data dictionary (.csv)")
+    source.add_argument(
+        "--redcap-dictionary", type=Path, help="the data dictionary (.csv or .xlsx)"
+    )
     source.add_argument(
         "--from-data",
         type=Path,
