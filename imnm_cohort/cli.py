@@ -117,13 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("draft-mapping", help="draft a mapping file from a REDCap dictionary")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--redcap-dictionary", type=Path, help="the data dictionary (.csv)")
+    source.add_argument(
+        "--redcap-dictionary", type=Path, help="the data dictionary (.csv or .xlsx)"
+    )
     source.add_argument(
         "--from-data",
         type=Path,
         help="an SPSS (.sav) or Stata (.dta) file: draft from its variable and value labels",
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="the mapping file to write")
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
 
     p = sub.add_parser("validate", help="validate an extract and quarantine bad rows")
     p.add_argument("extract", type=Path)
@@ -421,6 +424,11 @@ def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
 
     source = args.redcap_dictionary if args.redcap_dictionary is not None else args.from_data
     _refuse_overwriting(source, args.output)
+    if args.output.exists() and not args.force:
+        raise ConfigError(
+            f"{args.output}: exists (an edited mapping?); give --force to replace it, or "
+            "choose another output file"
+        )
     if args.redcap_dictionary is not None:
         draft = draft_from_redcap(args.redcap_dictionary)
     else:
@@ -436,6 +444,12 @@ def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
     )
     if draft.unmatched:
         say.result("  not matched (commented out): " + ", ".join(draft.unmatched))
+    if draft.required:
+        say.result(
+            "  REQUIRED and not matched (name them before use): " + ", ".join(draft.required)
+        )
+    if draft.identifiers:
+        say.result("  identifiers (never kept): " + ", ".join(draft.identifiers))
     return EXIT_OK
 
 

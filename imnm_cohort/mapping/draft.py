@@ -1,132 +1,63 @@
 """Draft a mapping file from a REDCap data dictionary; the data manager reviews it.
 
-Contract columns are matched to fields in three passes, each field used once: by name (the
-contract name itself), by a documented synonym (:data:`SYNONYMS`), then by words in the
-field's label (:data:`LABEL_WORDS`). For a matched field the draft writes:
+The dictionary is read by :mod:`~imnm_cohort.mapping.dictionary` (``,``, ``;`` or tab
+separated, ``.xlsx``, older headers). Contract columns are matched to fields by scored
+candidates (:mod:`~imnm_cohort.mapping.candidates`): by name, by a synonym, by label words,
+a non-repeating form before a repeating one for a patient-level column; a field that speaks
+of another person or another event, or asks its question the other way round, is never
+proposed live. For each contract column the draft writes either
 
-* ``values`` from its choices (``1, Female | 2, Male``), each choice label matched to the
-  contract's categories case-insensitively ("Not done" and "not tested" give ``not_tested``,
-  "Yes"/"No" give ``true``/``false``); a choice that matches nothing is named in a comment;
-* ``checkboxes`` from a checkbox field for ``other_msa`` (``msa___1 = "jo1"`` ...), with
-  ``tested`` when a yes/no field says the panel was done;
-* a date ``format`` from the validation type (``date_dmy`` -> ``%d/%m/%Y``), with a comment
-  that REDCap's raw CSV export writes every date as ``YYYY-MM-DD`` anyway;
-* ``combine`` rules for the columns that come from several rows of a longitudinal project
-  (last visit, peak CK, first cancer and its code), with ``[source] id`` set to the record id
-  (REDCap's first field).
+* a **live** line, when one field matches clearly and every one of its choices maps to a
+  contract value (by the choice's label, never by its code: ``0, Myopathic | 1, Normal``
+  gives ``"0" = "true", "1" = "false"``) or to a missing code of that column
+  (``missing = ["9"]`` for "Unknown", "Not done"); a coded field always gets ``values``;
+* or a **commented** line, with the reason and the next candidates (field name and label).
+  Required columns not drafted live are ``# REQUIRED:`` lines.
 
-Every contract column it could not match gets a commented line. Nothing is guessed at run
-time: the draft is a file the data manager reads, edits and keeps.
+Beside ``values`` and ``missing`` it drafts ``checkboxes`` for ``other_msa`` (box labels read
+by :func:`~imnm_cohort.mapping.antibodies.antibody_name`) with ``tested`` when a yes/no field
+says the panel was done; a date ``format`` from the validation type, datetimes included;
+``combine`` rules for the columns that come from several rows, with ``[source] id`` set to
+the record id (REDCap's first field); ``[source] decimal = ","`` for a comma-decimal CK
+field; and ``[source] identifiers``, the fields the dictionary flags as identifiers.
+
+Nothing is guessed at run time: the draft is a file the data manager reads, edits and keeps.
 """
 
 from __future__ import annotations
 
-import csv
-import re
+import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.hints import CATEGORY_VALUES
-from imnm_cohort.extract.read import not_utf8_message
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, OTHER_MSA, column_kind
+from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
+from imnm_cohort.mapping.antibodies import antibody_name
+from imnm_cohort.mapping.candidates import (
+    LABEL_WORDS,
+    ROW_COLUMNS,
+    SYNONYMS,
+    Candidate,
+    assign,
+    clear,
+    looks_repeating,
+    words,
+)
+from imnm_cohort.mapping.choices import read_choices
+from imnm_cohort.mapping.dictionary import Field, read_redcap_dictionary
 
-#: Field names taken for a contract column (besides the contract name itself).
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "patient_id": ("record_id", "study_id", "subject_id", "participant_id", "pid"),
-    "sex": ("gender", "sex_at_birth"),
-    "birth_date": ("dob", "date_of_birth", "birthdate", "birth_dt"),
-    "onset_date": ("onset", "sym_onset", "symptom_onset", "onset_dt", "first_symptom_date"),
-    "diagnosis_date": ("dx_date", "diag_date", "diagnosis_dt", "date_of_diagnosis"),
-    "last_followup_date": ("visit_date", "last_visit", "fu_date", "followup_date",
-                           "last_contact"),
-    "death_date": ("dod", "date_of_death", "death_dt"),
-    "proximal_weakness": ("weakness", "prox_weakness"),
-    "weakness_course": ("course", "weak_course"),
-    "dm_rash": ("rash", "heliotrope", "gottron"),
-    "ck_peak": ("ck", "ck_max", "cpk", "ck_level", "creatine_kinase"),
-    "ck_uln": ("ck_ref_upper", "uln_ck"),
-    "emg_myopathic": ("emg", "emg_result"),
-    "anti_hmgcr": ("hmgcr", "hmgcr_ab", "anti_hmgcr_ab", "hmgcr_result"),
-    "anti_srp": ("srp", "srp_ab", "anti_srp_ab", "srp_result"),
-    "other_msa": ("msa", "msa_panel", "myositis_antibodies"),
-    "biopsy_necrosis": ("bx_necrosis", "necrosis"),
-    "biopsy_inflammation": ("bx_inflam", "bx_inflammation", "inflammation"),
-    "biopsy_perifascicular_atrophy": ("bx_pfa", "pfa", "perifascicular_atrophy"),
-    "biopsy_rimmed_vacuoles": ("bx_rv", "rimmed_vacuoles"),
-    "biopsy_p62_diffuse": ("bx_p62", "p62"),
-    "statin_exposed": ("statin", "statin_use", "statin_exposure", "on_statin"),
-    "statin_name": ("statin_drug", "statin_type", "which_statin"),
-    "statin_start_date": ("statin_start", "statin_start_dt"),
-    "statin_stop_date": ("statin_stop", "statin_end", "statin_stop_dt"),
-    "improved_after_statin_stop": ("statin_improved", "improved_off_statin"),
-    "hereditary_myopathy": ("hereditary", "genetic_myopathy"),
-    "cancer_date": ("ca_date", "cancer_dt", "malignancy_date"),
-    "cancer_icd10": ("ca_icd10", "cancer_code", "icd10", "malignancy_icd10"),
-    "weakness_upper_proximal": ("weak_arms", "weakness_arms", "upper_limb_weakness"),
-    "weakness_lower_proximal": ("weak_legs", "weakness_legs", "lower_limb_weakness"),
-    "neck_flexor_weaker_than_extensor": ("neck_flexors", "neck_flexor_weakness"),
-    "legs_proximal_weaker_than_distal": ("legs_prox_distal", "prox_gt_distal"),
-    "heliotrope_rash": ("heliotrope_rash_yn", "heliotrope_yn"),
-    "gottron_papules": ("gottron_pap", "gottrons_papules"),
-    "gottron_sign": ("gottrons_sign",),
-    "dysphagia": ("dysphagia_yn", "swallowing"),
-    "muscle_enzymes_elevated": ("enzymes_high", "muscle_enzymes", "enzymes_elevated"),
-    "biopsy_endomysial_infiltrate": ("bx_endomysial", "endomysial_infiltrate"),
-    "biopsy_perimysial_perivascular_infiltrate": ("bx_perimysial", "perimysial_infiltrate"),
-}  # fmt: skip
-#: Label words: a field matches when its label holds every word of one of the sets (as
-#: parts of words, ignoring case) and none of the excluded words.
-LABEL_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "sex": (("sex",), ("gender",)),
-    "birth_date": (("birth",),),
-    "onset_date": (("onset",), ("first", "symptom")),
-    "diagnosis_date": (("diagnos", "date"),),
-    "last_followup_date": (("visit", "date"), ("follow", "date"), ("last", "seen")),
-    "death_date": (("death",), ("died",)),
-    "proximal_weakness": (("weakness",),),
-    "weakness_course": (("course",),),
-    "dm_rash": (("rash",), ("gottron",), ("heliotrope",)),
-    "ck_peak": (("creatine", "kinase"), ("ck",)),
-    "ck_uln": (("upper", "limit"), ("uln",)),
-    "emg_myopathic": (("emg",), ("electromyogra",)),
-    "anti_hmgcr": (("hmgcr",), ("hmg-coa",)),
-    "anti_srp": (("srp",), ("signal", "recognition")),
-    "other_msa": (("myositis", "antibod"), ("msa",)),
-    "biopsy_necrosis": (("necro",),),
-    "biopsy_inflammation": (("inflam",),),
-    "biopsy_perifascicular_atrophy": (("perifascicular",),),
-    "biopsy_rimmed_vacuoles": (("vacuole",),),
-    "biopsy_p62_diffuse": (("p62",),),
-    "statin_name": (("statin", "which"), ("statin", "name"), ("statin", "drug")),
-    "statin_start_date": (("statin", "start"),),
-    "statin_stop_date": (("statin", "stop"),),
-    "improved_after_statin_stop": (("improv",),),
-    "statin_exposed": (("statin",),),
-    "hereditary_myopathy": (("hereditary",), ("genetic",)),
-    "cancer_date": (("cancer", "date"), ("malignan", "date")),
-    "cancer_icd10": (("icd",),),
-    "weakness_upper_proximal": (("weak", "arm"), ("weak", "upper")),
-    "weakness_lower_proximal": (("weak", "leg"), ("weak", "lower")),
-    "neck_flexor_weaker_than_extensor": (("neck", "flexor"),),
-    "legs_proximal_weaker_than_distal": (("proximal", "distal"),),
-    "heliotrope_rash": (("heliotrope",),),
-    "gottron_papules": (("gottron", "papule"),),
-    "gottron_sign": (("gottron", "sign"),),
-    "dysphagia": (("dysphag",), ("swallow",)),
-    "muscle_enzymes_elevated": (("enzyme",), ("ldh",)),
-    "biopsy_endomysial_infiltrate": (("endomysial",),),
-    "biopsy_perimysial_perivascular_infiltrate": (("perimysial",), ("perivascular",)),
-}
-_EXCLUDE = {
-    "diagnosis_date": ("cancer", "malignan", "tumo"),
-    "proximal_weakness": ("course", "arm", "leg", "upper", "lower", "neck", "distal"),
-    "heliotrope_rash": ("gottron",),
-    "ck_peak": ("limit", "uln", "normal"),
-    "other_msa": ("done", "tested", "panel"),
-    "statin_exposed": ("start", "stop", "improv", "which", "name", "drug"),
-}
-_TESTED_WORDS = (("panel",), ("antibod", "done"), ("antibod", "tested"))
+__all__ = [
+    "COMBINE_DRAFT",
+    "DATE_FORMATS",
+    "LABEL_WORDS",
+    "SYNONYMS",
+    "Draft",
+    "Field",
+    "draft_from_readstat",
+    "draft_from_redcap",
+    "draft_mapping",
+]
+
 #: Columns that come from several rows in a longitudinal project, and their combine rule.
 COMBINE_DRAFT = {
     "last_followup_date": "max",
@@ -134,23 +65,23 @@ COMBINE_DRAFT = {
     "cancer_date": "min",
     "cancer_icd10": "at_min:cancer_date",
 }
-DATE_FORMATS = {"date_dmy": "%d/%m/%Y", "date_mdy": "%m/%d/%Y"}
-_NOT_TESTED = ("not done", "not tested", "not performed", "not_tested", "nd")
-_YES, _NO = ("yes", "y", "true", "present"), ("no", "n", "false", "absent")
-_REDCAP_NAME, _REDCAP_TYPE = "Variable / Field Name", "Field Type"
-_REDCAP_LABEL, _REDCAP_CHOICES = "Field Label", "Choices, Calculations, OR Slider Labels"
-_REDCAP_VALIDATION = "Text Validation Type OR Show Slider Number"
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a data dictionary."""
-
-    name: str
-    ftype: str
-    label: str
-    choices: tuple[tuple[str, str], ...] = ()
-    validation: str = ""
+#: REDCap validation type -> the format of that field's cells in a raw export. REDCap's raw
+#: CSV export writes dates YYYY-MM-DD (always read) and datetimes YYYY-MM-DD HH:MM[:SS]
+#: whatever the validation type; day- and month-first dates get their own format for an
+#: export re-saved elsewhere.
+DATE_FORMATS = {
+    "date_dmy": "%d/%m/%Y",
+    "date_mdy": "%m/%d/%Y",
+    "datetime_ymd": "%Y-%m-%d %H:%M",
+    "datetime_dmy": "%Y-%m-%d %H:%M",
+    "datetime_mdy": "%Y-%m-%d %H:%M",
+    "datetime_seconds_ymd": "%Y-%m-%d %H:%M:%S",
+    "datetime_seconds_dmy": "%Y-%m-%d %H:%M:%S",
+    "datetime_seconds_mdy": "%Y-%m-%d %H:%M:%S",
+}
+_RESAVED = {"dmy": "%d/%m/%Y", "mdy": "%m/%d/%Y"}
+_TESTED_WORDS = (("panel",), ("antibod", "done"), ("antibod", "tested"))
+_CK_LABELS = ("ck", "cpk", "creatine kinase", "creatine phosphokinase", "creatinine kinase")
 
 
 @dataclass(frozen=True)
@@ -162,72 +93,32 @@ class Draft:
     text : str
         The mapping file (TOML, with comments).
     matched : dict
-        Contract column -> field name.
+        Contract column -> field name, for the columns drafted live.
     unmatched : tuple of str
-        Contract columns no field matched (commented out in ``text``).
+        Contract columns not drafted live (commented out in ``text``).
+    required : tuple of str
+        The required contract columns among ``unmatched`` (``# REQUIRED:`` lines).
+    identifiers : tuple of str
+        Fields the dictionary flags as identifiers (``[source] identifiers``).
     """
 
     text: str
     matched: dict[str, str]
     unmatched: tuple[str, ...]
-
-
-def read_redcap_dictionary(path: str | Path) -> list[Field]:
-    """Read a REDCap data dictionary (the CSV REDCap downloads from "Data Dictionary").
-
-    Raises
-    ------
-    ExtractError
-        When the file cannot be read or lacks REDCap's field name, type or label columns.
-    """
-    path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except UnicodeDecodeError:
-        try:
-            path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as whole:
-            advice = (
-                "REDCap downloads its data dictionary as UTF-8: download it again, or "
-                "re-save it as 'CSV UTF-8'"
-            )
-            raise ExtractError(not_utf8_message(path, whole, advice)) from None
-        raise  # pragma: no cover - the whole file decoded where the stream did not
-    except (OSError, csv.Error) as exc:
-        raise ExtractError(f"{path}: cannot be read as a REDCap data dictionary ({exc})") from None
-    needed = (_REDCAP_NAME, _REDCAP_TYPE, _REDCAP_LABEL)
-    missing = [h for h in needed if not rows or h not in rows[0]]
-    if missing:
-        raise ExtractError(
-            f"{path}: not a REDCap data dictionary (missing column(s): {', '.join(missing)})"
-        )
-    return [
-        Field(
-            name=row[_REDCAP_NAME].strip(),
-            ftype=row[_REDCAP_TYPE].strip().lower(),
-            label=re.sub(r"<[^>]+>", "", row[_REDCAP_LABEL] or "").strip(),
-            choices=_choices(row.get(_REDCAP_CHOICES) or ""),
-            validation=(row.get(_REDCAP_VALIDATION) or "").strip().lower(),
-        )
-        for row in rows
-        if row.get(_REDCAP_NAME, "").strip() and row[_REDCAP_TYPE].strip() != "descriptive"
-    ]
-
-
-def _choices(text: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for part in text.split("|"):
-        code, _, label = part.partition(",")
-        if code.strip() and label.strip():
-            pairs.append((code.strip(), label.strip()))
-    return tuple(pairs)
+    required: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()
 
 
 def draft_from_redcap(path: str | Path) -> Draft:
     """Draft a mapping from a REDCap data dictionary file (see the module's description)."""
-    fields = read_redcap_dictionary(path)
-    return draft_mapping(fields, record_id=fields[0].name if fields else None, source=Path(path))
+    read = read_redcap_dictionary(path)
+    fields = list(read.fields)
+    return draft_mapping(
+        fields,
+        record_id=fields[0].name if fields else None,
+        source=Path(path),
+        delimiter=read.delimiter,
+    )
 
 
 def draft_from_readstat(path: str | Path) -> Draft:
@@ -251,160 +142,261 @@ def draft_from_readstat(path: str | Path) -> Draft:
     return draft_mapping(fields, record_id=None, source=Path(path))
 
 
-def draft_mapping(fields: list[Field], *, record_id: str | None, source: Path) -> Draft:
+def draft_mapping(
+    fields: list[Field], *, record_id: str | None, source: Path, delimiter: str = ","
+) -> Draft:
     """Draft a mapping from dictionary fields; ``record_id`` identifies a patient's rows."""
-    matched = _match(fields)
-    by_name = {f.name: f for f in fields}
+    ranked = _with_analyte_forms(assign(fields), fields)
+    taken = {r[0].field.name: c for c, r in ranked.items() if clear(r)}
+    entries = {c: _entry(c, ranked[c], fields, ranked, record_id, taken) for c in CONTRACT_COLUMNS}
+    live = {c: e.field for c, e in entries.items() if e.live and e.field}
+    if record_id is not None and "patient_id" not in live:
+        live["patient_id"] = record_id  # [source] id gives patient_id
+    identifiers = tuple(f.name for f in fields if f.identifier)
     lines = [
         f"# Mapping drafted by imnm-cohort draft-mapping from {source.name}.",
         "# Review every line before use: check the values, the date formats and the combine",
-        "# rules, and uncomment or delete the lines of columns that were not matched.",
+        "# rules. Commented lines are columns the draft would not fill in by itself: each says",
+        "# why and which fields came closest. '# REQUIRED:' columns must be named before use.",
         "",
         "[source]",
         '# missing_codes = ["UNK", "NASK"]   # the project\'s missing-data codes, if any',
     ]
     if record_id is not None:
-        lines.append(f'id = "{record_id}"   # REDCap\'s record id: rows of one record combine')
+        lines.append(f"id = {_q(record_id)}   # REDCap's record id: rows of one record combine")
+    lines += _decimal_lines(fields, live)
+    if delimiter != ",":
+        lines.append(
+            f"# delimiter = {_q(delimiter)}   # the dictionary was saved with this delimiter; "
+            "set it if the export was too"
+        )
+    if identifiers:
+        lines += [
+            "# Fields the dictionary flags as identifiers (Identifier? = y). map neither keeps",
+            "# them nor lets a column other than patient_id read them, unless keep_identifiers",
+            "# names them:",
+            *(f"#   {f.name} ('{f.label}')" for f in fields if f.identifier),
+            f"identifiers = {_list(identifiers)}",
+        ]
+        wanted = [e.field for e in entries.values() if e.wants_identifier and e.field]
+        if wanted:
+            lines.append(
+                f"# keep_identifiers = {_list(wanted)}   # only if the columns that would read "
+                "them (commented below) must"
+            )
     lines += ["", "[columns]"]
-    for name in CONTRACT_COLUMNS:
-        if name not in matched:
-            lines.append(f'# {name} = "FIELD"   # no field matched; name one, or leave it out')
-            continue
-        lines.extend(_entry(name, by_name[matched[name]], fields, matched, record_id))
-    unmatched = tuple(c for c in CONTRACT_COLUMNS if c not in matched)
-    return Draft("\n".join(lines) + "\n", matched, unmatched)
-
-
-def _match(fields: list[Field]) -> dict[str, str]:
-    matched: dict[str, str] = {}
-    used: set[str] = set()
-
-    def take(column: str, field: Field) -> None:
-        matched[column] = field.name
-        used.add(field.name)
-
     for column in CONTRACT_COLUMNS:
-        for field in fields:
-            if field.name.lower() == column and _fits(column, field):
-                take(column, field)
-                break
-    for column in CONTRACT_COLUMNS:
-        if column in matched:
-            continue
-        for field in fields:
-            synonym = field.name.lower() in SYNONYMS.get(column, ())
-            if field.name not in used and synonym and _fits(column, field):
-                take(column, field)
-                break
-    for column, word_sets in LABEL_WORDS.items():
-        if column in matched:
-            continue
-        for field in fields:
-            label = field.label.lower()
-            excluded = any(w in label for w in _EXCLUDE.get(column, ()))
-            hit = any(all(w in label for w in words) for words in word_sets)
-            if field.name not in used and hit and not excluded and _fits(column, field):
-                take(column, field)
-                break
-    return matched
+        lines += entries[column].lines
+    unmatched = tuple(c for c in CONTRACT_COLUMNS if c not in live)
+    required = tuple(c for c in unmatched if c in REQUIRED_COLUMNS)
+    return Draft("\n".join(lines) + "\n", live, unmatched, required, identifiers)
 
 
-def _fits(column: str, field: Field) -> bool:
-    """A field of a type that can hold the contract column."""
-    kind = column_kind(column)
-    if column == "other_msa":
-        return field.ftype == "checkbox" or field.ftype == "text"
-    if field.ftype in ("checkbox", "descriptive", "file", "signature"):
-        return False
-    if kind == "date":
-        return field.validation.startswith(("date", "datetime")) or field.ftype == "text"
-    if kind == "float":
-        return field.ftype in ("text", "calc", "slider")
-    if kind == "bool":
-        return field.ftype in ("yesno", "truefalse", "radio", "dropdown")
-    if kind == "category":
-        return field.ftype in ("radio", "dropdown", "text")
-    return True
+@dataclass(frozen=True)
+class _Entry:
+    field: str | None
+    live: bool
+    lines: list[str]
+    wants_identifier: bool = False
 
 
 def _entry(
-    name: str, field: Field, fields: list[Field], matched: dict[str, str], record_id: str | None
-) -> list[str]:
-    parts = [f'from = "{field.name}"']
-    notes: list[str] = []
-    if name == "other_msa" and field.ftype == "checkbox":
-        return _checkbox_entry(field, fields)
-    if field.choices and field.ftype not in ("yesno", "truefalse"):
-        values, unmatched = _values(name, field.choices)
-        if values:
-            parts.append("values = { " + ", ".join(f'"{c}" = "{v}"' for c, v in values) + " }")
-        notes += [f"choice '{c}, {lab}' matches no contract value" for c, lab in unmatched]
-    if column_kind(name) == "date" and field.validation in DATE_FORMATS:
-        parts.append(f'format = "{DATE_FORMATS[field.validation]}"')
-        notes.append(
-            "REDCap's raw CSV export writes dates as YYYY-MM-DD whatever the validation "
-            "type (such cells are always read); the format matters for exports re-saved "
-            "elsewhere"
+    column: str,
+    ranked: list[Candidate],
+    fields: list[Field],
+    all_ranked: dict[str, list[Candidate]],
+    record_id: str | None,
+    taken: dict[str, str],
+) -> _Entry:
+    required = column in REQUIRED_COLUMNS
+    if not ranked:
+        if column == "patient_id" and record_id is not None:
+            return _Entry(None, True, [f"# patient_id: from [source] id ({record_id})"])
+        why = "no field matched"
+        head = f"# REQUIRED: {column} is required and {why}" if required else f"# {column}: {why}"
+        return _Entry(None, False, [f"{head}; name its source column", f'# {column} = "FIELD"'])
+    best = ranked[0]
+    parts, notes, problem = _parts(column, best, fields, all_ranked, record_id)
+    if best.blocked:
+        problem = best.describe()
+    elif not clear(ranked):
+        problem = "fields match equally well"
+    elif not problem and best.field.identifier and column != "patient_id":
+        # Reading an identifier into a column carries it: the data manager decides that.
+        problem = (
+            f"{best.field.name} ('{best.field.label}') is flagged as an identifier "
+            "(Identifier? = y): to read it, name it in [source] keep_identifiers"
         )
-    rule = COMBINE_DRAFT.get(name)
-    if record_id is not None and rule and (not rule.startswith("at_") or "cancer_date" in matched):
-        parts.append(f'combine = "{rule}"')
-    lines = [f"# {name}: {note}" for note in notes]
-    lines.append(f"{name} = {{ {', '.join(parts)} }}")
-    return lines
+    live = not problem
+    line = f"{column} = {{ {', '.join(parts)} }}"
+    # The next three candidates, and every blocked one: none is passed over without a word
+    # (fields another column takes are left out).
+    rest = [c for c in ranked[1:] if c.blocked or taken.get(c.field.name, column) == column]
+    others = [c.describe() for c in rest[:3] + [c for c in rest[3:] if c.blocked]]
+    lines = [f"# {column}: {note}" for note in notes]
+    if live:
+        if others:
+            lines.append(f"# {column}: also considered: " + "; ".join(others))
+        return _Entry(best.field.name, True, [*lines, line])
+    head = f"# REQUIRED: {column} is required and" if required else f"# {column}:"
+    lines.append(f"{head} not drafted live: {problem}")
+    if any(f.name.strip().lower() == column for f in fields):
+        # Contract 5: a contract column not named in [columns] is read from the export's
+        # column of the same name. Commenting the line out does not stop that.
+        lines.append(
+            f"# {column}: WARNING: a field is named {column}; map reads the export's column of "
+            "that name unless this line names the right field"
+        )
+    shown = ranked[:4] + [c for c in ranked[4:] if c.blocked]
+    lines.append(f"# {column}: candidates: " + "; ".join(c.describe() for c in shown))
+    wants = "flagged as an identifier" in problem
+    return _Entry(best.field.name, False, [*lines, f"# {line}"], wants)
 
 
-def _values(
-    name: str, choices: tuple[tuple[str, str], ...]
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    allowed = CATEGORY_VALUES.get(name, ())
-    values, unmatched = [], []
-    for code, label in choices:
-        text = label.strip().lower()
-        value = None
-        if column_kind(name) == "bool":
-            value = "true" if text in _YES else "false" if text in _NO else None
-        elif text in allowed or text.replace(" ", "_") in allowed:
-            value = text.replace(" ", "_")
-        elif "not_tested" in allowed and text in _NOT_TESTED:
-            value = "not_tested"
-        else:
-            starts = [a for a in allowed if text.startswith(a)]
-            value = starts[0] if len(starts) == 1 else None
-        if value is None:
-            unmatched.append((code, label))
-        else:
-            values.append((code, value))
-    return values, unmatched
+def _parts(
+    column: str,
+    best: Candidate,
+    fields: list[Field],
+    all_ranked: dict[str, list[Candidate]],
+    record_id: str | None,
+) -> tuple[list[str], list[str], str]:
+    """The keys of the column's table, notes for the reviewer, and what keeps it commented."""
+    field = best.field
+    notes: list[str] = []
+    problem = ""
+    if column == "other_msa" and field.ftype == "checkbox":
+        return _checkbox_parts(field, fields)
+    parts = [f"from = {_q(field.name)}"]
+    if field.choices:
+        negated = best.blocked.startswith("the question is negated")
+        read = read_choices(column, field.choices, invert=negated)
+        if read.mapped:
+            pairs = ", ".join(f"{_q(c)} = {_q(v)}" for c, v in read.mapped)
+            parts.append(f"values = {{ {pairs} }}")
+        if read.missing:
+            parts.append(f"missing = {_list(read.missing)}")
+        if negated:
+            notes.append("values drafted inverted (yes -> false): check before uncommenting")
+        if read.unmapped:
+            problem = "choice(s) " + ", ".join(f"'{c}, {lab}'" for c, lab in read.unmapped)
+            problem += " match no contract value or missing code"
+        elif not read.mapped:
+            problem = f"no choice of {field.name} is a contract value (only missing codes)"
+    elif column_kind(column) == "bool":
+        problem = f"{field.name} is a {field.ftype} field without choices"
+    if column_kind(column) == "date" and field.validation in DATE_FORMATS:
+        parts.append(f"format = {_q(DATE_FORMATS[field.validation])}")
+        notes.append(_format_note(field.validation))
+    rule = COMBINE_DRAFT.get(column)
+    cancer_date_live = bool(all_ranked["cancer_date"]) and clear(all_ranked["cancer_date"])
+    if record_id is not None and rule and (not rule.startswith("at_") or cancer_date_live):
+        parts.append(f"combine = {_q(rule)}")
+    patient_level = column not in (*ROW_COLUMNS, "patient_id")
+    if record_id is not None and patient_level and looks_repeating(field) and not best.blocked:
+        notes.append(
+            f"form '{field.form}' looks repeating; a patient whose rows disagree is quarantined "
+            '(combine = "same")'
+        )
+    return parts, notes, problem
 
 
-def _antibody(label: str) -> str | None:
-    text = re.sub(r"[^a-z0-9]", "", label.lower().replace("γ", "g").replace("gamma", "g"))
-    text = text.removeprefix("anti")
-    return text if text in OTHER_MSA else None
+def _format_note(validation: str) -> str:
+    if validation.startswith("date_"):
+        return (
+            "REDCap's raw CSV export writes dates as YYYY-MM-DD whatever the validation type "
+            "(such cells are always read); the format matters for exports re-saved elsewhere"
+        )
+    order = validation.rsplit("_", 1)[-1]
+    text = f"REDCap's raw CSV export writes {validation} cells as YYYY-MM-DD HH:MM"
+    text += ":SS" if "seconds" in validation else ""
+    if order in _RESAVED:
+        seconds = ":%S" if "seconds" in validation else ""
+        text += f'; an export re-saved {order} needs "{_RESAVED[order]} %H:%M{seconds}"'
+    return text
 
 
-def _checkbox_entry(field: Field, fields: list[Field]) -> list[str]:
-    boxes, lines = [], []
+def _checkbox_parts(field: Field, fields: list[Field]) -> tuple[list[str], list[str], str]:
+    boxes, notes, strangers = [], [], []
     for code, label in field.choices:
-        antibody = _antibody(label)
+        antibody = antibody_name(label)
         column = f"{field.name}___{code.lower().replace('-', '_')}"
+        boxes.append(f"{_q(column)} = {_q(antibody or '')}")
         if antibody is None:
-            lines.append(f"# other_msa: box {column} ('{label}') is not a contract antibody")
-        else:
-            boxes.append(f'"{column}" = "{antibody}"')
+            strangers.append(f"'{code}, {label}'")
     parts = ["checkboxes = { " + ", ".join(boxes) + " }"]
     tested = next(
         (
             f
             for f in fields
-            if f.ftype in ("yesno", "truefalse", "radio")
-            and any(all(w in f.label.lower() for w in ws) for ws in _TESTED_WORDS)
+            if f.ftype in ("yesno", "truefalse")
+            and any(all(any(t.startswith(w) for t in words(f.label)) for w in ws)
+                    for ws in _TESTED_WORDS)
         ),
         None,
-    )
+    )  # fmt: skip
     if tested is not None:
-        parts.append(f'tested = "{tested.name}"')
+        parts.append(f"tested = {_q(tested.name)}")
     else:
-        lines.append("# other_msa: no yes/no field says the panel was done; no tick then = empty")
-    return [*lines, f"other_msa = {{ {', '.join(parts)} }}"]
+        notes.append("no yes/no field says the panel was done; no tick then = empty")
+    problem = ""
+    if strangers:
+        problem = (
+            "box(es) " + ", ".join(strangers) + " name no contract antibody: "
+            'ignore each explicitly with "" (as drafted) or map it'
+        )
+    return parts, notes, problem
+
+
+def _with_analyte_forms(
+    ranked: dict[str, list[Candidate]], fields: list[Field]
+) -> dict[str, list[Candidate]]:
+    """Block CK candidates of a form that stores several analytes in one value column."""
+    analytes = {
+        f.form: f
+        for f in fields
+        if f.form and f.choices and f.ftype in ("radio", "dropdown")
+        and any(" ".join(words(lab)) in _CK_LABELS or "(ck)" in lab.lower() for _, lab in f.choices)
+        and len(f.choices) > 1
+    }  # fmt: skip
+    out = {}
+    for column, ranks in ranked.items():
+        if column in ("ck_peak", "ck_uln"):
+            ranks = [
+                dataclasses.replace(c, blocked=_analyte_reason(analytes[c.field.form]))
+                if c.field.form in analytes and not c.blocked else c
+                for c in ranks
+            ]  # fmt: skip
+            ranks.sort(key=lambda c: (not c.blocked, c.score), reverse=True)
+        out[column] = ranks
+    return out
+
+
+def _analyte_reason(analyte: Field) -> str:
+    ck = [c for c, lab in analyte.choices if " ".join(words(lab)) in _CK_LABELS
+          or "(ck)" in lab.lower()]  # fmt: skip
+    return (
+        f"its form stores several analytes in one value column ({analyte.name} "
+        f"'{analyte.label}': CK is code {ck[0]}); add where = {{ {analyte.name} = "
+        f"{_q(ck[0])} }} (a row filter) and check the unit"
+    )
+
+
+def _decimal_lines(fields: list[Field], live: dict[str, str]) -> list[str]:
+    comma = [f for f in fields if "comma_decimal" in f.validation]
+    if not comma:
+        return []
+    ck = [f for f in comma if f.name in (live.get("ck_peak"), live.get("ck_uln"))]
+    if ck:
+        names = ", ".join(f"{f.name} ({f.validation})" for f in ck)
+        return [f'decimal = ","   # {names}: written with a decimal comma']
+    names = ", ".join(f.name for f in comma)
+    return [f'# decimal = ","   # {names} use a decimal comma; set this if a mapped number does']
+
+
+def _q(text: str) -> str:
+    """A TOML basic string."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _list(items: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(_q(i) for i in items) + "]"

@@ -26,11 +26,21 @@ def test_the_draft_for_the_synthetic_dictionary_is_the_mapping_synth_wrote(tmp_p
             "-o", str(tmp_path / "draft.toml")]  # fmt: skip
     assert main(argv, stdout=out) == 0
     n = len(CONTRACT_COLUMNS)
-    assert f"{n} of {n} contract columns matched" in out.getvalue()
+    # Every column but birth_date, whose field (dob) is flagged as an identifier: reading it
+    # is the data manager's decision, two lines to uncomment.
+    assert f"{n - 1} of {n} contract columns matched" in out.getvalue()
+    assert "REQUIRED and not matched (name them before use): birth_date" in out.getvalue()
+    text = (tmp_path / "draft.toml").read_text()
+    assert '# keep_identifiers = ["dob"]' in text
+    assert '# birth_date = { from = "dob", format = "%d/%m/%Y" }' in text
+    reviewed = text.replace("# keep_identifiers", "keep_identifiers")
+    reviewed = reviewed.replace("# birth_date = ", "birth_date = ")
+    (tmp_path / "draft.toml").write_text(reviewed)
     drafted, written = load_mapping(tmp_path / "draft.toml"), load_mapping(tmp_path / "synth.toml")
     assert drafted.columns == written.columns
     assert drafted.id == written.id == "record_id"
-    text = (tmp_path / "draft.toml").read_text()
+    assert drafted.identifiers == written.identifiers
+    assert drafted.keep_identifiers == written.keep_identifiers
     assert "REDCap's raw CSV export writes dates as YYYY-MM-DD" in text
 
 
@@ -39,6 +49,7 @@ def _opaque_dictionary() -> pd.DataFrame:
     frame = dictionary()
     names = frame["Variable / Field Name"]
     frame["Variable / Field Name"] = ["record_id"] + [f"f{i:02d}" for i in range(1, len(names))]
+    frame["Identifier?"] = ""  # labels are the point here (identifiers: see the corpus tests)
     return frame
 
 
@@ -64,9 +75,13 @@ def test_unmatched_columns_get_a_commented_line_and_unknown_choices_a_comment(tm
     frame.loc[hmgcr, "Choices, Calculations, OR Slider Labels"] = choices
     frame.to_csv(tmp_path / "dict.csv", index=False)
     draft = draft_from_redcap(tmp_path / "dict.csv")
-    assert draft.unmatched == ("cancer_date", "cancer_icd10")
+    assert draft.unmatched == ("sex", "birth_date", "cancer_date", "cancer_icd10")
+    assert draft.required == ("sex", "birth_date")  # birth_date: dob is an identifier
     assert '# cancer_date = "FIELD"' in draft.text
-    assert "# sex: choice '5, Intersex' matches no contract value" in draft.text
+    assert (
+        "# REQUIRED: sex is required and not drafted live: choice(s) '5, Intersex' match no "
+        "contract value or missing code"
+    ) in draft.text
     assert '"3" = "not_tested"' in draft.text
     (tmp_path / "draft.toml").write_text(draft.text)
     load_mapping(tmp_path / "draft.toml")  # the draft is a valid mapping file
