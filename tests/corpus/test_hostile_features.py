@@ -180,7 +180,7 @@ def test_a_rate_file_that_is_a_folder_is_one_line_exit_2(tmp_path):
     extract = write_csv(patients({"hmgcr": 6}), tmp_path / "x.csv")
     path = pipeline(tmp_path, extract, analysis={"reference_rates": f'"{tmp_path / "rates.csv"}"'})
     code, _, lines = run("run", str(path))
-    assert code == 2 and len(lines) == 1 and "reference-rate file cannot be read" in lines[0]
+    assert code == 2 and len(lines) == 1 and "is a folder, not a reference-rate file" in lines[0]
 
 
 def test_a_rate_file_name_and_source_are_inert_in_the_reports(tmp_path):
