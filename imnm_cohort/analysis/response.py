@@ -247,7 +247,7 @@ def _improvement(
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = 100.0 * diff / denominator
     # A zero baseline is read by the limit: no change is 0, any change is +-infinity.
-    limit = np.where(diff == 0, 0.0, np.sign(diff) * np.inf)
+    limit = np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0.0))
     return np.round(np.where(denominator == 0, limit, relative), _DECIMALS)
 
 
@@ -471,6 +471,12 @@ def _not_computed(
     return blocked, _reasons(n, kept)
 
 
+def _nullable(values: np.ndarray, blocked: np.ndarray, dtype: str) -> Any:
+    """A nullable pandas array of ``values``, missing where ``blocked``."""
+    series: Any = pd.Series(values)
+    return series.astype(dtype).mask(blocked).array
+
+
 def imacs_improvements(
     baseline: pd.DataFrame | Mapping[str, Any],
     followup: pd.DataFrame | Mapping[str, Any],
@@ -517,10 +523,10 @@ def imacs_improvements(
     improved = (n_improved >= 3) & (n_worse <= 2) & ~mmt_worse
     return pd.DataFrame(
         {
-            "improved": pd.array(np.where(blocked, None, improved), dtype="boolean"),
-            "n_improved": pd.array(np.where(blocked, None, n_improved), dtype="Int64"),
-            "n_worse": pd.array(np.where(blocked, None, n_worse), dtype="Int64"),
-            "mmt_worse": pd.array(np.where(blocked, None, mmt_worse), dtype="boolean"),
+            "improved": _nullable(improved, blocked, "boolean"),
+            "n_improved": _nullable(n_improved, blocked, "Int64"),
+            "n_worse": _nullable(n_worse, blocked, "Int64"),
+            "mmt_worse": _nullable(mmt_worse, blocked, "boolean"),
             "reason": reason,
         },
         index=index,
@@ -615,7 +621,7 @@ def deteriorations(
     worse = np.asarray(worse | (np.asarray(worse30) >= 3))
     return pd.DataFrame(
         {
-            "deteriorated": pd.array(np.where(blocked, None, worse), dtype="boolean"),
+            "deteriorated": _nullable(worse, blocked, "boolean"),
             "reason": reason,
         },
         index=index,
