@@ -84,6 +84,7 @@ BAND_EDGES: Mapping[str, tuple[float, ...]] = MappingProxyType(
 
 #: The TIS categories, in order, and the lowest total of each but ``none``.
 CATEGORIES: tuple[str, ...] = ("none", "minimal", "moderate", "major")
+CATEGORY_DTYPE = pd.CategoricalDtype(list(CATEGORIES), ordered=True)
 CATEGORY_THRESHOLDS: Mapping[str, tuple[float, float, float]] = MappingProxyType(
     {"adult": (20.0, 40.0, 60.0), "juvenile": (30.0, 45.0, 70.0)}
 )
@@ -368,9 +369,7 @@ def total_improvement_scores(
     total = np.where(computed, total, np.nan)
     thresholds = CATEGORY_THRESHOLDS[population]
     level = np.searchsorted(thresholds, np.where(computed, total, 0.0), "right")
-    category = pd.Categorical.from_codes(
-        np.where(computed, level, -1), categories=list(CATEGORIES), ordered=True
-    )
+    category = pd.Categorical.from_codes(np.where(computed, level, -1), dtype=CATEGORY_DTYPE)
     result = pd.DataFrame({"total": total, **columns}, index=index)
     result["category"] = pd.Series(category, index=index)
     result["lower_bound"] = computed & any_missing
@@ -554,9 +553,7 @@ def imacs_improvement(
         A measure missing or out of range at either visit.
     """
     _check_options(None, change)
-    _, improvement, _, problems = _measures(
-        _one_row(baseline), _one_row(followup), mmt_max, change
-    )
+    _, improvement, _, problems = _measures(_one_row(baseline), _one_row(followup), mmt_max, change)
     blocked, reason = _not_computed(1, problems, MEASURES)
     if blocked[0]:
         raise ResponseMeasureError("imacs_improvement", tuple(str(reason[0]).split(";")))
