@@ -245,7 +245,7 @@ def _improvement(
         denominator = mmt_max
     else:
         denominator = np.full_like(b, SCALE_RANGE[measure])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         relative = 100.0 * diff / denominator
     # A zero baseline is read by the limit: no change is 0, any change is +-infinity.
     limit = np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0.0))
