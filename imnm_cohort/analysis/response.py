@@ -193,6 +193,8 @@ def _frames(baseline: Any, followup: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both visits as frames on the baseline's row labels (the follow-up is aligned by label)."""
     b = pd.DataFrame(baseline)
     f = pd.DataFrame(followup)
+    if f.index.equals(b.index) and b.index.is_unique:
+        return b, f
     if not b.index.is_unique or len(b.index) != len(f.index) or not b.index.isin(f.index).all():
         raise ConfigError(
             "baseline and followup must have the same unique row labels (one row per pair "
@@ -205,8 +207,11 @@ def _values(frame: pd.DataFrame, measure: str, visit: str) -> np.ndarray:
     """A measure's column as float, NaN where missing (an absent column is missing throughout)."""
     if measure not in frame.columns:
         return np.full(len(frame), np.nan)
+    column = frame[measure]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiu":
+        return np.asarray(column.to_numpy(dtype=float))
     try:
-        column = pd.to_numeric(frame[measure], errors="raise")
+        column = pd.to_numeric(column, errors="raise")
     except (TypeError, ValueError) as error:
         raise ResponseMeasureError(
             "response criteria", (f"not_numeric_{measure}_{visit}",)
@@ -253,11 +258,19 @@ def _improvement(
 
 
 def _reasons(n: int, problems: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    """``;``-joined reason codes per row, built column by column (no row loop)."""
+    """``;``-joined reason codes per row, built column by column (no row loop) over the rows
+    with a problem; empty for the others."""
     reason = np.full(n, "", dtype=object)
+    rows = np.zeros(n, dtype=bool)
+    for _, mask in problems:
+        rows |= mask
+    if not rows.any():
+        return reason
+    some = np.full(int(rows.sum()), "", dtype=object)
     for code, mask in problems:
-        reason = np.where(mask, reason + (code + ";"), reason)
-    return np.asarray(pd.Series(reason, dtype=object).str.rstrip(";").to_numpy(dtype=object))
+        some = np.where(mask[rows], some + (code + ";"), some)
+    reason[rows] = pd.Series(some, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+    return reason
 
 
 def _measures(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from dataclasses import FrozenInstanceError
 from typing import Any
 
@@ -471,3 +473,13 @@ def test_confirmed_deterioration_needs_two_consecutive_visits():
     second = pd.DataFrame([worse, IMACS_BASE, {**worse, "haq": None}])
     confirmed = confirmed_deterioration(before, first, second)
     assert confirmed.tolist()[:2] == [True, False] and pd.isna(confirmed.iloc[2])
+
+
+def test_the_export_keeps_package_import_light():
+    code = (
+        "import sys, imnm_cohort as ic; "
+        "assert 'scipy' not in sys.modules and 'lifelines' not in sys.modules; "
+        "assert 'imnm_cohort.analysis.response' not in sys.modules; "
+        "assert ic.total_improvement_score.__module__ == 'imnm_cohort.analysis.response'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
