@@ -464,6 +464,8 @@ def total_improvement_score(
 
 def _one_row(values: Mapping[str, Any]) -> pd.DataFrame:
     """A mapping of scalars as a one-row frame of object columns (None stays missing)."""
+    if isinstance(values, pd.Series):
+        values = values.to_dict()
     if not isinstance(values, Mapping):
         raise ConfigError("baseline and followup must be mappings of measure to value")
     return pd.DataFrame(

@@ -483,3 +483,38 @@ def test_the_export_keeps_package_import_light():
         "assert ic.total_improvement_score.__module__ == 'imnm_cohort.analysis.response'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_row_of_a_visits_table_is_a_mapping_too():
+    before, after = (pd.DataFrame([v]).iloc[0] for v in PATIENT_B)
+    assert ic.total_improvement_score(before, after).total == 32.5
+    with pytest.raises(ConfigError, match="mappings"):
+        ic.total_improvement_score([1, 2], after)  # type: ignore[arg-type]
+
+
+def test_empty_columns_give_empty_results():
+    empty = pd.DataFrame(columns=list(MEASURES), dtype=float)
+    assert total_improvement_scores(empty, empty).empty
+    assert imacs_improvements(empty, empty).empty
+    assert deteriorations(empty, empty).empty
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pairs=st.lists(st.tuples(visit, visit), min_size=1, max_size=8), seed=st.integers(0, 99))
+def test_imacs_columns_equal_scalars_in_any_row_order(pairs, seed):
+    before = pd.DataFrame([b for b, _ in pairs], columns=list(MEASURES), dtype=float)
+    after = pd.DataFrame([a for _, a in pairs], columns=list(MEASURES), dtype=float)
+    result = imacs_improvements(before, after)
+    for i, (b, a) in enumerate(pairs):
+        try:
+            scalar = imacs_improvement(b, a)
+        except ResponseMeasureError as error:
+            assert pd.isna(result["improved"].iloc[i])
+            assert tuple(result["reason"].iloc[i].split(";")) == error.reasons
+        else:
+            assert result["improved"].iloc[i] == scalar.improved
+            assert result["n_improved"].iloc[i] == len(scalar.improved_measures)
+            assert result["n_worse"].iloc[i] == len(scalar.worse_measures)
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    shuffled = imacs_improvements(before.iloc[order], after.iloc[order])
+    pd.testing.assert_frame_equal(shuffled.loc[result.index], result)
