@@ -160,6 +160,8 @@ class ImacsImprovement:
         The measures improved by >= 20% and worse by >= 25%.
     change : str
         The percent-change convention used.
+    percent_change : Mapping[str, float]
+        Read-only; each measure's percent improvement (negative = worse).
     """
 
     improved: bool
@@ -175,6 +177,7 @@ class ImacsImprovement:
             "improved_measures": list(self.improved_measures),
             "worse_measures": list(self.worse_measures),
             "change": self.change,
+            "percent_change": dict(self.percent_change),
         }
 
 
@@ -191,8 +194,13 @@ def _check_options(population: str | None, change: str) -> None:
 
 def _frames(baseline: Any, followup: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both visits as frames on the baseline's row labels (the follow-up is aligned by label)."""
-    b = pd.DataFrame(baseline)
-    f = pd.DataFrame(followup)
+    try:
+        b, f = pd.DataFrame(baseline), pd.DataFrame(followup)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            "baseline and followup must be frames or mappings of columns; score one visit "
+            "with total_improvement_score"
+        ) from error
     if f.index.equals(b.index) and b.index.is_unique:
         return b, f
     if not b.index.is_unique or len(b.index) != len(f.index) or not b.index.isin(f.index).all():
@@ -221,11 +229,13 @@ def _values(frame: pd.DataFrame, measure: str, visit: str) -> np.ndarray:
 
 def _mmt_max(mmt_max: Any, n: int, index: pd.Index) -> np.ndarray:
     if isinstance(mmt_max, pd.Series):
-        values = np.asarray(mmt_max.loc[index], dtype=float)
+        values = np.asarray(pd.to_numeric(mmt_max.reindex(index), errors="coerce"), dtype=float)
     else:
         values = np.broadcast_to(np.asarray(mmt_max, dtype=float), (n,)).copy()
     if not np.all(np.isfinite(values) & (values > 0)):
-        raise ConfigError("mmt_max must be a positive number (80 for MMT-8, 150, 260)")
+        raise ConfigError(
+            "mmt_max must be a positive number for every row (80 for MMT-8, 150, 260)"
+        )
     return values
 
 

@@ -323,6 +323,16 @@ def test_the_column_form_gives_a_reason_and_keeps_row_labels():
     assert partial.loc["p2", "total"] == 25 and partial.loc["p2", "lower_bound"]
     with pytest.raises(ConfigError, match="same unique row labels"):
         total_improvement_scores(before, after.iloc[:2])
+    with pytest.raises(ConfigError, match="mmt_max must be a positive number for every row"):
+        total_improvement_scores(before, after, mmt_max=pd.Series([80, 80], index=["p1", "p2"]))
+    per_row = pd.Series([400, 80, 80], index=["p1", "p2", "p3"])
+    # p1 on a 0-400 scale: MMT 50 -> 58 is 8/400 = 2% (edge) -> 0 points instead of 10;
+    # p3 on 0-80 keeps 32.5.
+    by_row = total_improvement_scores(before, after, mmt_max=per_row)
+    assert by_row.loc["p1", "points_mmt"] == 0 and by_row.loc["p1", "total"] == 22.5
+    assert by_row.loc["p3", "total"] == 32.5
+    with pytest.raises(ConfigError, match="mappings of columns"):
+        total_improvement_scores(PATIENT_B[0], PATIENT_B[1])
 
 
 def test_arrow_backed_columns():
