@@ -528,3 +528,13 @@ def test_imacs_columns_equal_scalars_in_any_row_order(pairs, seed):
     order = np.random.default_rng(seed).permutation(len(pairs))
     shuffled = imacs_improvements(before.iloc[order], after.iloc[order])
     pd.testing.assert_frame_equal(shuffled.loc[result.index], result)
+
+
+def test_a_response_measure_error_is_bad_data_at_the_command_line():
+    from imnm_cohort.cli import EXIT_INPUT, exit_code
+
+    error = ResponseMeasureError("total_improvement_score", ("missing_mmt_baseline",))
+    assert exit_code(error) == EXIT_INPUT == 1
+    assert str(error) == (
+        "total_improvement_score: cannot be computed: measure 'mmt' is missing at baseline"
+    )
