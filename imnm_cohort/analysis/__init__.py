@@ -16,17 +16,19 @@ from imnm_cohort.analysis.competing import (
 )
 from imnm_cohort.analysis.describe import TableOne, table_one
 from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
+from imnm_cohort.analysis.imacs import (
+    ImacsImprovement,
+    confirmed_deterioration,
+    deteriorations,
+    imacs_improvement,
+    imacs_improvements,
+)
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.analysis.response import (
-    ImacsImprovement,
     TotalImprovementScore,
-    confirmed_deterioration,
-    deteriorations,
-    imacs_improvement,
-    imacs_improvements,
     total_improvement_score,
     total_improvement_scores,
 )

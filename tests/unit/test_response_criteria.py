@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import imnm_cohort as ic
-from imnm_cohort.analysis.response import (
+from imnm_cohort.analysis import (
     confirmed_deterioration,
     deteriorations,
     imacs_improvement,
