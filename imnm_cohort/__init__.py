@@ -30,6 +30,7 @@ from imnm_cohort.errors import (
     ImnmCohortError,
     MappingError,
     ReferenceRateError,
+    ResponseMeasureError,
     RunLockedError,
     UnknownCriteriaError,
 )
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         ReferenceRates,
         analyse,
         read_reference_rates,
+        total_improvement_score,
     )
 
 # The analyses need scipy and lifelines, which take seconds to import; validating and
@@ -62,6 +64,7 @@ _LAZY = {
     "ReferenceRates",
     "analyse",
     "read_reference_rates",
+    "total_improvement_score",
 }
 
 
@@ -98,6 +101,7 @@ __all__ = [
     "MappingSpec",
     "ReferenceRateError",
     "ReferenceRates",
+    "ResponseMeasureError",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",
@@ -115,6 +119,7 @@ __all__ = [
     "read_extract",
     "read_reference_rates",
     "synthesize",
+    "total_improvement_score",
     "validate_extract",
     "write_extract",
 ]

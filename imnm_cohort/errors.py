@@ -118,3 +118,38 @@ class MappingError(ConfigError):
         self.path = path
         self.problems = tuple(problems)
         super().__init__(f"{path}: " + "; ".join(self.problems))
+
+
+class ResponseMeasureError(ImnmCohortError, ValueError):
+    """A core set measure that the myositis response criteria cannot use (exit code 1).
+
+    Raised by :func:`imnm_cohort.total_improvement_score` and the other response functions
+    of :mod:`imnm_cohort.analysis.response` when a measure is missing (absent, ``None`` or
+    NaN) at baseline or follow-up, or outside its scale. A missing measure is never read as
+    0; ``partial=True`` scores it 0 and marks the total as a lower bound instead.
+
+    Attributes
+    ----------
+    reasons : tuple of str
+        One stable code per problem, ``missing_<measure>_<visit>`` or
+        ``out_of_range_<measure>_<visit>`` or ``not_numeric_<measure>_<visit>`` (visit
+        ``baseline`` or ``followup``).
+    """
+
+    def __init__(self, what: str, reasons: tuple[str, ...]) -> None:
+        self.reasons = reasons
+        super().__init__(f"{what}: cannot be computed: " + "; ".join(_phrase(r) for r in reasons))
+
+
+def _phrase(reason: str) -> str:
+    """``missing_haq_followup`` -> ``'haq' is missing at followup``."""
+    phrases = (
+        ("missing_", "is missing"),
+        ("out_of_range_", "is out of range"),
+        ("not_numeric_", "is not a number"),
+    )
+    for prefix, words in phrases:
+        if reason.startswith(prefix):
+            measure, _, visit = reason[len(prefix) :].rpartition("_")
+            return f"measure '{measure}' {words} at {visit}"
+    return reason

@@ -16,10 +16,22 @@ from imnm_cohort.analysis.competing import (
 )
 from imnm_cohort.analysis.describe import TableOne, table_one
 from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
+from imnm_cohort.analysis.imacs import (
+    ImacsImprovement,
+    confirmed_deterioration,
+    deteriorations,
+    imacs_improvement,
+    imacs_improvements,
+)
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
+from imnm_cohort.analysis.response import (
+    TotalImprovementScore,
+    total_improvement_score,
+    total_improvement_scores,
+)
 from imnm_cohort.analysis.sir import PopulationComparison, StandardizedRatio, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
 from imnm_cohort.analysis.survival import (
@@ -39,6 +51,7 @@ __all__ = [
     "CumulativeIncidence",
     "FineGrayModel",
     "GrayTest",
+    "ImacsImprovement",
     "IncidenceByFollowUp",
     "MalignancyOptions",
     "MalignancyResult",
@@ -51,15 +64,20 @@ __all__ = [
     "TableOneOptions",
     "TableOneVariable",
     "TimeScale",
+    "TotalImprovementScore",
     "analyse",
     "cause_specific_cox",
     "clopper_pearson",
     "compare_categorical",
     "compare_continuous",
+    "confirmed_deterioration",
     "cumulative_incidence",
+    "deteriorations",
     "fine_gray",
     "gray_test",
     "holm",
+    "imacs_improvement",
+    "imacs_improvements",
     "incidence_by_follow_up",
     "lexis_split",
     "malignancy",
@@ -69,4 +87,6 @@ __all__ = [
     "read_reference_rates",
     "statin_latency",
     "table_one",
+    "total_improvement_score",
+    "total_improvement_scores",
 ]

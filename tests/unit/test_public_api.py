@@ -43,6 +43,8 @@ EXPECTED = {
     "load_input",
     "load_mapping",
     "map_export",
+    "ResponseMeasureError",
+    "total_improvement_score",
 }
 
 
