@@ -40,6 +40,7 @@ from imnm_cohort.extract.coerce import (
     true_mask,
 )
 from imnm_cohort.extract.hints import CATEGORY_VALUES, did_you_mean
+from imnm_cohort.extract.read import CELL_PROBLEMS
 from imnm_cohort.extract.schema import column_kind
 from imnm_cohort.mapping.combine import combine
 from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
@@ -120,6 +121,7 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
         When the mapping names a column the export does not have, leaves out a required
         column, or leaves a yes/no or category column of bare codes without ``values``.
     """
+    problems = raw.attrs.get(CELL_PROBLEMS, ())
     raw = raw.reset_index(drop=True)
     raw.columns = pd.Index([str(c).strip() for c in raw.columns])
     columns = spec.resolve(list(raw.columns))
@@ -132,6 +134,8 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
         text[name], keys[name] = _row_values(name, column, spec, cells, found, refused)
     if refused:
         raise MappingError(spec.path, refused)
+    if problems:
+        found.append(_cell_problems(problems, columns, spec))
     for kept in spec.keep:
         text[kept] = keys[kept] = cells.get(kept)
 
@@ -174,6 +178,27 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
         sources={name: column.label() for name, column in columns.items()},
         left_out=left_out,
     )
+
+
+def _cell_problems(
+    problems: tuple[tuple[int, str, str, str], ...],
+    columns: dict[str, ColumnMap],
+    spec: MappingSpec,
+) -> pd.DataFrame:
+    """A reader's problems in cells (a spreadsheet's error values, formulas without a saved
+    result) as failures of every contract or kept column that reads the cell's source column.
+
+    A cell the mapping does not read is left alone; a cell it reads is never taken as text:
+    ``#DIV/0!`` in an antibody column or a formula in the id column quarantines the patient.
+    """
+    readers = [(source, name) for name, c in columns.items() for source in c.read_columns()]
+    readers += [(kept, kept) for kept in spec.keep]
+    if spec.id is not None:
+        readers.append((spec.id, "patient_id"))
+    cells = pd.DataFrame(list(problems), columns=["index", "source", "rule", "value"])
+    read = pd.DataFrame(readers, columns=["source", "column"]).drop_duplicates()
+    failures = cells.merge(read, on="source")[["index", "column", "rule", "value"]]
+    return failures.assign(index=failures["index"].astype(np.int64), by_row=True)
 
 
 class _Cells:

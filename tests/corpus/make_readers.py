@@ -217,6 +217,32 @@ def spreadsheets(fail: Fail, quarantine: Quarantine) -> None:
         [],
         3,
     )
+    # The same cells in an export read through a mapping: a renamed source column, the id.
+    renamed = [
+        {("hmgcr_result" if k == "anti_hmgcr" else k): v for k, v in r.items()} for r in base
+    ]
+    by_name = '[columns]\nanti_hmgcr = "hmgcr_result"\n'
+    quarantine(
+        "excel_div0_in_mapped_antibody.xlsx",
+        _workbook(renamed, _cell("hmgcr_result", 1, "#DIV/0!")),
+        [["anti_hmgcr", error]],
+        2,
+        mapping=by_name,
+    )
+    quarantine(
+        "excel_formula_id_in_mapped_export.xlsx",
+        _workbook(renamed, _cell("patient_id", 2, '="P"&ROW()')),
+        [["patient_id", "formula_without_value"]],
+        2,
+        mapping=by_name,
+    )
+    quarantine(
+        "excel_error_in_a_column_the_mapping_leaves_out.xlsx",
+        _workbook([{**r, "notes": "x"} for r in renamed], _cell("notes", 1, "#N/A")),
+        [],
+        3,
+        mapping=by_name,
+    )
     without = "formula_without_value"
     for name, column, formula in (
         ("excel_formula_ck_without_value.xlsx", "ck_peak", "=A2*2"),
