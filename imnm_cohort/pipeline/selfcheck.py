@@ -237,6 +237,8 @@ class _Builder:
         columns = list(table.get("columns", []))
         overall = "overall" in columns
         exclude = table.get("missing_values") == "exclude"
+        if overall:
+            self.relate([*(((*at, "n", g), 1) for g in groups), ((*at, "n", "overall"), -1)])
         for i, row in enumerate(table.get("rows", [])):
             cells: Path = (*at, "rows", i, "cells")
             for c in columns:
@@ -253,12 +255,16 @@ class _Builder:
                 shown = known if exclude else list(counts)
                 self.relate([*(((*cells, c, "counts", lv), 1) for lv in shown), (denominator, -1)])
                 self.relate([(denominator, 1), *(missing if exclude else []), (size, -1)])
-            if overall and row.get("kind") == "categorical":
+            if not overall:
+                continue
+            # Each count adds up over the groups to the overall column.
+            if row.get("kind") == "categorical":
+                parts = [("denominator",), *(("counts", lv) for lv in row.get("levels", []))]
+            else:
+                parts = [("n",), ("missing",)]
+            for part in parts:
                 self.relate(
-                    [
-                        *(((*cells, g, "denominator"), 1) for g in groups),
-                        ((*cells, "overall", "denominator"), -1),
-                    ]
+                    [*(((*cells, g, *part), 1) for g in groups), ((*cells, "overall", *part), -1)]
                 )
 
 
