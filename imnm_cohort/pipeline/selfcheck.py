@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from imnm_cohort.analysis.plotdata import FigureData
 
 __all__ = [
-    "DisclosureLeakError", "Finding", "SelfCheck", "check_counts", "check_figures",
+    "DisclosureLeakError", "Finding", "SelfCheck", "added_patient_group", "check_counts",
+    "check_figures",
     "check_models", "check_run", "check_statistics",
 ]  # fmt: skip
 
@@ -603,3 +604,38 @@ def check_run(
         counts.relations,
         sum(part.solves for part in parts),
     )
+
+
+# --------------------------------------------------------------------------- two runs
+
+
+def added_patient_group(
+    before: tuple[dict[str, Any], Declaration, dict[str, Any] | None],
+    after: tuple[dict[str, Any], Declaration, dict[str, Any] | None],
+    policy: Policy,
+) -> str | None:
+    """The group of the one patient added between two runs, when the two summaries
+    together give it away (differencing; see ``docs/reports.md``, "Self-check").
+
+    Each run is ``(summary, declaration, truth)``. The group sizes of the two runs are
+    joined by ``after = before + added`` with exactly one group gaining one patient; the
+    group is given away when only one group can have gained.
+    """
+    system = System()
+    sizes = {}
+    for name, (data, declaration, truth) in (("before", before), ("after", after)):
+        builder = _Builder(system, name, data, truth, policy)
+        builder.declared(declaration)
+        builder.summary_shapes(data)
+        sizes[name] = {g: builder.var(("groups", g)) for g in data.get("groups", {})}
+    added = {}
+    for g in sizes["after"]:
+        a, b = sizes["before"].get(g), sizes["after"][g]
+        if a is None or b is None:
+            return None
+        added[g] = system.variable(f"added: {g}", 0, 1, True)
+        system.relate([(b, 1), (a, -1), (added[g], -1)])
+    system.relate([(v, 1) for v in added.values()], 1)
+    solution = solve(system)
+    gained = [g for g, v in added.items() if v in solution.pinned and solution.lo[v] == 1]
+    return gained[0] if gained else None
