@@ -277,3 +277,34 @@ def test_a_leak_fails_closed_naming_the_output_and_path() -> None:
         check.raise_if_leaks()
     # Control turned off: nothing is withheld, nothing to check.
     assert check_run(summary, Declaration(), Policy(0)).ok
+
+
+def test_a_run_with_a_leak_exits_1_and_publishes_nothing(tmp_path, monkeypatch) -> None:
+    """End to end: a withheld group size that the valid rows give back (injected into the
+    published summary, so that the leak does not depend on the analyses) stops the run."""
+    import io
+    import re
+
+    from imnm_cohort import synthesize, write_extract
+    from imnm_cohort.cli import main
+    from imnm_cohort.pipeline import stages
+
+    disclose = stages.disclose
+
+    def leaky(*args, **kwargs):
+        disclosed = disclose(*args, **kwargs)
+        disclosed.summary.data["groups"]["not_imnm"] = WITHHELD
+        return disclosed
+
+    monkeypatch.setattr(stages, "disclose", leaky)
+    extract = write_extract(synthesize(300, seed=2), tmp_path / "extract.csv")
+    root = tmp_path / "runs"
+    err = io.StringIO()
+    code = main(["-q", "run", "--input", str(extract), "--output-dir", str(root)],
+                stdout=io.StringIO(), stderr=err)  # fmt: skip
+    assert code == 1
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1
+    assert re.search(r"disclosure self-check: (summary\.json|figures/\S+): \S+", lines[0])
+    assert "nothing was published" in lines[0]
+    assert not root.exists() or not [p.name for p in root.iterdir()]
