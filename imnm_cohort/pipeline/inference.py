@@ -222,10 +222,18 @@ def solve(system: System) -> Solution:
         return Solution(tuple(system.lo), tuple(system.hi), (), consistent=False)
     solves = 0
     pinned: set[int] = set()
-    for component in components(system, lo, hi):
+    groups = list(components(system, lo, hi))
+    # Each relation goes to the component of its unknowns (one pass over the relations).
+    home = {v: i for i, component in enumerate(groups) for v in component}
+    relations: list[list[Relation]] = [[] for _ in groups]
+    for rel in system.relations:
+        owner = next((home[v] for v, _ in rel.terms if v in home), None)
+        if owner is not None:
+            relations[owner].append(rel)
+    for component, rels in zip(groups, relations, strict=True):
         if not any(system.withheld[v] for v in component):
             continue
-        found, count = _component(system, component, lo, hi)
+        found, count = _component(system, component, rels, lo, hi)
         solves += count
         if found is None:
             return Solution(tuple(lo), tuple(hi), (), consistent=False, solves=solves)
@@ -237,7 +245,7 @@ def solve(system: System) -> Solution:
 
 
 def _component(
-    system: System, comp: list[int], lo: list[float], hi: list[float]
+    system: System, comp: list[int], rels: list[Relation], lo: list[float], hi: list[float]
 ) -> tuple[set[int] | None, int]:
     """The pinned variables of one component by integer programs; None if infeasible.
 
@@ -248,9 +256,7 @@ def _component(
 
     where = {v: i for i, v in enumerate(comp)}
     rows, lower, upper = [], [], []
-    for rel in system.relations:
-        if not any(v in where for v, _ in rel.terms):
-            continue
+    for rel in rels:
         row = np.zeros(len(comp))
         rhs = float(rel.rhs)
         for v, c in rel.terms:

@@ -43,7 +43,14 @@ from typing import TYPE_CHECKING, Any
 from imnm_cohort.errors import ImnmCohortError
 from imnm_cohort.pipeline.declarations import Declaration, Path, dotted
 from imnm_cohort.pipeline.disclosure import WITHHELD, Policy, _get
-from imnm_cohort.pipeline.inference import INF, Solution, System, enumerate_solutions, solve
+from imnm_cohort.pipeline.inference import (
+    INF,
+    Relation,
+    Solution,
+    System,
+    enumerate_solutions,
+    solve,
+)
 
 if TYPE_CHECKING:
     from imnm_cohort.analysis.plotdata import FigureData
@@ -380,6 +387,10 @@ def check_statistics(
     system, solution = solved
     if not solution.consistent:
         return SelfCheck(())
+    touching: dict[int, list[Relation]] = {}
+    for rel in system.relations:
+        for v, _ in rel.terms:
+            touching.setdefault(v, []).append(rel)
     findings = []
     groups = list(table.get("groups", []))
     for i, row in enumerate(table.get("rows", [])):
@@ -395,7 +406,7 @@ def check_statistics(
         if any(v is None for v in flat) or not any(system.withheld[v] for v in flat if v):
             continue
         index = [v for v in flat if v is not None]
-        candidates = _candidates(system, solution.lo, solution.hi, index)
+        candidates = _candidates(system, solution.lo, solution.hi, index, touching)
         where = dotted(("table_one", "rows", i, "test", "statistic"))
         if candidates is None:
             if _significant_digits(statistic) >= FULL_PRECISION:
@@ -430,12 +441,16 @@ def check_statistics(
 
 
 def _candidates(
-    system: System, lo: tuple[float, ...], hi: tuple[float, ...], variables: list[int]
+    system: System,
+    lo: tuple[float, ...],
+    hi: tuple[float, ...],
+    variables: list[int],
+    touching: dict[int, list[Relation]],
 ) -> list[tuple[int, ...]] | None:
     """The assignments of ``variables`` the relations among the row's counts allow."""
     inside = set(variables)
     # The relations that touch the row, with the other variables they name.
-    near = [r for r in system.relations if any(v in inside for v, _ in r.terms)]
+    near = list({id(r): r for v in variables for r in touching.get(v, [])}.values())
     for r in near:
         inside |= {v for v, _ in r.terms}
     sub = System()
@@ -529,7 +544,7 @@ def check_figures(
                 continue
             if k:
                 for year, n in zip(figures.years, curve.at_risk, strict=False):
-                    small = (isinstance(n, int) and n < k) or n == Policy(k).marker
+                    small = (isinstance(n, int) and n < k) or str(n).startswith("<")
                     late = [t for t in curve.time if t >= year]
                     if small and late:
                         findings.append(
