@@ -308,3 +308,29 @@ def test_a_run_with_a_leak_exits_1_and_publishes_nothing(tmp_path, monkeypatch) 
     assert re.search(r"disclosure self-check: (summary\.json|figures/\S+): \S+", lines[0])
     assert "nothing was published" in lines[0]
     assert not root.exists() or not [p.name for p in root.iterdir()]
+
+
+def _sizes(**groups: object) -> tuple[dict[str, object], Declaration, None]:
+    from imnm_cohort.pipeline.declarations import Count
+
+    summary = {"counts": {"valid_rows": sum(v for v in groups.values() if isinstance(v, int))},
+               "groups": dict(groups)}  # fmt: skip
+    declaration = Declaration(
+        counts=tuple(Count(("groups", g), f"group:{g}") for g in groups),
+        margins=(Margin(tuple(("groups", g) for g in groups), ("counts", "valid_rows")),),
+    )
+    return summary, declaration, None
+
+
+def test_differencing_gives_the_group_within_the_known_limit_only() -> None:
+    from imnm_cohort.pipeline.selfcheck import added_patient_group
+
+    # Every size shown in both runs: the group that grew is the patient's (the known limit).
+    before = _sizes(hmgcr=30, srp=12, seronegative=20)
+    after = _sizes(hmgcr=30, srp=13, seronegative=20)
+    assert added_patient_group(before, after, POLICY) == "srp"
+    # Two sizes withheld in both runs (the total shown): either of them may have grown.
+    before = _sizes(hmgcr=30, srp="<5", seronegative=WITHHELD)
+    after = _sizes(hmgcr=30, srp="<5", seronegative=WITHHELD)
+    before[0]["counts"]["valid_rows"], after[0]["counts"]["valid_rows"] = 40, 41
+    assert added_patient_group(before, after, POLICY) is None
