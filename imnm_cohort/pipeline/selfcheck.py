@@ -24,6 +24,8 @@ path named in one line). It looks for:
 * **model terms of a withheld group** (:func:`check_models`): a group term's estimate,
   standard error or interval, where that group's (or the reference group's) cancers are
   withheld (for a binary term, SE^2 - 1/events_ref is about 1/events).
+* **notes that narrow a marker** (:func:`check_notes`): "fewer than 2 values in: srp"
+  beside ``n = "<5"`` says the group has one value.
 * **figure values** (:func:`check_figures`): a curve drawn for a group whose events the
   summary withholds, a curve going on at a whole year where fewer than ``k`` remain at
   risk, or a curve value equal to an estimate the summary withholds.
@@ -36,13 +38,14 @@ leaves patients out) never makes the check claim a leak that is not there.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from imnm_cohort.errors import ImnmCohortError
 from imnm_cohort.pipeline.declarations import Declaration, Path, dotted
-from imnm_cohort.pipeline.disclosure import WITHHELD, Policy, _get
+from imnm_cohort.pipeline.disclosure import WITHHELD, Policy, _get, leaves
 from imnm_cohort.pipeline.inference import (
     INF,
     Relation,
@@ -57,8 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DisclosureLeakError", "Finding", "SelfCheck", "added_patient_group", "check_counts",
-    "check_figures",
-    "check_models", "check_run", "check_statistics",
+    "check_figures", "check_models", "check_notes", "check_run", "check_statistics",
 ]  # fmt: skip
 
 #: Candidate tables enumerated per exact-test statistic before giving up.
@@ -512,6 +514,38 @@ def check_models(summary: dict[str, Any]) -> SelfCheck:
     return SelfCheck(tuple(findings))
 
 
+# --------------------------------------------------------------------------- notes
+
+_FEWER = re.compile(r"fewer than (\d+) values in: ([\w, ]+)")
+
+
+def check_notes(summary: dict[str, Any], policy: Policy) -> SelfCheck:
+    """Explanatory notes that narrow a marker: "fewer than 2 values in: srp" beside a
+    ``<5`` tells that the group has one value (a note may say "too few values")."""
+    findings = []
+    for p, value in leaves(summary):
+        match = _FEWER.search(value) if isinstance(value, str) else None
+        if not match or not 0 < int(match.group(1)) < policy.min_count:
+            continue
+        # The result the note belongs to (a Table 1 row, a comparison): a count of a
+        # named group withheld there is what the note narrows.
+        scope = p[:3] if p[:1] == ("table_one",) else p[:2]
+        named = {g.strip() for g in match.group(2).split(",")}
+        if any(
+            q[-1] == "n" and named & set(map(str, q)) and _withheld(v)
+            for q, v in leaves(_get(summary, scope), scope)
+        ):
+            findings.append(
+                Finding(
+                    "summary.json",
+                    dotted(p),
+                    f"says fewer than {match.group(1)} values for {match.group(2)}, "
+                    f"narrower than the marker {policy.marker}",
+                )
+            )
+    return SelfCheck(tuple(findings))
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -611,6 +645,7 @@ def check_run(
         counts,
         check_statistics(summary, declaration, policy, truth, solved),
         check_models(summary),
+        check_notes(summary, policy),
         *([check_figures(figures, summary, truth)] if figures is not None else []),
     ]
     return SelfCheck(

@@ -334,3 +334,17 @@ def test_differencing_gives_the_group_within_the_known_limit_only() -> None:
     after = _sizes(hmgcr=30, srp="<5", seronegative=WITHHELD)
     before[0]["counts"]["valid_rows"], after[0]["counts"]["valid_rows"] = 40, 41
     assert added_patient_group(before, after, POLICY) is None
+
+
+def test_a_note_that_narrows_a_marker_is_a_leak() -> None:
+    from imnm_cohort.pipeline.selfcheck import check_notes
+
+    row = {"cells": {"srp": {"n": "<5"}}, "test": {"reason": "fewer than 2 values in: srp"}}
+    found = check_notes({"table_one": {"rows": [row]}}, POLICY)
+    assert [f.path for f in found.findings] == ["table_one.rows[0].test.reason"]
+    row["test"]["reason"] = "too few values to show"
+    assert check_notes({"table_one": {"rows": [row]}}, POLICY).ok
+    assert check_notes({"fine_gray": {"reason": "fewer than 10 cancers"}}, POLICY).ok
+    # A group shown with no values at all: the note narrows nothing.
+    empty = {"cells": {"srp": {"n": 0}}, "test": {"reason": "fewer than 2 values in: srp"}}
+    assert check_notes({"table_one": {"rows": [empty]}}, POLICY).ok
