@@ -557,12 +557,11 @@ def check_figures(
     findings: list[Finding] = []
     plots = (
         ("figures/survival.svg", figures.survival, ("survival", "groups"), "deaths",
-         ("survival_at_horizon", "ci_at_horizon")),
+         ("survival_at_horizon",), 1.0),
         ("figures/cancer_incidence.svg", figures.incidence,
-         ("comparisons", "malignancy", "groups"), "events",
-         ("cumulative_incidence", "cumulative_incidence_ci")),
+         ("comparisons", "malignancy", "groups"), "events", ("cumulative_incidence",), 0.0),
     )  # fmt: skip
-    for output, curves, at, events, estimates in plots:
+    for output, curves, at, events, estimates, start in plots:
         for curve in curves:
             if not curve.value:
                 continue
@@ -590,15 +589,19 @@ def check_figures(
                             )
                         )
                         break
+            # The curve's value at the horizon, where it is drawn that far: the estimate
+            # the summary reports there (a flat curve at its start shows no event only).
+            horizon = _get(summary, (*at[:-1], "horizon_years"))
+            if truth is None or not _is_number(horizon) or max(curve.time) < horizon:
+                continue
+            before = [v for t, v in zip(curve.time, curve.value, strict=True) if t <= horizon]
+            if not before or before[-1] == start:
+                continue
             for name in estimates:
                 p = (*at, curve.label, name)
-                if truth is None or not _withheld(_get(summary, p)):
-                    continue
                 hidden = _get(truth, p)
-                values = hidden if isinstance(hidden, list) else [hidden]
-                if any(
-                    _is_number(h) and any(abs(v - h) <= 1e-9 for v in curve.value) for h in values
-                ):
+                withheld = _withheld(_get(summary, p)) and _is_number(hidden)
+                if withheld and abs(before[-1] - hidden) <= 1e-9:
                     findings.append(Finding(output, where, f"shows the withheld {dotted(p)}"))
     return SelfCheck(tuple(findings))
 

@@ -252,14 +252,20 @@ def test_a_curve_of_a_group_whose_deaths_are_withheld_is_a_leak() -> None:
 
 
 def test_a_curve_that_shows_a_withheld_estimate_or_goes_on_below_k_is_a_leak() -> None:
-    shown = {"survival": {"groups": {"srp": {**SURVIVAL["survival"]["groups"]["srp"],
-                                             "deaths": 6}}}}  # fmt: skip
+    shown = {"survival": {"horizon_years": 3.0, "groups": {
+        "srp": {**SURVIVAL["survival"]["groups"]["srp"], "deaths": 6}}}}  # fmt: skip
     truth = {"survival": {"groups": {"srp": {"survival_at_horizon": 8 / 9}}}}
     curve = Curve("srp", (1.0, 3.0), (1.0, 8 / 9), (11, 10, 9, 9, 6, 5))
     found = check_figures(_figures(curve), shown, truth)
     assert [f.reason for f in found.findings] == [
         "shows the withheld survival.groups.srp.survival_at_horizon"
     ]
+    # Flat at its start, the curve shows no death only; drawn short of the horizon, no value.
+    flat = Curve("srp", (1.0, 3.0), (1.0, 1.0), (11, 10, 9, 9, 6, 5))
+    assert check_figures(_figures(flat), shown, {"survival": {"groups": {"srp": {
+        "survival_at_horizon": 1.0}}}}).ok  # fmt: skip
+    short = Curve("srp", (1.0, 2.0), (1.0, 8 / 9), (11, 10, 9, 9, 6, 5))
+    assert check_figures(_figures(short), shown, truth).ok
     late = Curve("srp", (1.0, 3.5), (1.0, 0.5), (11, 10, 9, "<5", 0, 0))
     reasons = [f.reason for f in check_figures(_figures(late), shown).findings]
     assert reasons == ["goes on at 3.5 years with fewer than 5 at risk from year 3"]
