@@ -9,6 +9,7 @@ run would pass its self-check.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
@@ -18,7 +19,6 @@ import pytest
 from imnm_cohort import synthesize, write_extract
 from imnm_cohort.pipeline import stages
 from imnm_cohort.pipeline.config import load_pipeline
-from imnm_cohort.pipeline.disclosure import WITHHELD, _get
 from imnm_cohort.pipeline.meta import report_meta
 from imnm_cohort.report.manuscript import manuscript_tables
 
@@ -43,14 +43,18 @@ def published(tmp_path_factory):
         input_sha="0" * 64,
         withheld_count=len(disclosed.summary.withheld),
     )
-    return disclosed.summary.data, meta
+    truth = stages.build_summary(config, result, classified, analysis)
+    return disclosed.summary.data, meta, truth
 
 
 def _value(summary, dotted_path: str):
-    parts: list[str | int] = []
+    """The summary's value at a dotted path (``a.b[0].c``)."""
+    node = summary
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", dotted_path):
-        parts.append(int(token[1:-1]) if token.startswith("[") else token)
-    return _get(summary, tuple(parts))
+        if node is None or isinstance(node, str):  # a withheld (or absent) interval:
+            return node  # each bound is withheld (or absent) with it
+        node = node[int(token[1:-1])] if token.startswith("[") else node[token]
+    return node
 
 
 def _withheld(value) -> bool:
@@ -58,20 +62,19 @@ def _withheld(value) -> bool:
 
 
 def test_the_cohort_has_withheld_values(published) -> None:
-    summary, _ = published
+    summary, _, _ = published
     numbers = [n for t in manuscript_tables(summary) for r in t.rows for n in r.numbers()]
     assert any(_withheld(_value(summary, n.path)) for n in numbers)
 
 
-def test_every_excel_number_is_the_summarys_and_none_is_withheld(published) -> None:
+def _excel_problems(decisions, workbook: bytes) -> list[str]:
+    """Cells of the workbook that disagree with ``summary.json`` (``decisions``): a number
+    where the summary withholds the value, or a number that is not the summary's."""
     import openpyxl
 
-    from imnm_cohort.outputs.excel import tables_xlsx
-
-    summary, meta = published
-    book = openpyxl.load_workbook(io.BytesIO(tables_xlsx(summary, meta)))
-    checked = 0
-    for table in manuscript_tables(summary):
+    book = openpyxl.load_workbook(io.BytesIO(workbook))
+    problems = []
+    for table in manuscript_tables(decisions):
         sheet = book[table.key]
         r = 4
         expected = []
@@ -84,37 +87,34 @@ def test_every_excel_number_is_the_summarys_and_none_is_withheld(published) -> N
                 if s == 0 and row.p is not None and row.p.value is not None:
                     expected.append((r, 3 + len(table.columns), row.p))
                 r += 1
+        shown_at = set()
         for at, col, number in expected:
-            value = _value(summary, number.path)
+            value = _value(decisions, number.path)
             cell = sheet.cell(row=at, column=col).value
-            if _withheld(value):
-                assert cell == value, f"{table.key}!{at},{col}: {cell!r}; {number.path} withheld"
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                assert cell == pytest.approx(value), f"{table.key}!{at},{col}: {number.path}"
-            checked += 1
+            where = f"{table.key}!{sheet.cell(row=at, column=col).coordinate} ({number.path})"
+            if _withheld(value) and cell not in (value, None):
+                # The marker, or empty for a bound of a withheld interval.
+                problems.append(f"{where}: {cell!r} where summary.json withholds it")
+            elif _is_number(value):
+                shown_at.add((at, col))
+                if not _is_number(cell) or cell != pytest.approx(value):
+                    problems.append(f"{where}: {cell!r} is not summary.json's {value!r}")
         # No number anywhere in the table's cells but where the summary shows one.
-        shown_at = {
-            (at, col)
-            for at, col, n in expected
-            if isinstance(_value(summary, n.path), int | float)
-            and not isinstance(_value(summary, n.path), bool)
-        }
         for line in sheet.iter_rows(min_row=4, max_row=r - 1, min_col=3):
             for cell in line:
-                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                    assert (cell.row, cell.column) in shown_at, f"{table.key}!{cell.coordinate}"
-    assert checked > 0
+                if _is_number(cell.value) and (cell.row, cell.column) not in shown_at:
+                    problems.append(f"{table.key}!{cell.coordinate}: an unexpected number")
+    return problems
 
 
-def test_every_word_number_is_the_summarys_and_none_is_withheld(published) -> None:
+def _word_problems(decisions, document_bytes: bytes) -> list[str]:
+    """Numbers of the Word tables that ``summary.json`` (``decisions``) does not show there."""
     import docx
 
-    from imnm_cohort.outputs.word import tables_docx
-
-    summary, meta = published
-    document = docx.Document(io.BytesIO(tables_docx(summary, meta)))
-    tables = manuscript_tables(summary)
+    document = docx.Document(io.BytesIO(document_bytes))
+    tables = manuscript_tables(decisions)
     assert len(document.tables) == len(tables)
+    problems = []
     for grid, table in zip(document.tables, tables, strict=True):
         for r, row in enumerate(table.rows, start=1):
             cells = grid.rows[r].cells
@@ -122,14 +122,43 @@ def test_every_word_number_is_the_summarys_and_none_is_withheld(published) -> No
                 if numbers is None:
                     continue
                 text = cells[1 + i].text
-                shown = [n.text() for n in numbers if not _withheld(_value(summary, n.path))]
-                hidden = [_value(summary, n.path) for n in numbers]
-                allowed = set(shown) | {
-                    m for v in hidden if _withheld(v) for m in NUMBER.findall(v)
-                }
+                values = [_value(decisions, n.path) for n in numbers]
+                shown = [n.text() for n, v in zip(numbers, values, strict=True) if not _withheld(v)]
+                markers = {m for v in values if _withheld(v) for m in NUMBER.findall(v)}
                 for found in NUMBER.findall(text):
-                    assert found in allowed or any(found in s for s in shown), (
-                        f"{table.key} row {row.label!r} column {i}: {found} in {text!r}"
-                    )
-                if all(_withheld(v) for v in hidden):
-                    assert text in {v for v in hidden} | {WITHHELD}, text
+                    if found not in markers and not any(found in t for t in shown):
+                        problems.append(f"{table.key} {row.label!r} column {i}: {text!r}")
+    return problems
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _tampered(summary, truth):
+    """The summary with one withheld count of Table 1 put back: what a leak would write."""
+    tampered = copy.deepcopy(summary)
+    for i, row in enumerate(summary["table_one"]["rows"]):
+        for g, cell in row["cells"].items():
+            for level, value in (cell.get("counts") or {}).items():
+                true = truth["table_one"]["rows"][i]["cells"][g]["counts"][level]
+                if _withheld(value) and true > 0:
+                    tampered["table_one"]["rows"][i]["cells"][g]["counts"][level] = true
+                    return tampered
+    raise AssertionError("no withheld count in Table 1")
+
+
+def test_every_excel_number_is_the_summarys_and_none_is_withheld(published) -> None:
+    from imnm_cohort.outputs.excel import tables_xlsx
+
+    summary, meta, truth = published
+    assert _excel_problems(summary, tables_xlsx(summary, meta)) == []
+    assert _excel_problems(summary, tables_xlsx(_tampered(summary, truth), meta))
+
+
+def test_every_word_number_is_the_summarys_and_none_is_withheld(published) -> None:
+    from imnm_cohort.outputs.word import tables_docx
+
+    summary, meta, truth = published
+    assert _word_problems(summary, tables_docx(summary, meta)) == []
+    assert _word_problems(summary, tables_docx(_tampered(summary, truth), meta))
