@@ -24,8 +24,9 @@ The method is exact and its cost follows the number of published cells:
    witnesses a value for every variable of the component, so a handful of solves settle a
    component. A variable whose minimum equals its maximum is pinned.
 
-Propagation alone is exact for a relation with one unknown; the integer programs make the
-answer exact for every component, whatever the propagation left.
+Propagation alone is exact for a lone unknown (every relation it is in bounds it alone);
+the integer programs make the answer exact for every larger component, whatever the
+propagation left.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ def solve(system: System) -> Solution:
         if owner is not None:
             relations[owner].append(rel)
     for component, rels in zip(groups, relations, strict=True):
-        if not any(system.withheld[v] for v in component):
+        # A lone unknown: each relation bounds it alone, so propagation was exact.
+        if len(component) < 2 or not rels or not any(system.withheld[v] for v in component):
             continue
         found, count = _component(system, component, rels, lo, hi)
         solves += count

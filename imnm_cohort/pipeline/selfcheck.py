@@ -644,6 +644,12 @@ def check_run(
     outputs += [(name, data, d, None) for name, data, d in others]
     solved = _solved(outputs, policy)
     counts = _pinned(*solved)
+    if not solved[1].consistent:
+        # The values before control satisfy every relation kept: this is the check's own
+        # failure, and it cannot vouch for the outputs (fail closed).
+        counts = SelfCheck(
+            (Finding("summary.json", "counts", "the self-check could not solve its margins"),)
+        )
     parts = [
         counts,
         check_statistics(summary, declaration, policy, truth, solved),

@@ -354,3 +354,18 @@ def test_a_note_that_narrows_a_marker_is_a_leak() -> None:
     # A group shown with no values at all: the note narrows nothing.
     empty = {"cells": {"srp": {"n": 0}}, "test": {"reason": "fewer than 2 values in: srp"}}
     assert check_notes({"table_one": {"rows": [empty]}}, POLICY).ok
+
+
+def test_unknowns_in_no_relation_or_only_bounded_are_not_pinned() -> None:
+    system = System()
+    a, b = system.variable("a", 0, INF, True), system.variable("b", 1, 4, True)
+    system.variable("c", 0, INF, True)  # in no relation at all
+    system.relate([(a, 1), (b, -1)], 0, equal=False)  # a <= b
+    assert solve(system).pinned == ()
+
+
+def test_margins_the_check_cannot_solve_fail_closed() -> None:
+    # A total smaller than a shown cell: no assignment fits (the check cannot vouch).
+    data, declaration = _table([["<5", 8, 10], [6, 2, 12]], (21, 20), (9, 10, 22), 4)
+    check = check_run(data, declaration, POLICY)
+    assert [f.reason for f in check.findings] == ["the self-check could not solve its margins"]
