@@ -33,6 +33,10 @@ path named in one line). It looks for:
 When the run's values before disclosure control are given (``truth``), each relation is
 kept only if they satisfy it: a relation that does not hold on some data (a model that
 leaves patients out) never makes the check claim a leak that is not there.
+
+Modules: ``counts`` (the relations and the reading of two runs), ``statistics``, ``results``
+(models, notes, figures), ``findings`` (what is reported); the integer system and its
+solver are :mod:`imnm_cohort.pipeline.inference`.
 """
 
 from __future__ import annotations
