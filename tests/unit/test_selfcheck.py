@@ -369,3 +369,17 @@ def test_margins_the_check_cannot_solve_fail_closed() -> None:
     data, declaration = _table([["<5", 8, 10], [6, 2, 12]], (21, 20), (9, 10, 22), 4)
     check = check_run(data, declaration, POLICY)
     assert [f.reason for f in check.findings] == ["the self-check could not solve its margins"]
+
+
+def test_parts_of_a_published_zero_are_not_reported() -> None:
+    # The overall column shows 0 missing values: every group's is 0 for every reader.
+    data = {"parts": {"a": WITHHELD, "b": "<5"}, "total": 0, "other": {"x": "<5", "y": 3}}
+    declaration = Declaration(
+        margins=(
+            Margin((("parts", "a"),), ("total",)),
+            Margin((("other", "x"), ("parts", "a")), ("other", "y")),
+        )
+    )
+    found = check_counts([("t.json", data, declaration, None)], POLICY)
+    # x = 3 - a = 3: still a leak; a = 0 is not.
+    assert [f.path for f in found.findings] == ["other.x"]

@@ -169,7 +169,24 @@ def _system(
         builder.declared(declaration)
         if name == "summary.json":
             builder.summary_shapes(data)
+    _parts_of_zero(system)
     return system
+
+
+def _parts_of_zero(system: System) -> None:
+    """Counts that add up to a published 0 are 0 for every reader: not a leak to report
+    (the overall column's 0 missing values says each group's is 0 too)."""
+    for rel in system.relations:
+        if not rel.equal or rel.rhs:
+            continue
+        totals = [v for v, c in rel.terms if c == -1]
+        parts = [v for v, c in rel.terms if c == 1]
+        if len(totals) != 1 or len(parts) + 1 != len(rel.terms):
+            continue
+        total = totals[0]
+        if not system.withheld[total] and system.lo[total] == system.hi[total] == 0:
+            for v in parts:
+                system.withheld[v] = False
 
 
 def check_counts(
