@@ -174,8 +174,13 @@ def _system(
 
 
 def _parts_of_zero(system: System) -> None:
-    """Counts that add up to a published 0 are 0 for every reader: not a leak to report
-    (the overall column's 0 missing values says each group's is 0 too)."""
+    """Counts that add up to a published 0, or copies of a published 0, are 0 for every
+    reader: not a leak to report (the overall column's 0 missing values says each group's
+    is 0 too)."""
+
+    def shown_zero(v: int) -> bool:
+        return not system.withheld[v] and system.lo[v] == system.hi[v] == 0
+
     for rel in system.relations:
         if not rel.equal or rel.rhs:
             continue
@@ -183,10 +188,11 @@ def _parts_of_zero(system: System) -> None:
         parts = [v for v, c in rel.terms if c == 1]
         if len(totals) != 1 or len(parts) + 1 != len(rel.terms):
             continue
-        total = totals[0]
-        if not system.withheld[total] and system.lo[total] == system.hi[total] == 0:
+        if shown_zero(totals[0]):
             for v in parts:
                 system.withheld[v] = False
+        elif len(parts) == 1 and shown_zero(parts[0]):  # a copy
+            system.withheld[totals[0]] = False
 
 
 def check_counts(
