@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imnm_cohort.pipeline.declarations import (
+    WITHHELD,
     Count,
     Declaration,
     Margin,
@@ -54,6 +55,9 @@ from imnm_cohort.pipeline.declarations import (
     dotted,
     path,
 )
+from imnm_cohort.pipeline.declarations import get as _get
+from imnm_cohort.pipeline.inference import solve
+from imnm_cohort.pipeline.reading import read
 
 __all__ = [
     "DEFAULT_MIN_COUNT", "WITHHELD", "Count", "Declaration", "Margin", "Path", "Policy", "Share",
@@ -62,7 +66,6 @@ __all__ = [
 ]  # fmt: skip
 
 DEFAULT_MIN_COUNT = 5
-WITHHELD = "[withheld]"
 
 # --------------------------------------------------------------------------- policy
 
@@ -148,20 +151,6 @@ class Suppressed:
     def marker(self) -> str:
         """The text shown for a small count."""
         return self.policy.marker
-
-
-def _get(data: Any, p: Path) -> Any:
-    node = data
-    for part in p:
-        if isinstance(node, dict):
-            if part not in node:
-                return None
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node
 
 
 def _set(data: Any, p: Path, value: Any) -> None:
@@ -256,6 +245,31 @@ def suppress(
     hidden = set(small) | set(undeclared)
     if not policy.rounding:
         hidden = _complete(hidden, counts, declaration.margins, value, policy)
+    result = _publish(data, hidden, small, value, counts, undeclared, declaration, policy)
+    if not policy.rounding:
+        # Withhold more until a reader's system of the published counts pins none of
+        # the withheld ones (each round withholds at least one more count, so it ends).
+        for _ in range(len(counts) + 1):
+            more = _more_to_withhold(result.data, data, declaration, policy, value, hidden)
+            if not more:
+                break
+            hidden = _complete(hidden | more, counts, declaration.margins, value, policy)
+            result = _publish(data, hidden, small, value, counts, undeclared, declaration, policy)
+    return result
+
+
+def _publish(
+    data: dict[str, Any],
+    hidden: set[Path],
+    small: set[Path],
+    value: dict[Path, Any],
+    counts: list[Count],
+    undeclared: list[Path],
+    declaration: Declaration,
+    policy: Policy,
+) -> Suppressed:
+    """``data`` with the ``hidden`` counts withheld and every value declared with them."""
+    out = copy.deepcopy(data)
     withheld: dict[Path, str] = {}
     for p in sorted(hidden, key=dotted):
         withheld[p] = policy.marker if p in small else WITHHELD
@@ -396,6 +410,74 @@ def _complete(
             hidden |= set(copies.get(pick, [pick]))
             changed = True
     return hidden
+
+
+def _more_to_withhold(
+    published: dict[str, Any],
+    data: dict[str, Any],
+    declaration: Declaration,
+    policy: Policy,
+    value: dict[Path, Any],
+    hidden: set[Path],
+) -> set[Path]:
+    """The counts to withhold next so that fewer withheld counts can be worked out.
+
+    The published output is read as the self-check reads it
+    (:func:`imnm_cohort.pipeline.reading.read`, solved by
+    :func:`imnm_cohort.pipeline.inference.solve`): every withheld count that the published
+    counts, markers and relations pin to one value is a leak. For each leak, one shown
+    count is chosen among the relations that contain it (when none of them shows a count,
+    the relations of their other withheld members, and so on outwards): a cell rather than
+    a total, a non-zero one, one shown only there rather than a count shown in several
+    places (a group's size), then the smallest. A leak whose relations already lost a count
+    in this round waits for the next one. Empty when nothing leaks (or nothing shown is
+    left to withhold: the self-check then fails the run closed).
+    """
+    system = read(published, declaration, data, policy)
+    solution = solve(system)
+    if not solution.consistent or not solution.pinned:
+        return set()
+    by_name = {dotted(p): p for p in value}
+    keys: dict[str, int] = {}
+    for c in declaration.counts:
+        if c.key:
+            keys[c.key] = keys.get(c.key, 0) + 1
+    keyed = {c.path for c in declaration.counts if c.key and keys[c.key] > 1}
+    touching: dict[int, list[int]] = {}
+    for r, rel in enumerate(system.relations):
+        for v, _ in rel.terms:
+            touching.setdefault(v, []).append(r)
+
+    def count(v: int) -> Path | None:
+        return by_name.get(system.names[v].partition(": ")[2])
+
+    def shown(v: int) -> bool:
+        p = count(v)
+        return p is not None and p not in hidden and _is_int(_get(published, p))
+
+    more: set[Path] = set()
+    lost: set[int] = set()
+    for leak in solution.pinned:
+        frontier, seen_vars, seen_rels = {leak}, {leak}, set()
+        while frontier:
+            rels = {r for v in frontier for r in touching.get(v, ()) if r not in seen_rels}
+            seen_rels |= rels
+            if rels & lost:
+                break
+            options = [
+                (c < 0, value[p] == 0, p in keyed, value[p], dotted(p), r)
+                for r in rels
+                for v, c in system.relations[r].terms
+                if shown(v) and (p := count(v)) is not None and p not in more
+            ]
+            if options:
+                pick = min(options)
+                more.add(by_name[pick[4]])
+                lost.add(pick[5])
+                break
+            frontier = {v for r in rels for v, _ in system.relations[r].terms if v not in seen_vars}
+            seen_vars |= frontier
+    return more
 
 
 def _round(

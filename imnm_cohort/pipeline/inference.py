@@ -282,6 +282,16 @@ def _component(
         c[i] = sign
         solves += 1
         res = milp(c, integrality=ones, bounds=bounds, constraints=constraints)
+        if res.status == 2:
+            # HiGHS's presolve can call a feasible system infeasible (seen on a 60-patient
+            # run whose true counts satisfy every relation): only the full solve decides.
+            res = milp(
+                c,
+                integrality=ones,
+                bounds=bounds,
+                constraints=constraints,
+                options={"presolve": False},
+            )
         if res.status == 3:  # unbounded
             return INF
         if res.x is None:
