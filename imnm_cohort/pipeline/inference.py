@@ -282,9 +282,10 @@ def _component(
         c[i] = sign
         solves += 1
         res = milp(c, integrality=ones, bounds=bounds, constraints=constraints)
-        if res.status == 2:
-            # HiGHS's presolve can call a feasible system infeasible (seen on a 60-patient
-            # run whose true counts satisfy every relation): only the full solve decides.
+        if res.x is None and res.status != 3:
+            # HiGHS's presolve can call a feasible system infeasible or fail on it (seen
+            # on 60-patient runs whose true counts satisfy every relation): only the
+            # solve without presolve decides.
             res = milp(
                 c,
                 integrality=ones,
