@@ -47,12 +47,6 @@ def _published(config):
     return (disclosed.summary.data, disclosed.declaration, truth), disclosed.policy
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="disclosure control still lets small cohorts' withheld counts, exact-test "
-    "statistics and curves be worked out (the leaks the self-check was built to find); "
-    "this property holds once disclosure control closes them",
-)
 @SETTINGS
 @given(n=st.integers(15, 60), seed=st.integers(0, 2**16))
 def test_a_run_of_a_small_cohort_passes_the_self_check(tmp_path_factory, n, seed) -> None:
