@@ -235,7 +235,9 @@ def test_no_small_count_in_the_word_tables_workbook_or_figures(tmp_path, seed):
             value = c.value
             small = isinstance(value, int | float) and 0 < value < 5
             assert not small, (sheet.title, c.coordinate)
-    assert checked > 20
+    # Suppression now runs until nothing withheld can be inferred: a 60-patient run
+    # shows fewer counts (6 in the workbook for seed 5), still enough to check.
+    assert checked > 5
     document = docx.Document(str(folder / "tables.docx"))
     for table in document.tables:
         for row in table.rows:
