@@ -214,6 +214,11 @@ def note(policy: Policy, small: bool, noun: str) -> str:
     return f"not shown (fewer than {policy.min_count} {noun})"
 
 
+#: Rounds of one more withheld count per leak before a persisting leak takes every shown
+#: count of its nearest relations at once (see :func:`suppress`).
+WIDE_AFTER_ROUNDS = 3
+
+
 def suppress(
     data: dict[str, Any], declaration: Declaration, policy: Policy | int = DEFAULT_MIN_COUNT
 ) -> Suppressed:
@@ -245,16 +250,24 @@ def suppress(
     hidden = set(small) | set(undeclared)
     if not policy.rounding:
         hidden = _complete(hidden, counts, declaration.margins, value, policy)
-    result = _publish(data, hidden, small, value, counts, undeclared, declaration, policy)
+    marked = set(small)  # small counts shown as '<k' (a blurred one shows '[withheld]')
+    result = _publish(data, hidden, marked, value, counts, undeclared, declaration, policy)
     if not policy.rounding:
         # Withhold more until a reader's system of the published counts pins none of
         # the withheld ones (each round withholds at least one more count, so it ends).
-        for _ in range(len(counts) + 1):
-            more = _more_to_withhold(result.data, data, declaration, policy, value, hidden)
-            if not more:
+        for round_ in range(len(counts) + 1):
+            # After a few rounds of one count per leak, a leak that persists takes every
+            # shown count of its nearest relations at once (a wider, sure step).
+            wide = round_ >= WIDE_AFTER_ROUNDS
+            more, blur = _more_to_withhold(
+                result.data, data, declaration, policy, value, hidden, wide=wide
+            )
+            blur &= marked
+            if not more and not blur:
                 break
+            marked -= blur
             hidden = _complete(hidden | more, counts, declaration.margins, value, policy)
-            result = _publish(data, hidden, small, value, counts, undeclared, declaration, policy)
+            result = _publish(data, hidden, marked, value, counts, undeclared, declaration, policy)
     return result
 
 
@@ -419,7 +432,9 @@ def _more_to_withhold(
     policy: Policy,
     value: dict[Path, Any],
     hidden: set[Path],
-) -> set[Path]:
+    *,
+    wide: bool = False,
+) -> tuple[set[Path], set[Path]]:
     """The counts to withhold next so that fewer withheld counts can be worked out.
 
     The published output is read as the self-check reads it
@@ -431,12 +446,16 @@ def _more_to_withhold(
     a total, a non-zero one, one shown only there rather than a count shown in several
     places (a group's size), then the smallest. A leak whose relations already lost a count
     in this round waits for the next one. Empty when nothing leaks (or nothing shown is
-    left to withhold: the self-check then fails the run closed).
+    left to withhold: the self-check then fails the run closed). With ``wide``, every shown
+    count of those relations is taken at once, not one. The second set: where no shown count
+    is left to withhold, the leak is pinned by the markers alone (four '<5' cells that add
+    up to a '<5' total must each be 1), so the small counts of its relations are blurred:
+    shown as '[withheld]', which bounds nothing, instead of '<k'.
     """
     system = read(published, declaration, data, policy)
     solution = solve(system)
     if not solution.consistent or not solution.pinned:
-        return set()
+        return set(), set()
     by_name = {dotted(p): p for p in value}
     keys: dict[str, int] = {}
     for c in declaration.counts:
@@ -456,9 +475,11 @@ def _more_to_withhold(
         return p is not None and p not in hidden and _is_int(_get(published, p))
 
     more: set[Path] = set()
+    blur: set[Path] = set()
     lost: set[int] = set()
     for leak in solution.pinned:
         frontier, seen_vars, seen_rels = {leak}, {leak}, set()
+        first = True
         while frontier:
             rels = {r for v in frontier for r in touching.get(v, ()) if r not in seen_rels}
             seen_rels |= rels
@@ -470,6 +491,14 @@ def _more_to_withhold(
                 for v, c in system.relations[r].terms
                 if shown(v) and (p := count(v)) is not None and p not in more
             ]
+            if first and not options:
+                # Pinned by the markers of its own relations: blur them.
+                near = {v for r in rels for v, _ in system.relations[r].terms}
+                blur.update(p for v in near if (p := count(v)) is not None)
+            first = False
+            if options and wide:
+                more.update(by_name[o[4]] for o in options)
+                break
             if options:
                 pick = min(options)
                 more.add(by_name[pick[4]])
@@ -477,7 +506,7 @@ def _more_to_withhold(
                 break
             frontier = {v for r in rels for v, _ in system.relations[r].terms if v not in seen_vars}
             seen_vars |= frontier
-    return more
+    return more, blur
 
 
 def _round(
