@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 Path = tuple[str | int, ...]
+
+
+#: The marker of a value withheld so that a small count cannot be worked out.
+WITHHELD = "[withheld]"
 
 
 def path(*parts: str | int) -> Path:
@@ -199,3 +204,18 @@ def covers(declaration: Declaration, p: Path) -> bool:
     if any(c.path == p for c in declaration.counts) or p in declaration.individual:
         return True
     return any(p[: len(q)] == q for q in declaration.cleared)
+
+
+def get(data: Any, p: Path) -> Any:
+    """The value at ``p`` in a JSON-ready value, None where there is none."""
+    node = data
+    for part in p:
+        if isinstance(node, dict):
+            if part not in node:
+                return None
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imnm_cohort.pipeline.declarations import (
+    WITHHELD,
     Count,
     Declaration,
     Margin,
@@ -54,6 +55,9 @@ from imnm_cohort.pipeline.declarations import (
     dotted,
     path,
 )
+from imnm_cohort.pipeline.declarations import get as _get
+from imnm_cohort.pipeline.inference import solve
+from imnm_cohort.pipeline.reading import read
 
 __all__ = [
     "DEFAULT_MIN_COUNT", "WITHHELD", "Count", "Declaration", "Margin", "Path", "Policy", "Share",
@@ -62,7 +66,6 @@ __all__ = [
 ]  # fmt: skip
 
 DEFAULT_MIN_COUNT = 5
-WITHHELD = "[withheld]"
 
 # --------------------------------------------------------------------------- policy
 
@@ -150,20 +153,6 @@ class Suppressed:
         return self.policy.marker
 
 
-def _get(data: Any, p: Path) -> Any:
-    node = data
-    for part in p:
-        if isinstance(node, dict):
-            if part not in node:
-                return None
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node
-
-
 def _set(data: Any, p: Path, value: Any) -> None:
     parent = _get(data, p[:-1])
     if isinstance(parent, dict | list):
@@ -225,6 +214,11 @@ def note(policy: Policy, small: bool, noun: str) -> str:
     return f"not shown (fewer than {policy.min_count} {noun})"
 
 
+#: Rounds of one more withheld count per leak before a persisting leak takes every shown
+#: count of its nearest relations at once (see :func:`suppress`).
+WIDE_AFTER_ROUNDS = 3
+
+
 def suppress(
     data: dict[str, Any], declaration: Declaration, policy: Policy | int = DEFAULT_MIN_COUNT
 ) -> Suppressed:
@@ -256,6 +250,39 @@ def suppress(
     hidden = set(small) | set(undeclared)
     if not policy.rounding:
         hidden = _complete(hidden, counts, declaration.margins, value, policy)
+    marked = set(small)  # small counts shown as '<k' (a blurred one shows '[withheld]')
+    result = _publish(data, hidden, marked, value, counts, undeclared, declaration, policy)
+    if not policy.rounding:
+        # Withhold more until a reader's system of the published counts pins none of
+        # the withheld ones (each round withholds at least one more count, so it ends).
+        for round_ in range(len(counts) + 1):
+            # After a few rounds of one count per leak, a leak that persists takes every
+            # shown count of its nearest relations at once (a wider, sure step).
+            wide = round_ >= WIDE_AFTER_ROUNDS
+            more, blur = _more_to_withhold(
+                result.data, data, declaration, policy, value, hidden, wide=wide
+            )
+            blur &= marked
+            if not more and not blur:
+                break
+            marked -= blur
+            hidden = _complete(hidden | more, counts, declaration.margins, value, policy)
+            result = _publish(data, hidden, marked, value, counts, undeclared, declaration, policy)
+    return result
+
+
+def _publish(
+    data: dict[str, Any],
+    hidden: set[Path],
+    small: set[Path],
+    value: dict[Path, Any],
+    counts: list[Count],
+    undeclared: list[Path],
+    declaration: Declaration,
+    policy: Policy,
+) -> Suppressed:
+    """``data`` with the ``hidden`` counts withheld and every value declared with them."""
+    out = copy.deepcopy(data)
     withheld: dict[Path, str] = {}
     for p in sorted(hidden, key=dotted):
         withheld[p] = policy.marker if p in small else WITHHELD
@@ -396,6 +423,90 @@ def _complete(
             hidden |= set(copies.get(pick, [pick]))
             changed = True
     return hidden
+
+
+def _more_to_withhold(
+    published: dict[str, Any],
+    data: dict[str, Any],
+    declaration: Declaration,
+    policy: Policy,
+    value: dict[Path, Any],
+    hidden: set[Path],
+    *,
+    wide: bool = False,
+) -> tuple[set[Path], set[Path]]:
+    """The counts to withhold next so that fewer withheld counts can be worked out.
+
+    The published output is read as the self-check reads it
+    (:func:`imnm_cohort.pipeline.reading.read`, solved by
+    :func:`imnm_cohort.pipeline.inference.solve`): every withheld count that the published
+    counts, markers and relations pin to one value is a leak. For each leak, one shown
+    count is chosen among the relations that contain it (when none of them shows a count,
+    the relations of their other withheld members, and so on outwards): a cell rather than
+    a total, a non-zero one, one shown only there rather than a count shown in several
+    places (a group's size), then the smallest. A leak whose relations already lost a count
+    in this round waits for the next one. Empty when nothing leaks (or nothing shown is
+    left to withhold: the self-check then fails the run closed). With ``wide``, every shown
+    count of those relations is taken at once, not one. The second set: where no shown count
+    is left to withhold, the leak is pinned by the markers alone (four '<5' cells that add
+    up to a '<5' total must each be 1), so the small counts of its relations are blurred:
+    shown as '[withheld]', which bounds nothing, instead of '<k'.
+    """
+    system = read(published, declaration, data, policy)
+    solution = solve(system)
+    if not solution.consistent or not solution.pinned:
+        return set(), set()
+    by_name = {dotted(p): p for p in value}
+    keys: dict[str, int] = {}
+    for c in declaration.counts:
+        if c.key:
+            keys[c.key] = keys.get(c.key, 0) + 1
+    keyed = {c.path for c in declaration.counts if c.key and keys[c.key] > 1}
+    touching: dict[int, list[int]] = {}
+    for r, rel in enumerate(system.relations):
+        for v, _ in rel.terms:
+            touching.setdefault(v, []).append(r)
+
+    def count(v: int) -> Path | None:
+        return by_name.get(system.names[v].partition(": ")[2])
+
+    def shown(v: int) -> bool:
+        p = count(v)
+        return p is not None and p not in hidden and _is_int(_get(published, p))
+
+    more: set[Path] = set()
+    blur: set[Path] = set()
+    lost: set[int] = set()
+    for leak in solution.pinned:
+        frontier, seen_vars, seen_rels = {leak}, {leak}, set()
+        first = True
+        while frontier:
+            rels = {r for v in frontier for r in touching.get(v, ()) if r not in seen_rels}
+            seen_rels |= rels
+            if rels & lost:
+                break
+            options = [
+                (c < 0, value[p] == 0, p in keyed, value[p], dotted(p), r)
+                for r in rels
+                for v, c in system.relations[r].terms
+                if shown(v) and (p := count(v)) is not None and p not in more
+            ]
+            if first and not options:
+                # Pinned by the markers of its own relations: blur them.
+                near = {v for r in rels for v, _ in system.relations[r].terms}
+                blur.update(p for v in near if (p := count(v)) is not None)
+            first = False
+            if options and wide:
+                more.update(by_name[o[4]] for o in options)
+                break
+            if options:
+                pick = min(options)
+                more.add(by_name[pick[4]])
+                lost.add(pick[5])
+                break
+            frontier = {v for r in rels for v, _ in system.relations[r].terms if v not in seen_vars}
+            seen_vars |= frontier
+    return more, blur
 
 
 def _round(

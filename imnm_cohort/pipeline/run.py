@@ -143,6 +143,13 @@ def run_pipeline(
                 else:
                     declarations["changes.json"] = changes_disclosure(raw_changes)
                     changes = suppress(raw_changes, declarations["changes.json"], disclosed.policy)
+            # Before anything is rendered: an attacker's pass over what would be published.
+            stage(
+                "self-check",
+                lambda: stages.self_check(
+                    config, result, classified, analysis, disclosed, changes, declarations
+                ),
+            )
             withheld = list(disclosed.summary.withheld) + [
                 f"changes.{p}" for p in (changes.withheld if changes else ())
             ]

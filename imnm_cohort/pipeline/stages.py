@@ -1,15 +1,15 @@
 """The stages of a run, each a function of the previous stages' results.
 
-read -> validate -> classify -> analyse -> disclose -> render -> write -> publish. Each can
-be called (and tested) alone; :func:`~imnm_cohort.pipeline.run.run_pipeline` chains them,
-times them and handles the run folder.
+read -> validate -> classify -> analyse -> disclose -> self-check -> render -> write ->
+publish. Each can be called (and tested) alone; :func:`~imnm_cohort.pipeline.run.run_pipeline`
+chains them, times them and handles the run folder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +31,9 @@ from imnm_cohort.pipeline.config import PipelineConfig
 from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
 from imnm_cohort.pipeline.disclosure import Policy, Suppressed, suppress
 from imnm_cohort.report.render import view
+
+if TYPE_CHECKING:
+    from imnm_cohort.pipeline.selfcheck import SelfCheck
 from imnm_cohort.tables import write_table, write_text
 
 
@@ -196,6 +199,39 @@ def disclose(
         figure_data(classified, analysis, policy, published.data),
         policy,
     )
+
+
+def self_check(
+    config: PipelineConfig,
+    result: ValidationResult,
+    classified: pd.DataFrame,
+    analysis: CohortAnalysis,
+    disclosed: Disclosed,
+    changes: Suppressed | None,
+    declarations: dict[str, Declaration],
+) -> SelfCheck:
+    """The disclosure self-check over the summary, the changes and the figures' data
+    (:mod:`imnm_cohort.pipeline.selfcheck`).
+
+    Raises
+    ------
+    DisclosureLeakError
+        A withheld value can be worked out from what would be published.
+    """
+    from imnm_cohort.pipeline.selfcheck import check_run
+
+    truth = build_summary(config, result, classified, analysis)
+    others = [("changes.json", changes.data, declarations["changes.json"])] if changes else []
+    check = check_run(
+        disclosed.summary.data,
+        disclosed.declaration,
+        disclosed.policy,
+        figures=disclosed.figures,
+        truth=truth,
+        others=others,
+    )
+    check.raise_if_leaks()
+    return check
 
 
 def render(

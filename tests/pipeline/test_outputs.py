@@ -218,9 +218,11 @@ def _small_integers(text: str) -> list[str]:
     return re.findall(r"(?<![\d.,<±\w-])[1-4](?![\d.,%\w])", text)
 
 
-@pytest.mark.parametrize("seed", [2, 5])
-def test_no_small_count_in_the_word_tables_workbook_or_figures(tmp_path, seed):
-    extract = write_extract(synthesize(60, seed=seed, dirty=0.05), tmp_path / "tiny.csv")
+@pytest.mark.parametrize(("n", "seed"), [(60, 2), (200, 5)])
+def test_no_small_count_in_the_word_tables_workbook_or_figures(tmp_path, n, seed):
+    # Suppression runs until nothing withheld can be inferred; at 60 patients seed 5
+    # withholds every count of the workbook, so that seed is checked at 200 patients.
+    extract = write_extract(synthesize(n, seed=seed, dirty=0.05), tmp_path / "tiny.csv")
     folder = pipeline(tmp_path, extract)
     checked = 0
     for sheet in openpyxl.load_workbook(folder / "tables.xlsx").worksheets[1:]:
@@ -235,7 +237,9 @@ def test_no_small_count_in_the_word_tables_workbook_or_figures(tmp_path, seed):
             value = c.value
             small = isinstance(value, int | float) and 0 < value < 5
             assert not small, (sheet.title, c.coordinate)
-    assert checked > 20
+    # Suppression now runs until nothing withheld can be inferred: a 60-patient run
+    # shows fewer counts (6 in the workbook for seed 5), still enough to check.
+    assert checked > 5
     document = docx.Document(str(folder / "tables.docx"))
     for table in document.tables:
         for row in table.rows:

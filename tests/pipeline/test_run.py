@@ -58,6 +58,7 @@ def test_demo_run_writes_every_contract_file(demo_run):
         "classify",
         "analyse",
         "disclose",
+        "self-check",
         "render",
         "write",
     ]
