@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _common import DATA
 
@@ -53,14 +54,20 @@ def whole_run(path: Path) -> tuple[float, int]:
         return time.perf_counter() - start, done.returncode
 
 
-def self_check(path: Path) -> tuple[float, int, object]:
-    """Median seconds of the self-check, the published cells it reads, and its result."""
+def _stages(path: Path) -> tuple[Any, Any, Any, Any, Any]:
+    """The run's stages up to disclosure, as ``run`` calls them, on the extract ``path``."""
     with tempfile.TemporaryDirectory() as out:
         config = load_pipeline(None).with_overrides(path, Path(out))
         result = stages.validate(config, stages.read(config))
         _, classified = stages.classify(config, result)
         analysis = stages.analyse(config, classified)
         disclosed = stages.disclose(config, result, classified, analysis)
+    return config, result, classified, analysis, disclosed
+
+
+def self_check(path: Path) -> tuple[float, int, object]:
+    """Median seconds of the self-check, the published cells it reads, and its result."""
+    config, result, classified, analysis, disclosed = _stages(path)
     summary = disclosed.summary.data
     cells = sum(1 for _, v in leaves(summary) if isinstance(v, int | float | str))
     times, check = [], None
@@ -76,13 +83,8 @@ def self_check(path: Path) -> tuple[float, int, object]:
 
 def more_cells(path: Path, factors: tuple[int, ...] = (1, 4, 16)) -> None:
     """The same run with Table 1's rows repeated: the cost against the published cells."""
-    with tempfile.TemporaryDirectory() as out:
-        config = load_pipeline(None).with_overrides(path, Path(out))
-        result = stages.validate(config, stages.read(config))
-        _, classified = stages.classify(config, result)
-        analysis = stages.analyse(config, classified)
-        disclosed = stages.disclose(config, result, classified, analysis)
-        truth = stages.build_summary(config, result, classified, analysis)
+    config, result, classified, analysis, disclosed = _stages(path)
+    truth = stages.build_summary(config, result, classified, analysis)
     print(f"{'Table 1 rows x':>14} {'cells':>6} {'check s':>8} {'us/cell':>8} {'MILPs':>6}")
     for factor in factors:
         summary, before = copy.deepcopy(disclosed.summary.data), copy.deepcopy(truth)
