@@ -331,6 +331,12 @@ def _publish(
     for p in declaration.individual:
         if _get(out, p) is not None:
             withheld.setdefault(p, WITHHELD)
+    # A declared count is withheld by the rules above alone, never as a number that a
+    # withheld count describes: a group's size stays shown beside its withheld patients
+    # at risk (it is shown elsewhere anyway, and a copy withheld here would be a leak that
+    # takes every copy with it).
+    for p in [p for p in withheld if p in value and p not in hidden]:
+        del withheld[p]
     coarsened = []
     for p in sorted(coarse - set(withheld), key=dotted):
         v = _get(out, p)
@@ -391,9 +397,13 @@ def _complete(
             of.setdefault(p, []).append(i)
 
     def unknown(i: int) -> int:
-        # A small rest is a withheld member; a larger one is taken as known (a reader may
-        # know it some other way).
-        return sum(p in hidden for p in members[i]) + policy.is_small(abs(margins[i].rest))
+        # A small rest is a withheld member. A larger one is shown nowhere, so its margin
+        # bounds its cells (each is at most the total) and pins none of them: it asks for
+        # nothing here, and the reader's system checks the published whole afterwards.
+        rest = abs(margins[i].rest)
+        if rest and not policy.is_small(rest):
+            return len(members[i]) + 1
+        return sum(p in hidden for p in members[i]) + policy.is_small(rest)
 
     def cost(p: Path, m: Margin) -> tuple[bool, bool, bool, int, Any, str]:
         # A count shown in several places (a group's size) goes last, by size alone.

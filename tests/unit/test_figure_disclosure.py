@@ -236,7 +236,10 @@ def test_eleven_patients_with_one_death_draw_no_survival_curve(tmp_path):
     assert "anti-HMGCR (not shown: fewer than 5 deaths)" in run.svg["survival"]
     assert "0.889" not in run.svg["survival"]
     (curve,) = (c for c in run.figures.survival if c.label == "hmgcr")
-    assert set(curve.at_risk) == {WITHHELD}  # the group's size is withheld: so is row 0
+    # The group's size is shown (the death count is withheld, not the patients): the row
+    # at risk starts at the summary's size and shows no count below the minimum.
+    assert curve.at_risk[0] == run.published["survival"]["groups"]["hmgcr"]["n"] == 11
+    assert all(n == WITHHELD or n >= K for n in curve.at_risk)
 
 
 def test_curves_that_are_drawn_drop_only_by_k_events_and_meet_the_summary(tmp_path):
