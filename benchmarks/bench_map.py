@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 from _common import DATA, peak_memory_gb, timed
 
-from imnm_cohort.mapping import read_mapped
+from imnm_cohort.validation.load import read_mapped
 
 
 def redcap_export(patients: int, seed: int = 1) -> tuple[Path, Path]:

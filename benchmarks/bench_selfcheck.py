@@ -29,9 +29,9 @@ from typing import Any
 from _common import DATA
 
 from imnm_cohort import synthesize, write_extract
+from imnm_cohort.disclosure.suppression import leaves
 from imnm_cohort.pipeline import stages
 from imnm_cohort.pipeline.config import load_pipeline
-from imnm_cohort.pipeline.disclosure import leaves
 from imnm_cohort.pipeline.selfcheck import check_run
 
 SIZES = (1_000, 10_000, 100_000)

@@ -19,8 +19,8 @@ from typing import Any
 
 import imnm_cohort as ic
 from imnm_cohort.analysis import analyse
+from imnm_cohort.disclosure.suppression import suppress
 from imnm_cohort.errors import ImnmCohortError
-from imnm_cohort.pipeline.disclosure import suppress
 
 
 def _cells(row: dict[str, Any]) -> Iterator[Any]:

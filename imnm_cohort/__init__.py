@@ -23,6 +23,8 @@ from imnm_cohort.classify import (
     explain,
     get_criteria,
 )
+from imnm_cohort.contracts.patients import CONTRACT_VERSION, EXTRACT_SCHEMA
+from imnm_cohort.engines.batched import BatchedResult, classify_in_batches
 from imnm_cohort.errors import (
     ConfigError,
     ExtractError,
@@ -34,17 +36,11 @@ from imnm_cohort.errors import (
     RunLockedError,
     UnknownCriteriaError,
 )
-from imnm_cohort.extract import (
-    CONTRACT_VERSION,
-    EXTRACT_SCHEMA,
-    ValidationResult,
-    load_extract,
-    read_extract,
-    validate_extract,
-)
-from imnm_cohort.extract.batched import BatchedResult, classify_in_batches
-from imnm_cohort.mapping import InputSpec, MappingSpec, load_input, load_mapping, map_export
+from imnm_cohort.mapping import MappingSpec, load_mapping
+from imnm_cohort.sources.files import read_extract
 from imnm_cohort.synth import synthesize, write_extract
+from imnm_cohort.validation.load import InputSpec, load_input, map_export
+from imnm_cohort.validation.validate import ValidationResult, load_extract, validate_extract
 
 if TYPE_CHECKING:
     from imnm_cohort.analysis import (

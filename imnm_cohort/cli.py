@@ -35,6 +35,7 @@ from imnm_cohort.classify import (
     reason_counts,
     scored_classifiers,
 )
+from imnm_cohort.contracts.hints import absent_effects, expected
 from imnm_cohort.errors import (
     ConfigError,
     ExtractError,
@@ -42,16 +43,15 @@ from imnm_cohort.errors import (
     OutputError,
     RunLockedError,
 )
-from imnm_cohort.extract import ValidationResult
-from imnm_cohort.extract.hints import absent_effects, expected
-from imnm_cohort.extract.report import VALIDATION_FILES, write_validation
-from imnm_cohort.mapping.load import InputSpec, load_input, map_export
+from imnm_cohort.io.tables import write_failure, write_table, write_text
 from imnm_cohort.synth import synthesize, write_extract
-from imnm_cohort.tables import write_failure, write_table, write_text
+from imnm_cohort.validation.load import InputSpec, load_input, map_export
+from imnm_cohort.validation.report import VALIDATION_FILES, write_validation
+from imnm_cohort.validation.validate import ValidationResult
 from imnm_cohort.vocabulary import GROUP_COLUMN
 
 if TYPE_CHECKING:
-    from imnm_cohort.extract.batched import BatchedResult
+    from imnm_cohort.engines.batched import BatchedResult
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 #: Each kind of error and its exit code; the first class that matches decides.
@@ -533,7 +533,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     _refuse_overwriting(args.extract, args.output, quarantine)
     batch_rows = _batch_rows(args)
     if batch_rows is not None:
-        from imnm_cohort.extract.batched import classify_in_batches
+        from imnm_cohort.engines.batched import classify_in_batches
 
         t = time.perf_counter()
         with _both_or_neither(args.output):
@@ -571,7 +571,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
 
 def _batch_rows(args: argparse.Namespace) -> int | None:
     """Rows per batch for ``classify``, or None to classify in memory."""
-    from imnm_cohort.extract.batched import AUTOMATIC_BATCH_BYTES, DEFAULT_BATCH_ROWS
+    from imnm_cohort.engines.batched import AUTOMATIC_BATCH_BYTES, DEFAULT_BATCH_ROWS
 
     if args.batch_rows is not None:
         if args.batch_rows < 1:

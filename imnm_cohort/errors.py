@@ -153,3 +153,10 @@ def _phrase(reason: str) -> str:
             measure, _, visit = reason[len(prefix) :].rpartition("_")
             return f"measure '{measure}' {words} at {visit}"
     return reason
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), or its type's name
+    when it has none: what a one-line error quotes of a library's exception."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

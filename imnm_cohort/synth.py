@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, IMNM_GROUPS
 
 DESIGN_GROUPS = {

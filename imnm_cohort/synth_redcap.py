@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.extract.schema import OTHER_MSA, STATINS
+from imnm_cohort.contracts.patients import OTHER_MSA, STATINS
 from imnm_cohort.synth import CANCER_CODES, synthesize, write_extract
 
 #: REDCap's data dictionary headers, in REDCap's order.

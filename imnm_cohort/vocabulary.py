@@ -4,7 +4,7 @@ Every stage speaks of the same groups, columns and units. Their one home is here
 bottom of the package: this module imports nothing from ``imnm_cohort``, so any module may
 import it without a cycle. A module that used to define one of these names keeps it
 available under its old name (``imnm_cohort.classify.rules.GROUPS``,
-``imnm_cohort.analysis.compare.GROUP_COLUMN``, ``imnm_cohort.extract.schema.DAYS_PER_YEAR``,
+``imnm_cohort.analysis.compare.GROUP_COLUMN``, ``imnm_cohort.contracts.patients.DAYS_PER_YEAR``,
 ...), so existing imports keep working.
 """
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from imnm_cohort import CONTRACT_VERSION, validate_extract
-from imnm_cohort.extract import CONTRACT_COLUMNS
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 
 assert CONTRACT_VERSION == "1"
 

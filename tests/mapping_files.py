@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.mapping import map_export
+from imnm_cohort.validation.load import map_export
 
 #: The required columns of a patient, in an export that names them as the contract does.
 REQUIRED = {

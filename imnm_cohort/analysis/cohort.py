@@ -24,10 +24,10 @@ from imnm_cohort.analysis.survival import (
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
 from imnm_cohort.classify.registry import scored_classifiers
+from imnm_cohort.contracts.coerce import coerce_extract
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path, combine
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.extract.coerce import coerce_extract
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 
 

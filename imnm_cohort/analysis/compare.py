@@ -22,7 +22,7 @@ from imnm_cohort.analysis.contingency import (
     fisher_freeman_halton,
     monte_carlo_chi2,
 )
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN as GROUP_COLUMN
 from imnm_cohort.vocabulary import IMNM_GROUPS
 from imnm_cohort.vocabulary import VARIABLE_NAMES as VARIABLE_NAMES

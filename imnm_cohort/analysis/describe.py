@@ -37,8 +37,8 @@ from imnm_cohort.analysis.table_spec import (
     pools_rare_values,
     refuse_dates_and_identifiers,
 )
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 OVERALL = "overall"

@@ -41,7 +41,7 @@ from scipy import stats
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
 from imnm_cohort.analysis.survival import adjustment_covariates, model_disclosure, model_groups
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
 

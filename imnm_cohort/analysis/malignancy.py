@@ -33,7 +33,7 @@ from imnm_cohort.analysis.competing import (
 )
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.classify.derived import end_of_observation
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import (
     DAYS_PER_YEAR,
     GROUP_COLUMN,

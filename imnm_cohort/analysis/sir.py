@@ -38,7 +38,7 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, band_sums, follow_up_scale
 from imnm_cohort.classify.derived import end_of_observation
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 

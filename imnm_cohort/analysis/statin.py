@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.compare import VALUES, Summary, mann_whitney
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 LATENCY_GROUPS = (*IMNM_GROUPS, "statin_toxic")

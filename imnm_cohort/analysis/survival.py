@@ -16,7 +16,7 @@ import pandas as pd
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
 from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_to_cancer
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
 

@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from imnm_cohort.classify.eular_acr import PREFIX as EULAR
+from imnm_cohort.contracts.patients import EXTRACT_SCHEMA
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.extract.schema import EXTRACT_SCHEMA
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, VARIABLE_TITLES
 
 KINDS = ("continuous", "categorical")

@@ -31,7 +31,7 @@ from imnm_cohort.analysis.malignancy import (
     cancer_risk_set,
     rate_per_1000py,
 )
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 #: Band edges of time since time zero, in years, and the bands' names.

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.errors import UnknownCriteriaError
-from imnm_cohort.extract.schema import CK_ULN_DEFAULT
 
 #: Rule 11 outcome codes (both antibodies negative, and rules 1-10 did not apply).
 BIOPSY_MISSING = "r11_biopsy_missing"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.classify.rules import WEAK_GRADES
-from imnm_cohort.extract.schema import CK_ULN_DEFAULT
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 
 PREFIX = "eular_acr_2017"
 CATEGORIES = ("not_iim", "possible", "probable", "definite")

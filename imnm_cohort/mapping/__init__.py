@@ -2,24 +2,19 @@
 
 :mod:`~imnm_cohort.mapping.spec` parses and checks the TOML, :mod:`~imnm_cohort.mapping.apply`
 maps an export whole columns at a time, :mod:`~imnm_cohort.mapping.combine` gives one value
-per patient from several rows, :mod:`~imnm_cohort.mapping.load` reads, maps and validates an
-input, and :mod:`~imnm_cohort.mapping.draft` drafts a mapping from a REDCap data dictionary.
+per patient from several rows, and :mod:`~imnm_cohort.mapping.draft` drafts a mapping from a
+REDCap data dictionary (:func:`~imnm_cohort.validation.load.load_input` reads, maps and
+validates an input).
 """
 
 from imnm_cohort.mapping.apply import MAPPING_RULES, MappedExport, apply_mapping
-from imnm_cohort.mapping.load import InputSpec, MapResult, load_input, map_export, read_mapped
 from imnm_cohort.mapping.spec import ColumnMap, MappingSpec, load_mapping
 
 __all__ = [
     "MAPPING_RULES",
     "ColumnMap",
-    "InputSpec",
-    "MapResult",
     "MappedExport",
     "MappingSpec",
     "apply_mapping",
-    "load_input",
     "load_mapping",
-    "map_export",
-    "read_mapped",
 ]

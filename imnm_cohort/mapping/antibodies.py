@@ -3,7 +3,7 @@
 A myositis panel's tick boxes are labelled the way each laboratory prints its report:
 ``Anti-Jo-1``, ``SAE1/2``, ``MDA-5 (CADM-140)``, ``NXP2 (MJ)``, ``Mi-2 alpha/beta``,
 ``Ha (YRS)``, ``EJ (glycyl)``, ``TIF1-γ``. :func:`antibody_name` reads such a label as one of
-the contract's antibodies (``OTHER_MSA`` of :mod:`imnm_cohort.extract.schema`, the one home of
+the contract's antibodies (``OTHER_MSA`` of :mod:`imnm_cohort.contracts.patients`, the one home of
 that list), or None. Only the spellings are kept here; the antibodies themselves are the
 contract's.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from imnm_cohort.extract.schema import OTHER_MSA
+from imnm_cohort.contracts.patients import OTHER_MSA
 
 #: Other names of contract antibodies (letters and digits only, lower case) -> contract name:
 #: the older or target-antigen names laboratories print beside or instead of the usual one.

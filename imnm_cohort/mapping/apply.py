@@ -29,8 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from imnm_cohort.errors import MappingError
-from imnm_cohort.extract.coerce import (
+from imnm_cohort.contracts.coerce import (
     FAILURE_COLUMNS,
     ISO_DATE_SHAPE,
     NUMBER_PATTERN,
@@ -39,11 +38,12 @@ from imnm_cohort.extract.coerce import (
     text_booleans,
     true_mask,
 )
-from imnm_cohort.extract.hints import CATEGORY_VALUES, did_you_mean
-from imnm_cohort.extract.read import CELL_PROBLEMS
-from imnm_cohort.extract.schema import column_kind
+from imnm_cohort.contracts.hints import CATEGORY_VALUES, did_you_mean
+from imnm_cohort.contracts.patients import column_kind
+from imnm_cohort.errors import MappingError
 from imnm_cohort.mapping.combine import combine
 from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
+from imnm_cohort.sources.files import CELL_PROBLEMS
 
 TEXT = pd.StringDtype("pyarrow")
 TICKED = ("1", "checked", "yes", "true")
@@ -108,7 +108,7 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
     Parameters
     ----------
     raw : pandas.DataFrame
-        From :func:`~imnm_cohort.extract.read.read_source`. Not modified.
+        From :func:`~imnm_cohort.sources.files.read_source`. Not modified.
     spec : MappingSpec
 
     Returns

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
 from imnm_cohort.mapping.dictionary import Field
 
 #: Field names taken for a contract column (besides the contract name itself).

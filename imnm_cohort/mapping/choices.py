@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imnm_cohort.extract.hints import CATEGORY_VALUES
-from imnm_cohort.extract.schema import column_kind
+from imnm_cohort.contracts.hints import CATEGORY_VALUES
+from imnm_cohort.contracts.patients import column_kind
 from imnm_cohort.mapping.candidates import words
 
 #: Choice labels read as yes / no for a yes/no contract column.

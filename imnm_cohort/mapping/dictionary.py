@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.read import not_utf8_message
 from imnm_cohort.mapping.antibodies import clean_label
+from imnm_cohort.sources.files import not_utf8_message
 
 #: Each dictionary column the draft reads, and the header names REDCap has given it (current
 #: download, older downloads, API metadata), compared ignoring case and surrounding spaces.

@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
 from imnm_cohort.mapping.antibodies import antibody_name
 from imnm_cohort.mapping.candidates import (
     LABEL_WORDS,
@@ -127,7 +127,7 @@ def draft_from_readstat(path: str | Path) -> Draft:
     The file is taken as one row per patient (no ``[source] id``); its value labels are
     offered as ``values`` (stored code -> contract value).
     """
-    from imnm_cohort.extract.readstat import value_labels
+    from imnm_cohort.sources.readstat import value_labels
 
     labels, values = value_labels(path)
     fields = [

@@ -20,13 +20,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from imnm_cohort.io.tables import spreadsheet_safe, write_bytes
 from imnm_cohort.outputs.registry import RunOutputs
 from imnm_cohort.outputs.xml_text import xml_text
 from imnm_cohort.report.labels import TEST_NAMES
 from imnm_cohort.report.manuscript import manuscript_tables
 from imnm_cohort.report.render import disclosure_note
 from imnm_cohort.report.table_model import Number, Table, common_footnotes
-from imnm_cohort.tables import spreadsheet_safe, write_bytes
 
 FORMATS = {
     "count": "#,##0",

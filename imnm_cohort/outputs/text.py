@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from imnm_cohort.io.tables import write_bytes, write_table, write_text
 from imnm_cohort.outputs.registry import RunOutputs
 from imnm_cohort.report.figures import FILE_FORMATS
 from imnm_cohort.report.render import render_html, render_markdown
-from imnm_cohort.tables import write_bytes, write_table, write_text
 
 
 def to_json(data: dict[str, Any]) -> str:

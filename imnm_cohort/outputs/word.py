@@ -14,11 +14,11 @@ import io
 from pathlib import Path
 from typing import Any
 
+from imnm_cohort.io.tables import write_bytes
 from imnm_cohort.outputs.registry import RunOutputs
 from imnm_cohort.outputs.xml_text import xml_text
 from imnm_cohort.report.manuscript import manuscript_tables
 from imnm_cohort.report.table_model import Table, common_footnotes
-from imnm_cohort.tables import write_bytes
 
 FONT_PT = 9
 

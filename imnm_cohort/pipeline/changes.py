@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import GROUP_COLUMN
 
 SNAPSHOT = "snapshot.parquet"

@@ -57,7 +57,6 @@ from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
 from imnm_cohort.classify.criteria import available_criteria
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.mapping.load import InputSpec
 from imnm_cohort.outputs.registry import FORMATS
 from imnm_cohort.outputs.xml_text import first_illegal
 from imnm_cohort.settings_files import (
@@ -65,6 +64,7 @@ from imnm_cohort.settings_files import (
     check_settings_file,
     read_toml,
 )
+from imnm_cohort.validation.load import InputSpec
 
 #: Formats written when a pipeline names none: the outputs of contract section 4.
 DEFAULT_FORMATS = ("html", "md", "json", "csv")

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.classify.criteria import CriteriaSet
-from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult
+from imnm_cohort.contracts.patients import CONTRACT_VERSION
+from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.pipeline.declarations import Declaration
+from imnm_cohort.validation.validate import ValidationResult
 
 DEPENDENCIES = (
     "pandas",

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from imnm_cohort.classify.criteria import CriteriaSet
+from imnm_cohort.disclosure.suppression import WITHHELD, Policy
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.pipeline.disclosure import WITHHELD, Policy
 from imnm_cohort.pipeline.manifest import package_version, versions
 from imnm_cohort.report.render import disclosure_note
 

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from imnm_cohort.analysis.cohort import AnalysisProgress
+from imnm_cohort.disclosure.declarations import Declaration
+from imnm_cohort.disclosure.suppression import suppress
 from imnm_cohort.errors import ExtractError
+from imnm_cohort.io.tables import write_failure
 from imnm_cohort.pipeline import runfolder, stages
 from imnm_cohort.pipeline.changes import changes_disclosure, changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.pipeline.declarations import Declaration
-from imnm_cohort.pipeline.disclosure import suppress
 from imnm_cohort.pipeline.manifest import MANIFEST_DISCLOSURE, build_manifest
 from imnm_cohort.pipeline.meta import report_meta
-from imnm_cohort.tables import write_failure
 
 T = TypeVar("T")
 

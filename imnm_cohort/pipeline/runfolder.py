@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from imnm_cohort.errors import RunLockedError
-from imnm_cohort.tables import write_failure
+from imnm_cohort.io.tables import write_failure
 
 LOCK_NAME = ".imnm-cohort.lock"
 LATEST = "latest"

@@ -20,21 +20,21 @@ from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify as classify_patients
 from imnm_cohort.classify.procedure import reason_counts
 from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.contracts.patients import CONTRACT_VERSION
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
+from imnm_cohort.disclosure.suppression import Policy, Suppressed, suppress
 from imnm_cohort.errors import ConfigError, ExtractError
-from imnm_cohort.extract.schema import CONTRACT_VERSION
-from imnm_cohort.extract.validate import ValidationResult
-from imnm_cohort.mapping.load import load_input
 from imnm_cohort.outputs.registry import RunOutputs, uses_figures, write_outputs
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import SNAPSHOT, snapshot
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
-from imnm_cohort.pipeline.disclosure import Policy, Suppressed, suppress
 from imnm_cohort.report.render import view
+from imnm_cohort.validation.load import load_input
+from imnm_cohort.validation.validate import ValidationResult
 
 if TYPE_CHECKING:
     from imnm_cohort.pipeline.selfcheck import SelfCheck
-from imnm_cohort.tables import write_table, write_text
+from imnm_cohort.io.tables import write_table, write_text
 
 
 @dataclass(frozen=True)

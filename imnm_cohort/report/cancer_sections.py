@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT
-from imnm_cohort.report.escape import md_text
+from imnm_cohort.io.escape import md_text
 from imnm_cohort.report.render import (
     SECTIONS,
     ReportSection,

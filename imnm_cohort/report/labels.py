@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from imnm_cohort.classify.rules import REASON_CODES
-from imnm_cohort.extract.schema import DATE_ORDER_RULES, EXTRACT_SCHEMA, PARSE_RULES
+from imnm_cohort.contracts.patients import DATE_ORDER_RULES, EXTRACT_SCHEMA, PARSE_RULES
 from imnm_cohort.vocabulary import GROUP_LABELS as _GROUP_LABELS
 
 GROUP_LABELS = {**_GROUP_LABELS, "overall": "overall"}

@@ -16,8 +16,8 @@ import jinja2
 
 from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
 from imnm_cohort.classify.rules import REASON_CODES
-from imnm_cohort.pipeline.disclosure import WITHHELD
-from imnm_cohort.report.escape import md_text
+from imnm_cohort.disclosure.suppression import WITHHELD
+from imnm_cohort.io.escape import md_text
 from imnm_cohort.report.labels import (
     CAPTIONS,
     SUMMARY_WORDS,

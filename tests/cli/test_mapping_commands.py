@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 from imnm_cohort.synth import synthesize
 from imnm_cohort.synth_redcap import EXAMPLE_EXPORT, EXAMPLE_SEED, EXAMPLE_SIZE, redcap_layout
 from tests.pipeline.readers import run

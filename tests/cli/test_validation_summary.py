@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 
 from imnm_cohort.cli import main
-from imnm_cohort.mapping import InputSpec, load_input
 from imnm_cohort.synth_redcap import EXAMPLE_EXPORT
+from imnm_cohort.validation.load import InputSpec, load_input
 
 EXAMPLE_MAPPING = EXAMPLE_EXPORT.with_name(EXAMPLE_EXPORT.stem + ".mapping.toml")
 

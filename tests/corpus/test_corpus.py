@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from imnm_cohort.cli import main
-from imnm_cohort.mapping.load import InputSpec, load_input
+from imnm_cohort.validation.load import InputSpec, load_input
 
 HERE = Path(__file__).parent
 EXPECTED = json.loads((HERE / "expected.json").read_text())

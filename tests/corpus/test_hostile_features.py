@@ -22,18 +22,18 @@ from imnm_cohort import classify, classify_in_batches, load_extract, vocabulary
 from imnm_cohort.analysis.table_spec import RARE_LEVEL
 from imnm_cohort.classify import SCORED_CLASSIFIERS, procedure
 from imnm_cohort.cli import main
-from imnm_cohort.extract.coerce import NUMBER_PATTERN, decimal_point_text
-from imnm_cohort.extract.hints import expected
-from imnm_cohort.extract.read import (
+from imnm_cohort.contracts.coerce import NUMBER_PATTERN, decimal_point_text
+from imnm_cohort.contracts.hints import expected
+from imnm_cohort.contracts.patients import PARSE_RULES
+from imnm_cohort.pipeline.runfolder import LATEST
+from imnm_cohort.report.labels import RULE_WORDS
+from imnm_cohort.sources.files import (
     CELL_PROBLEMS,
     RESERVED_COLUMNS,
     SourceOptions,
     is_reserved,
     read_source,
 )
-from imnm_cohort.extract.schema import PARSE_RULES
-from imnm_cohort.pipeline.runfolder import LATEST
-from imnm_cohort.report.labels import RULE_WORDS
 from tests.corpus.cohorts import patients, write_csv
 from tests.corpus.test_hostile_runs import live_formulas, pipeline, run
 
@@ -369,7 +369,7 @@ def test_a_decimal_point_leaves_the_text_alone():
 
 
 def test_a_workbook_that_unpacks_too_far_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    from imnm_cohort.extract import xlsx
+    from imnm_cohort.sources import xlsx
 
     path = tmp_path / "x.xlsx"
     pd.DataFrame(patients({"hmgcr": 3})).to_excel(path, index=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imnm_cohort.pipeline.disclosure import WITHHELD
+from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.pipeline.runfolder import LATEST
 from tests.corpus.cohorts import patients, write_csv
 from tests.corpus.test_hostile_runs import pipeline, run

@@ -22,10 +22,10 @@ import pytest
 
 import imnm_cohort as ic
 from imnm_cohort.cli import main
+from imnm_cohort.io.tables import write_table
 from imnm_cohort.pipeline.config import DEMO_EXTRACT, ReportSettings, load_pipeline
 from imnm_cohort.pipeline.run import run_pipeline
 from imnm_cohort.settings_files import RATES_MAX_BYTES, TOML_MAX_BYTES
-from imnm_cohort.tables import write_table
 from tests.corpus.cohorts import patients, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from imnm_cohort.cli import main
-from imnm_cohort.pipeline.disclosure import WITHHELD, covers, leaves
+from imnm_cohort.disclosure.suppression import WITHHELD, covers, leaves
 from imnm_cohort.pipeline.runfolder import LATEST, LOCK_NAME
 from tests.corpus.cohorts import patients, write_csv
 from tests.corpus.make_corpus import INJECTION_NAME

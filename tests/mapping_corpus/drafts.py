@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.mapping.dictionary import read_redcap_dictionary
-from imnm_cohort.mapping.load import MapResult, map_export
+from imnm_cohort.validation.load import MapResult, map_export
 
 HERE = Path(__file__).parent
 

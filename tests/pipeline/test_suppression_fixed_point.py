@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from imnm_cohort import synthesize, write_extract
+from imnm_cohort.disclosure.declarations import get, path
+from imnm_cohort.disclosure.suppression import WITHHELD, Policy, suppress
 from imnm_cohort.pipeline import stages
 from imnm_cohort.pipeline.config import load_pipeline
-from imnm_cohort.pipeline.declarations import get, path
-from imnm_cohort.pipeline.disclosure import WITHHELD, Policy, suppress
 from imnm_cohort.pipeline.selfcheck import check_counts, check_run
 
 
@@ -48,7 +48,7 @@ def test_a_small_cohort_that_leaked_passes_with_the_count_withheld(
 def test_two_small_cells_pinned_by_their_total_get_a_third_withheld() -> None:
     # 1 + 1 + 10 = 12: the single-unknown rule withholds the two small cells only, and
     # their total 2 with each at least 1 gives both back; a shown cell goes too.
-    from imnm_cohort.pipeline.declarations import Count, Declaration, Margin
+    from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 
     data = {"a": 1, "b": 1, "c": 10, "d": 7, "n": 19}
     cells = tuple(path(k) for k in "abcd")

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from imnm_cohort import synthesize, write_extract
-from imnm_cohort.report.escape import md_text
+from imnm_cohort.io.escape import md_text
 from tests.pipeline.readers import run
 
 

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from imnm_cohort import ExtractError, classify, load_extract, synthesize, write_extract
-from imnm_cohort.extract import CONTRACT_COLUMNS
-from imnm_cohort.extract.batched import classify_in_batches
-from imnm_cohort.tables import write_table
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
+from imnm_cohort.engines.batched import classify_in_batches
+from imnm_cohort.io.tables import write_table
 
 BASE = synthesize(60, seed=17)
 JUNK = st.sampled_from(

@@ -23,12 +23,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imnm_cohort.contracts.patients import OTHER_MSA
 from imnm_cohort.errors import ConfigError, ExtractError
-from imnm_cohort.extract.schema import OTHER_MSA
 from imnm_cohort.mapping.draft import draft_from_redcap
-from imnm_cohort.mapping.load import map_export
 from imnm_cohort.mapping.spec import load_mapping
 from imnm_cohort.synth_redcap import DICTIONARY_HEADERS
+from imnm_cohort.validation.load import map_export
 from tests.mapping_corpus.drafts import write_export
 
 #: Choice labels and what each means for a yes/no column (None: unknown, not a value).

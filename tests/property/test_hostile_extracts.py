@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from imnm_cohort import synthesize
 from imnm_cohort.cli import main
-from imnm_cohort.extract.read import RESERVED_COLUMNS
+from imnm_cohort.sources.files import RESERVED_COLUMNS
 
 NAMES = st.one_of(
     st.sampled_from([*RESERVED_COLUMNS, "", " ", "site", "Site", " site ", "SEX", "notes"]),

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imnm_cohort import classify, validate_extract
-from imnm_cohort.mapping import InputSpec, load_input
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.synth_redcap import redcap_layout
+from imnm_cohort.validation.load import InputSpec, load_input
 
 SETTINGS = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

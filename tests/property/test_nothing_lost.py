@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imnm_cohort import ExtractError, synthesize, validate_extract
-from imnm_cohort.extract import CONTRACT_COLUMNS
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 
 BASE = synthesize(40, seed=11)
 JUNK = st.one_of(

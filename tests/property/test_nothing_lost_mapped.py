@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imnm_cohort.errors import ExtractError
-from imnm_cohort.mapping import InputSpec, load_input
+from imnm_cohort.validation.load import InputSpec, load_input
 from tests.mapping_files import write_export, write_mapping
 
 MAPPING = """

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imnm_cohort import synthesize
-from imnm_cohort.extract.coerce import coerce_extract
-from imnm_cohort.extract.schema import DATE_ORDER_COLUMN, EXTRACT_SCHEMA, PANDERA_RULES
-from imnm_cohort.extract.validate import _SCHEMA_PARTS, _schema_cases, _schema_failures
+from imnm_cohort.contracts.coerce import coerce_extract
+from imnm_cohort.contracts.patients import DATE_ORDER_COLUMN, EXTRACT_SCHEMA, PANDERA_RULES
+from imnm_cohort.validation.validate import _SCHEMA_PARTS, _schema_cases, _schema_failures
 
 
 def _essentials(column) -> tuple:

@@ -16,7 +16,7 @@ import pytest
 from imnm_cohort import classify, synthesize
 from imnm_cohort.analysis.finegray import fine_gray, fit_fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions
-from imnm_cohort.extract.validate import validate_extract
+from imnm_cohort.validation.validate import validate_extract
 from tests.reference.finegray_data import cohort_design
 from tests.reference.finegray_empty_group_data import empty_group_data
 from tests.reference.sir_data import HERE

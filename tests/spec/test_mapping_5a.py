@@ -12,9 +12,10 @@ import json
 import pytest
 
 from imnm_cohort.errors import MappingError
-from imnm_cohort.extract.report import validation_markdown
-from imnm_cohort.extract.validate import load_extract
-from imnm_cohort.mapping import InputSpec, load_input, load_mapping, map_export
+from imnm_cohort.mapping import load_mapping
+from imnm_cohort.validation.load import InputSpec, load_input, map_export
+from imnm_cohort.validation.report import validation_markdown
+from imnm_cohort.validation.validate import load_extract
 from tests.mapping_files import REQUIRED, column, mapped, write_export, write_mapping
 from tests.pipeline.readers import run
 

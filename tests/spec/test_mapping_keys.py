@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imnm_cohort.mapping import InputSpec, load_input, map_export
+from imnm_cohort.validation.load import InputSpec, load_input, map_export
 from tests.mapping_files import REQUIRED, column, mapped, write_export, write_mapping
 
 NO_ID = {k: v for k, v in REQUIRED.items() if k != "patient_id"}

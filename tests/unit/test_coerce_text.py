@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imnm_cohort.extract.coerce import _antibody_list, _coerce_column
+from imnm_cohort.contracts.coerce import _antibody_list, _coerce_column
 
 
 def _reference_list(cell: str | None) -> str | None:

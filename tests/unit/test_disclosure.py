@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imnm_cohort.pipeline.disclosure import (
+from imnm_cohort.disclosure.suppression import (
     WITHHELD,
     Count,
     Declaration,

@@ -15,7 +15,7 @@ import imnm_cohort as ic
 from imnm_cohort.analysis import TableOneOptions, analyse, compare_continuous, table_one
 from imnm_cohort.analysis.compare import compare_categorical
 from imnm_cohort.analysis.table_spec import TableOneVariable
-from imnm_cohort.pipeline.disclosure import WITHHELD, journal_p, suppress
+from imnm_cohort.disclosure.suppression import WITHHELD, journal_p, suppress
 from imnm_cohort.report import model_tables
 from imnm_cohort.report.render import model_view
 from imnm_cohort.vocabulary import IMNM_GROUPS

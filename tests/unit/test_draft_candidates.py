@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from imnm_cohort.extract.schema import OTHER_MSA
+from imnm_cohort.contracts.patients import OTHER_MSA
 from imnm_cohort.mapping.antibodies import antibody_name, clean_label
 from imnm_cohort.mapping.dictionary import Field
 from imnm_cohort.mapping.draft import draft_mapping

@@ -7,7 +7,7 @@ import io
 import pandas as pd
 
 from imnm_cohort.cli import main
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 from imnm_cohort.mapping import load_mapping
 from imnm_cohort.mapping.draft import draft_from_redcap
 from imnm_cohort.synth_redcap import DICTIONARY_HEADERS, dictionary, mapping_text

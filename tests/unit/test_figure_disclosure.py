@@ -25,9 +25,9 @@ from imnm_cohort import analyse
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import time_to_cancer
 from imnm_cohort.analysis.plotdata import FigureData, step_times
+from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.pipeline import stages
 from imnm_cohort.pipeline.config import PipelineConfig
-from imnm_cohort.pipeline.disclosure import WITHHELD
 from imnm_cohort.report.figures import Figures
 from tests.corpus.cohorts import patients, write_csv
 

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from imnm_cohort.extract.export import (
+from imnm_cohort.synth import DEMO_REGISTRY, demo_registry
+from imnm_cohort.validation.export import (
     DICTIONARY_PATH,
     SCHEMA_PATH,
     data_dictionary_markdown,
     schema_json,
 )
-from imnm_cohort.synth import DEMO_REGISTRY, demo_registry
 
 ROOT = Path(__file__).resolve().parents[2]
-REMAKE = "run `python -m imnm_cohort.extract.export` and commit the result"
+REMAKE = "run `python -m imnm_cohort.validation.export` and commit the result"
 
 
 def test_schema_export_is_up_to_date():

@@ -9,9 +9,9 @@ import pytest
 from imnm_cohort import classify, synthesize
 from imnm_cohort.analysis.finegray import fine_gray
 from imnm_cohort.analysis.survival import cause_specific_cox
-from imnm_cohort.extract.validate import validate_extract
 from imnm_cohort.report import model_tables
 from imnm_cohort.report.table_model import at
+from imnm_cohort.validation.validate import validate_extract
 
 
 def _summary(frame) -> dict:

@@ -10,9 +10,9 @@ import pytest
 from imnm_cohort import classify, synthesize
 from imnm_cohort.analysis.rates import read_reference_rates
 from imnm_cohort.analysis.sir import population_comparison
-from imnm_cohort.extract.validate import validate_extract
 from imnm_cohort.report.population_table import population_rates
 from imnm_cohort.report.table_model import at
+from imnm_cohort.validation.validate import validate_extract
 
 
 def test_without_a_rate_file_the_table_says_so():

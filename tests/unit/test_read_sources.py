@@ -11,8 +11,8 @@ import pytest
 
 from imnm_cohort import ExtractError, load_extract
 from imnm_cohort.cli import main
-from imnm_cohort.extract.read import READERS
-from imnm_cohort.mapping import InputSpec, load_input, map_export
+from imnm_cohort.sources.files import READERS
+from imnm_cohort.validation.load import InputSpec, load_input, map_export
 from tests.conftest import text_frame
 
 MAPPING = """
@@ -57,7 +57,7 @@ def test_spss_and_stata_files_are_read_by_their_stored_codes(tmp_path, suffix, w
 
 
 def test_spss_value_labels_are_offered(tmp_path):
-    from imnm_cohort.extract.readstat import value_labels
+    from imnm_cohort.sources.readstat import value_labels
 
     path = tmp_path / "r.sav"
     pyreadstat.write_sav(

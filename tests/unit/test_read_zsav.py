@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyreadstat
 
-from imnm_cohort.mapping import InputSpec, load_input
+from imnm_cohort.validation.load import InputSpec, load_input
 from tests.unit.test_read_sources import MAPPING, _stat_frame
 
 

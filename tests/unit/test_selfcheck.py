@@ -9,9 +9,9 @@ import math
 import pytest
 
 from imnm_cohort.analysis.plotdata import Curve, FigureData
-from imnm_cohort.pipeline.declarations import Declaration, Margin
-from imnm_cohort.pipeline.disclosure import WITHHELD, Policy
-from imnm_cohort.pipeline.inference import INF, System, solve
+from imnm_cohort.disclosure.declarations import Declaration, Margin
+from imnm_cohort.disclosure.inference import INF, System, solve
+from imnm_cohort.disclosure.suppression import WITHHELD, Policy
 from imnm_cohort.pipeline.selfcheck import (
     DisclosureLeakError,
     check_counts,
@@ -317,7 +317,7 @@ def test_a_run_with_a_leak_exits_1_and_publishes_nothing(tmp_path, monkeypatch) 
 
 
 def _sizes(**groups: object) -> tuple[dict[str, object], Declaration, None]:
-    from imnm_cohort.pipeline.declarations import Count
+    from imnm_cohort.disclosure.declarations import Count
 
     summary = {"counts": {"valid_rows": sum(v for v in groups.values() if isinstance(v, int))},
                "groups": dict(groups)}  # fmt: skip

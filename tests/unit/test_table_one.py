@@ -18,7 +18,7 @@ from imnm_cohort.analysis.table_spec import (
     TableOneVariable,
     table_one_options,
 )
-from imnm_cohort.pipeline.disclosure import WITHHELD, suppress
+from imnm_cohort.disclosure.suppression import WITHHELD, suppress
 
 ROOT = Path(__file__).resolve().parents[2]
 

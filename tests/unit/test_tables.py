@@ -7,7 +7,7 @@ import csv
 import pandas as pd
 
 from imnm_cohort import load_extract, synthesize, write_extract
-from imnm_cohort.tables import write_table
+from imnm_cohort.io.tables import write_table
 
 
 def test_formula_like_cells_are_neutralised(tmp_path):
@@ -77,7 +77,7 @@ def test_every_arrow_text_type_and_every_column_is_neutralised(tmp_path):
 
 
 def test_the_spreadsheet_rule_for_other_writers():
-    from imnm_cohort.tables import spreadsheet_safe, spreadsheet_safe_column
+    from imnm_cohort.io.tables import spreadsheet_safe, spreadsheet_safe_column
 
     assert [spreadsheet_safe(v) for v in ("=A1", "-2", "\tx", "ok")] == ["'=A1", "-2", "'\tx", "ok"]
     column = spreadsheet_safe_column(pd.Series(["=A1", None, "ok"], dtype="string[pyarrow]"))

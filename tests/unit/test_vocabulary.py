@@ -11,7 +11,7 @@ from imnm_cohort.analysis import compare
 from imnm_cohort.analysis.malignancy import MalignancyOptions, qualifying_cancer
 from imnm_cohort.analysis.table_spec import DEFAULT_VARIABLES
 from imnm_cohort.classify import derived, rules
-from imnm_cohort.extract import schema
+from imnm_cohort.contracts import patients as schema
 from imnm_cohort.report import render
 from imnm_cohort.vocabulary import VARIABLE_TITLES, malignant_icd10
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from imnm_cohort.extract.validate import validate_extract
+from imnm_cohort.validation.validate import validate_extract
 from tests.conftest import text_frame
 
 

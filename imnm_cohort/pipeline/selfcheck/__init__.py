@@ -1,6 +1,6 @@
 """The disclosure self-check: an attacker's pass over a run's aggregate outputs.
 
-Disclosure control (:mod:`imnm_cohort.pipeline.disclosure`) withholds what each result
+Disclosure control (:mod:`imnm_cohort.disclosure.suppression`) withholds what each result
 declares. Before a run is published, this module reads the outputs as a reader would and
 tries to get every withheld count back; a run where it succeeds fails closed
 (:class:`DisclosureLeakError`: exit code 1, nothing published, the offending output and
@@ -12,7 +12,7 @@ path named in one line). It looks for:
   say whether declared or not: Table 1's cells add up to their denominators and to the
   overall column, a denominator and its missing values to the column's size, the models'
   patients, events and competing events to the malignancy table's groups), form a small
-  integer system; :func:`imnm_cohort.pipeline.inference.solve` finds every withheld count
+  integer system; :func:`imnm_cohort.disclosure.inference.solve` finds every withheld count
   it pins to one value. ``<k`` bounds a count to 1..k-1, ``<=k`` to 1..k, ``[withheld]``
   to 0 or more, a rounded count to the values that round to it.
 * **exact-test statistics** (:func:`check_statistics`): a contingency test's statistic
@@ -36,7 +36,7 @@ leaves patients out) never makes the check claim a leak that is not there.
 
 Modules: ``counts`` (the relations and the reading of two runs), ``statistics``, ``results``
 (models, notes, figures), ``findings`` (what is reported); the integer system and its
-solver are :mod:`imnm_cohort.pipeline.inference`.
+solver are :mod:`imnm_cohort.disclosure.inference`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from imnm_cohort.pipeline.declarations import Declaration
-from imnm_cohort.pipeline.disclosure import Policy
+from imnm_cohort.disclosure.declarations import Declaration
+from imnm_cohort.disclosure.suppression import Policy
 from imnm_cohort.pipeline.selfcheck.counts import (
     _pinned,
     _solved,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from imnm_cohort.pipeline.declarations import Declaration
-from imnm_cohort.pipeline.disclosure import Policy
-from imnm_cohort.pipeline.inference import Solution, System, solve
-from imnm_cohort.pipeline.reading import _Builder, _is_number, _system
+from imnm_cohort.disclosure.declarations import Declaration
+from imnm_cohort.disclosure.inference import Solution, System, solve
+from imnm_cohort.disclosure.reading import _Builder, _is_number, _system
+from imnm_cohort.disclosure.suppression import Policy
 from imnm_cohort.pipeline.selfcheck.findings import Finding, SelfCheck
 
 __all__ = ["_is_number", "_system", "added_patient_group", "check_counts"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from imnm_cohort.pipeline.declarations import dotted
-from imnm_cohort.pipeline.disclosure import Policy, _get, leaves
+from imnm_cohort.disclosure.declarations import dotted
+from imnm_cohort.disclosure.suppression import Policy, _get, leaves
 from imnm_cohort.pipeline.selfcheck.counts import _is_number
 from imnm_cohort.pipeline.selfcheck.findings import Finding, SelfCheck
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from imnm_cohort.pipeline.declarations import Declaration, Path, dotted
-from imnm_cohort.pipeline.disclosure import Policy
-from imnm_cohort.pipeline.inference import Relation, Solution, System, enumerate_solutions, solve
+from imnm_cohort.disclosure.declarations import Declaration, Path, dotted
+from imnm_cohort.disclosure.inference import Relation, Solution, System, enumerate_solutions, solve
+from imnm_cohort.disclosure.suppression import Policy
 from imnm_cohort.pipeline.selfcheck.counts import _is_number, _system
 from imnm_cohort.pipeline.selfcheck.findings import Finding, SelfCheck
 

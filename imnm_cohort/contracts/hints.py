@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from imnm_cohort.extract.schema import (
+from imnm_cohort.contracts.patients import (
     ANTIBODY_RESULTS,
     COURSES,
     DATE_RANGE,

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from imnm_cohort.pipeline.declarations import (
+from imnm_cohort.disclosure.declarations import (
     WITHHELD,
     Count,
     Declaration,
@@ -55,70 +55,16 @@ from imnm_cohort.pipeline.declarations import (
     dotted,
     path,
 )
-from imnm_cohort.pipeline.declarations import get as _get
-from imnm_cohort.pipeline.inference import solve
-from imnm_cohort.pipeline.reading import read
+from imnm_cohort.disclosure.declarations import get as _get
+from imnm_cohort.disclosure.inference import solve
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT, Policy, _is_int
+from imnm_cohort.disclosure.reading import read
 
 __all__ = [
     "DEFAULT_MIN_COUNT", "WITHHELD", "Count", "Declaration", "Margin", "Path", "Policy", "Share",
     "Suppressed", "combine", "covers", "dotted", "journal_p", "leaves", "note", "path",
     "suppress",
 ]  # fmt: skip
-
-DEFAULT_MIN_COUNT = 5
-
-# --------------------------------------------------------------------------- policy
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The governance applied: a minimum cell count, optionally with rounding.
-
-    Attributes
-    ----------
-    min_count : int
-        0 turns disclosure control off.
-    rounding : int
-        0 (threshold policy) or the base counts are rounded to (rounding policy).
-    """
-
-    min_count: int = DEFAULT_MIN_COUNT
-    rounding: int = 0
-
-    def __post_init__(self) -> None:
-        if self.min_count < 0 or self.rounding < 0:
-            raise ValueError("min_count and rounding must be 0 or more")
-
-    @property
-    def active(self) -> bool:
-        """Whether any value is ever withheld."""
-        return self.min_count > 0 or self.rounding > 0
-
-    @property
-    def marker(self) -> str:
-        """The text shown for a small count."""
-        if self.rounding:
-            return f"<={self.min_count}"
-        return f"<{self.min_count}"
-
-    def is_small(self, value: Any) -> bool:
-        """Whether a count is withheld for being small."""
-        if not _is_int(value) or value <= 0:
-            return False
-        return value <= self.min_count if self.rounding else value < self.min_count
-
-    def shown(self, value: int) -> int | str:
-        """A count as published: the marker, the rounded count or the count."""
-        if self.is_small(value):
-            return self.marker
-        if self.rounding:
-            return int(self.rounding * math.floor(value / self.rounding + 0.5))
-        return value
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
 
 # --------------------------------------------------------------------------- applying
 
@@ -448,8 +394,8 @@ def _more_to_withhold(
     """The counts to withhold next so that fewer withheld counts can be worked out.
 
     The published output is read as the self-check reads it
-    (:func:`imnm_cohort.pipeline.reading.read`, solved by
-    :func:`imnm_cohort.pipeline.inference.solve`): every withheld count that the published
+    (:func:`imnm_cohort.disclosure.reading.read`, solved by
+    :func:`imnm_cohort.disclosure.inference.solve`): every withheld count that the published
     counts, markers and relations pin to one value is a leak. For each leak, one shown
     count is chosen among the relations that contain it (when none of them shows a count,
     the relations of their other withheld members, and so on outwards): a cell rather than

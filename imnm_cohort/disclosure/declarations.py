@@ -1,7 +1,7 @@
 """What a result's numbers are, for disclosure control: the declaration protocol.
 
 Each analysis result declares its counts and what they give away in a :class:`Declaration`
-(paths relative to its own ``to_dict()``); :mod:`imnm_cohort.pipeline.disclosure` applies
+(paths relative to its own ``to_dict()``); :mod:`imnm_cohort.disclosure.suppression` applies
 the governance to the declarations. See ``docs/reports.md`` ("Declaring a result's counts").
 """
 
@@ -93,7 +93,7 @@ class Margin:
     prefer : Path, optional
         The member withheld first when the margin needs one more withheld (a model's
         total rather than a group's count); otherwise one chosen by
-        :func:`~imnm_cohort.pipeline.disclosure.suppress`.
+        :func:`~imnm_cohort.disclosure.suppression.suppress`.
     """
 
     cells: tuple[Path, ...]

@@ -1,9 +1,9 @@
 """Turn the text of an extract into typed columns, whole columns at a time.
 
-Each contract column is parsed by its kind (see :func:`~imnm_cohort.extract.schema.column_kind`)
+Each contract column is parsed by its kind (see :func:`~imnm_cohort.contracts.patients.column_kind`)
 with Arrow compute kernels, so a million rows take seconds, not minutes. A cell that cannot
 be parsed becomes missing in the typed frame and is reported as a failure with one of the
-codes in :data:`~imnm_cohort.extract.schema.PARSE_RULES`; the schema then checks the typed
+codes in :data:`~imnm_cohort.contracts.patients.PARSE_RULES`; the schema then checks the typed
 values. Extra columns are carried through as they were read, untouched.
 
 Text columns come out as Arrow-backed pandas strings (``string[pyarrow]``), dates as
@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, column_kind
-from imnm_cohort.extract.schema import DATE_RANGE as _DATE_RANGE_TEXT
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
+from imnm_cohort.contracts.patients import DATE_RANGE as _DATE_RANGE_TEXT
 
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
@@ -41,7 +41,7 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     Parameters
     ----------
     raw : pandas.DataFrame
-        The frame from :func:`~imnm_cohort.extract.read.read_extract`, or any frame with
+        The frame from :func:`~imnm_cohort.sources.files.read_extract`, or any frame with
         every contract column. Not modified. Text cells: surrounding spaces are ignored and
         blank cells are missing. Typed cells (a Parquet file's dates, booleans and numbers)
         are checked as what they are, not written out as text and parsed again.

@@ -1,7 +1,7 @@
 """Inputs: an export path plus an optional mapping file, read, mapped and validated.
 
 :class:`InputSpec` is what ``validate``, ``classify``, ``run`` and pipeline files share. With
-no mapping, the file is a section-1 extract (:func:`~imnm_cohort.extract.load_extract`).
+no mapping, the file is a section-1 extract (:func:`~imnm_cohort.validation.validate.load_extract`).
 With one, the export is read with the mapping's ``[source]`` settings, mapped
 (:func:`~imnm_cohort.mapping.apply.apply_mapping`) and validated; rows of the result are then
 patients, and every quarantined patient keeps its export row numbers (1-based). Invariant:
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.read import read_source
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS
-from imnm_cohort.extract.validate import ValidationResult, load_extract, validate_extract
 from imnm_cohort.mapping.apply import MappedExport, apply_mapping
 from imnm_cohort.mapping.spec import MappingSpec, load_mapping
+from imnm_cohort.sources.files import read_source
+from imnm_cohort.validation.validate import ValidationResult, load_extract, validate_extract
 
 
 @dataclass(frozen=True)

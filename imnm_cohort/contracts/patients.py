@@ -2,10 +2,10 @@
 
 This module is the single source of truth for the extract format: column types, allowed
 values, ranges and the cross-column rules. ``schemas/extract-v1.json`` and
-``docs/extract-format.md`` are generated from it (:mod:`imnm_cohort.extract.export`), and a
+``docs/extract-format.md`` are generated from it (:mod:`imnm_cohort.validation.export`), and a
 test fails when they are out of date.
 
-The schema validates the *typed* frame that :mod:`imnm_cohort.extract.coerce` makes from the
+The schema validates the *typed* frame that :mod:`imnm_cohort.contracts.coerce` makes from the
 text of the file; the failures of that parsing step (a date that is not ``YYYY-MM-DD``, a
 number that is not a number) carry the rule codes in :data:`PARSE_RULES`.
 

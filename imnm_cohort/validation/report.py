@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from imnm_cohort.extract.schema import CONTRACT_VERSION, PARSE_RULES, REQUIRED_COLUMNS
-from imnm_cohort.extract.validate import ValidationResult
-from imnm_cohort.report.escape import md_text
-from imnm_cohort.tables import write_failure, write_table, write_text
+from imnm_cohort.contracts.patients import CONTRACT_VERSION, PARSE_RULES, REQUIRED_COLUMNS
+from imnm_cohort.io.escape import md_text
+from imnm_cohort.io.tables import write_failure, write_table, write_text
+from imnm_cohort.validation.validate import ValidationResult
 
 VALIDATION_FILES = (
     "valid.csv",

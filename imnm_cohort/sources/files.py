@@ -1,7 +1,7 @@
 """Read a registry extract file into a frame of text, one row per input row.
 
 The reader only gets the text of the cells; typing and rules come later
-(:mod:`imnm_cohort.extract.coerce`, :mod:`imnm_cohort.extract.validate`). Every problem that
+(:mod:`imnm_cohort.contracts.coerce`, :mod:`imnm_cohort.validation.validate`). Every problem that
 makes the whole file unusable raises :class:`~imnm_cohort.errors.ExtractError` with one line
 that names the file and the problem.
 
@@ -10,7 +10,7 @@ Decisions (see ``docs/extract-format.md``):
 * The format is chosen by suffix from the registry of source readers :data:`READERS`:
   ``.csv`` (UTF-8, with or without byte-order mark, unless another encoding is declared),
   ``.parquet``/``.pq``, ``.xlsx`` (the first sheet), SPSS ``.sav`` and Stata ``.dta``
-  (:mod:`imnm_cohort.extract.readstat`). A new source is one reader added to the registry.
+  (:mod:`imnm_cohort.sources.readstat`). A new source is one reader added to the registry.
 * Header names are matched to contract columns ignoring case and surrounding spaces; other
   columns keep their exact names (``site`` and ``Site`` are two columns). A blank header
   name is carried as ``column_<position>``; an extra column named like a column the toolkit
@@ -40,8 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.schema import CONTRACT_COLUMNS, REQUIRED_COLUMNS
+from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS
+from imnm_cohort.errors import ExtractError, one_line
 from imnm_cohort.vocabulary import (
     CLASSIFICATION_COLUMNS,
     SCORED_CLASSIFIER_NAMES,
@@ -345,7 +345,7 @@ def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:
     except ExtractError:
         raise
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise ExtractError(f"{path}: cannot be read as Parquet ({_one_line(exc)})") from None
+        raise ExtractError(f"{path}: cannot be read as Parquet ({one_line(exc)})") from None
     table = bytes_as_text(table, path)
     if not options.keep_types:
         # Whole numbers stay whole (a 64-bit id above 2**53 keeps every digit): pandas'
@@ -432,7 +432,7 @@ def _arrow_backed(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype:
 
 
 def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
-    from imnm_cohort.extract.xlsx import data_problems, read_xlsx
+    from imnm_cohort.sources.xlsx import data_problems, read_xlsx
 
     cells, problems = read_xlsx(path)
     width = max(map(len, cells), default=0)
@@ -456,11 +456,6 @@ def _without_blank_tail(grid: pd.DataFrame) -> pd.DataFrame:
     blank = grid.isna() | grid.map(lambda v: isinstance(v, str) and not v.strip())
     filled = np.flatnonzero(~blank.all(axis=1).to_numpy())
     return grid.iloc[: filled[-1] + 1] if len(filled) else grid.iloc[:0]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def _check_header(
@@ -636,7 +631,7 @@ def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _readstat(path: Path, options: SourceOptions) -> pd.DataFrame:
-    from imnm_cohort.extract.readstat import read_readstat
+    from imnm_cohort.sources.readstat import read_readstat
 
     frame = read_readstat(path)
     _check_header(path, [str(c) for c in frame.columns], options.required)

@@ -24,17 +24,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.pandas import DataFrameSchema
 
-from imnm_cohort.errors import FileLevelError
-from imnm_cohort.extract.coerce import FAILURE_COLUMNS, coerce_extract
-from imnm_cohort.extract.hints import CATEGORY_VALUES, expected
-from imnm_cohort.extract.read import CELL_PROBLEMS, read_extract
-from imnm_cohort.extract.schema import (
+from imnm_cohort.contracts.coerce import FAILURE_COLUMNS, coerce_extract
+from imnm_cohort.contracts.hints import CATEGORY_VALUES, expected
+from imnm_cohort.contracts.patients import (
     CONTRACT_COLUMNS,
     DATE_ORDER_COLUMN,
     DATE_ORDER_RULES,
     EXTRACT_SCHEMA,
     PANDERA_RULES,
 )
+from imnm_cohort.errors import FileLevelError
+from imnm_cohort.sources.files import CELL_PROBLEMS, read_extract
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
 
 DUPLICATE_ID = PANDERA_RULES["field_uniqueness"]
@@ -190,7 +190,7 @@ def validate_extract(
     Parameters
     ----------
     raw : pandas.DataFrame
-        Text cells as returned by :func:`~imnm_cohort.extract.read.read_extract`. Not
+        Text cells as returned by :func:`~imnm_cohort.sources.files.read_extract`. Not
         modified; contract columns it lacks are read as empty (and listed in
         ``absent_columns``).
     source : str

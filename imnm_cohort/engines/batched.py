@@ -31,17 +31,17 @@ import pyarrow.parquet as pq
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.classify.rules import GROUPS
-from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract import read
-from imnm_cohort.extract.coerce import nfc
-from imnm_cohort.extract.validate import (
+from imnm_cohort.contracts.coerce import nfc
+from imnm_cohort.errors import ExtractError, one_line
+from imnm_cohort.io.tables import _mode, as_text
+from imnm_cohort.sources import files as read
+from imnm_cohort.validation.validate import (
     FILE_LEVEL_MIN_ROWS,
     FILE_LEVEL_SHARE,
     ValidationResult,
     _raise_if_file_level,
     validate_rows,
 )
-from imnm_cohort.tables import _mode, as_text
 
 _EXTRACT = read.SourceOptions(keep_types=True)
 #: Rows per batch by default: about 1 GB of working memory for a contract extract.
@@ -59,7 +59,7 @@ class BatchedResult:
     source : str
         The extract.
     output : Path
-        The classified rows (CSV or Parquet, as :func:`~imnm_cohort.tables.write_table`).
+        The classified rows (CSV or Parquet, as :func:`~imnm_cohort.io.tables.write_table`).
     input_rows, valid_rows : int
         Data rows in the file; rows that passed validation and were classified.
     batches : int
@@ -348,7 +348,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise ExtractError(f"{path}: cannot be read as Parquet ({read._one_line(exc)})") from None
+        raise ExtractError(f"{path}: cannot be read as Parquet ({one_line(exc)})") from None
     read._check_header(path, parquet.schema_arrow.names, _EXTRACT.required)
     read.refuse_nested_columns(path, parquet.schema_arrow)
     empty = True

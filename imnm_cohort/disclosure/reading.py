@@ -2,9 +2,9 @@
 
 One home for the relations a reader knows (the declared margins and copies of the same
 count, and what the shapes of ``summary.json`` say whether declared or not), shared by
-disclosure control (:mod:`imnm_cohort.pipeline.disclosure`, which withholds more until
+disclosure control (:mod:`imnm_cohort.disclosure.suppression`, which withholds more until
 nothing is given back) and the self-check (:mod:`imnm_cohort.pipeline.selfcheck`, which
-fails a run closed when something is). The solver is :mod:`imnm_cohort.pipeline.inference`.
+fails a run closed when something is). The solver is :mod:`imnm_cohort.disclosure.inference`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from imnm_cohort.pipeline.declarations import WITHHELD, Declaration, Path, dotted, get
-from imnm_cohort.pipeline.inference import INF, System
+from imnm_cohort.disclosure.declarations import WITHHELD, Declaration, Path, dotted, get
+from imnm_cohort.disclosure.inference import INF, System
 
 if TYPE_CHECKING:
-    from imnm_cohort.pipeline.disclosure import Policy
+    from imnm_cohort.disclosure.policy import Policy
 
 _get = get
 

@@ -30,8 +30,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from imnm_cohort.errors import ExtractError
-from imnm_cohort.extract.read import _one_line
+from imnm_cohort.errors import ExtractError, one_line
 
 #: Excel's limit on the characters of one cell ("Excel specifications and limits").
 MAX_CELL_CHARS = 32_767
@@ -206,4 +205,4 @@ def data_problems(
 
 
 def _unreadable(path: Path, exc: BaseException) -> ExtractError:
-    return ExtractError(f"{path}: cannot be read as an .xlsx workbook ({_one_line(exc)})")
+    return ExtractError(f"{path}: cannot be read as an .xlsx workbook ({one_line(exc)})")

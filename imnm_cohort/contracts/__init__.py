@@ -1,0 +1,2 @@
+"""Table contracts: the columns, kinds, allowed values and date rules of each input table
+(contract sections 1 and 6), and how raw text becomes typed values."""

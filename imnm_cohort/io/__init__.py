@@ -1,0 +1,1 @@
+"""Writing files safely: atomic tables and texts, and escaping for Markdown and HTML."""
