@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from imnm_cohort import __version__
 from imnm_cohort.classify import (
-    REASON_CODES,
     RULES,
     available_criteria,
     classify,
@@ -36,6 +35,7 @@ from imnm_cohort.classify import (
     scored_classifiers,
 )
 from imnm_cohort.contracts.hints import absent_effects, expected
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.errors import (
     ConfigError,
     ExtractError,
@@ -628,8 +628,8 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
     for rule in RULES:
         say.result(f"  {rule.number:>2}. {rule.statement}\n      source: {rule.source}")
     say.result("reason codes:")
-    for code, (number, group, meaning) in REASON_CODES.items():
-        say.result(f"  {code:32s} rule {number:>2}  -> {group:14s} {meaning}")
+    for code in RuleCode:
+        say.result(f"  {code.value:32s} rule {code.rule:>2}  -> {code.group:14s} {code.words}")
     return EXIT_OK
 
 

@@ -30,7 +30,6 @@ import pyarrow.parquet as pq
 
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
-from imnm_cohort.classify.rules import GROUPS
 from imnm_cohort.contracts.coerce import nfc
 from imnm_cohort.errors import ExtractError, one_line
 from imnm_cohort.io.tables import _mode, as_text
@@ -42,6 +41,7 @@ from imnm_cohort.validation.validate import (
     _raise_if_file_level,
     validate_rows,
 )
+from imnm_cohort.vocabulary import GROUPS
 
 _EXTRACT = read.SourceOptions(keep_types=True)
 #: Rows per batch by default: about 1 GB of working memory for a contract extract.
