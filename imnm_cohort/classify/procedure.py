@@ -14,12 +14,10 @@ from imnm_cohort.classify.derived import derived_columns
 from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.classify.rules import RULES, Facts
 from imnm_cohort.contracts.rule_codes import RuleCode
-from imnm_cohort.vocabulary import GROUPS
+from imnm_cohort.vocabulary import CLASSIFICATION_COLUMNS, GROUPS
 
-OUTPUT_COLUMNS = (
-    "imnm_group", "criteria", "classification_reasons",
-    "age_at_onset_years", "statin_latency_months", "followup_years",
-)  # fmt: skip
+#: The columns the decision procedure and the derived columns add (in this order).
+OUTPUT_COLUMNS = CLASSIFICATION_COLUMNS
 _KEY = 32  # 2**(largest number of outcomes of a rule)
 
 
