@@ -61,7 +61,7 @@ def test_each_criteria_set_s_biopsy_outcome_is_a_rule_11_code(name):
 
 
 def test_reason_codes_and_report_words_come_from_the_enum():
-    assert REASON_CODES == {c.value: (c.rule, c.group, c.words) for c in RuleCode}
+    assert {c.value: (c.rule, c.group, c.words) for c in RuleCode} == REASON_CODES
     # As the reports worded it before the codes moved (the column title replaces ck_peak).
     assert reason_words("r6_ck_missing") == "anti-HMGCR positive, peak CK (U/L) is empty"
     assert reason_words("not_a_code") == "not_a_code"
