@@ -11,7 +11,7 @@ Decisions (see ``docs/extract-format.md``):
   home of the suffixes the toolkit reads:
   ``.csv`` (UTF-8, with or without byte-order mark, unless another encoding is declared),
   ``.parquet``/``.pq``, ``.xlsx`` (the first sheet), SPSS ``.sav`` and Stata ``.dta``
-  (:mod:`imnm_cohort.sources.readstat`). A new source is one reader added to the registry.
+  (:mod:`imnm_cohort.sources.readstat`). A new source is one row of that table.
 * Header names are matched to contract columns ignoring case and surrounding spaces; other
   columns keep their exact names (``site`` and ``Site`` are two columns). A blank header
   name is carried as ``column_<position>``; an extra column named like a column the toolkit
