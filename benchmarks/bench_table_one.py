@@ -33,7 +33,7 @@ from imnm_cohort.analysis.contingency import (
     monte_carlo_chi2,
     pearson_chi2,
 )
-from imnm_cohort.classify.rules import IMNM_GROUPS
+from imnm_cohort.vocabulary import IMNM_GROUPS
 
 RESAMPLES = 5000
 ALL_AT_ONCE_UP_TO = 20_000  # about 63 MB per 1,000 patients

@@ -13,8 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from imnm_cohort.classify import (
-    GROUPS,
-    IMNM_GROUPS,
     REASON_CODES,
     CriteriaSet,
     Explanation,
@@ -24,6 +22,7 @@ from imnm_cohort.classify import (
     get_criteria,
 )
 from imnm_cohort.contracts.patients import CONTRACT_VERSION, EXTRACT_SCHEMA
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.engines.batched import BatchedResult, classify_in_batches
 from imnm_cohort.errors import (
     ConfigError,
@@ -41,6 +40,7 @@ from imnm_cohort.sources.files import read_extract
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.validation.load import InputSpec, load_input, map_export
 from imnm_cohort.validation.validate import ValidationResult, load_extract, validate_extract
+from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS
 
 if TYPE_CHECKING:
     from imnm_cohort.analysis import (
@@ -98,6 +98,7 @@ __all__ = [
     "ReferenceRateError",
     "ReferenceRates",
     "ResponseMeasureError",
+    "RuleCode",
     "RunLockedError",
     "UnknownCriteriaError",
     "ValidationResult",

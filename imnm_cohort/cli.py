@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, TextIO
 
 from imnm_cohort import __version__
 from imnm_cohort.classify import (
-    REASON_CODES,
     RULES,
     available_criteria,
     classify,
@@ -36,6 +35,7 @@ from imnm_cohort.classify import (
     scored_classifiers,
 )
 from imnm_cohort.contracts.hints import absent_effects, expected
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.errors import (
     ConfigError,
     ExtractError,
@@ -43,7 +43,7 @@ from imnm_cohort.errors import (
     OutputError,
     RunLockedError,
 )
-from imnm_cohort.io.tables import write_failure, write_table, write_text
+from imnm_cohort.io.tables import TABLE_SUFFIXES, write_failure, write_table, write_text
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.validation.load import InputSpec, load_input, map_export
 from imnm_cohort.validation.report import VALIDATION_FILES, write_validation
@@ -386,8 +386,8 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
 
 def _check_table_output(output: Path) -> None:
     """A patient-level table is written as CSV or Parquet, chosen by the suffix."""
-    if output.suffix.lower() not in (".csv", ".parquet"):
-        raise ConfigError(f"{output}: output must end in .csv or .parquet")
+    if output.suffix.lower() not in TABLE_SUFFIXES:
+        raise ConfigError(f"{output}: output must end in {' or '.join(TABLE_SUFFIXES)}")
 
 
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
@@ -572,6 +572,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
 def _batch_rows(args: argparse.Namespace) -> int | None:
     """Rows per batch for ``classify``, or None to classify in memory."""
     from imnm_cohort.engines.batched import AUTOMATIC_BATCH_BYTES, DEFAULT_BATCH_ROWS
+    from imnm_cohort.sources.files import BATCHED_SUFFIXES
 
     if args.batch_rows is not None:
         if args.batch_rows < 1:
@@ -583,7 +584,7 @@ def _batch_rows(args: argparse.Namespace) -> int | None:
         return None  # a mapping combines each patient's rows: the whole export is needed
     suffix = args.extract.suffix.lower()
     large = args.extract.is_file() and args.extract.stat().st_size > AUTOMATIC_BATCH_BYTES
-    return DEFAULT_BATCH_ROWS if large and suffix in (".csv", ".parquet", ".pq") else None
+    return DEFAULT_BATCH_ROWS if large and suffix in BATCHED_SUFFIXES else None
 
 
 def _run(args: argparse.Namespace, say: _Printer) -> int:
@@ -628,8 +629,8 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
     for rule in RULES:
         say.result(f"  {rule.number:>2}. {rule.statement}\n      source: {rule.source}")
     say.result("reason codes:")
-    for code, (number, group, meaning) in REASON_CODES.items():
-        say.result(f"  {code:32s} rule {number:>2}  -> {group:14s} {meaning}")
+    for code in RuleCode:
+        say.result(f"  {code.value:32s} rule {code.rule:>2}  -> {code.group:14s} {code.words}")
     return EXIT_OK
 
 

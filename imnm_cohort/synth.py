@@ -462,10 +462,12 @@ def write_extract(frame: pd.DataFrame, path: str | Path) -> Path:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from imnm_cohort.io.tables import TABLE_SUFFIXES
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ValueError(f"{path}: output must end in .csv or .parquet")
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"{path}: output must end in {' or '.join(TABLE_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(
         frame.astype(object),

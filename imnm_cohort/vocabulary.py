@@ -2,10 +2,8 @@
 
 Every stage speaks of the same groups, columns and units. Their one home is here, at the
 bottom of the package: this module imports nothing from ``imnm_cohort``, so any module may
-import it without a cycle. A module that used to define one of these names keeps it
-available under its old name (``imnm_cohort.classify.rules.GROUPS``,
-``imnm_cohort.analysis.compare.GROUP_COLUMN``, ``imnm_cohort.contracts.patients.DAYS_PER_YEAR``,
-...), so existing imports keep working.
+import it without a cycle. Import them from here; the modules that once defined them no
+longer carry them under their old names.
 """
 
 from __future__ import annotations
@@ -25,14 +23,28 @@ GROUP_COLUMN = "imnm_group"
 #: Columns validation adds to its patient-level files (quarantine; a mapping's export rows).
 VALIDATION_COLUMNS = ("row_number", "quarantine_reasons", "export_rows")
 #: Columns classification adds: the decision procedure's, then the derived columns
-#: (``imnm_cohort.classify.procedure.OUTPUT_COLUMNS``, checked by a test).
+#: (``imnm_cohort.classify.procedure.OUTPUT_COLUMNS`` is this tuple).
 CLASSIFICATION_COLUMNS = (
     GROUP_COLUMN, "criteria", "classification_reasons",
     "age_at_onset_years", "statin_latency_months", "followup_years",
 )  # fmt: skip
-#: The registered scored classifiers (``imnm_cohort.classify.registry.SCORED_CLASSIFIERS``,
-#: checked by a test): each adds columns named ``<name>_...``.
-SCORED_CLASSIFIER_NAMES = ("eular_acr_2017",)
+#: The scored classifiers and the columns each adds, all named ``<name>_...``. The file
+#: readers sit below the classifiers and must know these names, so they live here; each
+#: classifier takes its columns from here, and a test checks them against what the
+#: registry (``imnm_cohort.classify.registry.SCORED_CLASSIFIERS``) really adds.
+SCORED_CLASSIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "eular_acr_2017": (
+        "eular_acr_2017_score_without_biopsy_min",
+        "eular_acr_2017_score_without_biopsy_max",
+        "eular_acr_2017_score_with_biopsy_min",
+        "eular_acr_2017_score_with_biopsy_max",
+        "eular_acr_2017_basis",
+        "eular_acr_2017_category",
+        "eular_acr_2017_category_max",
+        "eular_acr_2017_missing",
+    ),
+}
+SCORED_CLASSIFIER_NAMES = tuple(SCORED_CLASSIFIER_COLUMNS)
 
 #: Each group's name for people (reports, figures).
 GROUP_LABELS = {

@@ -23,9 +23,7 @@ from imnm_cohort.analysis.contingency import (
     monte_carlo_chi2,
 )
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
-from imnm_cohort.vocabulary import GROUP_COLUMN as GROUP_COLUMN
-from imnm_cohort.vocabulary import IMNM_GROUPS
-from imnm_cohort.vocabulary import VARIABLE_NAMES as VARIABLE_NAMES
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS, VARIABLE_NAMES
 
 MIN_FOR_TEST = 2
 EXACT_BELOW = 5.0

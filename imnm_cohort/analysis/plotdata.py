@@ -44,8 +44,8 @@ from imnm_cohort.analysis.cohort import CohortAnalysis
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import time_to_cancer
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS
-from imnm_cohort.classify.rules import IMNM_GROUPS
 from imnm_cohort.disclosure.suppression import WITHHELD, Policy
+from imnm_cohort.vocabulary import IMNM_GROUPS
 
 #: Groups smaller than this many times the minimum count get yearly curves (else monthly).
 STEPWISE_FACTOR = 4

@@ -11,12 +11,10 @@ from imnm_cohort.classify.procedure import (
 )
 from imnm_cohort.classify.protocol import Classifier
 from imnm_cohort.classify.registry import SCORED_CLASSIFIERS, scored_classifiers
-from imnm_cohort.classify.rules import GROUPS, IMNM_GROUPS, REASON_CODES, RULES
+from imnm_cohort.classify.rules import REASON_CODES, RULES
 
 __all__ = [
     "EULAR_ACR_2017",
-    "GROUPS",
-    "IMNM_GROUPS",
     "OUTPUT_COLUMNS",
     "REASON_CODES",
     "RULES",

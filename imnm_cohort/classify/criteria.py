@@ -14,17 +14,11 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.errors import UnknownCriteriaError
 
 #: Rule 11 outcome codes (both antibodies negative, and rules 1-10 did not apply).
-BIOPSY_MISSING = "r11_biopsy_missing"
-NECROTIZING = "r11_necrotizing_biopsy"
-NOT_NECROTIZING = "r11_biopsy_not_necrotizing"
-INFLAMMATION_MISSING = "r11_inflammation_missing"
-INFLAMMATION_PROMINENT = "r11_inflammation_prominent"
-BIOPSY_OUTCOMES = (
-    BIOPSY_MISSING, NECROTIZING, NOT_NECROTIZING, INFLAMMATION_MISSING, INFLAMMATION_PROMINENT,
-)  # fmt: skip
+BIOPSY_OUTCOMES = tuple(code for code in RuleCode if code.rule == 11)
 
 CkHigh = Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray]]
 BiopsyOutcome = Callable[[pd.DataFrame], np.ndarray]
@@ -86,8 +80,8 @@ def _necrosis_predominant(frame: pd.DataFrame) -> np.ndarray:
     necrosis = frame["biopsy_necrosis"]
     return np.select(
         [necrosis.isna().to_numpy(dtype=bool), _is(necrosis, "predominant")],
-        [BIOPSY_MISSING, NECROTIZING],
-        default=NOT_NECROTIZING,
+        [RuleCode.R11_BIOPSY_MISSING, RuleCode.R11_NECROTIZING_BIOPSY],
+        default=RuleCode.R11_BIOPSY_NOT_NECROTIZING,
     ).astype(object)
 
 
@@ -101,8 +95,13 @@ def _necrosis_predominant_minimal_inflammation(frame: pd.DataFrame) -> np.ndarra
             predominant & inflammation.isna().to_numpy(dtype=bool),
             predominant & _is(inflammation, "prominent"),
         ],
-        [BIOPSY_MISSING, NECROTIZING, INFLAMMATION_MISSING, INFLAMMATION_PROMINENT],
-        default=NOT_NECROTIZING,
+        [
+            RuleCode.R11_BIOPSY_MISSING,
+            RuleCode.R11_NECROTIZING_BIOPSY,
+            RuleCode.R11_INFLAMMATION_MISSING,
+            RuleCode.R11_INFLAMMATION_PROMINENT,
+        ],
+        default=RuleCode.R11_BIOPSY_NOT_NECROTIZING,
     ).astype(object)
 
 

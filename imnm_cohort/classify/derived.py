@@ -6,9 +6,7 @@ import pandas as pd
 
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, days_between
 
-__all__ = [
-    "DAYS_PER_MONTH", "DAYS_PER_YEAR", "days_between", "derived_columns", "end_of_observation",
-]  # fmt: skip
+__all__ = ["derived_columns", "end_of_observation"]
 
 
 def end_of_observation(patients: pd.DataFrame) -> pd.Series:

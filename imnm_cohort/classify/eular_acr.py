@@ -29,6 +29,7 @@ import pandas as pd
 
 from imnm_cohort.classify.rules import WEAK_GRADES
 from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
+from imnm_cohort.vocabulary import SCORED_CLASSIFIER_COLUMNS
 
 PREFIX = "eular_acr_2017"
 CATEGORIES = ("not_iim", "possible", "probable", "definite")
@@ -75,16 +76,8 @@ ITEMS = (
 )
 SKIN = ("heliotrope_rash", "gottron_papules", "gottron_sign")
 WEAKNESS = ("weakness_upper_proximal", "weakness_lower_proximal")
-COLUMNS = (
-    f"{PREFIX}_score_without_biopsy_min",
-    f"{PREFIX}_score_without_biopsy_max",
-    f"{PREFIX}_score_with_biopsy_min",
-    f"{PREFIX}_score_with_biopsy_max",
-    f"{PREFIX}_basis",
-    f"{PREFIX}_category",
-    f"{PREFIX}_category_max",
-    f"{PREFIX}_missing",
-)
+#: Scores without and with biopsy (min, max), basis, category, category_max, missing.
+COLUMNS = SCORED_CLASSIFIER_COLUMNS[PREFIX]
 
 
 def _item_values(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ import pandas as pd
 
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify
-from imnm_cohort.classify.rules import REASON_CODES, RULES, Facts
+from imnm_cohort.classify.rules import RULES, Facts
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.vocabulary import GROUP_COLUMN
 
 
@@ -72,7 +73,7 @@ class Explanation:
                 line += f" [empty: {', '.join(check.empty_columns)}]"
             lines.append(line)
         for code in self.reasons:
-            lines.append(f"  reason {code}: {REASON_CODES[code][2]}")
+            lines.append(f"  reason {code}: {RuleCode.of(code).words}")
         return "\n".join(lines)
 
 
@@ -116,11 +117,11 @@ def explain(
     criteria_set = get_criteria(criteria)
     result = classify(row, criteria_set).iloc[0]
     reasons = tuple(str(result["classification_reasons"]).split(";"))
-    decided_by = REASON_CODES[reasons[0]][0]
+    decided_by = RuleCode.of(reasons[0]).rule
     facts = Facts.of(row, criteria_set)
     checks = []
     for rule in RULES[:decided_by]:
-        held = tuple(code for code, mask in rule.outcomes(facts) if bool(mask[0]))
+        held = tuple(code.value for code, mask in rule.outcomes(facts) if bool(mask[0]))
         empty = tuple(c for c in rule.columns if pd.isna(row.iloc[0][c]))
         checks.append(RuleCheck(rule.number, rule.statement, bool(held), held, empty))
     return Explanation(

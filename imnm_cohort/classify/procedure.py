@@ -12,12 +12,12 @@ import pandas as pd
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.derived import derived_columns
 from imnm_cohort.classify.registry import scored_classifiers
-from imnm_cohort.classify.rules import GROUPS, REASON_CODES, RULES, Facts
+from imnm_cohort.classify.rules import RULES, Facts
+from imnm_cohort.contracts.rule_codes import RuleCode
+from imnm_cohort.vocabulary import CLASSIFICATION_COLUMNS, GROUPS
 
-OUTPUT_COLUMNS = (
-    "imnm_group", "criteria", "classification_reasons",
-    "age_at_onset_years", "statin_latency_months", "followup_years",
-)  # fmt: skip
+#: The columns the decision procedure and the derived columns add (in this order).
+OUTPUT_COLUMNS = CLASSIFICATION_COLUMNS
 _KEY = 32  # 2**(largest number of outcomes of a rule)
 
 
@@ -146,7 +146,7 @@ def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[Any, np.ndar
     # Per row: the deciding rule's number and which of its outcomes hold (one bit each).
     decided = np.zeros(n, dtype=np.int16)
     bits_of = np.zeros(n, dtype=np.int16)
-    codes_of: dict[int, list[str]] = {}
+    codes_of: dict[int, list[RuleCode]] = {}
     for rule in RULES:
         outcomes = rule.outcomes(facts)
         codes_of[rule.number] = [code for code, _ in outcomes]
@@ -165,7 +165,7 @@ def _decide(patients: pd.DataFrame, criteria: CriteriaSet) -> tuple[Any, np.ndar
     for k in np.flatnonzero(np.bincount(key, minlength=len(group_of_key))):
         number, flags = divmod(int(k), _KEY)
         codes = [c for j, c in enumerate(codes_of[number]) if flags >> j & 1]
-        group_of_key[k] = GROUPS.index(REASON_CODES[codes[0]][1])
+        group_of_key[k] = GROUPS.index(codes[0].group)
         reasons_of_key[k] = ";".join(codes)
     group = pd.Categorical.from_codes(
         group_of_key[key].astype(np.int64), dtype=pd.CategoricalDtype(list(GROUPS))

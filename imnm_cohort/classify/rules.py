@@ -19,17 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.classify.criteria import (
-    BIOPSY_MISSING,
-    BIOPSY_OUTCOMES,
-    INFLAMMATION_MISSING,
-    INFLAMMATION_PROMINENT,
-    NECROTIZING,
-    NOT_NECROTIZING,
-    CriteriaSet,
-)
-from imnm_cohort.vocabulary import GROUPS as GROUPS
-from imnm_cohort.vocabulary import IMNM_GROUPS as IMNM_GROUPS
+from imnm_cohort.classify.criteria import BIOPSY_OUTCOMES, CriteriaSet
+from imnm_cohort.contracts.rule_codes import RuleCode
 
 WEAK_GRADES = ("mild", "moderate", "severe")
 STATIN_TOXIC_CK_BELOW = 1000.0
@@ -95,7 +86,7 @@ class Facts:
         )
 
 
-Outcomes = list[tuple[str, np.ndarray]]
+Outcomes = list[tuple[RuleCode, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -145,13 +136,17 @@ RULE_SOURCES = {
 }
 
 
-def _clinical_picture(prefix: str, f: Facts, antibody: np.ndarray, group_code: str) -> Outcomes:
+def _clinical_picture(rule: int, f: Facts, antibody: np.ndarray) -> Outcomes:
+    """Rules 6 and 7: the group with weakness and a high CK, else what is absent or empty."""
+    imnm, weakness_absent, weakness_missing, ck_not_high, ck_missing = (
+        code for code in RuleCode if code.rule == rule
+    )
     return [
-        (group_code, antibody & f.weak & f.ck_high),
-        (f"{prefix}_weakness_absent", antibody & f.weak_known & ~f.weak),
-        (f"{prefix}_weakness_missing", antibody & ~f.weak_known),
-        (f"{prefix}_ck_not_high", antibody & f.ck_known & ~f.ck_high),
-        (f"{prefix}_ck_missing", antibody & ~f.ck_known),
+        (imnm, antibody & f.weak & f.ck_high),
+        (weakness_absent, antibody & f.weak_known & ~f.weak),
+        (weakness_missing, antibody & ~f.weak_known),
+        (ck_not_high, antibody & f.ck_known & ~f.ck_high),
+        (ck_missing, antibody & ~f.ck_known),
     ]
 
 
@@ -160,20 +155,20 @@ RULES: tuple[Rule, ...] = (
         1,
         "hereditary_myopathy true -> not_imnm",
         ("hereditary_myopathy",),
-        lambda f: [("r1_hereditary_myopathy", f.hereditary)],
+        lambda f: [(RuleCode.R1_HEREDITARY_MYOPATHY, f.hereditary)],
     ),
     Rule(
         2,
         "anti_hmgcr and anti_srp both positive -> unclassified (double positive)",
         ("anti_hmgcr", "anti_srp"),
-        lambda f: [("r2_double_positive", f.hmgcr_pos & f.srp_pos)],
+        lambda f: [(RuleCode.R2_DOUBLE_POSITIVE, f.hmgcr_pos & f.srp_pos)],
     ),
     Rule(
         3,
         "anti_hmgcr or anti_srp positive and other_msa names an antibody -> unclassified "
         "(conflicting antibodies)",
         ("anti_hmgcr", "anti_srp", "other_msa"),
-        lambda f: [("r3_conflicting_antibodies", (f.hmgcr_pos | f.srp_pos) & f.msa_named)],
+        lambda f: [(RuleCode.R3_CONFLICTING_ANTIBODIES, (f.hmgcr_pos | f.srp_pos) & f.msa_named)],
     ),
     Rule(
         4,
@@ -181,9 +176,9 @@ RULES: tuple[Rule, ...] = (
         "-> other_myositis",
         ("other_msa", "biopsy_rimmed_vacuoles", "biopsy_perifascicular_atrophy"),
         lambda f: [
-            ("r4_other_msa", f.msa_named),
-            ("r4_rimmed_vacuoles", f.rimmed_vacuoles),
-            ("r4_perifascicular_atrophy", f.perifascicular_atrophy),
+            (RuleCode.R4_OTHER_MSA, f.msa_named),
+            (RuleCode.R4_RIMMED_VACUOLES, f.rimmed_vacuoles),
+            (RuleCode.R4_PERIFASCICULAR_ATROPHY, f.perifascicular_atrophy),
         ],
     ),
     Rule(
@@ -197,29 +192,29 @@ RULES: tuple[Rule, ...] = (
             "ck_peak",
             "improved_after_statin_stop",
         ),
-        lambda f: [("r5_statin_toxic", f.statin_toxic_picture)],
+        lambda f: [(RuleCode.R5_STATIN_TOXIC, f.statin_toxic_picture)],
     ),
     Rule(
         6,
         "anti_hmgcr positive: WEAK and CK_HIGH -> hmgcr; otherwise unclassified",
         ("anti_hmgcr", "proximal_weakness", "ck_peak", "ck_uln"),
-        lambda f: _clinical_picture("r6", f, f.hmgcr_pos, "r6_hmgcr_imnm"),
+        lambda f: _clinical_picture(6, f, f.hmgcr_pos),
     ),
     Rule(
         7,
         "anti_srp positive: WEAK and CK_HIGH -> srp; otherwise unclassified",
         ("anti_srp", "proximal_weakness", "ck_peak", "ck_uln"),
-        lambda f: _clinical_picture("r7", f, f.srp_pos, "r7_srp_imnm"),
+        lambda f: _clinical_picture(7, f, f.srp_pos),
     ),
     Rule(
         8,
         "WEAK false or CK_HIGH false -> not_imnm; unknown WEAK or CK_HIGH -> unclassified",
         ("proximal_weakness", "ck_peak", "ck_uln"),
         lambda f: [
-            ("r8_weakness_absent", f.weak_known & ~f.weak),
-            ("r8_ck_not_high", f.ck_known & ~f.ck_high),
-            ("r8_weakness_missing", ~f.weak_known),
-            ("r8_ck_missing", ~f.ck_known),
+            (RuleCode.R8_WEAKNESS_ABSENT, f.weak_known & ~f.weak),
+            (RuleCode.R8_CK_NOT_HIGH, f.ck_known & ~f.ck_high),
+            (RuleCode.R8_WEAKNESS_MISSING, ~f.weak_known),
+            (RuleCode.R8_CK_MISSING, ~f.ck_known),
         ],
     ),
     Rule(
@@ -227,12 +222,15 @@ RULES: tuple[Rule, ...] = (
         "anti_hmgcr or anti_srp not tested -> unclassified (antibody testing incomplete)",
         ("anti_hmgcr", "anti_srp"),
         lambda f: [
-            ("r9_hmgcr_not_tested", f.hmgcr_not_tested),
-            ("r9_srp_not_tested", f.srp_not_tested),
+            (RuleCode.R9_HMGCR_NOT_TESTED, f.hmgcr_not_tested),
+            (RuleCode.R9_SRP_NOT_TESTED, f.srp_not_tested),
         ],
     ),
     Rule(
-        10, "dm_rash true -> other_myositis", ("dm_rash",), lambda f: [("r10_dm_rash", f.dm_rash)]
+        10,
+        "dm_rash true -> other_myositis",
+        ("dm_rash",),
+        lambda f: [(RuleCode.R10_DM_RASH, f.dm_rash)],
     ),
     Rule(
         11,
@@ -243,56 +241,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-#: Every reason code: (rule number, group it gives, meaning).
+#: Every reason code: (rule number, group it gives, meaning), from :class:`RuleCode`.
 REASON_CODES: dict[str, tuple[int, str, str]] = {
-    "r1_hereditary_myopathy": (1, "not_imnm", "a hereditary myopathy was confirmed"),
-    "r2_double_positive": (2, "unclassified", "anti-HMGCR and anti-SRP both positive"),
-    "r3_conflicting_antibodies": (
-        3,
-        "unclassified",
-        "anti-HMGCR or anti-SRP positive together with another MSA",
-    ),
-    "r4_other_msa": (4, "other_myositis", "another myositis-specific antibody"),
-    "r4_rimmed_vacuoles": (4, "other_myositis", "rimmed vacuoles on biopsy"),
-    "r4_perifascicular_atrophy": (4, "other_myositis", "perifascicular atrophy on biopsy"),
-    "r5_statin_toxic": (5, "statin_toxic", "self-limited toxic statin myopathy picture"),
-    "r6_hmgcr_imnm": (6, "hmgcr", "anti-HMGCR positive with weakness and high CK"),
-    "r7_srp_imnm": (7, "srp", "anti-SRP positive with weakness and high CK"),
-    "r8_weakness_absent": (8, "not_imnm", "no proximal weakness"),
-    "r8_ck_not_high": (8, "not_imnm", "CK not high under the criteria set"),
-    "r8_weakness_missing": (8, "unclassified", "proximal_weakness is empty"),
-    "r8_ck_missing": (8, "unclassified", "ck_peak is empty"),
-    "r9_hmgcr_not_tested": (9, "unclassified", "anti-HMGCR not tested"),
-    "r9_srp_not_tested": (9, "unclassified", "anti-SRP not tested"),
-    "r10_dm_rash": (10, "other_myositis", "dermatomyositis rash"),
-    BIOPSY_MISSING: (11, "unclassified", "seronegative: a biopsy is required but none is recorded"),
-    NECROTIZING: (11, "seronegative", "necrotizing biopsy under the criteria set"),
-    NOT_NECROTIZING: (11, "not_imnm", "biopsy not necrotizing under the criteria set"),
-    INFLAMMATION_MISSING: (
-        11,
-        "unclassified",
-        "necrosis predominant but biopsy_inflammation is empty",
-    ),
-    INFLAMMATION_PROMINENT: (11, "not_imnm", "necrosis predominant but inflammation prominent"),
+    code.value: (code.rule, code.group, code.words) for code in RuleCode
 }
-for _rule, _prefix, _antibody in ((6, "r6", "anti-HMGCR"), (7, "r7", "anti-SRP")):
-    REASON_CODES.update(
-        {
-            f"{_prefix}_weakness_absent": (
-                _rule,
-                "unclassified",
-                f"{_antibody} positive, no weakness",
-            ),
-            f"{_prefix}_weakness_missing": (
-                _rule,
-                "unclassified",
-                f"{_antibody} positive, proximal_weakness is empty",
-            ),
-            f"{_prefix}_ck_not_high": (_rule, "unclassified", f"{_antibody} positive, CK not high"),
-            f"{_prefix}_ck_missing": (
-                _rule,
-                "unclassified",
-                f"{_antibody} positive, ck_peak is empty",
-            ),
-        }
-    )

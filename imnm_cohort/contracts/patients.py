@@ -21,9 +21,6 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
 
-from imnm_cohort.vocabulary import DAYS_PER_MONTH as DAYS_PER_MONTH
-from imnm_cohort.vocabulary import DAYS_PER_YEAR as DAYS_PER_YEAR
-
 CONTRACT_VERSION = "1"
 
 SEXES = ("female", "male", "other", "unknown")

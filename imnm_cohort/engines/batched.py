@@ -30,10 +30,9 @@ import pyarrow.parquet as pq
 
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
-from imnm_cohort.classify.rules import GROUPS
 from imnm_cohort.contracts.coerce import nfc
 from imnm_cohort.errors import ExtractError, one_line
-from imnm_cohort.io.tables import _mode, as_text
+from imnm_cohort.io.tables import TABLE_SUFFIXES, _mode, as_text
 from imnm_cohort.sources import files as read
 from imnm_cohort.validation.validate import (
     FILE_LEVEL_MIN_ROWS,
@@ -42,6 +41,7 @@ from imnm_cohort.validation.validate import (
     _raise_if_file_level,
     validate_rows,
 )
+from imnm_cohort.vocabulary import GROUPS
 
 _EXTRACT = read.SourceOptions(keep_types=True)
 #: Rows per batch by default: about 1 GB of working memory for a contract extract.
@@ -146,8 +146,8 @@ def classify_in_batches(
     path, output = Path(path), Path(output)
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    if output.suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"{output}: output must end in .csv or .parquet")
+    if output.suffix.lower() not in TABLE_SUFFIXES:
+        raise ValueError(f"{output}: output must end in {' or '.join(TABLE_SUFFIXES)}")
     criteria_set = get_criteria(criteria)
     _check_input(path)
     source = str(path)

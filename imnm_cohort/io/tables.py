@@ -28,6 +28,8 @@ import pyarrow.csv as pacsv
 
 from imnm_cohort.errors import ConfigError, OutputError
 
+#: Suffixes of the patient-level tables the toolkit writes (CSV or Parquet, by suffix).
+TABLE_SUFFIXES = (".csv", ".parquet")
 _FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
@@ -138,8 +140,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ValueError(f"{path}: output must end in .csv or .parquet")
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"{path}: output must end in {' or '.join(TABLE_SUFFIXES)}")
 
     def write(tmp: str) -> None:
         if suffix == ".csv":

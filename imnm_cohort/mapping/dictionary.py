@@ -18,7 +18,7 @@ from pathlib import Path
 
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.mapping.antibodies import clean_label
-from imnm_cohort.sources.files import not_utf8_message
+from imnm_cohort.sources.files import WORKBOOK_SUFFIXES, not_utf8_message
 
 #: Each dictionary column the draft reads, and the header names REDCap has given it (current
 #: download, older downloads, API metadata), compared ignoring case and surrounding spaces.
@@ -112,7 +112,7 @@ def read_redcap_dictionary(path: str | Path) -> Dictionary:
         (one line naming the file and the columns, exit code 1).
     """
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
         rows, delimiter = _xlsx_rows(path), ","
     else:
         rows, delimiter = _csv_rows(path)

@@ -55,7 +55,8 @@ from typing import Any
 from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
-from imnm_cohort.classify.criteria import available_criteria
+from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, available_criteria
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.outputs.registry import FORMATS
 from imnm_cohort.outputs.xml_text import first_illegal
@@ -77,7 +78,7 @@ DEMO_EXTRACT = BUNDLED_DEMO.parent / "demo_registry.csv"
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "input": {"extract": ((str,), ...), "mapping": ((str,), None)},
-    "classification": {"criteria": ((str,), "tma2025")},
+    "classification": {"criteria": ((str,), DEFAULT_CRITERIA)},
     "analysis": {
         "window_years": ((int, float), 3),
         "horizon_years": ((int, float), 3),
@@ -87,7 +88,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "seed": ((int,), 0),
         "reference_rates": ((str,), None),
     },
-    "disclosure": {"min_cell_count": ((int,), 5), "rounding": ((int,), 0)},
+    "disclosure": {"min_cell_count": ((int,), DEFAULT_MIN_COUNT), "rounding": ((int,), 0)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(DEFAULT_FORMATS))},
     "table_one": {"variables": ((list,), None), "missing": ((str,), "row"), "smd": ((bool,), True)},
     "report": {
@@ -161,10 +162,10 @@ class PipelineConfig:
 
     source: Path | None
     extract: Path
-    criteria: str = "tma2025"
+    criteria: str = DEFAULT_CRITERIA
     malignancy: MalignancyOptions = field(default_factory=MalignancyOptions)
     seed: int = 0
-    min_cell_count: int = 5
+    min_cell_count: int = DEFAULT_MIN_COUNT
     output_root: Path = Path("reports")
     formats: tuple[str, ...] = DEFAULT_FORMATS
     rounding: int = 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-from importlib.metadata import PackageNotFoundError, version
+import re
+import tomllib
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,35 @@ from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.config import PipelineConfig
 from imnm_cohort.validation.validate import ValidationResult
 
-DEPENDENCIES = (
-    "pandas",
-    "numpy",
-    "scipy",
-    "lifelines",
-    "pandera",
-    "pyarrow",
-    "matplotlib",
-    "jinja2",
-    "python-docx",
-    "openpyxl",
-)
+#: The toolkit's distribution name (``[project] name`` in ``pyproject.toml``).
+DISTRIBUTION = "imnm-cohort"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def _dependencies() -> tuple[str, ...]:
+    """The toolkit's required dependencies by name, sorted: its installed metadata, which
+    ``pyproject.toml``'s ``[project] dependencies`` writes (optional extras left out); from
+    that file itself when the toolkit runs uninstalled from a source tree."""
+    try:
+        required = [r for r in requires(DISTRIBUTION) or () if not _is_extra(r)]
+    except PackageNotFoundError:  # pragma: no cover - a source tree, not installed
+        if not _PYPROJECT.is_file():
+            return ()
+        with _PYPROJECT.open("rb") as handle:
+            required = tomllib.load(handle).get("project", {}).get("dependencies", [])
+    names = {m[0] for r in required if (m := _NAME.match(r.strip()))}
+    return tuple(sorted(names, key=str.lower))
+
+
+def _is_extra(requirement: str) -> bool:
+    """Whether a requirement belongs to an optional extra (``pytest; extra == "test"``)."""
+    _, _, marker = requirement.partition(";")
+    return "extra" in marker
+
+
+#: Every required dependency, whose installed version the manifest records.
+DEPENDENCIES = _dependencies()
 
 
 def package_version(name: str) -> str:
@@ -40,7 +59,7 @@ def package_version(name: str) -> str:
 def versions() -> dict[str, str]:
     """The toolkit's version and its dependencies'."""
     return {
-        "imnm-cohort": package_version("imnm-cohort"),
+        DISTRIBUTION: package_version(DISTRIBUTION),
         **{d: package_version(d) for d in DEPENDENCIES},
     }
 
@@ -67,8 +86,8 @@ def build_manifest(
     counts = published["counts"]
     return {
         "toolkit": {
-            "name": "imnm-cohort",
-            "version": package_version("imnm-cohort"),
+            "name": DISTRIBUTION,
+            "version": package_version(DISTRIBUTION),
             "extract_contract": CONTRACT_VERSION,
         },
         "run": {

@@ -19,8 +19,8 @@ from imnm_cohort.analysis.plotdata import FigureData, figure_data
 from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify as classify_patients
 from imnm_cohort.classify.procedure import reason_counts
-from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.contracts.patients import CONTRACT_VERSION
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.disclosure.suppression import Policy, Suppressed, suppress
 from imnm_cohort.errors import ConfigError, ExtractError
@@ -153,7 +153,7 @@ def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Dec
         g: tuple(
             ("classification_reasons", code)
             for code in summary["classification_reasons"]
-            if code in REASON_CODES and REASON_CODES[code][1] == g
+            if (known := RuleCode.get(code)) is not None and known.group == g
         )
         for g in summary["groups"]
     }

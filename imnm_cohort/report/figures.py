@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from imnm_cohort.analysis.plotdata import BoxStats, Curve, FigureData
-from imnm_cohort.vocabulary import GROUP_LABELS as LABELS
+from imnm_cohort.vocabulary import GROUP_LABELS
 
 MM_PER_INCH = 25.4
 ONE_COLUMN_MM, TWO_COLUMNS_MM = 85.0, 175.0
@@ -91,7 +91,8 @@ def box_figure(
     boxes = ax.bxp(
         [
             {
-                "label": "\n".join(LABELS.get(s.label, s.label).rsplit(" ", 1)) + f"\n(n={s.n})",
+                "label": "\n".join(GROUP_LABELS.get(s.label, s.label).rsplit(" ", 1))
+                + f"\n(n={s.n})",
                 # A whisker the disclosure rules leave out ends at its box.
                 "whislo": s.q1 if s.p5 is None else s.p5,
                 "q1": s.q1,
@@ -154,12 +155,12 @@ def curve_figure(
         _no_data(ax, f"No data to show: no group has at least {max(min_count, 1)} patients.")
         return fig
     if all(c.withheld is not None for c in curves):
-        reasons = (f"{LABELS.get(c.label, c.label)} ({c.withheld})" for c in curves)
+        reasons = (f"{GROUP_LABELS.get(c.label, c.label)} ({c.withheld})" for c in curves)
         _no_data(ax, "\n".join(("No data to show.", *reasons)))
         return fig
     for c in curves:
         style = {"color": COLOURS.get(c.label), "linestyle": LINESTYLES.get(c.label, "-")}
-        name = LABELS.get(c.label, c.label)
+        name = GROUP_LABELS.get(c.label, c.label)
         if c.withheld is not None:
             # No line, only a legend entry that says why.
             ax.plot([], [], label=f"{name} ({c.withheld})", **style)
@@ -196,7 +197,7 @@ def curve_figure(
         table.text(
             -0.05,
             y,
-            LABELS.get(c.label, c.label),
+            GROUP_LABELS.get(c.label, c.label),
             transform=table.transAxes,
             ha="right",
             va="center",

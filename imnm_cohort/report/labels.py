@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from imnm_cohort.classify.rules import REASON_CODES
 from imnm_cohort.contracts.patients import DATE_ORDER_RULES, EXTRACT_SCHEMA, PARSE_RULES
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.vocabulary import GROUP_LABELS as _GROUP_LABELS
 
 GROUP_LABELS = {**_GROUP_LABELS, "overall": "overall"}
@@ -82,9 +82,8 @@ def column_words(text: str) -> str:
 
 def reason_words(code: str) -> str:
     """A classification reason code in words (``r6_ck_missing`` -> anti-HMGCR positive, ...)."""
-    if code not in REASON_CODES:
-        return code
-    return column_words(REASON_CODES[code][2])
+    known = RuleCode.get(code)
+    return code if known is None else column_words(known.words)
 
 
 def rule_words(column: str, rule: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
-from imnm_cohort.classify.rules import REASON_CODES
+from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.io.escape import md_text
 from imnm_cohort.report.labels import (
@@ -337,11 +337,11 @@ def view(
         {
             "code": code,
             "meaning": reason_words(code),
-            "rule": REASON_CODES[code][0],
+            "rule": known.rule,
             "count": count,
         }
         for code, count in reasons.items()
-        if code in REASON_CODES and REASON_CODES[code][1] == "unclassified"
+        if (known := RuleCode.get(code)) is not None and known.group == "unclassified"
     ]
     validation = {
         **summary["validation"],

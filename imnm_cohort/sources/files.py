@@ -7,10 +7,11 @@ that names the file and the problem.
 
 Decisions (see ``docs/extract-format.md``):
 
-* The format is chosen by suffix from the registry of source readers :data:`READERS`:
+* The format is chosen by suffix from the table of source files :data:`SOURCE_FILES`, the one
+  home of the suffixes the toolkit reads:
   ``.csv`` (UTF-8, with or without byte-order mark, unless another encoding is declared),
   ``.parquet``/``.pq``, ``.xlsx`` (the first sheet), SPSS ``.sav`` and Stata ``.dta``
-  (:mod:`imnm_cohort.sources.readstat`). A new source is one reader added to the registry.
+  (:mod:`imnm_cohort.sources.readstat`). A new source is one row of that table.
 * Header names are matched to contract columns ignoring case and surrounding spaces; other
   columns keep their exact names (``site`` and ``Site`` are two columns). A blank header
   name is carried as ``column_<position>``; an extra column named like a column the toolkit
@@ -44,25 +45,27 @@ from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS
 from imnm_cohort.errors import ExtractError, one_line
 from imnm_cohort.vocabulary import (
     CLASSIFICATION_COLUMNS,
-    SCORED_CLASSIFIER_NAMES,
+    SCORED_CLASSIFIER_COLUMNS,
     VALIDATION_COLUMNS,
 )
 
-#: Columns the toolkit adds to its outputs: an extract's own column of that name (in any
-#: case, with or without surrounding spaces) is carried as ``extract.<name>``.
-RESERVED_COLUMNS = (*VALIDATION_COLUMNS, *CLASSIFICATION_COLUMNS)
+#: Columns the toolkit adds to its outputs (validation's, classification's and every scored
+#: classifier's): an extract's own column of that name (in any case, with or without
+#: surrounding spaces) is carried as ``extract.<name>``.
+RESERVED_COLUMNS = (
+    *VALIDATION_COLUMNS,
+    *CLASSIFICATION_COLUMNS,
+    *(column for columns in SCORED_CLASSIFIER_COLUMNS.values() for column in columns),
+)
 #: Every column a scored classifier adds starts with one of these: an extract's column that
 #: does too is carried under the prefix as well (``eular_acr_2017_category``).
-RESERVED_PREFIXES = tuple(f"{name}_" for name in SCORED_CLASSIFIER_NAMES)
+RESERVED_PREFIXES = tuple(f"{name}_" for name in SCORED_CLASSIFIER_COLUMNS)
 EXTRA_PREFIX = "extract."
 #: ``DataFrame.attrs`` key of a reader's problems in cells (a spreadsheet's error values,
 #: formulas without a saved result): a tuple of ``(index, column, rule, value)``, the
 #: 0-based data row, the column's name, the rule code and the cell's text.
 CELL_PROBLEMS = "cell_problems"
 
-CSV_SUFFIXES = (".csv",)
-PARQUET_SUFFIXES = (".parquet", ".pq")
-EXCEL_SUFFIXES = (".xlsx",)
 _SNIFF_BYTES = 65_536
 _BLOCK_BYTES = 1 << 24
 _ARROW_TEXT = dict.fromkeys((pa.string(), pa.large_string()), pd.StringDtype("pyarrow"))
@@ -638,13 +641,53 @@ def _readstat(path: Path, options: SourceOptions) -> pd.DataFrame:
     return _to_text(frame)
 
 
-#: The registry of source readers, by file suffix (lower case).
-READERS: dict[str, Reader] = {
-    ".csv": _read_csv,
-    ".parquet": _read_parquet,
-    ".pq": _read_parquet,
-    ".xlsx": _read_excel,
-    ".sav": _readstat,
-    ".zsav": _readstat,
-    ".dta": _readstat,
+@dataclass(frozen=True)
+class FileKind:
+    """A kind of source file.
+
+    Attributes
+    ----------
+    name : str
+        ``csv``, ``parquet``, ``xlsx``, ``spss`` or ``stata``.
+    reader : Reader
+        Reads the whole file (:func:`read_source`).
+    batched : bool
+        The batched engine can read it a block of rows at a time.
+    """
+
+    name: str
+    reader: Reader
+    batched: bool = False
+
+
+_CSV = FileKind("csv", _read_csv, batched=True)
+_PARQUET = FileKind("parquet", _read_parquet, batched=True)
+_SPSS = FileKind("spss", _readstat)
+
+#: The one table of source files, by suffix (lower case): every suffix the toolkit reads.
+SOURCE_FILES: dict[str, FileKind] = {
+    ".csv": _CSV,
+    ".parquet": _PARQUET,
+    ".pq": _PARQUET,
+    ".xlsx": FileKind("xlsx", _read_excel),
+    ".sav": _SPSS,
+    ".zsav": _SPSS,
+    ".dta": FileKind("stata", _readstat),
 }
+#: The registry of source readers, by file suffix (from :data:`SOURCE_FILES`).
+READERS: dict[str, Reader] = {suffix: kind.reader for suffix, kind in SOURCE_FILES.items()}
+
+
+def suffixes_of(kind: str) -> tuple[str, ...]:
+    """The suffixes of one kind of source file (``suffixes_of("parquet")``)."""
+    return tuple(suffix for suffix, k in SOURCE_FILES.items() if k.name == kind)
+
+
+CSV_SUFFIXES = suffixes_of("csv")
+PARQUET_SUFFIXES = suffixes_of("parquet")
+EXCEL_SUFFIXES = suffixes_of("xlsx")
+STATA_SUFFIXES = suffixes_of("stata")
+#: Suffixes the batched engine reads a block at a time (CSV and Parquet).
+BATCHED_SUFFIXES = tuple(suffix for suffix, kind in SOURCE_FILES.items() if kind.batched)
+#: A REDCap data dictionary may also be a macro-enabled workbook.
+WORKBOOK_SUFFIXES = (*EXCEL_SUFFIXES, ".xlsm")

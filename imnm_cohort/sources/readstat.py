@@ -20,8 +20,9 @@ from imnm_cohort.errors import ExtractError
 def _reader(path: Path) -> Any:
     import pyreadstat
 
-    suffix = path.suffix.lower()
-    return pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+    from imnm_cohort.sources.files import STATA_SUFFIXES
+
+    return pyreadstat.read_dta if path.suffix.lower() in STATA_SUFFIXES else pyreadstat.read_sav
 
 
 def read_readstat(path: Path) -> pd.DataFrame:

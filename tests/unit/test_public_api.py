@@ -16,6 +16,7 @@ EXPECTED = {
     "GROUPS",
     "IMNM_GROUPS",
     "REASON_CODES",
+    "RuleCode",
     "ConfigError",
     "CriteriaSet",
     "Explanation",

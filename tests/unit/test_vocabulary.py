@@ -12,7 +12,7 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions, qualifying_cancer
 from imnm_cohort.analysis.table_spec import DEFAULT_VARIABLES
 from imnm_cohort.classify import derived, rules
 from imnm_cohort.contracts import patients as schema
-from imnm_cohort.report import render
+from imnm_cohort.report import figures, render
 from imnm_cohort.vocabulary import VARIABLE_TITLES, malignant_icd10
 
 
@@ -29,13 +29,14 @@ def test_the_vocabulary_imports_nothing_from_the_package():
     assert not [m for m in imported if m.split(".")[0] == "imnm_cohort"]
 
 
-def test_the_old_names_are_the_vocabulary_s():
-    assert rules.GROUPS is vocabulary.GROUPS
-    assert rules.IMNM_GROUPS is vocabulary.IMNM_GROUPS
+def test_the_old_names_are_gone_and_the_users_take_the_vocabulary_s():
+    for module, name in [(rules, "GROUPS"), (rules, "IMNM_GROUPS"), (schema, "DAYS_PER_YEAR"),
+                         (schema, "DAYS_PER_MONTH"), (figures, "LABELS")]:  # fmt: skip
+        assert not hasattr(module, name), f"{module.__name__}.{name}"
+    assert not {"DAYS_PER_YEAR", "DAYS_PER_MONTH"} & set(derived.__all__)
     assert compare.GROUP_COLUMN is vocabulary.GROUP_COLUMN == "imnm_group"
     assert compare.VARIABLE_NAMES is vocabulary.VARIABLE_NAMES
-    assert schema.DAYS_PER_YEAR == derived.DAYS_PER_YEAR == vocabulary.DAYS_PER_YEAR == 365.25
-    assert schema.DAYS_PER_MONTH == derived.DAYS_PER_MONTH == vocabulary.DAYS_PER_MONTH
+    assert vocabulary.DAYS_PER_YEAR == 365.25
     assert vocabulary.DAYS_PER_MONTH * 12 == vocabulary.DAYS_PER_YEAR
 
 
