@@ -129,7 +129,7 @@ class Analysis:
 
     key: str
     compute: Callable[[Cohort], Result]
-    result: type
+    result: type[Result]
     title: str
     name: str = ""
     under: tuple[str, ...] = ()

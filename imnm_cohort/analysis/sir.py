@@ -187,6 +187,10 @@ class PopulationComparison:
     def json_schema() -> dict[str, Any]:
         """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
         return {
+            "description": (
+                "SIR and SMR against a reference-rate file (contract v1.2); null when the "
+                "pipeline names none."
+            ),
             "type": "object",
             "required": ["rates_file", "sources", "time_zero", "bands_years", "ratios"],
             "properties": {
