@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -40,7 +40,6 @@ from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.errors import ConfigError
 
 
-@runtime_checkable
 class Result(Protocol):
     """What an analysis returns: a frozen dataclass that describes itself.
 
