@@ -27,6 +27,7 @@ from imnm_cohort.vocabulary import GROUP_COLUMN
 SNAPSHOT = "snapshot.parquet"
 SNAPSHOT_COLUMNS = ("patient_id", "imnm_group", "classification_reasons", "cancer", "death")
 
+
 def tracked() -> tuple[str, ...]:
     """Estimates compared between runs: the group sizes and each registered analysis's
     tracked estimates (paths into summary.json; "*" is any key)."""
