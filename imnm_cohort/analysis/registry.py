@@ -91,6 +91,20 @@ class Cohort:
     reference_rates: ReferenceRates | None = None
 
 
+#: The keys of ``summary.json`` that are the run's own (contract section 4): an analysis
+#: goes under ``comparisons`` or beside these, never in their place.
+RUN_KEYS = (
+    "criteria",
+    "contract_version",
+    "counts",
+    "groups",
+    "comparisons",
+    "classification_reasons",
+    "validation",
+    "disclosure",
+)
+
+
 def _always(result: Any) -> bool:
     return True
 
@@ -259,13 +273,19 @@ def register(analysis: Analysis) -> Analysis:
     Raises
     ------
     ConfigError
-        Another analysis has the same key or name, or the result type lacks part of
-        :class:`Result`.
+        Another analysis has the same key or name, it would take the place of one of the
+        run's own keys (:data:`RUN_KEYS`), or the result type lacks part of :class:`Result`.
     """
     taken = {a.key for a in ANALYSES} | {a.name for a in ANALYSES}
     for word in dict.fromkeys((analysis.key, analysis.name)):
         if word in taken:
             raise ConfigError(f"an analysis named '{word}' is registered already")
+    head = analysis.path[0]
+    if head in RUN_KEYS and analysis.under != ("comparisons",):
+        raise ConfigError(
+            f"analysis '{analysis.key}': summary.json's '{head}' is the run's own; place it "
+            "at a key of its own or under ('comparisons',)"
+        )
     missing = [
         m
         for m in ("to_dict", "disclosure", "method", "json_schema")

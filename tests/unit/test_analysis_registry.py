@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imnm_cohort.analysis import ANALYSES, Analysis, CohortAnalysis, registered
+import pytest
+
+from imnm_cohort.analysis import ANALYSES, Analysis, CohortAnalysis, register, registered
 from imnm_cohort.disclosure.declarations import Count, Declaration
+from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.changes import tracked
 from imnm_cohort.pipeline.summary_schema import SCHEMA_PATH, schema_text, summary_schema
 from imnm_cohort.report.manuscript import analysis_table
@@ -84,6 +87,17 @@ def test_cohort_analysis_places_results_in_registry_order_comparisons_first():
     assert a.methods() == ["stub 1", "stub 2"]
     not_done = CohortAnalysis({}, results, (stub("first", ran=lambda r: False),))
     assert not_done.methods() == []
+
+
+def test_an_analysis_cannot_take_the_place_of_the_run_s_own_keys():
+    for key in ("validation", "groups", "comparisons"):
+        with pytest.raises(ConfigError, match=f"summary.json's '{key}' is the run's own"):
+            register(stub(key))
+    with pytest.raises(ConfigError, match="'counts' is the run's own"):
+        register(stub("extra", under=("counts",)))
+    with registered(stub("extra", under=("comparisons",))) as inner:
+        assert inner.path == ("comparisons", "extra")
+    assert "extra" not in [a.key for a in ANALYSES]
 
 
 def test_tracked_estimates_are_the_registry_s():
