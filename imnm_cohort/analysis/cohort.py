@@ -275,7 +275,11 @@ def analyse(
     reference_rates: ReferenceRates | None = None,
     progress: AnalysisProgress | None = None,
 ) -> CohortAnalysis:
-    """Run every analysis of the toolkit on a classified cohort.
+    """Run every registered analysis on a classified cohort.
+
+    The analyses are those of :data:`~imnm_cohort.analysis.registry.ANALYSES`, in its
+    order (the toolkit's own and any added with
+    :func:`~imnm_cohort.analysis.registry.register`).
 
     Parameters
     ----------
