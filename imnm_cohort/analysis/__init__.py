@@ -27,6 +27,15 @@ from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, lexis_split
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
+from imnm_cohort.analysis.registry import (
+    ANALYSES,
+    Analysis,
+    Cohort,
+    Result,
+    register,
+    registered,
+    unregister,
+)
 from imnm_cohort.analysis.response import (
     TotalImprovementScore,
     total_improvement_score,
@@ -44,8 +53,11 @@ from imnm_cohort.analysis.table_spec import TableOneOptions, TableOneVariable
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
 
 __all__ = [
+    "ANALYSES",
+    "Analysis",
     "CategoricalComparison",
     "CauseSpecificCox",
+    "Cohort",
     "CohortAnalysis",
     "ContinuousComparison",
     "CumulativeIncidence",
@@ -58,6 +70,7 @@ __all__ = [
     "OverallSurvival",
     "PopulationComparison",
     "ReferenceRates",
+    "Result",
     "StandardizedRatio",
     "StatinLatency",
     "TableOne",
@@ -85,8 +98,11 @@ __all__ = [
     "poisson_exact",
     "population_comparison",
     "read_reference_rates",
+    "register",
+    "registered",
     "statin_latency",
     "table_one",
     "total_improvement_score",
     "total_improvement_scores",
+    "unregister",
 ]

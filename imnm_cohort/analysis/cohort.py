@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
-from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
-from imnm_cohort.analysis.describe import TableOne, table_one
-from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
-from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
+from imnm_cohort.analysis.compare import ContinuousComparison
+from imnm_cohort.analysis.describe import TableOne
+from imnm_cohort.analysis.finegray import FineGrayModel
+from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult
 from imnm_cohort.analysis.rates import ReferenceRates
-from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
-from imnm_cohort.analysis.statin import StatinLatency, statin_latency
-from imnm_cohort.analysis.survival import (
-    CauseSpecificCox,
-    OverallSurvival,
-    cause_specific_cox,
-    overall_survival,
-)
+from imnm_cohort.analysis.registry import ANALYSES, Analysis, Cohort, Result
+from imnm_cohort.analysis.sir import PopulationComparison
+from imnm_cohort.analysis.statin import StatinLatency
+from imnm_cohort.analysis.survival import CauseSpecificCox, OverallSurvival
 from imnm_cohort.analysis.table_spec import TableOneOptions
-from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp
 from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.contracts.coerce import coerce_extract
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
@@ -35,57 +31,95 @@ from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
 class CohortAnalysis:
     """Every analysis of one classified cohort.
 
+    The results are those of the analyses registered when :func:`analyse` ran
+    (:data:`~imnm_cohort.analysis.registry.ANALYSES`), in its order; ``analysis[name]``
+    gives any of them, and the toolkit's own are attributes too.
+
     Attributes
     ----------
     group_counts : dict
         Patients per group (all seven groups).
-    table_one : TableOne
-    onset_age, ck_peak : ContinuousComparison
-        The three IMNM groups compared.
-    statin_latency : StatinLatency
-    malignancy : MalignancyResult
-    survival : OverallSurvival
-    cox : CauseSpecificCox
-    time_since_onset : IncidenceByFollowUp
-        Cancer incidence by band of time since time zero.
-    fine_gray : FineGrayModel
-    population : PopulationComparison or None
-        SIR and SMR against a reference-rate file (None without one).
+    results : dict
+        Each analysis's result by its name (None for one that did not apply, as the SIR
+        without a reference-rate file).
+    analyses : tuple of Analysis
+        The registry entries that made them.
     """
 
     group_counts: dict[str, int]
-    table_one: TableOne
-    onset_age: ContinuousComparison
-    ck_peak: ContinuousComparison
-    statin_latency: StatinLatency
-    malignancy: MalignancyResult
-    survival: OverallSurvival
-    cox: CauseSpecificCox
-    time_since_onset: IncidenceByFollowUp
-    fine_gray: FineGrayModel
-    population: PopulationComparison | None = None
+    results: dict[str, Result | None]
+    analyses: tuple[Analysis, ...]
+
+    def __getitem__(self, name: str) -> Any:
+        """The result of the analysis ``name`` (KeyError when none ran under that name)."""
+        return self.results[name]
+
+    @property
+    def table_one(self) -> TableOne:
+        return cast(TableOne, self.results["table_one"])
+
+    @property
+    def onset_age(self) -> ContinuousComparison:
+        return cast(ContinuousComparison, self.results["onset_age"])
+
+    @property
+    def ck_peak(self) -> ContinuousComparison:
+        return cast(ContinuousComparison, self.results["ck_peak"])
+
+    @property
+    def statin_latency(self) -> StatinLatency:
+        return cast(StatinLatency, self.results["statin_latency"])
+
+    @property
+    def malignancy(self) -> MalignancyResult:
+        return cast(MalignancyResult, self.results["malignancy"])
+
+    @property
+    def survival(self) -> OverallSurvival:
+        return cast(OverallSurvival, self.results["survival"])
+
+    @property
+    def cox(self) -> CauseSpecificCox:
+        return cast(CauseSpecificCox, self.results["cox"])
+
+    @property
+    def fine_gray(self) -> FineGrayModel:
+        return cast(FineGrayModel, self.results["fine_gray"])
+
+    @property
+    def time_since_onset(self) -> IncidenceByFollowUp:
+        return cast(IncidenceByFollowUp, self.results["time_since_onset"])
+
+    @property
+    def population(self) -> PopulationComparison | None:
+        """SIR and SMR against a reference-rate file (None without one)."""
+        return cast(PopulationComparison | None, self.results.get("population"))
+
+    def _placed(self) -> list[Analysis]:
+        """The analyses in the order their results appear in :meth:`to_dict`: those placed
+        under a key (the comparisons) come first, as that key follows ``groups``."""
+        return sorted(self.analyses, key=lambda a: not a.under)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``groups`` and ``comparisons`` of ``summary.json`` plus the other analyses."""
-        return {
-            "groups": self.group_counts,
-            "comparisons": {
-                "onset_age": self.onset_age.to_dict(),
-                "ck_peak": self.ck_peak.to_dict(),
-                "statin_latency": self.statin_latency.to_dict(),
-                "malignancy": self.malignancy.to_dict(),
-            },
-            "table_one": self.table_one.to_dict(),
-            "survival": self.survival.to_dict(),
-            "cause_specific_cox": self.cox.to_dict(),
-            "time_since_onset": self.time_since_onset.to_dict(),
-            "fine_gray": self.fine_gray.to_dict(),
-            "population_rates": self.population.to_dict() if self.population else None,
-        }
+        """The ``groups`` and ``comparisons`` of ``summary.json`` (contract section 4), then
+        every other analysis under its key; one that did not apply is null."""
+        out: dict[str, Any] = {"groups": self.group_counts, "comparisons": {}}
+        for a in self._placed():
+            result = self.results[a.name]
+            node = out
+            for part in a.under:
+                node = node.setdefault(part, {})
+            node[a.key] = result.to_dict() if result is not None else None
+        return out
 
     def disclosure(self) -> Declaration:
         """Disclosure declaration of :meth:`to_dict`: every result's own, placed where
         :meth:`to_dict` puts it; group sizes add up to the valid rows (key ``valid_rows``)."""
+        own = []
+        for a in self._placed():
+            result = self.results[a.name]
+            if result is not None:
+                own.append(result.disclosure().under(*a.path))
         return combine(
             [
                 Declaration(
@@ -94,18 +128,7 @@ class CohortAnalysis:
                         Margin(tuple(("groups", g) for g in self.group_counts), "valid_rows"),
                     ),
                 ),
-                self.onset_age.disclosure().under("comparisons", "onset_age"),
-                self.ck_peak.disclosure().under("comparisons", "ck_peak"),
-                self.statin_latency.disclosure().under("comparisons", "statin_latency"),
-                self.malignancy.disclosure().under("comparisons", "malignancy"),
-                self.table_one.disclosure().under("table_one"),
-                self.survival.disclosure().under("survival"),
-                self.cox.disclosure().under("cause_specific_cox"),
-                self.time_since_onset.disclosure().under("time_since_onset"),
-                self.fine_gray.disclosure().under("fine_gray"),
-                self.population.disclosure().under("population_rates")
-                if self.population
-                else Declaration(),
+                *own,
                 self._models_disclosure(),
             ]
         )
@@ -118,11 +141,18 @@ class CohortAnalysis:
         unknown): equal counts, or counts whose small difference must not be shown alone.
         The model's count is the one withheld first.
         """
+        if not isinstance(self.results.get("malignancy"), MalignancyResult):
+            return Declaration()
         table = self.malignancy.groups
         at: Path = ("comparisons", "malignancy", "groups")
         same = {"n": "at_risk", "events": "events", "competing": "deaths"}
         margins = []
-        for key, model in (("cause_specific_cox", self.cox), ("fine_gray", self.fine_gray)):
+        for key, model in (
+            ("cause_specific_cox", self.results.get("cox")),
+            ("fine_gray", self.results.get("fine_gray")),
+        ):
+            if not isinstance(model, CauseSpecificCox | FineGrayModel):
+                continue
             for g, counts in model.groups.items():
                 if g not in table:
                     continue
@@ -138,24 +168,12 @@ class CohortAnalysis:
         A test that was not done (too few patients or events; its ``reason`` says why) and
         a model that was not fitted are left out: the methods describe what was done.
         """
-        m = self.malignancy
-        described = [
-            (self.table_one.method(), True),
-            (self.onset_age.method(), _tested(self.onset_age)),
-            (self.ck_peak.method(), _tested(self.ck_peak)),
-            (self.statin_latency.method(), self.statin_latency.p_value is not None),
-            (m.method(), any(g.n for g in m.groups.values())),
-            (self.survival.method(), any(c.n for c in self.survival.groups.values())),
-            (self.cox.method(), bool(self.cox.terms)),
-            (self.fine_gray.method(), bool(self.fine_gray.terms)),
-            (self.time_since_onset.method(), any(self.time_since_onset.groups.values())),
-            *([(self.population.method(), True)] if self.population else []),
-        ]
-        return [text for text, ran in described if ran]
-
-
-def _tested(c: ContinuousComparison) -> bool:
-    return c.p_value is not None or any(p.p_value is not None for p in c.pairwise)
+        out = []
+        for a in self.analyses:
+            result = self.results[a.name]
+            if result is not None and a.ran(result):
+                out.append(result.method())
+        return out
 
 
 def _as_classified(frame: pd.DataFrame) -> pd.DataFrame:
@@ -257,7 +275,11 @@ def analyse(
     reference_rates: ReferenceRates | None = None,
     progress: AnalysisProgress | None = None,
 ) -> CohortAnalysis:
-    """Run every analysis of the toolkit on a classified cohort.
+    """Run every registered analysis on a classified cohort.
+
+    The analyses are those of :data:`~imnm_cohort.analysis.registry.ANALYSES`, in its
+    order (the toolkit's own and any added with
+    :func:`~imnm_cohort.analysis.registry.register`).
 
     Parameters
     ----------
@@ -297,30 +319,15 @@ def analyse(
     classified = _as_classified(classified)
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
-    steps: dict[str, Callable[[], Any]] = {
-        "table_one": lambda: table_one(classified, IMNM_GROUPS, table_one_options, seed=seed),
-        "onset_age": lambda: compare_continuous(
-            classified, "age_at_onset_years", IMNM_GROUPS, n_boot=n_boot, seed=seed
-        ),
-        "ck_peak": lambda: compare_continuous(
-            classified, "ck_peak", IMNM_GROUPS, n_boot=n_boot, seed=seed
-        ),
-        "statin_latency": lambda: statin_latency(classified),
-        "malignancy": lambda: malignancy(classified, IMNM_GROUPS, options),
-        "survival": lambda: overall_survival(
-            classified, IMNM_GROUPS, options.horizon_years, options.alpha
-        ),
-        "cox": lambda: cause_specific_cox(classified, IMNM_GROUPS, options),
-        "time_since_onset": lambda: incidence_by_follow_up(classified, IMNM_GROUPS, options),
-        "fine_gray": lambda: fine_gray(classified, IMNM_GROUPS, options),
-    }
-    if reference_rates is not None:
-        rates = reference_rates
-        steps["population"] = lambda: population_comparison(classified, rates, IMNM_GROUPS, options)
+    cohort = Cohort(
+        classified, IMNM_GROUPS, options, seed, n_boot, table_one_options, reference_rates
+    )
+    analyses = tuple(ANALYSES)
+    steps = [a for a in analyses if a.applies is None or a.applies(cohort)]
     report = progress or (lambda done, total, name: None)
-    results = {}
-    for done, (name, step) in enumerate(steps.items()):
-        report(done, len(steps), name)
-        results[name] = step()
+    results: dict[str, Result | None] = {a.name: None for a in analyses}
+    for done, a in enumerate(steps):
+        report(done, len(steps), a.name)
+        results[a.name] = a.compute(cohort)
     report(len(steps), len(steps), "")
-    return CohortAnalysis(group_counts={g: int(counts.get(g, 0)) for g in GROUPS}, **results)
+    return CohortAnalysis({g: int(counts.get(g, 0)) for g in GROUPS}, results, analyses)

@@ -25,6 +25,17 @@ from imnm_cohort.analysis.contingency import (
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS, VARIABLE_NAMES
 
+#: JSON Schema of a group's summary (:meth:`Summary.to_dict`) in ``summary.json``.
+GROUP_SUMMARY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["n", "median", "q1", "q3"],
+    "properties": {
+        "n": {"$ref": "#/$defs/count"},
+        "median": {"$ref": "#/$defs/number"},
+        "q1": {"$ref": "#/$defs/number"},
+        "q3": {"$ref": "#/$defs/number"},
+    },
+}
 MIN_FOR_TEST = 2
 EXACT_BELOW = 5.0
 EXACT_MANN_WHITNEY_BELOW = 50
@@ -157,6 +168,43 @@ class ContinuousComparison:
     bootstrap: int
     seed: int
     reason: str | None = None
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "$defs": {
+                "groupSummary": GROUP_SUMMARY_SCHEMA,
+                "continuousComparison": {
+                    "type": "object",
+                    "required": ["test", "statistic", "p_value", "groups", "pairwise"],
+                    "properties": {
+                        "test": {"const": "kruskal"},
+                        "statistic": {"$ref": "#/$defs/number"},
+                        "p_value": {"$ref": "#/$defs/pValue"},
+                        "groups": {
+                            "type": "object",
+                            "additionalProperties": {"$ref": "#/$defs/groupSummary"},
+                        },
+                        "pairwise": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["a", "b", "test", "p_value", "p_adjusted"],
+                                "properties": {
+                                    "a": {"type": "string"},
+                                    "b": {"type": "string"},
+                                    "test": {"const": "mannwhitneyu"},
+                                    "p_value": {"$ref": "#/$defs/pValue"},
+                                    "p_adjusted": {"$ref": "#/$defs/pValue"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "$ref": "#/$defs/continuousComparison",
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's comparison shape (``summary.json``)."""

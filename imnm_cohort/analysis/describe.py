@@ -193,6 +193,44 @@ class TableOne:
             )
         return notes
 
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict`."""
+        texts = {"type": "array", "items": {"type": "string"}}
+        return {
+            "type": "object",
+            "description": (
+                "Table 1 by IMNM group and overall: one self-describing row per variable "
+                "(its label, kind, summary, levels, cells by column, test and SMDs)."
+            ),
+            "required": ["groups", "columns", "n", "rows", "footnotes"],
+            "properties": {
+                "groups": texts,
+                "columns": texts,
+                "n": {"type": "object", "additionalProperties": {"$ref": "#/$defs/count"}},
+                "missing_values": {"type": "string"},
+                "rows": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["variable", "label", "kind", "levels", "cells", "test"],
+                        "properties": {
+                            "variable": {"type": "string"},
+                            "label": {"type": "string"},
+                            "kind": {"enum": ["continuous", "categorical"]},
+                            "levels": texts,
+                            "cells": {"type": "object"},
+                            "test": {
+                                "type": "object",
+                                "properties": {"p_value": {"$ref": "#/$defs/pValue"}},
+                            },
+                        },
+                    },
+                },
+                "footnotes": texts,
+            },
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON: counts per column in ``n``, per cell in ``cells``."""
         return {

@@ -40,7 +40,12 @@ from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
-from imnm_cohort.analysis.survival import adjustment_covariates, model_disclosure, model_groups
+from imnm_cohort.analysis.survival import (
+    MODEL_GROUPS_SCHEMA,
+    adjustment_covariates,
+    model_disclosure,
+    model_groups,
+)
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
@@ -86,6 +91,66 @@ class FineGrayModel:
     terms: tuple[FineGrayTerm, ...]
     reason: str | None = None
     groups: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "type": "object",
+            "description": (
+                "Fine-Gray model of cancer with death competing; terms empty "
+                "and reason given when not fitted."
+            ),
+            "required": [
+                "model",
+                "reference_group",
+                "n",
+                "events",
+                "competing",
+                "terms",
+                "reason",
+            ],
+            "properties": {
+                "model": {"const": "fine_gray"},
+                "reference_group": {"type": "string"},
+                "n": {"$ref": "#/$defs/count"},
+                "events": {"$ref": "#/$defs/count"},
+                "competing": {"$ref": "#/$defs/count"},
+                "groups": {"$ref": "#/$defs/modelGroups"},
+                "reason": {"type": ["string", "null"]},
+                "terms": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": [
+                            "term",
+                            "coef",
+                            "se",
+                            "subdistribution_hazard_ratio",
+                            "ci",
+                            "p_value",
+                        ],
+                        "properties": {
+                            "term": {"type": "string"},
+                            "coef": {"$ref": "#/$defs/number"},
+                            "se": {"$ref": "#/$defs/number"},
+                            "subdistribution_hazard_ratio": {"$ref": "#/$defs/number"},
+                            "ci": {"$ref": "#/$defs/interval"},
+                            "p_value": {"$ref": "#/$defs/pValue"},
+                            "reason": {
+                                "type": ["string", "null"],
+                                "description": (
+                                    "Why the term is not estimable (its numbers are then null), "
+                                    "or, where disclosure control withheld its numbers, 'not "
+                                    "shown (fewer than k events)'."
+                                ),
+                            },
+                        },
+                    },
+                },
+            },
+            "$defs": {"modelGroups": MODEL_GROUPS_SCHEMA},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON (``groups``: patients, cancers and deaths before

@@ -245,6 +245,63 @@ class MalignancyResult:
     groups: dict[str, GroupMalignancy]
     gray: GrayTest
 
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "type": "object",
+            "required": ["window_years", "horizon_years", "groups", "test", "statistic", "p_value"],
+            "properties": {
+                "window_years": {"type": "number"},
+                "horizon_years": {"type": "number"},
+                "test": {"const": "gray"},
+                "statistic": {"$ref": "#/$defs/number"},
+                "p_value": {"$ref": "#/$defs/pValue"},
+                "groups": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": [
+                            "at_risk",
+                            "events",
+                            "person_years",
+                            "rate_per_1000py",
+                            "rate_ci",
+                            "cumulative_incidence",
+                            "cumulative_incidence_ci",
+                            "within_window",
+                            "within_window_proportion",
+                        ],
+                        "properties": {
+                            "at_risk": {"$ref": "#/$defs/count"},
+                            "events": {"$ref": "#/$defs/count"},
+                            "person_years": {"$ref": "#/$defs/number"},
+                            "rate_per_1000py": {"$ref": "#/$defs/number"},
+                            "rate_ci": {"$ref": "#/$defs/interval"},
+                            "cumulative_incidence": {"$ref": "#/$defs/number"},
+                            "cumulative_incidence_ci": {"$ref": "#/$defs/interval"},
+                            "within_window": {"$ref": "#/$defs/count"},
+                            "within_window_proportion": {"$ref": "#/$defs/number"},
+                            "time_zero_after_end": {
+                                "$ref": "#/$defs/count",
+                                "description": (
+                                    "Patients not at risk because time zero (the diagnosis date) "
+                                    "falls after their end of observation."
+                                ),
+                            },
+                            "horizon_beyond_follow_up": {
+                                "oneOf": [{"type": "boolean"}, {"$ref": "#/$defs/withheld"}],
+                                "description": (
+                                    "True when horizon_years lies past the group's last follow-up"
+                                    " time: cumulative_incidence is then null."
+                                ),
+                            },
+                        },
+                    },
+                },
+            },
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``malignancy`` shape."""
         return {

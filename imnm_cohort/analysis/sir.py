@@ -36,7 +36,12 @@ from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.lexis import TimeScale, days, lexis_split, year_start_days
 from imnm_cohort.analysis.malignancy import MalignancyOptions, cancer_risk_set
 from imnm_cohort.analysis.rates import ALL_CAUSES, ALL_MALIGNANT, ReferenceRates, site_codes
-from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, band_sums, follow_up_scale
+from imnm_cohort.analysis.time_since_onset import (
+    BANDS_SCHEMA,
+    FOLLOW_UP_BANDS,
+    band_sums,
+    follow_up_scale,
+)
 from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
@@ -177,6 +182,70 @@ class PopulationComparison:
     sources: tuple[str, ...]
     time_zero: str
     ratios: tuple[StandardizedRatio, ...]
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "description": (
+                "SIR and SMR against a reference-rate file (contract v1.2); null when the "
+                "pipeline names none."
+            ),
+            "type": "object",
+            "required": ["rates_file", "sources", "time_zero", "bands_years", "ratios"],
+            "properties": {
+                "rates_file": {"type": "string"},
+                "sources": {"type": "array", "items": {"type": "string"}},
+                "time_zero": {"enum": ["onset", "diagnosis"]},
+                "bands_years": {"type": "array", "items": {"type": "string"}},
+                "ratios": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": [
+                            "measure",
+                            "site",
+                            "person_years_without_rate",
+                            "patients_without_rate",
+                            "groups",
+                        ],
+                        "properties": {
+                            "measure": {"enum": ["SIR", "SMR"]},
+                            "site": {"type": "string"},
+                            "person_years_without_rate": {"$ref": "#/$defs/number"},
+                            "patients_without_rate": {"$ref": "#/$defs/count"},
+                            "groups": {
+                                "type": "object",
+                                "additionalProperties": {
+                                    "allOf": [{"$ref": "#/$defs/ratio"}],
+                                    "required": ["by_follow_up"],
+                                    "properties": {
+                                        "by_follow_up": {
+                                            "allOf": [{"$ref": "#/$defs/bands"}],
+                                            "additionalProperties": {"$ref": "#/$defs/ratio"},
+                                        }
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "$defs": {
+                "bands": BANDS_SCHEMA,
+                "ratio": {
+                    "type": "object",
+                    "required": ["observed", "expected", "person_years", "ratio", "ratio_ci"],
+                    "properties": {
+                        "observed": {"$ref": "#/$defs/count"},
+                        "expected": {"$ref": "#/$defs/number"},
+                        "person_years": {"$ref": "#/$defs/number"},
+                        "ratio": {"$ref": "#/$defs/number"},
+                        "ratio_ci": {"$ref": "#/$defs/interval"},
+                    },
+                },
+            },
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""

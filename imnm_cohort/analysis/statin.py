@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.compare import VALUES, Summary, mann_whitney
+from imnm_cohort.analysis.compare import GROUP_SUMMARY_SCHEMA, VALUES, Summary, mann_whitney
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
@@ -28,6 +28,24 @@ class StatinLatency:
     p_value: float | None
     reason: str | None = None
     p_value_method: str | None = None
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "type": "object",
+            "required": ["test", "compared", "p_value", "groups"],
+            "properties": {
+                "test": {"const": "mannwhitneyu"},
+                "compared": {"const": ["hmgcr", "statin_toxic"]},
+                "p_value": {"$ref": "#/$defs/pValue"},
+                "groups": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "#/$defs/groupSummary"},
+                },
+            },
+            "$defs": {"groupSummary": GROUP_SUMMARY_SCHEMA},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``statin_latency`` shape (``p_value_method``: exact or normal)."""

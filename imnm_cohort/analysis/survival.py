@@ -19,6 +19,16 @@ from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
+#: JSON Schema of a model's counts by group (:func:`model_groups`) in ``summary.json``.
+MODEL_GROUPS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "Patients (n), cancers (events) and, for Fine-Gray, deaths before cancer (competing) "
+        "of each group in the model's data; they add up to the model's totals."
+    ),
+    "additionalProperties": {"type": "object", "additionalProperties": {"$ref": "#/$defs/count"}},
+}
+
 
 @dataclass(frozen=True)
 class SurvivalCurve:
@@ -54,6 +64,41 @@ class OverallSurvival:
     statistic: float | None
     p_value: float | None
     reason: str | None = None
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "type": "object",
+            "description": (
+                "Overall survival from onset by IMNM group: Kaplan-Meier with"
+                " the log-rank test; per group its size, deaths, median and "
+                "survival at the horizon with its interval (null bounds where"
+                " undefined)."
+            ),
+            "required": ["test", "horizon_years", "statistic", "p_value", "groups"],
+            "properties": {
+                "test": {"const": "logrank"},
+                "horizon_years": {"type": "number"},
+                "statistic": {"$ref": "#/$defs/number"},
+                "p_value": {"$ref": "#/$defs/pValue"},
+                "reason": {"type": ["string", "null"]},
+                "groups": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["n", "deaths"],
+                        "properties": {
+                            "n": {"$ref": "#/$defs/count"},
+                            "deaths": {"$ref": "#/$defs/count"},
+                            "median_years": {"$ref": "#/$defs/number"},
+                            "survival_at_horizon": {"$ref": "#/$defs/number"},
+                            "ci_at_horizon": {"$ref": "#/$defs/interval"},
+                        },
+                    },
+                },
+            },
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
@@ -217,6 +262,46 @@ class CauseSpecificCox:
     alpha: float = 0.05
     ph_global_p_value: float | None = None
     groups: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "type": "object",
+            "description": (
+                "Cause-specific Cox model of cancer (Efron ties) with the "
+                "survival 3.x cox.zph score test per term and globally; terms"
+                " empty and reason given when not fitted, a term's numbers "
+                "null with its reason when not estimable."
+            ),
+            "required": ["model", "reference_group", "n", "events", "terms", "reason"],
+            "properties": {
+                "model": {"const": "cause_specific_cox"},
+                "reference_group": {"type": "string"},
+                "n": {"$ref": "#/$defs/count"},
+                "events": {"$ref": "#/$defs/count"},
+                "groups": {"$ref": "#/$defs/modelGroups"},
+                "confidence_level": {"type": "number"},
+                "ph_test_global_p_value": {"$ref": "#/$defs/pValue"},
+                "reason": {"type": ["string", "null"]},
+                "terms": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["term", "hazard_ratio", "ci", "p_value"],
+                        "properties": {
+                            "term": {"type": "string"},
+                            "hazard_ratio": {"$ref": "#/$defs/number"},
+                            "ci": {"$ref": "#/$defs/interval"},
+                            "p_value": {"$ref": "#/$defs/pValue"},
+                            "ph_test_p_value": {"$ref": "#/$defs/pValue"},
+                            "reason": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+            },
+            "$defs": {"modelGroups": MODEL_GROUPS_SCHEMA},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON (``groups``: patients and cancers of each group in the

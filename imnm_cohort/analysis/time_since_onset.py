@@ -38,6 +38,13 @@ from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 FOLLOW_UP_BREAKS = (0.0, 1.0, 3.0, 5.0)
 FOLLOW_UP_BANDS = ("<1", "1-3", "3-5", ">=5")
 
+#: JSON Schema of the bands of time since time zero in ``summary.json``.
+BANDS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": f"By time since time zero, in years: {', '.join(FOLLOW_UP_BANDS)}.",
+    "propertyNames": {"enum": list(FOLLOW_UP_BANDS)},
+}
+
 
 def follow_up_scale(entry: np.ndarray, breaks: Sequence[float] = FOLLOW_UP_BREAKS) -> TimeScale:
     """The time-since-entry scale for :func:`~imnm_cohort.analysis.lexis.lexis_split`:
@@ -97,6 +104,45 @@ class IncidenceByFollowUp:
     time_zero: str
     bands: tuple[str, ...]
     groups: dict[str, dict[str, BandRate]]
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        return {
+            "type": "object",
+            "description": ("Cancer incidence by band of time since time zero, per IMNM group."),
+            "required": ["time_zero", "bands_years", "groups"],
+            "properties": {
+                "time_zero": {"enum": ["onset", "diagnosis"]},
+                "bands_years": {"type": "array", "items": {"type": "string"}},
+                "groups": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "required": ["by_follow_up"],
+                        "properties": {
+                            "by_follow_up": {
+                                "allOf": [{"$ref": "#/$defs/bands"}],
+                                "additionalProperties": {"$ref": "#/$defs/bandRate"},
+                            }
+                        },
+                    },
+                },
+            },
+            "$defs": {
+                "bands": BANDS_SCHEMA,
+                "bandRate": {
+                    "type": "object",
+                    "required": ["events", "person_years", "rate_per_1000py", "rate_ci"],
+                    "properties": {
+                        "events": {"$ref": "#/$defs/count"},
+                        "person_years": {"$ref": "#/$defs/number"},
+                        "rate_per_1000py": {"$ref": "#/$defs/number"},
+                        "rate_ci": {"$ref": "#/$defs/interval"},
+                    },
+                },
+            },
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""

@@ -20,25 +20,21 @@ from typing import Any
 
 import pandas as pd
 
+from imnm_cohort.analysis.registry import ANALYSES
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import GROUP_COLUMN
 
 SNAPSHOT = "snapshot.parquet"
 SNAPSHOT_COLUMNS = ("patient_id", "imnm_group", "classification_reasons", "cancer", "death")
 
-#: Estimates compared between runs (paths into summary.json; "*" is any group).
-TRACKED = (
-    "groups.*",
-    "comparisons.onset_age.p_value",
-    "comparisons.onset_age.groups.*.median",
-    "comparisons.ck_peak.p_value",
-    "comparisons.ck_peak.groups.*.median",
-    "comparisons.statin_latency.p_value",
-    "comparisons.statin_latency.groups.*.median",
-    "comparisons.malignancy.p_value",
-    "comparisons.malignancy.groups.*.cumulative_incidence",
-    "comparisons.malignancy.groups.*.rate_per_1000py",
-)
+
+def tracked() -> tuple[str, ...]:
+    """Estimates compared between runs: the group sizes and each registered analysis's
+    tracked estimates (paths into summary.json; "*" is any key)."""
+    return (
+        "groups.*",
+        *(".".join((*a.path, t)) for a in ANALYSES for t in a.tracked),
+    )
 
 
 def snapshot(classified: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +124,7 @@ def changes_since(
     new_death = ~o["death"].to_numpy(dtype=bool) & n["death"].to_numpy(dtype=bool)
     estimates = []
     old_summary = _old_summary(previous_run)
-    for pattern in TRACKED if old_summary else ():
+    for pattern in tracked() if old_summary else ():
         was = _leaves(old_summary, pattern.split("."))
         now = _leaves(summary, pattern.split("."))
         for where in sorted(set(was) | set(now)):

@@ -122,19 +122,11 @@ def build_summary(
 ) -> dict[str, Any]:
     """The run's ``summary.json`` before disclosure control (contract section 4)."""
     validation = result.to_dict()
-    body = analysis.to_dict()
     return {
         "criteria": config.criteria,
         "contract_version": CONTRACT_VERSION,
         "counts": validation["counts"],
-        "groups": body["groups"],
-        "comparisons": body["comparisons"],
-        "table_one": body["table_one"],
-        "survival": body["survival"],
-        "cause_specific_cox": body["cause_specific_cox"],
-        "fine_gray": body["fine_gray"],
-        "time_since_onset": body["time_since_onset"],
-        "population_rates": body["population_rates"],
+        **analysis.to_dict(),  # groups, comparisons, then each analysis under its key
         "classification_reasons": reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],

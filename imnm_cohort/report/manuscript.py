@@ -11,12 +11,14 @@ the p-value of the test across groups in the last column with a footnote naming 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.report import model_tables, population_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.render import why_not
-from imnm_cohort.report.table_model import Builder, Row, Table
+from imnm_cohort.report.table_model import Builder, Row, Table, at
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
 #: Continuous summaries: (statistics, pattern).
@@ -261,18 +263,92 @@ def malignancy(summary: dict[str, Any]) -> Table:
     )
 
 
-#: Every manuscript table, in the order of a paper.
-TABLES = (
-    table_one,
-    comparisons,
-    statin_latency,
-    malignancy,
-    model_tables.cause_specific_cox,
-    model_tables.fine_gray,
-    population_table.population_rates,
+TableBuilder = Callable[[dict[str, Any]], Table]
+
+#: Every manuscript table, in the order of a paper, with the analyses it shows (their keys
+#: in ``summary.json``).
+TABLES: tuple[tuple[tuple[str, ...], TableBuilder], ...] = (
+    (("table_one",), table_one),
+    (("onset_age", "ck_peak"), comparisons),
+    (("statin_latency",), statin_latency),
+    (("malignancy",), malignancy),
+    (("cause_specific_cox",), model_tables.cause_specific_cox),
+    (("fine_gray",), model_tables.fine_gray),
+    (("population_rates",), population_table.population_rates),
 )
+
+#: Analyses that the report and its figures show, given no manuscript table of their own.
+NO_TABLE = ("survival", "time_since_onset")
+
+
+def _words(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _kind(key: str, values: list[Any]) -> str:
+    if key == "p_value" or key.endswith("_p_value"):
+        return "p"
+    numbers = [v for v in values if not isinstance(v, str | type(None))]
+    counts = all(isinstance(v, int) and not isinstance(v, bool) for v in numbers)
+    return "count" if numbers and counts else "decimal"
+
+
+def _leaves(data: Any, prefix: str) -> list[tuple[str, str, Any]]:
+    """Every number or text under ``data``: (label, path, value), in order."""
+    if isinstance(data, dict):
+        return [
+            leaf
+            for k, v in data.items()
+            for leaf in _leaves(v, f"{prefix}.{k}" if prefix else str(k))
+        ]
+    if isinstance(data, list):
+        return [leaf for i, v in enumerate(data) for leaf in _leaves(v, f"{prefix}[{i}]")]
+    return [(prefix, prefix, data)]
+
+
+def analysis_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Table:
+    """The table of an analysis that has none of its own, drawn from its part of the
+    summary: with ``groups`` of statistics, one column per group and one row per
+    statistic; else one row per value. What lies outside ``groups`` is shown in footnotes.
+    """
+    base = ".".join(analysis.path)
+    title = f"Table {number}. {analysis.title}"
+    data = at(summary, base)
+    if not isinstance(data, dict):
+        return Table(analysis.key, title, (), (), ("Not computed for this cohort.",))
+    b = Builder(summary)
+    groups = data.get("groups")
+    rows: list[Row] = []
+    notes: list[str] = []
+    if isinstance(groups, dict) and all(isinstance(v, dict) for v in groups.values()):
+        columns = tuple(groups)
+        stats = dict.fromkeys(
+            k for v in groups.values() for k, x in v.items() if not isinstance(x, dict | list)
+        )
+        for stat in stats:
+            values = [groups[g].get(stat) for g in columns]
+            path = f"{base}.groups.{{g}}.{stat}"
+            rows.append(b.row(_words(stat), columns, [(stat, path, _kind(stat, values))], "{}"))
+        rest = {k: v for k, v in data.items() if k != "groups"}
+        for name, path, value in _leaves(rest, ""):
+            text = b.n(f"{base}.{path}", _kind(name.rpartition(".")[2], [value])).text()
+            notes.append(f"{_words(name)}: {text}.")
+        return Table(
+            analysis.key, title, tuple(label(g) for g in columns), tuple(rows), tuple(notes)
+        )
+    for name, path, value in _leaves(data, ""):
+        kind = _kind(name.rpartition(".")[2], [value])
+        rows.append(b.row(_words(name), ("",), [("value", f"{base}.{path}", kind)], "{}"))
+    return Table(analysis.key, title, ("",), tuple(rows))
 
 
 def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
-    """Every manuscript table from a disclosure-controlled ``summary.json``."""
-    return [build(summary) for build in TABLES]
+    """Every manuscript table from a disclosure-controlled ``summary.json``: the toolkit's
+    own, then one for each registered analysis that has none (:func:`analysis_table`)."""
+    registered = {a.key: a for a in ANALYSES}
+    tables = [build(summary) for keys, build in TABLES if any(k in registered for k in keys)]
+    shown = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)
+    for key, analysis in registered.items():
+        if key not in shown:
+            tables.append(analysis_table(summary, analysis, len(tables) + 1))
+    return tables

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
+from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.io.escape import md_text
@@ -58,7 +59,8 @@ class ReportSection:
     Attributes
     ----------
     name : str
-        Its key in the report context.
+        The key in ``summary.json`` of the analysis it shows
+        (:attr:`~imnm_cohort.analysis.registry.Analysis.key`).
     view : callable
         ``view(summary) -> dict``: the section's text, from the disclosure-controlled summary.
     markdown : callable
@@ -78,6 +80,64 @@ class ReportSection:
 
 #: Sections registered by their modules (see ``imnm_cohort/report/__init__.py``), in order.
 SECTIONS: list[ReportSection] = []
+
+#: The analyses the report's page lays out itself (Table 1, the group comparisons, the
+#: malignancy table, the Cox model and survival, around the figures).
+PAGE_ANALYSES = (
+    "table_one",
+    "onset_age",
+    "ck_peak",
+    "statin_latency",
+    "malignancy",
+    "cause_specific_cox",
+    "survival",
+)
+
+#: The template of a section drawn from an analysis's results (:func:`analysis_section`).
+ANALYSIS_TEMPLATE = "analysis.html.j2"
+
+
+def analysis_section(analysis: Analysis) -> ReportSection:
+    """The section of an analysis that has none of its own: its manuscript table
+    (:func:`~imnm_cohort.report.manuscript.analysis_table`) as text."""
+
+    def section_view(summary: dict[str, Any]) -> dict[str, Any]:
+        from imnm_cohort.report.manuscript import analysis_table
+
+        table = analysis_table(summary, analysis, 0)
+        return {
+            "key": analysis.key,
+            "title": analysis.title,
+            "columns": list(table.columns),
+            "rows": [
+                {
+                    "label": "  " * row.indent + row.label,
+                    "cells": [row.cell_text(i) for i in range(len(table.columns))],
+                }
+                for row in table.rows
+            ],
+            "notes": list(table.footnotes),
+        }
+
+    return ReportSection(analysis.key, section_view, analysis_markdown, ANALYSIS_TEMPLATE)
+
+
+def analysis_markdown(v: dict[str, Any]) -> list[str]:
+    """A section drawn from an analysis's results, in Markdown."""
+    out = [f"## {md_text(v['title'])}", ""]
+    out += _table(["", *v["columns"]], [[r["label"], *r["cells"]] for r in v["rows"]])
+    return out + [f"{md_text(note)}\n" for note in v["notes"]]
+
+
+def report_sections() -> list[ReportSection]:
+    """The sections after the page's own, one per registered analysis the page does not
+    lay out: the registered :data:`SECTIONS` in their order, then a section drawn from
+    the results of each analysis that has none, in the registry's order."""
+    registered = [a for a in ANALYSES if a.key not in PAGE_ANALYSES]
+    keys = {a.key for a in registered}
+    own = [sec for sec in SECTIONS if sec.name in keys]
+    drawn = {sec.name for sec in own}
+    return own + [analysis_section(a) for a in registered if a.key not in drawn]
 
 
 def _method_note(test: dict[str, Any]) -> str:
@@ -351,6 +411,7 @@ def view(
         ],
     }
     shown = [] if figures is None else figures.names
+    sections = report_sections()
     return {
         **meta,
         "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),
@@ -378,11 +439,11 @@ def view(
             }
             for k in shown
         ],
-        "references": (*REFERENCES, *(r for sec in SECTIONS for r in sec.references)),
+        "references": (*REFERENCES, *(r for sec in sections for r in sec.references)),
         "changes": changes,
         "sections": [
             {"template": sec.template, "name": sec.name, "view": sec.view(summary)}
-            for sec in SECTIONS
+            for sec in sections
         ],
     }
 
@@ -548,8 +609,9 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         ],
     )
     out += [f"Log-rank test: {c['survival']['p']}", ""]
-    for sec, section in zip(SECTIONS, c["sections"], strict=True):
-        out += sec.markdown(section["view"])
+    markdown = {sec.name: sec.markdown for sec in SECTIONS}
+    for section in c["sections"]:
+        out += markdown.get(section["name"], analysis_markdown)(section["view"])
     if c["changes"]:
         ch = c["changes"]
         out += [

@@ -76,8 +76,8 @@ def test_demo_run_writes_every_contract_file(demo_run):
                 "malignancy",
                 "survival",
                 "cox",
+                "fine_gray",  # the registry's order, that of summary.json
                 "time_since_onset",
-                "fine_gray",
                 "population",  # the demo pipeline names reference rates
             ],
             start=1,

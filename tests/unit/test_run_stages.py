@@ -11,6 +11,7 @@ import json
 import pytest
 
 from imnm_cohort import ExtractError, synthesize, write_extract
+from imnm_cohort.analysis.registry import ANALYSES, RUN_KEYS
 from imnm_cohort.outputs import FORMATS
 from imnm_cohort.pipeline import stages
 from imnm_cohort.pipeline.config import DEFAULT_FORMATS, PipelineConfig
@@ -76,6 +77,8 @@ def test_disclose_withholds_small_counts_and_keeps_the_raw_summary_apart(config,
     assert disclosed.figures.min_count == 5
     raw = stages.build_summary(config, done[1], done[3], analysis)
     assert raw["groups"] == analysis.group_counts  # the raw summary is not modified
+    # the summary is the run's own keys and the analyses' (registry.RUN_KEYS)
+    assert set(raw) == set(RUN_KEYS) | {a.key for a in ANALYSES if not a.under}
 
 
 def test_render_draws_figures_only_for_formats_that_use_them(config, done):

@@ -1,0 +1,325 @@
+"""The registry of analyses: one entry per analysis, in the order of ``summary.json``.
+
+Everything that lists the analyses reads :data:`ANALYSES`: :func:`~imnm_cohort.analysis.analyse`
+runs them, :class:`~imnm_cohort.analysis.CohortAnalysis` places their results, their
+disclosure declarations and their methods, the summary's JSON Schema is generated from their
+result types, the changes between runs follow their tracked estimates, and the reports show
+each one (with its own section where it has one, else a table drawn from its results).
+
+Adding an analysis is one module (a pure function of the cohort and a frozen result type
+that follows :class:`Result`) and one line::
+
+    register(Analysis("rash", rash_by_group, RashByGroup, title="Rash by IMNM group"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
+from imnm_cohort.analysis.describe import TableOne, table_one
+from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
+from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
+from imnm_cohort.analysis.rates import ReferenceRates
+from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
+from imnm_cohort.analysis.statin import StatinLatency, statin_latency
+from imnm_cohort.analysis.survival import (
+    CauseSpecificCox,
+    OverallSurvival,
+    cause_specific_cox,
+    overall_survival,
+)
+from imnm_cohort.analysis.table_spec import TableOneOptions
+from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.disclosure.declarations import Declaration
+from imnm_cohort.errors import ConfigError
+
+
+class Result(Protocol):
+    """What an analysis returns: a frozen dataclass that describes itself.
+
+    ``to_dict()`` is its part of ``summary.json`` (JSON-ready; never an identifier or a
+    date); ``disclosure()`` declares its counts for disclosure control, with paths relative
+    to ``to_dict()``; ``method()`` is one or two sentences for the report's methods;
+    ``json_schema()`` (a static method) is the JSON Schema of ``to_dict()``, whose ``$defs``
+    go to the root of ``schemas/summary.schema.json`` (values of
+    :data:`~imnm_cohort.analysis.schema.VALUE_DEFS` are there already).
+    """
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def disclosure(self) -> Declaration: ...
+
+    def method(self) -> str: ...
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """What an analysis reads: the classified patients and the run's analysis settings.
+
+    Attributes
+    ----------
+    patients : pandas.DataFrame
+        The classified cohort (typed as :func:`~imnm_cohort.classify` returns it). Not to
+        be modified.
+    groups : tuple of str
+        The groups compared (the three IMNM groups).
+    options : MalignancyOptions
+        Window, horizon, time zero, cancer-code and interval choices.
+    seed, n_boot : int
+        Seed and resamples of the bootstrap and permutation procedures.
+    table_one : TableOneOptions or None
+        Table 1's variables and conventions (the toolkit's defaults when None).
+    reference_rates : ReferenceRates or None
+        Population rates, when the pipeline names a file.
+    """
+
+    patients: pd.DataFrame
+    groups: tuple[str, ...]
+    options: MalignancyOptions
+    seed: int = 0
+    n_boot: int = 2000
+    table_one: TableOneOptions | None = None
+    reference_rates: ReferenceRates | None = None
+
+
+#: The keys of ``summary.json`` that are the run's own (contract section 4): an analysis
+#: goes under ``comparisons`` or beside these, never in their place.
+RUN_KEYS = (
+    "criteria",
+    "contract_version",
+    "counts",
+    "groups",
+    "comparisons",
+    "classification_reasons",
+    "validation",
+    "disclosure",
+)
+
+
+def _always(result: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis: where its result goes, how it is computed and what it returns.
+
+    Attributes
+    ----------
+    key : str
+        Its key in ``summary.json`` (under :attr:`under`).
+    compute : callable
+        ``compute(cohort) -> Result``: a pure function of a :class:`Cohort`.
+    result : type
+        The result type (follows :class:`Result`); its ``json_schema()`` describes ``key``.
+    title : str
+        A title for the reports (the heading of a section or table drawn from the result).
+    name : str, optional
+        Its name in progress messages and as an attribute of
+        :class:`~imnm_cohort.analysis.CohortAnalysis`; ``key`` when not given.
+    under : tuple of str
+        Where ``key`` sits in ``summary.json``: ``()`` at the top, ``("comparisons",)``
+        among the group comparisons of contract section 4.
+    applies : callable, optional
+        ``applies(cohort) -> bool``: whether it runs at all (the SIR needs a rate file).
+        One that does not run is null in ``summary.json`` (the schema allows the null).
+    ran : callable
+        ``ran(result) -> bool``: whether its method is described (a test not done because
+        too few patients is left out of the methods).
+    tracked : tuple of str
+        Estimates compared with the previous run (``changes.json``), as dotted paths within
+        the result, ``*`` for any key.
+    """
+
+    key: str
+    compute: Callable[[Cohort], Result]
+    result: type[Result]
+    title: str
+    name: str = ""
+    under: tuple[str, ...] = ()
+    applies: Callable[[Cohort], bool] | None = None
+    ran: Callable[[Any], bool] = _always
+    tracked: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.key)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """Its path in ``summary.json``."""
+        return (*self.under, self.key)
+
+
+def _tested(c: ContinuousComparison) -> bool:
+    return c.p_value is not None or any(p.p_value is not None for p in c.pairwise)
+
+
+def _continuous(column: str) -> Callable[[Cohort], Result]:
+    def compute(c: Cohort) -> Result:
+        return compare_continuous(c.patients, column, c.groups, n_boot=c.n_boot, seed=c.seed)
+
+    return compute
+
+
+def _population(c: Cohort) -> Result:
+    assert c.reference_rates is not None  # see applies
+    return population_comparison(c.patients, c.reference_rates, c.groups, c.options)
+
+
+_BY_GROUP_MEDIAN = ("p_value", "groups.*.median")
+
+#: The analyses, in the order of ``summary.json`` and of the report's methods.
+ANALYSES: list[Analysis] = [
+    Analysis(
+        "table_one",
+        lambda c: table_one(c.patients, c.groups, c.table_one, seed=c.seed),
+        TableOne,
+        "Table 1: patients by IMNM group",
+    ),
+    Analysis(
+        "onset_age",
+        _continuous("age_at_onset_years"),
+        ContinuousComparison,
+        "Onset age",
+        under=("comparisons",),
+        ran=_tested,
+        tracked=_BY_GROUP_MEDIAN,
+    ),
+    Analysis(
+        "ck_peak",
+        _continuous("ck_peak"),
+        ContinuousComparison,
+        "Peak CK",
+        under=("comparisons",),
+        ran=_tested,
+        tracked=_BY_GROUP_MEDIAN,
+    ),
+    Analysis(
+        "statin_latency",
+        lambda c: statin_latency(c.patients),
+        StatinLatency,
+        "Statin latency",
+        under=("comparisons",),
+        ran=lambda r: r.p_value is not None,
+        tracked=_BY_GROUP_MEDIAN,
+    ),
+    Analysis(
+        "malignancy",
+        lambda c: malignancy(c.patients, c.groups, c.options),
+        MalignancyResult,
+        "Malignancy",
+        under=("comparisons",),
+        ran=lambda r: any(g.n for g in r.groups.values()),
+        tracked=("p_value", "groups.*.cumulative_incidence", "groups.*.rate_per_1000py"),
+    ),
+    Analysis(
+        "survival",
+        lambda c: overall_survival(c.patients, c.groups, c.options.horizon_years, c.options.alpha),
+        OverallSurvival,
+        "Overall survival",
+        ran=lambda r: any(s.n for s in r.groups.values()),
+    ),
+    Analysis(
+        "cause_specific_cox",
+        lambda c: cause_specific_cox(c.patients, c.groups, c.options),
+        CauseSpecificCox,
+        "Cause-specific Cox model for cancer",
+        name="cox",
+        ran=lambda r: bool(r.terms),
+    ),
+    Analysis(
+        "fine_gray",
+        lambda c: fine_gray(c.patients, c.groups, c.options),
+        FineGrayModel,
+        "Fine-Gray model for cancer (death competing)",
+        ran=lambda r: bool(r.terms),
+    ),
+    Analysis(
+        "time_since_onset",
+        lambda c: incidence_by_follow_up(c.patients, c.groups, c.options),
+        IncidenceByFollowUp,
+        "Cancer by time since time zero",
+        ran=lambda r: any(r.groups.values()),
+    ),
+    Analysis(
+        "population_rates",
+        _population,
+        PopulationComparison,
+        "Against population rates (SIR, SMR)",
+        name="population",
+        applies=lambda c: c.reference_rates is not None,
+    ),
+]
+
+
+def register(analysis: Analysis) -> Analysis:
+    """Add an analysis after the others; it then runs, and shows in every output.
+
+    Returns
+    -------
+    Analysis
+        ``analysis`` itself (for :func:`unregister`).
+
+    Raises
+    ------
+    ConfigError
+        Another analysis has the same key or name, it would take the place of one of the
+        run's own keys (:data:`RUN_KEYS`), or the result type lacks part of :class:`Result`.
+    """
+    taken = {a.key for a in ANALYSES} | {a.name for a in ANALYSES}
+    for word in dict.fromkeys((analysis.key, analysis.name)):
+        if word in taken:
+            raise ConfigError(f"an analysis named '{word}' is registered already")
+    head = analysis.path[0]
+    if head in RUN_KEYS and analysis.under != ("comparisons",):
+        raise ConfigError(
+            f"analysis '{analysis.key}': summary.json's '{head}' is the run's own; place it "
+            "at a key of its own or under ('comparisons',)"
+        )
+    missing = [
+        m
+        for m in ("to_dict", "disclosure", "method", "json_schema")
+        if not callable(getattr(analysis.result, m, None))
+    ]
+    if missing:
+        raise ConfigError(
+            f"analysis '{analysis.key}': its result type {analysis.result.__name__} has no "
+            + ", ".join(missing)
+        )
+    ANALYSES.append(analysis)
+    return analysis
+
+
+def unregister(key: str) -> None:
+    """Remove the analysis with this key (what :func:`register` added).
+
+    Raises
+    ------
+    ConfigError
+        No analysis has this key.
+    """
+    for i, analysis in enumerate(ANALYSES):
+        if analysis.key == key:
+            del ANALYSES[i]
+            return
+    raise ConfigError(f"no analysis '{key}' is registered")
+
+
+@contextmanager
+def registered(analysis: Analysis) -> Iterator[Analysis]:
+    """Register ``analysis`` for the ``with`` block only."""
+    register(analysis)
+    try:
+        yield analysis
+    finally:
+        unregister(analysis.key)
