@@ -561,6 +561,13 @@ def _name_columns(columns: pd.Index) -> list[str]:
     """Blank header names become ``column_<position>``; extra columns named like a column
     the toolkit adds get the ``extract.`` prefix (repeated until the name is free)."""
     names = [str(c) if str(c).strip() else f"column_{i + 1}" for i, c in enumerate(columns)]
+    return carried_names(names)
+
+
+def carried_names(names: list[str]) -> list[str]:
+    """The names under which extra columns are carried: a name the toolkit's outputs use
+    (:func:`is_reserved`) gets the ``extract.`` prefix, repeated until the name is free;
+    every other name is kept."""
     taken = set(names)
     out = []
     for name in names:
