@@ -23,6 +23,7 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.classify.derived import derived_columns
 from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.contracts.coerce import coerce_extract
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
@@ -51,6 +52,9 @@ class CohortAnalysis:
     fine_gray : FineGrayModel
     population : PopulationComparison or None
         SIR and SMR against a reference-rate file (None without one).
+    notes : tuple of str
+        What was computed or left out for want of a column (a cohort built without
+        :func:`~imnm_cohort.classify`): also under ``notes`` in :meth:`to_dict`.
     """
 
     group_counts: dict[str, int]
@@ -64,6 +68,7 @@ class CohortAnalysis:
     time_since_onset: IncidenceByFollowUp
     fine_gray: FineGrayModel
     population: PopulationComparison | None = None
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The ``groups`` and ``comparisons`` of ``summary.json`` plus the other analyses."""
@@ -81,6 +86,7 @@ class CohortAnalysis:
             "time_since_onset": self.time_since_onset.to_dict(),
             "fine_gray": self.fine_gray.to_dict(),
             "population_rates": self.population.to_dict() if self.population else None,
+            "notes": list(self.notes),
         }
 
     def disclosure(self) -> Declaration:
@@ -265,7 +271,10 @@ def analyse(
         The output of :func:`~imnm_cohort.classify`, or a classified file read back as it
         is (``pandas.read_csv("classified.csv")``): contract columns held as text (dates
         ``YYYY-MM-DD``, booleans ``true``/``false``) are parsed as an extract's are, and the
-        scored classifiers' categories get back their order. Not modified.
+        scored classifiers' categories get back their order. A frame built another way
+        needs the contract's columns and ``imnm_group``; the derived columns it lacks
+        (``age_at_onset_years``, ``statin_latency_months``, ``followup_years``) are
+        computed. Not modified.
     options : MalignancyOptions, optional
         Window, horizon, time zero, cancer-code and interval choices.
     seed, n_boot : int
@@ -289,12 +298,14 @@ def analyse(
     Raises
     ------
     ConfigError
-        A Table 1 variable names a column the cohort lacks, or a continuous one holds text;
+        A Table 1 variable given in ``table_one_options`` names a column the cohort lacks,
+        or a continuous one holds text (a default row whose column is absent is left out,
+        and :attr:`CohortAnalysis.notes` says so);
         the cohort has no ``imnm_group`` column, a group that is not one of the seven, a
         column name twice (a classified file classified again), or a contract column whose
         text cannot be parsed (the column, the row and the value are named).
     """
-    classified = _as_classified(classified)
+    classified, computed = _with_derived(_as_classified(classified))
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
     steps: dict[str, Callable[[], Any]] = {
@@ -323,4 +334,25 @@ def analyse(
         report(done, len(steps), name)
         results[name] = step()
     report(len(steps), len(steps), "")
-    return CohortAnalysis(group_counts={g: int(counts.get(g, 0)) for g in GROUPS}, **results)
+    notes = (*computed, *results["table_one"].notes)
+    return CohortAnalysis(
+        group_counts={g: int(counts.get(g, 0)) for g in GROUPS}, **results, notes=notes
+    )
+
+
+def _with_derived(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The cohort with the contract's derived columns (section 2) it lacks computed from its
+    dates, and a note naming them; the frame itself when it has them all."""
+    try:
+        derived = derived_columns(frame.iloc[:0])
+    except KeyError:  # a date it is computed from is absent: the analyses needing it say so
+        return frame, ()
+    absent = [c for c in derived.columns if c not in frame.columns]
+    if not absent:
+        return frame, ()
+    out = frame.copy(deep=False)
+    computed = derived_columns(frame)
+    for name in absent:
+        out[name] = computed[name]
+    note = f"Computed from the cohort's dates, as the contract defines them: {', '.join(absent)}."
+    return out, (note,)
