@@ -470,6 +470,10 @@ def _validation_summary(result: ValidationResult | BatchedResult) -> str:
     lines = [
         f"{result.source}: {read}: {result.valid_rows} valid, {result.quarantined_rows} quarantined"
     ]
+    if result.empty_rows:
+        from imnm_cohort.sources.files import empty_rows_skipped
+
+        lines.append(f"  note        {empty_rows_skipped(result.empty_rows)}")
     for row in result.reason_counts().itertuples(index=False):
         hint = expected(str(row.column), str(row.rule))
         lines.append(

@@ -19,6 +19,7 @@ from imnm_cohort.analysis.statin import StatinLatency
 from imnm_cohort.analysis.survival import CauseSpecificCox, OverallSurvival
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp
+from imnm_cohort.classify.derived import derived_columns
 from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.contracts.coerce import coerce_extract
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
@@ -44,11 +45,15 @@ class CohortAnalysis:
         without a reference-rate file).
     analyses : tuple of Analysis
         The registry entries that made them.
+    notes : tuple of str
+        What was computed or left out for want of a column (a cohort built without
+        :func:`~imnm_cohort.classify`): also under ``notes`` in :meth:`to_dict`.
     """
 
     group_counts: dict[str, int]
     results: dict[str, Result | None]
     analyses: tuple[Analysis, ...]
+    notes: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> Any:
         """The result of the analysis ``name`` (KeyError when none ran under that name)."""
@@ -110,6 +115,8 @@ class CohortAnalysis:
             for part in a.under:
                 node = node.setdefault(part, {})
             node[a.key] = result.to_dict() if result is not None else None
+        if self.notes:  # only a cohort built by hand has any (a run's never does)
+            out["notes"] = list(self.notes)
         return out
 
     def disclosure(self) -> Declaration:
@@ -287,7 +294,10 @@ def analyse(
         The output of :func:`~imnm_cohort.classify`, or a classified file read back as it
         is (``pandas.read_csv("classified.csv")``): contract columns held as text (dates
         ``YYYY-MM-DD``, booleans ``true``/``false``) are parsed as an extract's are, and the
-        scored classifiers' categories get back their order. Not modified.
+        scored classifiers' categories get back their order. A frame built another way
+        needs the contract's columns and ``imnm_group``; the derived columns it lacks
+        (``age_at_onset_years``, ``statin_latency_months``, ``followup_years``) are
+        computed. Not modified.
     options : MalignancyOptions, optional
         Window, horizon, time zero, cancer-code and interval choices.
     seed, n_boot : int
@@ -311,12 +321,14 @@ def analyse(
     Raises
     ------
     ConfigError
-        A Table 1 variable names a column the cohort lacks, or a continuous one holds text;
+        A Table 1 variable given in ``table_one_options`` names a column the cohort lacks,
+        or a continuous one holds text (a default row whose column is absent is left out,
+        and :attr:`CohortAnalysis.notes` says so);
         the cohort has no ``imnm_group`` column, a group that is not one of the seven, a
         column name twice (a classified file classified again), or a contract column whose
         text cannot be parsed (the column, the row and the value are named).
     """
-    classified = _as_classified(classified)
+    classified, computed = _with_derived(_as_classified(classified))
     options = options or MalignancyOptions()
     counts = classified[GROUP_COLUMN].astype(str).value_counts()
     cohort = Cohort(
@@ -330,4 +342,24 @@ def analyse(
         report(done, len(steps), a.name)
         results[a.name] = a.compute(cohort)
     report(len(steps), len(steps), "")
-    return CohortAnalysis({g: int(counts.get(g, 0)) for g in GROUPS}, results, analyses)
+    table_one = cast(TableOne, results["table_one"])
+    notes = (*computed, *table_one.notes)
+    return CohortAnalysis({g: int(counts.get(g, 0)) for g in GROUPS}, results, analyses, notes)
+
+
+def _with_derived(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The cohort with the contract's derived columns (section 2) it lacks computed from its
+    dates, and a note naming them; the frame itself when it has them all."""
+    try:
+        derived = derived_columns(frame.iloc[:0])
+    except KeyError:  # a date it is computed from is absent: the analyses needing it say so
+        return frame, ()
+    absent = [c for c in derived.columns if c not in frame.columns]
+    if not absent:
+        return frame, ()
+    out = frame.copy(deep=False)
+    computed = derived_columns(frame)
+    for name in absent:
+        out[name] = computed[name]
+    note = f"Computed from the cohort's dates, as the contract defines them: {', '.join(absent)}."
+    return out, (note,)

@@ -8,6 +8,7 @@ differences, so a renderer draws it without knowing the variables in advance.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from imnm_cohort.analysis.smd import categorical_smd, continuous_smd
 from imnm_cohort.analysis.table_spec import (
     COLLAPSE_BELOW,
     COMPUTED,
+    DEFAULT_VARIABLES,
     MIN_LEVEL_PATIENTS,
     NEIGHBOURS,
     RARE_LEVEL,
@@ -153,6 +155,9 @@ class TableOne:
         Patients per column.
     rows : tuple of TableOneRow
     options : TableOneOptions
+    notes : tuple of str
+        What the table could not show and why (a default row whose column the cohort
+        lacks); shown after the footnotes.
     """
 
     groups: tuple[str, ...]
@@ -160,6 +165,7 @@ class TableOne:
     n: dict[str, int]
     rows: tuple[TableOneRow, ...]
     options: TableOneOptions
+    notes: tuple[str, ...] = ()
 
     def row(self, column: str) -> TableOneRow:
         """The row of a column (``KeyError`` when it is not in the table)."""
@@ -191,7 +197,7 @@ class TableOne:
                 "only; with more than two groups the largest pairwise SMD is shown and every "
                 "pair is in summary.json."
             )
-        return notes
+        return [*notes, *self.notes]
 
     @staticmethod
     def json_schema() -> dict[str, Any]:
@@ -570,9 +576,22 @@ def table_one(
     Raises
     ------
     ConfigError
-        A variable names a column the frame lacks, or a continuous variable holds text.
+        A variable given in ``options`` names a column the frame lacks, or a continuous
+        variable holds text. A default row (:data:`DEFAULT_VARIABLES`) whose column the frame
+        lacks is left out instead, and a note in :attr:`TableOne.notes` says so.
     """
     options = options or TableOneOptions()
+    notes: tuple[str, ...] = ()
+    if options.variables is DEFAULT_VARIABLES:  # the toolkit's rows, not the user's
+        absent = [v for v in options.variables if not _can_make(frame, v.column)]
+        if absent:
+            kept = tuple(v for v in options.variables if v not in absent)
+            options = dataclasses.replace(options, variables=kept)
+            notes = (
+                "Left out of Table 1, the cohort having no such column: "
+                + ", ".join(f"{v.label} ('{v.column}')" for v in absent)
+                + ".",
+            )
     groups = tuple(groups)
     labels = pd.Series(
         pd.Categorical(frame[GROUP_COLUMN], categories=list(groups)), index=frame.index
@@ -587,4 +606,17 @@ def table_one(
         make = _continuous_row if v.kind == "continuous" else _categorical_row
         rows.append(make(v, _values(frame, v), layout))
     n = {g: int(m.sum()) for g, m in masks.items()}
-    return TableOne(groups, tuple(masks), n, tuple(rows), options)
+    return TableOne(groups, tuple(masks), n, tuple(rows), options, notes)
+
+
+def _can_make(frame: pd.DataFrame, column: str) -> bool:
+    """Whether the frame holds the column or the columns it is computed from."""
+    if column in frame.columns:
+        return True
+    if column not in COMPUTED:
+        return False
+    try:
+        COMPUTED[column][1](frame.iloc[:0])
+    except KeyError:
+        return False
+    return True

@@ -14,6 +14,7 @@ from imnm_cohort.classify.derived import derived_columns
 from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.classify.rules import RULES, Facts
 from imnm_cohort.contracts.rule_codes import RuleCode
+from imnm_cohort.sources.files import carried_names, is_reserved
 from imnm_cohort.vocabulary import CLASSIFICATION_COLUMNS, GROUPS
 
 #: The columns the decision procedure and the derived columns add (in this order).
@@ -77,7 +78,9 @@ def classify(
     ----------
     patients : pandas.DataFrame
         Valid rows of an extract, typed as by :func:`~imnm_cohort.load_extract`
-        (``ValidationResult.valid``). Not modified.
+        (``ValidationResult.valid``). Not modified. A column named like one this function
+        adds (a classified frame classified again) is carried as ``extract.<name>``, as the
+        extract reader carries it, so that no name appears twice.
     criteria : str or CriteriaSet
         ``"tma2025"`` (default) or ``"enmc2017"``; see :func:`available_criteria`.
     scores : iterable of str, optional
@@ -107,11 +110,24 @@ def classify(
     """
     procedure = DecisionProcedure(get_criteria(criteria))
     scorers = scored_classifiers(scores)
+    patients = _carry_reserved(patients)
     decided, derived = procedure.classify(patients), derived_columns(patients)
     added = [decided, derived]
     for scorer in scorers:
         added.append(scorer.classify(_columns(scorer.columns_required, patients, *added)))
     return pd.concat([patients, *added], axis=1)
+
+
+def _carry_reserved(patients: pd.DataFrame) -> pd.DataFrame:
+    """``patients`` with the columns named like an output column renamed ``extract.<name>``
+    (a shallow copy with new labels; the frame itself when there are none)."""
+    if not any(is_reserved(str(c)) for c in patients.columns):
+        return patients
+    names = carried_names([str(c) for c in patients.columns])
+    labels = [c if str(c) == n else n for c, n in zip(patients.columns, names, strict=True)]
+    out = patients.copy(deep=False)
+    out.columns = pd.Index(labels)
+    return out
 
 
 def _columns(names: tuple[str, ...], *frames: pd.DataFrame) -> pd.DataFrame:

@@ -72,6 +72,9 @@ class BatchedResult:
         Classified patients per reason code.
     absent_columns : tuple of str
         Optional contract columns the file does not have.
+    empty_rows : int
+        Rows with every cell empty after the last data row, left out and counted as in
+        :class:`~imnm_cohort.ValidationResult`.
     """
 
     source: str
@@ -85,6 +88,7 @@ class BatchedResult:
     group_counts: dict[str, int] = field(default_factory=dict)
     classification_reasons: dict[str, int] = field(default_factory=dict)
     absent_columns: tuple[str, ...] = ()
+    empty_rows: int = 0
 
     @property
     def quarantined_rows(self) -> int:
@@ -208,6 +212,7 @@ def classify_in_batches(
         group_counts={g: int(groups.get(g, 0)) for g in GROUPS},
         classification_reasons=dict(sorted(reasons.items())),
         absent_columns=absent,
+        empty_rows=total_rows - (first_row - 1),
     )
 
 

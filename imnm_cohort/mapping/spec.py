@@ -25,7 +25,7 @@ from imnm_cohort.contracts.hints import BOOLEAN_VALUES, CATEGORY_VALUES, OTHER_M
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
 from imnm_cohort.errors import ConfigError, MappingError
 from imnm_cohort.settings_files import read_toml_and_bytes
-from imnm_cohort.sources.files import SourceOptions
+from imnm_cohort.sources.files import SourceOptions, is_reserved
 
 SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "missing_codes", "id",
                "keep", "identifiers", "keep_identifiers")  # fmt: skip
@@ -342,6 +342,11 @@ def _source_settings(source: dict[str, Any], problems: list[str]) -> dict[str, A
         if kept.lower() in CONTRACT_COLUMNS:
             problems.append(
                 f"[source] keep: '{kept}' is a contract column's name; name it in [columns]"
+            )
+        elif is_reserved(kept):  # carried, it would meet the column the toolkit adds
+            problems.append(
+                f"[source] keep: '{kept}' is the name of a column the toolkit adds to its "
+                "outputs; leave it out of keep (it is computed again)"
             )
     if "keep_identifiers" in source:
         allowed = source["keep_identifiers"]

@@ -110,6 +110,7 @@ def build_manifest(
             "valid": counts["valid_rows"],
             "quarantined": counts["quarantined_rows"],
             "classified": counts["valid_rows"],  # every valid row is classified
+            **({"empty": counts["empty_rows"]} if "empty_rows" in counts else {}),
         },
         "disclosure": {
             "min_cell_count": config.min_cell_count,

@@ -29,6 +29,7 @@ from imnm_cohort.pipeline.changes import changes_disclosure, changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
 from imnm_cohort.pipeline.manifest import MANIFEST_DISCLOSURE, build_manifest
 from imnm_cohort.pipeline.meta import report_meta
+from imnm_cohort.sources.files import empty_rows_skipped
 
 T = TypeVar("T")
 
@@ -124,6 +125,8 @@ def run_pipeline(
     with runfolder.locked(root):
         extract = stage("read", lambda: stages.read(config))
         result = stage("validate", lambda: stages.validate(config, extract))
+        if result.empty_rows:
+            notes.append(f"{config.extract.name}: {empty_rows_skipped(result.empty_rows)}")
         criteria, classified = stage("classify", lambda: stages.classify(config, result))
         analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
         disclosed = stage("disclose", lambda: stages.disclose(config, result, classified, analysis))

@@ -169,7 +169,12 @@ def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Dec
             ),
         ),
         margins=(Margin((counts[1], counts[2]), counts[0]),),
-        cleared=(("disclosure",), ("comparisons", "malignancy", "options")),
+        # Rows of the file with no cell filled are no patients: their number needs no control.
+        cleared=(
+            ("disclosure",),
+            ("comparisons", "malignancy", "options"),
+            ("counts", "empty_rows"),
+        ),
     )
 
 

@@ -65,6 +65,10 @@ EXTRA_PREFIX = "extract."
 #: formulas without a saved result): a tuple of ``(index, column, rule, value)``, the
 #: 0-based data row, the column's name, the rule code and the cell's text.
 CELL_PROBLEMS = "cell_problems"
+#: ``DataFrame.attrs`` key of the number of rows, every cell empty, that a reader left out
+#: after the last data row (a spreadsheet's formatted empty rows, a CSV's ``,,,`` lines):
+#: they are no patients, and are counted so that none goes unreported.
+EMPTY_ROWS = "empty_rows"
 
 _SNIFF_BYTES = 65_536
 _BLOCK_BYTES = 1 << 24
@@ -440,6 +444,7 @@ def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
     cells, problems = read_xlsx(path)
     width = max(map(len, cells), default=0)
     grid = pd.DataFrame([row + [None] * (width - len(row)) for row in cells], dtype=object)
+    rows = len(grid)
     grid = _without_blank_tail(grid)
     if grid.empty:
         raise ExtractError(f"{path}: the first sheet is empty")
@@ -451,6 +456,7 @@ def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
     frame = _to_text(frame)
     _refuse_nul_cells(frame, path)
     frame.attrs[CELL_PROBLEMS] = data_problems(problems, names, len(frame))
+    frame.attrs[EMPTY_ROWS] = rows - len(grid)
     return frame
 
 
@@ -564,6 +570,13 @@ def _name_columns(columns: pd.Index) -> list[str]:
     """Blank header names become ``column_<position>``; extra columns named like a column
     the toolkit adds get the ``extract.`` prefix (repeated until the name is free)."""
     names = [str(c) if str(c).strip() else f"column_{i + 1}" for i, c in enumerate(columns)]
+    return carried_names(names)
+
+
+def carried_names(names: list[str]) -> list[str]:
+    """The names under which extra columns are carried: a name the toolkit's outputs use
+    (:func:`is_reserved`) gets the ``extract.`` prefix, repeated until the name is free;
+    every other name is kept."""
     taken = set(names)
     out = []
     for name in names:
@@ -582,6 +595,13 @@ def is_reserved(name: str) -> bool:
     around it ignored): a column the toolkit adds, or a scored classifier's ``<name>_*``."""
     key = str(name).strip().lower()
     return key in RESERVED_COLUMNS or key.startswith(RESERVED_PREFIXES)
+
+
+def empty_rows_skipped(n: int) -> str:
+    """The words for ``n`` empty rows left out after the last data row (:data:`EMPTY_ROWS`)."""
+    return (
+        f"{n} empty row{'s' if n != 1 else ''} (every cell empty) after the last data row skipped"
+    )
 
 
 def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
@@ -608,6 +628,7 @@ def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
 def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     problems = frame.attrs.get(CELL_PROBLEMS)
     read_names = list(frame.columns)
+    rows, empty = len(frame), int(frame.attrs.get(EMPTY_ROWS, 0))
     frame = _drop_trailing_blank_rows(frame)
     if len(frame) == 0:
         raise ExtractError(f"{path}: has a header but no data rows")
@@ -623,6 +644,7 @@ def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     for name in absent:
         frame[name] = pd.Series(None, index=frame.index, dtype=object)
     frame.attrs["absent_columns"] = absent
+    frame.attrs[EMPTY_ROWS] = empty + rows - len(frame)
     if problems:  # the cells' problems under the columns' final names
         names = dict(zip(read_names, frame.columns, strict=False))
         frame.attrs[CELL_PROBLEMS] = tuple(

@@ -109,7 +109,15 @@ def data_dictionary_markdown() -> str:
         "combining accent) and the same id from another system (one letter) are one patient, "
         "so two rows carrying them are `duplicate_patient_id`. An extra column named like a "
         "column the toolkit adds (`imnm_group`, `row_number`, `export_rows`, any "
-        "`eular_acr_2017_...`) is carried as `extract.<name>`.",
+        "`eular_acr_2017_...`) is carried as `extract.<name>` (by `classify` too, so a "
+        "classified file classified again keeps every name once).",
+        "",
+        "Rows with every cell empty after the last data row (a sheet's formatted empty rows, "
+        "Excel's `,,,` lines) are no patients: they are skipped and counted, as "
+        "`counts.empty_rows` in the validation report and `summary.json` and a note in the "
+        "terminal. The file's rows below the header are input rows plus empty rows; input "
+        "rows are valid plus quarantined rows. An empty row between patients is a row, "
+        "quarantined for its missing values.",
         "",
         "Spreadsheets: the first sheet is read as Excel shows it. An error value (`#DIV/0!`, "
         "`#N/A`, ...) in a contract column is `spreadsheet_error`, a formula whose result "

@@ -40,6 +40,7 @@ def validation_markdown(result: ValidationResult) -> str:
         f"| input | {counts['input_rows']} |",
         f"| valid | {counts['valid_rows']} |",
         f"| quarantined | {counts['quarantined_rows']} |",
+        *([f"| empty, skipped | {counts['empty_rows']} |"] if "empty_rows" in counts else []),
         "",
     ]
     mapping = summary.get("mapping")

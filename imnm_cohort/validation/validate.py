@@ -34,7 +34,7 @@ from imnm_cohort.contracts.patients import (
     PANDERA_RULES,
 )
 from imnm_cohort.errors import FileLevelError
-from imnm_cohort.sources.files import CELL_PROBLEMS, read_extract
+from imnm_cohort.sources.files import CELL_PROBLEMS, EMPTY_ROWS, read_extract
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
 
 DUPLICATE_ID = PANDERA_RULES["field_uniqueness"]
@@ -89,6 +89,10 @@ class ValidationResult:
     mapping : dict or None
         The mapping file used (``file``, ``sha256``, and ``left_out_columns`` of a combined
         export), or None.
+    empty_rows : int
+        Rows with every cell empty after the last data row, left out by the reader and not
+        counted in ``input_rows`` (the file's rows below the header are
+        ``input_rows + empty_rows``).
     """
 
     source: str
@@ -100,6 +104,7 @@ class ValidationResult:
     absent_columns: tuple[str, ...] = ()
     export_rows: int | None = None
     mapping: dict[str, Any] | None = None
+    empty_rows: int = 0
 
     @property
     def valid_rows(self) -> int:
@@ -137,6 +142,8 @@ class ValidationResult:
         }
         if self.export_rows is not None:
             counts["export_rows"] = self.export_rows
+        if self.empty_rows:
+            counts["empty_rows"] = self.empty_rows
         extra = {"mapping": self.mapping} if self.mapping is not None else {}
         return {
             "source": Path(self.source).name,
@@ -249,6 +256,7 @@ def validate_rows(
     ValidationResult
     """
     absent = tuple(raw.attrs.get("absent_columns", ()))
+    empty_rows = int(raw.attrs.get(EMPTY_ROWS, 0))
     cell_problems = _cell_problems(raw.attrs.get(CELL_PROBLEMS, ()))
     raw = raw.reset_index(drop=True)
     missing_columns = [c for c in CONTRACT_COLUMNS if c not in raw.columns]
@@ -326,6 +334,7 @@ def validate_rows(
         reasons=reasons,
         warnings=warnings,
         absent_columns=absent,
+        empty_rows=empty_rows,
     )
 
 

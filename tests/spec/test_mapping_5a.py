@@ -347,6 +347,11 @@ def test_a_same_named_identifier_column_is_refused_too(tmp_path):
     ("source", "refused"),
     [
         ('keep = ["sex"]', "[source] keep: 'sex' is a contract column's name"),
+        (
+            'keep = ["eular_acr_2017_category"]',
+            "[source] keep: 'eular_acr_2017_category' is the name of a column the toolkit adds",
+        ),
+        ('keep = ["Imnm_Group"]', "[source] keep: 'Imnm_Group' is the name of a column"),
         ('keep = "centre"', "[source] keep must be a list"),
         ('keep_identifiers = ["dob"]', "[source] keep_identifiers: 'dob' is not in"),
         ("keep_identifiers = 1", "[source] keep_identifiers must be true, false or a list"),
