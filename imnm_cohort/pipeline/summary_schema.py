@@ -37,6 +37,14 @@ _COUNTS = {
             ),
             "$ref": "#/$defs/count",
         },
+        "empty_rows": {
+            "description": (
+                "Rows with every cell empty after the last data row of the file, skipped "
+                "(they are no patients) and not counted in input_rows: the file's rows below "
+                "the header are input_rows + empty_rows. Absent when there are none."
+            ),
+            "$ref": "#/$defs/count",
+        },
     },
 }
 
