@@ -1,9 +1,10 @@
-"""The registry extract contract, version 1, as a pandera schema.
+"""The registry extract contract, version 1: the patient table's :data:`PATIENTS`.
 
 This module is the single source of truth for the extract format: column types, allowed
-values, ranges and the cross-column rules. ``schemas/extract-v1.json`` and
-``docs/extract-format.md`` are generated from it (:mod:`imnm_cohort.validation.export`), and a
-test fails when they are out of date.
+values, ranges and the cross-column rules. :data:`EXTRACT_SCHEMA`, :data:`CONTRACT_COLUMNS`,
+:data:`REQUIRED_COLUMNS` and :data:`DATE_ORDER_RULES` are views of :data:`PATIENTS`.
+``schemas/extract-v1.json`` and ``docs/extract-format.md`` are generated from it
+(:mod:`imnm_cohort.validation.export`), and a test fails when they are out of date.
 
 The schema validates the *typed* frame that :mod:`imnm_cohort.contracts.coerce` makes from the
 text of the file; the failures of that parsing step (a date that is not ``YYYY-MM-DD``, a
