@@ -37,19 +37,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.contracts.rates import ALL_CAUSES as ALL_CAUSES
+from imnm_cohort.contracts.rates import ALL_MALIGNANT as ALL_MALIGNANT
+from imnm_cohort.contracts.rates import REFERENCE_RATES, SEXES, SITE_RANGE, first_problem
 from imnm_cohort.errors import ConfigError, ReferenceRateError
 from imnm_cohort.settings_files import RATES_MAX_BYTES, check_settings_file
+from imnm_cohort.validation.validate import TableValidation, validate_table
 
-REQUIRED = ("sex", "age_from", "site", "rate_per_100000", "source")
-OPTIONAL = ("age_to", "calendar_from", "calendar_to")
-SEXES = ("female", "male", "all")
-ALL_MALIGNANT, ALL_CAUSES = "all_malignant", "all_causes"
-#: Bounds of a band (whole years of age; calendar years of the dates the toolkit reads) and of
-#: a rate (one event per person-year): they keep the rate grid small and every number finite.
-MAX_AGE = 150
-YEARS = (1677, 2262)
-MAX_RATE = 100_000
-_RANGE = re.compile(r"^([A-Z])(\d{2})(?:-([A-Z])(\d{2}))?$")
+REQUIRED = REFERENCE_RATES.required
+OPTIONAL = tuple(c for c in REFERENCE_RATES.columns if c not in REQUIRED)
+_RANGE = re.compile(SITE_RANGE)
 
 
 @dataclass(frozen=True)
@@ -162,7 +159,65 @@ def read_reference_rates(path: str | Path) -> ReferenceRates:
     ------
     ReferenceRateError
         For a missing or unreadable file, a missing column, or a bad value; the message is
-        one line naming the file, the row (1-based, below the header) and the column.
+        one line naming the file, the row (1-based, below the header) and the column of the
+        first problem, and how many rows have problems when there are several.
+    """
+    checked = validate_reference_rates(path)
+    path = Path(checked.source)
+    if checked.quarantined_rows:
+        row, column, words, whole_file = first_problem(checked.reasons)
+        if whole_file:
+            message = f"{path}: {words}"
+        else:
+            value = checked.quarantine.loc[checked.quarantine["row_number"] == row, column].iloc[0]
+            value = "" if pd.isna(value) else str(value).strip()
+            message = f"{path}: row {row}, column '{column}': {words} (found {value!r})"
+        if checked.quarantined_rows > 1:
+            message += f" ({checked.quarantined_rows} rows in all break a rule)"
+        raise ReferenceRateError(message)
+    valid = checked.valid
+
+    def number(column: str, empty: float) -> np.ndarray:
+        return valid[column].fillna(empty).to_numpy(dtype=float)
+
+    table = pd.DataFrame(
+        {
+            "sex": valid["sex"].to_numpy(dtype=object),
+            "age_lo": number("age_from", np.nan),
+            "age_hi": number("age_to", np.inf) + 1,
+            "year_lo": number("calendar_from", -np.inf),
+            "year_hi": number("calendar_to", np.inf) + 1,
+            "site": valid["site"].to_numpy(dtype=object),
+            "rate_per_100000": number("rate_per_100000", np.nan),
+            "source": valid["source"].to_numpy(dtype=object),
+        }
+    )
+    rates = ReferenceRates(path.name, str(path), table)
+    for s in rates.sites:
+        rates.grid(s)  # refuses overlapping bands now, before any analysis runs
+    return rates
+
+
+def validate_reference_rates(path: str | Path) -> TableValidation:
+    """Read a reference-rate file and validate its rows against
+    :data:`~imnm_cohort.contracts.rates.REFERENCE_RATES`, every bad row quarantined with
+    every reason.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    TableValidation
+        Counts in rows; ``source`` is the file's path.
+
+    Raises
+    ------
+    ReferenceRateError
+        For a file that cannot be read as a table: missing, unreadable, empty, a row with
+        more fields than the header, a missing required column.
     """
     try:
         path = check_settings_file(path, "reference-rate file", RATES_MAX_BYTES)
@@ -185,65 +240,4 @@ def read_reference_rates(path: str | Path) -> ReferenceRates:
         raise ReferenceRateError(f"{path}: reference-rate file lacks column '{missing[0]}'")
     if raw.empty:
         raise ReferenceRateError(f"{path}: reference-rate file has no rows")
-    text = pd.DataFrame({c: raw[c].str.strip() for c in raw.columns})
-    for column in OPTIONAL:
-        if column not in text.columns:
-            text[column] = ""
-
-    def bad(column: str, mask: np.ndarray, rule: str) -> None:
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            value = text[column].iloc[i]
-            raise ReferenceRateError(
-                f"{path}: row {i + 1}, column '{column}': {rule} (found {value!r})"
-            )
-
-    def number(column: str, empty: float) -> np.ndarray:
-        given = text[column] != ""
-        values = pd.to_numeric(text[column].where(given), errors="coerce").to_numpy(float)
-        bad(column, (given & np.isnan(values)).to_numpy(), "not a number")
-        return np.where(given, values, empty)
-
-    sex = text["sex"].str.lower()
-    bad("sex", ~sex.isin(SEXES).to_numpy(), "must be female, male or all")
-    age_from = number("age_from", np.nan)
-    bad("age_from", ~((age_from >= 0) & (age_from <= MAX_AGE)), f"must be from 0 to {MAX_AGE}")
-    age_to = number("age_to", np.inf)
-    open_end = (text["age_to"] == "").to_numpy()
-    bad("age_to", ~open_end & ~((age_to >= age_from) & (age_to <= MAX_AGE)),
-        f"must be from age_from to {MAX_AGE}")  # fmt: skip
-    year_from = number("calendar_from", -np.inf)
-    year_to = number("calendar_to", np.inf)
-    for column, years in (("calendar_from", year_from), ("calendar_to", year_to)):
-        given = (text[column] != "").to_numpy()  # empty: open; "inf" is not a year
-        outside = given & ~((years >= YEARS[0]) & (years <= YEARS[1]))
-        bad(column, outside, f"must be from {YEARS[0]} to {YEARS[1]}")
-    bad("calendar_to", year_to < year_from, "must be at least calendar_from")
-    whole = np.concatenate([age_from, age_to, year_from, year_to])
-    whole = whole[np.isfinite(whole)]
-    if (whole != np.round(whole)).any():
-        raise ReferenceRateError(f"{path}: ages and calendar years must be whole numbers")
-    rate = number("rate_per_100000", np.nan)
-    bad("rate_per_100000", ~((rate >= 0) & (rate <= MAX_RATE)), f"must be from 0 to {MAX_RATE:,}")
-    site = text["site"].str.replace(" ", "")
-    site = site.where(site.str.lower().isin((ALL_MALIGNANT, ALL_CAUSES)), site.str.upper())
-    site = site.where(~site.str.lower().isin((ALL_MALIGNANT, ALL_CAUSES)), site.str.lower())
-    known = site.isin((ALL_MALIGNANT, ALL_CAUSES)) | site.str.match(_RANGE.pattern)
-    bad("site", ~known.to_numpy(), "must be all_malignant, all_causes or an ICD-10 range")
-    bad("source", (text["source"] == "").to_numpy(), "must name where the rate comes from")
-    table = pd.DataFrame(
-        {
-            "sex": sex,
-            "age_lo": age_from,
-            "age_hi": age_to + 1,
-            "year_lo": year_from,
-            "year_hi": year_to + 1,
-            "site": site,
-            "rate_per_100000": rate,
-            "source": text["source"],
-        }
-    )
-    rates = ReferenceRates(path.name, str(path), table)
-    for s in rates.sites:
-        rates.grid(s)  # refuses overlapping bands now, before any analysis runs
-    return rates
+    return validate_table(raw, REFERENCE_RATES, str(path))

@@ -1,7 +1,8 @@
 """Turn the text of an extract into typed columns, whole columns at a time.
 
-Each contract column is parsed by its kind (see :func:`~imnm_cohort.contracts.patients.column_kind`)
-with Arrow compute kernels, so a million rows take seconds, not minutes. A cell that cannot
+Each contract column is parsed by its kind
+(:attr:`~imnm_cohort.contracts.table.TableContract.kinds`) with Arrow compute kernels, so a
+million rows take seconds, not minutes. A cell that cannot
 be parsed becomes missing in the typed frame and is reported as a failure with one of the
 codes in :data:`~imnm_cohort.contracts.patients.PARSE_RULES`; the schema then checks the typed
 values. Extra columns are carried through as they were read, untouched.
@@ -12,7 +13,7 @@ Text columns come out as Arrow-backed pandas strings (``string[pyarrow]``), date
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -20,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
 from imnm_cohort.contracts.patients import DATE_RANGE as _DATE_RANGE_TEXT
+from imnm_cohort.contracts.patients import PATIENTS
 
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
@@ -32,10 +33,16 @@ ISO_DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
 TEXT = pd.StringDtype("pyarrow")
 DATE_RANGE = tuple(np.datetime64(day, "D") for day in _DATE_RANGE_TEXT)
 OUT_OF_RANGE = "date_out_of_range"
-_CONTRACT = frozenset(CONTRACT_COLUMNS)
 
 
 def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse the patient table's columns (:func:`coerce_table` with the patient contract)."""
+    return coerce_table(raw, PATIENTS.kinds, PATIENTS.empty_values)
+
+
+def coerce_table(
+    raw: pd.DataFrame, kinds: Mapping[str, str], empty_values: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse the contract columns of a frame of text or typed cells.
 
     Parameters
@@ -45,6 +52,11 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         every contract column. Not modified. Text cells: surrounding spaces are ignored and
         blank cells are missing. Typed cells (a Parquet file's dates, booleans and numbers)
         are checked as what they are, not written out as text and parsed again.
+    kinds : mapping of str to str
+        The contract's columns, in contract order, and their parsing kinds
+        (:attr:`~imnm_cohort.contracts.table.TableContract.kinds`).
+    empty_values : mapping of str to str, optional
+        Category columns whose empty cell is read as a value.
 
     Returns
     -------
@@ -56,18 +68,20 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         One row per cell that could not be parsed: ``index`` (0-based position), ``column``,
         ``rule``, ``value`` (the text as it was in the file).
     """
-    contract = [(name, raw[name]) for name in CONTRACT_COLUMNS]
+    fill = dict(empty_values or {})
+    contract = [(name, raw[name], kinds[name], fill.get(name)) for name in kinds]
+    own = frozenset(kinds)
     # Extra columns are the caller's: copied (cheap for Arrow-backed text, which is immutable).
     # Contract columns hold their place here until their parsed values replace them.
     columns: dict[str, object] = {
-        name: raw[name] if name in _CONTRACT else raw[name].copy() for name in raw.columns
+        name: raw[name] if name in own else raw[name].copy() for name in raw.columns
     }
     # Columns are parsed independently, by Arrow kernels that release the interpreter lock:
     # a thread per core parses several at once. Results are gathered in contract order.
     with ThreadPoolExecutor(max_workers=max(1, min(pa.cpu_count(), len(contract)))) as pool:
         parsed = list(pool.map(lambda item: _coerce_column(*item), contract))
     found: list[pd.DataFrame] = []
-    for (name, _), (value, failed) in zip(contract, parsed, strict=True):
+    for (name, *_), (value, failed) in zip(contract, parsed, strict=True):
         columns[name] = value
         found.extend(failed)
     # copy=False: every column is already this call's own array, so the frame wraps them as
@@ -83,10 +97,17 @@ def coerce_extract(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return typed_frame, failures
 
 
-def _coerce_column(name: str, column: pd.Series) -> tuple[object, list[pd.DataFrame]]:
-    """One contract column typed by its kind, and its parsing failures (if any)."""
+def _coerce_column(
+    name: str, column: pd.Series, kind: str | None = None, empty: str | None = None
+) -> tuple[object, list[pd.DataFrame]]:
+    """One contract column typed by its kind, and its parsing failures (if any).
+
+    ``kind`` and ``empty`` (the value of an empty category cell) default to the patient
+    table's.
+    """
     found: list[pd.DataFrame] = []
-    kind = column_kind(name)
+    if kind is None:
+        kind, empty = PATIENTS.kind(name), PATIENTS.empty_values.get(name)
     typed = _typed_arrow(column)
     if typed is not None and kind in _TYPED_PARSERS:
         parse, accepts = _TYPED_PARSERS[kind]
@@ -114,8 +135,8 @@ def _coerce_column(name: str, column: pd.Series) -> tuple[object, list[pd.DataFr
         # a copy of the bytes (no per-cell work), and never folds a look-alike letter (the
         # Kelvin sign) into an allowed value.
         text = pc.ascii_lower(text)
-        if name in ("anti_hmgcr", "anti_srp"):
-            text = pc.fill_null(text, "not_tested")
+        if empty is not None:
+            text = pc.fill_null(text, empty)
     elif kind == "msa_list":
         text = _antibody_list(pc.ascii_lower(text))
     elif kind == "icd10":
@@ -371,8 +392,22 @@ def _booleans(text: pa.ChunkedArray) -> tuple[pd.arrays.BooleanArray, dict[str, 
     return values, {"not_a_boolean": bad}
 
 
+def _lenient_numbers(text: pa.ChunkedArray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Numbers as :func:`pandas.to_numeric` reads them (kind ``number``): ``inf`` is a number
+    (that the column's range refuses), ``nan`` and a number too large for a float are not."""
+    cells = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
+    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    bad = true_mask(pc.is_valid(text)) & np.isnan(values)
+    return values, {"not_a_number": bad}
+
+
 #: Text cells: kind -> parser (values and ``{rule: where a cell breaks it}``).
-_TEXT_PARSERS: dict[str, Callable] = {"date": _dates, "bool": _booleans, "float": _numbers}
+_TEXT_PARSERS: dict[str, Callable] = {
+    "date": _dates,
+    "bool": _booleans,
+    "float": _numbers,
+    "number": _lenient_numbers,
+}
 
 
 def true_mask(values: pa.ChunkedArray) -> np.ndarray:

@@ -10,29 +10,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from imnm_cohort.contracts.patients import (
-    ANTIBODY_RESULTS,
-    COURSES,
-    DATE_RANGE,
-    INFLAMMATION,
-    NECROSIS,
-    OTHER_MSA,
-    SEXES,
-    STATINS,
-    WEAKNESS,
-)
+from imnm_cohort.contracts.patients import DATE_RANGE, OTHER_MSA, PATIENTS
 
-#: The allowed values of each category column of contract section 1.
-CATEGORY_VALUES: dict[str, tuple[str, ...]] = {
-    "sex": SEXES,
-    "proximal_weakness": WEAKNESS,
-    "weakness_course": COURSES,
-    "anti_hmgcr": ANTIBODY_RESULTS,
-    "anti_srp": ANTIBODY_RESULTS,
-    "biopsy_necrosis": NECROSIS,
-    "biopsy_inflammation": INFLAMMATION,
-    "statin_name": STATINS,
-}
+#: The allowed values of each category column of contract section 1 (a view of the contract).
+CATEGORY_VALUES: dict[str, tuple[str, ...]] = dict(PATIENTS.allowed)
 MSA_VALUES: tuple[str, ...] = (*OTHER_MSA, "none")
 BOOLEAN_VALUES: tuple[str, ...] = ("true", "false")
 

@@ -1,4 +1,8 @@
-"""Validate an extract against contract v1 and split it into valid and quarantined rows.
+"""Validate a table against its contract and split it into valid and quarantined rows.
+
+:func:`validate_table` validates any table from its
+:class:`~imnm_cohort.contracts.table.TableContract` (the patient table, the reference-rate
+file, event tables); :func:`validate_extract` is the patient table's entry point.
 
 Every failure is collected at once (pandera's lazy validation plus the parsing step), then the
 rows are split. Invariant, for every input: ``input_rows == valid_rows + quarantined_rows``.
@@ -12,6 +16,8 @@ format never makes pandera collect millions of failure cases.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,39 +30,32 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.pandas import DataFrameSchema
 
-from imnm_cohort.contracts.coerce import FAILURE_COLUMNS, coerce_extract
-from imnm_cohort.contracts.hints import CATEGORY_VALUES, expected
-from imnm_cohort.contracts.patients import (
-    CONTRACT_COLUMNS,
-    DATE_ORDER_COLUMN,
-    DATE_ORDER_RULES,
-    EXTRACT_SCHEMA,
-    PANDERA_RULES,
-)
+from imnm_cohort.contracts.coerce import FAILURE_COLUMNS, coerce_table
+from imnm_cohort.contracts.hints import did_you_mean, expected
+from imnm_cohort.contracts.patients import CK_IMPLAUSIBLE as CK_IMPLAUSIBLE
+from imnm_cohort.contracts.patients import ONSET_AGE_IMPLAUSIBLE as ONSET_AGE_IMPLAUSIBLE
+from imnm_cohort.contracts.patients import PATIENTS, WARNING_CODES
+from imnm_cohort.contracts.patients import WARNING_COLUMNS as WARNING_COLUMNS
+from imnm_cohort.contracts.patients import data_quality_warnings as data_quality_warnings
+from imnm_cohort.contracts.table import TableContract
 from imnm_cohort.errors import FileLevelError
 from imnm_cohort.sources.files import CELL_PROBLEMS, EMPTY_ROWS, read_extract
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
 
-DUPLICATE_ID = PANDERA_RULES["field_uniqueness"]
+DUPLICATE_ID = PATIENTS.rule_names["field_uniqueness"]
 FILE_LEVEL_SHARE = 0.5
 FILE_LEVEL_MIN_ROWS = 10
 
-CK_IMPLAUSIBLE = 100_000.0
-ONSET_AGE_IMPLAUSIBLE = (2.0, 100.0)
-
-#: Data-quality warnings: the row stays valid, the warning is recorded.
-WARNING_CODES = {
-    "ck_above_100000": "ck_peak above 100,000 U/L",
-    "onset_age_below_2": "onset age below 2 years",
-    "onset_age_above_100": "onset age above 100 years",
-    "statin_started_after_onset": "statin_start_date after onset_date",
-    "cancer_code_not_malignant": "cancer_icd10 outside C00-C97 (malignant neoplasms)",
-    "diagnosis_after_end_of_observation": "diagnosis_date after the end of observation "
-    "(no follow-up from diagnosis)",
-}
-
 REASON_COLUMNS = ("row_number", "patient_id", "column", "rule", "value")
-WARNING_COLUMNS = ("row_number", "patient_id", "column", "code", "value")
+
+# pandera gathers its failure cases with a pandas concatenation that warns (FutureWarning)
+# when one check's cases are all missing: an empty required number, in the reference-rate
+# file. The warning is about pandera's own frame, never about the data: kept off stderr.
+warnings.filterwarnings(
+    "ignore",
+    message="The behavior of DataFrame concatenation with empty or all-NA entries",
+    category=FutureWarning,
+    module=r"pandera\.",
+)
 
 
 @dataclass(frozen=True)
@@ -118,15 +117,7 @@ class ValidationResult:
 
     def reason_counts(self) -> pd.DataFrame:
         """Rows per (column, rule), most frequent first; a row counts once per reason."""
-        counts = (
-            self.reasons.groupby(["column", "rule"], sort=True)["row_number"]
-            .nunique()
-            .rename("rows")
-            .reset_index()
-        )
-        return counts.sort_values(
-            ["rows", "column", "rule"], ascending=[False, True, True], ignore_index=True
-        )
+        return _reason_counts(self.reasons)
 
     def warning_counts(self) -> pd.DataFrame:
         """Rows per warning code, most frequent first."""
@@ -255,17 +246,203 @@ def validate_rows(
     -------
     ValidationResult
     """
+    checked = validate_table(
+        raw,
+        PATIENTS,
+        source,
+        prior_failures=prior_failures,
+        column_sources=column_sources,
+        first_row=first_row,
+        duplicated_ids=duplicated_ids,
+        file_level=file_level,
+    )
+    return ValidationResult(
+        source=checked.source,
+        input_rows=checked.input_rows,
+        valid=checked.valid,
+        quarantine=checked.quarantine,
+        reasons=checked.reasons,
+        warnings=checked.warnings,
+        absent_columns=checked.absent_columns,
+        empty_rows=int(raw.attrs.get(EMPTY_ROWS, 0)),
+    )
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The rows of one validated table, with what they count.
+
+    Attributes
+    ----------
+    unit : {"patients", "rows"}
+        What a row is (:attr:`~imnm_cohort.contracts.table.TableContract.unit`): a count of
+        event rows is never a count of patients.
+    input, valid, quarantined : int
+        Rows read, kept and quarantined; ``input == valid + quarantined``.
+    """
+
+    unit: str
+    input: int
+    valid: int
+    quarantined: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``unit``, ``input_rows``, ``valid_rows``, ``quarantined_rows``."""
+        return {
+            "unit": self.unit,
+            "input_rows": self.input,
+            "valid_rows": self.valid,
+            "quarantined_rows": self.quarantined,
+        }
+
+
+@dataclass(frozen=True)
+class TableValidation:
+    """The outcome of validating one table against its contract.
+
+    Attributes
+    ----------
+    table : str
+        The contract's name.
+    unit : {"patients", "rows"}
+        What one row counts.
+    source : str
+        Where the rows came from (a path, or a name given by the caller).
+    input_rows : int
+        Data rows in the input.
+    valid : pandas.DataFrame
+        The valid rows, typed, indexed by ``row_number`` (1 = the first row below the header),
+        contract columns first and extra columns after them, untouched.
+    quarantine : pandas.DataFrame
+        One row per rejected input row: ``row_number``, ``quarantine_reasons`` (every reason
+        as ``column:rule=value``, ``; ``-separated), then the row's cells as they were read.
+    reasons : pandas.DataFrame
+        One row per reason: ``row_number``, the contract's ``id_column`` (when it has one),
+        ``column``, ``rule``, ``value``.
+    warnings : pandas.DataFrame
+        Data-quality warnings on valid rows (the contract's ``warnings``; else empty).
+    absent_columns : tuple of str
+        Contract columns that the input did not have (read as empty).
+    """
+
+    table: str
+    unit: str
+    source: str
+    input_rows: int
+    valid: pd.DataFrame = field(repr=False)
+    quarantine: pd.DataFrame = field(repr=False)
+    reasons: pd.DataFrame = field(repr=False)
+    warnings: pd.DataFrame = field(repr=False)
+    absent_columns: tuple[str, ...] = ()
+
+    @property
+    def valid_rows(self) -> int:
+        """Number of valid rows."""
+        return len(self.valid)
+
+    @property
+    def quarantined_rows(self) -> int:
+        """Number of quarantined rows."""
+        return len(self.quarantine)
+
+    @property
+    def counts(self) -> Counts:
+        """The counts of rows, with their unit."""
+        return Counts(self.unit, self.input_rows, self.valid_rows, self.quarantined_rows)
+
+    def reason_counts(self) -> pd.DataFrame:
+        """Rows per (column, rule), most frequent first; a row counts once per reason."""
+        return _reason_counts(self.reasons)
+
+
+def _reason_counts(reasons: pd.DataFrame) -> pd.DataFrame:
+    counts = (
+        reasons.groupby(["column", "rule"], sort=True)["row_number"]
+        .nunique()
+        .rename("rows")
+        .reset_index()
+    )
+    return counts.sort_values(
+        ["rows", "column", "rule"], ascending=[False, True, True], ignore_index=True
+    )
+
+
+def validate_table(
+    raw: pd.DataFrame,
+    contract: TableContract,
+    source: str = "<frame>",
+    *,
+    tables: Mapping[str, TableValidation] | None = None,
+    prior_failures: pd.DataFrame | None = None,
+    column_sources: dict[str, str] | None = None,
+    first_row: int = 1,
+    duplicated_ids: pa.Array | None = None,
+    file_level: bool | None = None,
+) -> TableValidation:
+    """Validate a frame of text cells against a table's contract; quarantine broken rows.
+
+    Every failure is collected at once: the parsing of each column by its kind, the
+    contract's pandera schema (column rules, uniqueness, order rules) and its cross-table
+    rules. A row with any failure goes to the quarantine with every reason; the others are
+    valid. Invariant: ``input_rows == valid_rows + quarantined_rows``.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Text (or typed) cells, one column per contract column; extra columns are carried
+        through. Not modified. Contract columns it lacks are read as empty (and listed in
+        ``absent_columns``).
+    contract : TableContract
+        The table's contract.
+    source : str
+        Name used in messages.
+    tables : mapping of str to TableValidation, optional
+        The outcome of other tables, by contract name, for the contract's cross-table rules
+        (each rule's table must be given).
+    prior_failures : pandas.DataFrame, optional
+        Failures found before validation (by a mapping): ``index``, ``column``, ``rule``,
+        ``value``; counted with the parsing failures.
+    column_sources : dict, optional
+        Contract column -> the source column it came from (by a mapping); reasons then
+        carry a ``source_column`` and the quarantine text names both.
+    first_row : int
+        ``row_number`` of the first row (a batch's place in the file).
+    duplicated_ids : pyarrow.Array, optional
+        Values of the ``id_column`` that occur more than once in the whole file (batches).
+    file_level : bool, optional
+        Whether a rule that most rows break raises
+        :class:`~imnm_cohort.errors.FileLevelError`; by default the contract's choice.
+
+    Returns
+    -------
+    TableValidation
+
+    Raises
+    ------
+    FileLevelError
+        When more than half of the rows break the same rule (and the contract or the caller
+        asks for file-level checks).
+    ValueError
+        When a cross-table rule's table is not given (a mistake of the calling code).
+    """
+    if file_level is None:
+        file_level = contract.file_level
+    rules = contract.cross_rules
+    missing_tables = sorted({r.table for r in rules} - set(tables or {}))
+    if missing_tables:
+        raise ValueError(f"table {contract.name!r} has rules that need the tables {missing_tables}")
     absent = tuple(raw.attrs.get("absent_columns", ()))
-    empty_rows = int(raw.attrs.get(EMPTY_ROWS, 0))
-    cell_problems = _cell_problems(raw.attrs.get(CELL_PROBLEMS, ()))
+    cell_problems = _cell_problems(raw.attrs.get(CELL_PROBLEMS, ()), contract)
     raw = raw.reset_index(drop=True)
-    missing_columns = [c for c in CONTRACT_COLUMNS if c not in raw.columns]
+    missing_columns = [c for c in contract.columns if c not in raw.columns]
     if missing_columns:  # a frame made in code: absent columns are empty, as when read
         empty = {c: pd.Series(None, index=raw.index, dtype=object) for c in missing_columns}
         raw = raw.assign(**empty)
         absent = tuple(dict.fromkeys((*absent, *missing_columns)))
     n = len(raw)
-    typed, parse_failures = coerce_extract(raw)
+    typed, parse_failures = coerce_table(raw, contract.kinds, contract.empty_values)
+    if contract.prepare is not None:
+        typed = contract.prepare(typed)
     if not cell_problems.empty:  # the reader's reason for a cell replaces the parser's
         parse_failures = pd.concat(
             [cell_problems, _outside(parse_failures, cell_problems)], ignore_index=True
@@ -277,56 +454,63 @@ def validate_rows(
     # the rows are checked, then kept for the valid rows only.
     every_row = typed.copy(deep=False)  # the same columns, numbered as rows
     every_row.index = row_number
-    text_part, other_part = _SCHEMA_PARTS
+    text_part, other_part = contract.schema_parts
     with ThreadPoolExecutor(max_workers=2) as pool:
-        warned = pool.submit(data_quality_warnings, every_row)
+        warned = pool.submit(_warnings, contract, every_row)
         # The text columns cannot fail to parse: their part of the schema starts at once.
         text_cases = pool.submit(_schema_cases, text_part, typed)
         # Checked before the rest of the schema runs (a column of unreadable dates would make
         # pandera collect a failure per row); the allowed values of categories are checked
         # with it, cheaply, so that every file-level problem is named at once.
         if file_level:
-            categories = _outside(_category_failures(typed, raw), cell_problems)
+            categories = _outside(_category_failures(typed, raw, contract), cell_problems)
             early = pd.concat([parse_failures, categories], ignore_index=True)
-            _raise_if_file_level(early, n, source, column_sources)
+            _raise_if_file_level(early, n, source, column_sources, contract)
         other_cases = _schema_cases(other_part, typed)
-        schema_failures = _schema_failures([text_cases.result(), other_cases], raw)
+        schema_failures = _schema_failures([text_cases.result(), other_cases], raw, contract)
         warnings = warned.result()
     if not parse_failures.empty and not schema_failures.empty:
         parsed_cells = pd.MultiIndex.from_frame(parse_failures[["index", "column"]])
         cells = pd.MultiIndex.from_frame(schema_failures[["index", "column"]])
         schema_failures = schema_failures[~cells.isin(parsed_cells)]
     found = [parse_failures, schema_failures]
-    if duplicated_ids is not None:
-        found.append(_other_batch_duplicates(typed, raw, schema_failures, duplicated_ids))
+    if duplicated_ids is not None and contract.id_column is not None:
+        found.append(_other_batch_duplicates(typed, raw, schema_failures, duplicated_ids, contract))
     failures = pd.concat(found, ignore_index=True)
     if file_level:
-        _raise_if_file_level(failures, n, source, column_sources)
+        _raise_if_file_level(failures, n, source, column_sources, contract)
+    if rules:  # never file-level: a table of unknown patients is a quarantine, not an error
+        across = _cross_table_failures(typed, raw, contract, tables or {})
+        if not across.empty:
+            failures = pd.concat([failures, across], ignore_index=True)
 
     failures = failures.sort_values(["index", "column", "rule"], kind="stable", ignore_index=True)
     bad = np.zeros(n, dtype=bool)
     bad[failures["index"].to_numpy(dtype=np.int64)] = True
-    if bad.any():
+    if bad.any() and not warnings.empty:
         kept = ~bad[warnings["row_number"].to_numpy(dtype=np.int64) - first_row]
         warnings = warnings[kept].reset_index(drop=True)
     valid = typed[~bad] if bad.any() else typed  # typed is this call's own: no copy
     valid.index = row_number[~bad]
+    at = failures["index"].to_numpy(dtype=np.int64)
+    named = {"row_number": at + first_row}
+    if contract.id_column is not None:
+        named[contract.id_column] = raw[contract.id_column].take(at).to_numpy(dtype=object)
     reasons = pd.DataFrame(
         {
-            "row_number": failures["index"].to_numpy(dtype=np.int64) + first_row,
-            "patient_id": raw["patient_id"]
-            .take(failures["index"].to_numpy(dtype=np.int64))
-            .to_numpy(dtype=object),
+            **named,
             "column": failures["column"].to_numpy(dtype=object),
             "rule": failures["rule"].to_numpy(dtype=object),
             "value": failures["value"].to_numpy(dtype=object),
         },
-        columns=list(REASON_COLUMNS),
+        columns=[*named, "column", "rule", "value"],
     )
     if column_sources is not None:
         reasons["source_column"] = reasons["column"].map(column_sources)
     quarantine = _quarantine_frame(raw, bad, reasons, first_row)
-    return ValidationResult(
+    return TableValidation(
+        table=contract.name,
+        unit=contract.unit,
         source=source,
         input_rows=n,
         valid=valid,
@@ -334,16 +518,54 @@ def validate_rows(
         reasons=reasons,
         warnings=warnings,
         absent_columns=absent,
-        empty_rows=empty_rows,
     )
 
 
-def _cell_problems(problems: tuple[tuple[int, str, str, str], ...]) -> pd.DataFrame:
+def _warnings(contract: TableContract, rows: pd.DataFrame) -> pd.DataFrame:
+    if contract.warnings is not None:
+        return contract.warnings(rows)
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in ("row_number", "column", "code", "value")}
+    )
+
+
+def _cross_table_failures(
+    typed: pd.DataFrame,
+    raw: pd.DataFrame,
+    contract: TableContract,
+    tables: Mapping[str, TableValidation],
+) -> pd.DataFrame:
+    """The failures of the contract's cross-table rules, against the other tables."""
+    found = []
+    for rule in contract.cross_rules:
+        other = tables[rule.table]
+        hit = np.asarray(rule.check(typed, other.valid, other.quarantine), dtype=bool)
+        where = np.flatnonzero(hit)
+        if len(where):
+            found.append(
+                pd.DataFrame(
+                    {"index": where, "column": rule.column, "rule": rule.code,
+                     "value": raw[rule.column].to_numpy(dtype=object)[where]},
+                    columns=list(FAILURE_COLUMNS),
+                )
+            )  # fmt: skip
+    if not found:
+        return _no_failures()
+    return pd.concat(found, ignore_index=True)
+
+
+def _no_failures() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+
+
+def _cell_problems(
+    problems: tuple[tuple[int, str, str, str], ...], contract: TableContract = PATIENTS
+) -> pd.DataFrame:
     """A reader's problems in the cells of contract columns, as failures (a spreadsheet's
     error values and formulas without a saved result); extra columns are carried as read."""
-    kept = [p for p in problems if p[1] in CONTRACT_COLUMNS]
+    kept = [p for p in problems if p[1] in contract.columns]
     if not kept:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+        return _no_failures()
     return pd.DataFrame(kept, columns=list(FAILURE_COLUMNS)).astype({"index": np.int64})
 
 
@@ -356,52 +578,35 @@ def _outside(failures: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def _other_batch_duplicates(
-    typed: pd.DataFrame, raw: pd.DataFrame, schema_failures: pd.DataFrame, duplicated: pa.Array
+    typed: pd.DataFrame,
+    raw: pd.DataFrame,
+    schema_failures: pd.DataFrame,
+    duplicated: pa.Array,
+    contract: TableContract = PATIENTS,
 ) -> pd.DataFrame:
     """Rows whose id the whole file repeats, not already flagged within these rows."""
-    ids = pa.chunked_array(typed["patient_id"].array.__arrow_array__())
+    id_column = contract.id_column or "patient_id"
+    duplicate = contract.rule_names.get("field_uniqueness", DUPLICATE_ID)
+    ids = pa.chunked_array(typed[id_column].array.__arrow_array__())
     hit = pc.fill_null(pc.is_in(ids, value_set=duplicated), False).to_numpy(zero_copy_only=False)
-    flagged = schema_failures["index"][schema_failures["rule"] == DUPLICATE_ID].to_numpy()
+    flagged = schema_failures["index"][schema_failures["rule"] == duplicate].to_numpy()
     hit = np.asarray(hit, dtype=bool)
     hit[flagged.astype(np.int64)] = False
     index = np.flatnonzero(hit)
     return pd.DataFrame(
         {
             "index": index,
-            "column": "patient_id",
-            "rule": DUPLICATE_ID,
-            "value": raw["patient_id"].to_numpy(dtype=object)[index],
+            "column": id_column,
+            "rule": duplicate,
+            "value": raw[id_column].to_numpy(dtype=object)[index],
         },
         columns=list(FAILURE_COLUMNS),
     )
 
 
-def _schema_parts() -> tuple[DataFrameSchema, ...]:
-    """:data:`EXTRACT_SCHEMA` in two parts, run on two threads.
-
-    The schema's checks are independent, and their work is in Arrow and numpy kernels that
-    release the interpreter lock. The patient id (its uniqueness: a hash of every id) and the
-    free-text columns make the first part, which runs while the file-level checks are made
-    (a text column cannot fail to parse); the other columns and the cross-column date rules
-    make the second.
-    """
-    first = ("patient_id", "other_msa", "cancer_icd10")
-    columns = EXTRACT_SCHEMA.columns
-    return tuple(
-        DataFrameSchema(
-            columns={name: columns[name] for name in names},
-            checks=checks,
-            strict=False,
-            coerce=False,
-        )
-        for names, checks in (
-            (first, []),
-            ([name for name in columns if name not in first], EXTRACT_SCHEMA.checks),
-        )
-    )
-
-
-_SCHEMA_PARTS = _schema_parts()
+#: :data:`~imnm_cohort.contracts.patients.EXTRACT_SCHEMA` in two parts, run on two threads
+#: (:attr:`~imnm_cohort.contracts.table.TableContract.schema_parts`).
+_SCHEMA_PARTS = PATIENTS.schema_parts
 
 
 def _schema_cases(part: DataFrameSchema, typed: pd.DataFrame) -> pd.DataFrame | None:
@@ -415,17 +620,21 @@ def _schema_cases(part: DataFrameSchema, typed: pd.DataFrame) -> pd.DataFrame | 
     return None
 
 
-def _schema_failures(cases_by_part: list[pd.DataFrame | None], raw: pd.DataFrame) -> pd.DataFrame:
+def _schema_failures(
+    cases_by_part: list[pd.DataFrame | None],
+    raw: pd.DataFrame,
+    contract: TableContract = PATIENTS,
+) -> pd.DataFrame:
     """The failures in the parts' cases, as ``index``, ``column``, ``rule``, ``value``."""
     found = [cases for cases in cases_by_part if cases is not None]
     if not found:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+        return _no_failures()
     # As objects: a part's cases may have a column that is all missing (the wide checks').
     cases = pd.concat([part.astype(object) for part in found], ignore_index=True)
     cases = cases[cases["index"].notna()]
     wide = cases["schema_context"] == "DataFrameSchema"
     column_level = cases[~wide]
-    rule = column_level["check"].astype(str).replace(PANDERA_RULES)
+    rule = column_level["check"].astype(str).replace(dict(contract.rule_names))
     index = column_level["index"].to_numpy(dtype=np.int64)
     col_failures = pd.DataFrame(
         {
@@ -438,10 +647,11 @@ def _schema_failures(cases_by_part: list[pd.DataFrame | None], raw: pd.DataFrame
     )
     wide_cases = cases[wide].drop_duplicates(["check", "index"])
     found = [col_failures]
-    orders = {code: (earlier, later) for code, _, earlier, later, _ in DATE_ORDER_RULES}
+    orders = {r.code: (r.earlier, r.later) for r in contract.order_rules}
+    order_column = contract.order_column
     for code, group in wide_cases.groupby("check", sort=True):
         earlier, later = orders[str(code)]
-        column = DATE_ORDER_COLUMN[str(code)]
+        column = order_column[str(code)]
         other = earlier if column == later else later
         idx = group["index"].to_numpy(dtype=np.int64)
         value = (
@@ -462,10 +672,12 @@ def _schema_failures(cases_by_part: list[pd.DataFrame | None], raw: pd.DataFrame
     return pd.concat(found, ignore_index=True)
 
 
-def _category_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+def _category_failures(
+    typed: pd.DataFrame, raw: pd.DataFrame, contract: TableContract = PATIENTS
+) -> pd.DataFrame:
     """``not_allowed`` failures of the category columns, by a vectorised look-up."""
     found = []
-    for name, allowed in CATEGORY_VALUES.items():
+    for name, allowed in contract.allowed.items():
         values = typed[name]
         bad = (values.notna() & ~values.isin(allowed)).to_numpy(dtype=bool)
         if bad.any():
@@ -478,7 +690,7 @@ def _category_failures(typed: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
                 )
             )  # fmt: skip
     if not found:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+        return _no_failures()
     return pd.concat(found, ignore_index=True)
 
 
@@ -490,11 +702,23 @@ def _raw_values(raw: pd.DataFrame, columns: np.ndarray, index: np.ndarray) -> np
     return values
 
 
+def _expected(contract: TableContract, column: str, rule: str, example: str | None) -> str:
+    """What a rule expects, in words: the patient table's hints, or a category's values."""
+    if contract is PATIENTS:
+        return expected(column, rule, example)
+    choices = contract.allowed.get(column)
+    if rule == "not_allowed" and choices:
+        close = did_you_mean(example, choices) if example is not None else ""
+        return "one of " + ", ".join(choices) + close
+    return expected("", rule)
+
+
 def _raise_if_file_level(
     failures: pd.DataFrame,
     n_rows: int,
     source: str,
     column_sources: dict[str, str] | None = None,
+    contract: TableContract = PATIENTS,
 ) -> None:
     """Raise one error naming every (column, rule) that most rows break (and, after a
     mapping, the source column each came from)."""
@@ -510,7 +734,7 @@ def _raise_if_file_level(
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
         shown = hits["value"].astype(object).where(hits["value"].notna(), "(empty)")
         examples = tuple(str(v)[:40] for v in pd.unique(shown.astype(str))[:3])
-        hint = expected(str(column), str(rule), examples[0] if examples else None)
+        hint = _expected(contract, str(column), str(rule), examples[0] if examples else None)
         problems.append((str(column), str(rule), int(worst), examples, hint))
     sources = column_sources or {}
 
@@ -554,62 +778,3 @@ def _quarantine_frame(
     rows.insert(0, "quarantine_reasons", joined.to_numpy())
     rows.insert(0, "row_number", np.flatnonzero(bad) + first_row)
     return rows.reset_index(drop=True)
-
-
-def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
-    """Implausible-but-possible values in valid rows (the rows stay valid).
-
-    Parameters
-    ----------
-    valid : pandas.DataFrame
-        Typed valid rows indexed by ``row_number``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``row_number``, ``patient_id``, ``column``, ``code``, ``value``; codes in
-        :data:`WARNING_CODES`.
-    """
-    age = days_between(valid["onset_date"], valid["birth_date"]) / DAYS_PER_YEAR
-    icd = valid["cancer_icd10"]
-    checks = [
-        ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
-        ("birth_date", "onset_age_below_2", age < ONSET_AGE_IMPLAUSIBLE[0], age),
-        ("birth_date", "onset_age_above_100", age > ONSET_AGE_IMPLAUSIBLE[1], age),
-        (
-            "statin_start_date",
-            "statin_started_after_onset",
-            valid["statin_start_date"] > valid["onset_date"],
-            valid["statin_start_date"],
-        ),
-        ("cancer_icd10", "cancer_code_not_malignant", icd.notna() & ~malignant_icd10(icd), icd),
-        (
-            "diagnosis_date",
-            "diagnosis_after_end_of_observation",
-            valid["diagnosis_date"] > valid["death_date"].fillna(valid["last_followup_date"]),
-            valid["diagnosis_date"],
-        ),
-    ]
-    parts = []
-    for column, code, mask, values in checks:
-        hit = mask.fillna(False).to_numpy(dtype=bool)
-        shown = values[hit]  # formatted for the rows that carry a warning only
-        if code.startswith("onset_age"):
-            shown = shown.round(2)
-        elif pd.api.types.is_datetime64_any_dtype(shown):  # never NaT: a comparison held
-            shown = pd.Series(np.datetime_as_string(shown.to_numpy(), unit="D"), dtype=object)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "row_number": valid.index.to_numpy()[hit],
-                    "patient_id": valid["patient_id"][hit].to_numpy(dtype=object),
-                    "column": column,
-                    "code": code,
-                    "value": shown.to_numpy(dtype=object),
-                },
-                columns=list(WARNING_COLUMNS),
-            )
-        )
-    return pd.concat(parts, ignore_index=True).sort_values(
-        ["row_number", "code"], kind="stable", ignore_index=True
-    )
