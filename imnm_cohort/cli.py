@@ -26,16 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from imnm_cohort import __version__
-from imnm_cohort.classify import (
-    RULES,
-    available_criteria,
-    classify,
-    get_criteria,
-    reason_counts,
-    scored_classifiers,
-)
-from imnm_cohort.contracts.hints import absent_effects, expected
-from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.errors import (
     ConfigError,
     ExtractError,
@@ -43,15 +33,13 @@ from imnm_cohort.errors import (
     OutputError,
     RunLockedError,
 )
-from imnm_cohort.io.tables import TABLE_SUFFIXES, write_failure, write_table, write_text
-from imnm_cohort.synth import synthesize, write_extract
-from imnm_cohort.validation.load import InputSpec, load_input, map_export
-from imnm_cohort.validation.report import VALIDATION_FILES, write_validation
-from imnm_cohort.validation.validate import ValidationResult
-from imnm_cohort.vocabulary import GROUP_COLUMN
+from imnm_cohort.vocabulary import CRITERIA_NAMES, GROUP_COLUMN
 
+# Parsing the arguments, --version and --help import nothing heavy (no pandas, no numpy):
+# each command imports what it uses when it runs (tests/cli/test_startup.py).
 if TYPE_CHECKING:
     from imnm_cohort.engines.batched import BatchedResult
+    from imnm_cohort.validation.validate import ValidationResult
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
 #: Each kind of error and its exit code; the first class that matches decides.
@@ -144,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping_option(p)
     p.add_argument(
         "--criteria",
-        default=available_criteria()[0],
-        help=f"criteria set: {', '.join(available_criteria())} (default %(default)s)",
+        default=CRITERIA_NAMES[0],
+        help=f"criteria set: {', '.join(CRITERIA_NAMES)} (default %(default)s)",
     )
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
@@ -356,6 +344,9 @@ def _is_tty(stream: TextIO) -> bool:
 
 
 def _synth(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.io.tables import write_failure
+    from imnm_cohort.synth import synthesize, write_extract
+
     if not 1 <= args.n <= SYNTH_MAX:
         raise ConfigError(f"--n must be between 1 and {SYNTH_MAX:,}")
     if not 0 <= args.seed <= 2**32 - 1:
@@ -386,11 +377,15 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
 
 def _check_table_output(output: Path) -> None:
     """A patient-level table is written as CSV or Parquet, chosen by the suffix."""
+    from imnm_cohort.io.tables import TABLE_SUFFIXES
+
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise ConfigError(f"{output}: output must end in {' or '.join(TABLE_SUFFIXES)}")
 
 
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
+    from imnm_cohort.validation.load import InputSpec, load_input
+
     t = time.perf_counter()
     result = load_input(InputSpec(path, mapping))
     say.stage("validate", t)
@@ -398,6 +393,9 @@ def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationR
 
 
 def _map(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.io.tables import write_table
+    from imnm_cohort.validation.load import map_export
+
     _check_table_output(args.output)
     quarantine = _quarantine_path(args.output)
     for source in (args.export, args.mapping):
@@ -420,6 +418,7 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
 
 
 def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.io.tables import write_failure, write_text
     from imnm_cohort.mapping.draft import draft_from_readstat, draft_from_redcap
 
     source = args.redcap_dictionary if args.redcap_dictionary is not None else args.from_data
@@ -454,6 +453,8 @@ def _draft_mapping(args: argparse.Namespace, say: _Printer) -> int:
 
 
 def _absent_summary(absent: Sequence[str]) -> str:
+    from imnm_cohort.contracts.hints import absent_effects
+
     if not absent:
         return "every contract column is present"
     lines = [f"{len(absent)} contract column(s) absent, read as empty:"]
@@ -462,6 +463,8 @@ def _absent_summary(absent: Sequence[str]) -> str:
 
 
 def _validation_summary(result: ValidationResult | BatchedResult) -> str:
+    from imnm_cohort.contracts.hints import expected
+
     read = (
         f"{result.input_rows} rows"
         if result.export_rows is None
@@ -492,6 +495,8 @@ def _strict_code(args: argparse.Namespace, result: ValidationResult | BatchedRes
 
 
 def _validate(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.validation.report import VALIDATION_FILES, write_validation
+
     if args.output_dir is not None:
         _refuse_overwriting(args.extract, *(args.output_dir / name for name in VALIDATION_FILES))
     result = _load(args.extract, say, args.mapping)
@@ -520,6 +525,8 @@ def _quarantine_path(output: Path) -> Path:
 def _both_or_neither(output: Path) -> Iterator[None]:
     """A table and its quarantine are written both or neither: a failed write removes
     ``output`` and becomes one line naming the folder."""
+    from imnm_cohort.io.tables import write_failure
+
     try:
         yield
     except OSError as exc:
@@ -529,6 +536,9 @@ def _both_or_neither(output: Path) -> Iterator[None]:
 
 
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.classify import classify, get_criteria, reason_counts
+    from imnm_cohort.io.tables import write_table
+
     criteria = get_criteria(args.criteria)
     _check_table_output(args.output)
     if args.output.is_dir():
@@ -617,6 +627,13 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
 
 
 def _criteria(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.classify import (
+        RULES,
+        available_criteria,
+        get_criteria,
+        scored_classifiers,
+    )
+
     for name in available_criteria():
         c = get_criteria(name)
         say.result(
@@ -633,6 +650,8 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
     for rule in RULES:
         say.result(f"  {rule.number:>2}. {rule.statement}\n      source: {rule.source}")
     say.result("reason codes:")
+    from imnm_cohort.contracts.rule_codes import RuleCode
+
     for code in RuleCode:
         say.result(f"  {code.value:32s} rule {code.rule:>2}  -> {code.group:14s} {code.words}")
     return EXIT_OK

@@ -8,8 +8,10 @@ longer carry them under their old names.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy and pandas are imported where used: the command line reads names
+    import pandas as pd
 
 #: The classification groups of contract v1, in the order of the decision procedure's outcomes.
 GROUPS = (
@@ -45,6 +47,9 @@ SCORED_CLASSIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 SCORED_CLASSIFIER_NAMES = tuple(SCORED_CLASSIFIER_COLUMNS)
+#: The criteria sets, the default first (``imnm_cohort.classify.available_criteria()``, checked
+#: by a test): the command line's help lists them without importing the criteria.
+CRITERIA_NAMES = ("tma2025", "enmc2017")
 
 #: Each group's name for people (reports, figures).
 GROUP_LABELS = {
@@ -88,6 +93,9 @@ def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
     accepted range (1677-09-22 and 2262-04-11) are further apart than a nanosecond
     difference can hold, and must give a number rather than an overflow.
     """
+    import numpy as np
+    import pandas as pd
+
     a = np.asarray(later.to_numpy(dtype="datetime64[ns]"))
     b = np.asarray(earlier.to_numpy(dtype="datetime64[ns]"))
     # Integer floor division of nanoseconds: numpy's own cast to days overflows near 1677.
@@ -125,6 +133,9 @@ def malignant_icd10(
     World Health Organization. ICD-10: International Statistical Classification of Diseases
     and Related Health Problems, 10th revision, chapter II (Neoplasms).
     """
+    import numpy as np
+    import pandas as pd
+
     # Read on the distinct codes only (a registry repeats a few hundred codes), then spread.
     text = codes if isinstance(codes.dtype, pd.StringDtype) else codes.astype("string")
     where, distinct = pd.factorize(text, use_na_sentinel=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from imnm_cohort import cli
+from imnm_cohort.io import tables
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -32,7 +33,7 @@ def test_a_failed_quarantine_write_leaves_neither_file(tmp_path, monkeypatch, co
         "classify": ["classify", str(source)],
         "classify-batched": ["classify", str(source), "--batch-rows", "25"],
     }[command]
-    real = cli.write_table
+    real = tables.write_table
 
     def full_disk_for_quarantine(frame, path):
         if Path(path).name.endswith(".quarantine.csv"):
@@ -40,7 +41,8 @@ def test_a_failed_quarantine_write_leaves_neither_file(tmp_path, monkeypatch, co
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(frame, path)
 
-    monkeypatch.setattr(cli, "write_table", full_disk_for_quarantine)
+    # The command imports its writer when it runs: the writer is replaced where it lives.
+    monkeypatch.setattr(tables, "write_table", full_disk_for_quarantine)
     code, err = run(*argv, "-o", str(output))
     assert code == cli.EXIT_INPUT
     assert err.splitlines()[-1] == (
