@@ -22,7 +22,8 @@ import pandera.pandas as pa
 from pandera import extensions
 
 from imnm_cohort.contracts.table import OrderRule, TableContract, allowed, column
-from imnm_cohort.vocabulary import DAYS_PER_YEAR, days_between, malignant_icd10
+from imnm_cohort.vocabulary import DAYS_PER_YEAR as _DAYS_PER_YEAR
+from imnm_cohort.vocabulary import days_between, malignant_icd10
 
 CONTRACT_VERSION = "1"
 
@@ -367,7 +368,7 @@ def data_quality_warnings(valid: pd.DataFrame) -> pd.DataFrame:
         ``row_number``, ``patient_id``, ``column``, ``code``, ``value``; codes in
         :data:`WARNING_CODES`.
     """
-    age = days_between(valid["onset_date"], valid["birth_date"]) / DAYS_PER_YEAR
+    age = days_between(valid["onset_date"], valid["birth_date"]) / _DAYS_PER_YEAR
     icd = valid["cancer_icd10"]
     checks = [
         ("ck_peak", "ck_above_100000", valid["ck_peak"] > CK_IMPLAUSIBLE, valid["ck_peak"]),
