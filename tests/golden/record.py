@@ -24,7 +24,8 @@ def dump(name: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Record the named scenarios (all when none is named); return the exit code."""
-    names = list(argv if argv is not None else sys.argv[1:]) or list(SCENARIOS)
+    given = list(argv if argv is not None else sys.argv[1:])
+    names = given or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         print(f"unknown scenario(s): {', '.join(unknown)}", file=sys.stderr)
@@ -34,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump(name), encoding="utf-8")
         print(f"recorded {path.relative_to(DATA)}")
-    if argv is None and len(sys.argv) <= 1 or argv is not None and not argv:
+    if not given:  # a full record: drop the records of scenarios that are gone
         wanted = {record_path(n) for n in SCENARIOS}
         for stale in sorted(set(DATA.rglob("*.json")) - wanted):
             stale.unlink()

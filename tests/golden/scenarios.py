@@ -253,8 +253,8 @@ def _redcap(s: Session) -> None:
     s.run("map", export, "--mapping", mapping, "-o", s.tmp / "mapped.csv")
     pipeline = s.tmp / "pipeline.toml"
     pipeline.write_text(
-        f'[input]\nextract = "export.csv"\nmapping = "export.mapping.toml"\n'
-        f'[output]\nroot = "out"\n'  # no formats: the default ones
+        '[input]\nextract = "export.csv"\nmapping = "export.mapping.toml"\n'
+        '[output]\nroot = "out"\n'  # no formats: the default ones
     )
     s.run("run", pipeline)
 
