@@ -158,6 +158,15 @@ def _json_parts(text: str) -> dict[str, dict[str, str]]:
     }
 
 
+def _line_parts(text: str, size: int = 100) -> dict[str, dict[str, str]]:
+    """A large text's lines in blocks of ``size``, each its own entry (for a diff)."""
+    lines = text.splitlines(keepends=True)
+    return {
+        f"#lines {start + 1:05d}-": _entry("".join(lines[start : start + size]))
+        for start in range(0, len(lines), size)
+    }
+
+
 def file_entries(path: Path, tmp: Path) -> dict[str, dict[str, str]]:
     """The record's entries for one output file, keyed by a suffix of its path ('' whole)."""
     suffix = path.suffix.lower()
@@ -180,8 +189,8 @@ def file_entries(path: Path, tmp: Path) -> dict[str, dict[str, str]]:
         text = _normalise_manifest(text)
     text = normalise_text(text, tmp)
     entries = {"": _entry(text)}
-    if suffix == ".json" and len(text) >= TEXT_LIMIT:
-        entries.update(_json_parts(text))
+    if len(text) >= TEXT_LIMIT:
+        entries.update(_json_parts(text) if suffix == ".json" else _line_parts(text))
     return entries
 
 
