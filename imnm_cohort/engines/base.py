@@ -12,6 +12,7 @@ is one module with a class that follows :class:`Engine` and one line that regist
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ EngineFactory = Callable[[int | None], Engine]
 
 #: The registry of engines, by name.
 ENGINES: dict[str, EngineFactory] = {}
+#: The package's own engines, imported when first asked for.
+_BUILT_IN = {"in_memory": "imnm_cohort.engines.in_memory", "batched": "imnm_cohort.engines.batched"}
 
 
 def engine_for(batch_rows: int | None = None, name: str | None = None) -> Engine:
@@ -68,12 +71,11 @@ def engine_for(batch_rows: int | None = None, name: str | None = None) -> Engine
     ValueError
         An unknown engine name, or ``batch_rows`` below 1.
     """
-    import imnm_cohort.engines.batched
-    import imnm_cohort.engines.in_memory  # noqa: F401
-
     if batch_rows is not None and batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     chosen = name or ("batched" if batch_rows is not None else "in_memory")
+    if chosen not in ENGINES and chosen in _BUILT_IN:  # registers itself when imported
+        import_module(_BUILT_IN[chosen])
     if chosen not in ENGINES:
         raise ValueError(f"unknown engine {chosen!r}; choose one of: {', '.join(ENGINES)}")
     return ENGINES[chosen](batch_rows)

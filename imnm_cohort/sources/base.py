@@ -65,11 +65,20 @@ class Source(Protocol):
         ...
 
     def fingerprint(self) -> str:
-        """A digest of the content (a file's SHA-256): equal content, equal fingerprint."""
+        """The SHA-256 (hexadecimal) of the content: equal content, equal fingerprint. The
+        run's name and the manifest's ``input.sha256`` take it.
+
+        Raises
+        ------
+        ExtractError
+            The source cannot be reached.
+        """
         ...
 
     def describe(self) -> dict[str, Any]:
-        """Where the data is, JSON-ready, for the manifest (never a credential)."""
+        """Where the data is, JSON-ready, for the manifest's ``input`` (never a
+        credential): a file gives ``{"file": name}``; another kind starts with
+        ``"kind"``."""
         ...
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:

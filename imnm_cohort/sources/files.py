@@ -33,7 +33,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -889,25 +888,21 @@ class FileSource:
         """The file's name."""
         return self.path.name
 
-    @cached_property
-    def _digest(self) -> str:
-        if not self.path.is_file():
-            raise ExtractError(f"{self.path}: file not found")
-        return sha256_of(self.path)
-
     def fingerprint(self) -> str:
-        """The file's SHA-256 (taken once).
+        """The file's SHA-256.
 
         Raises
         ------
         ExtractError
             The file is missing.
         """
-        return self._digest
+        if not self.path.is_file():
+            raise ExtractError(f"{self.path}: file not found")
+        return sha256_of(self.path)
 
     def describe(self) -> dict[str, Any]:
-        """``{"file": <name>, "sha256": <digest>}``, the manifest's record of a file."""
-        return {"file": self.label, "sha256": self.fingerprint()}
+        """``{"file": <name>}``: the manifest's record of a file, beside its SHA-256."""
+        return {"file": self.label}
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The extract (:func:`read_extract`), or some of its columns
