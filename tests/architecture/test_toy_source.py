@@ -121,3 +121,14 @@ def test_an_unregistered_kind_is_a_configuration_error(tmp_path):
     code, _, err = run("run", str(path))
     assert code == 2 and "[input] kind = 'toy' is not a known source" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_input_on_the_command_line_replaces_the_toy_with_a_file(toy, tmp_path):
+    from imnm_cohort.pipeline.config import load_pipeline
+
+    extract = tmp_path / "x.csv"
+    pd.DataFrame(ROWS[:5]).to_csv(extract, index=False)
+    config = load_pipeline(pipeline(tmp_path, 'kind = "toy"'), extract=extract)
+    assert config.input is None and config.extract == extract.resolve()
+    assert config.input_source().describe() == {"file": "x.csv"}
+    assert config.to_dict()["input"] == {"extract": str(extract.resolve())}
