@@ -582,6 +582,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
 def _batch_rows(args: argparse.Namespace) -> int | None:
     """Rows per batch for ``classify``, or None to classify in memory."""
     from imnm_cohort.engines.batched import AUTOMATIC_BATCH_BYTES, DEFAULT_BATCH_ROWS
+    from imnm_cohort.sources.files import BATCH_SUFFIXES
 
     if args.batch_rows is not None:
         if args.batch_rows < 1:
@@ -593,7 +594,7 @@ def _batch_rows(args: argparse.Namespace) -> int | None:
         return None  # a mapping combines each patient's rows: the whole export is needed
     suffix = args.extract.suffix.lower()
     large = args.extract.is_file() and args.extract.stat().st_size > AUTOMATIC_BATCH_BYTES
-    return DEFAULT_BATCH_ROWS if large and suffix in (".csv", ".parquet", ".pq") else None
+    return DEFAULT_BATCH_ROWS if large and suffix in BATCH_SUFFIXES else None
 
 
 def _run(args: argparse.Namespace, say: _Printer) -> int:
