@@ -1,4 +1,9 @@
-"""Validate and classify an extract too large for memory, in Arrow record batches.
+"""The batched engine: validate and classify a source too large for memory, in batches.
+
+:func:`classify_in_batches` streams the classified rows to a file (``classify
+--batch-rows``); :class:`BatchedEngine` keeps them for a run's analyses (``run
+--batch-rows``). Both read any :class:`~imnm_cohort.sources.base.Source` (a CSV or Parquet
+file is streamed by :func:`~imnm_cohort.sources.files.read_batches`).
 
 The file is read twice. A first pass reads the ``patient_id`` column alone, counting the
 rows and finding the ids that occur more than once anywhere in the file. The second pass
