@@ -337,7 +337,7 @@ def load_pipeline(
     """
     path = Path(path) if path is not None else BUNDLED_DEMO
     raw = read_toml(path, "pipeline file")
-    raw, kind, settings = _input_kind(raw, path)
+    raw, kind, settings = _input_kind(raw)
     values = _check(raw, path)
     base = path.resolve().parent
     # The bundled demo writes under the current folder, not inside the installed package.
@@ -418,7 +418,8 @@ def load_pipeline(
         mapping=own_mapping,
         table_one=table_one,
         input=own_source,
-        input_settings=tuple(settings.items()),
+        # JSON-ready for the manifest (a TOML date as its ISO text)
+        input_settings=tuple(json.loads(json.dumps(settings, default=str)).items()),
     )
     if extract is None and output_root is None and mapping is None:
         return config
@@ -461,7 +462,7 @@ def _report_settings(values: dict[str, Any], path: Path) -> ReportSettings:
     )
 
 
-def _input_kind(raw: dict[str, Any], path: Path) -> tuple[dict[str, Any], str, dict[str, Any]]:
+def _input_kind(raw: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """``[input] kind`` and, for a kind other than ``"file"``, its own settings (every key
     but ``kind`` and ``mapping``, checked by its source) taken out of the file's values."""
     given = raw.get("input")

@@ -124,3 +124,13 @@ def test_engines_are_chosen_by_name_or_by_batches():
     assert engine_for(7).name == "batched" and engine_for(7).batch_rows == 7
     with pytest.raises(ValueError, match="unknown engine 'nosuch'"):
         engine_for(name="nosuch")
+
+
+def test_another_kinds_settings_are_recorded_json_ready(tmp_path, monkeypatch):
+    monkeypatch.setitem(SOURCES, "frame", lambda settings, base: FrameSource(text_frame([{}])))
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[input]\nkind = "frame"\nsince = 2020-01-01\nlimit = 3\n')
+    config = load_pipeline(pipeline)
+    assert config.extract is None and isinstance(config.input, FrameSource)
+    assert config.to_dict()["input"] == {"kind": "frame", "since": "2020-01-01", "limit": 3}
+    assert len(config.digest()) == 8 and config.input_label == "<frame>"
