@@ -44,9 +44,9 @@ if TYPE_CHECKING:
         Explanation,
         available_criteria,
         classify,
-        explain,
         get_criteria,
     )
+    from imnm_cohort.classify.explain import explain  # the function, not its module
     from imnm_cohort.contracts.patients import CONTRACT_VERSION, EXTRACT_SCHEMA
     from imnm_cohort.contracts.rule_codes import RuleCode
     from imnm_cohort.engines.batched import BatchedResult, classify_in_batches

@@ -160,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write run folders here instead of the pipeline's output root",
     )
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
+    p.add_argument(
+        "--batch-rows",
+        type=int,
+        metavar="ROWS",
+        help="validate and classify the input in batches of ROWS rows (a CSV or Parquet "
+        "extract; the outputs are the same)",
+    )
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
     for command in sub.choices.values():
@@ -384,10 +391,11 @@ def _check_table_output(output: Path) -> None:
 
 
 def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
-    from imnm_cohort.validation.load import InputSpec, load_input
+    from imnm_cohort.engines.base import engine_for
+    from imnm_cohort.validation.load import InputSpec
 
     t = time.perf_counter()
-    result = load_input(InputSpec(path, mapping))
+    result = engine_for().validate(InputSpec(path, mapping).source())
     say.stage("validate", t)
     return result
 
@@ -536,7 +544,7 @@ def _both_or_neither(output: Path) -> Iterator[None]:
 
 
 def _classify(args: argparse.Namespace, say: _Printer) -> int:
-    from imnm_cohort.classify import classify, get_criteria, reason_counts
+    from imnm_cohort.classify import get_criteria, reason_counts
     from imnm_cohort.io.tables import write_table
 
     criteria = get_criteria(args.criteria)
@@ -560,9 +568,11 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
         result: ValidationResult | BatchedResult = batched
         groups, reasons = batched.group_counts, batched.classification_reasons
     else:
+        from imnm_cohort.engines.base import engine_for
+
         result = _load(args.extract, say, args.mapping)
         t = time.perf_counter()
-        classified = classify(result.valid, criteria)
+        classified = engine_for().classify(result, criteria)
         say.stage("classify", t)
         with _both_or_neither(args.output):
             write_table(classified, args.output)
@@ -609,15 +619,28 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
         args.pipeline, extract=args.input, output_root=args.output_dir, mapping=args.mapping
     )
     args.output_root = config.output_root  # where a debug log would go
+    engine = None
+    if args.batch_rows is not None:
+        from imnm_cohort.engines.base import engine_for
+
+        if args.batch_rows < 1:
+            raise ConfigError("--batch-rows must be at least 1")
+        if config.mapping is not None:
+            raise ConfigError("--batch-rows reads an extract; map the export first (map)")
+        engine = engine_for(args.batch_rows)
     result = run_pipeline(
-        config, strict=args.strict, progress=say.progress, analysis_progress=say.analysis
+        config,
+        strict=args.strict,
+        progress=say.progress,
+        analysis_progress=say.analysis,
+        engine=engine,
     )
     for note in result.notes:
         say.note(note)
     for note in config.notes:  # what the run did not take from the pipeline, and why
         say.result(f"note: {note}")
     unit = "patients" if config.mapping is not None else "rows"
-    say.result(f"{config.extract.name}: {result.quarantined_rows} {unit} quarantined")
+    say.result(f"{config.input_label}: {result.quarantined_rows} {unit} quarantined")
     if result.absent_columns:
         say.result(_absent_summary(result.absent_columns))
     say.result(f"run folder: {result.folder}")

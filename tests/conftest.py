@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from imnm_cohort import CONTRACT_VERSION, validate_extract
+from imnm_cohort import CONTRACT_VERSION
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 
 assert CONTRACT_VERSION == "1"
@@ -64,9 +64,28 @@ def text_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame[columns].astype(object).where(frame[columns].notna(), None)
 
 
+#: The engine the spec tests validate and classify with (``tests/spec/conftest.py`` runs
+#: them on every engine); batches of 2 rows put batch boundaries inside small tables.
+ENGINE: dict[str, Any] = {"name": "in_memory", "batch_rows": 2}
+
+
+def _engine() -> Any:
+    from imnm_cohort.engines.base import engine_for
+
+    batched = ENGINE["name"] == "batched"
+    return engine_for(ENGINE["batch_rows"] if batched else None, ENGINE["name"])
+
+
+def validate(frame: pd.DataFrame, source: str = "<frame>") -> Any:
+    """``validate_extract(frame, source)`` on the current engine."""
+    from imnm_cohort.sources.frames import FrameSource
+
+    return _engine().validate(FrameSource(frame, source))
+
+
 def valid_patients(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Validated (typed) patients; fails the test if any row is quarantined."""
-    result = validate_extract(text_frame(rows))
+    result = validate(text_frame(rows))
     assert result.quarantined_rows == 0, result.reasons.to_string()
     return result.valid
 
@@ -88,7 +107,9 @@ SERONEGATIVE = {
 
 def outcome(overrides: dict[str, Any], criteria: str = "tma2025") -> tuple[str, str]:
     """(imnm_group, classification_reasons) of one patient = BASE_PATIENT + overrides."""
-    from imnm_cohort import classify
+    from imnm_cohort import get_criteria
 
-    row = classify(valid_patients([overrides]), criteria=criteria).iloc[0]
+    result = validate(text_frame([overrides]))
+    assert result.quarantined_rows == 0, result.reasons.to_string()
+    row = _engine().classify(result, get_criteria(criteria)).iloc[0]
     return str(row["imnm_group"]), str(row["classification_reasons"])

@@ -1,4 +1,9 @@
-"""Validate and classify an extract too large for memory, in Arrow record batches.
+"""The batched engine: validate and classify a source too large for memory, in batches.
+
+:func:`classify_in_batches` streams the classified rows to a file (``classify
+--batch-rows``); :class:`BatchedEngine` keeps them for a run's analyses (``run
+--batch-rows``). Both read any :class:`~imnm_cohort.sources.base.Source` (a CSV or Parquet
+file is streamed by :func:`~imnm_cohort.sources.files.read_batches`).
 
 The file is read twice. A first pass reads the ``patient_id`` column alone, counting the
 rows and finding the ids that occur more than once anywhere in the file. The second pass
@@ -31,9 +36,12 @@ import pyarrow.parquet as pq
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import classify, reason_counts
 from imnm_cohort.contracts.coerce import nfc
-from imnm_cohort.errors import ExtractError, one_line
+from imnm_cohort.engines.base import ENGINES
+from imnm_cohort.errors import ConfigError
 from imnm_cohort.io.tables import TABLE_SUFFIXES, _mode, as_text
-from imnm_cohort.sources import files as read
+from imnm_cohort.mapping.source import MappedSource
+from imnm_cohort.sources.base import Source
+from imnm_cohort.sources.files import FileSource
 from imnm_cohort.validation.validate import (
     FILE_LEVEL_MIN_ROWS,
     FILE_LEVEL_SHARE,
@@ -43,7 +51,7 @@ from imnm_cohort.validation.validate import (
 )
 from imnm_cohort.vocabulary import GROUPS
 
-_EXTRACT = read.SourceOptions(keep_types=True)
+PATIENT_ID = "patient_id"
 #: Rows per batch by default: about 1 GB of working memory for a contract extract.
 DEFAULT_BATCH_ROWS = 500_000
 #: Above this input size the command line classifies in batches without being asked.
@@ -117,18 +125,18 @@ class BatchedResult:
 
 
 def classify_in_batches(
-    path: str | Path,
+    path: str | Path | Source,
     output: str | Path,
     criteria: str | CriteriaSet = DEFAULT_CRITERIA,
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> BatchedResult:
-    """Validate and classify a CSV or Parquet extract batch by batch, streaming the output.
+    """Validate and classify a source batch by batch, streaming the output.
 
     Parameters
     ----------
-    path : str or Path
-        A ``.csv`` or ``.parquet``/``.pq`` extract.
+    path : str, Path or Source
+        A ``.csv`` or ``.parquet``/``.pq`` extract, or any source.
     output : str or Path
         Where the classified rows go (``.csv`` or ``.parquet``); written under a temporary
         name and renamed into place when the whole file has been read.
@@ -147,52 +155,41 @@ def classify_in_batches(
         The file cannot be used, or more than half of its rows break one rule
         (:class:`~imnm_cohort.FileLevelError`); nothing is written.
     """
-    path, output = Path(path), Path(output)
+    output = Path(output)
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise ValueError(f"{output}: output must end in {' or '.join(TABLE_SUFFIXES)}")
     criteria_set = get_criteria(criteria)
-    _check_input(path)
-    source = str(path)
-    batches = _raw_batches(path, batch_rows)
-    total_rows, duplicated = _id_pass(path)
-    failing: Counter[tuple[str, str]] = Counter()
+    source = path if isinstance(path, Source) else FileSource(Path(path))
+    checked = _checked_batches(source, batch_rows)
+    total_rows = next(checked)  # the source's first checks, before any output is made
+    assert isinstance(total_rows, int)
     kept: dict[str, list[pd.DataFrame]] = {"quarantine": [], "reasons": [], "warnings": []}
     groups: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    first_row, valid_rows, count = 1, 0, 0
+    input_rows, valid_rows, count = 0, 0, 0
     absent: tuple[str, ...] = ()
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     os.close(handle)
     sink = _Sink(Path(tmp))
     try:
-        for raw in batches:
-            result = validate_rows(
-                raw, source, first_row=first_row, duplicated_ids=duplicated, file_level=False
-            )
-            kept["reasons"].append(result.reasons)
-            _judge_file(kept["reasons"], failing, total_rows, source)
+        for result in checked:
+            assert isinstance(result, ValidationResult)
             classified = classify(result.valid, criteria_set)
             sink.write(classified)
             groups.update(
                 {str(g): int(n) for g, n in classified["imnm_group"].value_counts().items()}
             )
             reasons.update(reason_counts(classified))
+            kept["reasons"].append(result.reasons)
             kept["quarantine"].append(result.quarantine)
             kept["warnings"].append(result.warnings)
-            first_row += result.input_rows
+            input_rows += result.input_rows
             valid_rows += result.valid_rows
             absent = result.absent_columns
             count += 1
-        if first_row - 1 < total_rows:
-            # Blank rows at the end are not data rows: judge the file on the rows it has, as
-            # the in-memory path does.
-            so_far = pd.concat(kept["reasons"], ignore_index=True)
-            _raise_if_file_level(
-                so_far.rename(columns={"row_number": "index"}), first_row - 1, source
-            )
         sink.close()
         os.chmod(tmp, _mode())
         os.replace(tmp, output)
@@ -201,9 +198,9 @@ def classify_in_batches(
         Path(tmp).unlink(missing_ok=True)
         raise
     return BatchedResult(
-        source=source,
+        source=source.name,
         output=output,
-        input_rows=first_row - 1,
+        input_rows=input_rows,
         valid_rows=valid_rows,
         batches=count,
         quarantine=_concat(kept["quarantine"]),
@@ -212,25 +209,107 @@ def classify_in_batches(
         group_counts={g: int(groups.get(g, 0)) for g in GROUPS},
         classification_reasons=dict(sorted(reasons.items())),
         absent_columns=absent,
-        empty_rows=total_rows - (first_row - 1),
+        empty_rows=total_rows - input_rows,
     )
 
 
-def _check_input(path: Path) -> None:
-    """The whole-file reader's first checks, before any output is made: a missing input is
-    an input problem (exit 1), not an output that could not be written."""
-    if not path.exists():
-        raise ExtractError(f"{path}: file not found")
-    if path.is_dir():
-        raise ExtractError(f"{path}: is a folder, not an extract file")
-    if path.stat().st_size == 0:
-        raise ExtractError(f"{path}: file is empty")
+@dataclass(frozen=True)
+class BatchedEngine:
+    """Validates a source batch by batch (the rules of :func:`classify_in_batches`: ids
+    repeated anywhere in the source are found first, and the file-level judgement is made
+    on the whole source) and classifies the valid rows batch by batch. The valid rows are
+    kept, so that a run can analyse them. The results equal the in-memory engine's.
+
+    Attributes
+    ----------
+    batch_rows : int
+        Rows per batch (at least 1).
+    """
+
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    name: str = "batched"
+
+    def validate(self, source: Source) -> ValidationResult:
+        """Every row of the source, validated in batches.
+
+        Raises
+        ------
+        ConfigError
+            The source is an export read through a mapping (a mapping combines each
+            patient's rows, so the whole export is needed).
+        ExtractError
+            As the in-memory engine.
+        """
+        if isinstance(source, MappedSource):
+            raise ConfigError(
+                f"{source.name}: batches read an extract, not an export through a mapping; "
+                "map the export first (map)"
+            )
+        checked = _checked_batches(source, self.batch_rows)
+        total_rows = next(checked)
+        assert isinstance(total_rows, int)
+        results = [r for r in checked if isinstance(r, ValidationResult)]
+        input_rows = sum(r.input_rows for r in results)
+        return ValidationResult(
+            source=source.name,
+            input_rows=input_rows,
+            valid=_concat([r.valid for r in results], keep_index=True),
+            quarantine=_concat([r.quarantine for r in results]),
+            reasons=_concat([r.reasons for r in results]),
+            warnings=_concat([r.warnings for r in results]),
+            absent_columns=results[-1].absent_columns,
+            empty_rows=total_rows - input_rows,
+        )
+
+    def classify(self, result: ValidationResult, criteria: CriteriaSet) -> pd.DataFrame:
+        """The valid rows classified in batches of :attr:`batch_rows` rows."""
+        valid = result.valid
+        parts = [
+            classify(valid.iloc[start : start + self.batch_rows], criteria)
+            for start in range(0, max(len(valid), 1), self.batch_rows)
+        ]
+        return _concat(parts, keep_index=True)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+ENGINES["batched"] = lambda batch_rows: BatchedEngine(batch_rows or DEFAULT_BATCH_ROWS)
+
+
+def _checked_batches(source: Source, batch_rows: int) -> Iterator[ValidationResult | int]:
+    """The source's rows (blank ones at its end included) once its first checks have
+    passed, then each batch validated, with the
+    file-level judgement made on the whole source (raised as soon as it is certain, and at
+    the end on the rows the source has)."""
+    batches = source.batches(batch_rows)
+    total_rows, duplicated = _id_pass(source)
+    yield total_rows
+    failing: Counter[tuple[str, str]] = Counter()
+    reasons: list[pd.DataFrame] = []
+    first_row = 1
+    for raw in batches:
+        result = validate_rows(
+            raw, source.name, first_row=first_row, duplicated_ids=duplicated, file_level=False
+        )
+        reasons.append(result.reasons)
+        _judge_file(reasons, failing, total_rows, source.name)
+        yield result
+        first_row += result.input_rows
+    if first_row - 1 < total_rows:
+        # Blank rows at the end are not data rows: judge the file on the rows it has, as
+        # the in-memory path does.
+        so_far = pd.concat(reasons, ignore_index=True)
+        _raise_if_file_level(
+            so_far.rename(columns={"row_number": "index"}), first_row - 1, source.name
+        )
+
+
+def _concat(frames: list[pd.DataFrame], *, keep_index: bool = False) -> pd.DataFrame:
     """The batches' frames as one; the first batch's (empty) frame when all are empty."""
     filled = [f for f in frames if len(f)]
-    return pd.concat(filled, ignore_index=True) if filled else frames[0]
+    if not filled:
+        return frames[0]
+    if len(filled) == 1:
+        return filled[0] if keep_index else filled[0].reset_index(drop=True)
+    return pd.concat(filled, ignore_index=not keep_index)
 
 
 def _judge_file(
@@ -281,105 +360,10 @@ class _Sink:
 _CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
 
 
-def _raw_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """Text frames of about ``batch_rows`` rows, as :func:`read_extract` gives a file."""
-    suffix = path.suffix.lower()
-    if suffix in read.CSV_SUFFIXES:
-        frames = _csv_batches(path, batch_rows)
-    elif suffix in read.PARQUET_SUFFIXES:
-        frames = _parquet_batches(path, batch_rows)
-    else:
-        raise ExtractError(f"{path}: batched reading takes .csv or .parquet files, not '{suffix}'")
-    return (read._normalise(frame, path) for frame in _without_blank_tail(frames))
-
-
-def _without_blank_tail(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """Hold each batch's trailing blank rows back for the next one, so that only the blank
-    rows at the end of the file are left out, as the whole-file reader leaves them out."""
-    carry: pd.DataFrame | None = None
-    yielded = False
-    for frame in frames:
-        if carry is not None and len(carry):
-            frame = pd.concat([carry, frame], ignore_index=True)
-        kept = read._drop_trailing_blank_rows(frame)
-        carry = frame.iloc[len(kept) :]
-        if len(kept):
-            yielded = True
-            yield kept.reset_index(drop=True)
-    if not yielded and carry is not None:
-        yield carry  # nothing but blank rows: rejected as a file without data rows
-
-
-def _csv_reader(path: Path, header: list[str], include: list[str] | None = None):
-    """A streaming reader over the data rows, with the whole-file reader's options."""
-    options = read._csv_options(header, _EXTRACT, include)
-    options["read_options"].block_size = 1 << 24  # type: ignore[attr-defined]
-    return pacsv.open_csv(path, **options)
-
-
-def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    header = read._csv_header(path, _EXTRACT)
-    schema = pa.schema([(f"column_{i}", pa.string()) for i in range(len(header))])
-    pending: list[pa.RecordBatch] = []
-    rows, yielded = 0, False
-    for batch in _arrow_errors(path, _csv_reader(path, header)):
-        pending.append(batch)
-        rows += batch.num_rows
-        while rows >= batch_rows:
-            table = pa.Table.from_batches(pending, schema=schema)
-            yield _frame(table.slice(0, batch_rows), header, path)
-            yielded = True
-            rest = table.slice(batch_rows)
-            pending, rows = rest.to_batches(), rest.num_rows
-    if rows or not yielded:  # the rest, or a file without data rows (rejected there)
-        yield _frame(pa.Table.from_batches(pending, schema=schema), header, path)
-
-
-def _arrow_errors(path: Path, batches) -> Iterator[pa.RecordBatch]:
-    """Arrow's errors in the middle of a file as the toolkit's one-line ExtractError."""
-    try:
-        yield from batches
-    except pa.ArrowInvalid as exc:
-        raise read._csv_error(path, exc, _EXTRACT) from None
-
-
-def _frame(table: pa.Table, header: list[str], path: Path) -> pd.DataFrame:
-    frame = table.to_pandas(types_mapper=read._arrow_backed)
-    frame.columns = pd.Index(header)
-    return frame
-
-
-def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise ExtractError(f"{path}: cannot be read as Parquet ({one_line(exc)})") from None
-    read._check_header(path, parquet.schema_arrow.names, _EXTRACT.required)
-    read.refuse_nested_columns(path, parquet.schema_arrow)
-    empty = True
-    for batch in parquet.iter_batches(batch_size=batch_rows):
-        empty = False
-        table = read.bytes_as_text(pa.Table.from_batches([batch]), path)
-        frame = table.to_pandas(types_mapper=read._arrow_backed)
-        frame = frame.reset_index(drop=True)
-        read._refuse_nul_cells(frame, path)
-        yield frame
-    if empty:
-        raise ExtractError(f"{path}: has a header but no data rows")
-
-
-def _id_pass(path: Path) -> tuple[int, pa.Array]:
-    """Rows in the file and the patient ids (trimmed) that occur more than once."""
-    if path.suffix.lower() in read.PARQUET_SUFFIXES:
-        names = pq.ParquetFile(path).schema_arrow.names
-        column = next(n for n in names if n.strip().lower() == "patient_id")
-        ids = read.bytes_as_text(pq.read_table(path, columns=[column]), path).column(0)
-        ids = ids if pa.types.is_string(ids.type) else pc.cast(ids, pa.string())
-    else:
-        header = read._csv_header(path, _EXTRACT)
-        position = next(i for i, n in enumerate(header) if n.strip().lower() == "patient_id")
-        reader = _csv_reader(path, header, include=[f"column_{position}"])
-        ids = pa.chunked_array([b.column(0) for b in _arrow_errors(path, reader)], type=pa.string())
+def _id_pass(source: Source) -> tuple[int, pa.Array]:
+    """Rows in the source (at least) and the patient ids (trimmed) that occur more than once."""
+    column = source.read(columns=[PATIENT_ID])[PATIENT_ID]
+    ids = pa.array(column.astype("string[pyarrow]"), type=pa.string())
     trimmed = nfc(pc.utf8_trim_whitespace(ids))  # as validation reads an id
     trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
     counts = pc.value_counts(trimmed.drop_null())

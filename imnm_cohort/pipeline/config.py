@@ -7,7 +7,8 @@ pipeline file's folder. Every problem names the key and the file (exit code 2).
 Example (``pipelines/example.toml`` is a commented version)::
 
     [input]
-    extract = "exports/registry.csv"
+    extract = "exports/registry.csv"     # or path = "..." (contract section 7)
+    # kind = "file"                       # the default; other kinds: imnm_cohort.sources
     # mapping = "registry-mapping.toml"   # a site's own export: contract section 5
 
     [classification]
@@ -58,6 +59,7 @@ from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, available_criteria
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
+from imnm_cohort.mapping.source import MappedSource
 from imnm_cohort.outputs.registry import FORMATS
 from imnm_cohort.outputs.xml_text import first_illegal
 from imnm_cohort.settings_files import (
@@ -65,6 +67,8 @@ from imnm_cohort.settings_files import (
     check_settings_file,
     read_toml,
 )
+from imnm_cohort.sources.base import DEFAULT_KIND, Source, make_source
+from imnm_cohort.sources.files import FileSource
 from imnm_cohort.validation.load import InputSpec
 
 #: Formats written when a pipeline names none: the outputs of contract section 4.
@@ -77,7 +81,12 @@ DEMO_EXTRACT = BUNDLED_DEMO.parent / "demo_registry.csv"
 
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "input": {"extract": ((str,), ...), "mapping": ((str,), None)},
+    "input": {
+        "extract": ((str,), None),
+        "mapping": ((str,), None),
+        "kind": ((str,), DEFAULT_KIND),
+        "path": ((str,), None),
+    },
     "classification": {"criteria": ((str,), DEFAULT_CRITERIA)},
     "analysis": {
         "window_years": ((int, float), 3),
@@ -137,8 +146,8 @@ class PipelineConfig:
     ----------
     source : Path or None
         The pipeline file (None when built in code).
-    extract : Path
-        The input extract (absolute).
+    extract : Path or None
+        The input extract (absolute); None when ``[input] kind`` names another source.
     criteria : str
     malignancy : MalignancyOptions
     seed : int
@@ -158,10 +167,15 @@ class PipelineConfig:
     notes : tuple of str
         One line per setting the run does not take from the file, and why (the run prints
         them and the manifest records them).
+    input : Source or None
+        The source of another ``[input] kind`` than ``"file"`` (None for a file).
+    input_settings : tuple of (str, object)
+        That source's ``[input]`` settings as the file gives them (the manifest records
+        them; a setting never holds a credential, contract section 7).
     """
 
     source: Path | None
-    extract: Path
+    extract: Path | None
     criteria: str = DEFAULT_CRITERIA
     malignancy: MalignancyOptions = field(default_factory=MalignancyOptions)
     seed: int = 0
@@ -174,13 +188,20 @@ class PipelineConfig:
     table_one: TableOneOptions = field(default_factory=TableOneOptions)
     report: ReportSettings = field(default_factory=ReportSettings)
     notes: tuple[str, ...] = ()
+    input: Source | None = None
+    input_settings: tuple[tuple[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
         given = {"mapping": str(self.mapping)} if self.mapping is not None else {}
+        where: dict[str, Any] = (
+            {"extract": str(self.extract)}
+            if self.input is None
+            else {"kind": self.input.kind, **dict(self.input_settings)}
+        )
         return {
             "pipeline": str(self.source) if self.source else None,
-            "input": {"extract": str(self.extract), **given},
+            "input": {**where, **given},
             "classification": {"criteria": self.criteria},
             "analysis": {
                 **asdict(self.malignancy),
@@ -194,8 +215,32 @@ class PipelineConfig:
         }
 
     def input_spec(self) -> InputSpec:
-        """The input: the extract (or export) and its mapping, as the commands share it."""
+        """The input file (extract or export) and its mapping, as the commands share it.
+
+        Raises
+        ------
+        ConfigError
+            The input is not a file (``[input] kind``).
+        """
+        if self.extract is None:
+            raise ConfigError(f"{self.source or 'pipeline'}: [input] is not a file")
         return InputSpec(self.extract, self.mapping)
+
+    def input_source(self) -> Source:
+        """The input as a source: the ``[input] kind``'s (a file by default), read through
+        the mapping file when there is one."""
+        if self.input is not None:
+            found: Source = self.input
+        elif self.extract is not None:
+            found = FileSource(self.extract)
+        else:
+            raise ConfigError(f"{self.source or 'pipeline'}: [input] names no source")
+        return found if self.mapping is None else MappedSource(found, self.mapping)
+
+    @property
+    def input_label(self) -> str:
+        """The input's short name in reports and messages (a file's name)."""
+        return self.input_source().label
 
     def digest(self) -> str:
         """A short hash of the settings that shape the results (not the paths)."""
@@ -237,8 +282,10 @@ class PipelineConfig:
             read_toml(mapping, "mapping file")
         new_extract = Path(extract).resolve() if extract is not None else self.extract
         changes: dict[str, Any] = {}
-        if self.is_demo and new_extract != self.extract:
-            changes = {
+        if extract is not None:  # a file replaces a source of another kind
+            changes.update(input=None, input_settings=())
+        if self.is_demo and new_extract != self.extract and new_extract is not None:
+            changes |= {
                 "report": ReportSettings(),
                 "reference_rates": None,
                 "output_root": Path.cwd() / "reports" / new_extract.stem,
@@ -262,7 +309,7 @@ class PipelineConfig:
     @property
     def is_demo(self) -> bool:
         """Whether the pipeline reads the bundled synthetic registry."""
-        return self.extract == DEMO_EXTRACT.resolve()
+        return self.input is None and self.extract == DEMO_EXTRACT.resolve()
 
 
 def load_pipeline(
@@ -291,6 +338,7 @@ def load_pipeline(
     """
     path = Path(path) if path is not None else BUNDLED_DEMO
     raw = read_toml(path, "pipeline file")
+    raw, kind, settings = _input_kind(raw)
     values = _check(raw, path)
     base = path.resolve().parent
     # The bundled demo writes under the current folder, not inside the installed package.
@@ -321,12 +369,20 @@ def load_pipeline(
     table_one = table_one_options(given_t1, str(path))
     for i, variable in enumerate(table_one.variables):
         _refuse_control_characters(path, f"[table_one] variables[{i}] label", variable.label)
-    own_extract = (base / values["input"]["extract"]).resolve()
-    if extract is None and not own_extract.is_file():
-        raise ConfigError(
-            f"{path}: [input] extract = {values['input']['extract']!r}: "
-            f"no such file ({own_extract})"
-        )
+    own_extract, own_source = None, None
+    if kind != DEFAULT_KIND:
+        own_source = make_source(kind, settings, base, str(path))
+    else:
+        key = "path" if values["input"]["path"] is not None else "extract"
+        if values["input"]["path"] is not None and values["input"]["extract"] is not None:
+            raise ConfigError(f"{path}: [input] give path or extract, not both")
+        if values["input"][key] is None:
+            raise ConfigError(f"{path}: missing key 'extract' in [input]")
+        own_extract = (base / values["input"][key]).resolve()
+        if extract is None and not own_extract.is_file():
+            raise ConfigError(
+                f"{path}: [input] {key} = {values['input'][key]!r}: no such file ({own_extract})"
+            )
     rates_name = values["analysis"]["reference_rates"]
     rates = None
     if rates_name is not None:
@@ -362,6 +418,9 @@ def load_pipeline(
         reference_rates=rates,
         mapping=own_mapping,
         table_one=table_one,
+        input=own_source,
+        # JSON-ready for the manifest (a TOML date as its ISO text)
+        input_settings=tuple(json.loads(json.dumps(settings, default=str)).items()),
     )
     if extract is None and output_root is None and mapping is None:
         return config
@@ -402,6 +461,20 @@ def _report_settings(values: dict[str, Any], path: Path) -> ReportSettings:
         data_cutoff=cutoff.isoformat() if isinstance(cutoff, dt.date) else "",
         authors=tuple(a.strip() for a in authors if a.strip()),
     )
+
+
+def _input_kind(raw: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """``[input] kind`` and, for a kind other than ``"file"``, its own settings (every key
+    but ``kind`` and ``mapping``, checked by its source) taken out of the file's values."""
+    given = raw.get("input")
+    if not isinstance(given, dict):
+        return raw, DEFAULT_KIND, {}
+    kind = given.get("kind", DEFAULT_KIND)
+    if not isinstance(kind, str) or kind == DEFAULT_KIND:
+        return raw, DEFAULT_KIND, {}  # a kind that is not text is named by _check
+    settings = {k: v for k, v in given.items() if k not in ("kind", "mapping")}
+    kept = {k: v for k, v in given.items() if k in ("kind", "mapping")}
+    return {**raw, "input": kept}, kind, settings
 
 
 def _check(raw: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:

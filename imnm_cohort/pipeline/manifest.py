@@ -101,7 +101,7 @@ def build_manifest(
         "criteria": {"name": criteria.name, "citation": criteria.citation},
         "config": config.to_dict(),
         "input": {
-            "file": config.extract.name,
+            **config.input_source().describe(),
             "sha256": input_sha,
             **({"mapping": result.mapping} if result.mapping else {}),
         },

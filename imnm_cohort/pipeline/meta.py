@@ -47,7 +47,7 @@ def report_meta(
             r.study,
             f"Data cut-off: {cutoff}" if cutoff else "",
             "Authors: " + ", ".join(r.authors) if r.authors else "",
-            f"Criteria: {criteria.name}; extract {config.extract.name}; run {run_name}",
+            f"Criteria: {criteria.name}; extract {config.input_label}; run {run_name}",
         )
         if line
     ]
@@ -59,7 +59,7 @@ def report_meta(
         "data_cutoff": cutoff,
         "authors": list(r.authors),
         "heading_lines": heading_lines,
-        "source_name": config.extract.name,
+        "source_name": config.input_label,
         "run_name": run_name,
         "generated_utc": generated,
         "version": toolkit,
@@ -83,7 +83,7 @@ def report_meta(
             ("study", r.study),
             ("data cut-off", r.data_cutoff),
             ("authors", "; ".join(r.authors)),
-            ("extract", config.extract.name),
+            ("extract", config.input_label),
             ("input SHA-256", input_sha),
             ("criteria", f"{criteria.name}: {criteria.title}"),
             ("run", run_name),

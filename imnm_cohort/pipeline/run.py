@@ -22,6 +22,7 @@ from typing import TypeVar
 from imnm_cohort.analysis.cohort import AnalysisProgress
 from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.disclosure.suppression import suppress
+from imnm_cohort.engines.base import Engine
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.io.tables import write_failure
 from imnm_cohort.pipeline import runfolder, stages
@@ -85,6 +86,7 @@ def run_pipeline(
     progress: Callable[[str, float | None], None] | None = None,
     analysis_progress: AnalysisProgress | None = None,
     now: dt.datetime | None = None,
+    engine: Engine | None = None,
 ) -> RunResult:
     """Run a pipeline and publish its run folder.
 
@@ -101,6 +103,9 @@ def run_pipeline(
         Passed to :func:`~imnm_cohort.analysis.analyse`: progress within the analyse stage.
     now : datetime, optional
         The run's time (for tests); the current UTC time otherwise.
+    engine : Engine, optional
+        How validation and classification run (:mod:`imnm_cohort.engines`); in memory by
+        default. Every engine gives the same outputs.
 
     Returns
     -------
@@ -117,17 +122,17 @@ def run_pipeline(
     """
     stage = _Stages(progress)
     started = now or dt.datetime.now(dt.UTC)
-    if not config.extract.is_file():
+    if config.extract is not None and not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     root = config.output_root
     notes: list[str] = []
     # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
         extract = stage("read", lambda: stages.read(config))
-        result = stage("validate", lambda: stages.validate(config, extract))
+        result = stage("validate", lambda: stages.validate(config, extract, engine))
         if result.empty_rows:
-            notes.append(f"{config.extract.name}: {empty_rows_skipped(result.empty_rows)}")
-        criteria, classified = stage("classify", lambda: stages.classify(config, result))
+            notes.append(f"{config.input_label}: {empty_rows_skipped(result.empty_rows)}")
+        criteria, classified = stage("classify", lambda: stages.classify(config, result, engine))
         analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
         disclosed = stage("disclose", lambda: stages.disclose(config, result, classified, analysis))
         declarations: dict[str, Declaration] = {"summary.json": disclosed.declaration}

@@ -25,19 +25,11 @@ from pathlib import Path
 
 from imnm_cohort.errors import RunLockedError
 from imnm_cohort.io.tables import write_failure
+from imnm_cohort.sources.files import sha256_of as sha256_of  # the manifest's digests
 
 LOCK_NAME = ".imnm-cohort.lock"
 LATEST = "latest"
 INCOMPLETE_PREFIX = ".incomplete-"
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -17,19 +17,19 @@ from imnm_cohort.analysis.cohort import AnalysisProgress, CohortAnalysis
 from imnm_cohort.analysis.cohort import analyse as analyse_cohort
 from imnm_cohort.analysis.plotdata import FigureData, figure_data
 from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
-from imnm_cohort.classify.procedure import classify as classify_patients
 from imnm_cohort.classify.procedure import reason_counts
 from imnm_cohort.contracts.patients import CONTRACT_VERSION
 from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.disclosure.suppression import Policy, Suppressed, suppress
-from imnm_cohort.errors import ConfigError, ExtractError
+from imnm_cohort.engines.base import Engine, engine_for
+from imnm_cohort.errors import ConfigError
 from imnm_cohort.outputs.registry import RunOutputs, uses_figures, write_outputs
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.changes import SNAPSHOT, snapshot
 from imnm_cohort.pipeline.config import PipelineConfig
 from imnm_cohort.report.render import view
-from imnm_cohort.validation.load import load_input
+from imnm_cohort.sources.base import Source
 from imnm_cohort.validation.validate import ValidationResult
 
 if TYPE_CHECKING:
@@ -39,9 +39,10 @@ from imnm_cohort.io.tables import write_table, write_text
 
 @dataclass(frozen=True)
 class Extract:
-    """The input file as found: its path and checksum (the manifest records both)."""
+    """The input as found: its source and the SHA-256 of its content (the manifest records
+    both: ``source.describe()`` and ``sha256``)."""
 
-    path: Path
+    source: Source
     sha256: str
 
 
@@ -65,28 +66,31 @@ class Disclosed:
 
 
 def read(config: PipelineConfig) -> Extract:
-    """Find the input and take its checksum.
+    """Find the input and take its fingerprint (:meth:`Source.fingerprint`).
 
     Raises
     ------
     ExtractError
-        When the file is missing.
+        When the input cannot be found (a missing file).
     """
-    if not config.extract.is_file():
-        raise ExtractError(f"{config.extract}: file not found")
-    return Extract(config.extract, runfolder.sha256_of(config.extract))
+    source = config.input_source()
+    return Extract(source, source.fingerprint())
 
 
-def validate(config: PipelineConfig, extract: Extract) -> ValidationResult:
+def validate(
+    config: PipelineConfig, extract: Extract, engine: Engine | None = None
+) -> ValidationResult:
     """Read the input (mapping a site's export when the pipeline names a mapping) and
-    validate its rows; bad rows go to quarantine."""
-    return load_input(config.input_spec())
+    validate its rows with the engine (in memory by default); bad rows go to quarantine."""
+    return (engine or engine_for()).validate(extract.source)
 
 
-def classify(config: PipelineConfig, result: ValidationResult) -> tuple[CriteriaSet, pd.DataFrame]:
-    """Classify the valid rows under the pipeline's criteria set."""
+def classify(
+    config: PipelineConfig, result: ValidationResult, engine: Engine | None = None
+) -> tuple[CriteriaSet, pd.DataFrame]:
+    """Classify the valid rows under the pipeline's criteria set, with the engine."""
     criteria = get_criteria(config.criteria)
-    return criteria, classify_patients(result.valid, criteria)
+    return criteria, (engine or engine_for()).classify(result, criteria)
 
 
 def analyse(

@@ -31,9 +31,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS
-from imnm_cohort.errors import ExtractError, one_line
+from imnm_cohort.errors import ConfigError, ExtractError, one_line
+from imnm_cohort.sources.base import CELL_PROBLEMS, SOURCES
 from imnm_cohort.vocabulary import (
     CLASSIFICATION_COLUMNS,
     SCORED_CLASSIFIER_COLUMNS,
@@ -61,10 +64,6 @@ RESERVED_COLUMNS = (
 #: does too is carried under the prefix as well (``eular_acr_2017_category``).
 RESERVED_PREFIXES = tuple(f"{name}_" for name in SCORED_CLASSIFIER_COLUMNS)
 EXTRA_PREFIX = "extract."
-#: ``DataFrame.attrs`` key of a reader's problems in cells (a spreadsheet's error values,
-#: formulas without a saved result): a tuple of ``(index, column, rule, value)``, the
-#: 0-based data row, the column's name, the rule code and the cell's text.
-CELL_PROBLEMS = "cell_problems"
 #: ``DataFrame.attrs`` key of the number of rows, every cell empty, that a reader left out
 #: after the last data row (a spreadsheet's formatted empty rows, a CSV's ``,,,`` lines):
 #: they are no patients, and are counted so that none goes unreported.
@@ -152,13 +151,8 @@ def read_source(path: str | Path, options: SourceOptions | None = None) -> pd.Da
         When the file cannot be used at all.
     """
     path = Path(path)
-    if not path.exists():
-        raise ExtractError(f"{path}: file not found")
-    if path.is_dir():
-        raise ExtractError(f"{path}: is a folder, not an extract file")
+    check_file(path)
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
-        raise ExtractError(f"{path}: file is empty")
     reader = READERS.get(suffix)
     if reader is None:
         known = ", ".join(sorted(READERS))
@@ -713,3 +707,281 @@ STATA_SUFFIXES = suffixes_of("stata")
 BATCHED_SUFFIXES = tuple(suffix for suffix, kind in SOURCE_FILES.items() if kind.batched)
 #: A REDCap data dictionary may also be a macro-enabled workbook.
 WORKBOOK_SUFFIXES = (*EXCEL_SUFFIXES, ".xlsm")
+
+
+# ---------------------------------------------------------------------------------------
+# The batch API: a CSV or Parquet extract read in frames of rows, and single columns read
+# alone, with the whole-file reader's checks and messages.
+
+_EXTRACT = SourceOptions(keep_types=True)
+
+
+def check_file(path: Path) -> None:
+    """The whole-file reader's first checks, which need no reading: the file exists, is not
+    a folder and is not empty.
+
+    Raises
+    ------
+    ExtractError
+    """
+    if not path.exists():
+        raise ExtractError(f"{path}: file not found")
+    if path.is_dir():
+        raise ExtractError(f"{path}: is a folder, not an extract file")
+    if path.stat().st_size == 0:
+        raise ExtractError(f"{path}: file is empty")
+
+
+def read_batches(path: str | Path, rows: int) -> Iterator[pd.DataFrame]:
+    """An extract in frames of about ``rows`` rows, each as :func:`read_extract` gives a
+    file (only the blank rows at the end of the file are left out).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` or ``.parquet``/``.pq`` extract.
+    rows : int
+        Rows per frame (at least 1).
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be used; the frames read before a damaged part have been given.
+    """
+    path = Path(path)
+    check_file(path)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        frames = _csv_batches(path, rows)
+    elif suffix in PARQUET_SUFFIXES:
+        frames = _parquet_batches(path, rows)
+    else:
+        raise ExtractError(f"{path}: batched reading takes .csv or .parquet files, not '{suffix}'")
+    return (_normalise(frame, path) for frame in _blank_tail_held_back(frames))
+
+
+def read_columns(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
+    """Contract columns of a CSV or Parquet extract read alone, as text, one row per row of
+    the file (blank rows at its end included: finding them takes every column).
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be used.
+    """
+    path = Path(path)
+    check_file(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.ParquetFile(path).schema_arrow.names
+        except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+            raise ExtractError(f"{path}: cannot be read as Parquet ({one_line(exc)})") from None
+        _check_header(path, names, _EXTRACT.required)
+        chosen = [_named(names, column, path) for column in columns]
+        table = bytes_as_text(pq.read_table(path, columns=chosen), path)
+        arrays = [c if pa.types.is_string(c.type) else pc.cast(c, pa.string()) for c in table]
+    elif path.suffix.lower() in CSV_SUFFIXES:
+        header = _csv_header(path, _EXTRACT)
+        positions = [header.index(_named(header, column, path)) for column in columns]
+        reader = _csv_reader(path, header, include=[f"column_{i}" for i in positions])
+        batches = list(_arrow_errors(path, reader))
+        arrays = [
+            pa.chunked_array([b.column(i) for b in batches], type=pa.string())
+            for i in range(len(positions))
+        ]
+    else:
+        raise ExtractError(
+            f"{path}: batched reading takes .csv or .parquet files, not '{path.suffix.lower()}'"
+        )
+    table = pa.table(dict(zip(columns, arrays, strict=True)))
+    return table.to_pandas(types_mapper=_arrow_backed)
+
+
+def _named(names: Sequence[str], column: str, path: Path) -> str:
+    """The file's own name of a contract column (matched ignoring case and spaces)."""
+    for name in names:
+        if str(name).strip().lower() == column:
+            return str(name)
+    raise ExtractError(f"{path}: missing required column(s): {column}")
+
+
+def _blank_tail_held_back(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Hold each batch's trailing blank rows back for the next one, so that only the blank
+    rows at the end of the file are left out, as the whole-file reader leaves them out."""
+    carry: pd.DataFrame | None = None
+    yielded = False
+    for frame in frames:
+        if carry is not None and len(carry):
+            frame = pd.concat([carry, frame], ignore_index=True)
+        kept = _drop_trailing_blank_rows(frame)
+        carry = frame.iloc[len(kept) :]
+        if len(kept):
+            yielded = True
+            yield kept.reset_index(drop=True)
+    if not yielded and carry is not None:
+        yield carry  # nothing but blank rows: rejected as a file without data rows
+
+
+def _csv_reader(
+    path: Path, header: list[str], include: list[str] | None = None
+) -> pacsv.CSVStreamingReader:
+    """A streaming reader over the data rows, with the whole-file reader's options."""
+    options = _csv_options(header, _EXTRACT, include)
+    options["read_options"].block_size = _BLOCK_BYTES  # type: ignore[attr-defined]
+    return pacsv.open_csv(path, **options)
+
+
+def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    header = _csv_header(path, _EXTRACT)
+    schema = pa.schema([(f"column_{i}", pa.string()) for i in range(len(header))])
+    pending: list[pa.RecordBatch] = []
+    rows, yielded = 0, False
+    for batch in _arrow_errors(path, _csv_reader(path, header)):
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= batch_rows:
+            table = pa.Table.from_batches(pending, schema=schema)
+            yield _batch_frame(table.slice(0, batch_rows), header)
+            yielded = True
+            rest = table.slice(batch_rows)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows or not yielded:  # the rest, or a file without data rows (rejected there)
+        yield _batch_frame(pa.Table.from_batches(pending, schema=schema), header)
+
+
+def _arrow_errors(path: Path, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Arrow's errors in the middle of a file as the toolkit's one-line ExtractError."""
+    try:
+        yield from batches
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(path, exc, _EXTRACT) from None
+
+
+def _batch_frame(table: pa.Table, header: list[str]) -> pd.DataFrame:
+    frame = table.to_pandas(types_mapper=_arrow_backed)
+    frame.columns = pd.Index(header)
+    return frame
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise ExtractError(f"{path}: cannot be read as Parquet ({one_line(exc)})") from None
+    _check_header(path, parquet.schema_arrow.names, _EXTRACT.required)
+    refuse_nested_columns(path, parquet.schema_arrow)
+    empty = True
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        empty = False
+        table = bytes_as_text(pa.Table.from_batches([batch]), path)
+        frame = table.to_pandas(types_mapper=_arrow_backed)
+        frame = frame.reset_index(drop=True)
+        _refuse_nul_cells(frame, path)
+        yield frame
+    if empty:
+        raise ExtractError(f"{path}: has a header but no data rows")
+
+
+# ---------------------------------------------------------------------------------------
+# The file source: ``[input] kind = "file"``.
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A registry extract in a file, read by its suffix (:data:`READERS`).
+
+    Attributes
+    ----------
+    path : Path
+        The file, as given.
+    options : SourceOptions or None
+        None for a section-1 extract (:func:`read_extract`); a mapping file's ``[source]``
+        settings for a site's own export, which :meth:`read_export` reads under its own
+        column names.
+    """
+
+    path: Path
+    options: SourceOptions | None = None
+    kind: ClassVar[str] = "file"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], base: Path) -> FileSource:
+        """``[input] path = "..."`` (or ``extract``, its older name), relative to ``base``.
+
+        Raises
+        ------
+        ConfigError
+            No path, both names, an unknown key or a path that is not text.
+        """
+        unknown = sorted(set(settings) - {"path", "extract"})
+        if unknown:
+            raise ConfigError(
+                f"unknown key '{unknown[0]}' for kind = \"file\"; known keys: path, mapping"
+            )
+        given = [k for k in ("path", "extract") if k in settings]
+        if len(given) != 1:
+            raise ConfigError(
+                'give the file as path = "..."' if not given else "give path or extract, not both"
+            )
+        value = settings[given[0]]
+        if not isinstance(value, str):
+            raise ConfigError(f"{given[0]} must be str, not {type(value).__name__} ({value!r})")
+        return cls((base / value).resolve())
+
+    @property
+    def name(self) -> str:
+        """The path as given (messages name it)."""
+        return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """The file's name."""
+        return self.path.name
+
+    def fingerprint(self) -> str:
+        """The file's SHA-256.
+
+        Raises
+        ------
+        ExtractError
+            The file is missing.
+        """
+        if not self.path.is_file():
+            raise ExtractError(f"{self.path}: file not found")
+        return sha256_of(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        """``{"file": <name>}``: the manifest's record of a file, beside its SHA-256."""
+        return {"file": self.label}
+
+    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The extract (:func:`read_extract`), or some of its columns
+        (:func:`read_columns`)."""
+        if columns is not None:
+            return read_columns(self.path, columns)
+        return read_extract(self.path)
+
+    def read_export(self, options: SourceOptions) -> pd.DataFrame:
+        """The file's cells under its own header (:func:`read_source`), for a mapping."""
+        return read_source(self.path, options)
+
+    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """Frames of ``rows`` rows streamed from a CSV or Parquet file
+        (:func:`read_batches`)."""
+        return read_batches(self.path, rows)
+
+
+SOURCES["file"] = FileSource.from_settings

@@ -1,8 +1,11 @@
-"""Inputs: an export path plus an optional mapping file, read, mapped and validated.
+"""Inputs: a source, or an export path plus a mapping file, read, mapped and validated.
 
-:class:`InputSpec` is what ``validate``, ``classify``, ``run`` and pipeline files share. With
-no mapping, the file is a section-1 extract (:func:`~imnm_cohort.validation.validate.load_extract`).
-With one, the export is read with the mapping's ``[source]`` settings, mapped
+:class:`InputSpec` is what ``validate``, ``classify`` and ``run`` share for files: it builds
+the :class:`~imnm_cohort.sources.base.Source` (a
+:class:`~imnm_cohort.sources.files.FileSource`, wrapped in a
+:class:`~imnm_cohort.mapping.source.MappedSource` when a mapping is given). With no mapping,
+the source's rows are a section-1 extract and are validated as they are. With one, the export
+is read with the mapping's ``[source]`` settings, mapped
 (:func:`~imnm_cohort.mapping.apply.apply_mapping`) and validated; rows of the result are then
 patients, and every quarantined patient keeps its export row numbers (1-based). Invariant:
 export rows = rows of valid patients + rows of quarantined patients.
@@ -18,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
-from imnm_cohort.errors import ExtractError
-from imnm_cohort.mapping.apply import MappedExport, apply_mapping
-from imnm_cohort.mapping.spec import MappingSpec, load_mapping
-from imnm_cohort.sources.files import read_source
-from imnm_cohort.validation.validate import ValidationResult, load_extract, validate_extract
+from imnm_cohort.mapping.apply import MappedExport
+from imnm_cohort.mapping.source import MappedSource
+from imnm_cohort.mapping.spec import MappingSpec
+from imnm_cohort.sources.base import Source
+from imnm_cohort.sources.files import FileSource
+from imnm_cohort.validation.validate import ValidationResult, validate_extract
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ class InputSpec:
     path: Path
     mapping: Path | None = None
 
+    def source(self) -> Source:
+        """The file as a source, wrapped by the mapping when there is one."""
+        file = FileSource(Path(self.path))
+        return file if self.mapping is None else MappedSource(file, Path(self.mapping))
+
 
 def read_mapped(
     path: str | Path, mapping: str | Path | MappingSpec
@@ -53,15 +62,18 @@ def read_mapped(
     ExtractError
         The export cannot be read.
     """
-    spec = mapping if isinstance(mapping, MappingSpec) else load_mapping(mapping)
-    raw = read_source(path, spec.source_options())
-    if len(raw) == 0:
-        raise ExtractError(f"{path}: has a header but no data rows")
-    return spec, apply_mapping(raw, spec)
+    spec = mapping if isinstance(mapping, MappingSpec) else Path(mapping)
+    return MappedSource(FileSource(Path(path)), spec).mapped()
 
 
-def load_input(source: InputSpec) -> ValidationResult:
+def load_input(source: InputSpec | Source) -> ValidationResult:
     """Read, map (when a mapping is given) and validate an input.
+
+    Parameters
+    ----------
+    source : InputSpec or Source
+        A file and its mapping, or any source (a
+        :class:`~imnm_cohort.mapping.source.MappedSource` for a site's export).
 
     Returns
     -------
@@ -69,9 +81,11 @@ def load_input(source: InputSpec) -> ValidationResult:
         With a mapping: one row per patient; ``quarantine`` and ``reasons`` carry
         ``export_rows``; ``export_rows`` and ``mapping`` are set.
     """
-    if source.mapping is None:
-        return load_extract(source.path)
-    spec, mapped = read_mapped(source.path, source.mapping)
+    if isinstance(source, InputSpec):
+        source = source.source()
+    if not isinstance(source, MappedSource):
+        return validate_extract(source.read(), source=source.name)
+    spec, mapped = source.mapped()
     frame = mapped.extract.copy()
     absent = [name for name in CONTRACT_COLUMNS if name not in frame.columns]
     for name in absent:
@@ -79,7 +93,7 @@ def load_input(source: InputSpec) -> ValidationResult:
     frame.attrs["absent_columns"] = absent
     result = validate_extract(
         frame,
-        source=str(source.path),
+        source=source.name,
         prior_failures=mapped.failures,
         column_sources=mapped.sources,
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from imnm_cohort import FileLevelError, validate_extract
-from tests.conftest import text_frame
+from imnm_cohort import FileLevelError
+from tests.conftest import text_frame, validate
 
 QUARANTINED = [
     # (overrides, column, rule)
@@ -77,7 +77,7 @@ QUARANTINED = [
 @pytest.mark.parametrize(("overrides", "column", "rule"), QUARANTINED)
 def test_rule_breaking_row_is_quarantined_with_its_reason(overrides, column, rule):
     frame = text_frame([{"patient_id": "OK1"}, {"patient_id": "BAD", **overrides}])
-    result = validate_extract(frame)
+    result = validate(frame)
     assert result.valid["patient_id"].tolist() == ["OK1"]
     assert result.quarantined_rows == 1
     reasons = result.reasons[["row_number", "column", "rule"]].values.tolist()
@@ -109,13 +109,13 @@ VALID = [
 
 @pytest.mark.parametrize("overrides", VALID)
 def test_valid_values_are_kept(overrides):
-    result = validate_extract(text_frame([overrides]))
+    result = validate(text_frame([overrides]))
     assert result.quarantined_rows == 0, result.reasons.to_string()
     assert result.valid_rows == 1
 
 
 def test_values_are_normalised():
-    result = validate_extract(
+    result = validate(
         text_frame(
             [
                 {
@@ -139,7 +139,7 @@ def test_rows_sharing_a_patient_id_are_all_quarantined():
     frame = text_frame(
         [{"patient_id": "A"}, {"patient_id": "B"}, {"patient_id": "A"}, {"patient_id": "A"}]
     )
-    result = validate_extract(frame)
+    result = validate(frame)
     assert result.valid["patient_id"].tolist() == ["B"]
     assert result.quarantine["row_number"].tolist() == [1, 3, 4]
     assert set(result.reasons["rule"]) == {"duplicate_patient_id"}
@@ -149,7 +149,7 @@ def test_every_reason_of_a_row_is_kept():
     frame = text_frame(
         [{"sex": "x", "ck_peak": "-5", "birth_date": "bad", "death_date": "2019-01-01"}]
     )
-    result = validate_extract(frame)
+    result = validate(frame)
     got = set(map(tuple, result.reasons[["column", "rule"]].values.tolist()))
     assert got == {
         ("sex", "not_allowed"),
@@ -163,12 +163,12 @@ def test_every_reason_of_a_row_is_kept():
 
 
 def test_unparseable_required_value_is_reported_once():
-    result = validate_extract(text_frame([{"onset_date": "2015-13-01"}]))
+    result = validate(text_frame([{"onset_date": "2015-13-01"}]))
     assert result.reasons[["column", "rule"]].values.tolist() == [["onset_date", "not_a_date"]]
 
 
 def test_extra_columns_are_carried_through_untouched():
-    result = validate_extract(text_frame([{"site": " Centre A ", "notes": "=1+1"}]))
+    result = validate(text_frame([{"site": " Centre A ", "notes": "=1+1"}]))
     assert result.valid["site"].tolist() == [" Centre A "]
     assert result.valid["notes"].tolist() == ["=1+1"]
 
@@ -192,31 +192,31 @@ def test_extra_columns_are_carried_through_untouched():
     ],
 )
 def test_implausible_values_stay_with_a_warning(overrides, code):
-    result = validate_extract(text_frame([overrides]))
+    result = validate(text_frame([overrides]))
     assert result.valid_rows == 1
     assert result.warnings["code"].tolist() == [code]
 
 
 @pytest.mark.parametrize("code", ["C00", "C97", "C50.9", "C509"])
 def test_malignant_codes_give_no_warning(code):
-    result = validate_extract(text_frame([{"cancer_date": "2016-01-01", "cancer_icd10": code}]))
+    result = validate(text_frame([{"cancer_date": "2016-01-01", "cancer_icd10": code}]))
     assert result.warnings.empty
 
 
 def test_diagnosis_before_death_after_last_follow_up_gives_no_warning():
     # The end of observation is the death date when there is one.
     rows = [{"diagnosis_date": "2020-07-01", "death_date": "2020-08-01"}]
-    assert validate_extract(text_frame(rows)).warnings.empty
+    assert validate(text_frame(rows)).warnings.empty
 
 
 def test_ck_of_exactly_100000_gives_no_warning():
-    assert validate_extract(text_frame([{"ck_peak": "100000"}])).warnings.empty
+    assert validate(text_frame([{"ck_peak": "100000"}])).warnings.empty
 
 
 def test_most_rows_breaking_one_rule_is_a_file_level_error():
     rows = [{"birth_date": f"0{i % 9 + 1}/03/1955"} for i in range(12)] + [{}] * 8
     with pytest.raises(FileLevelError) as info:
-        validate_extract(text_frame(rows), source="extract.csv")
+        validate(text_frame(rows), source="extract.csv")
     err = info.value
     assert (err.column, err.rule, err.failing_rows, err.total_rows) == (
         "birth_date",
@@ -230,11 +230,11 @@ def test_most_rows_breaking_one_rule_is_a_file_level_error():
 
 def test_half_of_rows_breaking_a_rule_is_still_a_quarantine():
     rows = [{"ck_peak": "-1"}] * 10 + [{}] * 10
-    result = validate_extract(text_frame(rows))
+    result = validate(text_frame(rows))
     assert (result.valid_rows, result.quarantined_rows) == (10, 10)
 
 
 def test_a_small_file_is_never_file_level():
     rows = [{"birth_date": "01/03/1955"}] * 9
-    result = validate_extract(text_frame(rows))
+    result = validate(text_frame(rows))
     assert result.quarantined_rows == 9

@@ -51,7 +51,8 @@ def meta_for(config, done):
 
 def test_read_finds_the_input_and_its_checksum(config, tmp_path):
     extract = stages.read(config)
-    assert len(extract.sha256) == 64 and extract.path == config.extract
+    assert len(extract.sha256) == 64 and extract.source.name == str(config.extract)
+    assert extract.sha256 == hashlib.sha256(config.extract.read_bytes()).hexdigest()
     with pytest.raises(ExtractError, match="file not found"):
         stages.read(dataclasses.replace(config, extract=tmp_path / "gone.csv"))
 

@@ -1,0 +1,162 @@
+"""The source protocol: where a table of patients comes from, whatever holds it.
+
+A source gives the rows of a patient table as text cells (the frame validation takes), a
+fingerprint of its content for the manifest and the run's name, and a description of where
+it is (never a credential). A pipeline file's ``[input] kind`` picks the source from
+:data:`SOURCES`; ``kind = "file"`` (the default) is a file read by its suffix
+(:mod:`imnm_cohort.sources.files`). A new kind is one module with a class that follows
+:class:`Source` and one line that registers its factory::
+
+    SOURCES["toy"] = ToySource.from_settings
+
+A factory takes the ``[input]`` settings other than ``kind`` and ``mapping`` (values as
+the TOML file gives them) and the pipeline file's folder (relative paths are read from
+there); it raises :class:`~imnm_cohort.errors.ConfigError` for a setting it cannot use.
+Reading a site's own export through a mapping file wraps any source
+(:class:`~imnm_cohort.mapping.source.MappedSource`); the source never validates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from imnm_cohort.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The kind a pipeline's ``[input]`` has when it names none.
+DEFAULT_KIND = "file"
+#: ``DataFrame.attrs`` key of a reader's problems in cells (a spreadsheet's error values,
+#: formulas without a saved result): a tuple of ``(index, column, rule, value)``, the
+#: 0-based data row, the column's name, the rule code and the cell's text.
+CELL_PROBLEMS = "cell_problems"
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A table of patients, one row per patient, wherever it is kept.
+
+    Attributes
+    ----------
+    kind : str
+        The ``[input] kind`` that makes it (``"file"``).
+    name : str
+        How messages name the source (a file's path as given).
+    label : str
+        A short name for reports and the manifest (a file's name).
+    """
+
+    @property
+    def kind(self) -> str:
+        """The ``[input] kind`` that makes it."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """How messages name the source."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """A short name for reports and the manifest."""
+        ...
+
+    def fingerprint(self) -> str:
+        """The SHA-256 (hexadecimal) of the content: equal content, equal fingerprint. The
+        run's name and the manifest's ``input.sha256`` take it.
+
+        Raises
+        ------
+        ExtractError
+            The source cannot be reached.
+        """
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Where the data is, JSON-ready, for the manifest's ``input`` (never a
+        credential): a file gives ``{"file": name}``; another kind starts with
+        ``"kind"``."""
+        ...
+
+    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows as an extract's text cells.
+
+        Without ``columns``: what :func:`~imnm_cohort.sources.files.read_extract` gives a
+        file (contract columns under their contract names, absent optional columns added
+        empty and listed in ``attrs["absent_columns"]``, trailing blank rows left out),
+        index 0..n-1. With ``columns``: those contract columns only; a source may keep the
+        rows at the end that are blank in every column (finding them needs every column),
+        so such a frame's length is at least the number of data rows.
+
+        Raises
+        ------
+        ExtractError
+            The source cannot be used at all; one line naming it and the problem.
+        """
+        ...
+
+    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`read` in consecutive frames of about ``rows`` rows each (at
+        least one frame; each indexed from 0)."""
+        ...
+
+
+#: A source factory: ``factory(settings, base)`` -> a source; ``settings`` are the
+#: ``[input]`` keys other than ``kind`` and ``mapping``, ``base`` the pipeline's folder.
+SourceFactory = Callable[[Mapping[str, Any], Path], Source]
+
+#: The registry of sources, by ``[input] kind``.
+SOURCES: dict[str, SourceFactory] = {}
+
+
+def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) -> Source:
+    """The source of ``[input] kind`` built from its settings.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`SOURCES`.
+    settings : mapping
+        The other ``[input]`` keys.
+    base : Path
+        The folder relative paths are read from.
+    where : str
+        The pipeline file, for messages.
+
+    Raises
+    ------
+    ConfigError
+        An unknown kind, or settings the source cannot use (the message names the file).
+    """
+    import imnm_cohort.sources.files  # noqa: F401  (registers "file")
+
+    factory = SOURCES.get(kind)
+    if factory is None:
+        raise ConfigError(
+            f"{where}: [input] kind = {kind!r} is not a known source; "
+            f"choose one of: {', '.join(sorted(SOURCES))}"
+        )
+    try:
+        return factory(settings, base)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [input] {exc}") from None
+
+
+def slices(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
+    """A frame in consecutive slices of ``rows`` rows, each indexed from 0 (one empty
+    slice for an empty frame), keeping the frame's ``attrs`` (its cells' problems renumbered
+    within each slice)."""
+    if rows < 1:
+        raise ValueError("rows must be at least 1")
+    problems = frame.attrs.get(CELL_PROBLEMS, ())
+    for start in range(0, max(len(frame), 1), rows):
+        part = frame.iloc[start : start + rows].reset_index(drop=True)
+        part.attrs = dict(frame.attrs)
+        if problems:
+            part.attrs[CELL_PROBLEMS] = tuple(
+                (row - start, *rest) for row, *rest in problems if start <= row < start + rows
+            )
+        yield part

@@ -1,0 +1,28 @@
+"""The specification tests of validation and classification run on every engine, as a
+query language's specification runs on every query engine: each test of the modules below
+runs once in memory and once in batches of two rows (``tests.conftest.ENGINE``)."""
+
+from __future__ import annotations
+
+import pytest
+
+import tests.conftest as shared
+
+#: Modules whose tests validate and classify through ``tests.conftest``'s helpers.
+ON_EVERY_ENGINE = ("test_group_", "test_extract_rules", "test_eular_acr_2017")
+#: Every engine the package registers (each registers itself when first asked for).
+ENGINE_NAMES = ("in_memory", "batched")
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if "engine" in metafunc.fixturenames and module.startswith(ON_EVERY_ENGINE):
+        metafunc.parametrize("engine", ENGINE_NAMES, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def engine(request, monkeypatch):
+    """The engine of this run of the test (in memory for modules not listed above)."""
+    name = getattr(request, "param", "in_memory")
+    monkeypatch.setitem(shared.ENGINE, "name", name)
+    return name

@@ -1,0 +1,16 @@
+"""The engines the specification tests run on are every engine the package registers."""
+
+from __future__ import annotations
+
+from imnm_cohort.engines.base import ENGINES, Engine, engine_for
+from tests.spec.conftest import ENGINE_NAMES
+
+
+def test_every_registered_engine_is_covered():
+    for name in ENGINE_NAMES:
+        assert isinstance(engine_for(1 if name == "batched" else None, name), Engine)
+    assert set(ENGINES) == set(ENGINE_NAMES)
+
+
+def test_a_module_not_listed_runs_once_in_memory(engine):
+    assert engine == "in_memory"
