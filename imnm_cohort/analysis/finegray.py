@@ -39,13 +39,10 @@ import pandas as pd
 from scipy import stats
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
-from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, cancer_risk_set
-from imnm_cohort.analysis.survival import (
-    MODEL_GROUPS_SCHEMA,
-    adjustment_covariates,
-    model_disclosure,
-    model_groups,
-)
+from imnm_cohort.analysis.coxph import FIT_ERRORS
+from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.riskset import NotEstimable, model_risk_set
+from imnm_cohort.analysis.survival import MODEL_GROUPS_SCHEMA, model_disclosure
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
@@ -402,66 +399,46 @@ def fine_gray(
 ) -> FineGrayModel:
     """Fine-Gray model of cancer among patients at risk, as the cause-specific Cox model.
 
-    Patients at risk with follow-up > 0; groups against the first group, adjusted for onset
-    age and male sex. Fewer than 10 cancers, or no two groups with cancers: no model, with
-    a reason. A group without patients at risk or without cancers (or every group, when the
-    reference group has none) and a covariate without variation are reported as terms that
-    are not estimable, with the reason (their estimates would run off to infinity). The
-    patients of a group without cancers are left out of the fit, as in the cause-specific
-    Cox model: the limit of the full model as that group's coefficient goes to minus
-    infinity (they still count in the censoring distribution). Patients whose onset age is
-    unknown are left out.
+    The patients, and the terms that are not estimable, are those of
+    :func:`~imnm_cohort.analysis.riskset.model_risk_set`, as for the cause-specific Cox
+    model: patients at risk with follow-up > 0 and a known onset age; groups against the
+    first group, adjusted for onset age and male sex. Fewer than 10 cancers, none in the
+    reference group, or no other group with cancers: no model, with a reason (as is a fit
+    that fails). A group without patients at risk or without cancers and a covariate
+    without variation are reported as terms that are not estimable, with the reason (their
+    estimates would run off to infinity). The patients of a group without cancers are left
+    out of the fit, as in the cause-specific Cox model: the limit of the full model as that
+    group's coefficient goes to minus infinity (they still count in the censoring
+    distribution).
 
     Returns
     -------
     FineGrayModel
     """
     options = options or MalignancyOptions()
-    frame, tte, label, keep = cancer_risk_set(frame, groups, options)
-    covariates = adjustment_covariates(frame)
-    keep &= (tte["time_years"].to_numpy() > 0) & np.isfinite(covariates["onset_age"])
-    x = pd.DataFrame({name: values[keep] for name, values in covariates.items()})
-    in_model = np.ones(len(x), dtype=bool)
-    time = tte["time_years"].to_numpy()[keep]
-    event = tte["event"].to_numpy()[keep]
-    events, competing = int((event == EVENT).sum()), int((event == COMPETING).sum())
-    counts = model_groups(label[keep], event, groups, competing=True)
-    reference = groups[0]
-    cancer_in = {g: bool((event[label[keep] == g] == EVENT).any()) for g in groups}
-    not_estimable = []
-    for g in groups[1:]:
-        member = label[keep] == g
-        if not member.any():
-            why = "no patients at risk in this group"
-            not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
-            continue
-        if cancer_in[g] and cancer_in[reference]:
-            x[f"group_{g}"] = member.astype(float)
-        else:
-            why = (
-                "no cancer in this group"
-                if cancer_in[reference]
-                else "no cancer in the reference group"
-            )
-            not_estimable.append(FineGrayTerm(f"group_{g}", None, None, None, None, None, why))
-            in_model &= ~member
-    for c in covariates:
-        if x.loc[in_model, c].nunique() < 2:
-            x = x.drop(columns=c)
-            not_estimable.append(FineGrayTerm(c, None, None, None, None, None, "no variation"))
-    if events < MIN_EVENTS or not any(c.startswith("group_") for c in x.columns):
-        reason = (
-            f"fewer than {MIN_EVENTS} cancers"
-            if events < MIN_EVENTS
-            else "no two groups with cancers"
-        )
-        return FineGrayModel(reference, len(time), events, competing, (), reason, counts)
-    try:
-        terms = fit_fine_gray(time, event, x, options.alpha, in_model)
-    except np.linalg.LinAlgError:
+    data = model_risk_set(frame, groups, options)
+    counts = data.counts(competing=True)
+    if (no_model := data.reason()) is not None:
         return FineGrayModel(
-            reference, len(time), events, competing, (), "singular information matrix", counts
+            data.reference, data.n, data.events, data.competing, (), no_model.words(), counts
         )
+    x, constant = data.design()
+    not_estimable = [
+        FineGrayTerm(term, None, None, None, None, None, why.words())
+        for term, why in (*data.terms.items(), *constant.items())
+        if why is not None
+    ]
+    try:
+        terms = fit_fine_gray(data.time, data.event, x, options.alpha, data.in_model)
+    except FIT_ERRORS as exc:
+        why = NotEstimable.NOT_FITTED.words(exc)
+        return FineGrayModel(data.reference, data.n, data.events, data.competing, (), why, counts)
     return FineGrayModel(
-        reference, len(time), events, competing, (*terms, *not_estimable), None, counts
+        data.reference,
+        data.n,
+        data.events,
+        data.competing,
+        (*terms, *not_estimable),
+        None,
+        counts,
     )

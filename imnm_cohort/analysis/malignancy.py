@@ -132,11 +132,13 @@ def cancer_risk_set(
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
     """The patients of ``groups`` at risk of cancer after time zero, in patient order.
 
-    Returns ``(frame, tte, label, keep)``: the frame sorted by ``patient_id`` (stably, so
-    that sums come out the same in any row order), its :func:`time_to_cancer`, each row's
-    group as a string, and whether the row is in ``groups`` and at risk.
+    Returns ``(frame, tte, label, keep)``: the frame sorted by ``patient_id`` where it has
+    one (stably, so that sums come out the same in any row order), its
+    :func:`time_to_cancer`, each row's group as a string, and whether the row is in
+    ``groups`` and at risk.
     """
-    frame = frame.sort_values("patient_id", kind="stable")
+    if "patient_id" in frame.columns:
+        frame = frame.sort_values("patient_id", kind="stable")
     tte = time_to_cancer(frame, options)
     label = frame[GROUP_COLUMN].astype(str).to_numpy()
     keep = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)

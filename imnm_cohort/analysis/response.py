@@ -220,11 +220,13 @@ def _improvement(
         denominator = mmt_max
     else:
         denominator = np.full_like(b, SCALE_RANGE[measure])
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        relative = 100.0 * diff / denominator
     # A zero baseline is read by the limit: no change is 0, any change is +-infinity.
     limit = np.where(diff > 0, np.inf, np.where(diff < 0, -np.inf, 0.0))
-    return np.round(np.where(denominator == 0, limit, relative), _DECIMALS)
+    # A change of over about 1e299 percent (a baseline near the smallest float) overflows
+    # to +-infinity when rounded, as it would in the division: the same reading, no warning.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        relative = 100.0 * diff / denominator
+        return np.round(np.where(denominator == 0, limit, relative), _DECIMALS)
 
 
 def _reasons(n: int, problems: list[tuple[str, np.ndarray]]) -> np.ndarray:

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.competing import COMPETING, EVENT
+from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
-from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.riskset import NotEstimable, model_risk_set
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
@@ -376,34 +377,6 @@ def model_disclosure(
     return Declaration(counts=tuple(counts), margins=margins)
 
 
-def model_groups(
-    label: np.ndarray, event: np.ndarray, groups: Sequence[str], competing: bool = False
-) -> dict[str, dict[str, int]]:
-    """Patients, cancers (and deaths before cancer) of each group in a model's data."""
-    out = {}
-    for g in groups:
-        member = label == g
-        counts = {"n": int(member.sum()), "events": int((event[member] == EVENT).sum())}
-        if competing:
-            counts["competing"] = int((event[member] == COMPETING).sum())
-        out[g] = counts
-    return out
-
-
-def adjustment_covariates(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The covariates the models of cancer by group adjust for, per row, as floats:
-    ``onset_age`` (NaN where unknown) and ``male`` (1 male, 0 otherwise or unknown)."""
-    return {
-        "onset_age": frame["age_at_onset_years"].to_numpy(dtype=float, na_value=np.nan),
-        "male": (frame["sex"] == "male").to_numpy(dtype=bool, na_value=False).astype(float),
-    }
-
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
-
-
 def cause_specific_cox(
     frame: pd.DataFrame,
     groups: Sequence[str] = IMNM_GROUPS,
@@ -411,15 +384,20 @@ def cause_specific_cox(
 ) -> CauseSpecificCox:
     """Fit the cause-specific Cox model for cancer among patients at risk.
 
-    A group with no patients or no cancers among those at risk gets a term marked not
+    The patients, and the terms that are not estimable, are those of
+    :func:`~imnm_cohort.analysis.riskset.model_risk_set`, as for the Fine-Gray model. A
+    group with no patients or no cancers among those at risk gets a term marked not
     estimable; the model is fitted without that group's patients, which is the limit of the
     full model as that group's log hazard ratio goes to minus infinity (its patients then
-    weigh nothing in any risk set).
+    weigh nothing in any risk set). A covariate that does not vary, or whose estimate does
+    not converge, is not estimable either.
 
     Returns
     -------
     CauseSpecificCox
-        With ``reason`` and no terms when the model cannot be fitted (too few events).
+        With ``reason`` (:class:`~imnm_cohort.analysis.riskset.NotEstimable`) and no terms
+        when the model cannot be fitted (too few cancers, none in the reference group or in
+        every other group, a fit that fails).
 
     References
     ----------
@@ -427,64 +405,32 @@ def cause_specific_cox(
     residuals. Biometrika 1994;81:515-26.
     """
     options = options or MalignancyOptions()
-    tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
-    covariates = adjustment_covariates(frame)
-    keep = (tte["at_risk"] & (tte["time_years"] > 0)).to_numpy()
-    keep &= np.isin(label, list(groups)) & np.isfinite(covariates["onset_age"])
-    label = label[keep]
-    time = tte["time_years"].to_numpy(dtype=float)[keep]
-    cancer = tte["event"].to_numpy()[keep] == EVENT
-    reference = groups[0]
-    events = int(cancer.sum())
-    counts = model_groups(label, np.where(cancer, EVENT, 0), groups)
-    inestimable = {}
-    for g in groups[1:]:
-        in_group = label == g
-        if not in_group.any():
-            inestimable[f"group_{g}"] = "no patients at risk in this group"
-        elif not cancer[in_group].any():
-            inestimable[f"group_{g}"] = (
-                "no cancers in this group: the hazard ratio is not estimable"
-            )
-    fitted_groups = [g for g in groups[1:] if f"group_{g}" not in inestimable]
-    if events < MIN_EVENTS or not fitted_groups or not (cancer & (label == reference)).any():
+    data = model_risk_set(frame, groups, options)
+    counts = data.counts()
+    if (no_model := data.reason()) is not None:
         return CauseSpecificCox(
-            reference,
-            int(keep.sum()),
-            events,
-            (),
-            f"fewer than {MIN_EVENTS} cancers, or no cancers in the reference group or in "
-            "every other group",
-            options.alpha,
-            groups=counts,
+            data.reference, data.n, data.events, (), no_model.words(), options.alpha, groups=counts
         )
-    rows = ~np.isin(label, [g for g in groups[1:] if g not in fitted_groups])
-    candidates = {
-        **{name: values[keep][rows] for name, values in covariates.items()},
-        **{f"group_{g}": (label == g)[rows] for g in fitted_groups},
-    }
-    columns = {}
-    for name, values in candidates.items():
-        if np.ptp(np.asarray(values, dtype=float)) == 0:
-            inestimable[name] = "the same for every patient at risk: not estimable"
-        else:
-            columns[name] = np.asarray(values, dtype=float)
-    x = np.column_stack(list(columns.values()))
+    design, inestimable = data.design()
+    reasons: dict[str, str] = {name: why.words() for name, why in inestimable.items()}
+    reasons |= {term: why.words() for term, why in data.terms.items() if why is not None}
+    rows = data.in_model
+    time, cancer = data.time[rows], data.event[rows] == EVENT
+    x = design.to_numpy(dtype=float)[rows]
     try:
-        fit = fit_cox(time[rows], cancer[rows], x)
+        fit = fit_cox(time, cancer, x)
     except FIT_ERRORS as exc:
         return CauseSpecificCox(
-            reference,
-            int(keep.sum()),
-            events,
+            data.reference,
+            data.n,
+            data.events,
             (),
-            f"the model could not be fitted ({_why(exc)})",
+            NotEstimable.NOT_FITTED.words(exc),
             options.alpha,
             groups=counts,
         )
     try:
-        ph: ZphTest | None = zph_test(time[rows], cancer[rows], x, fit)
+        ph: ZphTest | None = zph_test(time, cancer, x, fit)
     except FIT_ERRORS:
         ph = None  # the check is not available; the terms stand
     lower, upper = fit.hazard_ratio_ci(options.alpha)
@@ -492,12 +438,10 @@ def cause_specific_cox(
     estimated = {}
     with np.errstate(over="ignore", invalid="ignore"):
         hazard_ratios = np.exp(fit.coef)
-    for j, name in enumerate(columns):
+    for j, name in enumerate(design.columns):
         numbers = (hazard_ratios[j], lower[j], upper[j], p_values[j], fit.se[j])
         if not (fit.converged and np.all(np.isfinite(numbers)) and hazard_ratios[j] > 0):
-            inestimable[name] = (
-                "the estimate does not converge (monotone likelihood): not estimable"
-            )
+            reasons[name] = NotEstimable.NOT_CONVERGED.words()
             continue
         ph_p = float(ph.p_value[j]) if ph is not None else None
         estimated[name] = CoxTerm(
@@ -508,13 +452,13 @@ def cause_specific_cox(
             ph_p if ph_p is not None and np.isfinite(ph_p) else None,
         )
     terms = [
-        estimated.get(name) or CoxTerm(name, None, None, None, None, inestimable[name])
-        for name in [*covariates, *(f"group_{g}" for g in groups[1:])]
+        estimated.get(name) or CoxTerm(name, None, None, None, None, reasons[name])
+        for name in [*data.covariates, *data.terms]
     ]
     return CauseSpecificCox(
-        reference,
-        int(keep.sum()),
-        events,
+        data.reference,
+        data.n,
+        data.events,
         tuple(terms),
         None,
         options.alpha,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = ["DEFAULT_MIN_COUNT", "Policy"]
 
@@ -44,9 +44,9 @@ class Policy:
 
     def is_small(self, value: Any) -> bool:
         """Whether a count is withheld for being small."""
-        if not _is_int(value) or value <= 0:
-            return False
-        return value <= self.min_count if self.rounding else value < self.min_count
+        if _is_int(value) and value > 0:
+            return value <= self.min_count if self.rounding else value < self.min_count
+        return False
 
     def shown(self, value: int) -> int | str:
         """A count as published: the marker, the rounded count or the count."""
@@ -57,5 +57,5 @@ class Policy:
         return value
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

@@ -43,7 +43,7 @@ from imnm_cohort.contracts.patients import column_kind
 from imnm_cohort.errors import MappingError
 from imnm_cohort.mapping.combine import combine
 from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
-from imnm_cohort.sources.files import CELL_PROBLEMS
+from imnm_cohort.sources.base import CELL_PROBLEMS
 
 TEXT = pd.StringDtype("pyarrow")
 TICKED = ("1", "checked", "yes", "true")

@@ -21,8 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imnm_cohort.contracts.hints import BOOLEAN_VALUES, CATEGORY_VALUES, OTHER_MSA, did_you_mean
-from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS, column_kind
+from imnm_cohort.contracts.hints import BOOLEAN_VALUES, CATEGORY_VALUES, did_you_mean
+from imnm_cohort.contracts.patients import (
+    CONTRACT_COLUMNS,
+    OTHER_MSA,
+    REQUIRED_COLUMNS,
+    column_kind,
+)
 from imnm_cohort.errors import ConfigError, MappingError
 from imnm_cohort.settings_files import read_toml_and_bytes
 from imnm_cohort.sources.files import SourceOptions, is_reserved

@@ -18,12 +18,9 @@ from imnm_cohort.contracts.patients import (
     EXTRACT_SCHEMA,
     PANDERA_RULES,
     PARSE_RULES,
-)
-from imnm_cohort.validation.validate import (
-    FILE_LEVEL_MIN_ROWS,
-    FILE_LEVEL_SHARE,
     WARNING_CODES,
 )
+from imnm_cohort.validation.validate import FILE_LEVEL_MIN_ROWS, FILE_LEVEL_SHARE
 
 SCHEMA_PATH = Path("schemas") / f"extract-v{CONTRACT_VERSION}.json"
 DICTIONARY_PATH = Path("docs") / "extract-format.md"

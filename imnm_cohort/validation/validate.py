@@ -39,7 +39,8 @@ from imnm_cohort.contracts.patients import WARNING_COLUMNS as WARNING_COLUMNS
 from imnm_cohort.contracts.patients import data_quality_warnings as data_quality_warnings
 from imnm_cohort.contracts.table import TableContract
 from imnm_cohort.errors import FileLevelError
-from imnm_cohort.sources.files import CELL_PROBLEMS, EMPTY_ROWS, read_extract
+from imnm_cohort.sources.base import CELL_PROBLEMS
+from imnm_cohort.sources.files import EMPTY_ROWS, read_extract
 
 DUPLICATE_ID = PATIENTS.rule_names["field_uniqueness"]
 FILE_LEVEL_SHARE = 0.5

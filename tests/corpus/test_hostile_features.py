@@ -142,7 +142,8 @@ def test_table_one_refuses_a_row_of_identifiers_or_dates_even_if_pooling_would_h
 
 def rates_file(folder: Path, name: str = "rates.csv", **change: str) -> Path:
     """The illustrative rates with the first row's cells changed."""
-    rows = list(csv.DictReader(RATES.open()))
+    with RATES.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
     rows[0].update(change)
     path = folder / name
     with path.open("w", newline="") as handle:
@@ -184,7 +185,8 @@ def test_a_rate_file_that_is_a_folder_is_one_line_exit_2(tmp_path):
 
 
 def test_a_rate_file_name_and_source_are_inert_in_the_reports(tmp_path):
-    rows = list(csv.DictReader(RATES.open()))
+    with RATES.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
     name = f"r{LINK}.csv"
     rates = tmp_path / name
     with rates.open("w", newline="") as handle:

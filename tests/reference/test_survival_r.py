@@ -147,7 +147,7 @@ def test_a_group_without_cancers_is_not_estimable(cohort):
     result = cause_specific_cox(no_srp_cancer, imnm)
     srp = next(t for t in result.terms if t.term == "group_srp")
     assert srp.hazard_ratio is None and srp.ci is None and srp.p_value is None
-    assert "no cancers" in srp.reason
+    assert srp.reason == "no cancer in this group"
     # The other terms are the model without the srp patients (the limit as its log hazard
     # ratio goes to minus infinity).
     without = cause_specific_cox(no_srp_cancer[no_srp_cancer["imnm_group"] != "srp"], imnm)
@@ -169,6 +169,6 @@ def test_a_constant_covariate_is_not_estimable_and_the_rest_is_fitted(cohort):
     women = cohort.assign(sex="female")
     result = cause_specific_cox(women, imnm)
     male = next(t for t in result.terms if t.term == "male")
-    assert male.hazard_ratio is None and "the same for every patient" in male.reason
+    assert male.hazard_ratio is None and male.reason == "no variation"
     others = [t for t in result.terms if t.term != "male"]
     assert all(t.hazard_ratio is not None and t.ph_p_value is not None for t in others)

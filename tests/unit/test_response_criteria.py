@@ -13,6 +13,7 @@ import itertools
 import math
 import subprocess
 import sys
+import warnings
 from dataclasses import FrozenInstanceError
 from typing import Any
 
@@ -528,6 +529,20 @@ def test_imacs_columns_equal_scalars_in_any_row_order(pairs, seed):
     order = np.random.default_rng(seed).permutation(len(pairs))
     shuffled = imacs_improvements(before.iloc[order], after.iloc[order])
     pd.testing.assert_frame_equal(shuffled.loc[result.index], result)
+
+
+def test_a_baseline_near_the_smallest_float_is_an_infinite_change_without_a_warning():
+    # 100 * 10 / 1e-300 is finite, but rounding it to 9 decimals overflows (found by the
+    # property above, which draws any float in the scale).
+    before = dict.fromkeys(MEASURES, 1.0) | {"physician_global": 1e-300}
+    after = dict.fromkeys(MEASURES, 1.0) | {"physician_global": 10.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        imacs = imacs_improvement(before, after)
+        score = ic.total_improvement_score(before, after, change="baseline")
+    assert imacs.percent_change["physician_global"] == -math.inf
+    assert imacs.worse_measures == ("physician_global",)
+    assert score.points["physician_global"] == 0
 
 
 def test_a_response_measure_error_is_bad_data_at_the_command_line():

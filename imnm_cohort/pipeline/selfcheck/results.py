@@ -7,7 +7,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from imnm_cohort.disclosure.declarations import dotted
-from imnm_cohort.disclosure.suppression import Policy, _get, leaves
+from imnm_cohort.disclosure.declarations import get as _get
+from imnm_cohort.disclosure.suppression import Policy, leaves
 from imnm_cohort.pipeline.selfcheck.counts import _is_number
 from imnm_cohort.pipeline.selfcheck.findings import Finding, SelfCheck
 
