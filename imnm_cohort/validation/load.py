@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
-from imnm_cohort.errors import ExtractError
+from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.mapping.apply import MappedExport, apply_mapping
 from imnm_cohort.mapping.spec import MappingSpec, load_mapping
 from imnm_cohort.sources.files import read_source
@@ -42,9 +42,12 @@ class InputSpec:
 
 
 def read_mapped(
-    path: str | Path, mapping: str | Path | MappingSpec
+    path: str | Path, mapping: str | Path | MappingSpec, raw: pd.DataFrame | None = None
 ) -> tuple[MappingSpec, MappedExport]:
     """Check the mapping file, read the export with its settings and map it.
+
+    ``raw``, when given, is the export already read as text cells (a REDCap project over
+    its API, :mod:`imnm_cohort.sources.redcap`); ``path`` then only names it in messages.
 
     Raises
     ------
@@ -54,14 +57,18 @@ def read_mapped(
         The export cannot be read.
     """
     spec = mapping if isinstance(mapping, MappingSpec) else load_mapping(mapping)
-    raw = read_source(path, spec.source_options())
+    if raw is None:
+        raw = read_source(path, spec.source_options())
     if len(raw) == 0:
         raise ExtractError(f"{path}: has a header but no data rows")
     return spec, apply_mapping(raw, spec)
 
 
-def load_input(source: InputSpec) -> ValidationResult:
+def load_input(source: InputSpec, raw: pd.DataFrame | None = None) -> ValidationResult:
     """Read, map (when a mapping is given) and validate an input.
+
+    ``raw``, when given, is the export already read (see :func:`read_mapped`); it needs a
+    mapping.
 
     Returns
     -------
@@ -70,8 +77,12 @@ def load_input(source: InputSpec) -> ValidationResult:
         ``export_rows``; ``export_rows`` and ``mapping`` are set.
     """
     if source.mapping is None:
+        if raw is not None:
+            raise ConfigError(
+                f"{source.path}: a REDCap project needs a mapping file ([input] mapping)"
+            )
         return load_extract(source.path)
-    spec, mapped = read_mapped(source.path, source.mapping)
+    spec, mapped = read_mapped(source.path, source.mapping, raw)
     frame = mapped.extract.copy()
     absent = [name for name in CONTRACT_COLUMNS if name not in frame.columns]
     for name in absent:
