@@ -65,6 +65,7 @@ from imnm_cohort.settings_files import (
     check_settings_file,
     read_toml,
 )
+from imnm_cohort.sources.redcap import RedcapSettings
 from imnm_cohort.validation.load import InputSpec
 
 #: Formats written when a pipeline names none: the outputs of contract section 4.
@@ -77,7 +78,14 @@ DEMO_EXTRACT = BUNDLED_DEMO.parent / "demo_registry.csv"
 
 # section -> key -> (accepted types, default); a default of ... means required.
 _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "input": {"extract": ((str,), ...), "mapping": ((str,), None)},
+    "input": {
+        "extract": ((str,), None),  # required for kind = "file" (checked in load_pipeline)
+        "mapping": ((str,), None),
+        "kind": ((str,), "file"),
+        "url": ((str,), None),
+        "token_env": ((str,), None),
+        "batch_size": ((int,), None),
+    },
     "classification": {"criteria": ((str,), DEFAULT_CRITERIA)},
     "analysis": {
         "window_years": ((int, float), 3),
@@ -158,6 +166,9 @@ class PipelineConfig:
     notes : tuple of str
         One line per setting the run does not take from the file, and why (the run prints
         them and the manifest records them).
+    redcap : RedcapSettings or None
+        ``[input] kind = "redcap"``: the project read over its API; ``extract`` is then the
+        server's host name (no file).
     """
 
     source: Path | None
@@ -174,13 +185,21 @@ class PipelineConfig:
     table_one: TableOneOptions = field(default_factory=TableOneOptions)
     report: ReportSettings = field(default_factory=ReportSettings)
     notes: tuple[str, ...] = ()
+    redcap: RedcapSettings | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
         given = {"mapping": str(self.mapping)} if self.mapping is not None else {}
         return {
             "pipeline": str(self.source) if self.source else None,
-            "input": {"extract": str(self.extract), **given},
+            "input": {"extract": str(self.extract), **given}
+            if self.redcap is None
+            else {
+                "kind": "redcap",
+                "host": self.redcap.host,
+                "token_env": self.redcap.token_env,
+                **given,
+            },
             "classification": {"criteria": self.criteria},
             "analysis": {
                 **asdict(self.malignancy),
@@ -256,6 +275,7 @@ class PipelineConfig:
             extract=new_extract,
             output_root=Path(changes.pop("output_root", self.output_root)).resolve(),
             mapping=Path(mapping).resolve() if mapping is not None else self.mapping,
+            redcap=self.redcap if extract is None else None,
             **changes,
         )
 
@@ -292,6 +312,9 @@ def load_pipeline(
     path = Path(path) if path is not None else BUNDLED_DEMO
     raw = read_toml(path, "pipeline file")
     values = _check(raw, path)
+    redcap = _redcap_input(values["input"], path)
+    if redcap is None and values["input"]["extract"] is None:
+        raise ConfigError(f"{path}: missing key 'extract' in [input]")
     base = path.resolve().parent
     # The bundled demo writes under the current folder, not inside the installed package.
     out_base = Path.cwd() if path == BUNDLED_DEMO else base
@@ -321,8 +344,11 @@ def load_pipeline(
     table_one = table_one_options(given_t1, str(path))
     for i, variable in enumerate(table_one.variables):
         _refuse_control_characters(path, f"[table_one] variables[{i}] label", variable.label)
-    own_extract = (base / values["input"]["extract"]).resolve()
-    if extract is None and not own_extract.is_file():
+    if redcap is not None:
+        own_extract = Path(redcap.host)
+    else:
+        own_extract = (base / values["input"]["extract"]).resolve()
+    if redcap is None and extract is None and not own_extract.is_file():
         raise ConfigError(
             f"{path}: [input] extract = {values['input']['extract']!r}: "
             f"no such file ({own_extract})"
@@ -362,10 +388,45 @@ def load_pipeline(
         reference_rates=rates,
         mapping=own_mapping,
         table_one=table_one,
+        redcap=redcap,
     )
     if extract is None and output_root is None and mapping is None:
         return config
     return config.with_overrides(extract, output_root, mapping=mapping)
+
+
+def _redcap_input(given: dict[str, Any], path: Path) -> RedcapSettings | None:
+    """``[input] kind = "redcap"``: the project's API settings (None for ``kind = "file"``).
+
+    Raises
+    ------
+    ConfigError
+        An unknown kind, a missing ``url``, ``token_env`` or ``mapping``, an ``extract``
+        beside them, or a URL that cannot carry the token safely.
+    """
+    kind = given["kind"]
+    if kind not in ("file", "redcap"):
+        raise ConfigError(f"{path}: [input] kind = {kind!r} is not known; use 'file' or 'redcap'")
+    own = ("url", "token_env", "batch_size")
+    if kind == "file":
+        stray = [key for key in own if given[key] is not None]
+        if stray:
+            raise ConfigError(f'{path}: [input] {stray[0]} needs kind = "redcap"')
+        return None
+    missing = [key for key in ("url", "token_env", "mapping") if given[key] is None]
+    if missing:
+        raise ConfigError(f"{path}: missing key '{missing[0]}' in [input] (kind = \"redcap\")")
+    if given["extract"] is not None:
+        raise ConfigError(f'{path}: [input] extract and kind = "redcap" exclude each other')
+    batch = given["batch_size"]
+    try:
+        return RedcapSettings(
+            url=given["url"],
+            token_env=given["token_env"],
+            **({"batch_size": batch} if batch is not None else {}),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: [input] {exc}") from None
 
 
 def _refuse_control_characters(path: Path, key: str, text: str) -> None:

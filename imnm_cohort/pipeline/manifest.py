@@ -127,5 +127,12 @@ def build_manifest(
 
 #: The manifest's numbers: settings, timings, and the summary's published counts.
 MANIFEST_DISCLOSURE = Declaration(
-    cleared=(("run",), ("config",), ("rows",), ("disclosure",), ("timings_seconds",))
+    cleared=(
+        ("run",),
+        ("config",),
+        ("rows",),
+        ("disclosure",),
+        ("timings_seconds",),
+        ("input", "source"),  # a REDCap project's size: the input's, as "rows" gives it
+    )
 )

@@ -116,7 +116,7 @@ def run_pipeline(
     """
     stage = _Stages(progress)
     started = now or dt.datetime.now(dt.UTC)
-    if not config.extract.is_file():
+    if config.redcap is None and not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     root = config.output_root
     notes: list[str] = []
@@ -187,6 +187,8 @@ def run_pipeline(
                 files=files,
                 timings=stage.timings,
             )
+            if extract.source is not None:  # a REDCap project: kind, host, fingerprint
+                manifest["input"]["source"] = extract.source
             declarations["manifest.json"] = MANIFEST_DISCLOSURE
             folder = stages.publish(work, root, name, manifest)
         except OSError as exc:

@@ -7,7 +7,7 @@ chains them, times them and handles the run folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +39,16 @@ from imnm_cohort.io.tables import write_table, write_text
 
 @dataclass(frozen=True)
 class Extract:
-    """The input file as found: its path and checksum (the manifest records both)."""
+    """The input file as found: its path and checksum (the manifest records both).
+
+    For a REDCap project (``[input] kind = "redcap"``), ``sha256`` is the fingerprint of
+    the fetched records, ``raw`` the records themselves and ``source`` their description.
+    """
 
     path: Path
     sha256: str
+    raw: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    source: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,13 @@ def read(config: PipelineConfig) -> Extract:
     Raises
     ------
     ExtractError
-        When the file is missing.
+        When the file is missing, or the REDCap project cannot be read.
     """
+    if config.redcap is not None:
+        from imnm_cohort.sources.redcap import read_redcap
+
+        project = read_redcap(config.redcap)
+        return Extract(config.extract, project.fingerprint(), project.records, project.describe())
     if not config.extract.is_file():
         raise ExtractError(f"{config.extract}: file not found")
     return Extract(config.extract, runfolder.sha256_of(config.extract))
@@ -80,7 +91,7 @@ def read(config: PipelineConfig) -> Extract:
 def validate(config: PipelineConfig, extract: Extract) -> ValidationResult:
     """Read the input (mapping a site's export when the pipeline names a mapping) and
     validate its rows; bad rows go to quarantine."""
-    return load_input(config.input_spec())
+    return load_input(config.input_spec(), extract.raw)
 
 
 def classify(config: PipelineConfig, result: ValidationResult) -> tuple[CriteriaSet, pd.DataFrame]:
