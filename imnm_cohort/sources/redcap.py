@@ -432,6 +432,8 @@ def read_redcap(settings: RedcapSettings, token: Token | None = None) -> RedcapP
     listed = _records(
         client.call("exportRecords", {**RECORD_PARAMETERS, "fields[0]": id_field}), host
     )
+    if len(listed) == 0:
+        raise ExtractError(f"REDCap API at {host}: the project has no records")
     if id_field not in listed.columns:
         raise ExtractError(
             f"REDCap API at {host}: exportRecords gave no column '{id_field}' (the record id field)"

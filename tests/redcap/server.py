@@ -176,7 +176,8 @@ class FakeRedcap(ThreadingHTTPServer):
             raise Refused(400, "The 'records' export failed: the database is busy")
         wanted = form.get("records")
         rows = self.rows
-        id_field = next(iter(rows[0])) if rows else ""
+        header = list(self.project.export.columns)
+        id_field = header[0]
         if isinstance(wanted, list):
             known = {r[id_field] for r in rows}
             absent = [r for r in wanted if r not in known]
@@ -187,8 +188,8 @@ class FakeRedcap(ThreadingHTTPServer):
         self.calls.append(("record", len(wanted) if isinstance(wanted, list) else 0))
         fields = form.get("fields")
         if isinstance(fields, list):
-            names = [n for n in next(iter(self.rows), {}) if n in fields or n.startswith("redcap_")]
-            unknown = [f for f in fields if f not in self.rows[0]]
+            names = [n for n in header if n in fields or n.startswith("redcap_")]
+            unknown = [f for f in fields if f not in header]
             if unknown:
                 raise Refused(
                     400,

@@ -28,10 +28,17 @@ from imnm_cohort.sources.redcap import (
     read_redcap,
     token_from_env,
 )
-from imnm_cohort.synth import synthesize
+from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.synth_redcap import redcap_layout, write_redcap
 from imnm_cohort.validation.load import InputSpec, load_input
-from tests.redcap.server import NO_PERMISSION, TOKEN, FakeRedcap, longitudinal_project, serving
+from tests.redcap.server import (
+    NO_PERMISSION,
+    TOKEN,
+    FakeRedcap,
+    Project,
+    longitudinal_project,
+    serving,
+)
 
 N, SEED = 60, 11
 
@@ -152,7 +159,9 @@ def assert_one_line(exc: pytest.ExceptionInfo[ExtractError], *words: str) -> str
     assert "\n" not in text and "127.0.0.1" in text and TOKEN not in text, text
     for word in words:
         assert word in text, text
-    assert exc.value.__cause__ is None and exc.value.__suppress_context__
+    # No chained exception (urllib's, which may hold the request) travels with it.
+    error = exc.value
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
     return text
 
 
@@ -197,7 +206,29 @@ def test_a_dropped_connection(server):
     server.fault = "drop"
     with pytest.raises(ExtractError) as exc:
         fetch(server)
-    assert_one_line(exc, "failed")
+    assert_one_line(exc, "connection was lost")
+
+
+def test_a_classic_project_is_read_without_events(files, tmp_path):
+    made = redcap_layout(synthesize(N, seed=SEED), seed=SEED)
+    baseline = made.export[made.export["redcap_event_name"].eq("baseline_arm_1")]
+    baseline = baseline[baseline["redcap_repeat_instrument"].isna()]
+    classic = baseline.drop(columns=list(EVENT_COLUMNS)).reset_index(drop=True)
+    write_extract(classic, tmp_path / "classic.csv")
+    with serving(Project(classic, made.dictionary)) as running:
+        project = fetch(running, batch_size=25)
+        asked = [what for what, _ in running.calls]
+    pd.testing.assert_frame_equal(project.records, from_file(tmp_path / "classic.csv"))
+    assert project.events.empty and project.form_events.empty and project.repeating.empty
+    assert "refused" not in asked and project.describe()["longitudinal"] is False
+
+
+def test_a_project_without_records(files):
+    made = redcap_layout(synthesize(N, seed=SEED), seed=SEED)
+    empty = Project(made.export.iloc[:0], made.dictionary)
+    with serving(empty) as running, pytest.raises(ExtractError) as exc:
+        fetch(running)
+    assert_one_line(exc, "the project has no records")
 
 
 def test_an_error_that_repeats_the_token_is_scrubbed(server):
