@@ -30,6 +30,7 @@ variable or an unusable URL raises :class:`~imnm_cohort.errors.ConfigError` (exi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import json
@@ -235,10 +236,6 @@ class RedcapClient:
             raise self._fail(method, f"cannot be reached ({_reason(exc.reason)})") from None
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
             raise self._fail(method, f"the connection was lost ({_reason(exc)})") from None
-        if status in (301, 302, 303, 307, 308):
-            raise self._fail(
-                method, f"answered with a redirect (HTTP {status}); give the API URL itself"
-            )
         try:
             parsed = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -269,6 +266,8 @@ def _http_problem(status: int, data: bytes) -> str:
     except (UnicodeDecodeError, ValueError):
         error = None
     text = f"HTTP {status}" + (f": REDCap says: {_clip(error)}" if error else "")
+    if 300 <= status < 400:
+        text += " (a redirect, not followed: give the API's own URL)"
     if status in (401, 403):
         text += (
             "; the token was refused: check the token in the environment variable and its "
@@ -341,6 +340,10 @@ class RedcapProject:
     def fingerprint(self) -> str:
         """SHA-256 of the records' canonical CSV (the header, then every row in the
         export's order; empty cells empty, ``\\n`` line ends, minimal quoting)."""
+        return self._digest
+
+    @functools.cached_property
+    def _digest(self) -> str:  # computed once: describe() and the run's checksum share it
         text = self.records.to_csv(index=False, lineterminator="\n")
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

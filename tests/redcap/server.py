@@ -14,7 +14,7 @@ permissions to use the API``.
 ``fault`` makes it misbehave on purpose: ``"error"`` (REDCap's error JSON for the records),
 ``"garbled"`` (an HTML page with status 200), ``"slow"`` (answers after ``delay`` seconds),
 ``"echo"`` (an error that repeats the token back), ``"drop"`` (closes the connection without
-an answer).
+an answer), ``"redirect"`` (HTTP 302 to another address).
 """
 
 from __future__ import annotations
@@ -223,6 +223,12 @@ class _Handler(BaseHTTPRequestHandler):
             if server.fault == "drop":
                 self.close_connection = True
                 self.connection.shutdown(2)
+                return
+            if server.fault == "redirect":
+                self.send_response(302)
+                self.send_header("Location", server.url.replace("/api/", "/elsewhere/"))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             if server.fault == "slow":
                 time.sleep(server.delay)

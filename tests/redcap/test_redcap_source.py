@@ -4,6 +4,7 @@ its token (:mod:`imnm_cohort.sources.redcap`, against the strict server of
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -142,7 +143,7 @@ def test_describe_and_fingerprint(server, files):
     assert one.fingerprint() == several.fingerprint() == described["sha256"]
     changed = one.records.copy()
     changed.iloc[0, 5] = "9" if changed.iloc[0, 5] != "9" else "8"
-    assert type(one)(**{**one.__dict__, "records": changed}).fingerprint() != one.fingerprint()
+    assert dataclasses.replace(one, records=changed).fingerprint() != one.fingerprint()
 
 
 def test_the_token_travels_in_the_post_body_only(server):
@@ -229,6 +230,14 @@ def test_a_project_without_records(files):
     with serving(empty) as running, pytest.raises(ExtractError) as exc:
         fetch(running)
     assert_one_line(exc, "the project has no records")
+
+
+def test_a_redirect_is_not_followed(server):
+    server.fault = "redirect"
+    with pytest.raises(ExtractError) as exc:
+        fetch(server)
+    assert_one_line(exc, "HTTP 302", "not followed")
+    assert len(server.heads) == 1  # nothing was sent to the other address
 
 
 def test_an_error_that_repeats_the_token_is_scrubbed(server):
