@@ -71,6 +71,8 @@ RECORD_PARAMETERS = {
 }
 _TEXT = pd.StringDtype("pyarrow")
 _HIDDEN = "***"
+#: The longest problem a message quotes (characters).
+_LONGEST = 300
 
 
 class Token:
@@ -227,7 +229,8 @@ class RedcapClient:
                 status, kind, data = answer.status, answer.headers.get_content_type(), answer.read()
         except urllib.error.HTTPError as exc:
             status, data = exc.code, _read_quietly(exc)
-            raise self._fail(method, _http_problem(status, data)) from None
+            problem = _http_problem(status, data, self.settings.token_env)
+            raise self._fail(method, problem) from None
         except TimeoutError:
             raise self._fail(method, f"no answer within {self.settings.timeout:g} s") from None
         except urllib.error.URLError as exc:
@@ -247,8 +250,12 @@ class RedcapClient:
         return parsed
 
     def _fail(self, method: str, problem: str) -> ExtractError:
-        text = f"REDCap API at {self.settings.host}: {method} failed: {problem}"
-        return ExtractError(" ".join(self._token.scrub(text).split()))
+        """One line: the token scrubbed from the whole text first, then cut to length (a
+        cut never leaves part of the token behind)."""
+        problem = " ".join(self._token.scrub(problem).split())
+        if len(problem) > _LONGEST:
+            problem = problem[: _LONGEST - 3] + "..."
+        return ExtractError(f"REDCap API at {self.settings.host}: {method} failed: {problem}")
 
 
 def _read_quietly(exc: urllib.error.HTTPError) -> bytes:
@@ -258,7 +265,7 @@ def _read_quietly(exc: urllib.error.HTTPError) -> bytes:
         return b""
 
 
-def _http_problem(status: int, data: bytes) -> str:
+def _http_problem(status: int, data: bytes, token_env: str) -> str:
     """``HTTP 403: <REDCap's error>`` (with a hint for a refused token)."""
     try:
         said = json.loads(data.decode("utf-8"))
@@ -270,8 +277,8 @@ def _http_problem(status: int, data: bytes) -> str:
         text += " (a redirect, not followed: give the API's own URL)"
     if status in (401, 403):
         text += (
-            "; the token was refused: check the token in the environment variable and its "
-            "user's API export rights"
+            f"; the token was refused: check the token in {token_env} and its user's API "
+            "export rights"
         )
     return text
 
@@ -283,8 +290,8 @@ def _reason(reason: object) -> str:
 
 
 def _clip(value: object) -> str:
-    text = " ".join(str(value).split())
-    return text[:200]
+    """A server's text on one line (cut to length later, after the token is scrubbed)."""
+    return " ".join(str(value).split())
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ permissions to use the API``.
 
 ``fault`` makes it misbehave on purpose: ``"error"`` (REDCap's error JSON for the records),
 ``"garbled"`` (an HTML page with status 200), ``"slow"`` (answers after ``delay`` seconds),
-``"echo"`` (an error that repeats the token back), ``"drop"`` (closes the connection without
-an answer), ``"redirect"`` (HTTP 302 to another address).
+``"echo"`` and ``"echo_long"`` (an error that repeats the token back), ``"drop"`` (closes
+the connection without an answer), ``"redirect"`` (HTTP 302 to another address).
 """
 
 from __future__ import annotations
@@ -234,6 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(server.delay)
             if server.fault == "echo":
                 raise Refused(400, f"Invalid token '{form.get('token')}' for this project")
+            if server.fault == "echo_long":  # the token where a 300-character cut falls
+                raise Refused(400, "x" * 270 + f" {form.get('token')} was not accepted")
             answer = server.answer(form)
         except Refused as refused:
             server.calls.append(("refused", refused.status))

@@ -169,7 +169,7 @@ def assert_one_line(exc: pytest.ExceptionInfo[ExtractError], *words: str) -> str
 def test_a_wrong_token(server):
     with pytest.raises(ExtractError) as exc:
         fetch(server, token="0" * 32)
-    assert_one_line(exc, "HTTP 403", NO_PERMISSION, "token was refused")
+    assert_one_line(exc, "HTTP 403", NO_PERMISSION, "token was refused", "IMNM_TEST_REDCAP_TOKEN")
 
 
 def test_the_server_is_down():
@@ -245,6 +245,14 @@ def test_an_error_that_repeats_the_token_is_scrubbed(server):
     with pytest.raises(ExtractError) as exc:
         fetch(server)
     assert "Invalid token '***'" in assert_one_line(exc)
+
+
+def test_a_long_error_is_cut_after_the_token_is_scrubbed(server):
+    server.fault = "echo_long"
+    with pytest.raises(ExtractError) as exc:
+        fetch(server)
+    text = assert_one_line(exc)
+    assert TOKEN[:3] not in text and text.endswith("...")
 
 
 # -- the token and the settings -------------------------------------------------------------
