@@ -34,6 +34,7 @@ import functools
 import hashlib
 import http.client
 import json
+import math
 import os
 import urllib.error
 import urllib.parse
@@ -497,14 +498,18 @@ def _records(answer: Any, host: str) -> pd.DataFrame:
         raise ExtractError(
             f"REDCap API at {host}: exportRecords gave records with different fields"
         )
+    schema = pa.schema([(c, pa.large_string()) for c in columns])
     try:
-        table = pa.Table.from_pylist(
-            answer, schema=pa.schema([(c, pa.large_string()) for c in columns])
-        )
+        table = pa.Table.from_pylist(answer, schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        raise ExtractError(
-            f"REDCap API at {host}: exportRecords gave values that are not text"
-        ) from None
+        # Some REDCap versions give numbers (redcap_repeat_instance) as JSON numbers: their
+        # text is the CSV export's. Anything else (true, a list, an object) is not a value.
+        try:
+            table = pa.Table.from_pylist([_as_text(row) for row in answer], schema=schema)
+        except ValueError:
+            raise ExtractError(
+                f"REDCap API at {host}: exportRecords gave values that are not text"
+            ) from None
     arrays = [
         pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.large_string()), col)
         for col in table.columns
@@ -513,6 +518,21 @@ def _records(answer: Any, host: str) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
     frame.columns = pd.Index(columns)
     return frame
+
+
+def _as_text(row: dict[str, Any]) -> dict[str, str | None]:
+    """A record's values as text: a JSON number as it is written, null as missing."""
+    out: dict[str, str | None] = {}
+    for key, value in row.items():
+        if value is None or isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out[key] = str(value)
+        elif isinstance(value, float) and math.isfinite(value):
+            out[key] = str(int(value)) if value.is_integer() else repr(value)
+        else:
+            raise ValueError(key)
+    return out
 
 
 def _table(answer: Any, method: str, host: str, *, needed: tuple[str, ...]) -> pd.DataFrame:

@@ -128,6 +128,8 @@ class FakeRedcap(ThreadingHTTPServer):
         self.rows = project.rows()
         self.fault: str | None = None
         self.delay = 2.0
+        #: Give ``redcap_repeat_instance`` as a JSON number, as some REDCap versions do.
+        self.numeric_instances = False
         self.calls: list[tuple[str, int]] = []
         #: Every request's line and headers, as received (the token must be in none).
         self.heads: list[str] = []
@@ -186,6 +188,9 @@ class FakeRedcap(ThreadingHTTPServer):
             chosen = set(wanted)
             rows = [r for r in rows if r[id_field] in chosen]
         self.calls.append(("record", len(wanted) if isinstance(wanted, list) else 0))
+        if self.numeric_instances:
+            key = "redcap_repeat_instance"
+            rows = [{**r, key: int(r[key])} if r.get(key) else r for r in rows]
         fields = form.get("fields")
         if isinstance(fields, list):
             names = [n for n in header if n in fields or n.startswith("redcap_")]

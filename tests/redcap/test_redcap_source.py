@@ -98,6 +98,23 @@ def test_records_in_several_batches_equal_the_csv_export(server, files):
     assert asked[0] == 0 and max(asked[1:]) == 7 and sum(asked[1:]) == N
 
 
+def test_repeat_instances_given_as_json_numbers_read_as_the_csv_export(files):
+    made = redcap_layout(synthesize(N, seed=SEED), seed=SEED)
+    with serving(longitudinal_project(made.export, made.dictionary)) as running:
+        running.numeric_instances = True
+        project = fetch(running, batch_size=20)
+    pd.testing.assert_frame_equal(project.records, from_file(files[0]))
+
+
+def test_a_value_that_is_not_text_or_a_number_is_refused(files):
+    made = redcap_layout(synthesize(N, seed=SEED), seed=SEED)
+    with serving(longitudinal_project(made.export, made.dictionary)) as running:
+        running.rows[3]["sex"] = [1, 2]  # type: ignore[assignment]
+        with pytest.raises(ExtractError) as exc:
+            fetch(running)
+    assert_one_line(exc, "values that are not text")
+
+
 def test_events_mappings_and_repeating_instruments_are_fetched(server):
     project = fetch(server)
     assert "baseline_arm_1" in set(project.events["unique_event_name"])
