@@ -393,6 +393,12 @@ def load_pipeline(
             rates = read_reference_rates(rates_path)
         except ConfigError as exc:
             raise ConfigError(f"{path}: [analysis] reference_rates: {exc}") from None
+    if getattr(own_source, "needs_mapping", False) and values["input"]["mapping"] is None:
+        # An export (a REDCap project) is mapped before it is an extract.
+        raise ConfigError(
+            f'{path}: [input] kind = "{kind}" reads an export: name its mapping file '
+            '(mapping = "...")'
+        )
     own_mapping = None
     if values["input"]["mapping"] is not None:
         own_mapping = (base / values["input"]["mapping"]).resolve()

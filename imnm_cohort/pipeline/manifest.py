@@ -128,5 +128,12 @@ def build_manifest(
 
 #: The manifest's numbers: settings, timings, and the summary's published counts.
 MANIFEST_DISCLOSURE = Declaration(
-    cleared=(("run",), ("config",), ("rows",), ("disclosure",), ("timings_seconds",))
+    cleared=(
+        ("run",),
+        ("config",),
+        ("rows",),
+        ("disclosure",),
+        ("timings_seconds",),
+        ("input",),  # where the input is: a REDCap project's size is the input's, as "rows"
+    )
 )

@@ -19,6 +19,7 @@ Reading a site's own export through a mapping file wraps any source
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -110,6 +111,9 @@ SourceFactory = Callable[[Mapping[str, Any], Path], Source]
 
 #: The registry of sources, by ``[input] kind``.
 SOURCES: dict[str, SourceFactory] = {}
+#: The package's own kinds besides files, each imported when first asked for (its module
+#: registers it): importing them all would slow every start.
+_BUILT_IN = {"redcap": "imnm_cohort.sources.redcap"}
 
 
 def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) -> Source:
@@ -133,6 +137,8 @@ def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) 
     """
     import imnm_cohort.sources.files  # noqa: F401  (registers "file")
 
+    if kind not in SOURCES and kind in _BUILT_IN:  # the package's own, registered on import
+        import_module(_BUILT_IN[kind])
     factory = SOURCES.get(kind)
     if factory is None:
         raise ConfigError(
