@@ -21,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
+	$(BIN)/ruff format --check imnm_cohort tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n auto
 
