@@ -18,6 +18,7 @@ from typing import Any
 from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.report import model_tables, population_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
+from imnm_cohort.report.numbers import num
 from imnm_cohort.report.render import why_not
 from imnm_cohort.report.table_model import Builder, Number, Row, Table, at
 from imnm_cohort.vocabulary import VARIABLE_TITLES
@@ -277,6 +278,22 @@ def malignancy(summary: dict[str, Any]) -> Table:
     ]
     if why := why_not(m.get("p_value"), m.get("reason"), "not done"):
         notes.append(f"Gray's test {why}.")
+    notes += [
+        f"{label(c)}: cumulative incidence at {horizon} years not estimated, horizon beyond "
+        "this group's follow-up."
+        for c in columns
+        if m["groups"][c].get("horizon_beyond_follow_up") is True
+    ]
+    after_end = ", ".join(
+        f"{label(c)} {num(r['time_zero_after_end'])}"
+        for c, r in m["groups"].items()
+        if r.get("time_zero_after_end", 0) != 0
+    )
+    if after_end:
+        notes.append(
+            f"Not at risk because {t0} falls after the end of observation (a data-quality "
+            f"warning): {after_end}."
+        )
     return Table(
         "malignancy",
         "Table 4. Malignancy by IMNM group",

@@ -207,11 +207,6 @@ def view(
         "window": f"{m['window_years']:g}",
         "horizon": f"{m['horizon_years']:g}",
         "time_zero": m["options"]["time_zero"],
-        "time_zero_after_end": ", ".join(
-            f"{label(g)} {num(r['time_zero_after_end'])}"
-            for g, r in m["groups"].items()
-            if r.get("time_zero_after_end", 0) != 0
-        ),
     }
     sv = summary["survival"]
     survival = {
@@ -360,12 +355,6 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     m = c["malignancy"]
     out += ["## Malignancy", ""]
     out += tables["malignancy"]["markdown"]
-    if m["time_zero_after_end"]:
-        out += [
-            f"Not at risk because {m['time_zero']} falls after the end of observation "
-            f"(a data-quality warning): {md_text(m['time_zero_after_end'])}.",
-            "",
-        ]
     out += tables["cause_specific_cox"]["markdown"]
     out += ["### Overall survival", ""]
     out += _table(
