@@ -26,7 +26,7 @@ from imnm_cohort.report.labels import (
     rule_words,
 )
 from imnm_cohort.report.numbers import num, p_text, with_ci
-from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS, VARIABLE_TITLES
+from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -45,9 +45,6 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
-CONTINUOUS_TITLES = {
-    v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")
-}
 
 
 @dataclass(frozen=True)
