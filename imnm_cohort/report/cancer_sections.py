@@ -15,19 +15,15 @@ from imnm_cohort.report.render import (
     SECTIONS,
     TABLE_TEMPLATE,
     ReportSection,
-    _drawn_view,
     _table,
     label,
     num,
     table_markdown,
+    table_view,
     with_ci,
 )
 
 SITE_NAMES = {ALL_MALIGNANT: "all counted cancers", ALL_CAUSES: "deaths from any cause"}
-
-#: The Fine-Gray and population-rate sections show their manuscript tables
-#: (:mod:`~imnm_cohort.report.model_tables`, :mod:`~imnm_cohort.report.population_table`).
-_table_view = _drawn_view
 
 
 def time_since_onset_view(summary: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +73,7 @@ SECTIONS.extend(
         ),
         ReportSection(
             "fine_gray",
-            _table_view,
+            table_view,
             table_markdown,
             TABLE_TEMPLATE,
             (
@@ -90,7 +86,7 @@ SECTIONS.extend(
         ),
         ReportSection(
             "population_rates",
-            _table_view,
+            table_view,
             table_markdown,
             TABLE_TEMPLATE,
             (

@@ -61,7 +61,9 @@ class ReportSection:
     markdown : callable
         ``markdown(section_view) -> list of str``: the section's Markdown lines.
     template : str
-        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``.
+        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``;
+        :data:`TABLE_TEMPLATE` for a section that shows its analysis's manuscript table
+        (with :func:`table_view` and :func:`table_markdown`).
     references : tuple of str
         Added to the report's references.
     """
@@ -102,10 +104,10 @@ def analysis_section(analysis: Analysis) -> ReportSection:
     (:func:`~imnm_cohort.report.manuscript.analysis_table`), as Word and Excel show it;
     :func:`view` renders it with the other manuscript tables."""
 
-    return ReportSection(analysis.key, _drawn_view, table_markdown, TABLE_TEMPLATE)
+    return ReportSection(analysis.key, table_view, table_markdown, TABLE_TEMPLATE)
 
 
-def _drawn_view(summary: dict[str, Any]) -> dict[str, Any]:
+def table_view(summary: dict[str, Any]) -> dict[str, Any]:
     """Nothing of its own: :func:`view` puts the section's rendered table in its place."""
     return {}
 
