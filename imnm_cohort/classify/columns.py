@@ -98,7 +98,7 @@ class FrameColumns:
         return chosen.astype(object)
 
     def days(self, later: pd.Series, earlier: pd.Series) -> pd.Series:
-        """Whole days from ``earlier`` to ``later`` (:func:`~imnm_cohort.vocabulary.days_between`)."""
+        """Whole days from ``earlier`` to ``later`` (``vocabulary.days_between``)."""
         return days_between(later, earlier)
 
     def first_known(self, first: str, second: str) -> pd.Series:
