@@ -139,11 +139,18 @@ def test_spec_cases_classify_alike_in_duckdb(duckdb, criteria):
     assert answers == [c["expected"] for c in cases]
 
 
+#: A patient at the two ends of the accepted date range (and one never exposed).
+EDGES = [
+    {"birth_date": "1677-09-22", "onset_date": "2262-04-11", "diagnosis_date": "2262-04-11",
+     "last_followup_date": "2262-04-11", "statin_start_date": "1677-09-22",
+     "statin_stop_date": "1677-09-22"},
+    {"statin_exposed": "false", "statin_name": None, "statin_start_date": None,
+     "statin_stop_date": None},
+]  # fmt: skip
+
+
 def test_derived_columns_alike_at_the_edges_of_the_date_range(duckdb):
-    edges = {"birth_date": "1677-09-22", "onset_date": "2262-04-11",
-             "diagnosis_date": "2262-04-11", "last_followup_date": "2262-04-11",
-             "statin_start_date": "1677-09-22", "statin_stop_date": "1677-09-22"}  # fmt: skip
-    patients = _valid(shared.text_frame([edges, {"statin_exposed": "false"}]))
+    patients = _valid(shared.text_frame(EDGES))
     got = _agree(duckdb, patients, "tma2025")
     assert got["age_at_onset_years"].iloc[0] > 584
 
@@ -217,7 +224,15 @@ def test_spec_cases_and_a_cohort_classify_alike_in_postgresql(pg_url):
         for criteria in available_criteria():
             spec, cases = _spec_patients(criteria)
             cohort = _valid(synthesize(300, seed=20))
-            patients = pd.concat([spec, cohort.assign(patient_id="S" + cohort["patient_id"])])
+            edges = _valid(shared.text_frame(EDGES))
+            assert len(edges) == len(EDGES)
+            patients = pd.concat(
+                [
+                    spec,
+                    cohort.assign(patient_id="S" + cohort["patient_id"]),
+                    edges.assign(patient_id="E" + edges["patient_id"]),
+                ]
+            )
             got = _agree(con, patients.reset_index(drop=True), criteria)
             answers = zip(
                 got[GROUP_COLUMN].astype(str), got["classification_reasons"], strict=False
