@@ -44,7 +44,8 @@ from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS
 
 __all__ = ["IbisColumns", "classified_frame", "classify_expr"]
 
-#: Prefix of the inner query's fact columns (dropped from the result).
+#: Prefix of the inner query's fact columns (dropped from the result; lengthened with
+#: underscores while an input column starts with it).
 _FACT = "_imnm_fact_"
 
 
@@ -118,8 +119,11 @@ def classify_expr(table: ir.Table, criteria: str | CriteriaSet = DEFAULT_CRITERI
     inputs = table.columns
     names = [field.name for field in dataclasses.fields(Facts)]
     facts = Facts.over(IbisColumns(table), criteria_set)
-    with_facts = table.mutate(**{_FACT + n: getattr(facts, n) for n in names})
-    f = Facts(**{n: with_facts[_FACT + n] for n in names})
+    prefix = _FACT
+    while any(c.startswith(prefix) for c in inputs):  # never shadow an input column
+        prefix = "_" + prefix
+    with_facts = table.mutate(**{prefix + n: getattr(facts, n) for n in names})
+    f = Facts(**{n: with_facts[prefix + n] for n in names})
     group, reasons = _decision(f)
     derived = derived_over(IbisColumns(with_facts))
     added = {
