@@ -15,7 +15,13 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
-from imnm_cohort.analysis.malignancy import MIN_EVENTS, MalignancyOptions, time_to_cancer
+from imnm_cohort.analysis.malignancy import (
+    MIN_EVENTS,
+    MalignancyOptions,
+    group_labels,
+    in_patient_order,
+    time_to_cancer,
+)
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
 
@@ -172,7 +178,7 @@ def overall_survival(
     from lifelines.statistics import multivariate_logrank_test
 
     if "patient_id" in frame.columns:  # the same sums in any row order
-        frame = frame.sort_values("patient_id", kind="stable")
+        frame = in_patient_order(frame)
     time = frame["followup_years"]  # derived column: onset to end of observation
     died = frame["death_date"].notna()
     label = frame[GROUP_COLUMN].astype(str)
@@ -428,7 +434,7 @@ def cause_specific_cox(
     """
     options = options or MalignancyOptions()
     tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    label = group_labels(frame)
     covariates = adjustment_covariates(frame)
     keep = (tte["at_risk"] & (tte["time_years"] > 0)).to_numpy()
     keep &= np.isin(label, list(groups)) & np.isfinite(covariates["onset_age"])
