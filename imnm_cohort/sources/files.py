@@ -549,13 +549,13 @@ def _local_dates(col: pd.Series) -> np.ndarray:
     return days
 
 
-def _never_blank_text(dtype: object) -> bool:
-    """Whether a present value of this type always reads as some text (a number, a date,
-    a duration or a truth value), so that only a missing one is a blank cell."""
+def _never_blank_text(col: pd.Series) -> bool:
+    """Whether a present value of this column always reads as some text (a number, a
+    date, a duration or a truth value), so that only a missing one is a blank cell."""
     return bool(
-        pd.api.types.is_numeric_dtype(dtype)
-        or pd.api.types.is_datetime64_any_dtype(dtype)
-        or pd.api.types.is_timedelta64_dtype(dtype)
+        pd.api.types.is_numeric_dtype(col)
+        or pd.api.types.is_datetime64_any_dtype(col)
+        or pd.api.types.is_timedelta64_dtype(col)
     )
 
 
@@ -568,7 +568,7 @@ def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
         blank = np.ones(len(chunk), dtype=bool)
         for i in range(chunk.shape[1]):
             col = chunk.iloc[:, i]
-            if _never_blank_text(col.dtype):  # a number, date or truth value: blank if missing
+            if _never_blank_text(col):  # a number, date or truth value: blank if missing
                 blank &= col.isna().to_numpy(dtype=bool)
             else:
                 text = col.astype("string").str.strip()
