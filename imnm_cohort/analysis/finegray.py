@@ -256,7 +256,9 @@ def _risk_sums(data: _Data, values: np.ndarray) -> np.ndarray:
     followed = np.zeros((len(at), flat.shape[1]))
     inside = at < n
     followed[inside] = from_end[n - 1 - at[inside]]
-    died = np.where((data.event == COMPETING)[:, None], flat / data.g_own[:, None], 0.0)
+    died = np.zeros_like(flat, dtype=float)  # divided only where there is something to divide
+    competing = data.event == COMPETING
+    died[competing] = flat[competing] / data.g_own[competing, None]
     running = np.cumsum(died, axis=0)  # running[k]: the first k + 1 rows
     earlier = np.zeros((len(at), flat.shape[1]))
     after_first = at > 0
