@@ -39,6 +39,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_analyse.py
 	cd benchmarks && ../$(BIN)/python bench_cancer.py
 	cd benchmarks && ../$(BIN)/python bench_run.py
+	cd benchmarks && ../$(BIN)/python bench_run_scale.py
 	cd benchmarks && ../$(BIN)/python bench_outputs.py
 	cd benchmarks && ../$(BIN)/python bench_map.py
 
