@@ -155,6 +155,21 @@ def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) 
         raise ConfigError(f"{where}: [input] {exc}") from None
 
 
+def without_user(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``[input]`` settings as a manifest records them: a URL's user (and password) left
+    out, keeping the scheme, host, port, path and query (contract section 7)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    out = dict(settings)
+    for key, value in settings.items():
+        if isinstance(value, str) and "://" in value:
+            parts = urlsplit(value)
+            if "@" in parts.netloc:
+                host = parts.netloc.rsplit("@", 1)[1]
+                out[key] = urlunsplit(parts._replace(netloc=host))
+    return out
+
+
 def slices(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:
     """A frame in consecutive slices of ``rows`` rows, each indexed from 0 (one empty
     slice for an empty frame), keeping the frame's ``attrs`` (its cells' problems renumbered
