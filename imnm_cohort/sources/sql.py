@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from imnm_cohort.contracts.patients import PATIENTS, REQUIRED_COLUMNS
 from imnm_cohort.errors import ConfigError, ExtractError
-from imnm_cohort.sources.base import SOURCES, slices
+from imnm_cohort.sources.base import SOURCES
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -200,7 +200,7 @@ class DatabaseSource:
             **({"table": self.table} if self.table is not None else {"query": self.query}),
             "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "rows": self._fingerprint[0],
-            "fingerprint": FINGERPRINT_METHOD,
+            "fingerprint_method": FINGERPRINT_METHOD,
         }
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -226,10 +226,32 @@ class DatabaseSource:
         return self._extract(pa.Table.from_batches(batches, schema=_schema(names)))
 
     def batches(self, rows: int) -> Iterator[pd.DataFrame]:
-        """The rows of :meth:`read` in the same order, about ``rows`` at a time."""
-        # Frames of text are small beside the patients they describe: the blank rows at the
-        # end are found on the whole table (as the in-memory path does), then sliced.
-        return slices(self.read(), rows)
+        """The rows of :meth:`read` in the same order, streamed from the database in frames
+        of ``rows`` rows (the last one shorter); the rows blank in every column at the end
+        are left out, as :meth:`read` leaves them out.
+
+        Raises
+        ------
+        ExtractError
+            The database cannot be used, or the connection is lost between two frames.
+        """
+        if rows < 1:
+            raise ValueError("rows must be at least 1")
+        return self._batches(rows)
+
+    def _batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        from imnm_cohort.sources.files import _blank_tail_held_back, _normalise
+
+        with self._failures():
+            con = self.connection()
+            names, text_sql = self._text_sql(con)
+            stream = self._stream(con, self._ordered(con, names, text_sql), rows)
+            frames = (
+                t.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
+                for t in _rebatched(stream, _schema(names), rows)
+            )
+            for frame in _blank_tail_held_back(frames):
+                yield _normalise(self._refuse_empty(frame), self.name)  # type: ignore[arg-type]
 
     # -- the database's side ----------------------------------------------------------
 
@@ -295,10 +317,12 @@ class DatabaseSource:
                 return name
         raise ExtractError(f"{self.name}: missing required column(s): {column}")
 
-    def _stream(self, con: BaseBackend, sql: str) -> Iterator[pa.RecordBatch]:
+    def _stream(
+        self, con: BaseBackend, sql: str, rows: int = _FETCH_ROWS
+    ) -> Iterator[pa.RecordBatch]:
         """The rows of ``sql`` (every column text), a batch at a time."""
         if con.name == "duckdb":
-            reader = con.con.execute(sql).to_arrow_reader(_FETCH_ROWS)
+            reader = con.con.execute(sql).to_arrow_reader(rows)
             for batch in reader:
                 yield pa.RecordBatch.from_arrays(
                     [c.cast(pa.large_string()) for c in batch.columns], names=batch.schema.names
@@ -307,14 +331,14 @@ class DatabaseSource:
             raw = con.con
             with raw.transaction(), raw.cursor(name="imnm_rows") as cursor:
                 cursor.execute(sql)
-                while rows := cursor.fetchmany(_FETCH_ROWS):
-                    columns = list(zip(*rows, strict=True))
+                while fetched := cursor.fetchmany(rows):
+                    columns = list(zip(*fetched, strict=True))
                     yield pa.RecordBatch.from_arrays(
                         [pa.array(c, pa.large_string()) for c in columns],
                         names=[d.name for d in cursor.description],
                     )
         else:  # another ibis backend (untested): its own batches
-            for batch in con.to_pyarrow_batches(con.sql(sql), chunk_size=_FETCH_ROWS):
+            for batch in con.to_pyarrow_batches(con.sql(sql), chunk_size=rows):
                 yield pa.RecordBatch.from_arrays(
                     [c.cast(pa.large_string()) for c in batch.columns], names=batch.schema.names
                 )
@@ -350,7 +374,15 @@ class DatabaseSource:
         from imnm_cohort.sources.files import _normalise
 
         frame = table.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
-        return _normalise(frame, self.name)  # type: ignore[arg-type]
+        return _normalise(self._refuse_empty(frame), self.name)  # type: ignore[arg-type]
+
+    def _refuse_empty(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A table without rows cannot be used: a scheduled report on an empty table would
+        hide a failed load."""
+        if len(frame) == 0:
+            what = f"table {self.table}" if self.table is not None else "query"
+            raise ExtractError(f"{self.name}: the {what} has no rows")
+        return frame
 
     @contextmanager
     def _failures(self) -> Iterator[None]:
@@ -380,7 +412,7 @@ class DatabaseSource:
         ):
             problem = "the login was refused"
         elif "statement timeout" in low or kind == "QueryCanceled":
-            problem = f"no answer within {self.timeout:g} s (the statement timed out)"
+            problem = f"no answer within the timeout of {self.timeout:g} s"
         elif (
             "connection refused" in low
             or "could not translate host" in low
@@ -400,6 +432,26 @@ class DatabaseSource:
             problem = "the database refused the read"
         detail = detail if len(detail) <= 200 else detail[:197] + "..."
         return f"{problem} ({detail})"
+
+
+def _rebatched(
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, rows: int
+) -> Iterator[pa.Table]:
+    """Record batches regrouped into tables of exactly ``rows`` rows (the last shorter; one
+    empty table when there are none)."""
+    pending: list[pa.RecordBatch] = []
+    held, given = 0, False
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending, schema=schema)
+            yield table.slice(0, rows)
+            given = True
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held or not given:
+        yield pa.Table.from_batches(pending, schema=schema)
 
 
 def _schema(names: list[str]) -> pa.Schema:
@@ -429,6 +481,23 @@ def _client_sums(batches: Iterator[pa.RecordBatch]) -> tuple[int, int, int]:
 
 # ---------------------------------------------------------------------------------------
 # ``[input] kind = "sql"``: any database ibis reaches by URL.
+
+
+#: PostgreSQL's types a query's column may have, as ibis types (others are refused).
+_POSTGRES_TYPES = {
+    **dict.fromkeys(("text", "varchar", "bpchar", "name", "citext"), "string"),
+    "int2": "int16",
+    "int4": "int32",
+    "int8": "int64",
+    "float4": "float32",
+    "float8": "float64",
+    "numeric": "decimal",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamp('UTC')",
+    "uuid": "uuid",
+}
 
 
 def _url_parts(url: str) -> urllib.parse.SplitResult:
@@ -526,6 +595,32 @@ class SqlSource(DatabaseSource):
             **({"port": self.port} if self.port else {}),
             "database": self.database,
         }
+
+    def _relation(self, con: BaseBackend) -> ir.Table:
+        """The table, or the query; on PostgreSQL the query's columns are described by the
+        server (``LIMIT 0``, in the read-only session) rather than through a view, which a
+        read-only session cannot create."""
+        if self.query is None or con.name != "postgres":
+            return super()._relation(con)
+        import ibis
+
+        raw = con.con
+        with raw.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({self.query}) AS imnm_query LIMIT 0")
+            described = cursor.description
+            types = raw.adapters.types
+        schema = {}
+        for column in described:
+            info = types.get(column.type_code)
+            known = info.name if info is not None and info.oid == column.type_code else None
+            if known not in _POSTGRES_TYPES:
+                shown = known or (f"{info.name}[]" if info is not None else "unknown")
+                raise ExtractError(
+                    f"{self.name}: column '{column.name}' is of type {shown} in the database, "
+                    "which cannot hold one value per cell as text; cast it in the query"
+                )
+            schema[column.name] = _POSTGRES_TYPES[known]
+        return con.sql(self.query, schema=ibis.schema(schema))
 
     def _connect(self) -> BaseBackend:
         import ibis
