@@ -36,8 +36,8 @@ import hashlib
 import json
 import os
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -127,7 +127,6 @@ class DatabaseSource:
     ) -> None:
         self._name, self._label = name, label
         self.table, self.query, self.timeout = table, query, timeout
-        self._con: BaseBackend | None = None
         self._fingerprint: tuple[int, str] | None = None
 
     # -- what subclasses give ---------------------------------------------------------
@@ -177,15 +176,10 @@ class DatabaseSource:
             The database cannot be used.
         """
         if self._fingerprint is None:
-            with self._failures():
-                con = self.connection()
+            with self._failures(), self._connected() as con:
                 names, text_sql = self._text_sql(con)
                 rows, first, second = self._sums(con, names, text_sql)
-            content = json.dumps(
-                {"columns": names, "rows": rows, "sums": [str(first), str(second)]},
-                separators=(",", ":"),
-            )
-            self._fingerprint = (rows, hashlib.sha256(content.encode()).hexdigest())
+            self._fingerprint = (rows, fingerprint_of(names, rows, first, second))
         return self._fingerprint[1]
 
     def describe(self) -> dict[str, Any]:
@@ -212,8 +206,7 @@ class DatabaseSource:
         ExtractError
             The database cannot be used, or the table has no rows.
         """
-        with self._failures():
-            con = self.connection()
+        with self._failures(), self._connected() as con:
             names, text_sql = self._text_sql(con)
             if columns is not None:
                 chosen = [self._named(names, c) for c in columns]
@@ -242,8 +235,7 @@ class DatabaseSource:
     def _batches(self, rows: int) -> Iterator[pd.DataFrame]:
         from imnm_cohort.sources.files import _blank_tail_held_back, _normalise
 
-        with self._failures():
-            con = self.connection()
+        with self._failures(), self._connected() as con:
             names, text_sql = self._text_sql(con)
             stream = self._stream(con, self._ordered(con, names, text_sql), rows)
             frames = (
@@ -255,11 +247,16 @@ class DatabaseSource:
 
     # -- the database's side ----------------------------------------------------------
 
-    def connection(self) -> BaseBackend:
-        """The ibis connection, made on first use."""
-        if self._con is None:
-            self._con = self._connect()
-        return self._con
+    @contextmanager
+    def _connected(self) -> Iterator[BaseBackend]:
+        """A connection for one read, closed after it (a run reads two or three times: no
+        session is left open between them)."""
+        con = self._connect()
+        try:
+            yield con
+        finally:
+            with suppress(Exception):  # a connection already lost has nothing to close
+                con.disconnect()
 
     def _text_sql(self, con: BaseBackend) -> tuple[list[str], str]:
         """The columns' names and the SQL of the relation with every column as text, after
@@ -355,7 +352,7 @@ class DatabaseSource:
         elif con.name == "postgres":
             part = "('x' || lpad(substr(h, {start}, 15), 16, '0'))::bit(64)::bigint"
         else:
-            return _client_sums(self._stream(con, f"SELECT * FROM ({text_sql}) AS imnm_rows"))
+            return row_sums(self._stream(con, f"SELECT * FROM ({text_sql}) AS imnm_rows"))
         sql = (
             f"SELECT count(*), sum({part.format(start=1)}), sum({part.format(start=16)}) "
             f"FROM (SELECT md5({cells}) AS h FROM ({text_sql}) AS imnm_rows) AS imnm_hashes"
@@ -458,15 +455,25 @@ def _schema(names: list[str]) -> pa.Schema:
     return pa.schema([(n, pa.large_string()) for n in names])
 
 
+def fingerprint_of(names: Sequence[str], rows: int, first: int, second: int) -> str:
+    """The fingerprint: SHA-256 of the compact JSON ``{"columns": [...], "rows": n,
+    "sums": ["<first>", "<second>"]}`` (the sums as decimal text)."""
+    content = json.dumps(
+        {"columns": list(names), "rows": rows, "sums": [str(first), str(second)]},
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
 def row_text(cells: Sequence[str | None]) -> str:
     """A row's canonical text for the fingerprint: each cell as ``<length>:<text>``
     (length in characters), ``-`` for a missing one."""
     return "".join("-" if c is None else f"{len(c)}:{c}" for c in cells)
 
 
-def _client_sums(batches: Iterator[pa.RecordBatch]) -> tuple[int, int, int]:
-    """The fingerprint's count and sums over rows streamed from the database (a backend
-    whose SQL dialect is not written here)."""
+def row_sums(batches: Iterable[pa.RecordBatch]) -> tuple[int, int, int]:
+    """The fingerprint's count and sums, computed here over rows of text cells: for a
+    backend whose SQL is not written here, and to check a database's own."""
     rows = first = second = 0
     for batch in batches:
         for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
