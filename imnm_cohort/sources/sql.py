@@ -556,8 +556,11 @@ class SqlSource(DatabaseSource):
         self.host = parts.hostname or ""
         self.port = parts.port if parts.hostname else None
         self.database = parts.path.lstrip("/")
+        #: libpq's service (``?service=name``): the service file says where the server is.
+        self.service = dict(urllib.parse.parse_qsl(parts.query)).get("service")
         where = f" at {self.host}" + (f":{self.port}" if self.port else "") if self.host else ""
-        name = f"{self.backend} database {self.database or '(default)'}{where}"
+        shown = self.database or (f"of service {self.service}" if self.service else "(default)")
+        name = f"{self.backend} database {shown}{where}"
         label = f"{self.database}:{table}" if table else f"{self.database}:query"
         super().__init__(name, label, table, query, timeout)
 
@@ -601,6 +604,7 @@ class SqlSource(DatabaseSource):
             **({"host": self.host} if self.host else {}),
             **({"port": self.port} if self.port else {}),
             "database": self.database,
+            **({"service": self.service} if self.service else {}),
         }
 
     def _relation(self, con: BaseBackend) -> ir.Table:

@@ -413,6 +413,20 @@ def test_libpq_password_file_supplies_the_password(extract, pg, tmp_path, monkey
     monkeypatch.delenv(ENV, raising=False)
     source = make_source("sql", {"url": pg, "table": "imnm.patients"}, tmp_path, "p")
     assert len(source.read()) == 240  # the blank row at the end left out
+    # A service file says where the server is and who logs in (the port given in the URL).
+    service = tmp_path / "services.conf"
+    service.write_text(
+        f"[registry]\nhost={host}\ndbname={database}\nuser={postgres.USER}\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("PGSERVICEFILE", str(service))
+    by_service = make_source(
+        "sql",
+        {"url": f"postgres://:{port}/?service=registry", "table": "imnm.patients"},
+        tmp_path,
+        "p",
+    )
+    assert by_service.fingerprint() == source.fingerprint()
+    assert by_service.describe()["service"] == "registry"
     pgpass.write_text("", encoding="utf-8")
     with pytest.raises(ExtractError, match="the login was refused"):
         make_source("sql", {"url": pg, "table": "imnm.patients"}, tmp_path, "p").fingerprint()
