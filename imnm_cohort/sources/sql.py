@@ -218,6 +218,24 @@ class DatabaseSource:
             batches = list(self._stream(con, self._ordered(con, names, text_sql)))
         return self._extract(pa.Table.from_batches(batches, schema=_schema(names)))
 
+    def read_export(self, options: Any = None) -> pd.DataFrame:
+        """The rows as text cells under the database's own column names, in the canonical
+        order, for a mapping file (:class:`~imnm_cohort.mapping.source.MappedSource`); the
+        mapping's ``[source]`` reading options are those of files and do not apply.
+
+        Raises
+        ------
+        ExtractError
+            The database cannot be used, or the table has no rows.
+        """
+        with self._failures(), self._connected() as con:
+            names, text_sql = self._text_sql(con, required=())
+            batches = list(self._stream(con, self._ordered(con, names, text_sql)))
+        table = pa.Table.from_batches(batches, schema=_schema(names))
+        frame: pd.DataFrame = table.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
+        frame.columns = pd.Index(names)
+        return self._refuse_empty(frame)
+
     def batches(self, rows: int) -> Iterator[pd.DataFrame]:
         """The rows of :meth:`read` in the same order, streamed from the database in frames
         of ``rows`` rows (the last one shorter); the rows blank in every column at the end
@@ -258,7 +276,9 @@ class DatabaseSource:
             with suppress(Exception):  # a connection already lost has nothing to close
                 con.disconnect()
 
-    def _text_sql(self, con: BaseBackend) -> tuple[list[str], str]:
+    def _text_sql(
+        self, con: BaseBackend, required: tuple[str, ...] = REQUIRED_COLUMNS
+    ) -> tuple[list[str], str]:
         """The columns' names and the SQL of the relation with every column as text, after
         the checks of the columns' names and types."""
         from imnm_cohort.sources.files import _check_header
@@ -266,7 +286,7 @@ class DatabaseSource:
         relation = self._relation(con)
         schema = relation.schema()
         names = list(schema.names)
-        _check_header(self.name, names, REQUIRED_COLUMNS)  # type: ignore[arg-type]
+        _check_header(self.name, names, required)  # type: ignore[arg-type]
         cells = {}
         for name in names:
             family = _family(schema[name])
@@ -297,13 +317,14 @@ class DatabaseSource:
     def _ordered(
         self, con: BaseBackend, names: list[str], text_sql: str, chosen: list[str] | None = None
     ) -> str:
-        """The text relation's rows in the canonical order: ``patient_id`` first, then every
-        other column, in byte order, NULLs last."""
-        key = self._named(names, "patient_id")
+        """The text relation's rows in the canonical order: ``patient_id`` first (when there
+        is one: an export read through a mapping may have none), then every other column in
+        the table's order, in byte order, NULLs last."""
+        ids = [n for n in names if n.strip().lower() == "patient_id"]
         collate = ' COLLATE "C"' if con.name == "postgres" else ""
         order = ", ".join(
             f"{self._quoted(con, n)}{collate} ASC NULLS LAST"
-            for n in [key, *(n for n in names if n != key)]
+            for n in [*ids, *(n for n in names if n not in ids)]
         )
         shown = ", ".join(self._quoted(con, n) for n in (chosen or names))
         return f"SELECT {shown} FROM ({text_sql}) AS imnm_rows ORDER BY {order}"

@@ -468,3 +468,26 @@ def test_synth_writes_a_duckdb_file_and_a_parquet_folder_of_the_csv_content(tmp_
     with duckdb.connect(str(tmp_path / "x.duckdb"), read_only=True) as con:
         types = {row[1] for row in con.execute("DESCRIBE patients").fetchall()}
     assert types == {"VARCHAR"}
+
+
+def test_an_export_in_duckdb_is_read_through_its_mapping_as_the_file_is(tmp_path):
+    from imnm_cohort.mapping.source import MappedSource
+
+    code, _, err = run(
+        "synth", "--n", "60", "--seed", "4", "--layout", "redcap", "-o", str(tmp_path / "e.csv")
+    )
+    assert code == 0, err
+    mapping = next(tmp_path.glob("*.toml"))
+    by_file = load_input(
+        MappedSource(make_source("file", {"path": "e.csv"}, tmp_path, "p"), mapping)
+    )
+    in_place = make_source("duckdb", {"table": "e.csv"}, tmp_path, "p")
+    by_db = load_input(MappedSource(in_place, mapping))
+    assert by_db.input_rows == by_file.input_rows and by_db.export_rows == by_file.export_rows
+    pd.testing.assert_frame_equal(
+        by_db.valid.sort_values("patient_id", ignore_index=True),
+        by_file.valid.sort_values("patient_id", ignore_index=True),
+    )
+    assert sorted(by_db.quarantine["patient_id"].astype(str)) == sorted(
+        by_file.quarantine["patient_id"].astype(str)
+    )
