@@ -491,3 +491,31 @@ def test_an_export_in_duckdb_is_read_through_its_mapping_as_the_file_is(tmp_path
     assert sorted(by_db.quarantine["patient_id"].astype(str)) == sorted(
         by_file.quarantine["patient_id"].astype(str)
     )
+
+
+def test_a_connection_lost_between_two_batches_is_one_line(
+    extract, pg, pg_url, pg_cluster, password
+):
+    import psycopg
+
+    folder, _ = extract
+    kind, settings = sources(folder, pg)["postgres table"]
+    frames = make_source(kind, settings, folder, "p").batches(50)
+    assert len(next(frames)) == 50  # streamed: the rest is still on the server
+    if pg_cluster is not None:
+        pg_cluster.stop("immediate")
+    else:  # a server of IMNM_TEST_PG_URL: end the reading session instead
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = current_user AND pid <> pg_backend_pid()"
+            )
+    try:
+        with pytest.raises(ExtractError) as caught:
+            list(frames)
+    finally:
+        if pg_cluster is not None:
+            pg_cluster.start()
+    message = str(caught.value)
+    assert "the connection was lost" in message and "\n" not in message
+    assert message.startswith("postgres database registry") and PASSWORD not in message
