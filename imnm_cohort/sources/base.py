@@ -113,7 +113,10 @@ SourceFactory = Callable[[Mapping[str, Any], Path], Source]
 SOURCES: dict[str, SourceFactory] = {}
 #: The package's own kinds besides files, each imported when first asked for (its module
 #: registers it): importing them all would slow every start.
-_BUILT_IN = {"redcap": "imnm_cohort.sources.redcap"}
+_BUILT_IN = {
+    "redcap": "imnm_cohort.sources.redcap",
+    "spark": "imnm_cohort.sources.spark",
+}
 
 
 def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) -> Source:
