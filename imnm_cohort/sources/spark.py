@@ -243,7 +243,7 @@ class SparkSource:
                 raise ExtractError(f"{self.name}: missing required column(s): {', '.join(absent)}")
             chosen = [(own[c], c) for c in columns]
         types = dict(frame.dtypes)
-        cells = [_as_text(F.col(f"`{own}`"), types[own]).alias(name) for own, name in chosen]
+        cells = [_as_text(_column(held), types[held]).alias(name) for held, name in chosen]
         if placed:
             ordered = frame.orderBy(*_POSITION).select(*cells, *(F.col(p) for p in _POSITION))
         else:
@@ -266,7 +266,7 @@ class SparkSource:
         """
         ordered, names, _ = self._text(columns)
         with self._failures():
-            table = ordered.select(*names).toArrow()
+            table = ordered.select(*(_column(n) for n in names)).toArrow()
         if columns is not None:
             return columns_from_arrow(table)
         return extract_from_arrow(table, self.name)
@@ -311,7 +311,7 @@ class SparkSource:
         from pyspark.sql import functions as F
 
         ordered, names, placed = self._text()
-        cells = F.to_json(F.array(*(F.col(f"`{n}`") for n in names)))
+        cells = F.to_json(F.array(*(_column(n) for n in names)))
         if placed:
             place = [F.element_at(F.split(F.col(_POSITION[0]), "/"), -1), F.col(_POSITION[1])]
         else:
@@ -359,6 +359,13 @@ def _refuse_nested(frame: DataFrame, name: str) -> None:
                 f"{field.dataType.simpleString()[:80]}); an extract holds one value per cell: "
                 "write the column as text or split it into columns"
             )
+
+
+def _column(name: str) -> Column:
+    """A column by its exact name (dots, spaces and backticks in it quoted)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def _as_text(column: Column, kind: str) -> Column:

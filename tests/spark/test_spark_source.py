@@ -20,7 +20,7 @@ pytest.importorskip(
 )
 
 from imnm_cohort.cli import main
-from imnm_cohort.errors import ExtractError
+from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.sources.files import FileSource
 from imnm_cohort.sources.spark import SparkSettings, SparkSource
 from imnm_cohort.synth import synthesize, write_extract
@@ -30,14 +30,16 @@ from tests.spark.conftest import SOCKET_WARNING
 pytestmark = pytest.mark.filterwarnings(SOCKET_WARNING)  # see tests/spark/conftest.py
 N, SEED = 80, 11
 TABLE = "registry.patients"
+ODD_NAME = "lab ck.`raw`"
 
 
 @pytest.fixture(scope="module")
 def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A dirty synthesized extract (about one row in four breaks a rule) as Parquet."""
-    return write_extract(
-        synthesize(N, seed=SEED, dirty=0.25), tmp_path_factory.mktemp("x") / "cohort.parquet"
-    )
+    """A dirty synthesized extract (about one row in four breaks a rule) as Parquet, with an
+    extra column whose name Spark must quote."""
+    frame = synthesize(N, seed=SEED, dirty=0.25)
+    frame[ODD_NAME] = frame["ck_peak"]
+    return write_extract(frame, tmp_path_factory.mktemp("x") / "cohort.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,7 @@ def test_read_gives_the_cells_the_file_source_gives(spark, extract):
     read = by_path(extract).read()
     pd.testing.assert_frame_equal(read, by_file)
     assert read.attrs["absent_columns"] == by_file.attrs["absent_columns"]
+    assert read[ODD_NAME].notna().any()
     some = ["patient_id", "anti_hmgcr", "ck_peak"]
     pd.testing.assert_frame_equal(by_path(extract).read(some), FileSource(extract).read(some))
 
@@ -144,7 +147,7 @@ def test_the_fingerprint_follows_the_cells_and_their_order(spark, extract, tmp_p
     assert first not in {prints["changed"], prints["swapped"], prints["empty"]}
 
 
-def test_a_missing_table_stops_the_run_in_one_line(spark, tmp_path):
+def test_a_missing_table_stops_the_run_in_one_line(spark, tmp_path, capfd):
     toml = pipeline(
         tmp_path, "gone", 'kind = "spark"\nmaster = "local[2]"\ntable = "registry.gone"'
     )
@@ -152,6 +155,7 @@ def test_a_missing_table_stops_the_run_in_one_line(spark, tmp_path):
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "Spark table registry.gone" in err
     assert "TABLE_OR_VIEW_NOT_FOUND" in err and "Traceback" not in err
+    assert "TABLE_OR_VIEW_NOT_FOUND" not in capfd.readouterr().err  # nor a log line of Spark's
     assert not list(tmp_path.glob("gone/*/manifest.json"))  # nothing published
     with pytest.raises(ExtractError, match="PATH_NOT_FOUND"):
         by_path(tmp_path / "nothing.parquet").read()
@@ -165,3 +169,11 @@ def test_a_column_of_nested_values_is_refused(spark, extract, tmp_path):
     with pytest.raises(ExtractError, match=r"column 'visits' holds array values") as found:
         by_path(nested).read()
     assert "\n" not in str(found.value)
+
+
+def test_without_master_and_without_a_session_the_source_says_so(spark, extract, monkeypatch):
+    from pyspark.sql import SparkSession
+
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    with pytest.raises(ConfigError, match='none is running: set master = "local'):
+        by_path(extract, None).read()
