@@ -342,10 +342,21 @@ def _spark_failures(name: str) -> Iterator[None]:
 
 
 def _problem(exc: Exception) -> str:
-    """Spark's error in one short phrase: its condition and first sentence."""
-    text = one_line(exc)
-    first = text.split(". ", 1)[0].rstrip(".")
-    return first
+    """Spark's error in one short phrase: its condition and first sentence. A JVM error
+    that py4j reports as ``An error occurred while calling o12.x.`` is named by the Java
+    exception on the next line, and a driver out of memory says so."""
+    lines = [line.strip(" :\t") for line in str(exc).strip().splitlines()]
+    lines = [line for line in lines if line]
+    if "OutOfMemoryError" in str(exc):
+        return (
+            "Spark ran out of memory (java.lang.OutOfMemoryError); the driver holds the whole "
+            "extract: give it more (spark.driver.memory)"
+        )
+    if len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
+        text = lines[1][:200]
+    else:
+        text = one_line(exc)
+    return text.split(". ", 1)[0].rstrip(".")
 
 
 def _refuse_nested(frame: DataFrame, name: str) -> None:

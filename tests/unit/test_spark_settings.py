@@ -61,3 +61,24 @@ def test_a_urls_user_and_password_never_name_the_source():
     source = SparkSource(SparkSettings("local[2]", path="s3a://key:secret@bucket/p/*.parquet"))
     assert source.name == "s3a://bucket/p/*.parquet"
     assert "secret" not in repr(source) and "key" not in source.name
+
+
+def test_spark_errors_are_one_phrase():
+    # The shape of py4j's Py4JJavaError text: a first line naming the JVM call, then the
+    # Java exception and its stack.
+    java = RuntimeError(
+        "An error occurred while calling o802.getResult.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure. Task 0 lost\n"
+        "\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages\n"
+    )
+    assert spark._problem(java) == (
+        "org.apache.spark.SparkException: Job aborted due to stage failure"
+    )
+    condition = RuntimeError(
+        "[PATH_NOT_FOUND] Path does not exist: file:/x.parquet. SQLSTATE: 42K03\nmore"
+    )
+    assert spark._problem(condition) == "[PATH_NOT_FOUND] Path does not exist: file:/x.parquet"
+    memory = RuntimeError(
+        "An error occurred while calling o9.toArrow.\n: java.lang.OutOfMemoryError: Java heap"
+    )
+    assert "spark.driver.memory" in spark._problem(memory)
