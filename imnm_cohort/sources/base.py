@@ -117,6 +117,7 @@ _BUILT_IN = {
     "redcap": "imnm_cohort.sources.redcap",
     "duckdb": "imnm_cohort.sources.duckdb",
     "sql": "imnm_cohort.sources.sql",
+    "spark": "imnm_cohort.sources.spark",
 }
 
 

@@ -384,7 +384,7 @@ def _nested_words(kind: pa.DataType) -> str:
     return "nested" if pa.types.is_union(kind) else "list"
 
 
-def bytes_as_text(table: pa.Table, path: Path) -> pa.Table:
+def bytes_as_text(table: pa.Table, path: Path | str) -> pa.Table:
     """Binary Parquet columns (ids written as bytes) as UTF-8 text; bytes that are not UTF-8
     make the file unusable, naming the column and the first such row."""
     for i, field in enumerate(table.schema):
@@ -462,7 +462,7 @@ def _without_blank_tail(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_header(
-    path: Path, header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS
+    path: Path | str, header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS
 ) -> None:
     names = [str(h).strip() for h in header]
     lowered = [n.lower() for n in names]
@@ -614,7 +614,7 @@ def empty_rows_skipped(n: int) -> str:
     )
 
 
-def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
+def _refuse_nul_cells(frame: pd.DataFrame, path: Path | str) -> None:
     """A NUL character in a cell (Parquet, Excel) makes the file unusable."""
     for name in frame.columns:
         col = frame[name]
@@ -635,7 +635,7 @@ def _refuse_nul_cells(frame: pd.DataFrame, path: Path) -> None:
             )
 
 
-def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _normalise(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     problems = frame.attrs.get(CELL_PROBLEMS)
     read_names = list(frame.columns)
     rows, empty = len(frame), int(frame.attrs.get(EMPTY_ROWS, 0))
@@ -900,6 +900,48 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
         yield frame
     if empty:
         raise ExtractError(f"{path}: has a header but no data rows")
+
+
+# ---------------------------------------------------------------------------------------
+# Rows from elsewhere: an extract's cells that another source fetched as an Arrow table.
+
+
+def check_header(name: str, header: Sequence[str]) -> None:
+    """An extract's header checks, for a source that is not a file: every required contract
+    column present (names matched ignoring case and spaces), none duplicated.
+
+    Raises
+    ------
+    ExtractError
+        Naming ``name`` and the missing or duplicated columns.
+    """
+    _check_header(name, [str(h) for h in header])
+
+
+def extract_from_arrow(table: pa.Table, name: str) -> pd.DataFrame:
+    """An extract's cells fetched from elsewhere as Arrow text (a Spark table's rows, cast
+    to text where they are) as :func:`read_extract` gives a file of the same cells.
+
+    The header is checked, binary columns become UTF-8 text, a NUL character is refused,
+    contract columns take their contract names, absent optional ones are added empty and
+    the blank rows at the end are left out; messages name ``name``.
+
+    Raises
+    ------
+    ExtractError
+        When the rows cannot be used (no data rows, a required column missing, ...).
+    """
+    check_header(name, table.schema.names)
+    table = bytes_as_text(table, name)
+    frame = table.to_pandas(types_mapper=_arrow_backed, self_destruct=True)
+    _refuse_nul_cells(frame, name)
+    return _normalise(frame, name)
+
+
+def columns_from_arrow(table: pa.Table) -> pd.DataFrame:
+    """Single columns fetched from elsewhere as Arrow text, as :func:`read_columns` gives
+    them (Arrow-backed text, index 0..n-1)."""
+    return table.to_pandas(types_mapper=_arrow_backed)
 
 
 # ---------------------------------------------------------------------------------------
