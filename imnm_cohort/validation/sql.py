@@ -214,8 +214,7 @@ def validate_in_database(
     flagged = _keep(prepared.mutate(_bad=_any(found), **flags))
     _drop(prepared)
     rules = [
-        replace(r, failing=flagged[f"_fail{i}"])
-        for i, r in enumerate(sql_rules(flagged, contract))
+        replace(r, failing=flagged[f"_fail{i}"]) for i, r in enumerate(sql_rules(flagged, contract))
     ]
     bad = flagged["_bad"]
     id_column = contract.id_column or contract.column_names[0]
@@ -298,7 +297,7 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
             raw[_raw(name)] = _as_text(table[name])
     raw_table = table.mutate(**raw)
     trimmed = {_trim(name): _trimmed(raw_table[_raw(name)]) for name in contract.column_names}
-    trimmed_table = raw_table.mutate(**trimmed)
+    trimmed_table = raw_table.mutate(_row=ibis.row_number(), **trimmed)
     parts = {}  # a date's year, month and day, where it is written YYYY-MM-DD
     for name, kind in contract.kinds.items():
         if kind == "date":
@@ -311,11 +310,10 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
     # Kept in a temporary table: the parsing below reads each clean cell many times.
     wide = _keep(trimmed_table.mutate(**parts))
     _dropped_later.append(wide)
-    fixes = _fixes(wide, contract)
-    for name, fix in fixes.items():
-        wide = wide.left_join(fix, wide[_raw(name)] == fix[f"_fix_raw__{name}"]).drop(
-            f"_fix_raw__{name}"
-        )
+    fixes, fixed_table = _fixes(wide, contract)
+    if fixed_table is not None:  # one join on the row number, for every column at once
+        wide = wide.left_join(fixed_table, wide["_row"] == fixed_table["_fix_row"])
+        wide = wide.drop("_fix_row")
     parsed: dict[str, Any] = {}
     for name, kind in contract.kinds.items():
         clean, rule, value = _parse_column(wide, name, kind, contract.empty_values.get(name))
@@ -336,7 +334,11 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
     }
     if repeats:
         prepared = prepared.mutate(**repeats)
-    fix_columns = [c for c in prepared.columns if c.startswith(("_fix_", "_trim__", "_y__", "_m__", "_d__"))]
+    fix_columns = [
+        c
+        for c in prepared.columns
+        if c.startswith(("_fix_", "_trim__", "_y__", "_m__", "_d__", "_row"))
+    ]
     if fix_columns:
         prepared = prepared.drop(*fix_columns)
     return prepared, absent
@@ -391,9 +393,7 @@ def _lower(text: Any) -> Any:
     return text.translate(_UPPER, _LOWER)
 
 
-def _parse_column(
-    wide: ir.Table, name: str, kind: str, empty: str | None
-) -> tuple[Any, Any, Any]:
+def _parse_column(wide: ir.Table, name: str, kind: str, empty: str | None) -> tuple[Any, Any, Any]:
     """Clean text, parsing failure (rule code or NULL) and typed value of one column."""
     text = wide[_trim(name)]
     no_rule = ibis.null("string")
@@ -401,22 +401,18 @@ def _parse_column(
         year, month, day = (wide[f"_{p}__{name}"] for p in "ymd")
         shaped = year.notnull()
         leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-        last = (
-            ibis.cases(
-                (month == 2, ibis.ifelse(leap, 29, 28)),
-                (month.isin([4, 6, 9, 11]), 30),
-                else_=31,
-            )
+        last = ibis.cases(
+            (month == 2, ibis.ifelse(leap, 29, 28)),
+            (month.isin([4, 6, 9, 11]), 30),
+            else_=31,
         )
         real = (shaped & month.between(1, 12) & (day >= 1) & (day <= last)).fill_null(False)
         held = (text >= DATE_RANGE[0]) & (text <= DATE_RANGE[1])
-        rule = (
-            ibis.cases(
-                (text.isnull(), no_rule),
-                (~real, "not_a_date"),
-                (~held, OUT_OF_RANGE),
-                else_=no_rule,
-            )
+        rule = ibis.cases(
+            (text.isnull(), no_rule),
+            (~real, "not_a_date"),
+            (~held, OUT_OF_RANGE),
+            else_=no_rule,
         )
         value = ibis.ifelse(real & held, text, ibis.null("string")).cast("date")
         return text, rule, value
@@ -427,12 +423,10 @@ def _parse_column(
             "not_a_boolean",
             no_rule,
         )
-        value = (
-            ibis.cases(
-                (low.isin(list(TRUE_WORDS)), True),
-                (low.isin(list(FALSE_WORDS)), False),
-                else_=ibis.null("boolean"),
-            )
+        value = ibis.cases(
+            (low.isin(list(TRUE_WORDS)), True),
+            (low.isin(list(FALSE_WORDS)), False),
+            else_=ibis.null("boolean"),
         )
         return text, rule, value
     if kind in ("float", "number"):
@@ -456,13 +450,14 @@ def _parse_column(
     return text, no_rule, text  # id (ASCII: already in normal form C) and string
 
 
-def _fixes(wide: ir.Table, contract: TableContract) -> dict[str, ir.Table]:
-    """For each column with cells SQL cannot parse as the in-memory parser does, those
-    cells' distinct values parsed by that parser, as a table to join on the raw text.
+def _fixes(wide: ir.Table, contract: TableContract) -> tuple[list[str], ir.Table | None]:
+    """The cells SQL cannot parse as the in-memory parser does, parsed by that parser: the
+    columns that have some, and a table (``_fix_row`` and, for each such column, the flag,
+    clean text, rule and value of its cell) to join on the row number.
 
     Such cells hold a character outside ASCII (Unicode whitespace, normal forms and letter
     case differ between backends), or a number too long or with too large an exponent for
-    every backend's cast.
+    every backend's cast. They are rare: one query fetches them all.
     """
     wanted: dict[str, Any] = {}
     for name, kind in contract.kinds.items():
@@ -474,49 +469,67 @@ def _fixes(wide: ir.Table, contract: TableContract) -> dict[str, ir.Table]:
             unsafe = ~safe if kind == "number" else text.re_search(_NUMBER) & ~safe
             needs = needs | unsafe.fill_null(False)
         wanted[name] = needs.fill_null(False)
-    counted = wide.aggregate(**{f"n_{i}": w.sum() for i, w in enumerate(wanted.values())})
-    totals = counted.to_pandas().iloc[0].tolist() if wanted else []
-    fixes: dict[str, ir.Table] = {}
-    for (name, needs), total in zip(wanted.items(), totals, strict=True):
-        if not total or pd.isna(total):
-            continue
-        cells = wide.filter(needs).select(raw=wide[_raw(name)]).distinct().to_pandas()["raw"]
-        fixes[name] = _fix_table(name, cells.astype(object), contract)
-    return fixes
+    anywhere: Any = ibis.literal(False)
+    for needs in wanted.values():
+        anywhere = anywhere | needs
+    picked = {
+        f"c{i}": ibis.ifelse(needs, wide[_raw(name)], ibis.null("string"))
+        for i, (name, needs) in enumerate(wanted.items())
+    }
+    found = wide.filter(anywhere).select(_fix_row=wide["_row"], **picked).to_pandas()
+    if found.empty:
+        return [], None
+    data: dict[str, Any] = {"_fix_row": found["_fix_row"].to_numpy(dtype=np.int64)}
+    schema: dict[str, str] = {"_fix_row": "int64"}
+    names = []
+    for i, name in enumerate(wanted):
+        cells = found[f"c{i}"].astype(object)
+        if cells.notna().any():
+            names.append(name)
+            columns, types = _fixed_cells(name, cells, contract)
+            data.update(columns)
+            schema.update(types)
+    return names, ibis.memtable(pd.DataFrame(data), schema=schema)
 
 
-def _fix_table(name: str, cells: pd.Series, contract: TableContract) -> ir.Table:
-    """The in-memory parser's outcome for ``cells`` (distinct raw texts of column ``name``)."""
+def _fixed_cells(
+    name: str, cells: pd.Series, contract: TableContract
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The in-memory parser's outcome for the non-missing ``cells`` of column ``name``."""
     kind = contract.kinds[name]
-    cells = cells.reset_index(drop=True)
-    value, failures = _coerce_column(name, cells, kind, contract.empty_values.get(name))
+    given = cells.notna().to_numpy(dtype=bool)
+    distinct = pd.Series(pd.unique(cells[given]), dtype=object)
+    value, failures = _coerce_column(name, distinct, kind, contract.empty_values.get(name))
     typed = value if isinstance(value, pd.Series) else pd.Series(value)
-    clean = pd.Series(_clean_text(cells).to_pandas(), dtype=object)
-    rule = pd.Series([None] * len(cells), dtype=object)
+    clean = pd.Series(_clean_text(distinct).to_pandas(), dtype=object)
+    rule = pd.Series([None] * len(distinct), dtype=object)
     if failures:
-        found = pd.concat(failures, ignore_index=True)
-        rule.iloc[found["index"].to_numpy(dtype=np.int64)] = found["rule"].to_numpy()
-    type_name = _IBIS_TYPES.get(kind, "string")
+        hit = pd.concat(failures, ignore_index=True)
+        rule.iloc[hit["index"].to_numpy(dtype=np.int64)] = hit["rule"].to_numpy()
     if kind == "date":
-        typed = pd.Series(pd.to_datetime(typed.to_numpy()).date, dtype=object)
-        typed = typed.where(pd.notna(pd.to_datetime(value)), None)
-    frame = pd.DataFrame(
-        {
-            f"_fix_raw__{name}": cells.astype(object).to_numpy(),
-            f"_fix_clean__{name}": clean.where(clean.notna(), None).to_numpy(),
-            f"_fix_rule__{name}": rule.to_numpy(),
-            f"_fix_value__{name}": np.asarray(typed.astype(object).where(typed.notna(), None)),
-            f"_fix_flag__{name}": True,
-        }
-    )
-    schema = {
-        f"_fix_raw__{name}": "string",
+        stamps = pd.Series(pd.to_datetime(np.asarray(typed)))
+        typed = pd.Series([d.date() if pd.notna(d) else None for d in stamps], dtype=object)
+    at = pd.Index(distinct).get_indexer(cells[given])
+
+    def spread(values: pd.Series) -> np.ndarray:
+        out = np.full(len(cells), None, dtype=object)
+        shown = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+        out[given] = shown[at]
+        return out
+
+    columns = {
+        f"_fix_flag__{name}": given,
+        f"_fix_clean__{name}": spread(clean),
+        f"_fix_rule__{name}": spread(rule),
+        f"_fix_value__{name}": spread(typed.reset_index(drop=True)),
+    }
+    types = {
+        f"_fix_flag__{name}": "boolean",
         f"_fix_clean__{name}": "string",
         f"_fix_rule__{name}": "string",
-        f"_fix_value__{name}": type_name,
-        f"_fix_flag__{name}": "boolean",
+        f"_fix_value__{name}": _IBIS_TYPES.get(kind, "string"),
     }
-    return ibis.memtable(frame, schema=schema)
+    return columns, types
 
 
 # --- the rules ---
@@ -607,11 +620,27 @@ def _check(check: Any, value: Any, backend: str) -> Any:
 
 
 def _for_backend(pattern: str, backend: str) -> str:
-    """A pattern for the backend's regular expressions. PostgreSQL's text holds no NUL
-    character and its parser refuses ``\\x00``: ``\\x01`` there means the same."""
-    if backend == "postgres":
-        return pattern.replace(r"\x00", r"\x01")
-    return pattern
+    """A pattern for the backend's regular expressions.
+
+    PostgreSQL's text holds no NUL character and its parser refuses ``\\x00``: ``\\x01``
+    there means the same. Its repetition counts stop at 255: a bracket expression repeated
+    ``{m,n}`` times with ``n`` above 255 is written ``{m,255}`` and ``n - 255`` optional
+    ones (the same strings match).
+    """
+    if backend != "postgres":
+        return pattern
+
+    def bounded(match: re.Match[str]) -> str:
+        item, low, high = match.group(1), int(match.group(2)), int(match.group(3))
+        if high <= _PG_REPEAT_MAX:
+            return match.group(0)
+        return f"{item}{{{low},{_PG_REPEAT_MAX}}}" + f"{item}?" * (high - _PG_REPEAT_MAX)
+
+    pattern = pattern.replace(r"\x00", r"\x01")
+    return re.sub(r"(\[[^\]]*\])\{(\d+),(\d+)\}", bounded, pattern)
+
+
+_PG_REPEAT_MAX = 255
 
 
 def _backend_name(table: ir.Table) -> str:
@@ -632,10 +661,8 @@ def _scalar(expr: Any) -> int:
 def _rule_counts(flagged: ir.Table, rules: list[SqlRule]) -> list[int]:
     """Rows breaking each rule, then the quarantined rows and all rows, counted in the
     database in one pass."""
-    sums = {f"r{i}": r.failing.cast("int64").sum() for i, r in enumerate(rules)}
-    counted = flagged.aggregate(
-        **sums, bad=flagged["_bad"].cast("int64").sum(), rows=flagged.count()
-    ).to_pandas()
+    sums = {f"r{i}": r.failing.sum() for i, r in enumerate(rules)}
+    counted = flagged.aggregate(**sums, bad=flagged["_bad"].sum(), rows=flagged.count()).to_pandas()
     return [0 if pd.isna(v) else int(v) for v in counted.iloc[0].tolist()]
 
 
@@ -690,9 +717,7 @@ def _judge(
     order_by: str | None,
 ) -> None:
     """Raise a file-level error for the (column, rule) pairs most rows break, as in memory."""
-    over = [
-        (r, c) for r, c in judged if c >= FILE_LEVEL_MIN_ROWS and c > FILE_LEVEL_SHARE * n
-    ]
+    over = [(r, c) for r, c in judged if c >= FILE_LEVEL_MIN_ROWS and c > FILE_LEVEL_SHARE * n]
     if not over:
         return
     ranked = sorted(over, key=lambda rc: (-rc[1], rc[0].column, rc[0].rule))
@@ -763,7 +788,7 @@ def _warnings(valid: ir.Table, contract: TableContract, id_column: str) -> pd.Da
 
 def _as_in_memory(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:
     """Fetched typed rows with the in-memory dtypes of their kinds."""
-    out = {}
+    out: dict[str, pd.Series[Any]] = {}
     for name, kind in contract.kinds.items():
         column = frame[name]
         if kind == "date":
