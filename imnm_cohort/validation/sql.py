@@ -203,7 +203,7 @@ def validate_in_database(
     """
     if file_level is None:
         file_level = contract.file_level
-    prepared, absent = prepare(table, contract)
+    prepared, absent, parsed_from = prepare(table, contract)
     # Kept in a temporary table of the database: every rule then reads the parsed columns
     # instead of repeating their expressions (the query text would grow with each rule).
     prepared = _keep(prepared)
@@ -212,7 +212,7 @@ def validate_in_database(
     # read flags instead of repeating the rules.
     flags = {f"_fail{i}": r.failing for i, r in enumerate(found)}
     flagged = _keep(prepared.mutate(_bad=_any(found), **flags))
-    _drop(prepared)
+    _drop(prepared, parsed_from)
     rules = [
         replace(r, failing=flagged[f"_fail{i}"]) for i, r in enumerate(sql_rules(flagged, contract))
     ]
@@ -274,9 +274,12 @@ def _value(name: str) -> str:
     return f"_value__{name}"
 
 
-def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[str, ...]]:
+def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[str, ...], ir.Table]:
     """The table with, for each contract column, its cells as stored (``_raw__``), as clean
     text (``_text__``), its parsing failure (``_rule__``) and its typed value (``_value__``).
+
+    Also returns the absent contract columns and the temporary table the parsing reads
+    (the caller drops it with :func:`_drop` once the result is kept).
 
     Raises
     ------
@@ -309,7 +312,7 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
             parts[f"_d__{name}"] = digits.substr(8, 2).cast("int64")
     # Kept in a temporary table: the parsing below reads each clean cell many times.
     wide = _keep(trimmed_table.mutate(**parts))
-    _dropped_later.append(wide)
+    kept = wide
     fixes, fixed_table = _fixes(wide, contract)
     if fixed_table is not None:  # one join on the row number, for every column at once
         wide = wide.left_join(fixed_table, wide["_row"] == fixed_table["_fix_row"])
@@ -341,7 +344,7 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
     ]
     if fix_columns:
         prepared = prepared.drop(*fix_columns)
-    return prepared, absent
+    return prepared, absent, kept
 
 
 def _keep(expr: ir.Table) -> ir.Table:
@@ -353,16 +356,11 @@ def _keep(expr: ir.Table) -> ir.Table:
     return backend.create_table(name, expr, temp=True)
 
 
-def _drop(kept: ir.Table) -> None:
-    """Drop a temporary table made by :func:`_keep` (and those it was made from)."""
-    for table in (kept, *_dropped_later):
+def _drop(*kept: ir.Table) -> None:
+    """Drop temporary tables made by :func:`_keep`."""
+    for table in kept:
         backend = table._find_backend(use_default=True)
         backend.drop_table(table.get_name(), force=True)
-    _dropped_later.clear()
-
-
-#: Temporary tables read by a later one, dropped with it by :func:`_drop`.
-_dropped_later: list[ir.Table] = []
 
 
 def _trim(name: str) -> str:

@@ -209,3 +209,23 @@ def test_postgresql_agrees_with_memory_on_a_dirty_cohort(pg_url):
         con.drop_table("dirty_cohort")
     finally:
         con.disconnect()
+
+
+def test_a_contract_the_database_cannot_run_is_refused_by_name(duck):
+    import pandera.pandas as pa
+
+    from imnm_cohort.contracts.rates import REFERENCE_RATES
+    from imnm_cohort.contracts.table import TableContract, column
+
+    table = _load(duck, pd.DataFrame({"code": ["a"]}), "odd_table")
+    with pytest.raises(ValueError, match="validated in memory only"):
+        validate_in_database(table, REFERENCE_RATES)
+    odd = TableContract(
+        name="odd",
+        unit="rows",
+        columns={
+            "code": column("string", checks=[pa.Check.str_length(1, 3)], description="", title="")
+        },
+    )
+    with pytest.raises(ValueError, match="'str_length'.*has no SQL form"):
+        validate_in_database(table, odd)
