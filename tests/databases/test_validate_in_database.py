@@ -227,5 +227,5 @@ def test_a_contract_the_database_cannot_run_is_refused_by_name(duck):
             "code": column("string", checks=[pa.Check.str_length(1, 3)], description="", title="")
         },
     )
-    with pytest.raises(ValueError, match="'str_length'.*has no SQL form"):
+    with pytest.raises(ValueError, match=r"'str_length'.*has no SQL form"):
         validate_in_database(table, odd)
