@@ -204,15 +204,13 @@ def validate_in_database(
     if file_level is None:
         file_level = contract.file_level
     prepared, absent, parsed_from = prepare(table, contract)
-    # Kept in a temporary table of the database: every rule then reads the parsed columns
-    # instead of repeating their expressions (the query text would grow with each rule).
-    prepared = _keep(prepared)
     found = sql_rules(prepared, contract)
-    # Each row's outcome of each rule, kept too: counts, reasons and the valid rows then
-    # read flags instead of repeating the rules.
+    # Each row's parsed cells and outcome of each rule, kept in a temporary table of the
+    # database: counts, reasons and the valid rows then read columns instead of repeating
+    # the rules' expressions (the query text would grow with each rule).
     flags = {f"_fail{i}": r.failing for i, r in enumerate(found)}
     flagged = _keep(prepared.mutate(_bad=_any(found), **flags))
-    _drop(prepared, parsed_from)
+    _drop(parsed_from)
     rules = [
         replace(r, failing=flagged[f"_fail{i}"]) for i, r in enumerate(sql_rules(flagged, contract))
     ]
