@@ -662,11 +662,6 @@ def _backend_name(table: ir.Table) -> str:
 # --- running them ---
 
 
-def _scalar(expr: Any) -> int:
-    value = expr.to_pandas() if hasattr(expr, "to_pandas") else expr.execute()
-    return int(value) if not pd.isna(value) else 0
-
-
 def _rule_counts(flagged: ir.Table, rules: list[SqlRule]) -> list[int]:
     """Rows breaking each rule, then the quarantined rows and all rows, counted in the
     database in one pass."""

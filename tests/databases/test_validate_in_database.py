@@ -51,6 +51,8 @@ def _same(frame: pd.DataFrame, con: Any, name: str = "extract") -> Any:
     assert Counter(valid_ids.astype(str)) == Counter(memory.valid["patient_id"].astype(str))
     reasons = ["patient_id", "column", "rule", "value"]
     assert _bag(database.reasons, reasons) == _bag(memory.reasons, reasons)
+    quarantined = set(map(str, database.quarantined_ids()))
+    assert quarantined == set(map(str, memory.quarantine["patient_id"]))
     warned = ["patient_id", "column", "code", "value"]
     assert _bag(database.warnings, warned) == _bag(memory.warnings, warned)
     counts = database.reason_counts().to_dict("records")
