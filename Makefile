@@ -21,6 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
+	$(BIN)/ruff format --check imnm_cohort tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n auto
 
@@ -38,6 +39,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_analyse.py
 	cd benchmarks && ../$(BIN)/python bench_cancer.py
 	cd benchmarks && ../$(BIN)/python bench_run.py
+	cd benchmarks && ../$(BIN)/python bench_run_scale.py
 	cd benchmarks && ../$(BIN)/python bench_outputs.py
 	cd benchmarks && ../$(BIN)/python bench_map.py
 

@@ -89,7 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="share of rows given a rule-breaking defect (default 0)",
     )
-    p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="a .csv or .parquet file, a .duckdb database (table 'patients'), or a folder "
+        "(no suffix) of Parquet files",
+    )
     p.add_argument(
         "--layout",
         choices=("flat", "redcap"),
@@ -360,7 +367,9 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise ConfigError("--seed must be between 0 and 4294967295")
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
-    _check_table_output(args.output)
+    database = args.output.suffix.lower() == ".duckdb" or not args.output.suffix
+    if not database or args.layout == "redcap":
+        _check_table_output(args.output)
     t = time.perf_counter()
     if args.layout == "redcap":
         from imnm_cohort.synth_redcap import write_redcap

@@ -24,6 +24,7 @@ every group and every ``unclassified`` reason occurs; they are not epidemiology.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -444,6 +445,54 @@ def _make_dirty(frame: pd.DataFrame, rng: np.random.Generator, share: float) -> 
     return f
 
 
+#: Rows per file of a synthetic registry written as a folder of Parquet files.
+PARQUET_PART_ROWS = 1_000_000
+
+
+def _text_table(frame: pd.DataFrame) -> Any:
+    """The frame as an Arrow table of text columns (missing cells null)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(
+        frame.astype(object),
+        preserve_index=False,
+        schema=pa.schema([(c, pa.string()) for c in frame.columns]),
+    )
+
+
+def _write_duckdb(frame: pd.DataFrame, path: Path) -> Path:
+    """A new DuckDB file (replacing ``path``) with the table ``patients`` of text cells."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    table = _text_table(frame)
+    with duckdb.connect(str(partial)) as con:
+        con.register("synthetic", table)
+        con.execute("CREATE TABLE patients AS SELECT * FROM synthetic")
+    partial.replace(path)
+    return path
+
+
+def _write_parquet_folder(frame: pd.DataFrame, folder: Path) -> Path:
+    """A folder of Parquet files of text cells, :data:`PARQUET_PART_ROWS` rows each (the
+    folder's earlier ``patients-*.parquet`` files removed first)."""
+    import pyarrow.parquet as pq
+
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("patients-*.parquet"):
+        old.unlink()
+    table = _text_table(frame)
+    for part, start in enumerate(range(0, max(len(frame), 1), PARQUET_PART_ROWS)):
+        pq.write_table(
+            table.slice(start, PARQUET_PART_ROWS), folder / f"patients-{part:05d}.parquet"
+        )
+    return folder
+
+
 def write_extract(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write an extract frame to CSV or Parquet, chosen by the path's suffix.
 
@@ -452,7 +501,11 @@ def write_extract(frame: pd.DataFrame, path: str | Path) -> Path:
     frame : pandas.DataFrame
         Text cells (as from :func:`synthesize`); missing cells are written empty.
     path : str or Path
-        Ends in ``.csv`` or ``.parquet``; parent folders are created.
+        Ends in ``.csv`` or ``.parquet``; or ``.duckdb``, a DuckDB database with the table
+        ``patients`` (text columns, NULL where the CSV file has an empty cell); or has no
+        suffix, a folder of Parquet files of at most :data:`PARQUET_PART_ROWS` rows each
+        (``patients-00000.parquet``, ...), which the ``duckdb`` source reads in place
+        (``table = "folder/*.parquet"``). Parent folders are created.
 
     Returns
     -------
@@ -466,6 +519,10 @@ def write_extract(frame: pd.DataFrame, path: str | Path) -> Path:
 
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == ".duckdb":
+        return _write_duckdb(frame, path)
+    if not suffix:
+        return _write_parquet_folder(frame, path)
     if suffix not in TABLE_SUFFIXES:
         raise ValueError(f"{path}: output must end in {' or '.join(TABLE_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)

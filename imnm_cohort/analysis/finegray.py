@@ -246,11 +246,20 @@ def _risk_sums(data: _Data, values: np.ndarray) -> np.ndarray:
     before ``t`` count ``g(t) / g(T)``.
     """
     flat = values.reshape(len(values), -1)
-    tail = np.vstack([np.cumsum(flat[::-1], axis=0)[::-1], np.zeros((1, flat.shape[1]))])
-    followed = tail[np.searchsorted(data.time, data.times, side="left")]
-    died = np.where((data.event == COMPETING)[:, None], flat / data.g_own[:, None], 0.0)
-    head = np.vstack([np.zeros((1, flat.shape[1])), np.cumsum(died, axis=0)])
-    earlier = head[np.searchsorted(data.time, data.times, side="left")]
+    n, at = len(flat), np.searchsorted(data.time, data.times, side="left")
+    # Sums from each row to the last (``T >= t``) and over the rows before (``T < t``),
+    # read at each event time's first row without copying the n-row running sums.
+    from_end = np.cumsum(flat[::-1], axis=0)  # from_end[k]: the last k + 1 rows
+    followed = np.zeros((len(at), flat.shape[1]))
+    inside = at < n
+    followed[inside] = from_end[n - 1 - at[inside]]
+    died = np.zeros_like(flat, dtype=float)  # divided only where there is something to divide
+    competing = data.event == COMPETING
+    died[competing] = flat[competing] / data.g_own[competing, None]
+    running = np.cumsum(died, axis=0)  # running[k]: the first k + 1 rows
+    earlier = np.zeros((len(at), flat.shape[1]))
+    after_first = at > 0
+    earlier[after_first] = running[at[after_first] - 1]
     out = followed + data.g_event[:, None] * earlier
     return out.reshape(len(data.times), *values.shape[1:])
 

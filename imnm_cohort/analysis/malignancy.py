@@ -127,6 +127,24 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
     )
 
 
+def in_patient_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame sorted stably by ``patient_id``: itself when already in that order (an
+    extract usually is, and the check costs a fraction of a sort)."""
+    if frame["patient_id"].is_monotonic_increasing:
+        return frame
+    return frame.sort_values("patient_id", kind="stable")
+
+
+def group_labels(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's group as a string (``str`` of a missing group: ``"nan"``), the text of
+    a categorical group made once per category rather than once per row."""
+    group = frame[GROUP_COLUMN]
+    if isinstance(group.dtype, pd.CategoricalDtype) and group.cat.categories.dtype == object:
+        names = np.asarray([str(c) for c in group.cat.categories] + ["nan"], dtype=object)
+        return names[group.cat.codes.to_numpy()]
+    return group.astype(str).to_numpy()
+
+
 def cancer_risk_set(
     frame: pd.DataFrame, groups: Sequence[str], options: MalignancyOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
@@ -138,9 +156,9 @@ def cancer_risk_set(
     ``groups`` and at risk.
     """
     if "patient_id" in frame.columns:
-        frame = frame.sort_values("patient_id", kind="stable")
+        frame = in_patient_order(frame)
     tte = time_to_cancer(frame, options)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    label = group_labels(frame)
     keep = np.isin(label, list(groups)) & tte["at_risk"].to_numpy(dtype=bool)
     return frame, tte, label, keep
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
-from imnm_cohort.analysis.malignancy import MalignancyOptions
+from imnm_cohort.analysis.malignancy import MalignancyOptions, in_patient_order
 from imnm_cohort.analysis.riskset import NotEstimable, model_risk_set
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
@@ -173,7 +173,7 @@ def overall_survival(
     from lifelines.statistics import multivariate_logrank_test
 
     if "patient_id" in frame.columns:  # the same sums in any row order
-        frame = frame.sort_values("patient_id", kind="stable")
+        frame = in_patient_order(frame)
     time = frame["followup_years"]  # derived column: onset to end of observation
     died = frame["death_date"].notna()
     label = frame[GROUP_COLUMN].astype(str)

@@ -3,16 +3,17 @@
 The decision procedure (:mod:`imnm_cohort.classify.rules`) is the same for every set; a set
 says what counts as a high CK (``CK_HIGH``) and what counts as a necrotizing biopsy for
 rule 11. Adding a set means adding a :class:`CriteriaSet` here, not editing the procedure.
+Both predicates are written over :class:`~imnm_cohort.classify.columns.Columns`, so one
+definition runs in memory and, compiled by ibis, in a database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from imnm_cohort.classify.columns import Columns, Mask
 from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.errors import UnknownCriteriaError
@@ -20,8 +21,8 @@ from imnm_cohort.errors import UnknownCriteriaError
 #: Rule 11 outcome codes (both antibodies negative, and rules 1-10 did not apply).
 BIOPSY_OUTCOMES = tuple(code for code in RuleCode if code.rule == 11)
 
-CkHigh = Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray]]
-BiopsyOutcome = Callable[[pd.DataFrame], np.ndarray]
+CkHigh = Callable[[Columns], tuple[Mask, Mask]]
+BiopsyOutcome = Callable[[Columns], Any]
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,11 @@ class CriteriaSet:
     ck_high_text, biopsy_text : str
         The set's definitions of CK_HIGH and of a necrotizing biopsy, in words.
     ck_high : callable
-        ``frame -> (value, known)``: two boolean arrays; ``known`` is false where CK_HIGH
-        cannot be judged (empty ``ck_peak``).
+        ``columns -> (value, known)``: two masks over
+        :class:`~imnm_cohort.classify.columns.Columns` (in memory or in a database);
+        ``known`` is false where CK_HIGH cannot be judged (empty ``ck_peak``).
     biopsy_outcome : callable
-        ``frame -> codes``: for each row, the rule 11 outcome code (one of
+        ``columns -> codes``: for each row, the rule 11 outcome code (one of
         :data:`BIOPSY_OUTCOMES`) that applies when rule 11 decides.
     version : str
         The version (revision) of the source.
@@ -58,51 +60,52 @@ class CriteriaSet:
     version: str = ""
 
 
-def _ck_at_least_1000(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    ck = frame["ck_peak"].to_numpy(dtype=float)
-    known = ~np.isnan(ck)
-    return known & (ck >= 1000.0), known
+def _ck_at_least_1000(columns: Columns) -> tuple[Mask, Mask]:
+    known = columns.known("ck_peak")
+    return known & columns.holds(columns["ck_peak"] >= 1000.0), known
 
 
-def _ck_above_uln(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    ck = frame["ck_peak"].to_numpy(dtype=float)
-    uln = frame["ck_uln"].fillna(CK_ULN_DEFAULT).to_numpy(dtype=float)
-    known = ~np.isnan(ck)
-    return known & (ck > uln), known
+def _ck_above_uln(columns: Columns) -> tuple[Mask, Mask]:
+    known = columns.known("ck_peak")
+    uln = columns.filled("ck_uln", CK_ULN_DEFAULT)
+    return known & columns.holds(columns["ck_peak"] > uln), known
 
 
-def _is(column: pd.Series, value: str) -> np.ndarray:
-    """Where the column equals ``value``; missing is False."""
-    return (column == value).to_numpy(dtype=bool, na_value=False)
+def _is(columns: Columns, name: str, value: str) -> Mask:
+    """Where the column equals ``value``; empty is false."""
+    return columns.holds(columns[name] == value)
 
 
-def _necrosis_predominant(frame: pd.DataFrame) -> np.ndarray:
-    necrosis = frame["biopsy_necrosis"]
-    return np.select(
-        [necrosis.isna().to_numpy(dtype=bool), _is(necrosis, "predominant")],
-        [RuleCode.R11_BIOPSY_MISSING, RuleCode.R11_NECROTIZING_BIOPSY],
-        default=RuleCode.R11_BIOPSY_NOT_NECROTIZING,
-    ).astype(object)
-
-
-def _necrosis_predominant_minimal_inflammation(frame: pd.DataFrame) -> np.ndarray:
-    necrosis, inflammation = frame["biopsy_necrosis"], frame["biopsy_inflammation"]
-    predominant = _is(necrosis, "predominant")
-    return np.select(
+def _necrosis_predominant(columns: Columns) -> Any:
+    return columns.choose(
         [
-            necrosis.isna().to_numpy(dtype=bool),
-            predominant & _is(inflammation, "minimal"),
-            predominant & inflammation.isna().to_numpy(dtype=bool),
-            predominant & _is(inflammation, "prominent"),
-        ],
-        [
-            RuleCode.R11_BIOPSY_MISSING,
-            RuleCode.R11_NECROTIZING_BIOPSY,
-            RuleCode.R11_INFLAMMATION_MISSING,
-            RuleCode.R11_INFLAMMATION_PROMINENT,
+            (~columns.known("biopsy_necrosis"), RuleCode.R11_BIOPSY_MISSING),
+            (_is(columns, "biopsy_necrosis", "predominant"), RuleCode.R11_NECROTIZING_BIOPSY),
         ],
         default=RuleCode.R11_BIOPSY_NOT_NECROTIZING,
-    ).astype(object)
+    )
+
+
+def _necrosis_predominant_minimal_inflammation(columns: Columns) -> Any:
+    predominant = _is(columns, "biopsy_necrosis", "predominant")
+    return columns.choose(
+        [
+            (~columns.known("biopsy_necrosis"), RuleCode.R11_BIOPSY_MISSING),
+            (
+                predominant & _is(columns, "biopsy_inflammation", "minimal"),
+                RuleCode.R11_NECROTIZING_BIOPSY,
+            ),
+            (
+                predominant & ~columns.known("biopsy_inflammation"),
+                RuleCode.R11_INFLAMMATION_MISSING,
+            ),
+            (
+                predominant & _is(columns, "biopsy_inflammation", "prominent"),
+                RuleCode.R11_INFLAMMATION_PROMINENT,
+            ),
+        ],
+        default=RuleCode.R11_BIOPSY_NOT_NECROTIZING,
+    )
 
 
 TMA2025 = CriteriaSet(

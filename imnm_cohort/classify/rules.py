@@ -9,16 +9,21 @@ Empty values: a condition in rules 1, 3, 4, 5 and 10 holds only when the data sa
 WEAK (proximal weakness mild, moderate or severe) and CK_HIGH (per criteria set) are unknown
 when ``proximal_weakness`` or ``ck_peak`` is empty; rules 6 and 7 then leave the patient
 unclassified, and rule 8 gives ``not_imnm`` only when WEAK or CK_HIGH is known to be false.
+
+The facts are computed over :class:`~imnm_cohort.classify.columns.Columns`, so the same rules
+run in memory (numpy masks) and in a database (ibis expressions compiled to one CASE
+expression by :mod:`imnm_cohort.classify.sql`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from imnm_cohort.classify.columns import Columns, FrameColumns, Mask
 from imnm_cohort.classify.criteria import BIOPSY_OUTCOMES, CriteriaSet
 from imnm_cohort.contracts.rule_codes import RuleCode
 
@@ -28,38 +33,47 @@ STATIN_TOXIC_CK_BELOW = 1000.0
 
 @dataclass(frozen=True)
 class Facts:
-    """Whole-column facts about the patients that the rules read (numpy boolean arrays)."""
+    """Whole-column facts about the patients that the rules read.
 
-    hereditary: np.ndarray
-    hmgcr_pos: np.ndarray
-    srp_pos: np.ndarray
-    hmgcr_not_tested: np.ndarray
-    srp_not_tested: np.ndarray
-    msa_named: np.ndarray
-    rimmed_vacuoles: np.ndarray
-    perifascicular_atrophy: np.ndarray
-    statin_toxic_picture: np.ndarray
-    weak: np.ndarray
-    weak_known: np.ndarray
-    ck_high: np.ndarray
-    ck_known: np.ndarray
-    dm_rash: np.ndarray
-    biopsy: np.ndarray  # rule 11 outcome code per row
+    Each is a mask (:data:`~imnm_cohort.classify.columns.Mask`: a numpy boolean array in
+    memory, an ibis boolean expression in a database), except ``biopsy``: the rule 11
+    outcome code per row.
+    """
+
+    hereditary: Mask
+    hmgcr_pos: Mask
+    srp_pos: Mask
+    hmgcr_not_tested: Mask
+    srp_not_tested: Mask
+    msa_named: Mask
+    rimmed_vacuoles: Mask
+    perifascicular_atrophy: Mask
+    statin_toxic_picture: Mask
+    weak: Mask
+    weak_known: Mask
+    ck_high: Mask
+    ck_known: Mask
+    dm_rash: Mask
+    biopsy: Any  # rule 11 outcome code per row
 
     @classmethod
     def of(cls, frame: pd.DataFrame, criteria: CriteriaSet) -> Facts:
         """Compute the facts for a frame of validated patients under a criteria set."""
+        return cls.over(FrameColumns(frame), criteria)
 
-        def true(column: str) -> np.ndarray:
-            return frame[column].to_numpy(dtype=bool, na_value=False)
+    @classmethod
+    def over(cls, columns: Columns, criteria: CriteriaSet) -> Facts:
+        """Compute the facts over :class:`~imnm_cohort.classify.columns.Columns` (in memory
+        or in a database) under a criteria set."""
 
-        def equals(column: str, value: str) -> np.ndarray:
-            return (frame[column] == value).to_numpy(dtype=bool, na_value=False)
+        def true(name: str) -> Mask:
+            return columns.holds(columns[name])
 
-        weakness = frame["proximal_weakness"]
-        msa = frame["other_msa"]
-        ck = frame["ck_peak"].to_numpy(dtype=float)
-        ck_high, ck_known = criteria.ck_high(frame)
+        def equals(name: str, value: str) -> Mask:
+            return columns.holds(columns[name] == value)
+
+        weakness = columns["proximal_weakness"]
+        ck_high, ck_known = criteria.ck_high(columns)
         hmgcr_pos = equals("anti_hmgcr", "positive")
         return cls(
             hereditary=true("hereditary_myopathy"),
@@ -67,26 +81,26 @@ class Facts:
             srp_pos=equals("anti_srp", "positive"),
             hmgcr_not_tested=equals("anti_hmgcr", "not_tested"),
             srp_not_tested=equals("anti_srp", "not_tested"),
-            msa_named=(msa != "none").to_numpy(dtype=bool, na_value=False),
+            msa_named=columns.holds(columns["other_msa"] != "none"),
             rimmed_vacuoles=true("biopsy_rimmed_vacuoles"),
             perifascicular_atrophy=true("biopsy_perifascicular_atrophy"),
             statin_toxic_picture=(
                 true("statin_exposed")
                 & ~hmgcr_pos
-                & weakness.isin(["none", "mild"]).to_numpy(dtype=bool)
-                & (np.nan_to_num(ck, nan=np.inf) < STATIN_TOXIC_CK_BELOW)
+                & columns.holds(weakness.isin(["none", "mild"]))
+                & columns.holds(columns["ck_peak"] < STATIN_TOXIC_CK_BELOW)
                 & true("improved_after_statin_stop")
             ),
-            weak=weakness.isin(WEAK_GRADES).to_numpy(dtype=bool),
-            weak_known=weakness.notna().to_numpy(dtype=bool),
-            ck_high=np.asarray(ck_high, dtype=bool),
-            ck_known=np.asarray(ck_known, dtype=bool),
+            weak=columns.holds(weakness.isin(WEAK_GRADES)),
+            weak_known=columns.known("proximal_weakness"),
+            ck_high=ck_high,
+            ck_known=ck_known,
             dm_rash=true("dm_rash"),
-            biopsy=np.asarray(criteria.biopsy_outcome(frame), dtype=object),
+            biopsy=criteria.biopsy_outcome(columns),
         )
 
 
-Outcomes = list[tuple[RuleCode, np.ndarray]]
+Outcomes = list[tuple[RuleCode, Mask]]
 
 
 @dataclass(frozen=True)
@@ -136,7 +150,7 @@ RULE_SOURCES = {
 }
 
 
-def _clinical_picture(rule: int, f: Facts, antibody: np.ndarray) -> Outcomes:
+def _clinical_picture(rule: int, f: Facts, antibody: Mask) -> Outcomes:
     """Rules 6 and 7: the group with weakness and a high CK, else what is absent or empty."""
     imnm, weakness_absent, weakness_missing, ck_not_high, ck_missing = (
         code for code in RuleCode if code.rule == rule

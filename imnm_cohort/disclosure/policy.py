@@ -11,6 +11,7 @@ __all__ = ["DEFAULT_MIN_COUNT", "Policy"]
 
 DEFAULT_MIN_COUNT = 5
 
+
 @dataclass(frozen=True)
 class Policy:
     """The governance applied: a minimum cell count, optionally with rounding.

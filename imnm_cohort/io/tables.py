@@ -37,6 +37,8 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
     """One column as Arrow, with dates, booleans and categories as extract text."""
     if isinstance(col.dtype, pd.CategoricalDtype):
+        if _all_text(col.cat.categories):  # each category's text once, not each cell's
+            return pc.cast(pa.array(col, from_pandas=True), pa.string())
         return pa.array(col.astype(object).to_numpy(), type=pa.string(), from_pandas=True)
     if pd.api.types.is_datetime64_any_dtype(col):
         stamps = pa.array(col.to_numpy(dtype="datetime64[ns]"), from_pandas=True)
@@ -48,9 +50,16 @@ def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
         return pa.chunked_array(col.array.__arrow_array__())
     if pd.api.types.is_numeric_dtype(col):
         return pa.array(col.to_numpy(), from_pandas=True)
+    if _all_text(col):  # already text: no copy through Python's str()
+        return pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     text = col.astype(object)
     text = text.where(text.isna(), text.astype(str))
     return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _all_text(values: pd.Series | pd.Index) -> bool:
+    """Whether every present value is a Python ``str`` (missing values aside)."""
+    return bool(values.dtype == object and pd.api.types.infer_dtype(values) == "string")
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -77,10 +86,12 @@ def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
         values = pc.cast(values, pa.string())
     if not pa.types.is_string(values.type):
         return values
-    risky = pc.and_(
-        pc.match_substring_regex(values, _FORMULA_START),
-        pc.invert(pc.match_substring_regex(values, _NUMBER)),
-    )
+    # The cheap test first: most columns have no cell starting like a formula, and then
+    # the number pattern (the costly one) need not run at all.
+    starts = pc.match_substring_regex(values, _FORMULA_START)
+    if not pc.any(starts).as_py():
+        return values
+    risky = pc.and_(starts, pc.invert(pc.match_substring_regex(values, _NUMBER)))
     if not pc.any(risky).as_py():
         return values
     return pc.if_else(risky, pc.binary_join_element_wise("'", values, ""), values)

@@ -69,7 +69,7 @@ def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
 
     ws = wb.create_sheet(table.key)
     ws.cell(row=1, column=1, value=_text(table.title)).font = Font(bold=True)
-    header = ["", "statistic", *table.columns, "p", "test"]
+    header = ["", "statistic", *table.columns, "p", "test", *table.extra]
     for col, name in enumerate(header, start=1):
         ws.cell(row=3, column=col, value=_text(name) if name else None).font = Font(bold=True)
     note = "Withheld. " + disclosure_note(meta.get("min_cell_count", 0), meta.get("rounding", 0))
@@ -95,9 +95,12 @@ def _sheet(wb: Any, table: Table, meta: dict[str, Any]) -> None:
             if s == 0 and row.p is not None and row.p.value is not None:
                 _put(ws, r, p_col, row.p, note)
                 ws.cell(row=r, column=p_col + 1, value=TEST_NAMES.get(row.test or "", row.test))
+            for k, number in enumerate(row.extra if s == 0 else ()):
+                if number is not None:
+                    _put(ws, r, p_col + 2 + k, number, note)
             r += 1
     # A filter on the header row: sort and filter in Excel without selecting the range.
-    ws.auto_filter.ref = f"A3:{get_column_letter(p_col + 1)}{r - 1}"
+    ws.auto_filter.ref = f"A3:{get_column_letter(p_col + 1 + len(table.extra))}{r - 1}"
     r += 1
     for line in (*table.footnotes, *common_footnotes(table, meta)):
         ws.cell(row=r, column=1, value=_text(line))

@@ -61,30 +61,29 @@ def _add_table(document: Any, table: Table, meta: dict[str, Any]) -> None:
 
     heading = document.add_paragraph()
     heading.add_run(xml_text(table.title)).bold = True
-    has_p = any(row.p is not None for row in table.rows)
-    width = 1 + len(table.columns) + (1 if has_p else 0)
+    has_p = table.has_p()
+    width = 1 + len(table.columns) + (1 if has_p else 0) + len(table.extra)
+    last = 1 + len(table.columns) + (1 if has_p else 0)  # the first extra column
     grid = document.add_table(rows=1 + len(table.rows), cols=width)
     header = grid.rows[0].cells
     _write_cell(header[0], "", right=False)
-    for i, name in enumerate(table.columns):
-        n = table.column_n[i] if i < len(table.column_n) else None
-        text = f"{name}\n(n = {n.text()})" if n is not None else name
-        _write_cell(header[1 + i], text, right=True, bold=True)
+    for i in range(len(table.columns)):
+        name, n = table.column_heading(i)
+        _write_cell(header[1 + i], f"{name}\n{n}" if n else name, right=True, bold=True)
     if has_p:
-        _write_cell(header[-1], "p", right=True, bold=True)
+        _write_cell(header[last - 1], "p", right=True, bold=True)
+    for k, name in enumerate(table.extra):
+        _write_cell(header[last + k], name, right=True, bold=True)
     for r, row in enumerate(table.rows, start=1):
         cells = grid.rows[r].cells
         _write_cell(cells[0], "    " * row.indent + row.label, right=False)
         for i in range(len(table.columns)):
             _write_cell(cells[1 + i], row.cell_text(i), right=True)
         if has_p:
-            if row.p is None:
-                text, mark = "", ""
-            elif row.p.value is None:  # the test was not done: a dash, no footnote
-                text, mark = "-", ""
-            else:
-                text, mark = row.p.text(), table.test_mark(row.test)
-            _write_cell(cells[-1], text, right=True, mark=mark)
+            text, mark = table.p_cell(row)
+            _write_cell(cells[last - 1], text, right=True, mark=mark)
+        for k in range(len(table.extra)):
+            _write_cell(cells[last + k], row.extra_text(k), right=True)
     for cell in grid.rows[0].cells:
         _rule(cell, "top")
         _rule(cell, "bottom")

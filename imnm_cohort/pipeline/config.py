@@ -67,7 +67,7 @@ from imnm_cohort.settings_files import (
     check_settings_file,
     read_toml,
 )
-from imnm_cohort.sources.base import DEFAULT_KIND, Source, make_source
+from imnm_cohort.sources.base import DEFAULT_KIND, Source, make_source, without_user
 from imnm_cohort.sources.files import FileSource
 from imnm_cohort.validation.load import InputSpec
 
@@ -426,7 +426,7 @@ def load_pipeline(
         table_one=table_one,
         input=own_source,
         # JSON-ready for the manifest (a TOML date as its ISO text)
-        input_settings=tuple(json.loads(json.dumps(settings, default=str)).items()),
+        input_settings=tuple(json.loads(json.dumps(without_user(settings), default=str)).items()),
     )
     if extract is None and output_root is None and mapping is None:
         return config

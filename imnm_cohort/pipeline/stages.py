@@ -7,6 +7,7 @@ chains them, times them and handles the run folder.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -269,10 +270,14 @@ def write(config: PipelineConfig, outputs: RunOutputs, folder: Path) -> list[Pat
     A run whose formats are all aggregate writes no patient-level file at all, so the
     next run skips its comparison (and says so in one line).
     """
-    files = write_outputs(outputs, folder, config.formats)
     if "csv" not in config.formats:
-        return files
-    return [*files, write_table(snapshot(outputs.classified), folder / SNAPSHOT)]
+        return write_outputs(outputs, folder, config.formats)
+    # The snapshot is made and written in a second thread while the formats are written:
+    # Arrow's writers release the interpreter's lock, so on a large cohort the two overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        kept = pool.submit(lambda: write_table(snapshot(outputs.classified), folder / SNAPSHOT))
+        files = write_outputs(outputs, folder, config.formats)
+        return [*files, kept.result()]
 
 
 def publish(work: Path, root: Path, name: str, manifest: dict[str, Any]) -> Path:

@@ -20,21 +20,12 @@ TEST_NAMES = {
     "mannwhitneyu": "two-sided Mann-Whitney U test",
     "chi2": "Pearson's chi-square test",
     "fisher": "Fisher's exact test",
+    "fisher_freeman_halton": "Fisher-Freeman-Halton exact test",
+    "anova": "one-way ANOVA",
     "permutation_chi2": "permutation test of the chi-square statistic (seeded)",
     "gray": "Gray's test",
     "logrank": "log-rank test",
     "wald": "Wald test",
-}
-#: Short names of the tests, for a table cell beside a p-value.
-TEST_SHORT = {
-    "kruskal": "Kruskal-Wallis",
-    "mannwhitneyu": "Mann-Whitney",
-    "chi2": "chi-square",
-    "fisher": "Fisher",
-    "permutation_chi2": "permutation",
-    "gray": "Gray",
-    "logrank": "log-rank",
-    "wald": "Wald",
 }
 #: Summaries of a continuous variable in Table 1 -> words after the variable's label.
 SUMMARY_WORDS = {"median_iqr": "median [Q1, Q3]", "mean_sd": "mean (SD)"}

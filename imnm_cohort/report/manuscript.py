@@ -12,13 +12,15 @@ the p-value of the test across groups in the last column with a footnote naming 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.report import model_tables, population_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
+from imnm_cohort.report.numbers import num
 from imnm_cohort.report.render import why_not
-from imnm_cohort.report.table_model import Builder, Row, Table, at
+from imnm_cohort.report.table_model import Builder, Number, Row, Table, at
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
 #: Continuous summaries: (statistics, pattern).
@@ -28,28 +30,48 @@ _CONTINUOUS = {
 }
 
 
+def _smd(r: dict[str, Any], i: int) -> tuple[Number | None, ...]:
+    """A Table 1 row's SMD column: its largest pairwise SMD (or the withheld marker, or a
+    dash when none could be computed); nothing for a row without SMDs."""
+    pairs = r.get("smd") or []
+    if not pairs:
+        return (None,)
+    path = f"table_one.rows[{i}].smd"
+    withheld = [j for j, p in enumerate(pairs) if isinstance(p["smd"], str)]
+    values = [(p["smd"], j) for j, p in enumerate(pairs) if isinstance(p["smd"], int | float)]
+    if withheld:
+        j = withheld[0]
+    elif values:
+        j = max(values)[1]
+    else:
+        return (Number(None, path, "decimal", 2),)
+    return (Number(pairs[j]["smd"], f"{path}[{j}].smd", "decimal", 2),)
+
+
 def table_one(summary: dict[str, Any]) -> Table:
     """Table 1: patients by IMNM group (and overall), drawn from its self-describing rows,
-    so that any variables a pipeline chose appear."""
+    so that any variables a pipeline chose appear. When the rows carry standardized mean
+    differences, an SMD column after the p column shows the largest pairwise one."""
     t1 = summary["table_one"]
     b = Builder(summary)
     columns = tuple(t1["columns"])
+    has_smd = any(r.get("smd") for r in t1["rows"])
     rows: list[Row] = []
     for i, r in enumerate(t1["rows"]):
+        smd = _smd(r, i) if has_smd else ()
         base, test = f"table_one.rows[{i}].cells.{{g}}", f"table_one.rows[{i}].test"
         test_name = r["test"]["test"]
         if r["kind"] == "continuous":
             stats, pattern = _CONTINUOUS[r["summary"]]
-            rows.append(
-                b.row(
-                    f"{r['label']}, {SUMMARY_WORDS[r['summary']]}",
-                    columns,
-                    [(name, f"{base}.{key}", "decimal") for name, key in stats],
-                    pattern,
-                    p=f"{test}.p_value",
-                    test=test_name,
-                )
+            row = b.row(
+                f"{r['label']}, {SUMMARY_WORDS[r['summary']]}",
+                columns,
+                [(name, f"{base}.{key}", "decimal") for name, key in stats],
+                pattern,
+                p=f"{test}.p_value",
+                test=test_name,
             )
+            rows.append(replace(row, extra=smd))
             if any(r["cells"][g]["missing"] for g in columns):
                 rows.append(
                     b.row("missing", columns, [("n", f"{base}.missing", "count")], "{}", indent=1)
@@ -63,6 +85,7 @@ def table_one(summary: dict[str, Any]) -> Table:
                 tuple(None for _ in columns),
                 b.n(f"{test}.p_value", "p"),
                 test_name,
+                extra=smd,
             )
         )
         for level in r["levels"]:
@@ -85,6 +108,7 @@ def table_one(summary: dict[str, Any]) -> Table:
         tuple(rows),
         tuple(t1.get("footnotes", ())),
         tuple(b.n(f"table_one.n.{g}", "count") for g in columns),
+        ("SMD",) if has_smd else (),
     )
 
 
@@ -254,6 +278,22 @@ def malignancy(summary: dict[str, Any]) -> Table:
     ]
     if why := why_not(m.get("p_value"), m.get("reason"), "not done"):
         notes.append(f"Gray's test {why}.")
+    notes += [
+        f"{label(c)}: cumulative incidence at {horizon} years not estimated, horizon beyond "
+        "this group's follow-up."
+        for c in columns
+        if m["groups"][c].get("horizon_beyond_follow_up") is True
+    ]
+    after_end = ", ".join(
+        f"{label(c)} {num(r['time_zero_after_end'])}"
+        for c, r in m["groups"].items()
+        if r.get("time_zero_after_end", 0) != 0
+    )
+    if after_end:
+        notes.append(
+            f"Not at risk because {t0} falls after the end of observation (a data-quality "
+            f"warning): {after_end}."
+        )
     return Table(
         "malignancy",
         "Table 4. Malignancy by IMNM group",

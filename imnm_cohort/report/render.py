@@ -21,14 +21,12 @@ from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.io.escape import md_text
 from imnm_cohort.report.labels import (
     CAPTIONS,
-    SUMMARY_WORDS,
-    TEST_SHORT,
     label,
     reason_words,
     rule_words,
 )
-from imnm_cohort.report.numbers import num, p_text, pval, with_ci
-from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS, VARIABLE_TITLES
+from imnm_cohort.report.numbers import num, p_text, with_ci
+from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS
 
 if TYPE_CHECKING:
     from imnm_cohort.report.figures import Figures
@@ -47,9 +45,6 @@ REFERENCES = (
     "Garwood F. Fiducial limits for the Poisson distribution. Biometrika 1936;28:437-42.",
     "Davidson-Pilon C. lifelines: survival analysis in Python. J Open Source Softw 2019;4:1317.",
 )
-CONTINUOUS_TITLES = {
-    v: VARIABLE_TITLES[v] for v in ("age_at_onset_years", "ck_peak", "followup_years")
-}
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,9 @@ class ReportSection:
     markdown : callable
         ``markdown(section_view) -> list of str``: the section's Markdown lines.
     template : str
-        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``.
+        The HTML template (under ``templates/``) that renders ``section_view`` as ``s``;
+        :data:`TABLE_TEMPLATE` for a section that shows its analysis's manuscript table
+        (with :func:`table_view` and :func:`table_markdown`).
     references : tuple of str
         Added to the report's references.
     """
@@ -93,40 +90,26 @@ PAGE_ANALYSES = (
     "survival",
 )
 
-#: The template of a section drawn from an analysis's results (:func:`analysis_section`).
-ANALYSIS_TEMPLATE = "analysis.html.j2"
+#: The template of a section that shows a manuscript table (rendered by :func:`view`).
+TABLE_TEMPLATE = "table.html.j2"
+
+
+def table_markdown(v: dict[str, Any]) -> list[str]:
+    """A section that shows a manuscript table, in Markdown (rendered by :func:`view`)."""
+    return list(v["markdown"])
 
 
 def analysis_section(analysis: Analysis) -> ReportSection:
     """The section of an analysis that has none of its own: its manuscript table
-    (:func:`~imnm_cohort.report.manuscript.analysis_table`) as text."""
+    (:func:`~imnm_cohort.report.manuscript.analysis_table`), as Word and Excel show it;
+    :func:`view` renders it with the other manuscript tables."""
 
-    def section_view(summary: dict[str, Any]) -> dict[str, Any]:
-        from imnm_cohort.report.manuscript import analysis_table
-
-        table = analysis_table(summary, analysis, 0)
-        return {
-            "key": analysis.key,
-            "title": analysis.title,
-            "columns": list(table.columns),
-            "rows": [
-                {
-                    "label": "  " * row.indent + row.label,
-                    "cells": [row.cell_text(i) for i in range(len(table.columns))],
-                }
-                for row in table.rows
-            ],
-            "notes": list(table.footnotes),
-        }
-
-    return ReportSection(analysis.key, section_view, analysis_markdown, ANALYSIS_TEMPLATE)
+    return ReportSection(analysis.key, table_view, table_markdown, TABLE_TEMPLATE)
 
 
-def analysis_markdown(v: dict[str, Any]) -> list[str]:
-    """A section drawn from an analysis's results, in Markdown."""
-    out = [f"## {md_text(v['title'])}", ""]
-    out += _table(["", *v["columns"]], [[r["label"], *r["cells"]] for r in v["rows"]])
-    return out + [f"{md_text(note)}\n" for note in v["notes"]]
+def table_view(summary: dict[str, Any]) -> dict[str, Any]:
+    """Nothing of its own: :func:`view` puts the section's rendered table in its place."""
+    return {}
 
 
 def report_sections() -> list[ReportSection]:
@@ -138,90 +121,6 @@ def report_sections() -> list[ReportSection]:
     own = [sec for sec in SECTIONS if sec.name in keys]
     drawn = {sec.name for sec in own}
     return own + [analysis_section(a) for a in registered if a.key not in drawn]
-
-
-def _method_note(test: dict[str, Any]) -> str:
-    """`` (exact)`` or `` (normal)`` after a Mann-Whitney p-value; nothing when untested."""
-    method = test.get("p_value_method")
-    return f" ({method})" if method in ("exact", "normal") else ""
-
-
-def _median_iqr(s: dict[str, Any], digits: int = 1) -> str:
-    if s.get("n") in (0, None):
-        return "-"
-    if isinstance(s.get("median"), str):
-        return s["median"]
-    return f"{num(s['median'], digits)} [{num(s['q1'], digits)}, {num(s['q3'], digits)}]"
-
-
-def _mean_sd(s: dict[str, Any], digits: int = 1) -> str:
-    if s.get("n") in (0, None) or isinstance(s.get("mean"), str):
-        return num(s.get("mean"))
-    return f"{num(s['mean'], digits)} ({num(s['sd'], digits)})"
-
-
-def _smd_text(pairs: list[dict[str, Any]]) -> str:
-    """The largest pairwise SMD, two decimals; a dash when none could be computed."""
-    values = [p["smd"] for p in pairs if isinstance(p["smd"], int | float)]
-    withheld = [p["smd"] for p in pairs if isinstance(p["smd"], str)]
-    if withheld:
-        return str(withheld[0])
-    return f"{max(values):.2f}" if values else "-"
-
-
-def table_one_view(t1: dict[str, Any]) -> dict[str, Any]:
-    """Table 1 as header cells and rows of text, from its self-describing summary.
-
-    Every row of ``summary["table_one"]["rows"]`` names its label, kind, summary and cells,
-    so this draws any variables the pipeline chose.
-    """
-    columns = t1["columns"]
-    has_smd = any(row["smd"] for row in t1["rows"])
-    rows = []
-    for row in t1["rows"]:
-        test = row["test"]
-        p = pval(test["p_value"]) if test["test"] else ""
-        if test["test"] and test["test"] not in ("kruskal", "chi2"):
-            p += f" ({TEST_SHORT.get(test['test'], test['test'])})"
-        smd = _smd_text(row["smd"]) if has_smd and row["smd"] else ""
-        cells = [row["cells"][g] for g in columns]
-        if row["kind"] == "continuous":
-            show = _median_iqr if row["summary"] == "median_iqr" else _mean_sd
-            rows.append(
-                {
-                    "label": f"{row['label']}, {SUMMARY_WORDS[row['summary']]}",
-                    "cells": [show(c) for c in cells],
-                    "p": p,
-                    "smd": smd,
-                }
-            )
-            if any(c["missing"] for c in cells):
-                rows.append(
-                    {
-                        "label": "  missing",
-                        "cells": [num(c["missing"]) for c in cells],
-                        "p": "",
-                        "smd": "",
-                    }
-                )
-            continue
-        rows.append({"label": row["label"], "cells": [""] * len(columns), "p": p, "smd": smd})
-        for level in row["levels"]:
-            texts = []
-            for c in cells:
-                count, percent = c["counts"][level], c["percent"][level]
-                texts.append(
-                    num(count)
-                    if isinstance(percent, str) or percent is None
-                    else f"{num(count)} ({percent:.1f}%)"
-                )
-            rows.append({"label": f"  {level}", "cells": texts, "p": "", "smd": ""})
-    return {
-        "columns": [{"label": label(g), "n": num(t1["n"].get(g))} for g in columns],
-        "rows": rows,
-        "smd": has_smd,
-        "notes": t1["footnotes"],
-    }
 
 
 def _caption(figure: str, min_cell_count: int) -> str:
@@ -272,29 +171,6 @@ def why_not(value: Any, reason: Any, words: str = "not tested") -> str | None:
     return f"{words} ({reason})"
 
 
-def model_view(fit: dict[str, Any], ratio: str) -> dict[str, Any]:
-    """A regression's reference group, counts, reason it was not fitted, and one row per term.
-
-    Each row holds the term, its ``ratio`` (a key of the term: ``hazard_ratio``, ...) with
-    its 95% CI, or "not estimable (reason)", and its p-value.
-    """
-    return {
-        "reference": label(fit["reference_group"]),
-        "n": num(fit["n"]),
-        "events": num(fit["events"]),
-        "reason": fit["reason"],
-        "rows": [
-            {
-                "term": t["term"].replace("group_", "group: "),
-                "ratio": why_not(None, t.get("reason"), "not estimable")
-                or with_ci(t[ratio], t["ci"], 2),
-                "p": pval(t["p_value"]),
-            }
-            for t in fit["terms"]
-        ],
-    }
-
-
 def view(
     summary: dict[str, Any],
     *,
@@ -302,82 +178,35 @@ def view(
     meta: dict[str, Any],
     changes: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The report's content as tables of text, shared by HTML and Markdown."""
-    comparisons = summary["comparisons"]
-    t1 = table_one_view(summary["table_one"])
-    continuous = []
-    for key, variable in (("onset_age", "age_at_onset_years"), ("ck_peak", "ck_peak")):
-        c = comparisons[key]
-        overall = why_not(c["p_value"], c["reason"]) or (
-            f"H = {num(c['statistic'], 2)}, {p_text(c['p_value'])}"
-        )
-        pairs = [
-            {
-                "a": label(p["a"]),
-                "b": label(p["b"]),
-                "diff": with_ci(p["median_difference"], p["median_difference_ci"]),
-                "p": pval(p["p_value"]) + _method_note(p),
-                "p_adj": pval(p["p_adjusted"]),
-            }
-            for p in c["pairwise"]
-        ]
-        continuous.append(
-            {"title": CONTINUOUS_TITLES[variable], "overall": overall, "pairs": pairs}
-        )
-    st = comparisons["statin_latency"]
-    statin = {
-        "rows": [
-            {
-                "label": label(g),
-                "n": num(s["n"]),
-                "latency": _median_iqr(s),
-                "exposed": f"{num(st['exposed'][g]['exposed'])} / {num(st['exposed'][g]['n'])}",
-            }
-            for g, s in st["groups"].items()
-        ],
-        "p": why_not(st["p_value"], st["reason"]) or p_text(st["p_value"]) + _method_note(st),
-    }
-    m = comparisons["malignancy"]
+    """The report's content as tables of text, shared by HTML and Markdown.
+
+    The manuscript tables (:func:`~imnm_cohort.report.manuscript.manuscript_tables`, the
+    same that Word and Excel write) are rendered once in each format
+    (:mod:`~imnm_cohort.report.table_render`) under ``tables``, by key; a section whose
+    analysis has a manuscript table shows that table.
+    """
+    from imnm_cohort.report.manuscript import NO_TABLE, TABLES, manuscript_tables
+    from imnm_cohort.report.table_render import footnotes, to_html, to_markdown
+
+    own = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)
+    tables = {}
+    for table in manuscript_tables(summary):
+        notes = footnotes(table, meta)
+        level, anchor = 3, f"table-{table.key}"
+        if table.key == "table_1":
+            level, anchor = 2, "table1"
+        elif table.key not in own:  # an analysis's own section, as the page's sections
+            level, anchor = 2, f"analysis-{table.key}"
+        tables[table.key] = {
+            "html": to_html(table, notes, level=level, anchor=anchor),
+            "markdown": to_markdown(table, notes, level=level),
+        }
+    m = summary["comparisons"]["malignancy"]
     malignancy = {
         "window": f"{m['window_years']:g}",
         "horizon": f"{m['horizon_years']:g}",
         "time_zero": m["options"]["time_zero"],
-        "gray": why_not(m["p_value"], m["reason"])
-        or f"chi-square {num(m['statistic'], 2)}, {p_text(m['p_value'])}",
-        "rows": [
-            {
-                "label": label(g),
-                "n": num(r["n"]),
-                "window": (
-                    f"{num(r['within_window'])} "
-                    + "("
-                    + with_ci(r["within_window_proportion"], r["within_window_ci"], 1, 100, "%")
-                    + ")"
-                    if not isinstance(r["within_window_proportion"], str)
-                    else num(r["within_window"])
-                ),
-                "at_risk": num(r["at_risk"]),
-                "events": num(r["events"]),
-                "py": num(r["person_years"], 0),
-                "rate": with_ci(r["rate_per_1000py"], r["rate_ci"]),
-                "cuminc": "horizon beyond this group's follow-up"
-                if r.get("horizon_beyond_follow_up") is True
-                else with_ci(r["cumulative_incidence"], r["cumulative_incidence_ci"], 1, 100, "%"),
-            }
-            for g, r in m["groups"].items()
-        ],
-        "time_zero_after_end": ", ".join(
-            f"{label(g)} {num(r['time_zero_after_end'])}"
-            for g, r in m["groups"].items()
-            if r.get("time_zero_after_end", 0) != 0
-        ),
     }
-    cx = summary["cause_specific_cox"]
-    cox = model_view(cx, "hazard_ratio")
-    cox["rows"] = [
-        {**row, "ph": pval(t["ph_test_p_value"])}
-        for row, t in zip(cox["rows"], cx["terms"], strict=True)
-    ]
     sv = summary["survival"]
     survival = {
         "p": why_not(sv["p_value"], sv["reason"]) or p_text(sv["p_value"]),
@@ -421,14 +250,8 @@ def view(
         "imnm_groups": IMNM_GROUPS,
         "validation": validation,
         "unclassified_reasons": unclassified,
-        "t1_columns": t1["columns"],
-        "t1_rows": t1["rows"],
-        "t1_smd": t1["smd"],
-        "t1_notes": t1["notes"],
-        "continuous": continuous,
-        "statin": statin,
+        "tables": tables,
         "malignancy": malignancy,
-        "cox": cox,
         "survival": survival,
         "figures": [
             {
@@ -442,7 +265,9 @@ def view(
         "references": (*REFERENCES, *(r for sec in sections for r in sec.references)),
         "changes": changes,
         "sections": [
-            {"template": sec.template, "name": sec.name, "view": sec.view(summary)}
+            {"template": TABLE_TEMPLATE, "name": sec.name, "view": tables[sec.name]}
+            if sec.name in tables
+            else {"template": sec.template, "name": sec.name, "view": sec.view(summary)}
             for sec in sections
         ],
     }
@@ -518,82 +343,18 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
             ["warning (rows kept)", "meaning", "rows"],
             [[w["code"], w["description"], num(w["rows"])] for w in v["warnings"]],
         )
-    out += ["## Table 1: patients by IMNM group", ""]
-    smd_header = ["SMD"] if c["t1_smd"] else []
-    out += _table(
-        ["", *[f"{col['label']} (n = {col['n']})" for col in c["t1_columns"]], "p", *smd_header],
-        [
-            [r["label"], *r["cells"], r["p"], *([r["smd"]] if c["t1_smd"] else [])]
-            for r in c["t1_rows"]
-        ],
-    )
-    out += [*(f"{md_text(note)}\n" for note in c["t1_notes"])]
+    tables = c["tables"]
+    out += tables["table_1"]["markdown"]
     out += ["## Group comparisons", ""]
-    for comp in c["continuous"]:
-        out += [f"### {comp['title']}", "", f"Kruskal-Wallis: {comp['overall']}", ""]
-        out += _table(
-            ["groups", "difference in medians (95% CI)", "Mann-Whitney p", "Holm-adjusted p"],
-            [[f"{p['a']} vs {p['b']}", p["diff"], p["p"], p["p_adj"]] for p in comp["pairs"]],
-        )
-    out += ["### Statin latency", ""]
-    out += _table(
-        ["group", "statin exposed / n", "latency, months: median [Q1, Q3]", "n with latency"],
-        [[r["label"], r["exposed"], r["latency"], r["n"]] for r in c["statin"]["rows"]],
-    )
-    out += [
-        f"anti-HMGCR versus toxic statin myopathy (Mann-Whitney): {c['statin']['p']}",
-        "",
-        "## Figures",
-        "",
-    ]
+    out += tables["comparisons"]["markdown"]
+    out += tables["statin_latency"]["markdown"]
+    out += ["## Figures", ""]
     for f in c["figures"]:
         out += [f"![{f['caption']}]({figure_files[f['name']]})", "", f"*{f['caption']}*", ""]
     m = c["malignancy"]
     out += ["## Malignancy", ""]
-    out += _table(
-        [
-            "group",
-            "n",
-            f"cancer within ±{m['window']} y (95% CI)",
-            "at risk",
-            "cancers",
-            "person-years",
-            "rate / 1,000 py (95% CI)",
-            f"cumulative incidence at {m['horizon']} y (95% CI)",
-        ],
-        [
-            [
-                r["label"],
-                r["n"],
-                r["window"],
-                r["at_risk"],
-                r["events"],
-                r["py"],
-                r["rate"],
-                r["cuminc"],
-            ]
-            for r in m["rows"]
-        ],
-    )
-    if m["time_zero_after_end"]:
-        out += [
-            f"Not at risk because {m['time_zero']} falls after the end of observation "
-            f"(a data-quality warning): {md_text(m['time_zero_after_end'])}.",
-            "",
-        ]
-    out += [
-        f"Gray's test across groups: {m['gray']}",
-        "",
-        "### Cause-specific Cox model for cancer",
-        "",
-    ]
-    if c["cox"]["rows"]:
-        out += _table(
-            ["term", "hazard ratio (95% CI)", "p", "PH test p"],
-            [[r["term"], r["ratio"], r["p"], r["ph"]] for r in c["cox"]["rows"]],
-        )
-    else:
-        out += [f"Not fitted: {c['cox']['reason']}.", ""]
+    out += tables["malignancy"]["markdown"]
+    out += tables["cause_specific_cox"]["markdown"]
     out += ["### Overall survival", ""]
     out += _table(
         [
@@ -611,7 +372,8 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
     out += [f"Log-rank test: {c['survival']['p']}", ""]
     markdown = {sec.name: sec.markdown for sec in SECTIONS}
     for section in c["sections"]:
-        out += markdown.get(section["name"], analysis_markdown)(section["view"])
+        own = section["template"] != TABLE_TEMPLATE
+        out += (markdown[section["name"]] if own else table_markdown)(section["view"])
     if c["changes"]:
         ch = c["changes"]
         out += [

@@ -56,7 +56,8 @@ class Row:
     """One row: a label, what each number is, and one tuple of numbers per column.
 
     ``pattern`` joins a cell's numbers for display (``"{} [{}, {}]"``); ``statistics`` names
-    them (``("median", "Q1", "Q3")``). ``p`` is the test across the columns, if any.
+    them (``("median", "Q1", "Q3")``). ``p`` is the test across the columns, if any;
+    ``extra`` holds one number (or None) per column after the p column (Table 1's SMD).
     """
 
     label: str
@@ -66,6 +67,7 @@ class Row:
     p: Number | None = None
     test: str | None = None
     indent: int = 0
+    extra: tuple[Number | None, ...] = ()
 
     def cell_text(self, i: int) -> str:
         """Column ``i``'s text: the numbers in the pattern, or the withheld marker or a dash."""
@@ -80,12 +82,19 @@ class Row:
     def numbers(self) -> list[Number]:
         """Every number of the row (cells, then the p-value)."""
         out = [n for cell in self.cells if cell for n in cell]
-        return [*out, self.p] if self.p else out
+        out += [self.p] if self.p else []
+        return out + [n for n in self.extra if n is not None]
+
+    def extra_text(self, i: int) -> str:
+        """The text of extra column ``i`` (empty where the row has none)."""
+        n = self.extra[i] if i < len(self.extra) else None
+        return n.text() if n is not None else ""
 
 
 @dataclass(frozen=True)
 class Table:
-    """A manuscript table: title, column headings, rows and footnotes."""
+    """A manuscript table: title, column headings, rows and footnotes; ``extra`` names the
+    columns after the p column (``("SMD",)``), each row holding one number for each."""
 
     key: str
     title: str
@@ -93,6 +102,7 @@ class Table:
     rows: tuple[Row, ...]
     footnotes: tuple[str, ...] = field(default=())
     column_n: tuple[Number | None, ...] = field(default=())
+    extra: tuple[str, ...] = field(default=())
 
     def tests(self) -> list[str]:
         """The tests behind the p column that were done, in order of first use."""
@@ -107,6 +117,24 @@ class Table:
         """The footnote letter of a test (``a``, ``b``, ...)."""
         tests = self.tests()
         return chr(ord("a") + tests.index(test)) if test in tests else ""
+
+    def has_p(self) -> bool:
+        """Whether the table has a p column (a row with a test across the columns)."""
+        return any(row.p is not None for row in self.rows)
+
+    def column_heading(self, i: int) -> tuple[str, str]:
+        """Column ``i``'s heading and its patients (``"(n = 12)"``, or empty)."""
+        n = self.column_n[i] if i < len(self.column_n) else None
+        return self.columns[i], f"(n = {n.text()})" if n is not None else ""
+
+    def p_cell(self, row: Row) -> tuple[str, str]:
+        """A row's p column: its text and the footnote letter of its test. Empty for a row
+        without a test; a dash without a letter for a test that was not done."""
+        if row.p is None:
+            return "", ""
+        if row.p.value is None:
+            return "-", ""
+        return row.p.text(), self.test_mark(row.test)
 
 
 def at(summary: dict[str, Any], path: str) -> Any:

@@ -113,7 +113,11 @@ SourceFactory = Callable[[Mapping[str, Any], Path], Source]
 SOURCES: dict[str, SourceFactory] = {}
 #: The package's own kinds besides files, each imported when first asked for (its module
 #: registers it): importing them all would slow every start.
-_BUILT_IN = {"redcap": "imnm_cohort.sources.redcap"}
+_BUILT_IN = {
+    "redcap": "imnm_cohort.sources.redcap",
+    "duckdb": "imnm_cohort.sources.duckdb",
+    "sql": "imnm_cohort.sources.sql",
+}
 
 
 def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) -> Source:
@@ -149,6 +153,21 @@ def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) 
         return factory(settings, base)
     except ConfigError as exc:
         raise ConfigError(f"{where}: [input] {exc}") from None
+
+
+def without_user(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``[input]`` settings as a manifest records them: a URL's user (and password) left
+    out, keeping the scheme, host, port, path and query (contract section 7)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    out = dict(settings)
+    for key, value in settings.items():
+        if isinstance(value, str) and "://" in value:
+            parts = urlsplit(value)
+            if "@" in parts.netloc:
+                host = parts.netloc.rsplit("@", 1)[1]
+                out[key] = urlunsplit(parts._replace(netloc=host))
+    return out
 
 
 def slices(frame: pd.DataFrame, rows: int) -> Iterator[pd.DataFrame]:

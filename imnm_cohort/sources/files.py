@@ -543,6 +543,16 @@ def _local_dates(col: pd.Series) -> np.ndarray:
     return days
 
 
+def _never_blank_text(col: pd.Series) -> bool:
+    """Whether a present value of this column always reads as some text (a number, a
+    date, a duration or a truth value), so that only a missing one is a blank cell."""
+    return bool(
+        pd.api.types.is_numeric_dtype(col)
+        or pd.api.types.is_datetime64_any_dtype(col)
+        or pd.api.types.is_timedelta64_dtype(col)
+    )
+
+
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows with every cell empty at the end of the file are not data rows."""
     end = len(frame)
@@ -551,8 +561,14 @@ def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
         chunk = frame.iloc[start:end]
         blank = np.ones(len(chunk), dtype=bool)
         for i in range(chunk.shape[1]):
-            text = chunk.iloc[:, i].astype("string").str.strip()
-            blank &= (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+            col = chunk.iloc[:, i]
+            if _never_blank_text(col):  # a number, date or truth value: blank if missing
+                blank &= col.isna().to_numpy(dtype=bool)
+            else:
+                text = col.astype("string").str.strip()
+                blank &= (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+            if not blank[-1]:  # the last row holds data: nothing to drop
+                break
         if not blank.all():
             end = start + int(np.flatnonzero(~blank)[-1]) + 1
             break

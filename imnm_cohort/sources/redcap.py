@@ -587,7 +587,7 @@ class RedcapSource:
             )
         for key in ("url", "token_env"):
             if not isinstance(settings.get(key), str) or not settings[key]:
-                raise ConfigError(f"kind = \"redcap\" needs {key} = \"...\" (text)")
+                raise ConfigError(f'kind = "redcap" needs {key} = "..." (text)')
         batch_size = settings.get("batch_size", DEFAULT_BATCH_SIZE)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise ConfigError("batch_size must be a whole number of at least 1")
@@ -638,7 +638,7 @@ class RedcapSource:
         """
         raise ConfigError(
             f"{self.name}: a REDCap project is read through a mapping file; "
-            "set [input] mapping = \"...\" (draft one with draft-mapping)"
+            'set [input] mapping = "..." (draft one with draft-mapping)'
         )
 
     def batches(self, rows: int) -> Iterator[pd.DataFrame]:

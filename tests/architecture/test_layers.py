@@ -97,9 +97,7 @@ def test_the_bottom_layers_import_nothing_heavy(lower):
         if _unit(module) != lower:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        top = [
-            n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
-        ]
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
         names = {
             (a.name if isinstance(n, ast.Import) else (n.module or "")).split(".")[0]
             for n in top

@@ -127,13 +127,13 @@ def test_the_toy_is_in_summary_json_with_its_small_count_withheld(toy_run: Path)
 
 def test_the_toy_is_a_section_of_the_html_and_markdown_reports(toy_run: Path) -> None:
     html = (toy_run / "report.html").read_text()
-    section = html[html.index(f'<h2 id="analysis-flagged">{TITLE}</h2>') :]
+    section = html[html.index(f'<h2 id="analysis-flagged">Table 8. {TITLE}</h2>') :]
     section = section[: section.index("</table>")]
     assert "<td>flagged</td>" in section
     assert '<td class="num">&lt;5</td>' in section
     assert f'<td class="num">{LARGE}</td>' in section
     md = (toy_run / "report.md").read_text()
-    section = md[md.index(f"## {TITLE}") :]
+    section = md[md.index(f"## Table 8. {TITLE}") :]
     section = section[: section.index("\n\n", section.index("|"))]
     assert f"| flagged | {LARGE} | \\<5 | 0 |" in section
     assert METHOD in md and METHOD in html

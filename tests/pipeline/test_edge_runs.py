@@ -78,7 +78,7 @@ def test_methods_describe_only_what_ran(edge_run):
     fitted = bool(summary["cause_specific_cox"]["terms"])
     assert ("cause-specific Cox model" in methods) == fitted
     if not fitted:
-        assert "Not fitted:" in md
+        assert "No model:" in md
     gray_done = summary["comparisons"]["malignancy"]["p_value"] is not None
     assert ("Gray's test (Gray" in methods) == gray_done
     statin_done = summary["comparisons"]["statin_latency"]["p_value"] is not None
@@ -94,7 +94,7 @@ def test_empty_plots_say_no_data(edge_run):
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["comparisons"]["malignancy"]["reason"]
         assert summary["cause_specific_cox"]["reason"]
-        assert "Not fitted" in (folder / "report.html").read_text()
+        assert "No model:" in (folder / "report.html").read_text()
         words = docx_text(folder / "tables.docx")
         assert "Gray's test not done" in words
         assert "Gray's test." not in words  # no footnote for a test that was not done

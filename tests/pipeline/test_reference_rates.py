@@ -47,10 +47,11 @@ def test_a_run_with_rates_reports_sir_and_smr_escaped(tmp_path):
     assert summary["population_rates"]["sources"] == [HOSTILE]
     html = (latest / "report.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
-    assert "SIR: all counted cancers" in html and "SMR: deaths from any cause" in html
+    assert "SIR, all counted cancers" in html and "SMR, deaths from any cause" in html
     md = (latest / "report.md").read_text()
     assert not re.search(r"(?<!\\)<script", md) and "\\|" in md  # escaped, inert
-    assert "### Fine-Gray model for cancer" in md and "### Cancer by time since onset" in md
+    assert "### Table 6. Subdistribution hazard ratios of cancer" in md
+    assert "### Cancer by time since onset" in md
 
 
 def test_small_counts_are_withheld_in_every_band(tmp_path):

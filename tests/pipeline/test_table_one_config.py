@@ -105,7 +105,8 @@ variables = [
     assert centre["denominator"] == sum(v for k, v in centre["counts"].items() if k != "missing")
     report = (folder / "report.md").read_text()
     # Labels come from the user's pipeline file: the Markdown report escapes them.
-    assert md_text("BMI (kg/m2), mean (SD)") in report and "| Centre |" in report
+    assert md_text("BMI (kg/m2), mean (SD)") in report
+    assert f"| {md_text('Centre, n (%)')} |" in report
     assert "left out of the denominator" in report
     html = (folder / "report.html").read_text()
     assert "EULAR/ACR 2017 IIM category" in html and "SMD" in html

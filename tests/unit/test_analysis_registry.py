@@ -15,7 +15,8 @@ from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.changes import tracked
 from imnm_cohort.pipeline.summary_schema import SCHEMA_PATH, schema_text, summary_schema
 from imnm_cohort.report.manuscript import analysis_table
-from imnm_cohort.report.render import SECTIONS, report_sections
+from imnm_cohort.report.render import SECTIONS, TABLE_TEMPLATE, report_sections
+from imnm_cohort.report.table_render import to_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REMAKE = "run `python -m imnm_cohort.pipeline.summary_schema` and commit the result"
@@ -144,8 +145,9 @@ def test_the_reports_show_a_registered_analysis_after_the_toolkit_s_own():
     with registered(stub("extra")):
         sections = report_sections()
         assert [s.name for s in sections] == [*own, "extra"]
-        view = sections[-1].view({"extra": {"n": 7}})
-        assert view["title"] == "Extra"
-        assert view["rows"] == [{"label": "n", "cells": ["7"]}]
-        assert sections[-1].markdown(view)[:3] == ["## Extra", "", "|  |  |"]
+        # The section is the analysis's manuscript table, as Word and Excel show it.
+        assert sections[-1].template == TABLE_TEMPLATE
+        lines = to_markdown(analysis_table({"extra": {"n": 7}}, stub("extra"), 8), [])
+        assert lines[:5] == ["### Table 8. Extra", "", "|  |  |", "|---|---|", "| n | 7 |"]
+        assert sections[-1].markdown({"markdown": lines}) == lines
     assert [s.name for s in report_sections()] == own

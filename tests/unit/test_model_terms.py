@@ -1,9 +1,12 @@
-"""The term tables of the cause-specific Cox and Fine-Gray models in the report."""
+"""The term tables of the cause-specific Cox and Fine-Gray models in the report: each term
+shows its ratio with its 95% CI, or a dash and why it was not estimated, in every format."""
 
 from __future__ import annotations
 
-from imnm_cohort.report.cancer_sections import fine_gray_view
-from imnm_cohort.report.render import model_view
+from imnm_cohort.report import model_tables
+from imnm_cohort.report.table_render import to_html, to_markdown
+
+META = {"criteria": {"name": "tma2025", "title": "t"}, "min_cell_count": 5}
 
 
 def _fit(ratio: str) -> dict:
@@ -20,14 +23,28 @@ def _fit(ratio: str) -> dict:
     }
 
 
+def _summary(key: str, ratio: str) -> dict:
+    return {key: _fit(ratio), "comparisons": {"malignancy": {"options": {"time_zero": "onset"}}}}
+
+
 def test_a_term_shows_its_ratio_with_ci_or_why_it_was_not_estimated():
-    v = model_view(_fit("hazard_ratio"), "hazard_ratio")
-    assert (v["reference"], v["n"], v["events"]) == ("anti-HMGCR", "1,463", "74")
-    assert v["rows"][0] == {"term": "group: srp", "ratio": "1.59 (0.80 to 3.18)", "p": "0.189"}
-    assert v["rows"][1]["ratio"] == "not estimable (no events)"
+    table = model_tables.cause_specific_cox(_summary("cause_specific_cox", "hazard_ratio"))
+    srp, male = table.rows
+    assert (srp.label, srp.cell_text(0), table.p_cell(srp)) == (
+        "anti-SRP (vs anti-HMGCR)",
+        "1.59 (0.80 to 3.18)",
+        ("0.189", "a"),
+    )
+    assert (male.cell_text(0), table.p_cell(male)) == ("-", ("-", ""))
+    assert "Male sex: not estimable (no events)." in table.footnotes
+    assert "Patients at risk after onset: 1,463; cancers: 74." in table.footnotes
+    html, md = to_html(table, table.footnotes), "\n".join(to_markdown(table, table.footnotes))
+    assert '<td class="num">1.59 (0.80 to 3.18)</td><td class="num">0.189<sup>a</sup></td>' in html
+    assert "| anti-SRP \\(vs anti-HMGCR\\) | 1.59 \\(0.80 to 3.18\\) | 0.189<sup>a</sup> |" in md
+    assert "Male sex: not estimable \\(no events\\)." in md
 
 
-def test_fine_gray_view_adds_the_competing_deaths():
-    v = fine_gray_view({"fine_gray": _fit("subdistribution_hazard_ratio")})
-    assert v["competing"] == "160"
-    assert [r["ratio"] for r in v["rows"]] == ["1.59 (0.80 to 3.18)", "not estimable (no events)"]
+def test_fine_gray_adds_the_competing_deaths():
+    table = model_tables.fine_gray(_summary("fine_gray", "subdistribution_hazard_ratio"))
+    assert "Deaths before cancer (competing events): 160." in table.footnotes
+    assert [r.cell_text(0) for r in table.rows] == ["1.59 (0.80 to 3.18)", "-"]

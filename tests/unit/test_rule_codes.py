@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from imnm_cohort import REASON_CODES, RuleCode, available_criteria, get_criteria
+from imnm_cohort.classify.columns import FrameColumns
 from imnm_cohort.classify.criteria import BIOPSY_OUTCOMES
 from imnm_cohort.classify.rules import RULES, Facts
 from imnm_cohort.report.labels import reason_words
@@ -56,7 +57,7 @@ def test_each_criteria_set_s_biopsy_outcome_is_a_rule_11_code(name):
     levels = {"biopsy_necrosis": [None, "predominant", "present", "absent"],
               "biopsy_inflammation": [None, "minimal", "prominent"]}  # fmt: skip
     frame = pd.DataFrame(list(itertools.product(*levels.values())), columns=list(levels))
-    outcomes = set(get_criteria(name).biopsy_outcome(frame))
+    outcomes = set(get_criteria(name).biopsy_outcome(FrameColumns(frame)))
     assert outcomes <= set(BIOPSY_OUTCOMES) == {c for c in RuleCode if c.rule == 11}
 
 
