@@ -231,3 +231,17 @@ def test_a_contract_the_database_cannot_run_is_refused_by_name(duck):
     )
     with pytest.raises(ValueError, match=r"'str_length'.*has no SQL form"):
         validate_in_database(table, odd)
+
+
+def test_the_valid_rows_classify_in_the_database_as_in_memory(duck):
+    from imnm_cohort.classify import classify
+    from imnm_cohort.classify.sql import classified_frame, classify_expr
+
+    frame = synthesize(300, seed=3, dirty=0.2)
+    result = validate_in_database(_load(duck, frame), PATIENTS)
+    database = classified_frame(classify_expr(result.valid, criteria="enmc2017"))
+    memory = classify(validate_table(frame, PATIENTS).valid, criteria="enmc2017")
+    columns = ["patient_id", "imnm_group", "classification_reasons"]
+    got = database[columns].astype(str).sort_values("patient_id", ignore_index=True)
+    expected = memory[columns].astype(str).sort_values("patient_id", ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected)
