@@ -263,7 +263,7 @@ class DatabaseSource:
                 for t in _rebatched(stream, _schema(names), rows)
             )
             for frame in _blank_tail_held_back(frames):
-                yield _normalise(self._refuse_empty(frame), self.name)  # type: ignore[arg-type]
+                yield _normalise(self._refuse_empty(frame), self.name)
 
     # -- the database's side ----------------------------------------------------------
 
@@ -288,7 +288,7 @@ class DatabaseSource:
         relation = self._relation(con)
         schema = relation.schema()
         names = list(schema.names)
-        _check_header(self.name, names, required)  # type: ignore[arg-type]
+        _check_header(self.name, names, required)
         cells = {}
         for name in names:
             family = _family(schema[name])
@@ -394,7 +394,7 @@ class DatabaseSource:
         from imnm_cohort.sources.files import _normalise
 
         frame = table.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
-        return _normalise(self._refuse_empty(frame), self.name)  # type: ignore[arg-type]
+        return _normalise(self._refuse_empty(frame), self.name)
 
     def _refuse_empty(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A table without rows cannot be used: a scheduled report on an empty table would

@@ -729,14 +729,29 @@ def _raise_if_file_level(
     counts = counts[(counts >= FILE_LEVEL_MIN_ROWS) & (counts > FILE_LEVEL_SHARE * n_rows)]
     if counts.empty:
         return
-    problems = []
+    found = []
     ranked = counts.sort_values(ascending=False, kind="stable")
     for (column, rule), worst in zip(ranked.index.tolist(), ranked.tolist(), strict=True):
         hits = failures[(failures["column"] == column) & (failures["rule"] == rule)]
         shown = hits["value"].astype(object).where(hits["value"].notna(), "(empty)")
         examples = tuple(str(v)[:40] for v in pd.unique(shown.astype(str))[:3])
-        hint = _expected(contract, str(column), str(rule), examples[0] if examples else None)
-        problems.append((str(column), str(rule), int(worst), examples, hint))
+        found.append((str(column), str(rule), int(worst), examples))
+    raise_file_level(found, n_rows, source, column_sources, contract)
+
+
+def raise_file_level(
+    found: list[tuple[str, str, int, tuple[str, ...]]],
+    n_rows: int,
+    source: str,
+    column_sources: dict[str, str] | None = None,
+    contract: TableContract = PATIENTS,
+) -> None:
+    """Raise the file-level error for ``found``: (column, rule, failing rows, up to three
+    example values), most failing rows first (the in-memory and the database validators)."""
+    problems = []
+    for column, rule, worst, examples in found:
+        hint = _expected(contract, column, rule, examples[0] if examples else None)
+        problems.append((column, rule, worst, examples, hint))
     sources = column_sources or {}
 
     def named(c: str) -> str:

@@ -1,0 +1,806 @@
+"""Validation in the database: a table's contract as ibis expressions, run where the data is.
+
+:func:`validate_in_database` validates an ibis table of text cells (every column text, an
+empty cell NULL or blank, as a file source gives them) against a
+:class:`~imnm_cohort.contracts.table.TableContract`, with the rules the in-memory validator
+(:func:`~imnm_cohort.validation.validate.validate_table`) applies and the same reason codes:
+
+- the parsing of each column by its kind (:mod:`imnm_cohort.contracts.coerce`): dates written
+  ``YYYY-MM-DD`` that are real calendar days in the supported range, booleans, numbers,
+  categories (ASCII letters folded, surrounding spaces removed, an empty antibody result read
+  as ``not_tested``), antibody lists, ICD-10 codes;
+- the contract's column checks (allowed values, ranges, patterns, antibody lists), required
+  values and duplicate keys, and its order rules;
+- the data-quality warnings on valid rows;
+- the file-level judgement (:data:`~imnm_cohort.validation.validate.FILE_LEVEL_SHARE`,
+  :data:`~imnm_cohort.validation.validate.FILE_LEVEL_MIN_ROWS`), from counts per rule
+  computed in the database.
+
+Only failing keys with their rule, column and value, the counts per rule and the warnings
+leave the database; the valid rows stay there as a typed ibis expression
+(:attr:`DatabaseValidation.valid`) for the classifier to run on.
+
+A few cells cannot be judged identically by SQL on every backend: text with a character
+outside ASCII (Unicode whitespace, normal form C of ids, letter case outside ASCII) and
+numbers whose magnitude could overflow a cast (``1e400``). Their distinct values are fetched
+and parsed by the in-memory parser itself, and the outcome is joined back in the database
+(``docs/scale.md``, "Validation in the database"). Warnings are found likewise: the database
+selects the valid rows that may carry one, and the contract's own warning function judges
+those rows.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from imnm_cohort.contracts.coerce import (
+    FALSE_WORDS,
+    ISO_DATE_SHAPE,
+    NUMBER_PATTERN,
+    OUT_OF_RANGE,
+    TEXT,
+    TRUE_WORDS,
+    _clean_text,
+    _coerce_column,
+)
+from imnm_cohort.contracts.patients import DATE_RANGE, PATIENTS
+from imnm_cohort.contracts.table import TableContract
+from imnm_cohort.validation.validate import (
+    FILE_LEVEL_MIN_ROWS,
+    FILE_LEVEL_SHARE,
+    raise_file_level,
+)
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = ["DatabaseValidation", "SqlRule", "sql_rules", "validate_in_database"]
+
+#: The ASCII characters Arrow's ``utf8_trim_whitespace`` removes from either end of a cell.
+_SPACE = r"[\x09-\x0d\x1c-\x20]"
+#: What RE2's ``\s`` matches (the spaces around ``;`` in an antibody list).
+_RE2_SPACE = r"[\x09\x0a\x0c\x0d\x20]"
+#: A character outside ASCII (or NUL): such cells are parsed by the in-memory parser.
+_NOT_ASCII = r"[^\x01-\x7f]"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = _UPPER.lower()
+#: A number the in-memory parser reads, with ASCII digits (RE2's ``\d`` is ASCII).
+_NUMBER = NUMBER_PATTERN.replace(r"\d", "[0-9]")
+#: A number whose magnitude every SQL cast to a double holds (at most 100 characters and a
+#: two-digit exponent: between 1e-199 and 1e199, or zero). Others are parsed in memory.
+_SAFE_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
+_SAFE_LENGTH = 100
+_DATE_SHAPE = ISO_DATE_SHAPE.replace(r"\d", "[0-9]")
+_PARSE_RULES = {
+    "date": ("not_a_date", OUT_OF_RANGE),
+    "bool": ("not_a_boolean",),
+    "float": ("not_a_number",),
+    "number": ("not_a_number",),
+}
+_IBIS_TYPES = {"date": "date", "bool": "boolean", "float": "float64", "number": "float64"}
+#: The rules whose failures are judged before the schema runs in memory (parsing and the
+#: allowed values of categories): a file-level problem among them is raised alone.
+_EARLY_CHECKS = frozenset({"isin"})
+
+
+@dataclass(frozen=True)
+class SqlRule:
+    """One rule of a contract as ibis expressions over the prepared table.
+
+    Attributes
+    ----------
+    column, rule : str
+        The column the reason names and its rule code (as in memory).
+    failing : ibis BooleanValue
+        True where a row breaks the rule (never NULL).
+    value : ibis StringValue
+        The offending value, as the in-memory reason shows it.
+    early : bool
+        A parsing rule or a category's allowed values (judged first for file-level problems).
+    """
+
+    column: str
+    rule: str
+    failing: Any = field(repr=False)
+    value: Any = field(repr=False)
+    early: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseValidation:
+    """The outcome of validating a table in the database.
+
+    Attributes
+    ----------
+    table, unit, source : str
+        The contract's name, what a row counts and where the rows are.
+    input_rows, valid_rows, quarantined_rows : int
+        Counted in the database; ``input_rows == valid_rows + quarantined_rows``.
+    reasons : pandas.DataFrame
+        One row per reason: the contract's ``id_column`` (the cell as stored), ``column``,
+        ``rule``, ``value``. Patient-level.
+    rule_counts : pandas.DataFrame
+        ``column``, ``rule``, ``rows`` (rows breaking the rule), most frequent first, as
+        :meth:`~imnm_cohort.validation.validate.TableValidation.reason_counts`.
+    warnings : pandas.DataFrame
+        Data-quality warnings on valid rows: the id column, ``column``, ``code``, ``value``.
+    absent_columns : tuple of str
+        Contract columns the table does not have (read as empty).
+    valid : ibis Table
+        The valid rows, typed as in memory (dates, booleans, numbers, normalised text), the
+        contract's columns first and the table's other columns after them; not executed.
+    """
+
+    table: str
+    unit: str
+    source: str
+    input_rows: int
+    valid_rows: int
+    quarantined_rows: int
+    reasons: pd.DataFrame = field(repr=False)
+    rule_counts: pd.DataFrame = field(repr=False)
+    warnings: pd.DataFrame = field(repr=False)
+    absent_columns: tuple[str, ...] = ()
+    valid: Any = field(default=None, repr=False)
+
+    def reason_counts(self) -> pd.DataFrame:
+        """Rows per (column, rule), most frequent first (computed in the database)."""
+        return self.rule_counts
+
+    def quarantined_ids(self) -> list[Any]:
+        """The distinct keys of the quarantined rows (fetched with the reasons)."""
+        id_column = self.reasons.columns[0]
+        return list(pd.unique(self.reasons[id_column]))
+
+
+def validate_in_database(
+    table: ir.Table,
+    contract: TableContract = PATIENTS,
+    source: str = "<database>",
+    *,
+    order_by: str | None = None,
+    file_level: bool | None = None,
+) -> DatabaseValidation:
+    """Validate an ibis table of text cells against ``contract`` in its own database.
+
+    Parameters
+    ----------
+    table : ibis Table
+        One column per contract column (text; an empty cell NULL or blank). Columns the
+        contract does not name are carried through. A contract column it lacks is read as
+        empty and listed in ``absent_columns``.
+    contract : TableContract
+        The table's contract (the patient table by default).
+    source : str
+        Name used in messages.
+    order_by : str, optional
+        A column giving the rows' order in the source (a row number): the example values of
+        a file-level error are then the first ones in that order, as in memory. Without it
+        they are the smallest ones (a table in a database has no order of its own).
+    file_level : bool, optional
+        Whether a rule that most rows break raises
+        :class:`~imnm_cohort.errors.FileLevelError`; by default the contract's choice.
+
+    Returns
+    -------
+    DatabaseValidation
+
+    Raises
+    ------
+    FileLevelError
+        When more than half of the rows break the same rule.
+    ValueError
+        A contract this module cannot run in a database (cross-table rules, a ``prepare``
+        step, a check without an SQL form): a mistake of the calling code.
+    """
+    if file_level is None:
+        file_level = contract.file_level
+    prepared, absent, parsed_from = prepare(table, contract)
+    found = sql_rules(prepared, contract)
+    # Each row's parsed cells and outcome of each rule, kept in a temporary table of the
+    # database: counts, reasons and the valid rows then read columns instead of repeating
+    # the rules' expressions (the query text would grow with each rule).
+    flags = {f"_fail{i}": r.failing for i, r in enumerate(found)}
+    flagged = _keep(prepared.mutate(_bad=_any(found), **flags))
+    _drop(parsed_from)
+    rules = [
+        replace(r, failing=flagged[f"_fail{i}"]) for i, r in enumerate(sql_rules(flagged, contract))
+    ]
+    bad = flagged["_bad"]
+    id_column = contract.id_column or contract.column_names[0]
+    counts = _rule_counts(flagged, rules)
+    n, quarantined = counts.pop(), counts.pop()
+    if file_level and n:
+        for stage in (True, False):  # the parsing rules first, as in memory
+            judged = [(r, c) for r, c in zip(rules, counts, strict=True) if r.early or not stage]
+            _judge(flagged, judged, n, source, contract, order_by)
+    reasons = _reasons(flagged, rules, id_column)
+    rule_counts = pd.DataFrame(
+        {
+            "column": [r.column for r, c in zip(rules, counts, strict=True) if c],
+            "rule": [r.rule for r, c in zip(rules, counts, strict=True) if c],
+            "rows": np.array([c for c in counts if c], dtype=np.int64),
+        }
+    ).sort_values(["rows", "column", "rule"], ascending=[False, True, True], ignore_index=True)
+    typed = _typed(flagged, contract, table)
+    valid = typed.filter(~bad)
+    return DatabaseValidation(
+        table=contract.name,
+        unit=contract.unit,
+        source=source,
+        input_rows=n,
+        valid_rows=n - quarantined,
+        quarantined_rows=quarantined,
+        reasons=reasons,
+        rule_counts=rule_counts,
+        warnings=_warnings(valid, contract, id_column),
+        absent_columns=absent,
+        valid=valid.select(*table_columns(contract, table)),
+    )
+
+
+def table_columns(contract: TableContract, table: ir.Table) -> list[str]:
+    """The contract's columns, then the table's other columns, in their order."""
+    own = list(contract.column_names)
+    return own + [c for c in table.columns if c not in contract.columns]
+
+
+# --- the prepared table: each contract column as raw text, clean text, parse rule, value ---
+
+
+def _raw(name: str) -> str:
+    return f"_raw__{name}"
+
+
+def _clean(name: str) -> str:
+    return f"_text__{name}"
+
+
+def _parse(name: str) -> str:
+    return f"_rule__{name}"
+
+
+def _value(name: str) -> str:
+    return f"_value__{name}"
+
+
+def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[str, ...], ir.Table]:
+    """The table with, for each contract column, its cells as stored (``_raw__``), as clean
+    text (``_text__``), its parsing failure (``_rule__``) and its typed value (``_value__``).
+
+    Also returns the absent contract columns and the temporary table the parsing reads
+    (the caller drops it with :func:`_drop` once the result is kept).
+
+    Raises
+    ------
+    ValueError
+        For a contract with cross-table rules or a ``prepare`` step.
+    """
+    if contract.cross_rules or contract.prepare is not None:
+        raise ValueError(
+            f"table {contract.name!r} has cross-table rules or a prepare step: "
+            "it is validated in memory only"
+        )
+    absent = tuple(c for c in contract.column_names if c not in table.columns)
+    raw: dict[str, Any] = {}
+    for name in contract.column_names:
+        if name in absent:
+            raw[_raw(name)] = ibis.null("string")
+        else:
+            raw[_raw(name)] = _as_text(table[name])
+    raw_table = table.mutate(**raw)
+    trimmed = {_trim(name): _trimmed(raw_table[_raw(name)]) for name in contract.column_names}
+    trimmed_table = raw_table.mutate(_row=ibis.row_number(), **trimmed)
+    parts = {}  # a date's year, month and day, where it is written YYYY-MM-DD
+    for name, kind in contract.kinds.items():
+        if kind == "date":
+            text = trimmed_table[_trim(name)]
+            shaped = text.re_search(_DATE_SHAPE).fill_null(False)
+            digits = ibis.ifelse(shaped, text, ibis.null("string"))
+            parts[f"_y__{name}"] = digits.substr(0, 4).cast("int64")
+            parts[f"_m__{name}"] = digits.substr(5, 2).cast("int64")
+            parts[f"_d__{name}"] = digits.substr(8, 2).cast("int64")
+    # Kept in a temporary table: the parsing below reads each clean cell many times.
+    wide = _keep(trimmed_table.mutate(**parts))
+    kept = wide
+    fixes, fixed_table = _fixes(wide, contract)
+    if fixed_table is not None:  # one join on the row number, for every column at once
+        wide = wide.left_join(fixed_table, wide["_row"] == fixed_table["_fix_row"])
+        wide = wide.drop("_fix_row")
+    parsed: dict[str, Any] = {}
+    backend = _backend_name(wide)
+    for name, kind in contract.kinds.items():
+        clean, rule, value = _parse_column(
+            wide, name, kind, contract.empty_values.get(name), backend
+        )
+        if name in fixes:
+            fixed = wide[f"_fix_flag__{name}"].fill_null(False)
+            clean = ibis.ifelse(fixed, wide[f"_fix_clean__{name}"], clean)
+            rule = ibis.ifelse(fixed, wide[f"_fix_rule__{name}"], rule)
+            value = ibis.ifelse(fixed, wide[f"_fix_value__{name}"], value)
+        parsed[_clean(name)] = clean
+        parsed[_parse(name)] = rule
+        parsed[_value(name)] = value
+    prepared = wide.mutate(**parsed)
+    repeats = {  # how many rows share each value of a unique column (a window, kept apart
+        # from the rules: an aggregate cannot hold a window)
+        _repeats(name): prepared[_value(name)].count().over(group_by=prepared[_value(name)])
+        for name, col in contract.columns.items()
+        if col.unique
+    }
+    if repeats:
+        prepared = prepared.mutate(**repeats)
+    fix_columns = [
+        c
+        for c in prepared.columns
+        if c.startswith(("_fix_", "_trim__", "_y__", "_m__", "_d__", "_row"))
+    ]
+    if fix_columns:
+        prepared = prepared.drop(*fix_columns)
+    return prepared, absent, kept
+
+
+def _keep(expr: ir.Table) -> ir.Table:
+    """``expr`` computed once into a temporary table of its database (dropped when the
+    connection closes). Not ibis's ``cache()``: that reuses an earlier result for the same
+    expression, even after the table it reads was replaced."""
+    backend = expr._find_backend(use_default=True)
+    name = f"_imnm_validation_{uuid.uuid4().hex}"
+    return backend.create_table(name, expr, temp=True)
+
+
+def _drop(*kept: ir.Table) -> None:
+    """Drop temporary tables made by :func:`_keep`."""
+    for table in kept:
+        backend = table._find_backend(use_default=True)
+        backend.drop_table(table.get_name(), force=True)
+
+
+def _trim(name: str) -> str:
+    return f"_trim__{name}"
+
+
+def _repeats(name: str) -> str:
+    return f"_repeats__{name}"
+
+
+def _as_text(column: Any) -> Any:
+    """A column as text: a typed column (a Parquet file's) written as a CSV gives it."""
+    if column.type().is_string():
+        return column
+    if column.type().is_date():
+        return column.strftime("%Y-%m-%d")
+    return column.cast("string")
+
+
+def _trimmed(raw: Any) -> Any:
+    """Surrounding ASCII whitespace removed, blank as NULL (ASCII cells; others go to
+    :func:`_fixes`)."""
+    text = raw.re_replace(f"^{_SPACE}+|{_SPACE}+$", "")
+    return ibis.ifelse(text == "", ibis.null("string"), text)
+
+
+def _lower(text: Any, backend: str) -> Any:
+    """ASCII letters folded (the cell is ASCII: others are parsed in memory). DuckDB's
+    ``lower`` is that, and several times faster than ``translate``; elsewhere a locale (a
+    Turkish one folds ``I`` to a dotless i) could change it."""
+    return text.lower() if backend == "duckdb" else text.translate(_UPPER, _LOWER)
+
+
+def _upper(text: Any, backend: str) -> Any:
+    """ASCII letters raised, as :func:`_lower`."""
+    return text.upper() if backend == "duckdb" else text.translate(_LOWER, _UPPER)
+
+
+def _parse_column(
+    wide: ir.Table, name: str, kind: str, empty: str | None, backend: str = ""
+) -> tuple[Any, Any, Any]:
+    """Clean text, parsing failure (rule code or NULL) and typed value of one column."""
+    text = wide[_trim(name)]
+    no_rule = ibis.null("string")
+    if kind == "date":
+        year, month, day = (wide[f"_{p}__{name}"] for p in "ymd")
+        shaped = year.notnull()
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        last = ibis.cases(
+            (month == 2, ibis.ifelse(leap, 29, 28)),
+            (month.isin([4, 6, 9, 11]), 30),
+            else_=31,
+        )
+        real = (shaped & month.between(1, 12) & (day >= 1) & (day <= last)).fill_null(False)
+        held = (text >= DATE_RANGE[0]) & (text <= DATE_RANGE[1])
+        rule = ibis.cases(
+            (text.isnull(), no_rule),
+            (~real, "not_a_date"),
+            (~held, OUT_OF_RANGE),
+            else_=no_rule,
+        )
+        value = ibis.ifelse(real & held, text, ibis.null("string")).cast("date")
+        return text, rule, value
+    if kind == "bool":
+        low = _lower(text, backend)
+        rule = ibis.ifelse(
+            text.notnull() & ~low.isin([*TRUE_WORDS, *FALSE_WORDS]).fill_null(False),
+            "not_a_boolean",
+            no_rule,
+        )
+        value = ibis.cases(
+            (low.isin(list(TRUE_WORDS)), True),
+            (low.isin(list(FALSE_WORDS)), False),
+            else_=ibis.null("boolean"),
+        )
+        return text, rule, value
+    if kind in ("float", "number"):
+        number = text.re_search(_NUMBER).fill_null(False)
+        safe = (text.re_search(_SAFE_NUMBER) & (text.length() <= _SAFE_LENGTH)).fill_null(False)
+        rule = ibis.ifelse(text.notnull() & ~number, "not_a_number", no_rule)
+        value = ibis.ifelse(safe, text, ibis.null("string")).cast("float64")
+        return text, rule, value
+    if kind == "category":
+        value = _lower(text, backend)
+        if empty is not None:
+            value = value.fill_null(empty)
+        return text, no_rule, value
+    if kind == "msa_list":
+        low = _lower(text, backend)
+        tidy = low.re_replace(f"{_RE2_SPACE}*;{_RE2_SPACE}*", ";").re_replace("^;+|;+$", "")
+        tidy = ibis.ifelse(tidy == "", ibis.null("string"), tidy)
+        return text, no_rule, ibis.ifelse(low.contains(";"), tidy, low)
+    if kind == "icd10":
+        return text, no_rule, _upper(text, backend)
+    return text, no_rule, text  # id (ASCII: already in normal form C) and string
+
+
+def _fixes(wide: ir.Table, contract: TableContract) -> tuple[list[str], ir.Table | None]:
+    """The cells SQL cannot parse as the in-memory parser does, parsed by that parser: the
+    columns that have some, and a table (``_fix_row`` and, for each such column, the flag,
+    clean text, rule and value of its cell) to join on the row number.
+
+    Such cells hold a character outside ASCII (Unicode whitespace, normal forms and letter
+    case differ between backends), or a number too long or with too large an exponent for
+    every backend's cast. They are rare: one query fetches them all.
+    """
+    wanted: dict[str, Any] = {}
+    for name, kind in contract.kinds.items():
+        raw = wide[_raw(name)]
+        needs = raw.re_search(_NOT_ASCII)
+        if kind in ("float", "number"):
+            text = wide[_trim(name)]
+            safe = text.re_search(_SAFE_NUMBER) & (text.length() <= _SAFE_LENGTH)
+            unsafe = ~safe if kind == "number" else text.re_search(_NUMBER) & ~safe
+            needs = needs | unsafe.fill_null(False)
+        wanted[name] = needs.fill_null(False)
+    anywhere: Any = ibis.literal(False)
+    for needs in wanted.values():
+        anywhere = anywhere | needs
+    picked = {
+        f"c{i}": ibis.ifelse(needs, wide[_raw(name)], ibis.null("string"))
+        for i, (name, needs) in enumerate(wanted.items())
+    }
+    found = wide.filter(anywhere).select(_fix_row=wide["_row"], **picked).to_pandas()
+    if found.empty:
+        return [], None
+    data: dict[str, Any] = {"_fix_row": found["_fix_row"].to_numpy(dtype=np.int64)}
+    schema: dict[str, str] = {"_fix_row": "int64"}
+    names = []
+    for i, name in enumerate(wanted):
+        cells = found[f"c{i}"].astype(object)
+        if cells.notna().any():
+            names.append(name)
+            columns, types = _fixed_cells(name, cells, contract)
+            data.update(columns)
+            schema.update(types)
+    return names, ibis.memtable(pd.DataFrame(data), schema=schema)
+
+
+def _fixed_cells(
+    name: str, cells: pd.Series, contract: TableContract
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The in-memory parser's outcome for the non-missing ``cells`` of column ``name``."""
+    kind = contract.kinds[name]
+    given = cells.notna().to_numpy(dtype=bool)
+    distinct = pd.Series(pd.unique(cells[given]), dtype=object)
+    value, failures = _coerce_column(name, distinct, kind, contract.empty_values.get(name))
+    typed = value if isinstance(value, pd.Series) else pd.Series(value)
+    clean = pd.Series(_clean_text(distinct).to_pandas(), dtype=object)
+    rule = pd.Series([None] * len(distinct), dtype=object)
+    if failures:
+        hit = pd.concat(failures, ignore_index=True)
+        rule.iloc[hit["index"].to_numpy(dtype=np.int64)] = hit["rule"].to_numpy()
+    if kind == "date":
+        stamps = pd.Series(pd.to_datetime(np.asarray(typed)))
+        typed = pd.Series([d.date() if pd.notna(d) else None for d in stamps], dtype=object)
+    at = pd.Index(distinct).get_indexer(cells[given])
+
+    def spread(values: pd.Series) -> np.ndarray:
+        out = np.full(len(cells), None, dtype=object)
+        shown = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+        out[given] = shown[at]
+        return out
+
+    columns = {
+        f"_fix_flag__{name}": given,
+        f"_fix_clean__{name}": spread(clean),
+        f"_fix_rule__{name}": spread(rule),
+        f"_fix_value__{name}": spread(typed.reset_index(drop=True)),
+    }
+    types = {
+        f"_fix_flag__{name}": "boolean",
+        f"_fix_clean__{name}": "string",
+        f"_fix_rule__{name}": "string",
+        f"_fix_value__{name}": _IBIS_TYPES.get(kind, "string"),
+    }
+    return columns, types
+
+
+# --- the rules ---
+
+
+def sql_rules(prepared: ir.Table, contract: TableContract) -> list[SqlRule]:
+    """Every rule of ``contract`` as ibis expressions over a :func:`prepare`-d table.
+
+    Raises
+    ------
+    ValueError
+        A check of the contract without an SQL form (a mistake of the calling code: add it
+        here, or validate that table in memory).
+    """
+    rules: list[SqlRule] = []
+    backend = _backend_name(prepared)
+    for name, column in contract.columns.items():
+        kind = contract.kinds[name]
+        raw, text = prepared[_raw(name)], prepared[_clean(name)]
+        parse, value = prepared[_parse(name)], prepared[_value(name)]
+        for code in _PARSE_RULES.get(kind, ()):
+            rules.append(SqlRule(name, code, (parse == code).fill_null(False), text, early=True))
+        if not column.nullable:
+            code = contract.rule_names.get("not_nullable", "missing_required")
+            rules.append(SqlRule(name, code, value.isnull() & parse.isnull(), raw))
+        if column.unique:
+            code = contract.rule_names.get("field_uniqueness", "duplicate_key")
+            repeated = prepared[_repeats(name)] > 1
+            rules.append(SqlRule(name, code, (value.notnull() & repeated).fill_null(False), raw))
+        for check in column.checks:
+            failing = _check(check, value, backend)
+            rules.append(
+                SqlRule(
+                    name,
+                    str(check.error),
+                    (value.notnull() & failing).fill_null(False),
+                    raw,
+                    early=check.name in _EARLY_CHECKS,
+                )
+            )
+    for order in contract.order_rules:
+        first, second = prepared[_value(order.earlier)], prepared[_value(order.later)]
+        broken = (second <= first) if order.strict else (second < first)
+        other = order.earlier if order.column == order.later else order.later
+        shown = (
+            ibis.literal(f"{order.column}=")
+            .concat(prepared[_raw(order.column)])
+            .concat(f", {other}=")
+            .concat(prepared[_raw(other)])
+        )
+        rules.append(SqlRule(order.column, order.code, broken.fill_null(False), shown))
+    return rules
+
+
+def _check(check: Any, value: Any, backend: str) -> Any:
+    """Where ``value`` breaks one pandera check (NULL where ``value`` is NULL)."""
+    stats: Mapping[str, Any] = check.statistics or {}
+    name = check.name
+    if name == "in_range":
+        low = value >= stats["min_value"] if stats.get("include_min", True) else None
+        low = low if low is not None else value > stats["min_value"]
+        high = value <= stats["max_value"] if stats.get("include_max", True) else None
+        high = high if high is not None else value < stats["max_value"]
+        return ~(low & high)
+    simple: dict[str, Callable[[Any], Any]] = {
+        "greater_than": lambda v: ~(v > stats.get("min_value")),
+        "greater_than_or_equal_to": lambda v: ~(v >= stats.get("min_value")),
+        "less_than": lambda v: ~(v < stats.get("max_value")),
+        "less_than_or_equal_to": lambda v: ~(v <= stats.get("max_value")),
+        "equal_to": lambda v: ~(v == stats.get("value")),
+        "not_equal_to": lambda v: v == stats.get("value"),
+        "isin": lambda v: ~v.isin(list(stats.get("allowed_values", ()))),
+        "notin": lambda v: v.isin(list(stats.get("forbidden_values", ()))),
+        "whole_number": lambda v: ~v.isinf() & (v != v.round()),
+    }
+    if name in simple:
+        return simple[name](value)
+    if name == "str_matches":
+        pattern = getattr(stats["pattern"], "pattern", stats["pattern"])
+        if not str(pattern).startswith("^"):
+            pattern = "^" + str(pattern)  # pandas' str.match anchors at the start
+        return ~value.re_search(_for_backend(str(pattern), backend))
+    if name == "token_list":
+        tokens = "|".join(re.escape(t) for t in stats["allowed"])
+        alone = re.escape(stats["alone"])
+        return ~value.re_search(f"^({alone}|({tokens})(;({tokens}))*)$")
+    raise ValueError(f"check {name!r} (rule {check.error!r}) has no SQL form")
+
+
+def _for_backend(pattern: str, backend: str) -> str:
+    """A pattern for the backend's regular expressions.
+
+    PostgreSQL's text holds no NUL character and its parser refuses ``\\x00``: ``\\x01``
+    there means the same. Its repetition counts stop at 255: a bracket expression repeated
+    ``{m,n}`` times with ``n`` above 255 is written ``{m,255}`` and ``n - 255`` optional
+    ones (the same strings match).
+    """
+    if backend != "postgres":
+        return pattern
+
+    def bounded(match: re.Match[str]) -> str:
+        item, low, high = match.group(1), int(match.group(2)), int(match.group(3))
+        if high <= _PG_REPEAT_MAX:
+            return match.group(0)
+        return f"{item}{{{low},{_PG_REPEAT_MAX}}}" + f"{item}?" * (high - _PG_REPEAT_MAX)
+
+    pattern = pattern.replace(r"\x00", r"\x01")
+    return re.sub(r"(\[[^\]]*\])\{(\d+),(\d+)\}", bounded, pattern)
+
+
+_PG_REPEAT_MAX = 255
+
+
+def _backend_name(table: ir.Table) -> str:
+    try:
+        return str(table._find_backend().name)
+    except Exception:  # an unbound table (SQL text only): the generic form
+        return ""
+
+
+# --- running them ---
+
+
+def _rule_counts(flagged: ir.Table, rules: list[SqlRule]) -> list[int]:
+    """Rows breaking each rule, then the quarantined rows and all rows, counted in the
+    database in one pass."""
+    sums = {f"r{i}": r.failing.sum() for i, r in enumerate(rules)}
+    counted = flagged.aggregate(**sums, bad=flagged["_bad"].sum(), rows=flagged.count()).to_pandas()
+    return [0 if pd.isna(v) else int(v) for v in counted.iloc[0].tolist()]
+
+
+def _any(rules: list[SqlRule]) -> Any:
+    bad: Any = ibis.literal(False)
+    for rule in rules:
+        bad = bad | rule.failing
+    return bad
+
+
+def _reasons(prepared: ir.Table, rules: list[SqlRule], id_column: str) -> pd.DataFrame:
+    """Every failing row's key, column, rule and value, in one query over the failing rows
+    (a flag and a value per rule), laid out one row per reason here."""
+    columns = [id_column, "column", "rule", "value"]
+    if not rules:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    picked = {"key": prepared[_raw(id_column)]}
+    for i, r in enumerate(rules):
+        picked[f"f{i}"] = r.failing
+        picked[f"v{i}"] = ibis.ifelse(r.failing, r.value.cast("string"), ibis.null("string"))
+    rows = prepared.filter(prepared["_bad"]).select(**picked).to_pandas()
+    parts = []
+    for i, r in enumerate(rules):
+        hit = rows[rows[f"f{i}"].astype(bool)]
+        if len(hit):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        id_column: hit["key"].to_numpy(dtype=object),
+                        "column": r.column,
+                        "rule": r.rule,
+                        "value": hit[f"v{i}"].to_numpy(dtype=object),
+                    },
+                    columns=columns,
+                )
+            )
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    found = pd.concat(parts, ignore_index=True).astype(object)
+    found = found.where(found.notna(), None)
+    return found.sort_values(
+        [id_column, "column", "rule"], kind="stable", ignore_index=True, na_position="first"
+    )
+
+
+def _judge(
+    prepared: ir.Table,
+    judged: list[tuple[SqlRule, int]],
+    n: int,
+    source: str,
+    contract: TableContract,
+    order_by: str | None,
+) -> None:
+    """Raise a file-level error for the (column, rule) pairs most rows break, as in memory."""
+    over = [(r, c) for r, c in judged if c >= FILE_LEVEL_MIN_ROWS and c > FILE_LEVEL_SHARE * n]
+    if not over:
+        return
+    ranked = sorted(over, key=lambda rc: (-rc[1], rc[0].column, rc[0].rule))
+    problems = []
+    for rule, worst in ranked:
+        shown = rule.value.cast("string").fill_null("(empty)")
+        hits = prepared.filter(rule.failing)
+        if order_by is not None:
+            firsts = hits.group_by(shown=shown).aggregate(at=hits[order_by].min())
+            examples = firsts.order_by("at").limit(3).to_pandas()["shown"]
+        else:
+            examples = hits.select(shown=shown).distinct().order_by("shown").limit(3)
+            examples = examples.to_pandas()["shown"]
+        problems.append((rule.column, rule.rule, worst, tuple(str(v)[:40] for v in examples)))
+    raise_file_level(problems, n, source, None, contract)
+
+
+def _typed(prepared: ir.Table, contract: TableContract, table: ir.Table) -> ir.Table:
+    """The prepared table with each contract column replaced by its typed value."""
+    typed = {name: prepared[_value(name)] for name in contract.column_names}
+    extra = [c for c in table.columns if c not in contract.columns]
+    own = [_raw(c) for c in contract.column_names]
+    own += [f(c) for c in contract.column_names for f in (_clean, _parse, _value)]
+    own += [c for c in prepared.columns if c.startswith(("_repeats__", "_fail", "_bad"))]
+    kept = prepared.drop(*[c for c in prepared.columns if c in contract.columns])
+    return kept.mutate(**typed).select(*contract.column_names, *extra, *own)
+
+
+#: For a contract with warnings: the valid rows that may carry one (a superset; the
+#: contract's own warning function then judges those rows in memory).
+WARNING_CANDIDATES: dict[str, Callable[[Any], Any]] = {}
+
+
+def _patients_candidates(t: Any) -> Any:
+    age_days = t.onset_date.epoch_days() - t.birth_date.epoch_days()
+    end = t.death_date.fill_null(t.last_followup_date)
+    malignant = t.cancer_icd10.re_search("^C(0[0-9]|[1-8][0-9]|9[0-7])").fill_null(False)
+    found = [
+        t.ck_peak > 99_999,
+        age_days < 740,
+        age_days > 36_520,
+        t.statin_start_date > t.onset_date,
+        t.cancer_icd10.notnull() & ~malignant,
+        t.diagnosis_date > end,
+    ]
+    hit: Any = ibis.literal(False)
+    for one in found:
+        hit = hit | one.fill_null(False)
+    return hit
+
+
+WARNING_CANDIDATES[PATIENTS.name] = _patients_candidates
+
+
+def _warnings(valid: ir.Table, contract: TableContract, id_column: str) -> pd.DataFrame:
+    """The contract's data-quality warnings on the valid rows that may carry one."""
+    columns = [id_column, "column", "code", "value"]
+    if contract.warnings is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    pick = WARNING_CANDIDATES.get(contract.name)
+    rows = valid.filter(pick(valid)) if pick is not None else valid
+    fetched = rows.select(*contract.column_names).to_pandas()
+    typed = _as_in_memory(fetched, contract)
+    typed.index = pd.RangeIndex(1, len(typed) + 1, name="row_number")
+    found = contract.warnings(typed)
+    return found.drop(columns=["row_number"], errors="ignore")[columns].reset_index(drop=True)
+
+
+def _as_in_memory(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:
+    """Fetched typed rows with the in-memory dtypes of their kinds."""
+    out: dict[str, pd.Series[Any]] = {}
+    for name, kind in contract.kinds.items():
+        column = frame[name]
+        if kind == "date":
+            out[name] = pd.to_datetime(column).astype("datetime64[ns]")
+        elif kind == "bool":
+            out[name] = column.astype("boolean")
+        elif kind in ("float", "number"):
+            out[name] = column.astype("float64")
+        else:
+            out[name] = column.astype(object).where(column.notna(), None).astype(TEXT)
+    return pd.DataFrame(out, index=frame.index)
