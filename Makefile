@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test test-databases test-spark lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ test: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
 	$(BIN)/ruff format --check imnm_cohort tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --ignore=tests/databases --ignore=tests/spark
+
+# The engine tests, each its own step of .ci/run: DuckDB and a throw-away PostgreSQL
+# cluster (started by the tests), and Spark in local mode (needs the spark extra).
+test-databases: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto tests/databases
+
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[spark]'
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/spark
 
 lint: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
