@@ -61,3 +61,32 @@ def test_two_small_cells_pinned_by_their_total_get_a_third_withheld() -> None:
     assert [out.data[k] for k in "cd"].count(WITHHELD) == 1
     assert out.data["d"] == WITHHELD  # the smallest shown non-zero cell, not the total
     assert check_counts([("x.json", out.data, declaration, data)], Policy(5)).ok
+
+
+def test_small_deaths_and_withheld_patients_at_risk_leave_the_group_sizes_shown(
+    tmp_path: Path,
+) -> None:
+    """400 patients (seed 5): 36 anti-SRP patients with 3 deaths and 0 cancers. The deaths'
+    margin (deaths + survivors = n) has a rest of 33 that no output shows, so it pins
+    nothing, and the anti-SRP patients at risk, withheld, do not withhold the group's size
+    beside them: every IMNM group's size, and the comparisons, stay shown (they were all
+    withheld), and the self-check still finds nothing to work out."""
+    extract = write_extract(synthesize(400, seed=5), tmp_path / "x.csv")
+    config = load_pipeline(None).with_overrides(extract, tmp_path / "runs")
+    result = stages.validate(config, stages.read(config))
+    _, classified = stages.classify(config, result)
+    analysis = stages.analyse(config, classified)
+    disclosed = stages.disclose(config, result, classified, analysis)
+    published = disclosed.summary.data
+    truth = stages.build_summary(config, result, classified, analysis)
+    assert truth["survival"]["groups"]["srp"]["deaths"] == 3  # the case: small deaths
+    for g in ("hmgcr", "srp", "seronegative"):
+        assert published["groups"][g] == truth["groups"][g] >= 30
+        for variable in ("onset_age", "ck_peak"):
+            assert published["comparisons"][variable]["groups"][g]["n"] == truth["groups"][g]
+        assert published["survival"]["groups"][g]["n"] == truth["groups"][g]
+    assert published["survival"]["groups"]["srp"]["deaths"] == "<5"
+    assert published["comparisons"]["malignancy"]["groups"]["srp"]["at_risk"] == WITHHELD
+    assert published["comparisons"]["malignancy"]["groups"]["srp"]["n"] == 36
+    check = check_run(published, disclosed.declaration, disclosed.policy, truth=truth)
+    assert check.ok, [f.line() for f in check.findings]
