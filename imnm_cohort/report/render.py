@@ -188,7 +188,9 @@ def view(
     from imnm_cohort.report.manuscript import NO_TABLE, TABLES, manuscript_tables
     from imnm_cohort.report.table_render import footnotes, to_html, to_markdown
 
-    own = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)
+    # The toolkit's own tables: keyed by their analyses, and Table 2 by the comparisons it
+    # joins (onset age and peak CK); any other key is a registered analysis's own section.
+    own = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE) | {"comparisons"}
     tables = {}
     for table in manuscript_tables(summary):
         notes = footnotes(table, meta)
