@@ -90,6 +90,14 @@ class DuckdbEngine:
             [typed, raw.iloc[rows.to_numpy() - 1][extra].set_axis(fetched.index)], axis=1
         )
         valid.index = rows
+        # In memory's order: the source's columns, then the absent contract columns.
+        order = [*map(str, raw.columns), *(c for c in PATIENTS.column_names if c not in raw)]
+        valid = valid[order]
+        absent = {  # read as empty, as in memory
+            c: pd.Series(None, index=raw.index, dtype=object)
+            for c in found.absent_columns
+            if c not in raw
+        }
         warnings = found.warnings.copy()
         number = pd.Series(rows.to_numpy(), index=valid["patient_id"].astype(object).to_numpy())
         warnings.insert(0, "row_number", warnings["patient_id"].map(number).to_numpy(np.int64))
@@ -98,7 +106,7 @@ class DuckdbEngine:
             source=source.name,
             input_rows=n,
             valid=valid,
-            quarantine=_quarantine_frame(raw, bad, reasons),
+            quarantine=_quarantine_frame(raw.assign(**absent), bad, reasons),
             reasons=reasons,
             warnings=warnings,
             absent_columns=found.absent_columns,
