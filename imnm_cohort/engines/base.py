@@ -59,7 +59,11 @@ EngineFactory = Callable[[int | None], Engine]
 #: The registry of engines, by name.
 ENGINES: dict[str, EngineFactory] = {}
 #: The package's own engines, imported when first asked for.
-_BUILT_IN = {"in_memory": "imnm_cohort.engines.in_memory", "batched": "imnm_cohort.engines.batched"}
+_BUILT_IN = {
+    "in_memory": "imnm_cohort.engines.in_memory",
+    "batched": "imnm_cohort.engines.batched",
+    "duckdb": "imnm_cohort.engines.duckdb",
+}
 
 
 def engine_for(batch_rows: int | None = None, name: str | None = None) -> Engine:

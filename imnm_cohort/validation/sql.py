@@ -126,7 +126,7 @@ class DatabaseValidation:
         Counted in the database; ``input_rows == valid_rows + quarantined_rows``.
     reasons : pandas.DataFrame
         One row per reason: the contract's ``id_column`` (the cell as stored), ``column``,
-        ``rule``, ``value``. Patient-level.
+        ``rule``, ``value``, then the ``order_by`` column when one is given. Patient-level.
     rule_counts : pandas.DataFrame
         ``column``, ``rule``, ``rows`` (rows breaking the rule), most frequent first, as
         :meth:`~imnm_cohort.validation.validate.TableValidation.reason_counts`.
@@ -222,7 +222,7 @@ def validate_in_database(
         for stage in (True, False):  # the parsing rules first, as in memory
             judged = [(r, c) for r, c in zip(rules, counts, strict=True) if r.early or not stage]
             _judge(flagged, judged, n, source, contract, order_by)
-    reasons = _reasons(flagged, rules, id_column)
+    reasons = _reasons(flagged, rules, id_column, order_by)
     rule_counts = pd.DataFrame(
         {
             "column": [r.column for r, c in zip(rules, counts, strict=True) if c],
@@ -677,13 +677,20 @@ def _any(rules: list[SqlRule]) -> Any:
     return bad
 
 
-def _reasons(prepared: ir.Table, rules: list[SqlRule], id_column: str) -> pd.DataFrame:
-    """Every failing row's key, column, rule and value, in one query over the failing rows
-    (a flag and a value per rule), laid out one row per reason here."""
+def _reasons(
+    prepared: ir.Table, rules: list[SqlRule], id_column: str, order_by: str | None = None
+) -> pd.DataFrame:
+    """Every failing row's key, column, rule and value (and its ``order_by`` cell, when
+    given), in one query over the failing rows (a flag and a value per rule), laid out one
+    row per reason here."""
     columns = [id_column, "column", "rule", "value"]
+    if order_by is not None:
+        columns.append(order_by)
     if not rules:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     picked = {"key": prepared[_raw(id_column)]}
+    if order_by is not None:
+        picked["order"] = prepared[order_by]
     for i, r in enumerate(rules):
         picked[f"f{i}"] = r.failing
         picked[f"v{i}"] = ibis.ifelse(r.failing, r.value.cast("string"), ibis.null("string"))
@@ -699,6 +706,7 @@ def _reasons(prepared: ir.Table, rules: list[SqlRule], id_column: str) -> pd.Dat
                         "column": r.column,
                         "rule": r.rule,
                         "value": hit[f"v{i}"].to_numpy(dtype=object),
+                        **({order_by: hit["order"].to_numpy()} if order_by is not None else {}),
                     },
                     columns=columns,
                 )

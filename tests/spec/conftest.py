@@ -11,7 +11,7 @@ import tests.conftest as shared
 #: Modules whose tests validate and classify through ``tests.conftest``'s helpers.
 ON_EVERY_ENGINE = ("test_group_", "test_extract_rules", "test_eular_acr_2017")
 #: Every engine the package registers (each registers itself when first asked for).
-ENGINE_NAMES = ("in_memory", "batched")
+ENGINE_NAMES = ("in_memory", "batched", "duckdb")
 
 
 def pytest_generate_tests(metafunc):
