@@ -29,6 +29,7 @@ test: $(STAMP)
 # cluster (started by the tests), and Spark in local mode (needs the spark extra).
 test-databases: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto tests/databases
+	IMNM_TEST_ENGINES=duckdb $(BIN)/python -m pytest -q -n auto -p no:cacheprovider tests/spec -k duckdb
 
 test-spark: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[spark]'
