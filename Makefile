@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-databases test-spark lint typecheck bench clean
+.PHONY: run test test-golden test-databases test-spark lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ test: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
 	$(BIN)/ruff format --check imnm_cohort tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n auto --ignore=tests/databases --ignore=tests/spark
+	$(BIN)/python -m pytest -q -n auto --ignore=tests/databases --ignore=tests/spark --ignore=tests/golden
+
+# Every output of fixed runs against its record (tests/golden; re-record only for a
+# deliberate change: python -m tests.golden.record). Its own step of .ci/run.
+test-golden: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -p no:cacheprovider tests/golden
 
 # The engine tests, each its own step of .ci/run: DuckDB and a throw-away PostgreSQL
 # cluster (started by the tests), and Spark in local mode (needs the spark extra).
