@@ -126,7 +126,7 @@ def read_extract(path: str | Path) -> pd.DataFrame:
         When the file cannot be used at all; nothing has been written.
     """
     path = Path(path)
-    return _normalise(read_source(path, SourceOptions(keep_types=True)), path)
+    return normalise_extract(read_source(path, SourceOptions(keep_types=True)), path)
 
 
 def read_source(path: str | Path, options: SourceOptions | None = None) -> pd.DataFrame:
@@ -635,7 +635,7 @@ def _refuse_nul_cells(frame: pd.DataFrame, path: Path | str) -> None:
             )
 
 
-def _normalise(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
+def normalise_extract(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     problems = frame.attrs.get(CELL_PROBLEMS)
     read_names = list(frame.columns)
     rows, empty = len(frame), int(frame.attrs.get(EMPTY_ROWS, 0))
@@ -773,7 +773,7 @@ def read_batches(path: str | Path, rows: int) -> Iterator[pd.DataFrame]:
         frames = _parquet_batches(path, rows)
     else:
         raise ExtractError(f"{path}: batched reading takes .csv or .parquet files, not '{suffix}'")
-    return (_normalise(frame, path) for frame in _blank_tail_held_back(frames))
+    return (normalise_extract(frame, path) for frame in blank_tail_held_back(frames))
 
 
 def read_columns(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -823,7 +823,7 @@ def _named(names: Sequence[str], column: str, path: Path) -> str:
     raise ExtractError(f"{path}: missing required column(s): {column}")
 
 
-def _blank_tail_held_back(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+def blank_tail_held_back(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """Hold each batch's trailing blank rows back for the next one, so that only the blank
     rows at the end of the file are left out, as the whole-file reader leaves them out."""
     carry: pd.DataFrame | None = None
@@ -906,16 +906,18 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
 # Rows from elsewhere: an extract's cells that another source fetched as an Arrow table.
 
 
-def check_header(name: str, header: Sequence[str]) -> None:
-    """An extract's header checks, for a source that is not a file: every required contract
-    column present (names matched ignoring case and spaces), none duplicated.
+def check_header(
+    name: str, header: Sequence[str], required: tuple[str, ...] = REQUIRED_COLUMNS
+) -> None:
+    """An extract's header checks, for a source that is not a file: every ``required``
+    contract column present (names matched ignoring case and spaces), none duplicated.
 
     Raises
     ------
     ExtractError
         Naming ``name`` and the missing or duplicated columns.
     """
-    _check_header(name, [str(h) for h in header])
+    _check_header(name, [str(h) for h in header], required)
 
 
 def extract_from_arrow(table: pa.Table, name: str) -> pd.DataFrame:
@@ -935,7 +937,7 @@ def extract_from_arrow(table: pa.Table, name: str) -> pd.DataFrame:
     table = bytes_as_text(table, name)
     frame = table.to_pandas(types_mapper=_arrow_backed, self_destruct=True)
     _refuse_nul_cells(frame, name)
-    return _normalise(frame, name)
+    return normalise_extract(frame, name)
 
 
 def columns_from_arrow(table: pa.Table) -> pd.DataFrame:

@@ -253,7 +253,7 @@ class DatabaseSource:
         return self._batches(rows)
 
     def _batches(self, rows: int) -> Iterator[pd.DataFrame]:
-        from imnm_cohort.sources.files import _blank_tail_held_back, _normalise
+        from imnm_cohort.sources.files import blank_tail_held_back, normalise_extract
 
         with self._failures(), self._connected() as con:
             names, text_sql = self._text_sql(con)
@@ -262,8 +262,8 @@ class DatabaseSource:
                 t.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
                 for t in _rebatched(stream, _schema(names), rows)
             )
-            for frame in _blank_tail_held_back(frames):
-                yield _normalise(self._refuse_empty(frame), self.name)
+            for frame in blank_tail_held_back(frames):
+                yield normalise_extract(self._refuse_empty(frame), self.name)
 
     # -- the database's side ----------------------------------------------------------
 
@@ -283,12 +283,12 @@ class DatabaseSource:
     ) -> tuple[list[str], str]:
         """The columns' names and the SQL of the relation with every column as text, after
         the checks of the columns' names and types."""
-        from imnm_cohort.sources.files import _check_header
+        from imnm_cohort.sources.files import check_header
 
         relation = self._relation(con)
         schema = relation.schema()
         names = list(schema.names)
-        _check_header(self.name, names, required)
+        check_header(self.name, names, required)
         cells = {}
         for name in names:
             family = _family(schema[name])
@@ -391,10 +391,10 @@ class DatabaseSource:
     def _extract(self, table: pa.Table) -> pd.DataFrame:
         """The rows as the file reader gives a file's (names matched, blank rows at the end
         left out, absent optional columns added)."""
-        from imnm_cohort.sources.files import _normalise
+        from imnm_cohort.sources.files import normalise_extract
 
         frame = table.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
-        return _normalise(self._refuse_empty(frame), self.name)
+        return normalise_extract(self._refuse_empty(frame), self.name)
 
     def _refuse_empty(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A table without rows cannot be used: a scheduled report on an empty table would
