@@ -15,18 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.sources.base import SOURCES
-from imnm_cohort.sources.files import CSV_SUFFIXES as _CSV_SUFFIXES
-from imnm_cohort.sources.files import PARQUET_SUFFIXES as _PARQUET_SUFFIXES
+from imnm_cohort.sources.files import CSV_SUFFIXES, PARQUET_SUFFIXES
 from imnm_cohort.sources.sql import DatabaseSource, _common_settings
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
-
-#: Suffixes of the files DuckDB reads in place when no database is named (the file
-#: source's table of suffixes is their one home).
-PARQUET_SUFFIXES = _PARQUET_SUFFIXES
-CSV_SUFFIXES = _CSV_SUFFIXES
 
 
 class DuckdbSource(DatabaseSource):
