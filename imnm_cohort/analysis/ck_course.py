@@ -7,11 +7,11 @@ is empty; :mod:`imnm_cohort.analysis.course`). A patient is at risk when the bas
 the CK measured nearest to time zero within ``baseline_window_days`` either side (the
 earlier of two as near), is above the lab's upper limit of normal (ULN; 200 U/L where the
 visit gives none). The event is the first later visit with CK <= ULN, at its time since
-time zero (0 if it falls between a baseline before time zero and time zero); death before
-it is a competing event; otherwise the patient is censored at the end of observation.
-The cumulative incidence of normalisation is the Aalen-Johansen estimate by group, with
-Gray's test across the groups (:mod:`imnm_cohort.analysis.competing`, which matches R's
-``cmprsk::cuminc``).
+time zero (always after time zero: a CK between a baseline before time zero and time zero
+would be nearer time zero than the baseline); death before it is a competing event;
+otherwise the patient is censored at the end of observation. The cumulative incidence of
+normalisation is the Aalen-Johansen estimate by group, with Gray's test across the groups
+(:mod:`imnm_cohort.analysis.competing`, which matches R's ``cmprsk::cuminc``).
 
 **log10(CK/ULN) over time** since time zero, in years, from visits with a CK above 0 up to
 ``horizon_months``: the linear mixed model of :mod:`imnm_cohort.analysis.mixed` (random
@@ -278,7 +278,7 @@ def ck_normalisation_times(
     at_risk = reason == ""
     event_days = ids.map(first_normal).to_numpy(dtype=float)
     normalised = at_risk & np.isfinite(event_days)
-    days = np.where(normalised, np.maximum(event_days, 0.0), follow)
+    days = np.where(normalised, event_days, follow)
     event = np.where(normalised, EVENT, np.where(people["died"].to_numpy(), COMPETING, 0))
     out["at_risk"] = at_risk
     out["reason"] = pd.Series(reason, dtype="string").mask(at_risk)

@@ -11,7 +11,9 @@ The course analyses (:mod:`imnm_cohort.analysis.ck_course`,
 with fixed effects group x time (the first group is the reference), a random intercept and
 slope per patient, :math:`(b_{0i}, b_{1i}) \\sim N(0, G)` with ``G`` unstructured (two
 variances and their correlation), and :math:`\\varepsilon_{ij} \\sim N(0, \\sigma^2)`. It is
-fitted by restricted maximum likelihood (REML) with statsmodels' ``MixedLM``; R's
+fitted by restricted maximum likelihood (REML) with statsmodels' ``MixedLM``, by BFGS to a
+gradient of 1e-8 (statsmodels' default L-BFGS stops with the estimates still off in the
+fifth significant figure), else by L-BFGS and then conjugate gradients; R's
 ``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits the same model.
 
 The covariance of the fixed effects is :math:`(X^T V^{-1} X)^{-1}` at the REML estimates
@@ -60,6 +62,8 @@ class ModelReason(StrEnum):
     #: The model: no group has :data:`MIN_PATIENTS` patients with two or more visit times.
     #: A group's slope: the group has fewer (it is left out of the model).
     TOO_FEW_PATIENTS = "too_few_patients"
+    #: The model: the outcome has one value in every row of the model's data.
+    NO_VARIATION = "no_variation"
     #: The model: the REML optimisation did not converge.
     NOT_CONVERGED = "not_converged"
     #: The model: the fit failed, or gave a covariance that is not finite.
@@ -69,6 +73,8 @@ class ModelReason(StrEnum):
         """The reason in words; ``error`` names what made a fit fail."""
         if self is ModelReason.TOO_FEW_PATIENTS:
             return f"fewer than {MIN_PATIENTS} patients with visits at two or more times"
+        if self is ModelReason.NO_VARIATION:
+            return "the outcome has the same value at every visit"
         detail = "" if error is None else f" ({_first_line(error)})"
         if self is ModelReason.NOT_CONVERGED:
             return f"the REML fit did not converge{detail}"
@@ -280,6 +286,8 @@ def fit_growth_model(
 
     if not in_model:
         return empty(ModelReason.TOO_FEW_PATIENTS)
+    if np.ptp(frame["y"].to_numpy(dtype=float)) == 0:
+        return empty(ModelReason.NO_VARIATION)
     x, term_names = _design(frame, in_model)
     fit = _reml(frame, x)
     if isinstance(fit, _Failure):
@@ -403,11 +411,12 @@ def _reml(frame: pd.DataFrame, x: np.ndarray) -> _Fit | _Failure:
         warnings.simplefilter("always")
         try:
             model = MixedLM(y, x, groups=subject, exog_re=z)
-            result = model.fit(reml=True, method=["lbfgs", "bfgs", "cg"])
+            result = model.fit(reml=True, method=["bfgs"], gtol=1e-8, maxiter=2000)
+            if not result.converged:
+                caught.clear()
+                result = model.fit(reml=True, method=["lbfgs", "cg"])
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
             return _Failure(ModelReason.NOT_FITTED, error)
-        if result.converged:
-            result = _polished(model, result)
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     if not result.converged:
         failed = [m for m in messages if "boundary" not in m]
@@ -434,25 +443,6 @@ def _reml(frame: pd.DataFrame, x: np.ndarray) -> _Fit | _Failure:
         "sd_residual": float(np.sqrt(scale)),
     }
     return _Fit(beta, cov_beta, random_effects, boundary or singular)
-
-
-def _polished(model: Any, result: Any) -> Any:
-    """The fit taken on from where L-BFGS stopped, by BFGS to a gradient of 1e-8.
-
-    statsmodels' L-BFGS stops with the REML criterion flat to about 1e-10 but the
-    estimates still off in the fifth significant figure; BFGS from there reaches the
-    optimum ``lme4`` reports. Kept only when it converges at least as high; warnings are
-    the caller's to catch.
-    """
-    try:
-        polished = model.fit(
-            reml=True, method=["bfgs"], start_params=result.params_object, gtol=1e-8, maxiter=2000
-        )
-    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
-        return result
-    if polished.converged and np.isfinite(polished.llf) and polished.llf >= result.llf:
-        return polished
-    return result
 
 
 def fixed_effects_covariance(

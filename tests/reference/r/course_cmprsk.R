@@ -3,7 +3,7 @@
 # - time zero: diagnosis_date, else onset_date; end of observation: death, else last follow-up;
 # - baseline CK: the CK nearest time zero within 30 days either side (the earlier on a tie);
 #   at risk when it is above the ULN (200 where empty);
-# - event: the first later visit with CK <= ULN, at max(0, days since time zero) / 30.4375
+# - event: the first later visit with CK <= ULN, at its days since time zero / 30.4375
 #   months; else death (competing) or censoring at the end of observation;
 #   cmprsk::cuminc by group (timepoints 6, 12, 24 months) and Gray's test;
 # - lme4::lmer (REML) of log10(CK/ULN) and of MMT as a percentage of mmt_max (80 where
@@ -34,7 +34,7 @@ rows <- lapply(split(ck, ck$patient_id), function(d) {
   if (b$ck <= b$uln) return(NULL)
   after <- d[d$days > b$days & d$ck <= d$uln, ]
   data.frame(patient_id = b$patient_id,
-             event_days = if (nrow(after)) max(min(after$days), 0) else NA)
+             event_days = if (nrow(after)) min(after$days) else NA)
 })
 tte <- merge(p, do.call(rbind, rows), by = "patient_id")
 tte <- tte[as.numeric(tte$end - tte$t0) >= 0, ]
