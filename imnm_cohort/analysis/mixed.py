@@ -11,10 +11,15 @@ The course analyses (:mod:`imnm_cohort.analysis.ck_course`,
 with fixed effects group x time (the first group is the reference), a random intercept and
 slope per patient, :math:`(b_{0i}, b_{1i}) \\sim N(0, G)` with ``G`` unstructured (two
 variances and their correlation), and :math:`\\varepsilon_{ij} \\sim N(0, \\sigma^2)`. It is
-fitted by restricted maximum likelihood (REML) with statsmodels' ``MixedLM``, by BFGS to a
-gradient of 1e-8 (statsmodels' default L-BFGS stops with the estimates still off in the
-fifth significant figure), else by L-BFGS and then conjugate gradients; R's
-``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits the same model.
+fitted by restricted maximum likelihood (REML) with statsmodels' ``MixedLM`` (L-BFGS, else
+BFGS, else Powell's method); R's ``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits
+the same model. statsmodels' estimate is then taken to the optimum of the same REML
+criterion under ``lme4``'s parameterisation (:mod:`imnm_cohort.analysis.reml`: the
+relative Cholesky factor with its diagonal bounded at 0), from statsmodels' estimate:
+statsmodels' optimisers stop with the estimates off in the fifth significant figure, and
+short of the optimum by up to 0.02 in log-likelihood when it lies on the boundary (a
+correlation of -1), where ``lme4`` reaches it. A fit is singular (``boundary``) when a
+diagonal element of that factor is below 1e-4, ``lme4``'s ``isSingular()`` rule.
 
 The covariance of the fixed effects is :math:`(X^T V^{-1} X)^{-1}` at the REML estimates
 of ``G`` and :math:`\\sigma^2`, as ``lme4`` reports it (``vcov``). statsmodels' own
@@ -42,6 +47,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from imnm_cohort.analysis import reml
 
 #: A group enters the model only with at least this many patients seen at two or more
 #: distinct times: fewer cannot separate a patient's own slope from the group's. It is a
@@ -401,85 +408,84 @@ def _reml(frame: pd.DataFrame, x: np.ndarray) -> _Fit | _Failure:
     """Fit by REML: the fixed effects, their covariance, the random effects and whether the
     fit is singular; or why there is no fit."""
     from statsmodels.regression.mixed_linear_model import MixedLM
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     y = frame["y"].to_numpy(dtype=float)
     t = frame["time"].to_numpy(dtype=float)
     subject = pd.factorize(frame["subject"])[0]
     z = np.column_stack([np.ones_like(t), t])
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always")
-        try:
-            model = MixedLM(y, x, groups=subject, exog_re=z)
-            result = model.fit(reml=True, method=["bfgs"], gtol=1e-8, maxiter=2000)
-            if not result.converged:
-                caught.clear()
-                result = model.fit(reml=True, method=["lbfgs", "cg"])
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
-            return _Failure(ModelReason.NOT_FITTED, error)
-    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    if not result.converged:
-        failed = [m for m in messages if "boundary" not in m]
-        return _Failure(ModelReason.NOT_CONVERGED, failed[-1] if failed else None)
-    boundary = any("boundary" in m for m in messages)
-    scale = float(result.scale)
-    g = np.asarray(result.cov_re, dtype=float)
-    beta = np.asarray(result.fe_params, dtype=float)
-    if not (np.isfinite(scale) and scale > 0 and np.isfinite(g).all() and np.isfinite(beta).all()):
-        return _Failure(ModelReason.NOT_FITTED, "a variance is not finite")
     try:
-        cov_beta = fixed_effects_covariance(x, z, subject, g, scale)
-    except np.linalg.LinAlgError as error:
+        model = MixedLM(y, x, groups=subject, exog_re=z)
+    except (np.linalg.LinAlgError, ValueError) as error:
         return _Failure(ModelReason.NOT_FITTED, error)
-    if not np.isfinite(cov_beta).all() or (np.diag(cov_beta) < 0).any():
+
+    first = _attempt(model, ["lbfgs"])
+    attempts = [first]
+    if not first.converged:
+        attempts += [_attempt(model, [m]) for m in _FALLBACKS]
+    converged = [a for a in attempts if a.converged]
+    if not converged:
+        errors = [a.error for a in attempts if a.error is not None]
+        return _Failure(
+            ModelReason.NOT_FITTED if len(errors) == len(attempts) else ModelReason.NOT_CONVERGED,
+            errors[-1] if errors else next((a.message for a in attempts if a.message), None),
+        )
+    best = max(converged, key=lambda a: a.llf).result
+    scale = float(best.scale)
+    start = np.asarray(best.cov_re, dtype=float) / scale
+    if not (np.isfinite(scale) and scale > 0 and np.isfinite(start).all()):
+        return _Failure(ModelReason.NOT_FITTED, "a variance is not finite")
+    cp = reml.cross_products(x, y, z, subject)
+    try:
+        theta, _ = reml.minimise_deviance(cp, start)
+        psi = reml.relative_covariance(theta)
+        scale = reml.residual_variance(cp, psi)
+        g = scale * psi
+        beta, cov_beta = reml.generalised_least_squares(cp, g, scale)
+    except (np.linalg.LinAlgError, ValueError) as error:
+        return _Failure(ModelReason.NOT_FITTED, error)
+    if not (np.isfinite(cov_beta).all() and np.isfinite(beta).all() and scale > 0):
         return _Failure(ModelReason.NOT_FITTED, "the covariance of the fixed effects is not finite")
     sd = np.sqrt(np.clip(np.diag(g), 0.0, None))
     corr = float(g[0, 1] / (sd[0] * sd[1])) if sd[0] > 0 and sd[1] > 0 else float("nan")
-    singular = bool(min(sd) < 1e-8 * max(np.sqrt(scale), 1.0) or abs(corr) > 1 - 1e-8)
+    # lme4's isSingular(): a diagonal element of the relative Cholesky factor below 1e-4.
+    singular = bool(min(theta[0], theta[2]) < 1e-4)
     random_effects: dict[str, float | None] = {
         "sd_intercept": float(sd[0]),
         "sd_slope": float(sd[1]),
         "correlation": corr if np.isfinite(corr) else None,
         "sd_residual": float(np.sqrt(scale)),
     }
-    return _Fit(beta, cov_beta, random_effects, boundary or singular)
+    return _Fit(beta, cov_beta, random_effects, singular)
 
 
-def fixed_effects_covariance(
-    x: np.ndarray, z: np.ndarray, subject: np.ndarray, g: np.ndarray, scale: float
-) -> np.ndarray:
-    """:math:`(X^T V^{-1} X)^{-1}` with :math:`V_i = Z_i G Z_i^T + \\sigma^2 I`, per patient.
+#: The methods tried when statsmodels' default, L-BFGS, does not converge.
+_FALLBACKS = ("bfgs", "powell")
 
-    By the push-through identity, :math:`X_i^T V_i^{-1} X_i = (X_i^T X_i - X_i^T Z_i G
-    (\\sigma^2 I + Z_i^T Z_i G)^{-1} Z_i^T X_i) / \\sigma^2`, which needs only each patient's
-    cross-products (summed over their rows at once) and holds for a singular ``G``.
 
-    Parameters
-    ----------
-    x : array (n, p)
-        Fixed-effects design.
-    z : array (n, q)
-        Random-effects design.
-    subject : array of int (n,)
-        Each row's patient, coded 0 .. m - 1.
-    g : array (q, q)
-        Covariance of the random effects.
-    scale : float
-        Residual variance.
-    """
-    m = int(subject.max()) + 1
-    p, q = x.shape[1], z.shape[1]
+@dataclass(frozen=True)
+class _Attempt:
+    result: Any
+    converged: bool
+    llf: float
+    message: str | None
+    error: BaseException | None = None
 
-    def per_patient(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        rows = np.einsum("ni,nj->nij", a, b).reshape(len(a), -1)
-        sums = [np.bincount(subject, weights=column, minlength=m) for column in rows.T]
-        return np.stack(sums, axis=1).reshape(m, a.shape[1], b.shape[1])
 
-    xtx = x.T @ x
-    xtz = per_patient(x, z)  # (m, p, q)
-    ztz = per_patient(z, z)  # (m, q, q)
-    inner = scale * np.eye(q) + ztz @ g  # (m, q, q)
-    correction = xtz @ g @ np.linalg.solve(inner, np.swapaxes(xtz, 1, 2))  # (m, p, p)
-    information = (xtx - correction.sum(axis=0)) / scale
-    cov: np.ndarray = np.linalg.inv(information)
-    return (cov + cov.T) / 2 if cov.shape == (p, p) else cov
+def _attempt(model: Any, method: list[str], **options: Any) -> _Attempt:
+    """One REML fit, its warnings caught: the text of statsmodels' ``ConvergenceWarning``
+    when it failed becomes the reason's words (its "boundary" warning is not a failure)."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            result = model.fit(reml=True, method=method, **options)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
+            return _Attempt(None, False, -np.inf, None, error)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    failed = [m for m in messages if "boundary" not in m]
+    llf = float(result.llf)
+    converged = bool(result.converged) and np.isfinite(llf)
+    return _Attempt(
+        result, converged, llf if converged else -np.inf, failed[-1] if failed else None
+    )

@@ -4,7 +4,8 @@
 
 - ``mixed_synthetic.csv``: one row per observation (``id``, ``group``, ``time``, ``y``) of a
   growth model with three groups, a correlated random intercept and slope per patient and
-  ragged visit times; ``mixed_lme4.R`` fits it (and lme4's ``sleepstudy``) with ``lmer``.
+  ragged visit times; ``mixed_boundary.csv``: the same layout without any patient effect
+  (a singular fit); ``mixed_lme4.R`` fits both (and lme4's ``sleepstudy``) with ``lmer``.
 - ``course_patients.csv`` and ``course_visits.csv``: a small cohort with visits (CK, its
   ULN, MMT and its scale), deaths and onset dates standing in for missing diagnosis dates;
   ``course_cmprsk.R`` derives the time to CK normalisation from them and runs
@@ -43,6 +44,16 @@ def mixed_synthetic(n_per_group: int = 25, seed: int = 20261203) -> pd.DataFrame
                 for ti, yi in zip(t, y, strict=True)
             ]
     return pd.DataFrame(rows)
+
+
+def mixed_boundary(n: int = 150, seed: int = 20261205) -> pd.DataFrame:
+    """No patient effect at all (G = 0): REML's optimum is on the boundary, a singular fit."""
+    rng = np.random.default_rng(seed)
+    t = np.tile([0.0, 0.25, 0.55, 1.1], n)
+    pid = np.repeat([f"B{i:03d}" for i in range(1, n + 1)], 4)
+    group = np.repeat(np.array(GROUPS)[np.arange(n) % 3], 4)
+    y = np.round(rng.normal(0.4, 0.6, len(t)), 6)
+    return pd.DataFrame({"id": pid, "group": group, "time": t, "y": y})
 
 
 def course_cohort(n_per_group: int = 40, seed: int = 20261204) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -122,6 +133,7 @@ def read_course_cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def main() -> None:
     mixed_synthetic().to_csv(HERE / "mixed_synthetic.csv", index=False)
+    mixed_boundary().to_csv(HERE / "mixed_boundary.csv", index=False)
     patients, visits = course_cohort()
     patients.to_csv(HERE / "course_patients.csv", index=False)
     visits.to_csv(HERE / "course_visits.csv", index=False)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from imnm_cohort.analysis.mixed import fit_growth_model
-from tests.reference.course_data import GROUPS, mixed_synthetic
+from tests.reference.course_data import GROUPS, mixed_boundary, mixed_synthetic
 from tests.reference.sir_data import HERE
 
 R = pd.read_csv(HERE / "mixed_lme4.csv")
@@ -34,8 +34,9 @@ def _name(r_term: str) -> str:
     return f"time:group_{group}" if r_term.endswith(":time") else f"group_{group}"
 
 
-def test_the_synthetic_file_r_read_is_what_the_generator_makes():
+def test_the_synthetic_files_r_read_are_what_the_generator_makes():
     assert (HERE / "mixed_synthetic.csv").read_text() == mixed_synthetic().to_csv(index=False)
+    assert (HERE / "mixed_boundary.csv").read_text() == mixed_boundary().to_csv(index=False)
 
 
 def test_sleepstudy_matches_lmer():
@@ -75,6 +76,24 @@ def test_three_groups_match_lmer():
         assert (hi - lo) / 2 == pytest.approx(1.959963984540054 * slope.se)
     re = _r("synthetic", "random")["estimate"]
     for name, value in re.items():
+        assert model.random_effects[str(name)] == pytest.approx(value, rel=1e-4)
+
+
+def test_a_singular_fit_matches_lmer_and_says_it_is_on_the_boundary():
+    # No patient effect: lme4's optimum has the random intercept and slope correlated at
+    # -1; statsmodels' L-BFGS stops short of it (REML log-likelihood -563.7051 against
+    # -563.6899), and the bounded refinement of the same criterion reaches it.
+    d = pd.read_csv(HERE / "mixed_boundary.csv")
+    model = fit_growth_model(d, outcome="y", time="time", subject="id", groups=GROUPS)
+    assert model.reason is None and model.boundary
+    for term, row in _r("boundary", "fixed").iterrows():
+        ours = model.term(_name(str(term)))
+        assert ours.estimate == pytest.approx(row["estimate"], abs=TOL)
+        assert ours.se == pytest.approx(row["se"], abs=TOL)
+    for group, row in _r("boundary", "slope").iterrows():
+        assert model.slopes[str(group)].estimate == pytest.approx(row["estimate"], abs=TOL)
+        assert model.slopes[str(group)].se == pytest.approx(row["se"], abs=TOL)
+    for name, value in _r("boundary", "random")["estimate"].items():
         assert model.random_effects[str(name)] == pytest.approx(value, rel=1e-4)
 
 

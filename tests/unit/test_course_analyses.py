@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import imnm_cohort.analysis.mixed as mixed
+import imnm_cohort.analysis.reml as reml
 from imnm_cohort.analysis.ck_course import (
     CkCourseOptions,
     NotAtRisk,
@@ -295,11 +295,11 @@ def test_a_group_with_too_few_patients_is_left_out_of_the_model():
     assert model.data["srp"].to_dict() == {"patients": 2, "visits": 8, "in_model": False}
 
 
-def test_a_perfect_fit_is_a_boundary_fit_and_no_warning_escapes():
+def test_a_perfect_fit_gives_its_slope_and_no_warning_escapes():
     # Each patient's values lie exactly on a line: the residual variance goes to 0 and
     # statsmodels warns on the way (pytest turns a leaked warning into an error).
     model = fit_growth_model(_lines(6), outcome="y")
-    assert model.boundary
+    assert model.random_effects["sd_residual"] < 1e-4
     assert model.slopes["hmgcr"].estimate == pytest.approx(-2.0, abs=1e-4)
 
 
@@ -363,7 +363,19 @@ def test_the_fixed_effects_covariance_is_lme4s():
     assert model.term("intercept").se == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-9)
     assert model.term("time").se == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-9)
     subject = pd.factorize(d["patient_id"])[0]
-    assert mixed.fixed_effects_covariance(x, x, subject, g, scale) == pytest.approx(cov, rel=1e-9)
+    cp = reml.cross_products(x, d["y"].to_numpy(), x, subject)
+    beta, cov_cp = reml.generalised_least_squares(cp, g, scale)
+    assert cov_cp == pytest.approx(cov, rel=1e-9)
+    assert beta == pytest.approx(cov @ x.T @ np.linalg.solve(v, d["y"].to_numpy()), rel=1e-9)
+    # The REML deviance is statsmodels' -2 x REML log-likelihood at the same G.
+    from statsmodels.regression.mixed_linear_model import MixedLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # only its llf is read here
+        sm = MixedLM(d["y"].to_numpy(), x, groups=subject, exog_re=x).fit(reml=True)
+    psi = np.asarray(sm.cov_re) / sm.scale
+    assert reml.reml_deviance(cp, psi) == pytest.approx(-2 * sm.llf, rel=1e-10)
 
 
 # Invariants

@@ -1,7 +1,9 @@
 # Linear mixed models with a correlated random intercept and slope per subject, REML, with
 # lme4::lmer, on lme4's sleepstudy (Reaction ~ Days + (Days | Subject)) and on
 # mixed_synthetic.csv (y ~ group * time + (time | id), written by
-# tests/reference/course_data.py; groups in the order hmgcr, srp, seronegative). Each
+# tests/reference/course_data.py; groups in the order hmgcr, srp, seronegative), and on
+# mixed_boundary.csv (the same model on data without any patient effect: lmer reports a
+# boundary (singular) fit, its random-effect SDs at about 0). Each
 # group's slope is the linear combination of the fixed effects (time + time:group), with
 # its SE from vcov(). Run from this folder:
 #   Rscript mixed_lme4.R > mixed_lme4.txt
@@ -32,9 +34,15 @@ ss <- lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML = TRUE, control 
 s <- read.csv("mixed_synthetic.csv")
 s$group <- factor(s$group, levels = c("hmgcr", "srp", "seronegative"))
 sy <- lmer(y ~ group * time + (time | id), s, REML = TRUE, control = ctrl)
+b <- read.csv("mixed_boundary.csv")
+b$group <- factor(b$group, levels = c("hmgcr", "srp", "seronegative"))
+sb <- lmer(y ~ group * time + (time | id), b, REML = TRUE, control = ctrl)
+cat("singular:", isSingular(sb), "\n")
+slopes <- list(hmgcr = "time", srp = c("time", "groupsrp:time"),
+               seronegative = c("time", "groupseronegative:time"))
 res <- rbind(
   rows("sleepstudy", ss, list(all = "Days")),
-  rows("synthetic", sy, list(hmgcr = "time", srp = c("time", "groupsrp:time"),
-                              seronegative = c("time", "groupseronegative:time"))))
+  rows("synthetic", sy, slopes),
+  rows("boundary", sb, slopes))
 write.csv(res, "mixed_lme4.csv", row.names = FALSE)
 print(res, digits = 12)

@@ -1,0 +1,163 @@
+"""The REML criterion of a linear mixed model from each patient's cross-products.
+
+For a model with a random intercept and slope per patient,
+:math:`V_i = \\sigma^2 (I + Z_i \\Lambda \\Lambda^T Z_i^T)` with :math:`\\Lambda` the
+lower-triangular relative Cholesky factor of the random effects' covariance
+(:math:`G = \\sigma^2 \\Lambda \\Lambda^T`), everything REML needs comes from each patient's
+:math:`Z_i^T Z_i` and :math:`[X_i\\ y_i]^T Z_i` (summed over their rows once) and the
+whole data's :math:`[X\\ y]^T [X\\ y]`: by the Woodbury identity and the matrix determinant
+lemma, with :math:`A_i = \\Lambda^T Z_i^T Z_i \\Lambda + I`,
+
+.. math::
+
+    V_i^{*-1} = I - Z_i \\Lambda A_i^{-1} \\Lambda^T Z_i^T, \\qquad
+    \\log |V_i^*| = \\log |A_i|.
+
+The profiled REML deviance (Bates et al. 2015, section 3.4) is
+
+.. math::
+
+    d_R(\\theta) = \\sum_i \\log |A_i| + \\log |X^T V^{*-1} X|
+                   + (n - p) \\left(1 + \\log \\frac{2 \\pi r^2(\\theta)}{n - p}\\right)
+
+with :math:`r^2` the generalised residual sum of squares. It is minimised over
+:math:`\\theta` with the diagonal of :math:`\\Lambda` bounded at 0, as ``lme4`` does, so
+that a singular fit (a variance at 0 or a correlation at +-1) is reached rather than
+approached. :mod:`imnm_cohort.analysis.mixed` uses it to take statsmodels' ``MixedLM``
+estimate to that optimum where statsmodels stops short of the boundary.
+
+References
+----------
+Bates D, Maechler M, Bolker B, Walker S. Fitting linear mixed-effects models using lme4.
+J Stat Softw 2015;67(1):1-48.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CrossProducts:
+    """The sums a REML fit needs: ``xy`` = [X y], per patient and whole.
+
+    Attributes
+    ----------
+    xy_xy : array (p + 1, p + 1)
+        :math:`[X\\ y]^T [X\\ y]`.
+    xy_z : array (m, p + 1, q)
+        Each patient's :math:`[X_i\\ y_i]^T Z_i`.
+    z_z : array (m, q, q)
+        Each patient's :math:`Z_i^T Z_i`.
+    n : int
+        Rows.
+    """
+
+    xy_xy: np.ndarray
+    xy_z: np.ndarray
+    z_z: np.ndarray
+    n: int
+
+    @property
+    def p(self) -> int:
+        """Fixed effects."""
+        return self.xy_xy.shape[0] - 1
+
+
+def cross_products(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, subject: np.ndarray
+) -> CrossProducts:
+    """The cross-products of a model's data (``subject`` coded 0 .. m - 1)."""
+    m = int(subject.max()) + 1
+    xy = np.column_stack([x, y])
+
+    def per_patient(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        rows = np.einsum("ni,nj->nij", a, b).reshape(len(a), -1)
+        sums = [np.bincount(subject, weights=column, minlength=m) for column in rows.T]
+        return np.stack(sums, axis=1).reshape(m, a.shape[1], b.shape[1])
+
+    return CrossProducts(xy.T @ xy, per_patient(xy, z), per_patient(z, z), len(y))
+
+
+def _weighted(cp: CrossProducts, g_relative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:math:`[X\\ y]^T V^{*-1} [X\\ y]` and each patient's :math:`\\log|V_i^*|` for the
+    relative covariance :math:`\\Psi = G / \\sigma^2`, by the push-through identity (valid
+    for a singular :math:`\\Psi`)."""
+    q = cp.z_z.shape[1]
+    inner = np.eye(q) + cp.z_z @ g_relative  # I + Z'Z Psi, (m, q, q)
+    correction = cp.xy_z @ g_relative @ np.linalg.solve(inner, np.swapaxes(cp.xy_z, 1, 2))
+    _, logdet = np.linalg.slogdet(inner)  # |I + Z'Z Psi| = |I + Lambda' Z'Z Lambda|
+    return cp.xy_xy - correction.sum(axis=0), logdet
+
+
+def reml_deviance(cp: CrossProducts, g_relative: np.ndarray) -> float:
+    """The profiled REML deviance, -2 times the REML log-likelihood, at
+    :math:`\\Psi = G / \\sigma^2`."""
+    w, logdet = _weighted(cp, g_relative)
+    p = cp.p
+    sign, logdet_x = np.linalg.slogdet(w[:p, :p])
+    if sign <= 0:
+        return float("inf")
+    beta = np.linalg.solve(w[:p, :p], w[:p, p])
+    r2 = float(w[p, p] - w[:p, p] @ beta)
+    if not r2 > 0:
+        return float("inf")
+    dof = cp.n - p
+    return float(logdet.sum() + logdet_x + dof * (1 + np.log(2 * np.pi * r2 / dof)))
+
+
+def residual_variance(cp: CrossProducts, g_relative: np.ndarray) -> float:
+    """REML's :math:`\\sigma^2 = r^2 / (n - p)` at :math:`\\Psi`."""
+    w, _ = _weighted(cp, g_relative)
+    p = cp.p
+    beta = np.linalg.solve(w[:p, :p], w[:p, p])
+    return float((w[p, p] - w[:p, p] @ beta) / (cp.n - p))
+
+
+def relative_covariance(theta: np.ndarray) -> np.ndarray:
+    """:math:`\\Psi = \\Lambda \\Lambda^T` from the Cholesky factor's elements
+    ``(l11, l21, l22)``."""
+    lam = np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+    return lam @ lam.T
+
+
+def minimise_deviance(cp: CrossProducts, start: np.ndarray) -> tuple[np.ndarray, float]:
+    """The Cholesky factor's elements ``(l11, l21, l22)`` (diagonal >= 0) that minimise
+    :func:`reml_deviance`, from ``start`` (a relative covariance), and the deviance there.
+
+    L-BFGS-B, as the bounds need; it never ends above the start's deviance."""
+    from scipy import optimize
+
+    try:
+        lam = np.linalg.cholesky(start + 1e-12 * np.eye(2))
+        theta0 = np.array([lam[0, 0], lam[1, 0], lam[1, 1]])
+    except np.linalg.LinAlgError:
+        theta0 = np.array([1.0, 0.0, 1.0])
+    with np.errstate(all="ignore"):
+        found = optimize.minimize(
+            lambda th: reml_deviance(cp, relative_covariance(th)),
+            theta0,
+            method="L-BFGS-B",
+            bounds=[(0.0, None), (None, None), (0.0, None)],
+            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000},
+        )
+    theta = np.asarray(found.x, dtype=float)
+    deviance = reml_deviance(cp, relative_covariance(theta))
+    if not deviance <= reml_deviance(cp, relative_covariance(theta0)):
+        return theta0, reml_deviance(cp, relative_covariance(theta0))
+    return theta, deviance
+
+
+def generalised_least_squares(
+    cp: CrossProducts, g: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """REML's fixed effects and ``lme4``'s ``vcov`` at given variance components:
+    :math:`\\hat\\beta = (X^T V^{-1} X)^{-1} X^T V^{-1} y` and :math:`(X^T V^{-1} X)^{-1}`,
+    :math:`V_i = Z_i G Z_i^T + \\sigma^2 I`."""
+    w, _ = _weighted(cp, g / scale)
+    p = cp.p
+    cov = np.linalg.inv(w[:p, :p] / scale)
+    cov = (cov + cov.T) / 2
+    return cov @ (w[:p, p] / scale), cov
