@@ -254,11 +254,11 @@ def ck_normalisation_times(
     near = v[v["days"].abs() <= window].assign(distance=lambda d: d["days"].abs())
     baseline = (
         near.sort_values(["patient_id", "distance", "days"], kind="stable")
-        .groupby("patient_id", sort=False)
-        .first()[["days", "normal"]]
+        .drop_duplicates("patient_id")
+        .set_index("patient_id")[["days", "normal"]]
         .rename(columns={"days": "baseline_days", "normal": "baseline_normal"})
     )
-    later = v.merge(baseline, left_on="patient_id", right_index=True)
+    later = v.merge(baseline.reset_index(), on="patient_id")
     later = later[(later["days"] > later["baseline_days"]) & later["normal"]]
     first_normal = later.groupby("patient_id", sort=False)["days"].min()
 

@@ -222,8 +222,8 @@ def full_strength(
     near = v[distance <= options.window_months].assign(distance=distance)
     nearest = (
         near.sort_values(["patient_id", "distance", "days"], kind="stable")
-        .groupby("patient_id", sort=False)
-        .first()
+        .drop_duplicates("patient_id")
+        .set_index("patient_id")
     )
     is_full = nearest["mmt_percent"] >= options.full_percent
     landmark_days = landmark_months * DAYS_PER_MONTH

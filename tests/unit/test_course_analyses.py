@@ -421,3 +421,17 @@ def test_the_course_results_say_what_they_did(small_cohort, results):
     assert "Gray's test" in ck.method() and "REML" in ck.method()
     assert "95% of maximum" in strength.method()
     assert ck.series.statistic == "median" and strength.series.statistic == "mean"
+
+
+def test_no_visits_and_no_patients_give_reasons_not_errors():
+    patients = _patients([{"patient_id": "A"}, {"patient_id": "B", "imnm_group": "srp"}])
+    for visits in (_visits([]), _visits([("Z", 0, 1000, np.nan, 50, np.nan)])):
+        ck, strength = ck_course(patients, visits), strength_course(patients, visits)
+        assert ck.model.reason == strength.model.reason == ModelReason.TOO_FEW_PATIENTS
+        assert ck.model.visits == strength.model.visits == 0
+        assert ck.normalisation.test.statistic is None
+        assert ck.normalisation.groups["hmgcr"].not_at_risk["no_baseline_ck"] == 1
+        assert strength.full_strength["12"]["hmgcr"].to_dict()["proportion"] is None
+        assert all(b.patients == 0 for b in ck.series.groups["srp"])
+    nobody = _patients([{"patient_id": "A", "imnm_group": "not_imnm"}])
+    assert ck_course(nobody, _visits([])).patients == 0
