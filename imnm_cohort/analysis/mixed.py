@@ -276,7 +276,7 @@ def fit_growth_model(
     The rows are put in one order (subject, time, outcome) before the fit, so the input's
     row order changes no number.
     """
-    frame = _model_frame(data, outcome, time, group, subject, groups)
+    frame = _model_frame(data, outcome, time, group, subject)
     names = tuple(groups) if groups is not None else tuple(sorted(frame["group"].unique()))
     frame = frame[frame["group"].isin(names)]
     counts = _group_data(frame, names)
@@ -335,12 +335,7 @@ def _term(name: str, estimate: float, variance: float, z: float) -> Term:
 
 
 def _model_frame(
-    data: pd.DataFrame,
-    outcome: str,
-    time: str,
-    group: str,
-    subject: str,
-    groups: Sequence[str] | None,
+    data: pd.DataFrame, outcome: str, time: str, group: str, subject: str
 ) -> pd.DataFrame:
     frame = pd.DataFrame(
         {

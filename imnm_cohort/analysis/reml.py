@@ -13,7 +13,8 @@ lemma, with :math:`A_i = \\Lambda^T Z_i^T Z_i \\Lambda + I`,
     V_i^{*-1} = I - Z_i \\Lambda A_i^{-1} \\Lambda^T Z_i^T, \\qquad
     \\log |V_i^*| = \\log |A_i|.
 
-The profiled REML deviance (Bates et al. 2015, section 3.4) is
+The model has two random effects per patient (intercept and slope), so each :math:`A_i` is
+2 x 2. The profiled REML deviance (Bates et al. 2015, section 3.4) is
 
 .. math::
 
@@ -84,17 +85,26 @@ def cross_products(
 def _weighted(cp: CrossProducts, g_relative: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:math:`[X\\ y]^T V^{*-1} [X\\ y]` and each patient's :math:`\\log|V_i^*|` for the
     relative covariance :math:`\\Psi = G / \\sigma^2`, by the push-through identity (valid
-    for a singular :math:`\\Psi`)."""
-    q = cp.z_z.shape[1]
-    inner = np.eye(q) + cp.z_z @ g_relative  # I + Z'Z Psi, (m, q, q)
-    correction = cp.xy_z @ g_relative @ np.linalg.solve(inner, np.swapaxes(cp.xy_z, 1, 2))
-    _, logdet = np.linalg.slogdet(inner)  # |I + Z'Z Psi| = |I + Lambda' Z'Z Lambda|
-    return cp.xy_xy - correction.sum(axis=0), logdet
+    for a singular :math:`\\Psi`); the 2 x 2 systems are solved in closed form, all patients
+    at once."""
+    inner = cp.z_z @ g_relative  # Z'Z Psi, then I + Z'Z Psi: (m, 2, 2)
+    a, b = 1.0 + inner[:, 0, 0, None], inner[:, 0, 1, None]
+    c, d = inner[:, 1, 0, None], 1.0 + inner[:, 1, 1, None]
+    det = a * d - b * c  # |I + Z'Z Psi| = |I + Lambda' Z'Z Lambda| > 0
+    h = cp.xy_z @ g_relative  # (m, p + 1, 2): one product for all patients
+    # h (I + Z'Z Psi)^-1 with the 2 x 2 inverse [[d, -b], [-c, a]] / det, elementwise.
+    left = (
+        np.stack([h[:, :, 0] * d - h[:, :, 1] * c, h[:, :, 1] * a - h[:, :, 0] * b], axis=-1)
+        / det[:, :, None]
+    )
+    correction = np.tensordot(left, cp.xy_z, axes=([0, 2], [0, 2]))
+    return cp.xy_xy - correction, np.log(det[:, 0])
 
 
 def reml_deviance(cp: CrossProducts, g_relative: np.ndarray) -> float:
-    """The profiled REML deviance, -2 times the REML log-likelihood, at
-    :math:`\\Psi = G / \\sigma^2`."""
+    """The model has two random effects per patient (intercept and slope), so each :math:`A_i` is
+    2 x 2. The profiled REML deviance, -2 times the REML log-likelihood, at
+        :math:`\\Psi = G / \\sigma^2`."""
     w, logdet = _weighted(cp, g_relative)
     p = cp.p
     sign, logdet_x = np.linalg.slogdet(w[:p, :p])
