@@ -1,7 +1,7 @@
 """The course analyses on tiny tables worked by hand, and their invariants.
 
 The numbers against R are in ``tests/reference/test_mixed_models.py`` and
-``tests/reference/test_course_against_r.py``.
+``tests/reference/test_ck_strength_against_r.py``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ time to a normal CK alone; the rest of each analysis is almost all statsmodels' 
 fit, which evaluates the REML criterion patient by patient in Python and so grows
 linearly with the patients.
 
-Run: ``.venv/bin/python benchmarks/bench_course.py [PATIENTS_PER_GROUP ...]`` (default
+Run: ``.venv/bin/python benchmarks/bench_course_models.py [PATIENTS_PER_GROUP ...]`` (default
 100 333 1000).
 """
 
