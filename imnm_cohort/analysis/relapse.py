@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.course_time import course_patients, place_events
+from imnm_cohort.analysis.course_time import DEFAULT_CK_ULN, course_patients, place_events
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.treatments import TreatmentOptions, drug_class
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
@@ -58,9 +58,6 @@ RELAPSE_REASONS: dict[str, str] = {
     "glucocorticoid_increase_after_improvement": "a higher glucocorticoid dose while the "
     "last CK was normal",
 }
-
-#: The CK upper limit of normal where a visit gives none (contract section 6).
-DEFAULT_CK_ULN = 200.0
 
 
 @dataclass(frozen=True)
