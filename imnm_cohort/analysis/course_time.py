@@ -240,6 +240,7 @@ def incidence_disclosure(
                 ),
             )
         )
+    parts.append(Declaration(cleared=((*test_path, "df"),)))  # groups - 1: a setting
     return combine(parts)
 
 

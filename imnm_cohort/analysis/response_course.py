@@ -126,9 +126,7 @@ class ResponseOptions:
             "landmark_window_days": self.landmark_window_days,
             "change": self.change,
             "population": self.population,
-            "thresholds": dict(
-                zip(LEVELS, CATEGORY_THRESHOLDS[self.population], strict=True)
-            ),
+            "thresholds": dict(zip(LEVELS, CATEGORY_THRESHOLDS[self.population], strict=True)),
             "partial": self.partial,
         }
 
@@ -302,9 +300,7 @@ class GroupResponse:
         parts = [
             Declaration(
                 counts=(Count(("n",), f"group:{group}"), Count(("with_baseline",))),
-                margins=(
-                    Margin((("with_baseline",),), ("n",), rest=self.n - self.with_baseline),
-                ),
+                margins=(Margin((("with_baseline",),), ("n",), rest=self.n - self.with_baseline),),
             )
         ]
         for k, v in self.landmarks.items():
@@ -463,9 +459,7 @@ class ResponseCourse:
         }
 
 
-def _landmark(
-    scores: pd.DataFrame, months: float, window: float
-) -> pd.DataFrame:
+def _landmark(scores: pd.DataFrame, months: float, window: float) -> pd.DataFrame:
     """Per patient, the scored visit nearest ``months`` within ``window`` days."""
     target = months * DAYS_PER_MONTH
     scored = scores.loc[scores["total"].notna()]

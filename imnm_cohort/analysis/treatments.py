@@ -38,6 +38,7 @@ ratio). Gray RJ. Ann Stat 1988;16:1141-54.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -364,9 +365,11 @@ class ClassesOverTime:
         """Each shown bin's ``n`` and its ``on`` counts (patients); percentages reveal them."""
         counts: list[Count] = []
         shares: list[Share] = []
+        cleared: list[tuple[str | int, ...]] = [("bins_months",), ("min_count",)]
         for g, rows in self.groups.items():
             for i, b in enumerate(rows):
                 at = ("groups", g, i)
+                cleared.append((*at, "bin"))  # the bin's position, not a count
                 counts.append(Count((*at, "n"), describes=((*at, "percent"),)))
                 for c in b["on"]:
                     counts.append(Count((*at, "on", c), reveals=((*at, "percent", c),)))
@@ -374,7 +377,7 @@ class ClassesOverTime:
         return Declaration(
             counts=tuple(counts),
             shares=tuple(shares),
-            cleared=(("bins_months",), ("min_count",)),
+            cleared=tuple(cleared),
         )
 
 
@@ -599,7 +602,7 @@ def _over_time(
                 }
             )
         out[g] = shown
-    bins = tuple((float(a), float(b)) for a, b in zip(edges_m[:-1], edges_m[1:], strict=True))
+    bins = tuple((float(a), float(b)) for a, b in itertools.pairwise(edges_m))
     return ClassesOverTime(bins, out, options.min_count)
 
 
