@@ -227,13 +227,18 @@ def find_relapses(
     new = (gap.isna() | (gap >= definition.merge_days)).to_numpy(dtype=bool)
     number = np.cumsum(new)
     grouped = events.assign(relapse=number).groupby("relapse", sort=True)
+    reason = events["reason"].to_numpy(dtype=object)
+    reasons = np.full(int(new.sum()), "", dtype=object)
+    for code in sorted(RELAPSE_REASONS):  # three codes: a pass per code, not per relapse
+        has = np.bincount(number[reason == code] - 1, minlength=len(reasons)) > 0
+        reasons = np.where(has, reasons + (code + ";"), reasons)
     out = pd.DataFrame(
         {
-            "patient_id": grouped["patient_id"].first(),
-            "day": grouped["day"].min(),
-            "reasons": grouped["reason"].agg(lambda r: ";".join(sorted(set(r)))),
+            "patient_id": grouped["patient_id"].first().to_numpy(dtype=object),
+            "day": grouped["day"].min().to_numpy(dtype=float),
+            "reasons": pd.Series(reasons, dtype=object).str.rstrip(";").to_numpy(dtype=object),
         }
-    ).reset_index(drop=True)
+    )
     out["group"] = course["group"].reindex(out["patient_id"].to_numpy()).to_numpy(dtype=object)
     return out[["patient_id", "group", "day", "reasons"]]
 
@@ -294,6 +299,9 @@ def mean_cumulative_function(
     times = np.asarray(times, dtype=float)
     grid = np.unique(np.concatenate([event_time, exit_time[died]]))
     exits = np.sort(exit_time)
+    if grid.size == 0:  # no relapse and no death: 0 with no variance
+        zero = np.zeros(len(times))
+        return zero, zero.copy(), len(exit_time) - np.searchsorted(exits, times, "left")
     at_risk = len(exit_time) - np.searchsorted(exits, grid, "left")
     d_r = np.bincount(np.searchsorted(grid, event_time), minlength=len(grid)).astype(float)
     d_d = np.bincount(np.searchsorted(grid, exit_time[died]), minlength=len(grid)).astype(float)
@@ -315,7 +323,7 @@ def mean_cumulative_function(
             event_subject[event_time <= t],
             weights=a[np.searchsorted(grid, event_time[event_time <= t])],
             minlength=len(exit_time),
-        )
+        ).astype(float)  # an empty bincount is of integers
         death_here = died & (exit_time <= t)
         jumps += np.where(
             death_here, b[np.minimum(np.searchsorted(grid, exit_time), len(grid) - 1)], 0.0
