@@ -190,6 +190,9 @@ def visit_scores(
     base_measures = _measures(baseline).set_axis(baseline["patient_id"].to_numpy())
     base_rows = base_measures.reindex(later["patient_id"].to_numpy()).set_axis(later.index)
     changed = (measures["mmt_max"] != base_rows["mmt_max"]).to_numpy(dtype=bool)
+    changed &= base_rows["mmt_max"].notna().to_numpy(dtype=bool)
+    base_mmt = base_rows["mmt"].to_numpy(dtype=float, copy=True)
+    later_mmt = measures["mmt"].to_numpy(dtype=float, copy=True)
     measures.loc[changed, "mmt"] = np.nan
     base_rows.loc[changed, "mmt"] = np.nan
     scores = total_improvement_scores(
@@ -201,9 +204,14 @@ def visit_scores(
         partial=options.partial,
     )
     reason = scores["reason"].to_numpy(dtype=object)
-    reason = np.where(
-        changed, np.where(reason == "", "mmt_scale_changed", "mmt_scale_changed;" + reason), reason
-    )
+    if changed.any():
+        # The MMT was given on both visits, on different scales: one reason, not "missing".
+        text = pd.Series(reason[changed], dtype=object)
+        for visit, values in (("baseline", base_mmt), ("followup", later_mmt)):
+            given = ~np.isnan(values[changed])
+            text = text.where(~given, text.str.replace(f"missing_mmt_{visit}", "", regex=False))
+        text = ("mmt_scale_changed;" + text).str.replace(";;+", ";", regex=True).str.strip(";")
+        reason[changed] = text.to_numpy(dtype=object)
     out = pd.concat(
         [
             pd.DataFrame(
@@ -338,7 +346,8 @@ class ResponseCourse:
         Level -> Gray's test.
     visits : dict
         Counts of visits (rows, never patients): ``scored`` (follow-up visits with a TIS),
-        ``not_computed`` and ``by_reason`` (visits per reason code).
+        ``not_computed``, ``lower_bound`` (scored with a missing measure as 0) and
+        ``by_reason`` (visits per reason code).
     time_zero_onset : int
         Patients whose time zero is their onset.
     options : ResponseOptions
@@ -366,6 +375,7 @@ class ResponseCourse:
             "visits": {
                 "scored": self.visits["scored"],
                 "not_computed": self.visits["not_computed"],
+                "lower_bound": self.visits["lower_bound"],
                 "by_reason": dict(self.visits["by_reason"]),
             },
             "time_zero_onset": self.time_zero_onset,
@@ -385,6 +395,7 @@ class ResponseCourse:
                 counts=(
                     Count(("visits", "scored")),
                     Count(("visits", "not_computed")),
+                    Count(("visits", "lower_bound")),
                     *(Count(("visits", "by_reason", r)) for r in self.visits["by_reason"]),
                     Count(("time_zero_onset",)),
                 ),
@@ -451,6 +462,7 @@ class ResponseCourse:
                     "properties": {
                         "scored": count,
                         "not_computed": count,
+                        "lower_bound": count,
                         "by_reason": {"type": "object", "additionalProperties": count},
                     },
                 },
@@ -552,6 +564,7 @@ def response_course(
         visits={
             "scored": int((~not_computed).sum()),
             "not_computed": int(not_computed.sum()),
+            "lower_bound": int(scores["lower_bound"].sum()),
             "by_reason": by_reason,
         },
         time_zero_onset=int((course["time_zero_from"] == "onset").sum()),
