@@ -67,10 +67,10 @@ def course_patients(patients: pd.DataFrame, groups: Sequence[str]) -> pd.DataFra
     group = patients[GROUP_COLUMN].astype("string").fillna("")
     keep = group.isin(list(groups)).to_numpy(dtype=bool)
     rows = patients.loc[keep]
-    diagnosis = pd.to_datetime(rows["diagnosis_date"])
-    onset = pd.to_datetime(rows["onset_date"])
+    diagnosis = as_dates(rows["diagnosis_date"])
+    onset = as_dates(rows["onset_date"])
     time_zero = diagnosis.where(diagnosis.notna(), onset)
-    end = pd.to_datetime(end_of_observation(rows))
+    end = as_dates(end_of_observation(rows))
     days = days_between(end, time_zero).to_numpy(dtype=float)
     followed = np.isfinite(days) & (days >= 0)
     out = pd.DataFrame(
@@ -89,28 +89,56 @@ def course_patients(patients: pd.DataFrame, groups: Sequence[str]) -> pd.DataFra
     return out.sort_index(kind="stable")
 
 
+def as_dates(values: pd.Series) -> pd.Series:
+    """A column as datetimes (itself when it already is: no parse, no copy)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return values
+    return pd.to_datetime(values)
+
+
 def place_events(
     events: pd.DataFrame, course: pd.DataFrame, date_columns: Sequence[str]
 ) -> pd.DataFrame:
-    """Event rows of the course's patients, with ``day_<column>`` (days since time zero) for
-    each date column and the patient's ``group``; rows of other patients are left out.
+    """Event rows of the course's patients, with ``patient`` (the patient's position in
+    ``course``), ``day_<column>`` (days since time zero) for each date column and the
+    patient's ``group``; rows of other patients are left out.
 
-    The rows come back sorted by ``patient_id``, then the first date column, then every
-    other column, so that the outcome does not depend on the order of the rows given.
+    The rows come back sorted by patient and the date columns, and, where rows share those,
+    by every numeric column (so that the outcome does not depend on the order of the rows
+    given); the index is a new range.
     """
-    ids = events["patient_id"].astype(str)
-    keep = ids.isin(course.index).to_numpy(dtype=bool)
-    rows = events.loc[keep].copy()
-    rows["patient_id"] = ids[keep].to_numpy(dtype=object)
-    t0 = course["time_zero"].reindex(rows["patient_id"].to_numpy())
-    t0.index = rows.index
-    for column in date_columns:
-        rows[column] = pd.to_datetime(rows[column])
-        rows[f"day_{column}"] = days_between(rows[column], t0).to_numpy(dtype=float)
-    rows["group"] = course["group"].reindex(rows["patient_id"].to_numpy()).to_numpy(dtype=object)
-    order = ["patient_id", date_columns[0]]
-    order += [c for c in rows.columns if c not in order]
-    return rows.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+    ids = events["patient_id"]
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        ids = ids.astype(str)
+    position = course.index.get_indexer(pd.Index(ids))
+    keep = np.flatnonzero(position >= 0)
+    patient = position[keep]
+    t0 = pd.Series(course["time_zero"].to_numpy(dtype="datetime64[ns]")[patient])
+    dates = {c: as_dates(events[c]).iloc[keep].reset_index(drop=True) for c in date_columns}
+    days = {c: days_between(dates[c], t0).to_numpy(dtype=float) for c in date_columns}
+    keys = [patient, *days.values()]
+    order = np.lexsort(keys[::-1])
+    tied = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        tied &= key[order][1:] == key[order][:-1]
+    numeric = [
+        c
+        for c in events.columns
+        if c not in date_columns
+        and isinstance(events[c].dtype, np.dtype)
+        and events[c].dtype.kind in "fiub"
+    ]
+    if tied.any():  # rows sharing patient and dates: ordered by their numbers too
+        keys += [events[c].to_numpy()[keep] for c in numeric]  # numpy dtypes only
+        order = np.lexsort(keys[::-1])
+    taken = keep[order]
+    rows = {c: events[c].array.take(taken) for c in events.columns if c not in dates}
+    for c in date_columns:
+        rows[c] = dates[c].to_numpy()[order]
+        rows[f"day_{c}"] = days[c][order]
+    rows["patient"] = patient[order]
+    rows["group"] = course["group"].to_numpy(dtype=object)[patient[order]]
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.course_time import DEFAULT_CK_ULN, course_patients, place_events
 from imnm_cohort.analysis.intervals import poisson_exact
-from imnm_cohort.analysis.treatments import TreatmentOptions, drug_class
+from imnm_cohort.analysis.treatments import _DRUG_CLASS, TreatmentOptions, drug_names
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
@@ -111,66 +111,118 @@ class RelapseDefinition:
         }
 
 
-def _ck_states(visits: pd.DataFrame, k: float) -> pd.DataFrame:
+#: The reason codes in a fixed order (their position is the code's number in the stream).
+_REASONS: tuple[str, ...] = tuple(RELAPSE_REASONS)
+_CK, _NEW, _GC = range(3)
+
+
+def _stream(
+    patient: np.ndarray, day: np.ndarray, kind: int, state: np.ndarray, reason: int
+) -> dict[str, np.ndarray]:
+    """Rows of the event stream of :func:`_relapses`, as arrays."""
+    return {
+        "patient": np.asarray(patient, dtype=np.int64),
+        "day": np.asarray(day, dtype=float),
+        "kind": np.full(len(patient), kind, dtype=np.int8),
+        "state": np.asarray(state, dtype=float),
+        "reason": np.full(len(patient), reason, dtype=np.int8),
+    }
+
+
+def _ck_states(visits: pd.DataFrame, k: float) -> dict[str, np.ndarray]:
     """CK visits with ``state``: 0 normal (<= ULN), 1 high (> k x ULN), NaN neither."""
-    rows = visits[visits["ck"].notna()]
-    uln = rows["ck_uln"].astype(float).fillna(DEFAULT_CK_ULN) if "ck_uln" in rows else None
-    ck = rows["ck"].to_numpy(dtype=float)
-    limit = uln.to_numpy(dtype=float) if uln is not None else np.full(len(rows), DEFAULT_CK_ULN)
-    state = np.where(ck <= limit, 0.0, np.where(ck > k * limit, 1.0, np.nan))
-    return pd.DataFrame(
-        {
-            "patient_id": rows["patient_id"].to_numpy(dtype=object),
-            "day": rows["day_visit_date"].to_numpy(dtype=float),
-            "kind": 1,
-            "state": state,
-            "reason": "ck_above_k_uln_after_normalisation",
-        }
-    )
+    ck = visits["ck"].to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(ck)
+    if "ck_uln" in visits:
+        limit = visits["ck_uln"].to_numpy(dtype=float, na_value=np.nan)[has]
+        limit = np.where(np.isnan(limit), DEFAULT_CK_ULN, limit)
+    else:
+        limit = np.full(int(has.sum()), DEFAULT_CK_ULN)
+    value = ck[has]
+    state = np.where(value <= limit, 0.0, np.where(value > k * limit, 1.0, np.nan))
+    patient = visits["patient"].to_numpy()[has]
+    return _stream(patient, visits["day_visit_date"].to_numpy()[has], 1, state, _CK)
 
 
-def _escalations(courses: pd.DataFrame, definition: RelapseDefinition) -> pd.DataFrame:
-    """Escalation events: first starts of new immunotherapies; glucocorticoid increases."""
-    cls = drug_class(courses["drug"]).to_numpy(dtype=object)
-    drug = courses["drug"].astype("string").str.strip().str.lower().to_numpy(dtype=object)
-    frames = []
+def _escalations(
+    courses: pd.DataFrame, definition: RelapseDefinition
+) -> list[dict[str, np.ndarray]]:
+    """Escalation events: first starts of new immunotherapies; glucocorticoid increases.
+    On a visit's day, an escalation (kind 0) is judged on the visits before it."""
+    drug = drug_names(courses["drug"])
+    cls = pd.Series(drug, dtype=object).map(_DRUG_CLASS).fillna("other").to_numpy(dtype=object)
+    patient = courses["patient"].to_numpy()
+    day = courses["day_start_date"].to_numpy(dtype=float)
+    parts = []
     if definition.new_immunotherapy:
-        agents = courses.loc[np.isin(cls, list(definition.immunotherapy_classes))].assign(
-            _drug=drug[np.isin(cls, list(definition.immunotherapy_classes))]
+        counted = np.flatnonzero(np.isin(cls, list(definition.immunotherapy_classes)))
+        agents = pd.DataFrame(
+            {"patient": patient[counted], "day": day[counted], "drug": drug[counted]}
         )
-        agents = agents.sort_values(["patient_id", "day_start_date", "_drug"], kind="stable")
-        first = agents.drop_duplicates(["patient_id", "_drug"])
-        frames.append(
-            pd.DataFrame(
-                {
-                    "patient_id": first["patient_id"].to_numpy(dtype=object),
-                    "day": first["day_start_date"].to_numpy(dtype=float),
-                    "reason": "new_immunotherapy_after_improvement",
-                }
-            )
+        first = agents.sort_values(["patient", "day", "drug"], kind="stable").drop_duplicates(
+            ["patient", "drug"]
         )
+        none = np.full(len(first), np.nan)
+        parts.append(_stream(first["patient"].to_numpy(), first["day"].to_numpy(), 0, none, _NEW))
     if definition.glucocorticoid_increase:
-        gc = courses.loc[cls == "glucocorticoid"]
-        gc = gc.sort_values(
-            ["patient_id", "day_start_date", "dose_mg_per_day"], kind="stable", na_position="last"
+        rows = np.flatnonzero(cls == "glucocorticoid")
+        dose = (
+            courses["dose_mg_per_day"].to_numpy(dtype=float, na_value=np.nan)[rows]
+            if "dose_mg_per_day" in courses
+            else np.full(len(rows), np.nan)
         )
-        previous = gc.groupby("patient_id", sort=False)["dose_mg_per_day"].shift(1)
-        up = (gc["dose_mg_per_day"] > previous).fillna(False).to_numpy(dtype=bool)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "patient_id": gc["patient_id"].to_numpy(dtype=object)[up],
-                    "day": gc["day_start_date"].to_numpy(dtype=float)[up],
-                    "reason": "glucocorticoid_increase_after_improvement",
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame({"patient_id": [], "day": [], "kind": [], "state": [], "reason": []})
-    out = pd.concat(frames, ignore_index=True)
-    out["kind"] = 0  # on a visit's day, an escalation is judged on the visits before it
-    out["state"] = np.nan
+        order = np.lexsort((np.isnan(dose), dose, day[rows], patient[rows]))
+        p, d, dose = patient[rows][order], day[rows][order], dose[order]
+        same = np.r_[False, p[1:] == p[:-1]]
+        previous = np.r_[np.nan, dose[:-1]]
+        with np.errstate(invalid="ignore"):
+            up = same & (dose > previous)
+        parts.append(_stream(p[up], d[up], 0, np.full(int(up.sum()), np.nan), _GC))
+    return parts
+
+
+def _relapses(
+    course: pd.DataFrame, visits: pd.DataFrame, courses: pd.DataFrame, definition: RelapseDefinition
+) -> pd.DataFrame:
+    """Relapses of the course's patients: ``patient`` (position), ``day`` and one boolean
+    column per reason code."""
+    read = [c for c in ("patient_id", "visit_date", "ck", "ck_uln") if c in visits.columns]
+    parts = [_ck_states(place_events(visits[read], course, ("visit_date",)), definition.k)]
+    if definition.new_immunotherapy or definition.glucocorticoid_increase:
+        read = ["patient_id", "start_date", "drug", "dose_mg_per_day"]
+        read = [c for c in read if c in courses.columns]
+        parts += _escalations(place_events(courses[read], course, ("start_date",)), definition)
+    stream = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    state = stream["state"]
+    order = np.lexsort(
+        (stream["reason"], np.nan_to_num(state, nan=2.0), stream["kind"], stream["day"],
+         stream["patient"])
+    )  # fmt: skip
+    patient, day, kind = stream["patient"][order], stream["day"][order], stream["kind"][order]
+    reason, state = stream["reason"][order], state[order]
+    # The last decisive CK up to and including each row, within the patient.
+    known = pd.Series(state).groupby(patient, sort=False).ffill().to_numpy()
+    first_row = np.r_[True, patient[1:] != patient[:-1]]
+    before = np.where(first_row, np.nan, np.r_[np.nan, known[:-1]])
+    ck_event = (kind == 1) & (state == 1) & (before == 0) & definition.ck_rise
+    escalation = (kind == 0) & (known == 0)
+    follow = course["followup_days"].to_numpy(dtype=float)[patient]
+    event = (ck_event | escalation) & (day > 0) & (day <= follow)
+    patient, day, reason = patient[event], day[event], reason[event]
+    new = np.r_[True, (patient[1:] != patient[:-1]) | (np.diff(day) >= definition.merge_days)]
+    number = np.cumsum(new) - 1
+    out = pd.DataFrame({"patient": patient[new], "day": day[new]})
+    for i, code in enumerate(_REASONS):
+        out[code] = np.bincount(number[reason == i], minlength=len(out)) > 0
     return out
+
+
+def _reason_text(relapses: pd.DataFrame) -> np.ndarray:
+    """``;``-joined reason codes of each relapse, sorted (one pass per code)."""
+    text = np.full(len(relapses), "", dtype=object)
+    for code in sorted(_REASONS):
+        text = np.where(relapses[code].to_numpy(dtype=bool), text + (code + ";"), text)
+    return np.asarray(pd.Series(text, dtype=object).str.rstrip(";").to_numpy(dtype=object))
 
 
 def find_relapses(
@@ -202,45 +254,16 @@ def find_relapses(
     """
     definition = definition or RelapseDefinition()
     course = course_patients(patients, groups)
-    parts = []
-    if definition.ck_rise or definition.new_immunotherapy or definition.glucocorticoid_increase:
-        v = place_events(visits, course, ("visit_date",))
-        parts.append(_ck_states(v, definition.k))
-    if definition.new_immunotherapy or definition.glucocorticoid_increase:
-        c = place_events(courses, course, ("start_date",))
-        parts.append(_escalations(c, definition))
-    stream = pd.concat(parts, ignore_index=True)
-    stream = stream.sort_values(["patient_id", "day", "kind", "reason"], kind="stable")
-    by_patient = stream.groupby("patient_id", sort=False)["state"]
-    known = by_patient.ffill()  # the last decisive CK up to and including this row
-    before = known.groupby(stream["patient_id"], sort=False).shift(1)
-    is_visit = stream["kind"].to_numpy() == 1
-    ck_event = is_visit & (stream["state"].to_numpy() == 1) & (before.to_numpy() == 0)
-    escalation = ~is_visit & (known.to_numpy() == 0)
-    if not definition.ck_rise:
-        ck_event[:] = False
-    events = stream.loc[ck_event | escalation, ["patient_id", "day", "reason"]]
-    follow = course["followup_days"].reindex(events["patient_id"].to_numpy()).to_numpy()
-    day = events["day"].to_numpy(dtype=float)
-    events = events.loc[(day > 0) & (day <= follow)]
-    gap = events.groupby("patient_id", sort=False)["day"].diff()
-    new = (gap.isna() | (gap >= definition.merge_days)).to_numpy(dtype=bool)
-    number = np.cumsum(new)
-    grouped = events.assign(relapse=number).groupby("relapse", sort=True)
-    reason = events["reason"].to_numpy(dtype=object)
-    reasons = np.full(int(new.sum()), "", dtype=object)
-    for code in sorted(RELAPSE_REASONS):  # three codes: a pass per code, not per relapse
-        has = np.bincount(number[reason == code] - 1, minlength=len(reasons)) > 0
-        reasons = np.where(has, reasons + (code + ";"), reasons)
-    out = pd.DataFrame(
+    found = _relapses(course, visits, courses, definition)
+    position = found["patient"].to_numpy()
+    return pd.DataFrame(
         {
-            "patient_id": grouped["patient_id"].first().to_numpy(dtype=object),
-            "day": grouped["day"].min().to_numpy(dtype=float),
-            "reasons": pd.Series(reasons, dtype=object).str.rstrip(";").to_numpy(dtype=object),
+            "patient_id": course.index.to_numpy(dtype=object)[position],
+            "group": course["group"].to_numpy(dtype=object)[position],
+            "day": found["day"].to_numpy(dtype=float),
+            "reasons": _reason_text(found),
         }
     )
-    out["group"] = course["group"].reindex(out["patient_id"].to_numpy()).to_numpy(dtype=object)
-    return out[["patient_id", "group", "day", "reasons"]]
 
 
 @dataclass(frozen=True)
@@ -500,15 +523,21 @@ def relapse(
 
     definition = definition or RelapseDefinition()
     course = course_patients(patients, groups)
-    found = find_relapses(patients, visits, courses, groups, definition)
+    found = _relapses(course, visits, courses, definition)
     z = float(stats.norm.ppf(1 - alpha / 2))
     times = np.asarray(mcf_months, dtype=float) * DAYS_PER_MONTH
+    label = course["group"].to_numpy(dtype=object)
+    follow = course["followup_days"].to_numpy(dtype=float)
+    followed_all = course["followed"].to_numpy(dtype=bool)
+    died_all = course["died"].to_numpy(dtype=bool)
+    relapse_patient = found["patient"].to_numpy()
     out: dict[str, GroupRelapse] = {}
     for g in groups:
-        members = course.loc[(course["group"] == g).to_numpy(dtype=bool)]
-        followed = members.loc[members["followed"].to_numpy(dtype=bool)]
-        rows = found.loc[(found["group"] == g).to_numpy(dtype=bool)]
-        person_years = float(followed["followup_days"].sum()) / DAYS_PER_YEAR
+        member = label == g
+        chosen = np.flatnonzero(member & followed_all)
+        mine = member[relapse_patient]
+        rows = found.loc[mine]
+        person_years = float(follow[chosen].sum()) / DAYS_PER_YEAR
         count = len(rows)
         if person_years > 0:
             lo, hi = poisson_exact(count, person_years, alpha)
@@ -516,22 +545,22 @@ def relapse(
             ci: tuple[float, float] | None = (100.0 * lo, 100.0 * hi)
         else:
             rate, ci = None, None
-        position = pd.Index(followed.index).get_indexer(rows["patient_id"])
+        lookup = np.full(len(course), -1)
+        lookup[chosen] = np.arange(len(chosen))
         estimate, se, at_risk = mean_cumulative_function(
-            followed["followup_days"].to_numpy(dtype=float),
-            followed["died"].to_numpy(dtype=bool),
-            position,
+            follow[chosen],
+            died_all[chosen],
+            lookup[relapse_patient[mine]],
             rows["day"].to_numpy(dtype=float),
             times,
         )
         shown = at_risk >= max(min_count, 1)
-        reasons = rows["reasons"].str.split(";").explode()
         out[g] = GroupRelapse(
-            n=len(members),
-            followed=len(followed),
-            patients_relapsed=int(rows["patient_id"].nunique()),
+            n=int(member.sum()),
+            followed=len(chosen),
+            patients_relapsed=int(np.unique(relapse_patient[mine]).size),
             relapses=count,
-            by_reason={r: int((reasons == r).sum()) for r in RELAPSE_REASONS},
+            by_reason={r: int(rows[r].sum()) for r in RELAPSE_REASONS},
             person_years=person_years,
             rate_per_100py=rate,
             rate_ci=ci,

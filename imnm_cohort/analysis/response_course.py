@@ -147,6 +147,58 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _scores(
+    course: pd.DataFrame, visits: pd.DataFrame, options: ResponseOptions
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Follow-up visits scored against baseline (``patient`` = position in ``course``),
+    and the patients with a baseline (positions) with its day."""
+    wanted = ("patient_id", "visit_date", "ck", "ck_uln", "mmt_max", *MEASURES)
+    rows = place_events(visits[[c for c in wanted if c in visits.columns]], course, ("visit_date",))
+    day = rows["day_visit_date"].to_numpy(dtype=float)
+    patient = rows["patient"].to_numpy()
+    lo, hi = options.baseline_window_days
+    window = np.flatnonzero((day >= lo) & (day <= hi))
+    first = window[np.r_[True, patient[window][1:] != patient[window][:-1]]]  # sorted rows
+    base_row = np.full(len(course), -1)
+    base_row[patient[first]] = first
+    mine = base_row[patient]
+    follow = course["followup_days"].to_numpy(dtype=float)[patient]
+    with np.errstate(invalid="ignore"):
+        later_rows = np.flatnonzero((mine >= 0) & (day > day[mine]) & ~(day > follow))
+    later = rows.take(later_rows).reset_index(drop=True)
+    measures = _measures(later)
+    base_rows = _measures(rows.take(mine[later_rows]).reset_index(drop=True))
+    changed = (measures["mmt_max"] != base_rows["mmt_max"]).to_numpy(dtype=bool)
+    base_mmt = base_rows["mmt"].to_numpy(dtype=float, copy=True)
+    later_mmt = measures["mmt"].to_numpy(dtype=float, copy=True)
+    measures.loc[changed, "mmt"] = np.nan
+    base_rows.loc[changed, "mmt"] = np.nan
+    scores = total_improvement_scores(
+        base_rows[list(MEASURES)],
+        measures[list(MEASURES)],
+        mmt_max=base_rows["mmt_max"],
+        population=options.population,
+        change=options.change,
+        partial=options.partial,
+    )
+    reason = scores["reason"].to_numpy(dtype=object)
+    if changed.any():
+        # The MMT was given on both visits, on different scales: one reason, not "missing".
+        text = pd.Series(reason[changed], dtype=object)
+        for visit, values in (("baseline", base_mmt), ("followup", later_mmt)):
+            given = ~np.isnan(values[changed])
+            text = text.where(~given, text.str.replace(f"missing_mmt_{visit}", "", regex=False))
+        text = ("mmt_scale_changed;" + text).str.replace(";;+", ";", regex=True).str.strip(";")
+        reason[changed] = text.to_numpy(dtype=object)
+    out = scores.drop(columns="reason")
+    out.insert(0, "day", later["day_visit_date"].to_numpy(dtype=float))
+    out.insert(0, "group", later["group"].to_numpy(dtype=object))
+    out.insert(0, "patient", later["patient"].to_numpy())
+    out["reason"] = reason
+    with_baseline = patient[first]
+    return out, with_baseline, day[first]
+
+
 def visit_scores(
     patients: pd.DataFrame,
     visits: pd.DataFrame,
@@ -177,58 +229,11 @@ def visit_scores(
     """
     options = options or ResponseOptions()
     course = course_patients(patients, groups)
-    rows = place_events(visits, course, ("visit_date",))
-    day = rows["day_visit_date"].to_numpy(dtype=float)
-    lo, hi = options.baseline_window_days
-    window = (day >= lo) & (day <= hi)
-    baseline = rows.loc[window].drop_duplicates("patient_id", keep="first")
-    base_day = pd.Series(baseline["day_visit_date"].to_numpy(), index=baseline["patient_id"])
-    follow = course["followup_days"].reindex(rows["patient_id"].to_numpy()).to_numpy(dtype=float)
-    after = base_day.reindex(rows["patient_id"].to_numpy()).to_numpy(dtype=float)
-    later = rows.loc[(day > after) & ~(day > follow)].reset_index(drop=True)
-    measures = _measures(later)
-    base_measures = _measures(baseline).set_axis(baseline["patient_id"].to_numpy())
-    base_rows = base_measures.reindex(later["patient_id"].to_numpy()).set_axis(later.index)
-    changed = (measures["mmt_max"] != base_rows["mmt_max"]).to_numpy(dtype=bool)
-    changed &= base_rows["mmt_max"].notna().to_numpy(dtype=bool)
-    base_mmt = base_rows["mmt"].to_numpy(dtype=float, copy=True)
-    later_mmt = measures["mmt"].to_numpy(dtype=float, copy=True)
-    measures.loc[changed, "mmt"] = np.nan
-    base_rows.loc[changed, "mmt"] = np.nan
-    scores = total_improvement_scores(
-        base_rows[list(MEASURES)],
-        measures[list(MEASURES)],
-        mmt_max=base_rows["mmt_max"],
-        population=options.population,
-        change=options.change,
-        partial=options.partial,
-    )
-    reason = scores["reason"].to_numpy(dtype=object)
-    if changed.any():
-        # The MMT was given on both visits, on different scales: one reason, not "missing".
-        text = pd.Series(reason[changed], dtype=object)
-        for visit, values in (("baseline", base_mmt), ("followup", later_mmt)):
-            given = ~np.isnan(values[changed])
-            text = text.where(~given, text.str.replace(f"missing_mmt_{visit}", "", regex=False))
-        text = ("mmt_scale_changed;" + text).str.replace(";;+", ";", regex=True).str.strip(";")
-        reason[changed] = text.to_numpy(dtype=object)
-    out = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "patient_id": later["patient_id"].to_numpy(dtype=object),
-                    "group": later["group"].to_numpy(dtype=object),
-                    "day": later["day_visit_date"].to_numpy(dtype=float),
-                },
-                index=later.index,
-            ),
-            scores.drop(columns="reason"),
-        ],
-        axis=1,
-    )
-    out["reason"] = reason
-    baselines = pd.DataFrame({"patient_id": base_day.index.to_numpy(), "day": base_day.to_numpy()})
-    return out, baselines
+    scores, with_baseline, base_day = _scores(course, visits, options)
+    ids = course.index.to_numpy(dtype=object)
+    scores.insert(0, "patient_id", ids[scores.pop("patient").to_numpy()])
+    baselines = pd.DataFrame({"patient_id": ids[with_baseline], "day": base_day})
+    return scores, baselines
 
 
 @dataclass(frozen=True)
@@ -477,8 +482,8 @@ def _landmark(scores: pd.DataFrame, months: float, window: float) -> pd.DataFram
     scored = scores.loc[scores["total"].notna()]
     distance = (scored["day"] - target).abs()
     near = scored.assign(_distance=distance).loc[distance.to_numpy() <= window]
-    near = near.sort_values(["patient_id", "_distance", "day"], kind="stable")
-    return near.drop_duplicates("patient_id", keep="first")
+    near = near.sort_values(["patient", "_distance", "day"], kind="stable")
+    return near.drop_duplicates("patient", keep="first")
 
 
 def response_course(
@@ -500,9 +505,10 @@ def response_course(
     """
     options = options or ResponseOptions()
     course = course_patients(patients, groups)
-    scores, baselines = visit_scores(patients, visits, groups, options)
+    scores, with_baseline_at, _ = _scores(course, visits, options)
     label = course["group"].to_numpy(dtype=object)
-    has_baseline = course.index.isin(baselines["patient_id"])
+    has_baseline = np.zeros(len(course), dtype=bool)
+    has_baseline[with_baseline_at] = True
     by_group: dict[str, GroupResponse] = {}
     landmarks = {
         f"{m:g}": _landmark(scores, m, options.landmark_window_days)
@@ -540,8 +546,8 @@ def response_course(
     tests: dict[str, GrayTest] = {}
     for level, threshold in thresholds.items():
         reached = scores.loc[(scores["total"] >= threshold).to_numpy(dtype=bool)]
-        first = reached.groupby("patient_id")["day"].min().reindex(course.index)
-        day = first.to_numpy(dtype=float)
+        day = np.full(len(course), np.inf)
+        np.minimum.at(day, reached["patient"].to_numpy(), reached["day"].to_numpy(dtype=float))
         has = np.isfinite(day)
         time = np.where(has, np.fmax(day, 0.0), follow)
         event = np.where(has, EVENT, np.where(died, COMPETING, 0))

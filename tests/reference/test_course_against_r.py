@@ -82,8 +82,8 @@ def test_second_line_variances_match_cuminc(tables, reference):
     patients, courses, _ = tables
     course = course_patients(patients, GROUPS)
     rows = _courses(courses, course)
-    day = _second_line_day(rows, _agents(rows, TreatmentOptions()), TreatmentOptions())
-    day = day.reindex(course.index).to_numpy(dtype=float)
+    options = TreatmentOptions()
+    day = _second_line_day(rows, _agents(rows, options), options, len(course))
     follow = course["followup_days"].to_numpy(dtype=float)
     has = np.isfinite(day) & (day <= follow)
     time = months_of(np.where(has, np.fmax(day, 0), follow))
