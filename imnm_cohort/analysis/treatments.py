@@ -614,6 +614,8 @@ def _second_line_day(
 def _over_time(
     courses: pd.DataFrame, course: pd.DataFrame, groups: Sequence[str], options: TreatmentOptions
 ) -> ClassesOverTime:
+    """Patients on each drug class per time bin and group (courses expanded to the bins they
+    overlap, vectorised), only bins with at least ``min_count`` under observation."""
     n_bins = int(np.ceil(options.horizon_months / options.bin_months - 1e-9))
     edges_m = np.arange(n_bins + 1) * options.bin_months
     edges = edges_m * DAYS_PER_MONTH
