@@ -5,6 +5,8 @@
 and ``course_visits.csv`` (synthetic: ``tests/unit/course_data.py`` ``cohort(5, 150)``),
 the time to second line and to first minimal/moderate/major improvement (its own TIS) and
 runs ``cmprsk::cuminc`` (cmprsk 2.2.11) and ``fisher.test`` (R 4.2.2) on them.
+``r/course/relapse_reference.R`` applies the relapse convention patient by patient
+(``relapse_reference.csv``, ``relapse_rates.csv`` with ``poisson.test`` intervals).
 ``r/course/mcf.R`` (output ``mcf_mets.csv``) runs ``mets::recurrentMarginal`` (mets 1.3.2)
 on ``mcf_data.csv``. Tests never call R.
 """
@@ -157,3 +159,30 @@ def test_mean_cumulative_function_matches_mets():
         )
         assert estimate == pytest.approx(ref["mu"].to_numpy(), abs=1e-12)
         assert se == pytest.approx(ref["se"].to_numpy(), abs=1e-12)
+
+
+def test_relapses_and_their_rates_match_an_independent_r_computation(tables):
+    # relapse_reference.R applies the convention patient by patient in a loop and gives
+    # rates with poisson.test's exact interval; relapse_treatments.csv adds prednisolone
+    # courses so that doses rise and fall.
+    from imnm_cohort.analysis.relapse import find_relapses, relapse
+
+    patients, _, visits = tables
+    courses = pd.read_csv(HERE / "relapse_treatments.csv", parse_dates=["start_date", "stop_date"])
+    expected = pd.read_csv(HERE / "relapse_reference.csv")
+    ours = find_relapses(patients, visits, courses)
+    pd.testing.assert_frame_equal(
+        ours.reset_index(drop=True), expected, check_dtype=False, check_exact=True
+    )
+    assert set(";".join(expected["reasons"]).split(";")) == {
+        "ck_above_k_uln_after_normalisation",
+        "new_immunotherapy_after_improvement",
+        "glucocorticoid_increase_after_improvement",
+    }
+    result = relapse(patients, visits, courses)
+    for _, row in pd.read_csv(HERE / "relapse_rates.csv").iterrows():
+        group = result.groups[row["group"]]
+        assert group.relapses == row["relapses"]
+        assert group.person_years == pytest.approx(row["person_years"], rel=1e-12)
+        assert group.rate_per_100py == pytest.approx(row["rate_per_100py"], rel=1e-12)
+        assert group.rate_ci == pytest.approx((row["lower"], row["upper"]), rel=1e-10)
