@@ -36,6 +36,7 @@ from imnm_cohort.analysis.competing import (
 )
 from imnm_cohort.classify.derived import end_of_observation
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.errors import ExtractError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, GROUP_COLUMN, days_between
 
 #: The CK upper limit of normal where a visit gives none (contract section 6).
@@ -43,6 +44,30 @@ DEFAULT_CK_ULN = 200.0
 
 #: Times (months since time zero) at which cumulative incidences are reported by default.
 LANDMARK_MONTHS: tuple[float, ...] = (6.0, 12.0, 24.0)
+
+
+#: The patient table's columns the course analyses read.
+PATIENT_COLUMNS = (
+    "patient_id",
+    GROUP_COLUMN,
+    "onset_date",
+    "diagnosis_date",
+    "last_followup_date",
+    "death_date",
+)
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], table: str) -> None:
+    """Refuse, in one line (exit code 1), a table without a column the analysis reads.
+
+    Raises
+    ------
+    ExtractError
+        Naming the table and the first missing column.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ExtractError(f"{table} table: no column '{missing[0]}' (contract section 6)")
 
 
 def course_patients(patients: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
@@ -63,7 +88,13 @@ def course_patients(patients: pd.DataFrame, groups: Sequence[str]) -> pd.DataFra
         ``time_zero_from`` (``"diagnosis"`` or ``"onset"``), ``died`` (bool: a death date
         is given), ``followup_days`` (float, NaN without follow-up) and ``followed``
         (bool: follow-up of 0 days or more).
+
+    Raises
+    ------
+    ExtractError
+        A column missing, or a patient_id given twice.
     """
+    require_columns(patients, PATIENT_COLUMNS, "patients")
     group = patients[GROUP_COLUMN].astype("string").fillna("")
     keep = group.isin(list(groups)).to_numpy(dtype=bool)
     rows = patients.loc[keep]
@@ -85,7 +116,7 @@ def course_patients(patients: pd.DataFrame, groups: Sequence[str]) -> pd.DataFra
         index=pd.Index(rows["patient_id"].astype(str).to_numpy(), name="patient_id"),
     )
     if not out.index.is_unique:
-        raise ValueError("patient_id must be unique in the patient table")
+        raise ExtractError("patients table: patient_id is not unique")
     return out.sort_index(kind="stable")
 
 

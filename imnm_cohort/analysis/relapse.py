@@ -42,7 +42,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.course_time import DEFAULT_CK_ULN, course_patients, place_events
+from imnm_cohort.analysis.course_time import (
+    DEFAULT_CK_ULN,
+    course_patients,
+    place_events,
+    require_columns,
+)
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.treatments import _DRUG_CLASS, TreatmentOptions, drug_names
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
@@ -173,8 +178,8 @@ def _escalations(
         )
         order = np.lexsort((np.isnan(dose), dose, day[rows], patient[rows]))
         p, d, dose = patient[rows][order], day[rows][order], dose[order]
-        same = np.r_[False, p[1:] == p[:-1]]
-        previous = np.r_[np.nan, dose[:-1]]
+        same = np.r_[False, p[1:] == p[:-1]][: len(p)]  # empty stays empty
+        previous = np.r_[np.nan, dose[:-1]][: len(p)]
         with np.errstate(invalid="ignore"):
             up = same & (dose > previous)
         parts.append(_stream(p[up], d[up], 0, np.full(int(up.sum()), np.nan), _GC))
@@ -186,9 +191,11 @@ def _relapses(
 ) -> pd.DataFrame:
     """Relapses of the course's patients: ``patient`` (position), ``day`` and one boolean
     column per reason code."""
+    require_columns(visits, ("patient_id", "visit_date", "ck"), "visits")
     read = [c for c in ("patient_id", "visit_date", "ck", "ck_uln") if c in visits.columns]
     parts = [_ck_states(place_events(visits[read], course, ("visit_date",)), definition.k)]
     if definition.new_immunotherapy or definition.glucocorticoid_increase:
+        require_columns(courses, ("patient_id", "drug", "start_date"), "treatments")
         read = ["patient_id", "start_date", "drug", "dose_mg_per_day"]
         read = [c for c in read if c in courses.columns]
         parts += _escalations(place_events(courses[read], course, ("start_date",)), definition)
@@ -202,14 +209,16 @@ def _relapses(
     reason, state = stream["reason"][order], state[order]
     # The last decisive CK up to and including each row, within the patient.
     known = pd.Series(state).groupby(patient, sort=False).ffill().to_numpy()
-    first_row = np.r_[True, patient[1:] != patient[:-1]]
-    before = np.where(first_row, np.nan, np.r_[np.nan, known[:-1]])
+    n = len(patient)  # the [:n] keep an empty stream empty
+    first_row = np.r_[True, patient[1:] != patient[:-1]][:n]
+    before = np.where(first_row, np.nan, np.r_[np.nan, known[:-1]][:n])
     ck_event = (kind == 1) & (state == 1) & (before == 0) & definition.ck_rise
     escalation = (kind == 0) & (known == 0)
     follow = course["followup_days"].to_numpy(dtype=float)[patient]
     event = (ck_event | escalation) & (day > 0) & (day <= follow)
     patient, day, reason = patient[event], day[event], reason[event]
-    new = np.r_[True, (patient[1:] != patient[:-1]) | (np.diff(day) >= definition.merge_days)]
+    gap = np.diff(day) >= definition.merge_days
+    new = np.r_[True, (patient[1:] != patient[:-1]) | gap][: len(patient)]
     number = np.cumsum(new) - 1
     out = pd.DataFrame({"patient": patient[new], "day": day[new]})
     for i, code in enumerate(_REASONS):

@@ -58,6 +58,7 @@ from imnm_cohort.analysis.course_time import (
     incidence_disclosure,
     months_of,
     place_events,
+    require_columns,
 )
 from imnm_cohort.analysis.intervals import clopper_pearson
 from imnm_cohort.analysis.response import (
@@ -152,13 +153,15 @@ def _scores(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Follow-up visits scored against baseline (``patient`` = position in ``course``),
     and the patients with a baseline (positions) with its day."""
+    require_columns(visits, ("patient_id", "visit_date"), "visits")
     wanted = ("patient_id", "visit_date", "ck", "ck_uln", "mmt_max", *MEASURES)
     rows = place_events(visits[[c for c in wanted if c in visits.columns]], course, ("visit_date",))
     day = rows["day_visit_date"].to_numpy(dtype=float)
     patient = rows["patient"].to_numpy()
     lo, hi = options.baseline_window_days
     window = np.flatnonzero((day >= lo) & (day <= hi))
-    first = window[np.r_[True, patient[window][1:] != patient[window][:-1]]]  # sorted rows
+    in_window = patient[window]
+    first = window[np.r_[True, in_window[1:] != in_window[:-1]][: len(window)]]  # sorted rows
     base_row = np.full(len(course), -1)
     base_row[patient[first]] = first
     mine = base_row[patient]

@@ -57,6 +57,7 @@ from imnm_cohort.analysis.course_time import (
     incidence_disclosure,
     months_of,
     place_events,
+    require_columns,
 )
 from imnm_cohort.analysis.intervals import clopper_pearson
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
@@ -578,8 +579,10 @@ def _courses(treatments: pd.DataFrame, course: pd.DataFrame) -> pd.DataFrame:
     """The courses of the analysed patients with ``drug`` (normalised), ``class``,
     ``day_start_date`` and ``day_stop`` (the stop, or the end of follow-up where empty,
     clipped to it)."""
-    wanted = ("patient_id", "drug", "start_date", "stop_date")
-    rows = place_events(treatments[list(wanted)], course, ("start_date", "stop_date"))
+    require_columns(treatments, ("patient_id", "drug", "start_date"), "treatments")
+    frame = treatments[["patient_id", "drug", "start_date"]].copy()
+    frame["stop_date"] = treatments.get("stop_date", pd.NaT)
+    rows = place_events(frame, course, ("start_date", "stop_date"))
     rows["drug"] = drug_names(rows["drug"])
     rows["class"] = rows["drug"].map(_DRUG_CLASS).fillna("other").to_numpy(dtype=object)
     follow = course["followup_days"].to_numpy(dtype=float)[rows["patient"].to_numpy()]
@@ -690,6 +693,7 @@ def treatments(
     Treatments
     """
     options = options or TreatmentOptions()
+    require_columns(patients, ("statin_exposed",), "patients")
     course = course_patients(patients, groups)
     rows = _courses(courses, course)
     agents = _agents(rows, options)

@@ -208,3 +208,12 @@ def test_every_count_is_declared_and_rows_in_any_order_give_the_same_numbers():
     )
     assert shuffled.to_dict() == result.to_dict()
     assert result.method().startswith("Relapse followed the toolkit's convention")
+
+
+def test_empty_event_tables_and_an_empty_cohort_give_zeros():
+    patients, visits, courses = cohort(1, 30)
+    no_visits, no_courses = visits.iloc[:0], courses.iloc[:0]
+    assert find_relapses(patients, no_visits, no_courses).empty
+    result = relapse(patients, no_visits, no_courses, min_count=1)
+    assert all(g.relapses == 0 and g.mcf.estimate[0] == 0 for g in result.groups.values())
+    assert all(g.n == 0 for g in relapse(patients.iloc[:0], visits, courses).groups.values())

@@ -193,3 +193,30 @@ def test_shuffling_rows_changes_no_number():
         courses.iloc[rng.permutation(len(courses))],
     ).to_dict()
     assert shuffled == before
+
+
+def test_a_missing_column_or_a_repeated_patient_is_one_line_of_bad_data():
+    from imnm_cohort.analysis.relapse import relapse
+    from imnm_cohort.analysis.response_course import response_course
+    from imnm_cohort.errors import ExtractError
+
+    patients, courses = tiny()
+    with pytest.raises(ExtractError, match="treatments table: no column 'drug'"):
+        treatments(patients, courses.drop(columns="drug"))
+    with pytest.raises(ExtractError, match="patients table: no column 'statin_exposed'"):
+        treatments(patients.drop(columns="statin_exposed"), courses)
+    with pytest.raises(ExtractError, match="patients table: patient_id is not unique"):
+        treatments(pd.concat([patients, patients.iloc[:1]]), courses)
+    visits = pd.DataFrame({"patient_id": ["A"], "visit_date": [pd.Timestamp("2020-02-01")]})
+    with pytest.raises(ExtractError, match="visits table: no column 'ck'"):
+        relapse(patients, visits, courses)
+    with pytest.raises(ExtractError, match="visits table: no column 'visit_date'"):
+        response_course(patients, visits.drop(columns="visit_date"))
+    # Without stop dates every course runs to the end of observation; without the measures
+    # no TIS is computed, each visit with its reasons.
+    assert treatments(patients, courses.drop(columns="stop_date")).groups["hmgcr"].n == 3
+    scored = response_course(patients, visits).visits
+    # A's only visit (day 31) is outside the baseline window: no baseline, nothing scored.
+    assert (scored["scored"], scored["not_computed"]) == (0, 0)
+    assert response_course(patients, visits.iloc[:0]).groups["hmgcr"].with_baseline == 0
+    assert treatments(patients, courses.iloc[:0]).groups["hmgcr"].agents["0"] == 3
