@@ -49,7 +49,7 @@ from imnm_cohort.analysis.course_time import (
     require_columns,
 )
 from imnm_cohort.analysis.intervals import poisson_exact
-from imnm_cohort.analysis.treatments import _DRUG_CLASS, TreatmentOptions, drug_names
+from imnm_cohort.analysis.treatments import TreatmentOptions, drug_class, drug_names
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
@@ -155,7 +155,7 @@ def _escalations(
     """Escalation events: first starts of new immunotherapies; glucocorticoid increases.
     On a visit's day, an escalation (kind 0) is judged on the visits before it."""
     drug = drug_names(courses["drug"])
-    cls = pd.Series(drug, dtype=object).map(_DRUG_CLASS).fillna("other").to_numpy(dtype=object)
+    cls = drug_class(pd.Series(drug, dtype=object)).to_numpy(dtype=object)
     patient = courses["patient"].to_numpy()
     day = courses["day_start_date"].to_numpy(dtype=float)
     parts = []
