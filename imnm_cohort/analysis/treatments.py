@@ -9,7 +9,7 @@ From one row per course of one drug, per IMNM group:
   patients against the patients of the other groups, by Fisher's exact test (two-sided, as
   R ``fisher.test``; odds ratio the conditional maximum likelihood estimate with its exact
   interval);
-- glucocorticoid monotherapy (a glucocorticoid and no other immunotherapy);
+- glucocorticoid monotherapy (a glucocorticoid and no course of any other class);
 - the time from time zero to second-line therapy with death as a competing event
   (Aalen-Johansen and Gray's test, :mod:`imnm_cohort.analysis.competing`);
 - the use of IVIG and rituximab;
@@ -208,7 +208,8 @@ class GroupTreatments:
         Patients by number of distinct immunotherapies (``0``, ``1``, ``2``, ``3+``).
     two_or_more, glucocorticoid, glucocorticoid_monotherapy, ivig, rituximab : int
         Patients with two or more immunotherapies; with a glucocorticoid; with a
-        glucocorticoid and no immunotherapy; with IVIG; with rituximab.
+        glucocorticoid and no course of another class (plasma exchange and ``other``
+        included); with IVIG; with rituximab.
     percent : dict
         Each of those as a percentage of ``n`` with its Clopper-Pearson interval.
     """
@@ -706,7 +707,9 @@ def treatments(
         return np.bincount(patient[mask], minlength=size) > 0
 
     drug = rows["drug"].to_numpy(dtype=object)
-    gc = patients_with(rows["class"].to_numpy(dtype=object) == "glucocorticoid")
+    classes = rows["class"].to_numpy(dtype=object)
+    gc = patients_with(classes == "glucocorticoid")
+    other_class = patients_with(classes != "glucocorticoid")  # plasma exchange and other too
     ivig, rituximab = patients_with(drug == "ivig"), patients_with(drug == "rituximab")
     label = course["group"].to_numpy(dtype=object)
     by_group: dict[str, GroupTreatments] = {}
@@ -717,7 +720,7 @@ def treatments(
         counts = {
             "two_or_more": int((k >= 2).sum()),
             "glucocorticoid": int(gc[m].sum()),
-            "glucocorticoid_monotherapy": int((gc[m] & (k == 0)).sum()),
+            "glucocorticoid_monotherapy": int((gc[m] & ~other_class[m]).sum()),
             "ivig": int(ivig[m].sum()),
             "rituximab": int(rituximab[m].sum()),
         }

@@ -220,3 +220,22 @@ def test_a_missing_column_or_a_repeated_patient_is_one_line_of_bad_data():
     assert (scored["scored"], scored["not_computed"]) == (0, 0)
     assert response_course(patients, visits.iloc[:0]).groups["hmgcr"].with_baseline == 0
     assert treatments(patients, courses.iloc[:0]).groups["hmgcr"].agents["0"] == 3
+
+
+def test_glucocorticoid_monotherapy_means_no_course_of_another_class():
+    patients, courses = tiny()
+    # D (seronegative) gets prednisone and a plasma exchange: a glucocorticoid, no
+    # immunotherapy counted, but not glucocorticoid alone.
+    extra = pd.DataFrame(
+        {
+            "patient_id": ["D", "D"],
+            "drug": ["prednisone", "plasma_exchange"],
+            "start_date": [ts("2020-01-05"), ts("2020-01-10")],
+            "stop_date": [NaT, ts("2020-01-12")],
+            "dose_mg_per_day": [40.0, None],
+        }
+    )
+    sero = treatments(patients, pd.concat([courses, extra])).groups["seronegative"]
+    assert (sero.agents["0"], sero.glucocorticoid, sero.glucocorticoid_monotherapy) == (1, 1, 0)
+    alone = treatments(patients, pd.concat([courses, extra.iloc[:1]])).groups["seronegative"]
+    assert alone.glucocorticoid_monotherapy == 1
