@@ -430,6 +430,8 @@ def _input_source(extract: Path | str, mapping: Path | None = None) -> Source:
     from imnm_cohort.sources.url import source_from_url
 
     source = source_from_url(extract)
+    if mapping is None and getattr(source, "needs_mapping", False):
+        raise ConfigError(f"{source.name} is an export: name its mapping file (--mapping FILE)")
     return source if mapping is None else MappedSource(source, mapping)
 
 

@@ -298,6 +298,11 @@ class PipelineConfig:
             changes.update(input=None, input_settings=())  # a file replaces another kind
         if mapping is not None:
             read_toml(mapping, "mapping file")
+        elif self.mapping is None and getattr(changes.get("input"), "needs_mapping", False):
+            raise ConfigError(
+                f"--input {changes['input'].name} is an export: name its mapping file "
+                "(--mapping FILE)"
+            )
         if self.is_demo and input_name is not None and new_extract != self.extract:
             label = new_extract.name if new_extract is not None else changes["input"].label
             changes |= {
