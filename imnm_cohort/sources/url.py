@@ -30,7 +30,6 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +55,6 @@ SETTINGS = (
 )
 #: Settings that are numbers (the rest are text).
 _NUMBERS: dict[str, type] = {"timeout": float, "batch_size": int}
-#: The suffixes of files DuckDB queries in place (a path with one is not a database).
-_FILE_SUFFIXES = (".parquet", ".pq", ".csv")
 #: Schemes of ibis backends that are not SQL databases reached by URL.
 _NOT_SQL = ("duckdb", "polars", "pyspark", "datafusion", "flink")
 
@@ -90,7 +87,7 @@ class SourceUrl:
         if self.kind != "duckdb":
             return None
         named = self.settings.get("database")
-        if named is None and str(self.settings.get("table", "")).lower().endswith(_FILE_SUFFIXES):
+        if named is None and _in_place(str(self.settings.get("table", ""))):
             named = self.settings["table"]
         return None if named is None else (base / str(named)).resolve()
 
@@ -185,6 +182,8 @@ def source_from_url(text: str, base: Path | None = None) -> Source:
 
 def _sql_schemes() -> set[str]:
     """The schemes of the SQL databases ibis reaches by URL (its installed backends)."""
+    from importlib.metadata import entry_points
+
     return {e.name for e in entry_points(group="ibis.backends")} - set(_NOT_SQL)
 
 
@@ -212,13 +211,22 @@ def _duckdb(
     path = urllib.parse.unquote(parts.netloc + parts.path if parts.netloc else parts.path[1:])
     if not path:
         return settings  # an in-memory database: a query over files (read_parquet(...))
-    if path.lower().endswith(_FILE_SUFFIXES):
+    if _in_place(path):
         if "table" in settings or "query" in settings:
             raise ConfigError(
                 f"{where}: files queried in place are the table; give no table or query"
             )
         return {**settings, "table": path}
     return {"database": path, **settings}
+
+
+def _in_place(path: str) -> bool:
+    """Whether a path names files DuckDB queries in place (Parquet or CSV), not a database
+    (the file source's suffixes, imported when needed: telling a URL from a path loads
+    no pandas)."""
+    from imnm_cohort.sources.files import CSV_SUFFIXES, PARQUET_SUFFIXES
+
+    return path.lower().endswith((*PARQUET_SUFFIXES, *CSV_SUFFIXES))
 
 
 def _number(where: str, key: str, value: str) -> float | int:
