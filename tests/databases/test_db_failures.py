@@ -106,6 +106,11 @@ def first_run(folder: Path, server: str, table: str = f"{SCHEMA}.patients") -> t
     return published(folder / "out")
 
 
+def named(given: str) -> str:
+    """How messages name the database of a URL."""
+    return f"postgres database {urllib.parse.urlsplit(given).path.lstrip('/')}"
+
+
 def fails_alone(folder: Path, given: str, words: str) -> None:
     """A run on ``given`` fails in one line naming the source and the problem, exit code 1,
     and leaves the output root as it was."""
@@ -113,7 +118,7 @@ def fails_alone(folder: Path, given: str, words: str) -> None:
     code, out, err = run("run", str(pipeline(folder)), "--input", given)
     assert (code, out) == (1, ""), err
     assert err.count("\n") == 1 and words in err, err
-    assert "postgres database registry" in err and PASSWORD not in err, err
+    assert named(given) in err and PASSWORD not in err, err
     assert published(folder / "out") == before
     assert not list((folder / "out").glob(".incomplete-*"))
 
@@ -144,7 +149,8 @@ def admin(cluster: postgres.Cluster | None, pg_url: str, sql: str) -> None:
 
 def test_a_login_revoked_between_two_runs(server, pg_url, pg_cluster, tmp_path):
     first_run(tmp_path, server)
-    user, database = postgres.USER, postgres.DATABASE
+    parts = urllib.parse.urlsplit(server)
+    user, database = parts.username, parts.path.lstrip("/")
     given = url(server, f"{SCHEMA}.patients")
     for revoke, restore in (
         (f"ALTER ROLE {user} NOLOGIN", f"ALTER ROLE {user} LOGIN"),
@@ -242,7 +248,7 @@ def test_the_server_killed_while_the_run_reads(server, pg_url, pg_cluster, tmp_p
             restart(pg_cluster)
     assert seen, "the run's query was not seen waiting"
     assert (code, out) == (1, "") and err.count("\n") == 1, err
-    assert "postgres database registry" in err and "the connection was lost" in err, err
+    assert named(server) in err and "the connection was lost" in err, err
     assert PASSWORD not in err
     assert published(tmp_path / "out") == before
 
@@ -293,7 +299,9 @@ def test_the_password_is_in_no_output_log_or_printed_line(
     logs = list((tmp_path / "out").glob("imnm-cohort-debug-*.log"))
     streams = capfd.readouterr()
     manifest = json.loads((tmp_path / "out" / "latest" / "manifest.json").read_text("utf-8"))
-    assert manifest["config"]["input"]["url"] == server.replace(f"{postgres.USER}@", "")
+    parts = urllib.parse.urlsplit(server)
+    no_user = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    assert manifest["config"]["input"]["url"] == no_user
     assert PASSWORD not in printed + caplog.text + streams.out + streams.err
     found = [str(p) for p, data in every_file(tmp_path) if PASSWORD.encode() in data]
     assert not found and logs
