@@ -38,13 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.analysis.competing import (
-    COMPETING,
-    EVENT,
-    GrayTest,
-    cumulative_incidence,
-    gray_test,
-)
+from imnm_cohort.analysis.competing import COMPETING, EVENT, GrayTest
 from imnm_cohort.analysis.course import (
     DEFAULT_BINS_MONTHS,
     BinnedSeries,
@@ -52,12 +46,10 @@ from imnm_cohort.analysis.course import (
     course_patients,
     course_visits,
 )
+from imnm_cohort.analysis.course_time import DEFAULT_CK_ULN, IncidenceAt, incidence_by_group
 from imnm_cohort.analysis.mixed import GrowthModel, fit_growth_model
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
-
-#: The ULN where a visit gives none (contract section 6).
-DEFAULT_CK_ULN = 200.0
 
 
 class NotAtRisk(StrEnum):
@@ -112,58 +104,25 @@ class CkCourseOptions:
 
 
 @dataclass(frozen=True)
-class IncidenceAt:
-    """The cumulative incidence at one time, with its pointwise interval (log-log)."""
-
-    months: float
-    estimate: float
-    ci: tuple[float, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form for JSON."""
-        return {"months": self.months, "estimate": self.estimate, "ci": list(self.ci)}
-
-
-@dataclass(frozen=True)
-class GroupNormalisation:
-    """One group's time to a normal CK.
+class CkNormalisation:
+    """Time from time zero to the first CK <= ULN by group, death competing.
 
     Attributes
     ----------
-    patients : int
-        Patients at risk (raised CK at baseline).
-    normalised, died_first, censored : int
-        Patients with a normal CK; who died before one; censored (all patients).
-    not_at_risk : Mapping[str, int]
-        Patients of the group left out, by :class:`NotAtRisk` code.
-    cumulative_incidence : tuple of IncidenceAt
-        Empty for a group without patients at risk.
+    groups : Mapping[str, IncidenceAt]
+        Per group, the patients at risk (``n``), those with a normal CK (``events``), those
+        who died before one (``competing``) and the cumulative incidence at
+        ``times_months`` (:func:`~imnm_cohort.analysis.course_time.incidence_by_group`:
+        None past the group's last observed time).
+    not_at_risk : Mapping[str, Mapping[str, int]]
+        Per group, the patients left out by :class:`NotAtRisk` code.
+    test : GrayTest
+    times_months : tuple of float
+    baseline_window_days : int
     """
 
-    patients: int
-    normalised: int
-    died_first: int
-    censored: int
-    not_at_risk: Mapping[str, int]
-    cumulative_incidence: tuple[IncidenceAt, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form for JSON."""
-        return {
-            "patients": self.patients,
-            "normalised": self.normalised,
-            "died_first": self.died_first,
-            "censored": self.censored,
-            "not_at_risk": dict(self.not_at_risk),
-            "cumulative_incidence": [c.to_dict() for c in self.cumulative_incidence],
-        }
-
-
-@dataclass(frozen=True)
-class CkNormalisation:
-    """Time from time zero to the first CK <= ULN by group, death competing."""
-
-    groups: Mapping[str, GroupNormalisation]
+    groups: Mapping[str, IncidenceAt]
+    not_at_risk: Mapping[str, Mapping[str, int]]
     test: GrayTest
     times_months: tuple[float, ...]
     baseline_window_days: int
@@ -173,7 +132,10 @@ class CkNormalisation:
         return {
             "baseline_window_days": self.baseline_window_days,
             "times_months": list(self.times_months),
-            "groups": {g: r.to_dict() for g, r in self.groups.items()},
+            "groups": {
+                g: {**r.to_dict(), "not_at_risk": dict(self.not_at_risk[g])}
+                for g, r in self.groups.items()
+            },
             "test": self.test.to_dict(),
         }
 
@@ -302,40 +264,26 @@ def ck_normalisation(
     options = options or CkCourseOptions()
     times = ck_normalisation_times(patients, visits, options, groups)
     risk = times[times["at_risk"]]
-    result = {}
-    for g in groups:
-        mine = times[times["group"] == g]
-        at = mine[mine["at_risk"]]
-        event = at["event"].to_numpy()
-        reasons = mine["reason"].dropna().value_counts()
-        curve: tuple[IncidenceAt, ...] = ()
-        if len(at):
-            ci = cumulative_incidence(at["time_months"].to_numpy(dtype=float), event, options.alpha)
-            est, _ = ci.at(np.asarray(options.times_months))
-            lo, hi = ci.confidence_interval(np.asarray(options.times_months))
-            curve = tuple(
-                IncidenceAt(float(m), float(e), (float(a), float(b)))
-                for m, e, a, b in zip(options.times_months, est, lo, hi, strict=True)
-            )
-        result[g] = GroupNormalisation(
-            patients=len(at),
-            normalised=int((event == EVENT).sum()),
-            died_first=int((event == COMPETING).sum()),
-            censored=int((event == 0).sum()),
-            not_at_risk=MappingProxyType(
-                {r.value: int(reasons.get(r.value, 0)) for r in NotAtRisk}
-            ),
-            cumulative_incidence=curve,
-        )
-    present = risk["group"].isin([g for g in groups if result[g].patients > 0])
-    risk = risk[present]
-    test = gray_test(
+    incidence, test = incidence_by_group(
         risk["time_months"].to_numpy(dtype=float),
         risk["event"].to_numpy(),
         risk["group"].to_numpy(dtype=object),
+        groups,
+        options.times_months,
+        options.alpha,
     )
+    not_at_risk = {}
+    for g in groups:
+        reasons = times.loc[times["group"] == g, "reason"].dropna().value_counts()
+        not_at_risk[g] = MappingProxyType(
+            {r.value: int(reasons.get(r.value, 0)) for r in NotAtRisk}
+        )
     return CkNormalisation(
-        MappingProxyType(result), test, tuple(options.times_months), options.baseline_window_days
+        MappingProxyType(incidence),
+        MappingProxyType(not_at_risk),
+        test,
+        tuple(options.times_months),
+        options.baseline_window_days,
     )
 
 

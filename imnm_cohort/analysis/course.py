@@ -2,7 +2,9 @@
 series per time bin.
 
 Time zero is the diagnosis date; where a patient's is empty it is the onset date (required
-by the patient table), and the results count how many patients that concerns. The visits
+by the patient table), and the results count how many patients that concerns
+(:mod:`imnm_cohort.analysis.course_time`, shared with the other analyses of the event
+tables). The visits
 of the course analyses are those of a patient of the groups analysed, on or after time zero
 and no later than the end of observation (death, else last follow-up), in years since time
 zero.
@@ -26,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imnm_cohort.classify.derived import end_of_observation
+from imnm_cohort.analysis import course_time
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
-from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, GROUP_COLUMN, days_between
+from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, days_between
 
 #: The bins of time since time zero of the series, in months (edges; each bin [a, b)).
 DEFAULT_BINS_MONTHS: tuple[float, ...] = (0.0, 3.0, 6.0, 12.0, 18.0, 24.0, 36.0)
@@ -37,41 +39,33 @@ DEFAULT_BINS_MONTHS: tuple[float, ...] = (0.0, 3.0, 6.0, 12.0, 18.0, 24.0, 36.0)
 STATISTICS = ("mean", "median")
 
 
-def time_zero(patients: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Each patient's time zero and where it comes from.
-
-    Returns
-    -------
-    (dates, from_onset) : tuple of pandas.Series
-        The diagnosis date, else the onset date; and True where the onset date stood in.
-    """
-    onset = patients["onset_date"]
-    if "diagnosis_date" not in patients:
-        return onset, pd.Series(True, index=patients.index)
-    diagnosis = patients["diagnosis_date"]
-    from_onset = diagnosis.isna() & onset.notna()
-    return diagnosis.where(diagnosis.notna(), onset), from_onset
-
-
 def course_patients(patients: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
-    """The patients of ``groups`` in patient order, with ``group``, ``time_zero``,
-    ``from_onset``, ``end`` (end of observation), ``died`` and ``follow_up_days`` (days
-    from time zero to the end of observation; missing without a time zero)."""
-    frame = patients[patients[GROUP_COLUMN].astype("string").isin(list(groups)).fillna(False)]
-    frame = frame.sort_values("patient_id", kind="stable")
-    t0, from_onset = time_zero(frame)
-    end = end_of_observation(frame)
+    """The patients of ``groups`` in patient order, from
+    :func:`~imnm_cohort.analysis.course_time.course_patients` (the one home of time zero and
+    follow-up), with ``patient_id``, ``group``, ``time_zero``, ``from_onset``, ``end`` (end
+    of observation; missing without follow-up from time zero), ``died`` and
+    ``follow_up_days`` (missing without follow-up).
+
+    Raises
+    ------
+    ExtractError
+        A column missing, or a patient_id given twice (one line, exit code 1).
+    """
+    course = course_time.course_patients(patients, groups)
+    follow = course["followup_days"].to_numpy(dtype=float)
+    t0 = course["time_zero"].to_numpy(dtype="datetime64[ns]")
+    end = t0 + pd.to_timedelta(np.nan_to_num(follow), unit="D").to_numpy()
     return pd.DataFrame(
         {
-            "patient_id": frame["patient_id"].astype("string").to_numpy(),
-            "group": frame[GROUP_COLUMN].astype("string").to_numpy(),
-            "time_zero": t0.to_numpy(dtype="datetime64[ns]"),
-            "from_onset": from_onset.to_numpy(dtype=bool),
-            "end": end.to_numpy(dtype="datetime64[ns]"),
-            "died": frame["death_date"].notna().to_numpy(dtype=bool),
-            "follow_up_days": days_between(end, t0).to_numpy(dtype=float),
+            "patient_id": pd.array(course.index.to_numpy(), dtype="string"),
+            "group": pd.array(course["group"].to_numpy(), dtype="string"),
+            "time_zero": t0,
+            "from_onset": (course["time_zero_from"] == "onset").to_numpy(dtype=bool),
+            "end": np.where(np.isfinite(follow), end, np.datetime64("NaT")),
+            "died": course["died"].to_numpy(dtype=bool),
+            "follow_up_days": follow,
         }
-    ).reset_index(drop=True)
+    )
 
 
 def course_visits(

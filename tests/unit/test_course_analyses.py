@@ -22,7 +22,7 @@ from imnm_cohort.analysis.ck_course import (
     ck_normalisation,
     ck_normalisation_times,
 )
-from imnm_cohort.analysis.course import binned_series, time_zero
+from imnm_cohort.analysis.course import binned_series, course_patients
 from imnm_cohort.analysis.mixed import MIN_PATIENTS, ModelReason, fit_growth_model
 from imnm_cohort.analysis.strength import StrengthOptions, strength_course
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
@@ -76,10 +76,19 @@ def small_cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_time_zero_is_the_diagnosis_date_else_the_onset_date():
-    p = _patients([{"patient_id": "A"}, {"patient_id": "B", "diagnosis_date": None}])
-    dates, from_onset = time_zero(p)
-    assert dates.tolist() == [pd.Timestamp(DIAGNOSIS), pd.Timestamp("2019-10-01")]
-    assert from_onset.tolist() == [False, True]
+    p = _patients(
+        [
+            {"patient_id": "B", "diagnosis_date": None},
+            {"patient_id": "A"},
+            {"patient_id": "C", "last_followup_date": "2019-12-01"},
+        ]
+    )
+    people = course_patients(p, GROUPS)
+    assert people["patient_id"].tolist() == ["A", "B", "C"]
+    assert people["time_zero"].tolist()[:2] == [pd.Timestamp(DIAGNOSIS), pd.Timestamp("2019-10-01")]
+    assert people["from_onset"].tolist() == [False, True, False]
+    assert people["end"].tolist()[:2] == [pd.Timestamp("2021-12-31")] * 2
+    assert pd.isna(people["end"].iloc[2]) and np.isnan(people["follow_up_days"].iloc[2])
 
 
 # Time to a normal CK
@@ -135,17 +144,22 @@ def test_time_to_a_normal_ck_worked_by_hand():
     assert times.loc["G", ["event", "time_months"]].tolist() == [0, pytest.approx(60 / 30.4375)]
     assert not times.loc[["B", "C"], "at_risk"].any()
 
-    result = ck_normalisation(patients, visits).groups["hmgcr"]
-    assert (result.patients, result.normalised, result.died_first, result.censored) == (5, 2, 1, 2)
-    assert dict(result.not_at_risk) == {
+    normalisation = ck_normalisation(patients, visits)
+    result = normalisation.groups["hmgcr"]
+    assert (result.n, result.events, result.competing) == (5, 2, 1)  # 2 censored
+    assert dict(normalisation.not_at_risk["hmgcr"]) == {
         "no_baseline_ck": 1,
         "ck_normal_at_baseline": 1,
         "no_follow_up_after_time_zero": 0,
     }
     # E normal at day 5 among 5 at risk (1/5); G censored at day 60; A normal at day 91
     # among A, D and F: 1/5 + (4/5)(1/3); D's death on day 181 adds nothing to it.
-    at6 = result.cumulative_incidence[0]
-    assert (at6.months, at6.estimate) == (6.0, pytest.approx(0.2 + 0.8 / 3))
+    assert result.months[0] == 6.0
+    assert result.estimate[0] == pytest.approx(0.2 + 0.8 / 3)
+    # F, followed to 2021-12-31, keeps the curve estimated at 24 months.
+    assert result.estimate[2] == pytest.approx(0.2 + 0.8 / 3)
+    text = json.dumps(normalisation.to_dict())
+    assert '"not_at_risk"' in text and '"at_months"' in text
 
 
 def test_a_wider_baseline_window_takes_an_earlier_ck():
@@ -430,7 +444,7 @@ def test_no_visits_and_no_patients_give_reasons_not_errors():
         assert ck.model.reason == strength.model.reason == ModelReason.TOO_FEW_PATIENTS
         assert ck.model.visits == strength.model.visits == 0
         assert ck.normalisation.test.statistic is None
-        assert ck.normalisation.groups["hmgcr"].not_at_risk["no_baseline_ck"] == 1
+        assert ck.normalisation.not_at_risk["hmgcr"]["no_baseline_ck"] == 1
         assert strength.full_strength["12"]["hmgcr"].to_dict()["proportion"] is None
         assert all(b.patients == 0 for b in ck.series.groups["srp"])
     nobody = _patients([{"patient_id": "A", "imnm_group": "not_imnm"}])
