@@ -46,8 +46,14 @@ from imnm_cohort.analysis.course import (
     course_patients,
     course_visits,
 )
-from imnm_cohort.analysis.course_time import DEFAULT_CK_ULN, IncidenceAt, incidence_by_group
+from imnm_cohort.analysis.course_time import (
+    DEFAULT_CK_ULN,
+    IncidenceAt,
+    incidence_by_group,
+    incidence_disclosure,
+)
 from imnm_cohort.analysis.mixed import GrowthModel, fit_growth_model
+from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
 
@@ -131,7 +137,7 @@ class CkNormalisation:
         """Plain-dict form for JSON."""
         return {
             "baseline_window_days": self.baseline_window_days,
-            "times_months": list(self.times_months),
+            "times_months": [float(m) for m in self.times_months],
             "groups": {
                 g: {**r.to_dict(), "not_at_risk": dict(self.not_at_risk[g])}
                 for g, r in self.groups.items()
@@ -175,6 +181,30 @@ class CkCourse:
             "model": self.model.to_dict(),
             "series": self.series.to_dict(),
         }
+
+    def disclosure(self) -> Declaration:
+        """Paths relative to :meth:`to_dict`: the patients, the curves by group with Gray's
+        test (:func:`~imnm_cohort.analysis.course_time.incidence_disclosure`), the patients
+        not at risk by reason, the model's and the series' counts."""
+        n = self.normalisation
+        not_at_risk = [
+            Count(("normalisation", "groups", g, "not_at_risk", r))
+            for g in n.groups
+            for r in n.not_at_risk[g]
+        ]
+        return combine(
+            [
+                Declaration(
+                    counts=(Count(("patients",)), Count(("time_zero_from_onset",)), *not_at_risk),
+                    cleared=(("normalisation", "baseline_window_days"),),
+                ),
+                incidence_disclosure(
+                    dict(n.groups), ("normalisation", "test"), ("normalisation", "groups")
+                ),
+                self.model.disclosure().under("model"),
+                self.series.disclosure().under("series"),
+            ]
+        )
 
     def method(self) -> str:
         """A sentence for the methods."""

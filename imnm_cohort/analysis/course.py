@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis import course_time
+from imnm_cohort.disclosure.declarations import Count, Declaration
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, DAYS_PER_YEAR, days_between
 
@@ -153,6 +154,17 @@ class BinnedSeries:
         """The bins' names, such as ``0-3`` (months)."""
         e = self.bins_months
         return tuple(f"{_num(a)}-{_num(b)}" for a, b in pairwise(e))
+
+    def disclosure(self) -> Declaration:
+        """Paths relative to :meth:`to_dict`: each bin's patients (its value and interval
+        describe them) and visits (rows); ``min_count`` is a setting."""
+        counts = []
+        for g in self.groups:
+            for label in self.labels:
+                at = ("groups", g, label)
+                counts.append(Count((*at, "patients"), describes=((*at, "estimate"), (*at, "ci"))))
+                counts.append(Count((*at, "visits")))
+        return Declaration(counts=tuple(counts), cleared=(("min_count",),))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON: per group, per bin (no identifier, no date)."""

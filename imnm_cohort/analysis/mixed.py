@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis import reml
+from imnm_cohort.disclosure.declarations import Count, Declaration
 
 #: A group enters the model only with at least this many patients seen at two or more
 #: distinct times: fewer cannot separate a patient's own slope from the group's. It is a
@@ -218,6 +219,19 @@ class GrowthModel:
             if t.name == name:
                 return t
         raise KeyError(name)
+
+    def disclosure(self) -> Declaration:
+        """Paths relative to :meth:`to_dict`: each group's patients and visits (rows); a
+        group's slope describes its patients, and the fixed and random effects depend on
+        every group's."""
+        model = (("fixed_effects",), ("random_effects",))
+        counts = []
+        for g in self.groups:
+            counts.append(
+                Count(("groups", g, "patients"), describes=(("slopes", g),), dependents=model)
+            )
+            counts.append(Count(("groups", g, "visits"), dependents=model))
+        return Declaration(counts=tuple(counts))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON (no identifier, no date)."""

@@ -47,6 +47,13 @@ from imnm_cohort.analysis.course import (
 )
 from imnm_cohort.analysis.intervals import clopper_pearson
 from imnm_cohort.analysis.mixed import GrowthModel, fit_growth_model
+from imnm_cohort.disclosure.declarations import (
+    Count,
+    Declaration,
+    Margin,
+    Share,
+    combine,
+)
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
 
@@ -130,6 +137,31 @@ class FullStrength:
     died_before: int
     visits_in_window: int
 
+    def disclosure(self, key: str) -> Declaration:
+        """Paths relative to :meth:`to_dict`: ``patients`` (the same number at every
+        landmark: ``key``) = ``assessed`` + ``not_assessed``; ``full`` gives back the
+        proportion; ``died_before`` is among ``not_assessed``; visits are rows."""
+        return Declaration(
+            counts=(
+                Count(("patients",), key),
+                Count(("assessed",), describes=(("proportion",), ("ci",))),
+                Count(("full",), reveals=(("proportion",), ("ci",))),
+                Count(("not_assessed",)),
+                Count(("died_before",)),
+                Count(("visits_in_window",)),
+            ),
+            margins=(
+                Margin((("assessed",), ("not_assessed",)), ("patients",)),
+                Margin((("full",),), ("assessed",), rest=self.assessed - self.full),
+                Margin(
+                    (("died_before",),),
+                    ("not_assessed",),
+                    rest=self.not_assessed - self.died_before,
+                ),
+            ),
+            shares=(Share(("proportion",), ("full",), ("assessed",), scale=1.0),),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON."""
         return {
@@ -177,8 +209,8 @@ class StrengthCourse:
             "patients": self.patients,
             "time_zero": "diagnosis, else onset",
             "time_zero_from_onset": self.time_zero_from_onset,
-            "full_percent": o.full_percent,
-            "window_months": o.window_months,
+            "full_percent": float(o.full_percent),
+            "window_months": float(o.window_months),
             "full_strength": {
                 landmark: {g: r.to_dict() for g, r in by_group.items()}
                 for landmark, by_group in self.full_strength.items()
@@ -186,6 +218,22 @@ class StrengthCourse:
             "model": self.model.to_dict(),
             "series": self.series.to_dict(),
         }
+
+    def disclosure(self) -> Declaration:
+        """Paths relative to :meth:`to_dict`: the patients, full strength at each landmark
+        by group (:meth:`FullStrength.disclosure`), the model's and the series' counts."""
+        return combine(
+            [
+                Declaration(counts=(Count(("patients",)), Count(("time_zero_from_onset",)))),
+                *(
+                    r.disclosure(f"strength_patients:{g}").under("full_strength", landmark, g)
+                    for landmark, by_group in self.full_strength.items()
+                    for g, r in by_group.items()
+                ),
+                self.model.disclosure().under("model"),
+                self.series.disclosure().under("series"),
+            ]
+        )
 
     def method(self) -> str:
         """A sentence for the methods."""

@@ -449,3 +449,26 @@ def test_no_visits_and_no_patients_give_reasons_not_errors():
         assert all(b.patients == 0 for b in ck.series.groups["srp"])
     nobody = _patients([{"patient_id": "A", "imnm_group": "not_imnm"}])
     assert ck_course(nobody, _visits([])).patients == 0
+
+
+def test_every_count_is_declared_for_disclosure(results):
+    from imnm_cohort.disclosure.suppression import suppress
+
+    _, ck, strength = results
+    for result in (ck, strength):
+        out = suppress(result.to_dict(), result.disclosure(), DEFAULT_MIN_COUNT)
+        assert out.undeclared == ()
+    # A landmark's group with 1 to 4 patients at full strength is withheld, with its
+    # proportion.
+    out = suppress(strength.to_dict(), strength.disclosure(), DEFAULT_MIN_COUNT)
+    small = [
+        (landmark, g)
+        for landmark, by_group in strength.full_strength.items()
+        for g, r in by_group.items()
+        if 0 < r.full < DEFAULT_MIN_COUNT
+    ]
+    assert small
+    for landmark, g in small:
+        shown = out.data["full_strength"][landmark][g]
+        assert shown["full"] != strength.full_strength[landmark][g].full
+        assert shown["proportion"] != strength.full_strength[landmark][g].proportion
