@@ -48,6 +48,7 @@ from imnm_cohort.analysis.course import (
 )
 from imnm_cohort.analysis.course_time import (
     DEFAULT_CK_ULN,
+    INCIDENCE_SCHEMA,
     IncidenceAt,
     incidence_by_group,
     incidence_disclosure,
@@ -180,6 +181,49 @@ class CkCourse:
             "normalisation": self.normalisation.to_dict(),
             "model": self.model.to_dict(),
             "series": self.series.to_dict(),
+        }
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (``$defs`` of the summary's root)."""
+        count = {"$ref": "#/$defs/count"}
+        group = {
+            **INCIDENCE_SCHEMA,
+            "properties": {
+                **INCIDENCE_SCHEMA["properties"],
+                "not_at_risk": {"type": "object", "additionalProperties": count},
+            },
+        }
+        return {
+            "type": "object",
+            "description": (
+                "The CK course by group: time from diagnosis to the first CK <= ULN (death "
+                "competing) and log10(CK/ULN) over time (a linear mixed model, a series)."
+            ),
+            "required": ["patients", "normalisation", "model", "series"],
+            "properties": {
+                "patients": count,
+                "time_zero": {"type": "string"},
+                "time_zero_from_onset": count,
+                "normalisation": {
+                    "type": "object",
+                    "properties": {
+                        "baseline_window_days": {"type": "integer"},
+                        "times_months": {"type": "array", "items": {"type": "number"}},
+                        "groups": {"type": "object", "additionalProperties": group},
+                        "test": {
+                            "type": "object",
+                            "properties": {
+                                "statistic": {"$ref": "#/$defs/number"},
+                                "p_value": {"$ref": "#/$defs/pValue"},
+                                "df": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
+                "model": GrowthModel.json_schema(),
+                "series": BinnedSeries.json_schema(),
+            },
         }
 
     def disclosure(self) -> Declaration:

@@ -155,6 +155,38 @@ class BinnedSeries:
         e = self.bins_months
         return tuple(f"{_num(a)}-{_num(b)}" for a, b in pairwise(e))
 
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (``$defs`` of the summary's root)."""
+        one_bin = {
+            "type": "object",
+            "properties": {
+                "patients": {"$ref": "#/$defs/count"},
+                "visits": {"$ref": "#/$defs/count"},
+                "estimate": {"$ref": "#/$defs/number"},
+                "ci": {"$ref": "#/$defs/interval"},
+                "withheld": {"type": "boolean"},
+            },
+        }
+        return {
+            "type": "object",
+            "description": (
+                "Group means or medians per bin of months since time zero, over patients; "
+                "no value where fewer than min_count patients contribute."
+            ),
+            "required": ["measure", "statistic", "bins_months", "groups"],
+            "properties": {
+                "measure": {"type": "string"},
+                "statistic": {"enum": list(STATISTICS)},
+                "bins_months": {"type": "array", "items": {"type": "string"}},
+                "min_count": {"type": "integer"},
+                "groups": {
+                    "type": "object",
+                    "additionalProperties": {"type": "object", "additionalProperties": one_bin},
+                },
+            },
+        }
+
     def disclosure(self) -> Declaration:
         """Paths relative to :meth:`to_dict`: each bin's patients (its value and interval
         describe them) and visits (rows); ``min_count`` is a setting."""

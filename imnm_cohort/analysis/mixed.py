@@ -220,6 +220,53 @@ class GrowthModel:
                 return t
         raise KeyError(name)
 
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (``$defs`` of the summary's root)."""
+        term = {
+            "type": "object",
+            "properties": {
+                "estimate": {"$ref": "#/$defs/number"},
+                "se": {"$ref": "#/$defs/number"},
+                "ci": {"$ref": "#/$defs/interval"},
+                "reason": {"type": ["string", "null"]},
+            },
+        }
+        return {
+            "type": "object",
+            "description": (
+                "A linear mixed model, group x time with a random intercept and slope per "
+                "patient (REML): each group's slope per unit of time and the fixed effects."
+            ),
+            "required": ["outcome", "time_unit", "groups", "slopes", "fixed_effects", "reason"],
+            "properties": {
+                "outcome": {"type": "string"},
+                "time_unit": {"type": "string"},
+                "method": {"const": "REML"},
+                "alpha": {"type": "number"},
+                "groups": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "patients": {"$ref": "#/$defs/count"},
+                            "visits": {"$ref": "#/$defs/count"},
+                            "in_model": {"type": "boolean"},
+                        },
+                    },
+                },
+                "slopes": {"type": "object", "additionalProperties": term},
+                "fixed_effects": {"type": "object", "additionalProperties": term},
+                "random_effects": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "#/$defs/number"},
+                },
+                "boundary": {"type": "boolean"},
+                "reason": {"enum": [None, *(r.value for r in ModelReason)]},
+                "reason_words": {"type": ["string", "null"]},
+            },
+        }
+
     def disclosure(self) -> Declaration:
         """Paths relative to :meth:`to_dict`: each group's patients and visits (rows); a
         group's slope describes its patients, and the fixed and random effects depend on

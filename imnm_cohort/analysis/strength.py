@@ -219,6 +219,51 @@ class StrengthCourse:
             "series": self.series.to_dict(),
         }
 
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (``$defs`` of the summary's root)."""
+        count = {"$ref": "#/$defs/count"}
+        full = {
+            "type": "object",
+            "properties": {
+                **{
+                    k: count
+                    for k in (
+                        "patients",
+                        "assessed",
+                        "full",
+                        "not_assessed",
+                        "died_before",
+                        "visits_in_window",
+                    )
+                },
+                "proportion": {"$ref": "#/$defs/number"},
+                "ci": {"$ref": "#/$defs/interval"},
+            },
+        }
+        return {
+            "type": "object",
+            "description": (
+                "Strength by group: MMT as a percentage of its scale over time (a linear "
+                "mixed model, a series) and the proportion at full strength at landmarks "
+                "(months since diagnosis)."
+            ),
+            "required": ["patients", "full_strength", "model", "series"],
+            "properties": {
+                "patients": count,
+                "time_zero": {"type": "string"},
+                "time_zero_from_onset": count,
+                "full_percent": {"type": "number"},
+                "window_months": {"type": "number"},
+                "full_strength": {
+                    "type": "object",
+                    "additionalProperties": {"type": "object", "additionalProperties": full},
+                },
+                "model": GrowthModel.json_schema(),
+                "series": BinnedSeries.json_schema(),
+            },
+        }
+
     def disclosure(self) -> Declaration:
         """Paths relative to :meth:`to_dict`: the patients, full strength at each landmark
         by group (:meth:`FullStrength.disclosure`), the model's and the series' counts."""

@@ -472,3 +472,16 @@ def test_every_count_is_declared_for_disclosure(results):
         shown = out.data["full_strength"][landmark][g]
         assert shown["full"] != strength.full_strength[landmark][g].full
         assert shown["proportion"] != strength.full_strength[landmark][g].proportion
+
+
+def test_the_results_and_their_disclosed_form_follow_their_json_schema(results):
+    jsonschema = pytest.importorskip("jsonschema")
+    from imnm_cohort.analysis.schema import VALUE_DEFS
+    from imnm_cohort.disclosure.suppression import suppress
+
+    _, ck, strength = results
+    for result in (ck, strength):
+        schema = {**result.json_schema(), "$defs": VALUE_DEFS}
+        jsonschema.validate(json.loads(_dumps(result)), schema)
+        shown = suppress(result.to_dict(), result.disclosure(), DEFAULT_MIN_COUNT).data
+        jsonschema.validate(json.loads(json.dumps(shown)), schema)
