@@ -463,7 +463,10 @@ class _Failure:
 def _reml(frame: pd.DataFrame, x: np.ndarray) -> _Fit | _Failure:
     """Fit by REML: the fixed effects, their covariance, the random effects and whether the
     fit is singular; or why there is no fit."""
-    from statsmodels.regression.mixed_linear_model import MixedLM
+    try:
+        from statsmodels.regression.mixed_linear_model import MixedLM
+    except ImportError:
+        return _Failure(ModelReason.NOT_FITTED, "statsmodels is not installed")
 
     y = frame["y"].to_numpy(dtype=float)
     t = frame["time"].to_numpy(dtype=float)

@@ -485,3 +485,12 @@ def test_the_results_and_their_disclosed_form_follow_their_json_schema(results):
         jsonschema.validate(json.loads(_dumps(result)), schema)
         shown = suppress(result.to_dict(), result.disclosure(), DEFAULT_MIN_COUNT).data
         jsonschema.validate(json.loads(json.dumps(shown)), schema)
+
+
+def test_without_statsmodels_a_model_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "statsmodels.regression.mixed_linear_model", None)
+    model = fit_growth_model(_lines(6, 0.3), outcome="y")
+    assert model.reason == ModelReason.NOT_FITTED
+    assert model.reason_words == "the model could not be fitted (statsmodels is not installed)"
