@@ -77,7 +77,14 @@ def course_visits(
 ) -> pd.DataFrame:
     """The visits of ``people`` (from :func:`course_patients`) from ``earliest_days``
     (0: time zero) to the end of observation, with ``group``, ``days`` and ``years`` since
-    time zero and ``columns`` of the visit, sorted by patient, date and ``columns``."""
+    time zero and ``columns`` of the visit, sorted by patient, date and ``columns``.
+
+    Raises
+    ------
+    ExtractError
+        The visits table lacks a column read (one line, exit code 1).
+    """
+    course_time.require_columns(visits, ["patient_id", "visit_date", *columns], "visits")
     v = visits[["patient_id", "visit_date", *columns]].copy()
     v["patient_id"] = v["patient_id"].astype("string")
     v = v.merge(people[["patient_id", "group", "time_zero", "end"]], on="patient_id")

@@ -494,3 +494,13 @@ def test_without_statsmodels_a_model_says_so(monkeypatch):
     model = fit_growth_model(_lines(6, 0.3), outcome="y")
     assert model.reason == ModelReason.NOT_FITTED
     assert model.reason_words == "the model could not be fitted (statsmodels is not installed)"
+
+
+def test_a_missing_column_is_one_line_of_bad_data():
+    from imnm_cohort.errors import ExtractError
+
+    patients = _patients([{"patient_id": "A"}])
+    with pytest.raises(ExtractError, match="visits table: no column 'mmt_max'"):
+        strength_course(patients, _visits([]).drop(columns="mmt_max"))
+    with pytest.raises(ExtractError, match="patients table: no column 'death_date'"):
+        ck_course(patients.drop(columns="death_date"), _visits([]))
