@@ -38,7 +38,6 @@ J Stat Softw 2015;67(1):1-48.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -357,9 +356,14 @@ def fit_growth_model(
     if np.ptp(frame["y"].to_numpy(dtype=float)) == 0:
         return empty(ModelReason.NO_VARIATION)
     x, term_names = _design(frame, in_model)
-    fit = _reml(frame, x)
-    if isinstance(fit, _Failure):
-        return empty(fit.reason, fit.error)
+    fit = reml.fit(
+        x,
+        frame["y"].to_numpy(dtype=float),
+        frame["time"].to_numpy(dtype=float),
+        pd.factorize(frame["subject"])[0],
+    )
+    if isinstance(fit, reml.Failure):
+        return empty(ModelReason(fit.reason), fit.error)
     beta, cov_beta = fit.beta, fit.cov_beta
     z = _z(alpha)
     fixed = tuple(_term(n, beta[i], cov_beta[i, i], z) for i, n in enumerate(term_names))
@@ -444,107 +448,3 @@ def _design(frame: pd.DataFrame, in_model: Sequence[str]) -> tuple[np.ndarray, l
         *(f"{TIME}:group_{n}" for n in others),
     ]
     return np.column_stack(columns), names
-
-
-@dataclass(frozen=True)
-class _Fit:
-    beta: np.ndarray
-    cov_beta: np.ndarray
-    random_effects: dict[str, float | None]
-    boundary: bool
-
-
-@dataclass(frozen=True)
-class _Failure:
-    reason: ModelReason
-    error: BaseException | str | None = None
-
-
-def _reml(frame: pd.DataFrame, x: np.ndarray) -> _Fit | _Failure:
-    """Fit by REML: the fixed effects, their covariance, the random effects and whether the
-    fit is singular; or why there is no fit."""
-    try:
-        from statsmodels.regression.mixed_linear_model import MixedLM
-    except ImportError:
-        return _Failure(ModelReason.NOT_FITTED, "statsmodels is not installed")
-
-    y = frame["y"].to_numpy(dtype=float)
-    t = frame["time"].to_numpy(dtype=float)
-    subject = pd.factorize(frame["subject"])[0]
-    z = np.column_stack([np.ones_like(t), t])
-    try:
-        model = MixedLM(y, x, groups=subject, exog_re=z)
-    except (np.linalg.LinAlgError, ValueError) as error:
-        return _Failure(ModelReason.NOT_FITTED, error)
-
-    first = _attempt(model, ["lbfgs"])
-    attempts = [first]
-    if not first.converged:
-        attempts += [_attempt(model, [m]) for m in _FALLBACKS]
-    converged = [a for a in attempts if a.converged]
-    if not converged:
-        errors = [a.error for a in attempts if a.error is not None]
-        return _Failure(
-            ModelReason.NOT_FITTED if len(errors) == len(attempts) else ModelReason.NOT_CONVERGED,
-            errors[-1] if errors else next((a.message for a in attempts if a.message), None),
-        )
-    best = max(converged, key=lambda a: a.llf).result
-    scale = float(best.scale)
-    start = np.asarray(best.cov_re, dtype=float) / scale
-    if not (np.isfinite(scale) and scale > 0 and np.isfinite(start).all()):
-        return _Failure(ModelReason.NOT_FITTED, "a variance is not finite")
-    cp = reml.cross_products(x, y, z, subject)
-    try:
-        theta, _ = reml.minimise_deviance(cp, start)
-        psi = reml.relative_covariance(theta)
-        scale = reml.residual_variance(cp, psi)
-        g = scale * psi
-        beta, cov_beta = reml.generalised_least_squares(cp, g, scale)
-    except (np.linalg.LinAlgError, ValueError) as error:
-        return _Failure(ModelReason.NOT_FITTED, error)
-    if not (np.isfinite(cov_beta).all() and np.isfinite(beta).all() and scale > 0):
-        return _Failure(ModelReason.NOT_FITTED, "the covariance of the fixed effects is not finite")
-    sd = np.sqrt(np.clip(np.diag(g), 0.0, None))
-    corr = float(g[0, 1] / (sd[0] * sd[1])) if sd[0] > 0 and sd[1] > 0 else float("nan")
-    # lme4's isSingular(): a diagonal element of the relative Cholesky factor below 1e-4.
-    singular = bool(min(theta[0], theta[2]) < 1e-4)
-    random_effects: dict[str, float | None] = {
-        "sd_intercept": float(sd[0]),
-        "sd_slope": float(sd[1]),
-        "correlation": corr if np.isfinite(corr) else None,
-        "sd_residual": float(np.sqrt(scale)),
-    }
-    return _Fit(beta, cov_beta, random_effects, singular)
-
-
-#: The methods tried when statsmodels' default, L-BFGS, does not converge.
-_FALLBACKS = ("bfgs", "powell")
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    result: Any
-    converged: bool
-    llf: float
-    message: str | None
-    error: BaseException | None = None
-
-
-def _attempt(model: Any, method: list[str], **options: Any) -> _Attempt:
-    """One REML fit, its warnings caught: the text of statsmodels' ``ConvergenceWarning``
-    when it failed becomes the reason's words (its "boundary" warning is not a failure)."""
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always")
-        try:
-            result = model.fit(reml=True, method=method, **options)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
-            return _Attempt(None, False, -np.inf, None, error)
-    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
-    failed = [m for m in messages if "boundary" not in m]
-    llf = float(result.llf)
-    converged = bool(result.converged) and np.isfinite(llf)
-    return _Attempt(
-        result, converged, llf if converged else -np.inf, failed[-1] if failed else None
-    )

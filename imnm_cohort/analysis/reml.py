@@ -1,4 +1,5 @@
-"""The REML criterion of a linear mixed model from each patient's cross-products.
+"""Fitting the growth model by REML: statsmodels' ``MixedLM``, then the same REML criterion,
+computed from each patient's cross-products, to ``lme4``'s optimum.
 
 For a model with a random intercept and slope per patient,
 :math:`V_i = \\sigma^2 (I + Z_i \\Lambda \\Lambda^T Z_i^T)` with :math:`\\Lambda` the
@@ -24,8 +25,9 @@ The model has two random effects per patient (intercept and slope), so each :mat
 with :math:`r^2` the generalised residual sum of squares. It is minimised over
 :math:`\\theta` with the diagonal of :math:`\\Lambda` bounded at 0, as ``lme4`` does, so
 that a singular fit (a variance at 0 or a correlation at +-1) is reached rather than
-approached. :mod:`imnm_cohort.analysis.mixed` uses it to take statsmodels' ``MixedLM``
-estimate to that optimum where statsmodels stops short of the boundary.
+approached. :func:`fit` takes statsmodels' ``MixedLM`` estimate to that optimum (where
+statsmodels stops short of it, on the boundary above all) and gives the GLS fixed effects
+and their covariance there; :mod:`imnm_cohort.analysis.mixed` reports them.
 
 References
 ----------
@@ -35,9 +37,14 @@ J Stat Softw 2015;67(1):1-48.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+#: Why a fit has no numbers (the codes of ``mixed.ModelReason``).
+NOT_CONVERGED, NOT_FITTED = "not_converged", "not_fitted"
 
 
 @dataclass(frozen=True)
@@ -171,3 +178,127 @@ def generalised_least_squares(
     cov = np.linalg.inv(w[:p, :p] / scale)
     cov = (cov + cov.T) / 2
     return cov @ (w[:p, p] / scale), cov
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A REML fit: the fixed effects and their covariance, the random effects (SDs,
+    correlation, residual SD) and whether the fit is singular."""
+
+    beta: np.ndarray
+    cov_beta: np.ndarray
+    random_effects: dict[str, float | None]
+    boundary: bool
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why there is no fit: ``not_converged`` or ``not_fitted``, and what failed."""
+
+    reason: str
+    error: BaseException | str | None = None
+
+
+def fit(x: np.ndarray, y: np.ndarray, t: np.ndarray, subject: np.ndarray) -> Fit | Failure:
+    """Fit ``y ~ x + (t | subject)`` by REML: statsmodels' ``MixedLM`` (L-BFGS, else BFGS,
+    else Powell's method, its warnings caught), then :func:`minimise_deviance` from its
+    estimate to the optimum under ``lme4``'s parameterisation; GLS fixed effects and
+    ``lme4``'s ``vcov`` there.
+
+    Parameters
+    ----------
+    x : array (n, p)
+        Fixed-effects design.
+    y, t : array (n,)
+        Outcome and time.
+    subject : array of int (n,)
+        Each row's patient, coded 0 .. m - 1.
+
+    Returns
+    -------
+    Fit or Failure
+        A failure when statsmodels is missing, no method converges (``not_converged``,
+        with statsmodels' warning) or the fit fails (``not_fitted``).
+    """
+    try:
+        from statsmodels.regression.mixed_linear_model import MixedLM
+    except ImportError:
+        return Failure(NOT_FITTED, "statsmodels is not installed")
+
+    z = np.column_stack([np.ones_like(t), t])
+    try:
+        model = MixedLM(y, x, groups=subject, exog_re=z)
+    except (np.linalg.LinAlgError, ValueError) as error:
+        return Failure(NOT_FITTED, error)
+
+    first = _attempt(model, ["lbfgs"])
+    attempts = [first]
+    if not first.converged:
+        attempts += [_attempt(model, [m]) for m in _FALLBACKS]
+    converged = [a for a in attempts if a.converged]
+    if not converged:
+        errors = [a.error for a in attempts if a.error is not None]
+        return Failure(
+            NOT_FITTED if len(errors) == len(attempts) else NOT_CONVERGED,
+            errors[-1] if errors else next((a.message for a in attempts if a.message), None),
+        )
+    best = max(converged, key=lambda a: a.llf).result
+    scale = float(best.scale)
+    start = np.asarray(best.cov_re, dtype=float) / scale
+    if not (np.isfinite(scale) and scale > 0 and np.isfinite(start).all()):
+        return Failure(NOT_FITTED, "a variance is not finite")
+    cp = cross_products(x, y, z, subject)
+    try:
+        theta, _ = minimise_deviance(cp, start)
+        psi = relative_covariance(theta)
+        scale = residual_variance(cp, psi)
+        g = scale * psi
+        beta, cov_beta = generalised_least_squares(cp, g, scale)
+    except (np.linalg.LinAlgError, ValueError) as error:
+        return Failure(NOT_FITTED, error)
+    if not (np.isfinite(cov_beta).all() and np.isfinite(beta).all() and scale > 0):
+        return Failure(NOT_FITTED, "the covariance of the fixed effects is not finite")
+    sd = np.sqrt(np.clip(np.diag(g), 0.0, None))
+    corr = float(g[0, 1] / (sd[0] * sd[1])) if sd[0] > 0 and sd[1] > 0 else float("nan")
+    # lme4's isSingular(): a diagonal element of the relative Cholesky factor below 1e-4.
+    singular = bool(min(theta[0], theta[2]) < 1e-4)
+    random_effects: dict[str, float | None] = {
+        "sd_intercept": float(sd[0]),
+        "sd_slope": float(sd[1]),
+        "correlation": corr if np.isfinite(corr) else None,
+        "sd_residual": float(np.sqrt(scale)),
+    }
+    return Fit(beta, cov_beta, random_effects, singular)
+
+
+#: The methods tried when statsmodels' default, L-BFGS, does not converge.
+_FALLBACKS = ("bfgs", "powell")
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    result: Any
+    converged: bool
+    llf: float
+    message: str | None
+    error: BaseException | None = None
+
+
+def _attempt(model: Any, method: list[str], **options: Any) -> _Attempt:
+    """One REML fit, its warnings caught: the text of statsmodels' ``ConvergenceWarning``
+    when it failed becomes the reason's words (its "boundary" warning is not a failure)."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            result = model.fit(reml=True, method=method, **options)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
+            return _Attempt(None, False, -np.inf, None, error)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    failed = [m for m in messages if "boundary" not in m]
+    llf = float(result.llf)
+    converged = bool(result.converged) and np.isfinite(llf)
+    return _Attempt(
+        result, converged, llf if converged else -np.inf, failed[-1] if failed else None
+    )
