@@ -102,6 +102,7 @@ RUN_KEYS = (
     "classification_reasons",
     "validation",
     "disclosure",
+    "tables",
 )
 
 
