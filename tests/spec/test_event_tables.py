@@ -326,7 +326,7 @@ def test_antibody_calls_row_by_row():
             "result": [None, None, "positive", None],
             "value": [None, 3.0, None, None],
             "cutoff": [None, 2.0, None, None],
-        }  # fmt: skip
+        }
     )
     assert antibody_calls(tests).tolist() == ["equivocal", "positive", "positive", pd.NA]
 
