@@ -40,8 +40,7 @@ def _write(folder: Path, tables: str, formats: str = '["json", "csv"]') -> Path:
         }
     ).to_csv(folder / "visits.csv", index=False)
     pd.DataFrame(
-        {"patient_id": ids[:3], "drug": ["prednisone", "rituximab", "ivig"],
-         "start_date": day[:3]}  # fmt: skip
+        {"patient_id": ids[:3], "drug": ["prednisone", "rituximab", "ivig"], "start_date": day[:3]}
     ).to_parquet(folder / "treatments.parquet")
     (folder / "pipeline.toml").write_text(PIPELINE.format(tables=tables, formats=formats))
     return folder / "pipeline.toml"
