@@ -30,11 +30,38 @@ CELLS = st.one_of(
     st.none(),
     st.text(max_size=6),
     st.sampled_from(
-        ["p1", "p2", "p3", "p9", "", " ", "1959-01-01", "2020-06-01", "2023-01-01",
-         "2020-02-30", "-1", "0", "25", "80", "150", "1e309", "hmgcr", "srp", "line_blot",
-         "elisa", "weak", "strong", "positive", "equivocal", "prednisone", "ivig", "C50.9",
-         "D05", "x"]
-    ),  # fmt: skip
+        [
+            "p1",
+            "p2",
+            "p3",
+            "p9",
+            "",
+            " ",
+            "1959-01-01",
+            "2020-06-01",
+            "2023-01-01",
+            "2020-02-30",
+            "-1",
+            "0",
+            "25",
+            "80",
+            "150",
+            "1e309",
+            "hmgcr",
+            "srp",
+            "line_blot",
+            "elisa",
+            "weak",
+            "strong",
+            "positive",
+            "equivocal",
+            "prednisone",
+            "ivig",
+            "C50.9",
+            "D05",
+            "x",
+        ]
+    ),
 )
 
 
