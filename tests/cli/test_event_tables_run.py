@@ -85,8 +85,19 @@ def test_the_counts_of_rows_are_in_the_summary_and_the_manifest(ran):
     assert tables["visits"]["file"] == "visits.csv" and len(tables["visits"]["sha256"]) == 64
     assert set(manifest["config"]["input"]["tables"]) == {"visits", "treatments"}
     assert {"visits.quarantine.csv", "treatments.quarantine.csv"} <= set(manifest["outputs"])
-    # the visits' CK filled the patient table's empty ck_peak: no row is lost
     assert summary["counts"]["input_rows"] == 40
+
+
+def test_the_summary_with_tables_follows_its_schema(ran):
+    import jsonschema
+
+    from imnm_cohort.pipeline.summary_schema import summary_schema
+
+    summary = json.loads((ran[3] / "summary.json").read_text())
+    jsonschema.validate(summary, summary_schema())
+    broken = {**summary, "tables": {"visits": {**summary["tables"]["visits"], "unit": "patients"}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, summary_schema())
 
 
 @pytest.mark.parametrize(
