@@ -466,3 +466,29 @@ def test_shuffling_the_rows_of_every_table_changes_nothing():
         valid, held = outcome(seed)
         pd.testing.assert_frame_equal(valid, base_valid)
         assert held == base_held
+
+
+@pytest.mark.parametrize("name", ["in_memory", "batched", "duckdb"])
+def test_an_equivocal_antibody_is_unclassified_on_every_engine(name):
+    from imnm_cohort.classify.criteria import get_criteria
+    from imnm_cohort.engines.base import engine_for
+
+    derived = _derived(
+        {
+            "antibody_tests": {
+                "patient_id": ["p1"],
+                "test_date": ["2020-02-01"],
+                "antigen": ["hmgcr"],
+                "method": ["line_blot"],
+                "grade": ["weak"],
+            }
+        },
+        ck_peak=["9000", "9000", ""],
+        anti_hmgcr=["", "positive", ""],
+    )
+    engine = engine_for(1 if name == "batched" else None, name)
+    out = engine.classify(derived, get_criteria("tma2025"))
+    assert out["classification_reasons"].tolist() == [
+        "antibody_equivocal_needs_confirmation",
+        "r6_hmgcr_imnm",
+    ]
