@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from imnm_cohort.contracts.table import CrossTableRule, key_in
 
@@ -27,9 +29,17 @@ def end_of_observation(patients: pd.DataFrame) -> pd.Series:
 
 
 def patient_positions(ids: pd.Series, patients: pd.DataFrame) -> np.ndarray:
-    """Each id's position among the valid patients' ``patient_id`` (-1 when not there)."""
-    known = pd.Index(patients["patient_id"].astype(object))
-    return np.asarray(known.get_indexer(ids.astype(object)), dtype=np.int64)
+    """Each id's position among the valid patients' ``patient_id`` (-1 when not there or
+    empty): one hash look-up in Arrow, without turning the ids into Python strings."""
+    known = pa.array(patients["patient_id"])
+    if isinstance(known, pa.ChunkedArray):
+        known = known.combine_chunks()
+    values = pa.array(ids, from_pandas=True)
+    if values.type != known.type:  # string and large_string; no rows at all (null)
+        values = values.cast(known.type)
+    found = pc.index_in(values, value_set=pc.drop_null(known))
+    at = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+    return np.asarray(at, dtype=np.int64)
 
 
 def within_observation(column: str, *, after_end: bool = True) -> CrossTableRule:

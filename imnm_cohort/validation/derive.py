@@ -32,10 +32,12 @@ Every rule is a grouped reduction over whole columns: the order of the rows chan
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.contracts.observation import patient_positions
 from imnm_cohort.contracts.patients import WARNING_COLUMNS
 from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
@@ -44,9 +46,49 @@ from imnm_cohort.vocabulary import malignant_icd10
 #: The antibodies of the patient table derived from ``antibody_tests``: column -> antigen.
 ANTIBODY_COLUMNS = {"anti_hmgcr": "hmgcr", "anti_srp": "srp"}
 EQUIVOCAL = "equivocal"
-_WEAK_GRADES = ("weak", "borderline")
-_GRADE_CALLS = {"moderate": "positive", "strong": "positive", "negative": "negative"}
+# A test's call as a small integer (0: none), and its words.
+_NONE, _POSITIVE, _NEGATIVE, _EQUIVOCAL = 0, 1, 2, 3
+_CALLS = np.array([None, "positive", "negative", EQUIVOCAL], dtype=object)
 _TEXT = pd.StringDtype("pyarrow")
+
+
+def _is(values: pd.Series, *words: str) -> np.ndarray:
+    """Where ``values`` is one of ``words`` (False where empty), without Python strings."""
+    hit = np.zeros(len(values), dtype=bool)
+    for word in words:
+        hit |= (values == word).to_numpy(dtype=bool, na_value=False)
+    return hit
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """The values as Python objects, ``None`` where empty."""
+    return np.asarray(values.astype(object).where(values.notna(), None), dtype=object)
+
+
+def _call_codes(tests: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each test's call as a code of :data:`_CALLS`, and where the test is a line blot."""
+    blot = _is(tests["method"], "line_blot")
+    grade, result = tests["grade"], tests["result"]
+    weak = blot & _is(grade, "weak", "borderline") & ~_is(result, "negative")
+    said = np.select(
+        [_is(result, "positive"), _is(result, "negative"), _is(result, EQUIVOCAL)],
+        [_POSITIVE, _NEGATIVE, _EQUIVOCAL],
+        _NONE,
+    )
+    value = tests["value"].to_numpy(dtype=float, na_value=np.nan)
+    cutoff = tests["cutoff"].to_numpy(dtype=float, na_value=np.nan)
+    numeric = ~np.isnan(value) & ~np.isnan(cutoff)
+    by_value = np.where(value > cutoff, _POSITIVE, _NEGATIVE)
+    by_grade = np.select(
+        [_is(grade, "moderate", "strong"), _is(grade, "negative")], [_POSITIVE, _NEGATIVE], _NONE
+    )
+    # Written from the last rule to the first: each earlier rule overwrites the later ones.
+    calls = np.zeros(len(tests), dtype=np.int8)
+    calls[blot] = by_grade[blot]
+    calls[numeric] = by_value[numeric]
+    calls[said > 0] = said[said > 0]
+    calls[weak] = _EQUIVOCAL
+    return calls, blot
 
 
 def antibody_calls(tests: pd.DataFrame) -> pd.Series:
@@ -56,117 +98,75 @@ def antibody_calls(tests: pd.DataFrame) -> pd.Series:
     Parameters
     ----------
     tests : pandas.DataFrame
-        Valid rows of ``antibody_tests``.
+        Rows of ``antibody_tests`` (``method``, ``grade``, ``result``, ``value``,
+        ``cutoff``).
 
     Returns
     -------
     pandas.Series
         Text on the same index.
     """
-    method = tests["method"].astype(object)
-    grade = tests["grade"].astype(object)
-    result = tests["result"].astype(object)
-    blot = (method == "line_blot").to_numpy(dtype=bool)
-    weak = blot & grade.isin(_WEAK_GRADES).to_numpy(dtype=bool)
-    weak &= ~(result == "negative").to_numpy(dtype=bool)
-    value = tests["value"].to_numpy(dtype=float)
-    cutoff = tests["cutoff"].to_numpy(dtype=float)
-    numeric = ~np.isnan(value) & ~np.isnan(cutoff)
-    by_value = np.where(value > cutoff, "positive", "negative")
-    by_grade = grade.map(_GRADE_CALLS).to_numpy(dtype=object)
-    given = result.notna().to_numpy(dtype=bool)
-    # Written from the last rule to the first: each earlier rule overwrites the later ones.
-    calls = np.full(len(tests), None, dtype=object)
-    calls[blot] = by_grade[blot]
-    calls[numeric] = by_value[numeric]
-    calls[given] = result.to_numpy(dtype=object)[given]
-    calls[weak] = EQUIVOCAL
-    return pd.Series(calls, index=tests.index, dtype=object).astype(_TEXT)
+    calls, _ = _call_codes(tests)
+    return pd.Series(_CALLS[calls], index=tests.index, dtype=object).astype(_TEXT)
 
 
-def antibody_status(tests: pd.DataFrame) -> pd.DataFrame:
-    """Each patient's status per antigen from the calls of :func:`antibody_calls`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``patient_id``, one column per antigen tested (``hmgcr``, ``srp``, ...):
-        ``positive``, ``negative`` or ``equivocal`` (empty where no test gave a call).
-    """
-    call = antibody_calls(tests).astype(object)
-    given = call.notna()
-    confirming = (tests["method"].astype(object) != "line_blot") & call.isin(
-        ["positive", "negative"]
-    )
-    flags = pd.DataFrame(
-        {
-            "patient_id": tests["patient_id"].astype(object),
-            "antigen": tests["antigen"].astype(object),
-            "confirmed": confirming,
-            "confirmed_positive": confirming & (call == "positive"),
-            "positive": call == "positive",
-            "equivocal": call == EQUIVOCAL,
-            "negative": call == "negative",
-        }
-    )[given.to_numpy(dtype=bool)]
-    if flags.empty:
-        return pd.DataFrame(index=pd.Index([], name="patient_id", dtype=object))
-    seen = flags.groupby(["patient_id", "antigen"], sort=True).any()
-    status = np.where(
-        seen["confirmed"],
-        np.where(seen["confirmed_positive"], "positive", "negative"),
-        np.select(
-            [seen["positive"], seen["equivocal"], seen["negative"]],
-            ["positive", EQUIVOCAL, "negative"],
-            default="",
-        ),
-    )
-    return pd.Series(status, index=seen.index).unstack("antigen")
+def _any(at: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """For each of ``n`` patients, whether any row of it holds ``where``."""
+    return np.bincount(at[where], minlength=n) > 0
 
 
-def peak_ck(visits: pd.DataFrame) -> pd.DataFrame:
-    """Each patient's highest visit CK and the limit of normal of that visit.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``patient_id``: ``ck_peak``, ``ck_uln`` (the lowest limit among the visits
-        tied at the highest CK; empty where none gave one).
-    """
-    rows = pd.DataFrame(
-        {
-            "patient_id": visits["patient_id"].astype(object),
-            "ck_peak": visits["ck"].to_numpy(dtype=float),
-            "ck_uln": visits["ck_uln"].to_numpy(dtype=float),
-        }
-    ).dropna(subset=["ck_peak"])
-    rows = rows.sort_values(
-        ["patient_id", "ck_peak", "ck_uln"],
-        ascending=[True, False, True],
-        na_position="last",
-        kind="stable",
-    )
-    return rows.drop_duplicates("patient_id").set_index("patient_id")
+def _antibody_status(tests: pd.DataFrame, at: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Each patient's status per derived antigen, as codes of :data:`_CALLS` (0: none)."""
+    calls, blot = _call_codes(tests)
+    definite = (calls == _POSITIVE) | (calls == _NEGATIVE)
+    found = {}
+    for column, antigen in ANTIBODY_COLUMNS.items():
+        of = _is(tests["antigen"], antigen) & (calls != _NONE)
+        confirming = of & ~blot & definite
+        status = np.select(
+            [_any(at, of & (calls == c), n) for c in (_POSITIVE, _EQUIVOCAL, _NEGATIVE)],
+            [_POSITIVE, _EQUIVOCAL, _NEGATIVE],
+            _NONE,
+        )
+        confirmed_positive = _any(at, confirming & (calls == _POSITIVE), n)
+        confirmed = np.where(confirmed_positive, _POSITIVE, _NEGATIVE)
+        found[column] = np.where(_any(at, confirming, n), confirmed, status)
+    return found
 
 
-def first_cancer(cancers: pd.DataFrame) -> pd.DataFrame:
-    """Each patient's first malignant cancer (C00-C97) by date; ties: the lowest code.
+def _first_rows(at: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """The first row of each patient when sorted by ``keys`` (the first key sorts first)."""
+    order = np.lexsort((*reversed(keys), at))
+    sorted_at = at[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = sorted_at[1:] != sorted_at[:-1]
+    return order[starts]
 
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``patient_id``: ``cancer_date``, ``cancer_icd10``.
-    """
-    malignant = malignant_icd10(cancers["icd10"]).to_numpy(dtype=bool)
-    rows = pd.DataFrame(
-        {
-            "patient_id": cancers["patient_id"].astype(object),
-            "cancer_date": cancers["cancer_date"].to_numpy(dtype="datetime64[ns]"),
-            "cancer_icd10": cancers["icd10"].astype(object),
-        }
-    )[malignant]
-    rows = rows.sort_values(["patient_id", "cancer_date", "cancer_icd10"], kind="stable")
-    return rows.drop_duplicates("patient_id").set_index("patient_id")
+
+def _peak_ck(visits: pd.DataFrame, at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's highest visit CK and that visit's limit of normal (visits tied at the
+    highest CK: the lowest limit); NaN where none."""
+    ck = visits["ck"].to_numpy(dtype=float, na_value=np.nan)
+    uln = visits["ck_uln"].to_numpy(dtype=float, na_value=np.nan)
+    rows = np.flatnonzero(~np.isnan(ck))
+    first = rows[_first_rows(at[rows], -ck[rows], np.where(np.isnan(uln[rows]), np.inf, uln[rows]))]
+    peak, peak_uln = np.full(n, np.nan), np.full(n, np.nan)
+    peak[at[first]], peak_uln[at[first]] = ck[first], uln[first]
+    return peak, peak_uln
+
+
+def _first_cancer(cancers: pd.DataFrame, at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's first malignant cancer (C00-C97) by date (ties: the lowest code):
+    its date (NaT where none) and code."""
+    rows = np.flatnonzero(malignant_icd10(cancers["icd10"]).to_numpy(dtype=bool))
+    dates = cancers["cancer_date"].to_numpy(dtype="datetime64[ns]")
+    codes, _ = pd.factorize(cancers["icd10"].to_numpy(dtype=object)[rows], sort=True)
+    first = rows[_first_rows(at[rows], dates[rows].view(np.int64), codes)]
+    date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    code = np.full(n, None, dtype=object)
+    date[at[first]] = dates[first]
+    code[at[first]] = cancers["icd10"].to_numpy(dtype=object)[first]
+    return date, code
 
 
 def derive_patients(result: ValidationResult, tables: EventTables) -> ValidationResult:
@@ -177,7 +177,8 @@ def derive_patients(result: ValidationResult, tables: EventTables) -> Validation
     result : ValidationResult
         The patient table's outcome. Not modified.
     tables : EventTables
-        The run's validated event tables (their valid rows are read).
+        The run's validated event tables (their valid rows are read: every row names a
+        valid patient).
 
     Returns
     -------
@@ -189,57 +190,54 @@ def derive_patients(result: ValidationResult, tables: EventTables) -> Validation
         table that derives a value was given.
     """
     valid = result.valid
+    n = len(valid)
     found: list[pd.DataFrame] = []
-    ids = valid["patient_id"].astype(object)
-    changed: dict[str, pd.Series] = {}
+    changed: dict[str, Any] = {}
+
+    def positions(name: str) -> tuple[pd.DataFrame, np.ndarray]:
+        rows = tables.frame(name)
+        return rows, patient_positions(rows["patient_id"], valid)
+
     if "visits" in tables:
-        peak = peak_ck(tables.frame("visits"))
-        ck = ids.map(peak["ck_peak"]).to_numpy(dtype=float)
-        uln = ids.map(peak["ck_uln"]).to_numpy(dtype=float)
-        own = valid["ck_peak"].to_numpy(dtype=float)
+        ck, uln = _peak_ck(*positions("visits"), n)
+        own = valid["ck_peak"].to_numpy(dtype=float, na_value=np.nan)
         fill = np.isnan(own) & ~np.isnan(ck)
         if fill.any():
-            changed["ck_peak"] = valid["ck_peak"].mask(fill, ck)
-            own_uln = valid["ck_uln"]
-            changed["ck_uln"] = own_uln.mask(fill & own_uln.isna().to_numpy(dtype=bool), uln)
+            changed["ck_peak"] = np.where(fill, ck, own)
+            own_uln = valid["ck_uln"].to_numpy(dtype=float, na_value=np.nan)
+            changed["ck_uln"] = np.where(fill & np.isnan(own_uln), uln, own_uln)
         found.append(_disagreements(valid, "ck_peak", "ck_peak_below_visits", own, ck, ck > own))
     if "antibody_tests" in tables:
-        status = antibody_status(tables.frame("antibody_tests"))
-        for column, antigen in ANTIBODY_COLUMNS.items():
-            if antigen not in status.columns:
-                continue
-            own_text = valid[column].astype(object)
-            derived = ids.map(status[antigen]).astype(object)
-            derived = derived.where(derived.notna() & (derived != ""), None)
-            has = derived.notna().to_numpy(dtype=bool)
-            fill = has & ((own_text == "not_tested") | own_text.isna()).to_numpy(dtype=bool)
+        rows, at = positions("antibody_tests")
+        for column, status in _antibody_status(rows, at, n).items():
+            derived = _CALLS[status]
+            has = status != _NONE
+            fill = has & _is(valid[column], "not_tested")
             if fill.any():
-                changed[column] = valid[column].astype(object).mask(fill, derived).astype(_TEXT)
-            differs = has & own_text.isin(["positive", "negative"]).to_numpy(dtype=bool)
-            differs &= (own_text != derived).to_numpy(dtype=bool)
+                own_text = _objects(valid[column])
+                changed[column] = pd.array(np.where(fill, derived, own_text), dtype=_TEXT)
+            own_text = _objects(valid[column])
+            differs = has & _is(valid[column], "positive", "negative") & (own_text != derived)
             warning = f"{column}_differs_from_tests"
             found.append(_disagreements(valid, column, warning, own_text, derived, differs))
     if "cancers" in tables:
-        first = first_cancer(tables.frame("cancers"))
-        date = ids.map(first["cancer_date"]).to_numpy(dtype="datetime64[ns]")
-        code = ids.map(first["cancer_icd10"]).astype(object)
+        date, code = _first_cancer(*positions("cancers"), n)
         own_date = valid["cancer_date"].to_numpy(dtype="datetime64[ns]")
+        own_code = _objects(valid["cancer_icd10"])
         has = ~np.isnat(date)
         fill = np.isnat(own_date) & has
         if fill.any():
-            changed["cancer_date"] = valid["cancer_date"].mask(fill, date)
-            own_code = valid["cancer_icd10"].astype(object)
-            empty_code = fill & own_code.isna().to_numpy(dtype=bool)
-            changed["cancer_icd10"] = own_code.mask(empty_code, code).astype(_TEXT)
+            changed["cancer_date"] = np.where(fill, date, own_date)
+            empty_code = fill & pd.isna(own_code)
+            changed["cancer_icd10"] = pd.array(np.where(empty_code, code, own_code), dtype=_TEXT)
         differs = has & ~np.isnat(own_date) & (own_date != date)
         found.append(
             _disagreements(
                 valid, "cancer_date", "cancer_date_differs_from_cancers", own_date, date, differs
             )
         )
-        own_code = valid["cancer_icd10"].astype(object)
-        same_day = has & (own_date == date) & own_code.notna().to_numpy(dtype=bool)
-        differs = same_day & (own_code != code).to_numpy(dtype=bool)
+        same_day = has & (own_date == date) & ~pd.isna(own_code)
+        differs = same_day & (own_code != code)
         found.append(
             _disagreements(
                 valid, "cancer_icd10", "cancer_icd10_differs_from_cancers", own_code, code, differs
@@ -257,13 +255,14 @@ def derive_patients(result: ValidationResult, tables: EventTables) -> Validation
 
 def _shown(values: object, hit: np.ndarray) -> np.ndarray:
     """The values at ``hit`` as text: dates as ``YYYY-MM-DD``, numbers as ``%g``."""
-    array = np.asarray(values)[hit] if not isinstance(values, pd.Series) else values[hit]
-    array = np.asarray(array)
+    array = np.asarray(values)[hit]
     if np.issubdtype(array.dtype, np.datetime64):
-        return np.datetime_as_string(array, unit="D").astype(object)
-    if np.issubdtype(array.dtype, np.floating):
-        return np.array([f"{v:g}" for v in array], dtype=object)
-    return array.astype(str).astype(object)
+        text = np.datetime_as_string(array, unit="D")
+    elif np.issubdtype(array.dtype, np.floating):
+        text = np.array([f"{v:g}" for v in array])
+    else:
+        text = array.astype(str)
+    return np.asarray(text, dtype=object)
 
 
 def _disagreements(
