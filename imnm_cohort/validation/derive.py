@@ -134,13 +134,14 @@ def _antibody_status(tests: pd.DataFrame, at: np.ndarray, n: int) -> dict[str, n
     return found
 
 
-def _first_rows(at: np.ndarray, *keys: np.ndarray) -> np.ndarray:
-    """The first row of each patient when sorted by ``keys`` (the first key sorts first)."""
-    order = np.lexsort((*reversed(keys), at))
-    sorted_at = at[order]
-    starts = np.ones(len(order), dtype=bool)
-    starts[1:] = sorted_at[1:] != sorted_at[:-1]
-    return order[starts]
+def _by_patient(at: np.ndarray, values: np.ndarray, n: int, how: str, empty: Any) -> np.ndarray:
+    """``how`` (``min``, ``max``) of each patient's ``values`` (empty values skipped); ``empty``
+    for a patient without one. A grouped reduction: the order of the rows changes nothing."""
+    out = np.full(n, empty, dtype=np.asarray(values).dtype)
+    if len(at):
+        found = pd.Series(values).groupby(at, sort=False).agg(how).dropna()
+        out[found.index.to_numpy(dtype=np.int64)] = found.to_numpy()
+    return out
 
 
 def _peak_ck(visits: pd.DataFrame, at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,25 +149,24 @@ def _peak_ck(visits: pd.DataFrame, at: np.ndarray, n: int) -> tuple[np.ndarray, 
     highest CK: the lowest limit); NaN where none."""
     ck = visits["ck"].to_numpy(dtype=float, na_value=np.nan)
     uln = visits["ck_uln"].to_numpy(dtype=float, na_value=np.nan)
-    rows = np.flatnonzero(~np.isnan(ck))
-    first = rows[_first_rows(at[rows], -ck[rows], np.where(np.isnan(uln[rows]), np.inf, uln[rows]))]
-    peak, peak_uln = np.full(n, np.nan), np.full(n, np.nan)
-    peak[at[first]], peak_uln[at[first]] = ck[first], uln[first]
-    return peak, peak_uln
+    peak = _by_patient(at, ck, n, "max", np.nan)
+    at_peak = ck == peak[at]  # NaN is never equal
+    return peak, _by_patient(at[at_peak], uln[at_peak], n, "min", np.nan)
 
 
 def _first_cancer(cancers: pd.DataFrame, at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each patient's first malignant cancer (C00-C97) by date (ties: the lowest code):
     its date (NaT where none) and code."""
-    rows = np.flatnonzero(malignant_icd10(cancers["icd10"]).to_numpy(dtype=bool))
-    dates = cancers["cancer_date"].to_numpy(dtype="datetime64[ns]")
-    codes, _ = pd.factorize(cancers["icd10"].to_numpy(dtype=object)[rows], sort=True)
-    first = rows[_first_rows(at[rows], dates[rows].view(np.int64), codes)]
-    date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    code = np.full(n, None, dtype=object)
-    date[at[first]] = dates[first]
-    code[at[first]] = cancers["icd10"].to_numpy(dtype=object)[first]
-    return date, code
+    malignant = malignant_icd10(cancers["icd10"]).to_numpy(dtype=bool)
+    days = cancers["cancer_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    never = np.iinfo(np.int64).max
+    first = _by_patient(at[malignant], days[malignant], n, "min", never)
+    on_first = malignant & (days == first[at])
+    ranks, names = pd.factorize(cancers["icd10"].to_numpy(dtype=object), sort=True)
+    rank = _by_patient(at[on_first], ranks[on_first], n, "min", -1)
+    date = np.where(first == never, np.iinfo(np.int64).min, first).view("datetime64[ns]")
+    labels = np.asarray([*np.asarray(names, dtype=object), None], dtype=object)  # -1: none
+    return date, labels[rank]
 
 
 def derive_patients(result: ValidationResult, tables: EventTables) -> ValidationResult:
