@@ -35,9 +35,9 @@ def _default_scale(typed: pd.DataFrame) -> pd.DataFrame:
     """An MMT total without its scale is on MMT-8 one side (80), the contract's default:
     the scale is written where the total is given, so every valid row says its scale."""
     missing = typed["mmt"].notna() & typed["mmt_max"].isna()
-    if not missing.any():
-        return typed
-    return typed.assign(mmt_max=typed["mmt_max"].mask(missing, MMT_MAX_DEFAULT))
+    if missing.any():  # the validator's own frame: one column replaced, nothing copied
+        typed["mmt_max"] = typed["mmt_max"].mask(missing, MMT_MAX_DEFAULT)
+    return typed
 
 
 #: The visits table: many rows per patient.
