@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from imnm_cohort.contracts.observation import patient_positions
 from imnm_cohort.contracts.patients import WARNING_COLUMNS
@@ -254,12 +256,13 @@ def derive_patients(result: ValidationResult, tables: EventTables) -> Validation
 
 
 def _shown(values: object, hit: np.ndarray) -> np.ndarray:
-    """The values at ``hit`` as text: dates as ``YYYY-MM-DD``, numbers as ``%g``."""
+    """The values at ``hit`` as text: dates as ``YYYY-MM-DD``, numbers in their shortest
+    form (``12000``, ``2500.5``)."""
     array = np.asarray(values)[hit]
     if np.issubdtype(array.dtype, np.datetime64):
         text = np.datetime_as_string(array, unit="D")
-    elif np.issubdtype(array.dtype, np.floating):
-        text = np.array([f"{v:g}" for v in array])
+    elif np.issubdtype(array.dtype, np.floating):  # Arrow's shortest form: 12000, 2500.5
+        text = pc.cast(pa.array(array), pa.string()).to_numpy(zero_copy_only=False)
     else:
         text = array.astype(str)
     return np.asarray(text, dtype=object)
