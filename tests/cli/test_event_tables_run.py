@@ -130,3 +130,21 @@ def test_a_pipeline_without_tables_records_none(tmp_path):
     pipeline = _write(tmp_path, "")
     config = load_pipeline(pipeline)
     assert config.tables == () and "tables" not in config.to_dict()["input"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("patient_id,ck\nx,1\n", "visits.csv: missing required column(s): visit_date"),
+        (
+            "patient_id,visit_date\n" + "x,01/02/2020\n" * 12,
+            "visits.csv: column 'visit_date' breaks rule 'not_a_date' in 12 of 12 rows",
+        ),
+    ],
+)
+def test_a_table_that_cannot_be_used_stops_the_run_with_one_line(tmp_path, cells, message):
+    pipeline = _write(tmp_path, 'visits = "visits.csv"')
+    (tmp_path / "visits.csv").write_text(cells)
+    code, _, err = run("run", str(pipeline))
+    assert code == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("2*"))
