@@ -22,6 +22,7 @@ import pandas as pd
 
 from imnm_cohort.contracts.events import EVENT_TABLES
 from imnm_cohort.contracts.observation import PATIENT_TABLE
+from imnm_cohort.contracts.table import KIND_DTYPES
 from imnm_cohort.contracts.treatments import CLASS_COLUMN, drug_class
 from imnm_cohort.sources.base import Source
 from imnm_cohort.sources.files import EXTRA_PREFIX
@@ -101,8 +102,7 @@ class EventTables:
 
 
 def _empty(name: str) -> pd.DataFrame:
-    from imnm_cohort.contracts.table import KIND_DTYPES
-
+    """The valid rows of a table not given: none, with the contract's columns and dtypes."""
     contract = EVENT_TABLES[name]
     columns = {c: pd.Series(dtype=KIND_DTYPES[k]) for c, k in contract.kinds.items()}
     if name == "treatments":
