@@ -97,7 +97,7 @@ def build_manifest(
         "run": {
             "name": run_name,
             "started_utc": started.isoformat(),
-            "status": "rows_quarantined" if result.quarantined_rows else "ok",
+            "status": "rows_quarantined" if _any_quarantined(result, tables) else "ok",
             "strict": strict,
         },
         "python": platform.python_version(),
@@ -129,6 +129,12 @@ def build_manifest(
         "outputs": {str(p.relative_to(folder)): runfolder.sha256_of(p) for p in files},
         "timings_seconds": timings,
     }
+
+
+def _any_quarantined(result: ValidationResult, tables: EventTables | None) -> bool:
+    """Whether any row of the patient table or of an event table was quarantined."""
+    checked = tables.tables.values() if tables is not None else ()
+    return bool(result.quarantined_rows) or any(t.quarantined_rows for t in checked)
 
 
 def _tables(tables: EventTables, published: dict[str, Any]) -> dict[str, Any]:

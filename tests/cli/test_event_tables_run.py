@@ -84,6 +84,7 @@ def test_the_counts_of_rows_are_in_the_summary_and_the_manifest(ran):
     assert tables["visits"]["rows"] == {"input": 42, "valid": "[withheld]", "quarantined": "<5"}
     assert tables["visits"]["file"] == "visits.csv" and len(tables["visits"]["sha256"]) == 64
     assert set(manifest["config"]["input"]["tables"]) == {"visits", "treatments"}
+    assert manifest["run"]["status"] == "rows_quarantined"  # rows of visits, not patients
     assert {"visits.quarantine.csv", "treatments.quarantine.csv"} <= set(manifest["outputs"])
     assert summary["counts"]["input_rows"] == 40
 
