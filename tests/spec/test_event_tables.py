@@ -18,6 +18,7 @@ from imnm_cohort.contracts.treatments import DRUG_CLASSES, drug_class
 from imnm_cohort.validation.derive import antibody_calls, derive_patients
 from imnm_cohort.validation.events import EventTables, validate_events
 from imnm_cohort.validation.validate import ValidationResult, validate_extract
+from tests.spec.conftest import ENGINE_NAMES
 
 # p1: alive, followed up to 2022-12-31; p2: died 2021-06-30; p3: quarantined (no sex).
 PATIENTS = {
@@ -468,8 +469,10 @@ def test_shuffling_the_rows_of_every_table_changes_nothing():
         assert held == base_held
 
 
-@pytest.mark.parametrize("name", ["in_memory", "batched", "duckdb"])
+@pytest.mark.parametrize("name", ENGINE_NAMES)
 def test_an_equivocal_antibody_is_unclassified_on_every_engine(name):
+    """In memory and in batches here; on the database engines in the engine step
+    (``IMNM_TEST_ENGINES=duckdb``, as every specification test)."""
     from imnm_cohort.classify.criteria import get_criteria
     from imnm_cohort.engines.base import engine_for
 
