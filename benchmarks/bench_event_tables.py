@@ -60,8 +60,8 @@ def event_tables(patients: pd.DataFrame, seed: int = 1) -> dict[str, pd.DataFram
                    "value": (rng.random(len(who)) * 100).round(1).astype(str),
                    "cutoff": np.full(len(who), "20")})  # fmt: skip
     who, when = rows(1)
-    cancers = _text({"patient_id": who, "cancer_date": when,
-                     "icd10": np.array(["C50.9", "C18", "D05.1"])[rng.integers(0, 3, len(who))]})  # fmt: skip
+    codes = np.array(["C50.9", "C18", "D05.1"])[rng.integers(0, 3, len(who))]
+    cancers = _text({"patient_id": who, "cancer_date": when, "icd10": codes})
     return {"visits": visits, "treatments": treatments, "antibody_tests": tests, "cancers": cancers}
 
 
@@ -70,9 +70,7 @@ def main(n: int) -> None:
     tables = event_tables(raw)
     print(", ".join(f"{name}: {len(frame):,} rows" for name, frame in tables.items()))
     patients, _ = timed(f"validate the patient table ({n:,})", lambda: validate_extract(raw))
-    found, seconds = timed(
-        "validate the four event tables", lambda: validate_events(tables, patients)
-    )
+    found, _ = timed("validate the four event tables", lambda: validate_events(tables, patients))
     timed("derive the patient table's values", lambda: derive_patients(patients, found))
     for name in found:
         print(f"  {name}: {found[name].counts.to_dict()}")
