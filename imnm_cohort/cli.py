@@ -700,12 +700,15 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
         say.result(f"note: {note}")
     unit = "patients" if config.mapping is not None else "rows"
     say.result(f"{config.input_label}: {result.quarantined_rows} {unit} quarantined")
+    for label, held in result.table_quarantined:  # event tables: always rows
+        say.result(f"{label}: {held} rows quarantined")
     if result.absent_columns:
         say.result(_absent_summary(result.absent_columns))
     say.result(f"run folder: {result.folder}")
     if (result.folder / "report.html").exists():
         say.result(f"report: {result.folder / 'report.html'}")
-    return strict_exit_code(args.strict, result.quarantined_rows)
+    held = result.quarantined_rows + sum(n for _, n in result.table_quarantined)
+    return strict_exit_code(args.strict, held)
 
 
 def _criteria(args: argparse.Namespace, say: _Printer) -> int:

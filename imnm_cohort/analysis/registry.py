@@ -103,6 +103,9 @@ RUN_KEYS = (
     "validation",
     "disclosure",
 )
+#: The run's own keys that only some runs have: ``tables``, the event tables' counts of rows
+#: (contract section 6), when the pipeline names any.
+OPTIONAL_RUN_KEYS = ("tables",)
 
 
 def _always(result: Any) -> bool:
@@ -274,14 +277,15 @@ def register(analysis: Analysis) -> Analysis:
     ------
     ConfigError
         Another analysis has the same key or name, it would take the place of one of the
-        run's own keys (:data:`RUN_KEYS`), or the result type lacks part of :class:`Result`.
+        run's own keys (:data:`RUN_KEYS`, :data:`OPTIONAL_RUN_KEYS`), or the result type
+        lacks part of :class:`Result`.
     """
     taken = {a.key for a in ANALYSES} | {a.name for a in ANALYSES}
     for word in dict.fromkeys((analysis.key, analysis.name)):
         if word in taken:
             raise ConfigError(f"an analysis named '{word}' is registered already")
     head = analysis.path[0]
-    if head in RUN_KEYS and analysis.under != ("comparisons",):
+    if head in (*RUN_KEYS, *OPTIONAL_RUN_KEYS) and analysis.under != ("comparisons",):
         raise ConfigError(
             f"analysis '{analysis.key}': summary.json's '{head}' is the run's own; place it "
             "at a key of its own or under ('comparisons',)"

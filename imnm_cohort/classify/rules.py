@@ -44,6 +44,7 @@ class Facts:
     hmgcr_pos: Mask
     srp_pos: Mask
     hmgcr_not_tested: Mask
+    equivocal: Mask
     srp_not_tested: Mask
     msa_named: Mask
     rimmed_vacuoles: Mask
@@ -81,6 +82,7 @@ class Facts:
             srp_pos=equals("anti_srp", "positive"),
             hmgcr_not_tested=equals("anti_hmgcr", "not_tested"),
             srp_not_tested=equals("anti_srp", "not_tested"),
+            equivocal=equals("anti_hmgcr", "equivocal") | equals("anti_srp", "equivocal"),
             msa_named=columns.holds(columns["other_msa"] != "none"),
             rimmed_vacuoles=true("biopsy_rimmed_vacuoles"),
             perifascicular_atrophy=true("biopsy_perifascicular_atrophy"),
@@ -135,7 +137,8 @@ TMA = "The Myositis Association IMNM guidance (revised August 2025)"
 ENMC = "Allenbach et al., 224th ENMC workshop, Neuromuscul Disord 2018;28:87-99"
 RULE_SOURCES = {
     1: f"{CONTRACT} (hereditary myopathies are excluded from IMNM by definition)",
-    2: f"{CONTRACT} (conflicting serology is not classified)",
+    2: f"{CONTRACT} (conflicting serology is not classified); contract section 6 (an "
+    "equivocal antibody needs confirmation: weak line-blot positives are often false)",
     3: f"{CONTRACT} (conflicting serology is not classified)",
     4: f"{CONTRACT}; {ENMC} (other myositis-specific antibodies and biopsy features of "
     "dermatomyositis and inclusion body myositis point away from IMNM)",
@@ -173,9 +176,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         2,
-        "anti_hmgcr and anti_srp both positive -> unclassified (double positive)",
+        "anti_hmgcr and anti_srp both positive -> unclassified (double positive); an "
+        "equivocal antibody (derived from antibody tests) -> unclassified",
         ("anti_hmgcr", "anti_srp"),
-        lambda f: [(RuleCode.R2_DOUBLE_POSITIVE, f.hmgcr_pos & f.srp_pos)],
+        lambda f: [
+            (RuleCode.R2_DOUBLE_POSITIVE, f.hmgcr_pos & f.srp_pos),
+            (RuleCode.ANTIBODY_EQUIVOCAL, f.equivocal),
+        ],
     ),
     Rule(
         3,

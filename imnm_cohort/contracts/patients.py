@@ -59,6 +59,15 @@ WARNING_CODES = {
     "cancer_code_not_malignant": "cancer_icd10 outside C00-C97 (malignant neoplasms)",
     "diagnosis_after_end_of_observation": "diagnosis_date after the end of observation "
     "(no follow-up from diagnosis)",
+    # Contract section 6: the patient table and the event tables disagree (the patient
+    # table's value is kept; the warning names both).
+    "ck_peak_below_visits": "ck_peak below the highest CK of the patient's visits",
+    "anti_hmgcr_differs_from_tests": "anti_hmgcr differs from the patient's antibody tests",
+    "anti_srp_differs_from_tests": "anti_srp differs from the patient's antibody tests",
+    "cancer_date_differs_from_cancers": "cancer_date differs from the first malignant cancer "
+    "of the cancers table",
+    "cancer_icd10_differs_from_cancers": "cancer_icd10 differs from the cancers table's code "
+    "on that date",
 }
 WARNING_COLUMNS = ("row_number", "patient_id", "column", "code", "value")
 

@@ -66,6 +66,11 @@ class RuleCode(StrEnum):
     R2_DOUBLE_POSITIVE = (
         "r2_double_positive", 2, "unclassified", "anti-HMGCR and anti-SRP both positive"
     )  # fmt: skip
+    ANTIBODY_EQUIVOCAL = (
+        "antibody_equivocal_needs_confirmation", 2, "unclassified",
+        "anti-HMGCR or anti-SRP equivocal (a weak or borderline line blot alone): "
+        "confirm it by another method",
+    )  # fmt: skip
     R3_CONFLICTING_ANTIBODIES = (
         "r3_conflicting_antibodies", 3, "unclassified",
         "anti-HMGCR or anti-SRP positive together with another MSA",

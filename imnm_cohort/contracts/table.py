@@ -23,6 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera import extensions
 
 #: What a table's rows count: one row per patient, or many rows per patient (events).
@@ -176,6 +178,16 @@ class CrossTableRule:
     check: CrossCheck = field(repr=False)
 
 
+def _arrow_text(values: pd.Series) -> pyarrow.Array:
+    """A column's values as one Arrow text array (Arrow-backed text without a copy)."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype(pd.StringDtype("pyarrow"))
+    array = pyarrow.array(values)
+    if isinstance(array, pyarrow.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pyarrow.large_string())
+
+
 def key_in(
     table: str,
     column: str = "patient_id",
@@ -192,24 +204,27 @@ def key_in(
     """
     target = other or column
 
-    def _ids(frame: pd.DataFrame) -> pd.Series:
+    def _ids(frame: pd.DataFrame) -> pyarrow.Array:
         if target not in frame.columns:
-            return pd.Series([], dtype=object)
-        return frame[target].dropna().astype(str).str.strip()
+            return pyarrow.array([], type=pyarrow.large_string())
+        return pc.utf8_trim_whitespace(pc.drop_null(_arrow_text(frame[target])))
+
+    def _look_up(rows: pd.DataFrame, *frames: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        ids = _arrow_text(rows[column])
+        given = ids.is_valid().to_numpy(zero_copy_only=False)
+        found = [
+            pc.fill_null(pc.is_in(ids, value_set=_ids(f)), False).to_numpy(zero_copy_only=False)
+            for f in frames
+        ]
+        return (np.asarray(given, dtype=bool), *(np.asarray(f, dtype=bool) for f in found))
 
     def in_quarantine(rows: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame) -> Any:
-        ids = rows[column].astype(object)
-        given = ids.notna().to_numpy(dtype=bool)
-        text = ids.astype(str)
-        held = text.isin(_ids(quarantine)).to_numpy(dtype=bool)
-        return given & held & ~text.isin(_ids(valid)).to_numpy(dtype=bool)
+        given, held, known = _look_up(rows, quarantine, valid)
+        return given & held & ~known
 
     def unknown_value(rows: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame) -> Any:
-        ids = rows[column].astype(object)
-        given = ids.notna().to_numpy(dtype=bool)
-        text = ids.astype(str)
-        known = text.isin(_ids(valid)) | text.isin(_ids(quarantine))
-        return given & ~known.to_numpy(dtype=bool)
+        given, known, held = _look_up(rows, valid, quarantine)
+        return given & ~(known | held)
 
     return (
         CrossTableRule(unknown, column, table, unknown_value),

@@ -7,8 +7,8 @@ and returns the files it wrote (for the manifest).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,9 @@ class RunOutputs:
         The figures (drawn from disclosure-controlled aggregates), when a format uses them.
     classified, quarantine : pandas.DataFrame
         The patient-level tables; only the ``csv`` format writes them.
+    table_quarantines : mapping of str to pandas.DataFrame
+        Each event table's quarantine (contract section 6), by table name: row-level, with
+        patient ids; the ``csv`` format writes each as ``<table>.quarantine.csv``.
     """
 
     summary: dict[str, Any]
@@ -46,6 +49,7 @@ class RunOutputs:
     figures: Figures | None
     classified: pd.DataFrame
     quarantine: pd.DataFrame
+    table_quarantines: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 Writer = Callable[[RunOutputs, Path], list[Path]]
@@ -85,7 +89,8 @@ FORMATS: dict[str, OutputFormat] = {
         _lazy("imnm_cohort.outputs.text", "write_json"), "summary.json, changes.json"
     ),
     "csv": OutputFormat(
-        _lazy("imnm_cohort.outputs.text", "write_csv"), "classified.csv, quarantine.csv"
+        _lazy("imnm_cohort.outputs.text", "write_csv"),
+        "classified.csv, quarantine.csv, <table>.quarantine.csv",
     ),
     "docx": OutputFormat(_lazy("imnm_cohort.outputs.word", "write_docx"), "tables.docx"),
     "xlsx": OutputFormat(_lazy("imnm_cohort.outputs.excel", "write_xlsx"), "tables.xlsx"),

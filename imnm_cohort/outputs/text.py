@@ -59,8 +59,13 @@ def write_json(out: RunOutputs, folder: Path) -> list[Path]:
 
 
 def write_csv(out: RunOutputs, folder: Path) -> list[Path]:
-    """The patient-level ``classified.csv`` and ``quarantine.csv``."""
+    """The patient-level ``classified.csv`` and ``quarantine.csv``, and each event table's
+    quarantine as ``<table>.quarantine.csv`` (contract section 6)."""
     return [
         write_table(out.classified, folder / "classified.csv"),
         write_table(out.quarantine, folder / "quarantine.csv"),
+        *(
+            write_table(rows, folder / f"{name}.quarantine.csv")
+            for name, rows in out.table_quarantines.items()
+        ),
     ]

@@ -11,6 +11,9 @@ Example (``pipelines/example.toml`` is a commented version)::
     # kind = "file"                       # the default; other kinds: imnm_cohort.sources
     # mapping = "registry-mapping.toml"   # a site's own export: contract section 5
 
+    [input.tables]                        # optional event tables (contract section 6)
+    visits = "exports/visits.csv"         # also treatments, antibody_tests, cancers
+
     [classification]
     criteria = "tma2025"
 
@@ -58,6 +61,7 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, available_criteria
+from imnm_cohort.contracts.events import EVENT_TABLES
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.mapping.source import MappedSource
@@ -68,7 +72,13 @@ from imnm_cohort.settings_files import (
     check_settings_file,
     read_toml,
 )
-from imnm_cohort.sources.base import DEFAULT_KIND, Source, make_source, without_user
+from imnm_cohort.sources.base import (
+    DEFAULT_KIND,
+    Source,
+    make_source,
+    make_table_source,
+    without_user,
+)
 from imnm_cohort.sources.files import FileSource
 from imnm_cohort.sources.url import is_url, parse_source_url, source_from_url
 from imnm_cohort.validation.load import InputSpec
@@ -88,6 +98,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "mapping": ((str,), None),
         "kind": ((str,), DEFAULT_KIND),
         "path": ((str,), None),
+        "tables": ((dict,), None),
     },
     "classification": {"criteria": ((str,), DEFAULT_CRITERIA)},
     "analysis": {
@@ -174,6 +185,9 @@ class PipelineConfig:
     input_settings : tuple of (str, object)
         That source's ``[input]`` settings as the file gives them (the manifest records
         them; a setting never holds a credential, contract section 7).
+    tables : tuple of (str, Source)
+        The event tables of ``[input.tables]`` (contract section 6), in contract order,
+        each with its source; empty when the pipeline names none.
     """
 
     source: Path | None
@@ -192,10 +206,13 @@ class PipelineConfig:
     notes: tuple[str, ...] = ()
     input: Source | None = None
     input_settings: tuple[tuple[str, Any], ...] = ()
+    tables: tuple[tuple[str, Source], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
-        given = {"mapping": str(self.mapping)} if self.mapping is not None else {}
+        given: dict[str, Any] = {"mapping": str(self.mapping)} if self.mapping else {}
+        if self.tables:  # only when named: a run without event tables records what it did
+            given["tables"] = {name: source.name for name, source in self.tables}
         where: dict[str, Any] = (
             {"extract": str(self.extract)}
             if self.input is None
@@ -389,6 +406,7 @@ def load_pipeline(
     table_one = table_one_options(given_t1, str(path))
     for i, variable in enumerate(table_one.variables):
         _refuse_control_characters(path, f"[table_one] variables[{i}] label", variable.label)
+    tables = _event_tables(values["input"]["tables"], kind, base, path)
     own_extract, own_source = None, None
     if kind != DEFAULT_KIND:
         own_source = make_source(kind, settings, base, str(path))
@@ -447,10 +465,37 @@ def load_pipeline(
         input=own_source,
         # JSON-ready for the manifest (a TOML date as its ISO text)
         input_settings=tuple(json.loads(json.dumps(without_user(settings), default=str)).items()),
+        tables=tables,
     )
     if extract is None and output_root is None and mapping is None:
         return config
     return config.with_overrides(extract, output_root, mapping=mapping)
+
+
+def _event_tables(
+    given: dict[str, Any] | None, kind: str, base: Path, path: Path
+) -> tuple[tuple[str, Source], ...]:
+    """The sources of ``[input.tables]``, in contract order (contract section 6).
+
+    Raises
+    ------
+    ConfigError
+        A name that is not an event table, a kind that reads none, or a table's setting
+        its source cannot use (a file that does not exist).
+    """
+    if not given:
+        return ()
+    unknown = sorted(set(given) - set(EVENT_TABLES))
+    if unknown:
+        raise ConfigError(
+            f"{path}: [input.tables] {unknown[0]} is not an event table; known tables: "
+            + ", ".join(EVENT_TABLES)
+        )
+    return tuple(
+        (name, make_table_source(kind, given[name], base, str(path), contract))
+        for name, contract in EVENT_TABLES.items()
+        if name in given
+    )
 
 
 def _refuse_control_characters(path: Path, key: str, text: str) -> None:
@@ -491,15 +536,17 @@ def _report_settings(values: dict[str, Any], path: Path) -> ReportSettings:
 
 def _input_kind(raw: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """``[input] kind`` and, for a kind other than ``"file"``, its own settings (every key
-    but ``kind`` and ``mapping``, checked by its source) taken out of the file's values."""
+    but ``kind``, ``mapping`` and ``tables``, checked by its source) taken out of the
+    file's values."""
     given = raw.get("input")
     if not isinstance(given, dict):
         return raw, DEFAULT_KIND, {}
     kind = given.get("kind", DEFAULT_KIND)
     if not isinstance(kind, str) or kind == DEFAULT_KIND:
         return raw, DEFAULT_KIND, {}  # a kind that is not text is named by _check
-    settings = {k: v for k, v in given.items() if k not in ("kind", "mapping")}
-    kept = {k: v for k, v in given.items() if k in ("kind", "mapping")}
+    own = ("kind", "mapping", "tables")
+    settings = {k: v for k, v in given.items() if k not in own}
+    kept = {k: v for k, v in given.items() if k in own}
     return {**raw, "input": kept}, kind, settings
 
 

@@ -15,6 +15,7 @@ from imnm_cohort.contracts.patients import CONTRACT_VERSION
 from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.pipeline import runfolder
 from imnm_cohort.pipeline.config import PipelineConfig
+from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
 
 #: The toolkit's distribution name (``[project] name`` in ``pyproject.toml``).
@@ -81,9 +82,12 @@ def build_manifest(
     folder: Path,
     files: list[Path],
     timings: dict[str, float],
+    tables: EventTables | None = None,
 ) -> dict[str, Any]:
-    """The run's manifest (aggregate: its row counts are the published summary's)."""
+    """The run's manifest (aggregate: its row counts are the published summary's, the
+    event tables' too, under ``tables`` when the run read any)."""
     counts = published["counts"]
+    events = {"tables": _tables(tables, published)} if tables else {}
     return {
         "toolkit": {
             "name": DISTRIBUTION,
@@ -93,7 +97,7 @@ def build_manifest(
         "run": {
             "name": run_name,
             "started_utc": started.isoformat(),
-            "status": "rows_quarantined" if result.quarantined_rows else "ok",
+            "status": "rows_quarantined" if _any_quarantined(result, tables) else "ok",
             "strict": strict,
         },
         "python": platform.python_version(),
@@ -112,6 +116,7 @@ def build_manifest(
             "classified": counts["valid_rows"],  # every valid row is classified
             **({"empty": counts["empty_rows"]} if "empty_rows" in counts else {}),
         },
+        **events,
         "disclosure": {
             "min_cell_count": config.min_cell_count,
             "rounding": config.rounding,
@@ -126,6 +131,30 @@ def build_manifest(
     }
 
 
+def _any_quarantined(result: ValidationResult, tables: EventTables | None) -> bool:
+    """Whether any row of the patient table or of an event table was quarantined."""
+    checked = tables.tables.values() if tables is not None else ()
+    return bool(result.quarantined_rows) or any(t.quarantined_rows for t in checked)
+
+
+def _tables(tables: EventTables, published: dict[str, Any]) -> dict[str, Any]:
+    """Each event table's source, SHA-256 and published counts of rows (its quarantine,
+    ``<table>.quarantine.csv``, is among the outputs when the ``csv`` format is written)."""
+    shown = published.get("tables", {})
+    return {
+        name: {
+            **tables.descriptions.get(name, {}),
+            "unit": tables[name].unit,
+            "rows": {
+                "input": shown[name]["input_rows"],
+                "valid": shown[name]["valid_rows"],
+                "quarantined": shown[name]["quarantined_rows"],
+            },
+        }
+        for name in tables
+    }
+
+
 #: The manifest's numbers: settings, timings, and the summary's published counts.
 MANIFEST_DISCLOSURE = Declaration(
     cleared=(
@@ -134,6 +163,7 @@ MANIFEST_DISCLOSURE = Declaration(
         ("rows",),
         ("disclosure",),
         ("timings_seconds",),
+        ("tables",),  # the event tables' sources and their published counts of rows
         ("input",),  # where the input is: a REDCap project's size is the input's, as "rows"
     )
 )

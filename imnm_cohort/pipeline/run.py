@@ -31,6 +31,8 @@ from imnm_cohort.pipeline.config import PipelineConfig
 from imnm_cohort.pipeline.manifest import MANIFEST_DISCLOSURE, build_manifest
 from imnm_cohort.pipeline.meta import report_meta
 from imnm_cohort.sources.files import empty_rows_skipped
+from imnm_cohort.validation.events import EventTables
+from imnm_cohort.validation.validate import ValidationResult
 
 T = TypeVar("T")
 
@@ -53,6 +55,9 @@ class RunResult:
         Each aggregate JSON output's disclosure declaration, by file name.
     absent_columns : tuple of str
         Optional contract columns the input did not have (read as empty).
+    table_quarantined : tuple of (str, int)
+        Each event table's source label and its quarantined rows (contract section 6);
+        empty when the pipeline names no event tables.
     """
 
     folder: Path
@@ -61,6 +66,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     declarations: dict[str, Declaration] = field(default_factory=dict)
     absent_columns: tuple[str, ...] = ()
+    table_quarantined: tuple[tuple[str, int], ...] = ()
 
 
 class _Stages:
@@ -77,6 +83,20 @@ class _Stages:
         self.timings[name] = round(time.perf_counter() - start, 3)
         self.say(name, self.timings[name])
         return value
+
+
+def _event_tables(
+    stage: _Stages, config: PipelineConfig, result: ValidationResult
+) -> tuple[ValidationResult, EventTables]:
+    """Read and validate the event tables, then derive the patient table's empty values."""
+    tables = stage("event tables", lambda: stages.read_tables(config, result))
+    return stage("derive", lambda: stages.derive(result, tables)), tables
+
+
+def _table_quarantined(tables: EventTables | None) -> tuple[tuple[str, int], ...]:
+    if tables is None:
+        return ()
+    return tuple((tables.labels[n], tables[n].quarantined_rows) for n in tables)
 
 
 def run_pipeline(
@@ -132,9 +152,14 @@ def run_pipeline(
         result = stage("validate", lambda: stages.validate(config, extract, engine))
         if result.empty_rows:
             notes.append(f"{config.input_label}: {empty_rows_skipped(result.empty_rows)}")
+        tables: EventTables | None = None
+        if config.tables:  # contract section 6: only a pipeline that names them
+            result, tables = _event_tables(stage, config, result)
         criteria, classified = stage("classify", lambda: stages.classify(config, result, engine))
         analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
-        disclosed = stage("disclose", lambda: stages.disclose(config, result, classified, analysis))
+        disclosed = stage(
+            "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)
+        )
         declarations: dict[str, Declaration] = {"summary.json": disclosed.declaration}
         name = runfolder.run_name(started, config.digest(), extract.sha256)
         previous = runfolder.latest_run(root)
@@ -155,7 +180,7 @@ def run_pipeline(
             stage(
                 "self-check",
                 lambda: stages.self_check(
-                    config, result, classified, analysis, disclosed, changes, declarations
+                    config, result, classified, analysis, disclosed, changes, declarations, tables
                 ),
             )
             withheld = list(disclosed.summary.withheld) + [
@@ -175,7 +200,7 @@ def run_pipeline(
             )
             outputs = stage(
                 "render",
-                lambda: stages.render(config, disclosed, changes, meta, result, classified),
+                lambda: stages.render(config, disclosed, changes, meta, result, classified, tables),
             )
             files = stage("write", lambda: stages.write(config, outputs, work))
             manifest = build_manifest(
@@ -183,6 +208,7 @@ def run_pipeline(
                 criteria=criteria,
                 result=result,
                 published=disclosed.summary.data,
+                tables=tables,
                 run_name=name,
                 started=started,
                 strict=strict,
@@ -210,4 +236,5 @@ def run_pipeline(
         notes=notes,
         declarations=declarations,
         absent_columns=result.absent_columns,
+        table_quarantined=_table_quarantined(tables),
     )

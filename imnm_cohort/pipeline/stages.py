@@ -1,8 +1,9 @@
 """The stages of a run, each a function of the previous stages' results.
 
-read -> validate -> classify -> analyse -> disclose -> self-check -> render -> write ->
-publish. Each can be called (and tested) alone; :func:`~imnm_cohort.pipeline.run.run_pipeline`
-chains them, times them and handles the run folder.
+read -> validate -> (event tables -> derive) -> classify -> analyse -> disclose -> self-check
+-> render -> write -> publish. Each can be called (and tested) alone;
+:func:`~imnm_cohort.pipeline.run.run_pipeline` chains them, times them and handles the run
+folder.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from imnm_cohort.pipeline.changes import SNAPSHOT, snapshot
 from imnm_cohort.pipeline.config import PipelineConfig
 from imnm_cohort.report.render import view
 from imnm_cohort.sources.base import Source
+from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
 
 if TYPE_CHECKING:
@@ -86,6 +88,28 @@ def validate(
     return (engine or engine_for()).validate(extract.source)
 
 
+def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables:
+    """Read and validate the event tables of ``[input.tables]`` (contract section 6)
+    against the patient table: each bad row goes to its table's quarantine.
+
+    Raises
+    ------
+    ExtractError
+        A table's file cannot be used, or most of its rows break one rule.
+    """
+    from imnm_cohort.validation.events import read_events
+
+    return read_events(dict(config.tables), result)
+
+
+def derive(result: ValidationResult, tables: EventTables) -> ValidationResult:
+    """The patient table with the values it leaves empty derived from the event tables
+    (:func:`~imnm_cohort.validation.derive.derive_patients`)."""
+    from imnm_cohort.validation.derive import derive_patients
+
+    return derive_patients(result, tables)
+
+
 def classify(
     config: PipelineConfig, result: ValidationResult, engine: Engine | None = None
 ) -> tuple[CriteriaSet, pd.DataFrame]:
@@ -124,9 +148,12 @@ def build_summary(
     result: ValidationResult,
     classified: pd.DataFrame,
     analysis: CohortAnalysis,
+    tables: EventTables | None = None,
 ) -> dict[str, Any]:
-    """The run's ``summary.json`` before disclosure control (contract section 4)."""
+    """The run's ``summary.json`` before disclosure control (contract section 4); with
+    event tables, their counts of rows under ``tables`` (contract section 6)."""
     validation = result.to_dict()
+    events = {"tables": tables.to_dict()} if tables else {}
     return {
         "criteria": config.criteria,
         "contract_version": CONTRACT_VERSION,
@@ -140,6 +167,7 @@ def build_summary(
             **({"mapping": validation["mapping"]} if "mapping" in validation else {}),
         },
         "disclosure": {"min_cell_count": config.min_cell_count, "rounding": config.rounding},
+        **events,
     }
 
 
@@ -156,7 +184,8 @@ def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Dec
     }
     counts = ("counts", "input_rows"), ("counts", "valid_rows"), ("counts", "quarantined_rows")
     validation = summary["validation"]
-    return analysis.disclosure() + Declaration(
+    own = analysis.disclosure() + tables_disclosure(summary)
+    return own + Declaration(
         counts=(
             Count(counts[0]),
             Count(counts[1], "valid_rows"),
@@ -183,16 +212,34 @@ def summary_disclosure(summary: dict[str, Any], analysis: CohortAnalysis) -> Dec
     )
 
 
+def tables_disclosure(summary: dict[str, Any]) -> Declaration:
+    """The declaration of the event tables' counts of rows (input = valid + quarantined,
+    rows per quarantine reason); none when the summary has no ``tables``."""
+    counts: list[Count] = []
+    margins: list[Margin] = []
+    for name, table in summary.get("tables", {}).items():
+        at = ("tables", name)
+        whole, valid, held = (*at, "input_rows"), (*at, "valid_rows"), (*at, "quarantined_rows")
+        reasons = (*at, "quarantine_reasons")
+        counts += [Count(whole), Count(valid), Count(held, describes=(reasons,))]
+        counts += [Count((*reasons, i, "rows")) for i in range(len(table["quarantine_reasons"]))]
+        margins.append(Margin((valid, held), whole))
+    cleared = tuple(("tables", name, key) for name in summary.get("tables", {})
+                    for key in ("source", "unit"))  # fmt: skip
+    return Declaration(counts=tuple(counts), margins=tuple(margins), cleared=cleared)
+
+
 def disclose(
     config: PipelineConfig,
     result: ValidationResult,
     classified: pd.DataFrame,
     analysis: CohortAnalysis,
+    tables: EventTables | None = None,
 ) -> Disclosed:
     """Small counts withheld from the summary, as its declaration says; the figures'
     aggregates built under the same policy, showing the summary's published counts."""
     policy = Policy(config.min_cell_count, config.rounding)
-    summary = build_summary(config, result, classified, analysis)
+    summary = build_summary(config, result, classified, analysis, tables)
     declaration = summary_disclosure(summary, analysis)
     published = suppress(summary, declaration, policy)
     return Disclosed(
@@ -211,6 +258,7 @@ def self_check(
     disclosed: Disclosed,
     changes: Suppressed | None,
     declarations: dict[str, Declaration],
+    tables: EventTables | None = None,
 ) -> SelfCheck:
     """The disclosure self-check over the summary, the changes and the figures' data
     (:mod:`imnm_cohort.pipeline.selfcheck`).
@@ -222,7 +270,7 @@ def self_check(
     """
     from imnm_cohort.pipeline.selfcheck import check_run
 
-    truth = build_summary(config, result, classified, analysis)
+    truth = build_summary(config, result, classified, analysis, tables)
     others = [("changes.json", changes.data, declarations["changes.json"])] if changes else []
     check = check_run(
         disclosed.summary.data,
@@ -243,8 +291,10 @@ def render(
     meta: dict[str, Any],
     result: ValidationResult,
     classified: pd.DataFrame,
+    tables: EventTables | None = None,
 ) -> RunOutputs:
-    """The report's content and figures (figures only when a format uses them)."""
+    """The report's content and figures (figures only when a format uses them); with event
+    tables, each table's quarantine for the patient-level ``csv`` format."""
     figures = None
     if uses_figures(config.formats):
         from imnm_cohort.report.figures import Figures
@@ -260,6 +310,7 @@ def render(
         figures=figures,
         classified=classified,
         quarantine=result.quarantine,
+        table_quarantines={n: tables[n].quarantine for n in tables} if tables else {},
     )
 
 

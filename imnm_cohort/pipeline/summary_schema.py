@@ -49,6 +49,39 @@ _COUNTS = {
 }
 
 
+_COUNT_REF = {"$ref": "#/$defs/count"}
+_TABLES = {
+    "description": (
+        "The event tables of contract section 6 that the pipeline named in [input.tables], "
+        "by name: counts of rows (never of patients; unit 'rows'): input_rows = valid_rows + "
+        "quarantined_rows. Absent when the pipeline names no event table."
+    ),
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["source", "unit", "input_rows", "valid_rows", "quarantined_rows"],
+        "properties": {
+            "source": {"type": "string"},
+            "unit": {"const": "rows"},
+            "input_rows": _COUNT_REF,
+            "valid_rows": _COUNT_REF,
+            "quarantined_rows": _COUNT_REF,
+            "quarantine_reasons": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "column": {"type": "string"},
+                        "rule": {"type": "string"},
+                        "rows": _COUNT_REF,
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 def summary_schema() -> dict[str, Any]:
     """The JSON Schema of ``summary.json`` with the analyses registered now."""
     defs: dict[str, Any] = dict(VALUE_DEFS)
@@ -76,6 +109,7 @@ def summary_schema() -> dict[str, Any]:
             node[key]["required"].append(analysis.key)
             node = node[key]["properties"]
         node[analysis.key] = part
+    properties["tables"] = _TABLES
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "imnm-cohort/summary.schema.json",

@@ -28,6 +28,8 @@ from imnm_cohort.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from imnm_cohort.contracts.table import TableContract
+
 #: The kind a pipeline's ``[input]`` has when it names none.
 DEFAULT_KIND = "file"
 #: ``DataFrame.attrs`` key of a reader's problems in cells (a spreadsheet's error values,
@@ -167,6 +169,54 @@ def make_source(
         return factory(settings, base)
     except ConfigError as exc:
         raise ConfigError(f"{context}{exc}") from None
+
+
+#: An event table's source factory: ``factory(setting, base, contract)`` -> a source whose
+#: :meth:`Source.read` gives that table's rows as text cells under the contract's column names
+#: (``setting`` is the table's value in ``[input.tables]``, ``base`` the pipeline's folder).
+TableSourceFactory = Callable[[Any, Path, "TableContract"], Source]
+
+#: The registry of event-table sources (contract section 6), by ``[input] kind``.
+TABLE_SOURCES: dict[str, TableSourceFactory] = {}
+
+
+def make_table_source(
+    kind: str, setting: Any, base: Path, where: str, contract: TableContract
+) -> Source:
+    """The source of one event table named in ``[input.tables]``.
+
+    Parameters
+    ----------
+    kind : str
+        The pipeline's ``[input] kind``; a key of :data:`TABLE_SOURCES`.
+    setting : object
+        The table's value in ``[input.tables]`` (a file's path, for ``kind = "file"``).
+    base : Path
+        The folder relative paths are read from.
+    where : str
+        The pipeline file, for messages.
+    contract : TableContract
+        The event table's contract.
+
+    Raises
+    ------
+    ConfigError
+        A kind that reads no event tables, or a setting its factory cannot use (the message
+        names the file and the table).
+    """
+    import imnm_cohort.sources.files  # noqa: F401  (registers "file")
+
+    factory = TABLE_SOURCES.get(kind)
+    if factory is None:
+        raise ConfigError(
+            f"{where}: [input.tables] is read for kind = "
+            + " or ".join(f'"{k}"' for k in sorted(TABLE_SOURCES))
+            + f' only, not kind = "{kind}"'
+        )
+    try:
+        return factory(setting, base, contract)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [input.tables] {contract.name}: {exc}") from None
 
 
 def without_user(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -44,8 +44,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, REQUIRED_COLUMNS
+from imnm_cohort.contracts.table import TableContract
 from imnm_cohort.errors import ConfigError, ExtractError, one_line
-from imnm_cohort.sources.base import CELL_PROBLEMS, SOURCES
+from imnm_cohort.sources.base import CELL_PROBLEMS, SOURCES, TABLE_SOURCES, slices
 from imnm_cohort.vocabulary import (
     CLASSIFICATION_COLUMNS,
     SCORED_CLASSIFIER_COLUMNS,
@@ -90,12 +91,16 @@ class SourceOptions:
     keep_types : bool
         Keep a Parquet file's typed columns (dates, booleans, numbers) as Arrow-backed typed
         columns instead of text; validation checks them as what they are.
+    columns : tuple of str
+        The table's contract columns, whose header names are matched ignoring case and
+        surrounding spaces (the patient table's, or an event table's).
     """
 
     encoding: str | None = None
     delimiter: str = ","
     required: tuple[str, ...] = REQUIRED_COLUMNS
     keep_types: bool = False
+    columns: tuple[str, ...] = CONTRACT_COLUMNS
 
 
 #: A source reader: ``reader(path, options)`` returns the file's cells as text, one column
@@ -127,6 +132,31 @@ def read_extract(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     return normalise_extract(read_source(path, SourceOptions(keep_types=True)), path)
+
+
+def read_table(path: str | Path, contract: TableContract) -> pd.DataFrame:
+    """Read an event table's file (contract section 6) into a frame of text cells.
+
+    The same formats and parsing as the patient table (:func:`read_extract`), with the
+    table's own contract columns: their header names matched ignoring case and spaces, its
+    required columns checked, absent optional ones added empty.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file of a format in :data:`READERS`.
+    contract : TableContract
+        The table's contract (:data:`~imnm_cohort.contracts.events.EVENT_TABLES`).
+
+    Raises
+    ------
+    ExtractError
+        When the file cannot be used at all.
+    """
+    path = Path(path)
+    columns = contract.column_names
+    options = SourceOptions(required=contract.required, keep_types=True, columns=columns)
+    return normalise_extract(read_source(path, options), path, columns)
 
 
 def read_source(path: str | Path, options: SourceOptions | None = None) -> pd.DataFrame:
@@ -204,7 +234,7 @@ def _csv_header(path: Path, options: SourceOptions) -> list[str]:
         raise ExtractError(f"{path}: the header row cannot be read as CSV ({exc})") from None
     if not header or all(not h.strip() for h in header):
         raise ExtractError(f"{path}: the first line is empty; expected a header row")
-    _check_header(path, header, options.required)
+    _check_header(path, header, options.required, options.columns)
     return header
 
 
@@ -340,7 +370,7 @@ def _read_parquet(path: Path, options: SourceOptions) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         schema = pq.read_schema(path)
-        _check_header(path, schema.names, options.required)
+        _check_header(path, schema.names, options.required, options.columns)
         refuse_nested_columns(path, schema)
         table = pq.read_table(path)
     except ExtractError:
@@ -443,7 +473,7 @@ def _read_excel(path: Path, options: SourceOptions) -> pd.DataFrame:
     if grid.empty:
         raise ExtractError(f"{path}: the first sheet is empty")
     header = ["" if pd.isna(v) else str(v) for v in grid.iloc[0]]
-    _check_header(path, header, options.required)
+    _check_header(path, header, options.required, options.columns)
     frame = grid.iloc[1:].reset_index(drop=True)
     names = _name_columns(pd.Index(header))
     frame.columns = pd.Index(names)
@@ -462,15 +492,16 @@ def _without_blank_tail(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_header(
-    path: Path | str, header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS
+    path: Path | str,
+    header: list[str],
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
+    columns: tuple[str, ...] = CONTRACT_COLUMNS,
 ) -> None:
     names = [str(h).strip() for h in header]
     lowered = [n.lower() for n in names]
     # Only contract columns are matched ignoring case and spaces; other names are compared
     # exactly, and blank ones are named by position (see _name_columns).
-    keys = [
-        low if low in CONTRACT_COLUMNS else str(h) for low, h in zip(lowered, header, strict=True)
-    ]
+    keys = [low if low in columns else str(h) for low, h in zip(lowered, header, strict=True)]
     seen: set[str] = set()
     duplicates = sorted(
         {k for k in keys if k.strip() and (k in seen or seen.add(k))}  # type: ignore[func-returns-value]
@@ -635,7 +666,9 @@ def _refuse_nul_cells(frame: pd.DataFrame, path: Path | str) -> None:
             )
 
 
-def normalise_extract(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
+def normalise_extract(
+    frame: pd.DataFrame, path: Path | str, columns: tuple[str, ...] = CONTRACT_COLUMNS
+) -> pd.DataFrame:
     problems = frame.attrs.get(CELL_PROBLEMS)
     read_names = list(frame.columns)
     rows, empty = len(frame), int(frame.attrs.get(EMPTY_ROWS, 0))
@@ -646,11 +679,11 @@ def normalise_extract(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
     rename = {}
     for name in frame.columns:
         key = str(name).strip().lower()
-        if key in CONTRACT_COLUMNS and name != key:
+        if key in columns and name != key:
             rename[name] = key
     frame = frame.rename(columns=rename)
     frame.index = pd.RangeIndex(len(frame))
-    absent = [name for name in CONTRACT_COLUMNS if name not in frame.columns]
+    absent = [name for name in columns if name not in frame.columns]
     for name in absent:
         frame[name] = pd.Series(None, index=frame.index, dtype=object)
     frame.attrs["absent_columns"] = absent
@@ -669,7 +702,7 @@ def _readstat(path: Path, options: SourceOptions) -> pd.DataFrame:
     from imnm_cohort.sources.readstat import read_readstat
 
     frame = read_readstat(path)
-    _check_header(path, [str(c) for c in frame.columns], options.required)
+    _check_header(path, [str(c) for c in frame.columns], options.required, options.columns)
     return _to_text(frame)
 
 
@@ -1045,3 +1078,77 @@ class FileSource:
 
 
 SOURCES["file"] = FileSource.from_settings
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """An event table (contract section 6) in a file, read by its suffix
+    (:func:`read_table`): the source of one ``[input.tables]`` entry of ``kind = "file"``.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    contract : TableContract
+        The table's contract.
+    """
+
+    path: Path
+    contract: TableContract
+    kind: ClassVar[str] = "file"
+
+    @classmethod
+    def from_setting(cls, setting: Any, base: Path, contract: TableContract) -> TableFile:
+        """``NAME = "path"`` in ``[input.tables]``, relative to ``base``.
+
+        Raises
+        ------
+        ConfigError
+            A setting that is not text, or a path that is no file.
+        """
+        if not isinstance(setting, str):
+            raise ConfigError(
+                f"give the file as a path (text), not {type(setting).__name__} ({setting!r})"
+            )
+        path = (base / setting).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{setting!r}: no such file ({path})")
+        return cls(path, contract)
+
+    @property
+    def name(self) -> str:
+        """The path (messages name it)."""
+        return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """The file's name."""
+        return self.path.name
+
+    def fingerprint(self) -> str:
+        """The file's SHA-256.
+
+        Raises
+        ------
+        ExtractError
+            The file is missing.
+        """
+        if not self.path.is_file():
+            raise ExtractError(f"{self.path}: file not found")
+        return sha256_of(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        """``{"file": <name>}``."""
+        return {"file": self.label}
+
+    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The table's rows (:func:`read_table`), or some of its columns."""
+        frame = read_table(self.path, self.contract)
+        return frame if columns is None else frame[list(columns)]
+
+    def batches(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`read` in slices of ``rows`` rows."""
+        return slices(self.read(), rows)
+
+
+TABLE_SOURCES["file"] = TableFile.from_setting
