@@ -396,6 +396,8 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
 
 
 def _synth_omop(args: argparse.Namespace, say: _Printer, database: bool) -> int:
+    import duckdb
+
     from imnm_cohort.io.tables import write_failure
     from imnm_cohort.synth_omop import write_omop
 
@@ -403,11 +405,16 @@ def _synth_omop(args: argparse.Namespace, say: _Printer, database: bool) -> int:
         raise ConfigError(
             f"{args.output}: --layout omop writes a .duckdb file or a folder, without --dirty"
         )
+    if args.output.exists() and not args.output.suffix and not args.output.is_dir():
+        raise ConfigError(f"{args.output}: is a file, not a folder")
     t = time.perf_counter()
     try:
         write_omop(args.n, args.output, seed=args.seed)
     except OSError as exc:
         raise write_failure(args.output.parent, exc) from None
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OutputError(f"{args.output}: cannot write the database ({reason})") from None
     say.stage("synth", t)
     say.result(
         f"wrote a synthetic OMOP CDM v5.4 database of {args.n} persons (seed {args.seed}) "

@@ -41,6 +41,8 @@ MEASUREMENTS_PER_PERSON = 50
 #: Observation ends by this day at the latest.
 DATA_CUTOFF = np.datetime64("2024-12-31")
 FIRST_DAY = np.datetime64("2005-01-01")
+#: DuckDB's memory while writing (it writes blocks out beyond this).
+WRITE_MEMORY = "1GB"
 #: Local concept ids start here (OMOP reserves ids above 2,000,000,000 for a site's own).
 LOCAL = 2_000_000_000
 
@@ -972,6 +974,7 @@ def _write_duckdb(chunks: Iterator[dict[str, pa.Table]], path: Path) -> Path:
     partial.unlink(missing_ok=True)
     made: set[str] = set()
     with duckdb.connect(str(partial)) as con:
+        con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
         for tables in chunks:
             for name, table in tables.items():
                 con.register("_chunk", table)

@@ -210,3 +210,19 @@ def test_the_command_line_writes_an_omop_database(tmp_path: Path, capsys):
         assert _one(con, "SELECT count(*) FROM person") == 200
     assert main(["synth", "--layout", "omop", "--n", "200", "-o", str(tmp_path / "x.csv")]) == 2
     assert "--layout omop writes a .duckdb file or a folder" in capsys.readouterr().err
+
+
+def test_an_unusable_output_is_one_line_and_exit_code_2(tmp_path: Path, capsys):
+    a_file = tmp_path / "folder"
+    a_file.write_text("not a folder")
+    assert main(["synth", "--layout", "omop", "--n", "10", "-o", str(a_file)]) == 2
+    assert main(["synth", "--layout", "omop", "--n", "10", "--dirty", "0.1", "-o", "x.duckdb"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].endswith("is a file, not a folder")
+    assert "Traceback" not in "".join(err)
+
+
+def test_the_folder_layout_from_the_command_line(tmp_path: Path):
+    out = tmp_path / "cdm"
+    assert main(["-q", "synth", "--layout", "omop", "--n", "50", "-o", str(out)]) == 0
+    assert (out / "person.parquet").exists() and (out / "planted_truth.parquet").exists()
