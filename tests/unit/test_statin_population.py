@@ -26,7 +26,7 @@ ATORVA_80MG = 1545959  # a product: atorvastatin only through concept_ancestor
 SIMVA = STATIN_INGREDIENTS["simvastatin"]
 
 
-def _cdm(with_ancestor: bool = True) -> dict[str, ibis.Table]:
+def _cdm(with_ancestor: bool = True, con: ibis.BaseBackend | None = None) -> dict[str, ibis.Table]:
     """Four persons (worked out in the tests below):
 
     1. female, born 1950, observed 2010-01-01 to 2011-12-31; atorvastatin 80 mg filled
@@ -38,7 +38,7 @@ def _cdm(with_ancestor: bool = True) -> dict[str, ibis.Table]:
        ingredient) from 2012-03-01, 90 days' supply and no end date.
     4. male, born 1970, observed 2011; onset 2009-05-01, before observation: no time.
     """
-    con = ibis.duckdb.connect()
+    con = con or ibis.duckdb.connect()
     person = pd.DataFrame(
         {
             "person_id": [1, 2, 3, 4],
@@ -80,14 +80,10 @@ def _cdm(with_ancestor: bool = True) -> dict[str, ibis.Table]:
             "descendant_concept_id": [ATORVA_80MG],
         }
     )
-    tables = {
-        "person": con.create_table("person", person),
-        "observation_period": con.create_table("observation_period", op),
-        "drug_exposure": con.create_table("drug_exposure", drugs),
-    }
+    frames = {"person": person, "observation_period": op, "drug_exposure": drugs}
     if with_ancestor:
-        tables["concept_ancestor"] = con.create_table("concept_ancestor", ancestor)
-    return tables
+        frames["concept_ancestor"] = ancestor
+    return {name: con.create_table(name, frame, overwrite=True) for name, frame in frames.items()}
 
 
 CASES = pd.DataFrame(
