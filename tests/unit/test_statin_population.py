@@ -205,9 +205,9 @@ def test_rate_ratio_edges():
 
 
 def test_the_planted_rate_lies_in_the_exact_interval_of_the_rate_found(tmp_path: Path):
-    plan = OmopPlan(exposed_rate=800.0, unexposed_rate=120.0, measurements=1)
+    plan = OmopPlan(exposed_rate=1500.0, unexposed_rate=250.0, measurements=1)
     path = tmp_path / "cdm.duckdb"
-    write_omop(15_000, path, seed=11, plan=plan)
+    write_omop(8_000, path, seed=11, plan=plan)
     con = ibis.duckdb.connect(str(path), read_only=True)
     tables = {
         n: con.table(n)
