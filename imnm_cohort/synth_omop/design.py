@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Persons drawn at once (the output depends on the seed and N only, not on memory).
-CHUNK_PERSONS = 100_000
+CHUNK_PERSONS = 25_000
 #: Mean rows of ``measurement`` per person (the benchmark's scale).
 MEASUREMENTS_PER_PERSON = 50
 #: Observation ends by this day at the latest.
