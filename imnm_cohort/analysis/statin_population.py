@@ -574,8 +574,9 @@ def _band(age: ir.IntegerValue, settings: StatinPopulationSettings) -> ir.String
 
     labels = settings.band_labels()
     edges = settings.age_bands
-    cases = [(age < edges[i + 1], labels[i]) for i in range(len(edges) - 1)]
-    return ibis.cases(*cases, else_=labels[-1]) if cases else ibis.literal(labels[-1])
+    cases = [(age.isnull(), "unknown")]
+    cases += [(age < edges[i + 1], labels[i]) for i in range(len(edges) - 1)]
+    return ibis.cases(*cases, else_=labels[-1])
 
 
 def _summarise(

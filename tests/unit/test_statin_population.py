@@ -188,6 +188,17 @@ def test_every_number_is_declared_and_small_counts_are_withheld(result):
     assert "2011-07-01" not in text and "person_id" not in text
 
 
+def test_a_person_without_year_of_birth_or_sex_is_counted_as_unknown():
+    con = ibis.duckdb.connect()
+    tables = _cdm(con=con)
+    con.raw_sql("UPDATE person SET year_of_birth = NULL, gender_concept_id = 0 WHERE person_id = 2")
+    s = statin_population(tables, STATIN_INGREDIENTS, CASES).strata
+    unknown = s[s["age_band"] == "unknown"]
+    assert unknown["sex"].unique().tolist() == ["unknown"]
+    assert unknown["person_years"].sum() == pytest.approx(730 / YEAR, rel=1e-12)
+    assert unknown["events"].sum() == 1
+
+
 def test_a_bad_setting_or_case_table_is_refused():
     with pytest.raises(ValueError, match="window"):
         StatinPopulationSettings(window="sometimes")
