@@ -386,10 +386,12 @@ def _eras(rows: ir.Table, gap: int) -> ir.Table:
     """Eras per person and key (``ingredient``): start, end (inclusive day numbers)."""
     import ibis
 
-    keys, order = ["person_id", "ingredient"], ["start", "end"]
-    upto = ibis.window(group_by=keys, order_by=order, preceding=None, following=0)
-    t = rows.mutate(latest=rows.end.max().over(upto))
-    t = t.mutate(before=t.latest.lag().over(ibis.window(group_by=keys, order_by=order)))
+    # Ordered by start alone: of rows starting the same day, only the first can open an
+    # era, and which one is first changes nothing.
+    keys = ["person_id", "ingredient"]
+    before = ibis.window(group_by=keys, order_by="start", rows=(None, -1))
+    upto = ibis.window(group_by=keys, order_by="start", rows=(None, 0))
+    t = rows.mutate(before=rows.end.max().over(before))
     t = t.mutate(opens=ibis.ifelse(t.before.isnull() | (t.start > t.before + gap), 1, 0))
     t = t.mutate(era=t.opens.sum().over(upto))
     return t.group_by(["person_id", "ingredient", "era"]).aggregate(

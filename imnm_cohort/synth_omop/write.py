@@ -77,6 +77,7 @@ def _write_duckdb(chunks: Iterator[dict[str, pa.Table]], path: Path) -> Path:
     made: set[str] = set()
     with duckdb.connect(str(partial)) as con:
         con.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
+        con.execute("SET enable_progress_bar = false")  # the command line prints its own
         for tables in chunks:
             for name, table in tables.items():
                 con.register("_chunk", table)

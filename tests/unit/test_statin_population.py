@@ -35,7 +35,8 @@ def _cdm(with_ancestor: bool = True, con: ibis.BaseBackend | None = None) -> dic
     2. male, born 1960, observed 2010-01-01 to 2012-12-31, no statin; anti-SRP IMNM from
        2012-01-01.
     3. female, born 1945, observed 2010 and 2012 (two periods); simvastatin (the
-       ingredient) from 2012-03-01, 90 days' supply and no end date.
+       ingredient) from 2012-03-01, 90 days' supply and no end date, and 30 days' supply
+       filled the same day (one era).
     4. male, born 1970, observed 2011; onset 2009-05-01, before observation: no time.
     """
     con = con or ibis.duckdb.connect()
@@ -61,16 +62,18 @@ def _cdm(with_ancestor: bool = True, con: ibis.BaseBackend | None = None) -> dic
     )  # fmt: skip
     drugs = pd.DataFrame(
         {
-            "drug_exposure_id": [1, 2, 3, 4, 5],
-            "person_id": [1, 1, 1, 3, 2],
-            "drug_concept_id": [ATORVA_80MG, ATORVA_80MG, ATORVA_80MG, SIMVA, 1503297],
+            "drug_exposure_id": [1, 2, 3, 4, 5, 6],
+            "person_id": [1, 1, 1, 3, 2, 3],
+            "drug_concept_id": [ATORVA_80MG, ATORVA_80MG, ATORVA_80MG, SIMVA, 1503297, SIMVA],
             "drug_exposure_start_date": [
                 D(2010, 7, 1), D(2010, 8, 15), D(2011, 3, 1), D(2012, 3, 1), D(2010, 5, 1),
+                D(2012, 3, 1),
             ],
             "drug_exposure_end_date": [
                 D(2010, 7, 30), D(2010, 9, 13), D(2011, 3, 30), None, D(2010, 5, 30),
+                D(2012, 3, 30),
             ],
-            "days_supply": [30, 30, 30, 90, 30],
+            "days_supply": [30, 30, 30, 90, 30, 30],
         }
     )  # fmt: skip
     drugs["drug_exposure_end_date"] = pd.to_datetime(drugs["drug_exposure_end_date"]).dt.date
