@@ -376,6 +376,7 @@ def _statin_rows(
     rows = rows.select(
         person_id=rows.person_id.cast("int64"),
         ingredient=rows.ingredient,
+        exposure_id=rows.drug_exposure_id.cast("int64"),
         start=start,
         end=ibis.greatest(end, start),
     )
@@ -386,11 +387,11 @@ def _eras(rows: ir.Table, gap: int) -> ir.Table:
     """Eras per person and key (``ingredient``): start, end (inclusive day numbers)."""
     import ibis
 
-    # Ordered by start alone: of rows starting the same day, only the first can open an
-    # era, and which one is first changes nothing.
-    keys = ["person_id", "ingredient"]
-    before = ibis.window(group_by=keys, order_by="start", rows=(None, -1))
-    upto = ibis.window(group_by=keys, order_by="start", rows=(None, 0))
+    # Of rows starting the same day only the first can open an era; the row id makes the
+    # order total, so that both passes see the same one.
+    keys, order = ["person_id", "ingredient"], ["start", "exposure_id"]
+    before = ibis.window(group_by=keys, order_by=order, rows=(None, -1))
+    upto = ibis.window(group_by=keys, order_by=order, rows=(None, 0))
     t = rows.mutate(before=rows.end.max().over(before))
     t = t.mutate(opens=ibis.ifelse(t.before.isnull() | (t.start > t.before + gap), 1, 0))
     t = t.mutate(era=t.opens.sum().over(upto))
