@@ -226,3 +226,26 @@ def test_the_folder_layout_from_the_command_line(tmp_path: Path):
     out = tmp_path / "cdm"
     assert main(["-q", "synth", "--layout", "omop", "--n", "50", "-o", str(out)]) == 0
     assert (out / "person.parquet").exists() and (out / "planted_truth.parquet").exists()
+
+
+def test_row_ids_run_on_across_chunks(tmp_path: Path):
+    from imnm_cohort.synth_omop import CHUNK_PERSONS
+
+    n = CHUNK_PERSONS + 10
+    path = tmp_path / "two-chunks.duckdb"
+    write_omop(n, path, seed=4, plan=OmopPlan(measurements=1))
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute(
+            "SELECT min(person_id), max(person_id), count(DISTINCT person_id) FROM person"
+        ).fetchone() == (1, n, n)
+        for table, key in (
+            ("observation_period", "observation_period_id"),
+            ("drug_exposure", "drug_exposure_id"),
+            ("measurement", "measurement_id"),
+            ("condition_occurrence", "condition_occurrence_id"),
+        ):
+            rows, distinct, top = con.execute(
+                f"SELECT count(*), count(DISTINCT {key}), max({key}) FROM {table}"
+            ).fetchone()
+            assert rows == distinct == top, table
+        assert _one(con, "SELECT count(*) FROM concept") == len(CONCEPTS)
