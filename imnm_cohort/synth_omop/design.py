@@ -170,8 +170,8 @@ class OmopPlan:
         Myositis that is not IMNM (a myositis condition, CK below 1,000 U/L, both
         antibodies negative), per 100,000 person-years.
     statin_share_older, statin_share_younger : float
-        Share of persons aged 45 or more (younger) at the start of observation who take a
-        statin.
+        Share of persons aged 45 or more (18 to 44) at the start of observation who take a
+        statin (none younger).
     two_periods : float
         Share of persons with a second observation period.
     cancer : float

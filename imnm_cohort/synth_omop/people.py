@@ -57,7 +57,8 @@ def draw_chunk(
 
     # Statin users: the first course inside the first period, sometimes a switch.
     age = (s1 - birth) / 365.25
-    user = rng.random(m) < np.where(age >= 45, plan.statin_share_older, plan.statin_share_younger)
+    share = np.where(age >= 45, plan.statin_share_older, plan.statin_share_younger)
+    user = rng.random(m) < np.where(age >= 18, share, 0.0)  # no statins for children
     first = s1 + np.floor(rng.random(m) * 0.7 * (e1 - s1)).astype(np.int64)
     ingredient = rng.choice(len(STATIN_WEIGHTS), m, p=STATIN_WEIGHTS)
     switch_day = first + rng.integers(180, 1500, m)
