@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
+from imnm_cohort.analysis.schema import ref
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
@@ -242,6 +243,68 @@ class StatinPopulation:
     unexposed: ExposureSummary
     strata: pd.DataFrame
     cases_outside: int
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """The JSON Schema of :meth:`to_dict` (its ``$defs`` go to the document's root)."""
+        rate = {
+            "type": "object",
+            "required": ["events", "rate", "rate_ci"],
+            "properties": {
+                "events": ref("count"),
+                "rate": ref("number"),
+                "rate_ci": ref("interval"),
+            },
+        }
+        ratio = {
+            "type": "object",
+            "required": ["ratio", "ci", "p_value"],
+            "properties": {"ratio": ref("number"), "ci": ref("interval"), "p_value": ref("pValue")},
+        }
+        exposure = {
+            "type": "object",
+            "required": ["persons", "eras", "person_years", "groups", "rate_ratios"],
+            "properties": {
+                "persons": ref("count"),
+                "eras": ref("count"),
+                "era_years": ref("number"),
+                "person_years": ref("number"),
+                "groups": {"type": "object", "additionalProperties": ref("statinGroupRate")},
+                "rate_ratios": {
+                    "type": "object",
+                    "additionalProperties": ref("statinRateRatio"),
+                },
+            },
+        }
+        stratum = {
+            "type": "object",
+            "required": ["exposure", "age_band", "sex", "year", "person_years", "events"],
+            "properties": {
+                "exposure": {"enum": ["exposed", "unexposed"]},
+                "age_band": {"type": "string"},
+                "sex": {"enum": ["female", "male", "unknown"]},
+                "year": {"type": "string"},
+                "person_years": ref("number"),
+                "events": ref("count"),
+            },
+        }
+        return {
+            "type": "object",
+            "required": ["settings", "exposed", "unexposed", "cases_outside", "strata"],
+            "properties": {
+                "settings": {"type": "object"},
+                "exposed": {"type": "object", "additionalProperties": ref("statinExposure")},
+                "unexposed": ref("statinExposure"),
+                "cases_outside": ref("count"),
+                "strata": {"type": "array", "items": ref("statinStratum")},
+            },
+            "$defs": {
+                "statinGroupRate": rate,
+                "statinRateRatio": ratio,
+                "statinExposure": exposure,
+                "statinStratum": stratum,
+            },
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: aggregates only (no identifier, no date)."""

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from imnm_cohort.analysis.intervals import poisson_exact
+from imnm_cohort.analysis.schema import VALUE_DEFS
 from imnm_cohort.analysis.statin_population import (
     ANY_STATIN,
     StatinPopulation,
@@ -189,6 +190,16 @@ def test_every_number_is_declared_and_small_counts_are_withheld(result):
     assert all(row["events"] in (0, "<5", "[withheld]") for row in out.data["strata"])
     text = str(data)
     assert "2011-07-01" not in text and "person_id" not in text
+
+
+def test_the_output_before_and_after_disclosure_control_fits_its_json_schema(result):
+    import jsonschema
+
+    schema = StatinPopulation.json_schema()
+    schema["$defs"] = {**VALUE_DEFS, **schema["$defs"]}
+    data = result.to_dict()
+    jsonschema.validate(data, schema)
+    jsonschema.validate(suppress(data, result.disclosure(), 5).data, schema)
 
 
 def test_a_person_without_year_of_birth_or_sex_is_counted_as_unknown():
