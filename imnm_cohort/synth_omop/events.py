@@ -27,7 +27,7 @@ from imnm_cohort.synth_omop.design import (
     UNIT_U_L,
     UNIT_UKAT_L,
     OmopPlan,
-)  # fmt: skip
+)
 from imnm_cohort.synth_omop.tables import NO_DAY, RowIds, arrow_table, place_days, text_codes
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from imnm_cohort.synth_omop.design import (
     TRUE_GROUPS,
     U_PER_UKAT,
     OmopPlan,
-)  # fmt: skip
+)
 from imnm_cohort.synth_omop.events import condition_rows, measurement_rows
 from imnm_cohort.synth_omop.tables import (
     CUTOFF_DAY,
@@ -29,7 +29,7 @@ from imnm_cohort.synth_omop.tables import (
     masked_codes,
     place_days,
     text_codes,
-)  # fmt: skip
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,8 +119,9 @@ def draw_chunk(
         },
         len(op_person),
     )
-    tables["drug_exposure"] = drug_rows(rng, person_id, user, first, ingredient, switch,
-                                     switch_day, second, s1, e1, ids)  # fmt: skip
+    tables["drug_exposure"] = drug_rows(
+        rng, person_id, user, first, ingredient, switch, switch_day, second, s1, e1, ids,
+    )  # fmt: skip
 
     # Details of the planted persons (index p into the chunk).
     p = np.flatnonzero(planted)

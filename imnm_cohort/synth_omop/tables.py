@@ -16,7 +16,7 @@ from imnm_cohort.synth_omop.design import (
     MALIGNANT_ROOT,
     STATIN_INGREDIENTS,
     STATIN_PRODUCTS,
-)  # fmt: skip
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
