@@ -100,10 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--layout",
-        choices=("flat", "redcap"),
+        choices=("flat", "redcap", "omop"),
         default="flat",
         help="flat: a section-1 extract (default); redcap: a longitudinal REDCap-shaped "
-        "export (.csv) with its data dictionary and mapping file beside it",
+        "export (.csv) with its data dictionary and mapping file beside it; omop: an OMOP "
+        "CDM v5.4 database (.duckdb, or a folder of one Parquet file per table) with "
+        "planted IMNM cases",
     )
 
     p = sub.add_parser("map", help="map a site's export into a section-1 extract")
@@ -388,6 +390,8 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
     database = args.output.suffix.lower() == ".duckdb" or not args.output.suffix
+    if args.layout == "omop":
+        return _synth_omop(args, say, database)
     if not database or args.layout == "redcap":
         _check_table_output(args.output)
     t = time.perf_counter()
@@ -408,6 +412,34 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise write_failure(args.output.parent, exc) from None
     say.stage("synth", t)
     say.result(f"wrote {len(frame)} synthetic patients (seed {args.seed}) to {args.output}")
+    return EXIT_OK
+
+
+def _synth_omop(args: argparse.Namespace, say: _Printer, database: bool) -> int:
+    import duckdb
+
+    from imnm_cohort.io.tables import write_failure
+    from imnm_cohort.synth_omop import write_omop
+
+    if not database or args.dirty:
+        raise ConfigError(
+            f"{args.output}: --layout omop writes a .duckdb file or a folder, without --dirty"
+        )
+    if args.output.exists() and not args.output.suffix and not args.output.is_dir():
+        raise ConfigError(f"{args.output}: is a file, not a folder")
+    t = time.perf_counter()
+    try:
+        write_omop(args.n, args.output, seed=args.seed)
+    except OSError as exc:
+        raise write_failure(args.output.parent, exc) from None
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OutputError(f"{args.output}: cannot write the database ({reason})") from None
+    say.stage("synth", t)
+    say.result(
+        f"wrote a synthetic OMOP CDM v5.4 database of {args.n} persons (seed {args.seed}) "
+        f"to {args.output}"
+    )
     return EXIT_OK
 
 
