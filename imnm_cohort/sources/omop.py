@@ -60,12 +60,14 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 #: How the fingerprint is computed (recorded in the manifest).
-FINGERPRINT_METHOD = "sha256 of the derived patient table as CSV, the concept set versions and the options, v1"
+FINGERPRINT_METHOD = (
+    "sha256 of the derived patient table as CSV, the concept set versions and the options, v1"
+)
 #: The warning when concept_ancestor is empty.
 NO_ANCESTORS = (
     "concept_ancestor is empty: statins and immunosuppressants are found by their "
-    "ingredient concept ids and RxNorm's 'RxNorm has ing' relationships only, so drugs "
-    "coded below an ingredient without that relationship are missed"
+    "ingredient concept ids, RxNorm's 'RxNorm has ing' relationships and RxNorm drug names "
+    "that contain an ingredient's name, not by the vocabulary's hierarchy"
 )
 _KNOWN = (
     "url",
@@ -86,14 +88,20 @@ def _options(value: Any) -> OmopOptions:
     if value is None:
         return OmopOptions()
     if not isinstance(value, dict):
-        raise ConfigError("omop must be a table ([input.omop]) of onset_rule, ck_threshold, lookback_days")
+        raise ConfigError(
+            "omop must be a table ([input.omop]) of onset_rule, ck_threshold, lookback_days"
+        )
     unknown = sorted(set(value) - set(_OPTIONS))
     if unknown:
-        raise ConfigError(f"unknown key '{unknown[0]}' in [input.omop]; known keys: {', '.join(_OPTIONS)}")
+        raise ConfigError(
+            f"unknown key '{unknown[0]}' in [input.omop]; known keys: {', '.join(_OPTIONS)}"
+        )
     defaults = OmopOptions()
     rule = value.get("onset_rule", defaults.onset_rule)
     if rule not in ONSET_RULES:
-        raise ConfigError(f"[input.omop] onset_rule must be one of {', '.join(ONSET_RULES)}, not {rule!r}")
+        raise ConfigError(
+            f"[input.omop] onset_rule must be one of {', '.join(ONSET_RULES)}, not {rule!r}"
+        )
     threshold = value.get("ck_threshold", defaults.ck_threshold)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold <= 0:
         raise ConfigError("[input.omop] ck_threshold must be a number of U/L above 0")
@@ -155,14 +163,18 @@ class OmopSource:
         if self.backend == "duckdb":
             raw = url.split("://", 1)[1]
             raw = raw[1:] if raw.startswith("/") else raw
-            self.path = (base or Path.cwd()) / raw if raw and not Path(raw).is_absolute() else Path(raw)
+            self.path = (
+                (base or Path.cwd()) / raw if raw and not Path(raw).is_absolute() else Path(raw)
+            )
             self.database = self.path.name
         if self.backend == "postgres":
             from imnm_cohort.sources.sql import _url_parts
 
             _url_parts(url)  # refuses a password in the URL
         where = self.database or "(default)"
-        self._name = f"OMOP CDM ({self.backend}) {where}" + (f" at {self.host}" if self.host else "")
+        self._name = f"OMOP CDM ({self.backend}) {where}" + (
+            f" at {self.host}" if self.host else ""
+        )
         self._derived: dict[str, pd.DataFrame] | None = None
         self._facts: dict[str, Any] = {}
 
@@ -183,7 +195,9 @@ class OmopSource:
             )
         url = settings.get("url")
         if not isinstance(url, str) or not url:
-            raise ConfigError('kind = "omop" needs url = "duckdb:///cdm.duckdb" (or postgres://..., or "spark")')
+            raise ConfigError(
+                'kind = "omop" needs url = "duckdb:///cdm.duckdb" (or postgres://..., or "spark")'
+            )
         for key in ("cdm_schema", "vocabulary_schema", "password_env", "concept_sets", "master"):
             value = settings.get(key)
             if value is not None and (not isinstance(value, str) or not value):
@@ -287,27 +301,38 @@ class OmopSource:
         return self._derived
 
     def _run(self, con: BaseBackend) -> dict[str, pd.DataFrame]:
-        from imnm_cohort.sources.omop_patients import event_tables, patient_rows, row_tables
+        from imnm_cohort.sources.omop_patients import (
+            CDM_PREFIX,
+            OUTPUTS,
+            derivation_sql,
+            with_steps,
+        )
 
         cdm = self.cdm(con)
-        rows = row_tables(cdm, self.concept_sets)
-        ck = rows["ck_measurements"]
-        without_unit = ck.filter(~ck.unit_known).count()
+        dialect = "spark" if con.name == "pyspark" else con.name
+        steps = {
+            f"{CDM_PREFIX}{name}": str(con.compile(table)) for name, table in cdm.tables.items()
+        }
+        steps |= derivation_sql(self.concept_sets, self.options, cdm.ancestor_rows, con.name)
+        steps["ck_without_unit"] = (
+            'SELECT count(*) AS n FROM "ck_measurements" WHERE NOT "unit_known"'
+            if dialect != "spark"
+            else "SELECT count(*) AS n FROM `ck_measurements` WHERE NOT `unit_known`"
+        )
+        counted = _fetch(con, with_steps(steps, "ck_without_unit", dialect))
         self._facts = {
             "ancestor_rows": cdm.ancestor_rows,
             "warnings": cdm.notes,
-            "ck_without_unit": int(con.execute(without_unit)),
+            "ck_without_unit": int(counted.column(0)[0].as_py() or 0),
         }
         for note in cdm.notes:
             _log.warning("%s: %s", self.name, note)
-        patients = _text(con.to_pyarrow(patient_rows(cdm, rows, self.options)))
-        patients = patients.sort_values("patient_id", kind="stable").reset_index(drop=True)
-        patients.attrs["absent_columns"] = []
-        out = {"patients": patients}
-        for name, expr in event_tables(rows).items():
-            frame = _text(con.to_pyarrow(expr))
-            keys = list(frame.columns[:3])
+        out = {}
+        for name in OUTPUTS:
+            frame = _text(_fetch(con, with_steps(steps, name, dialect)))
+            keys = list(frame.columns[:3]) if name != "patients" else ["patient_id"]
             out[name] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        out["patients"] = _with_contract_columns(out["patients"])
         return out
 
     def cdm(self, con: BaseBackend) -> Cdm:
@@ -347,7 +372,9 @@ class OmopSource:
         names = {n.lower(): n for n in listed}
         where = f"{schema}.{table}" if schema else table
         if table not in names:
-            raise ExtractError(f"{self.name}: no table {where} (an OMOP CDM table the source reads)")
+            raise ExtractError(
+                f"{self.name}: no table {where} (an OMOP CDM table the source reads)"
+            )
         raw = con.table(names[table], database=schema) if schema else con.table(names[table])
         found = {n.lower(): n for n in raw.columns}
         missing = [c for c in columns if c not in found]
@@ -415,7 +442,9 @@ class OmopSource:
             if secret:
                 detail = detail.replace(secret, "***")
             detail = detail if len(detail) <= 200 else detail[:197] + "..."
-            raise ExtractError(f"{self.name}: the database refused the derivation ({detail})") from None
+            raise ExtractError(
+                f"{self.name}: the database refused the derivation ({detail})"
+            ) from None
 
 
 def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str) -> ir.Value:
@@ -451,6 +480,23 @@ def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str)
     )
 
 
+def _fetch(con: BaseBackend, sql: str) -> pa.Table:
+    """The rows of a statement as an Arrow table, read without creating anything in the
+    database (a read-only session cannot create the view ibis would make of it)."""
+    import pyarrow as pa
+
+    if con.name == "duckdb":
+        return con.con.execute(sql).to_arrow_reader(100_000).read_all()
+    if con.name == "postgres":
+        with con.con.cursor() as cursor:
+            cursor.execute(sql)
+            names = [d.name for d in cursor.description]
+            rows = cursor.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+        return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
+    return pa.Table.from_pandas(con._session.sql(sql).toPandas(), preserve_index=False)
+
+
 def _text(table: pa.Table) -> pd.DataFrame:
     """Typed cells as an extract's text cells, column by column in Arrow: dates
     ``YYYY-MM-DD``, booleans ``true``/``false``, numbers as Arrow writes them (``1000``,
@@ -467,8 +513,27 @@ def _text(table: pa.Table) -> pd.DataFrame:
             column = pc.strftime(column.cast(pa.timestamp("s")), format="%Y-%m-%d")
         columns.append(column.cast(pa.large_string()))
     text = pa.table(columns, names=table.column_names)
-    frame: pd.DataFrame = text.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
+    frame: pd.DataFrame = text.to_pandas(
+        types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get
+    )
     return frame
+
+
+def _with_contract_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every contract column in the contract's order (those the source never derives
+    empty, and listed in ``attrs["absent_columns"]`` as a file's absent columns are), then
+    the source's own ``omop_*`` columns."""
+    import pandas as pd
+
+    from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
+
+    absent = [c for c in CONTRACT_COLUMNS if c not in frame.columns]
+    empty = pd.Series(pd.NA, index=frame.index, dtype=pd.StringDtype("pyarrow"))
+    ordered = {c: frame[c] if c in frame.columns else empty for c in CONTRACT_COLUMNS}
+    ordered |= {c: frame[c] for c in frame.columns if c not in CONTRACT_COLUMNS}
+    out = pd.DataFrame(ordered, index=frame.index)
+    out.attrs["absent_columns"] = absent
+    return out
 
 
 SOURCES["omop"] = OmopSource.from_settings

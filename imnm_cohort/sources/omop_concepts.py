@@ -267,9 +267,7 @@ def _toolkit_set(name: str) -> ConceptSet:
         key: tuple(_integer(v, where, key) for v in ids)
         for key, ids in (data.get("values") or {}).items()
     }
-    operators = {
-        key: _integer(v, where, key) for key, v in (data.get("operators") or {}).items()
-    }
+    operators = {key: _integer(v, where, key) for key, v in (data.get("operators") or {}).items()}
     return ConceptSet(
         name=_text(data.get("name"), where, "name", required=True),
         version=_text(data.get("version"), where, "version", required=True),
@@ -305,7 +303,7 @@ def load_concept_sets(site_file: Path | None = None) -> ConceptSets:
     data = _read(site_file, where)
     version = data.pop("version", None)
     if not isinstance(version, str) or not version:
-        raise ConfigError(f"{where}: needs version = \"...\" (the site's version of its sets)")
+        raise ConfigError(f'{where}: needs version = "..." (the site\'s version of its sets)')
     for name, additions in data.items():
         if name not in sets:
             raise ConfigError(
@@ -319,11 +317,8 @@ def load_concept_sets(site_file: Path | None = None) -> ConceptSets:
             )
         added = _members(additions, f"{where} [{name}]")
         base = sets[name]
-        sets[name] = replace(
-            base,
-            files=(*base.files, where),
-            **{key: (*getattr(base, key), *added[key]) for key in _MEMBERS},
-        )
+        merged: dict[str, Any] = {key: (*getattr(base, key), *added[key]) for key in _MEMBERS}
+        sets[name] = replace(base, files=(*base.files, where), **merged)
     return ConceptSets(sets, site_file=where, site_version=version)
 
 

@@ -127,7 +127,7 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
     """
     import ibis
 
-    who = candidates(rows)
+    who = rows["candidates"] if "candidates" in rows else candidates(rows)
     person = cdm["person"]
 
     conditions = rows["myositis_conditions"]
@@ -266,7 +266,7 @@ def event_tables(rows: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
     """
     import ibis
 
-    who = candidates(rows)
+    who = rows["candidates"] if "candidates" in rows else candidates(rows)
 
     def theirs(table: ir.Table) -> ir.Table:
         return table.semi_join(who, "person_id")
@@ -312,3 +312,66 @@ def event_tables(rows: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
         "treatments": treatments,
         "cancers": cancers,
     }
+
+
+#: The prefix of the CDM tables as the rules read them (lower-case names, CDM v5.4 types):
+#: ``cdm_person`` is the database's person table so read.
+CDM_PREFIX = "cdm_"
+#: The tables the source fetches, in order.
+OUTPUTS = ("patients", "visits", "antibody_tests", "treatments", "cancers")
+
+
+#: Compiled derivations by their inputs (compiling takes seconds; the SQL depends only on
+#: the concept sets, the options, the ancestor fallback and the dialect).
+_COMPILED: dict[tuple[str, OmopOptions, bool, str], dict[str, str]] = {}
+
+
+def derivation_sql(
+    sets: ConceptSets, options: OmopOptions, ancestor_rows: bool, dialect: str
+) -> dict[str, str]:
+    """Every step of the derivation as its own SQL statement, by name, in order.
+
+    Each row rule (:data:`ROW_RULES`) reads the ``cdm_*`` tables; ``candidates`` reads the
+    row rules; each output (:data:`OUTPUTS`) reads the ``cdm_*`` tables, the row rules and
+    ``candidates``. Run as one statement, each step is a common table expression of the
+    next (:func:`with_steps`); ``docs/omop.md`` shows these same statements.
+    """
+    key = (repr(sets), options, ancestor_rows, dialect)
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile(sets, options, ancestor_rows, dialect)
+    return dict(_COMPILED[key])
+
+
+def _compile(
+    sets: ConceptSets, options: OmopOptions, ancestor_rows: bool, dialect: str
+) -> dict[str, str]:
+    import ibis
+
+    from imnm_cohort.sources.omop_rules import CDM_COLUMNS
+
+    cdm = Cdm(
+        {t: ibis.table(c, name=f"{CDM_PREFIX}{t}") for t, c in CDM_COLUMNS.items()},
+        ancestor_rows,
+    )
+    built = row_tables(cdm, sets)
+    steps = {name: ibis.to_sql(expr, dialect=dialect) for name, expr in built.items()}
+    named = {name: ibis.table(expr.schema(), name=name) for name, expr in built.items()}
+    who = candidates(named)
+    steps["candidates"] = ibis.to_sql(who, dialect=dialect)
+    named["candidates"] = ibis.table(who.schema(), name="candidates")
+    steps["patients"] = ibis.to_sql(patient_rows(cdm, named, options), dialect=dialect)
+    for name, expr in event_tables(named).items():
+        steps[name] = ibis.to_sql(expr, dialect=dialect)
+    return steps
+
+
+def with_steps(steps: Mapping[str, str], final: str, dialect: str) -> str:
+    """One statement: the steps other than the outputs as common table expressions, then
+    ``final``'s own SQL (``dialect`` is sqlglot's: ``duckdb``, ``postgres``, ``spark``)."""
+    import sqlglot as sg
+
+    before = [n for n in steps if n not in OUTPUTS and n != final]
+    ctes = ",\n".join(
+        f"{sg.to_identifier(n, quoted=True).sql(dialect)} AS (\n{steps[n]}\n)" for n in before
+    )
+    return f"WITH {ctes}\n{steps[final]}" if ctes else steps[final]

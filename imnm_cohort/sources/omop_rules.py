@@ -69,7 +69,12 @@ CDM_COLUMNS: dict[str, dict[str, str]] = {
         "drug_exposure_end_date": "date",
     },
     "death": {"person_id": "int64", "death_date": "date"},
-    "concept": {"concept_id": "int64", "vocabulary_id": "string", "concept_code": "string"},
+    "concept": {
+        "concept_id": "int64",
+        "concept_name": "string",
+        "vocabulary_id": "string",
+        "concept_code": "string",
+    },
     "concept_relationship": {
         "concept_id_1": "int64",
         "concept_id_2": "int64",
@@ -167,9 +172,13 @@ def ingredient_concepts(cdm: Cdm, concept_set: ConceptSet) -> ir.Table:
     """Rule *ingredients*: every drug concept under a set's ingredients, with its label.
 
     With ``concept_ancestor`` rows: the descendants of each ingredient (the ingredient
-    itself included, at level 0). Without them: the ingredients themselves and the drugs
-    that RxNorm's ``RxNorm has ing`` relationship links to them.
+    itself included, at level 0). Without them: the ingredients themselves, the drugs that
+    RxNorm's ``RxNorm has ing`` relationship links to them, and the RxNorm concepts whose
+    name contains the ingredient's name (RxNorm names a clinical drug by its ingredients:
+    "simvastatin 20 MG Oral Tablet").
     """
+    import ibis
+
     labels = concept_set.labels()
     pairs = [(concept_set.ids(label), label) for label in labels]
     ids = list(concept_set.ids())
@@ -191,7 +200,17 @@ def ingredient_concepts(cdm: Cdm, concept_set: ConceptSet) -> ir.Table:
     themselves = concept.filter(concept.concept_id.isin(ids)).select(
         concept_id=concept.concept_id, label=_label_case(concept.concept_id, pairs)
     )
-    return linked.union(themselves).distinct()
+    named = concept.filter(concept.vocabulary_id.isin(["RxNorm", "RxNorm Extension"]))
+    name = named.concept_name.lower()
+    named = named.select(
+        concept_id=named.concept_id,
+        label=ibis.cases(
+            *[(name.contains(c.name.lower()), c.label) for c in concept_set.concepts if c.name],
+            else_=ibis.null("string"),
+        ),
+    )
+    named = named.filter(named.label.notnull())
+    return linked.union(themselves).union(named).distinct()
 
 
 def drug_rows(cdm: Cdm, concept_set: ConceptSet) -> ir.Table:
@@ -216,7 +235,8 @@ def myositis_condition_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     codes = sets["myositis_conditions"].codes()
     co, concept, cr = cdm["condition_occurrence"], cdm["concept"], cdm["concept_relationship"]
     sources = concept.filter(
-        concept.vocabulary_id.isin(["ICD10CM", "ICD10"]), _starts_with_any(concept.concept_code, codes)
+        concept.vocabulary_id.isin(["ICD10CM", "ICD10"]),
+        _starts_with_any(concept.concept_code, codes),
     )
     standard = cr.filter(
         cr.relationship_id == "Maps to", cr.concept_id_1.isin(sources.concept_id)
@@ -242,6 +262,7 @@ def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
 
     The unit is read from ``unit_concept_id``, else from ``unit_source_value``; a value
     with the operator ``>`` or ``>=`` counts at its bound (the true value is at least that).
+    Converted values are rounded to 3 decimals (no float noise such as 192.00000000000003).
     """
     import ibis
 
@@ -260,12 +281,14 @@ def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     factor = ibis.cases(*by_concept, *by_text, else_=ibis.null("float64"))
     operator = _operator(cdm, sets, found)
     below = operator.isin(["<", "<="]).fill_null(False)
-    value = ibis.cases((below, ibis.null("float64")), else_=found.value_as_number * factor)
+    value = ibis.cases(
+        (below, ibis.null("float64")), else_=(found.value_as_number * factor).round(3)
+    )
     return found.select(
         person_id=found.person_id,
         ck_date=found.measurement_date,
         ck=value,
-        ck_uln=found.range_high * factor,
+        ck_uln=(found.range_high * factor).round(3),
         operator=operator,
         unit_known=factor.notnull(),
     )
@@ -352,7 +375,7 @@ def cancer_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     shaped = code.re_search(r"^[A-Z][0-9]{2}[0-9A-Z]{0,4}$").fill_null(False)
     found = co.filter(test.fill_null(False) & shaped)
     code = _normalised(found.condition_source_value)
-    icd10 = ibis.cases(
-        (code.length() > 3, code.substr(0, 3) + "." + code.substr(3)), else_=code
+    icd10 = ibis.cases((code.length() > 3, code.substr(0, 3) + "." + code.substr(3)), else_=code)
+    return found.select(
+        person_id=found.person_id, cancer_date=found.condition_start_date, icd10=icd10
     )
-    return found.select(person_id=found.person_id, cancer_date=found.condition_start_date, icd10=icd10)
