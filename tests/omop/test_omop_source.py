@@ -169,7 +169,8 @@ def test_describe_records_the_choices_the_counts_and_the_concept_sets(source):
 def test_validation_quarantines_what_coded_data_cannot_give(source):
     result = validate_extract(source.read(), source.name)
     assert result.valid["patient_id"].tolist() == ["1", "2"]
-    reasons = dict(zip(result.quarantine["patient_id"], result.quarantine["quarantine_reasons"]))
+    q = result.quarantine
+    reasons = dict(zip(q["patient_id"], q["quarantine_reasons"], strict=True))
     assert reasons["3"] == "last_followup_date:missing_required=<NA>"  # no observation period
     assert "onset_date:missing_required" in reasons["5"]
 
