@@ -8,7 +8,7 @@ with a myositis condition, or an anti-HMGCR or anti-SRP measurement.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imnm_cohort.sources.omop_concepts import ConceptSets
 from imnm_cohort.sources.omop_rules import (
@@ -54,11 +54,17 @@ def _earlier(a: ir.DateValue, b: ir.DateValue) -> ir.DateValue:
     return ibis.cases((a.isnull(), b), (b.isnull(), a), (a <= b, a), else_=b)
 
 
-def _attach(t: ir.Table, part: ir.Table) -> ir.Table:
-    """``t`` with the columns of ``part`` (one row per person) by ``person_id``, NULL where
-    ``part`` has no row for the person."""
-    part = part.rename(person_key="person_id")
-    return t.left_join(part, t.person_id == part.person_key).drop("person_key")
+def _joined(who: ir.Table, parts: list[ir.Table]) -> ir.Table:
+    """The persons of ``who`` with the columns of each part (one row per person, or none:
+    NULL), in one join."""
+    t: Any = who
+    keys = []
+    for i, part in enumerate(parts):
+        key = f"person_key_{i}"
+        renamed = part.rename({key: "person_id"})
+        t = t.left_join(renamed, who.person_id == renamed[key])
+        keys.append(key)
+    return t.drop(*keys)
 
 
 #: The row tables the patient and event tables are built from, by name (each is a rule of
@@ -180,32 +186,31 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
     death = cdm["death"]
     deaths = death.group_by("person_id").agg(death_date=death.death_date.min())
 
-    t = who.join(person, "person_id")
-    for part in (first_condition, first_high, peak, status, named, tested):
-        t = _attach(t, part)
-    for part in (first_statin, last_stop, first_cancer, deaths):
-        t = _attach(t, part)
+    # Onset first (the observation period is the one that contains it), then one flat
+    # join of every per-person part.
+    o = _joined(who, [first_condition, first_high])
     onset = {
-        "first_of": _earlier(t.first_condition, t.first_ck_high),
-        "condition": t.first_condition,
-        "ck": t.first_ck_high,
+        "first_of": _earlier(o.first_condition, o.first_ck_high),
+        "condition": o.first_condition,
+        "ck": o.first_ck_high,
     }[options.onset_rule]
-    t = t.mutate(onset_date=onset)
-
+    onsets = o.select("person_id", onset_date=onset)
     op = cdm["observation_period"]
-    within = t.select("person_id", "onset_date").join(
+    within = onsets.join(
         op,
         [
-            t.person_id == op.person_id,
-            op.observation_period_start_date <= t.onset_date,
-            op.observation_period_end_date >= t.onset_date,
+            onsets.person_id == op.person_id,
+            op.observation_period_start_date <= onsets.onset_date,
+            op.observation_period_end_date >= onsets.onset_date,
         ],
     )
     period = within.group_by(within.person_id).agg(
         period_start=within.observation_period_start_date.min(),
         period_end=within.observation_period_end_date.max(),
     )
-    t = _attach(t, period)
+    parts = [person, onsets, first_condition, first_high, peak, status, named, tested]
+    parts += [first_statin, last_stop, first_cancer, deaths, period]
+    t = _joined(who, parts)
 
     birth = ibis.cases(
         (t.birth_datetime.notnull(), t.birth_datetime),
@@ -372,6 +377,8 @@ def with_steps(steps: Mapping[str, str], final: str, dialect: str) -> str:
 
     before = [n for n in steps if n not in OUTPUTS and n != final]
     ctes = ",\n".join(
-        f"{sg.to_identifier(n, quoted=True).sql(dialect)} AS (\n{steps[n]}\n)" for n in before
+        f"{sg.to_identifier(n, quoted=True).sql(dialect)} AS (\n{steps[n]}\n)"
+        for n in [*before, final]
     )
-    return f"WITH {ctes}\n{steps[final]}" if ctes else steps[final]
+    # ``final`` is a CTE too: its own SQL may begin with a WITH of its own.
+    return f"WITH {ctes}\nSELECT * FROM {sg.to_identifier(final, quoted=True).sql(dialect)}"
