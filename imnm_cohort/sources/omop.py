@@ -492,8 +492,10 @@ def _fetch(con: BaseBackend, sql: str) -> pa.Table:
             cursor.execute(sql)
             names = [d.name for d in cursor.description]
             rows = cursor.fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-        return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
+        columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else []
+        if not rows:
+            columns = [[] for _ in names]
+        return pa.table({n: pa.array(c) for n, c in zip(names, columns, strict=True)})
     return pa.Table.from_pandas(con._session.sql(sql).toPandas(), preserve_index=False)
 
 

@@ -142,8 +142,8 @@ def unbound_cdm(ancestor_rows: bool = True) -> Cdm:
 
 
 def _normalised(column: ir.StringValue) -> ir.StringValue:
-    """A source value as codes are compared: trimmed, upper case, without dots and spaces."""
-    return column.strip().upper().replace(".", "").replace(" ", "")
+    """A source value as codes are compared: upper case, without dots and white space."""
+    return column.re_replace(r"[\s.]", "").upper()
 
 
 def _starts_with_any(column: ir.StringValue, codes: tuple[str, ...]) -> ir.BooleanValue:
@@ -274,7 +274,7 @@ def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     )
     by_concept = [(found.unit_concept_id == u.concept_id, u.to_u_per_l) for u in ck.units]
     by_text = [
-        (found.unit_source_value.strip().isin(list(u.source_values)), u.to_u_per_l)
+        (found.unit_source_value.re_replace(r"\s", "").isin(list(u.source_values)), u.to_u_per_l)
         for u in ck.units
         if u.source_values
     ]
