@@ -676,6 +676,8 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
         say.result(
             f"{c.name}: {c.title}\n  CK_HIGH: {c.ck_high_text}\n"
             f"  necrotizing biopsy: {c.biopsy_text}\n  source: {c.citation}"
+            + (f"\n  WEAK: {c.weak_text}" if c.weak_text else "")
+            + (f"\n  note: {c.note}" if c.note else "")
         )
     say.result("scored classifiers (columns beside the IMNM group, which they never change):")
     for scored in scored_classifiers():
