@@ -177,9 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
     p = sub.add_parser("concepts", help="list the OMOP concept sets a run uses")
-    p.add_argument(
-        "--concept-sets", type=Path, help="a site's own concept set file (.toml) to add"
-    )
+    p.add_argument("--concept-sets", type=Path, help="a site's own concept set file (.toml) to add")
     for command in sub.choices.values():
         _global_options(command)
     return parser

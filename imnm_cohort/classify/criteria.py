@@ -155,6 +155,7 @@ ENMC2017 = CriteriaSet(
     version="2018",
 )
 
+
 def _weakness_or_coded_myopathy(columns: Columns) -> tuple[Mask, Mask]:
     """ehr2026's WEAK: proximal weakness graded mild to severe where recorded; where it is
     not, a coded inflammatory-myopathy diagnosis (``diagnosis_date``, which the OMOP source
