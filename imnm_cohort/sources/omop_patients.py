@@ -153,15 +153,35 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
     )
 
     tests = rows["antibody_measurements"]
+    # other_msa: the positive antigens in alphabetical order, joined without an ordered
+    # aggregate (Spark has none): one flag per antigen of the contract, then CONCAT_WS,
+    # which skips NULLs on DuckDB, PostgreSQL and Spark.
+    from imnm_cohort.contracts.patients import OTHER_MSA
+
+    other = ~tests.antigen.isin(list(IMNM_ANTIGENS))
+    flags = {
+        f"positive_{a}": ((tests.antigen == a) & (tests.result == "positive")).any()
+        for a in sorted(OTHER_MSA)
+    }
     status = tests.group_by("person_id").agg(
-        anti_hmgcr=_antibody_status(tests, "hmgcr"), anti_srp=_antibody_status(tests, "srp")
+        anti_hmgcr=_antibody_status(tests, "hmgcr"),
+        anti_srp=_antibody_status(tests, "srp"),
+        tested=other.any(),
+        **flags,
     )
-    others = tests.filter(~tests.antigen.isin(list(IMNM_ANTIGENS)))
-    found = others.filter(others.result == "positive").select("person_id", "antigen").distinct()
-    named = found.group_by("person_id").agg(
-        named=found.antigen.group_concat(";", order_by=found.antigen)
+    named = ibis.literal(";").join(
+        [
+            ibis.cases((status[f], f.removeprefix("positive_")), else_=ibis.null("string"))
+            for f in flags
+        ]
     )
-    tested = others.select("person_id").distinct().mutate(tested=ibis.literal(True))
+    status = status.select(
+        "person_id",
+        "anti_hmgcr",
+        "anti_srp",
+        named=named.nullif(""),
+        tested=ibis.cases((status.tested, True), else_=ibis.null("boolean")),
+    )
 
     statins = rows["statin_exposures"]
     first_statin = statins.mutate(
@@ -208,7 +228,7 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
         period_start=within.observation_period_start_date.min(),
         period_end=within.observation_period_end_date.max(),
     )
-    parts = [person, onsets, first_condition, first_high, peak, status, named, tested]
+    parts = [person, onsets, first_condition, first_high, peak, status]
     parts += [first_statin, last_stop, first_cancer, deaths, period]
     t = _joined(who, parts)
 
