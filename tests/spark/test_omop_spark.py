@@ -3,8 +3,6 @@ tests/omop/cdm.py as Spark tables of a database of their own gives the DuckDB ta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import pytest
