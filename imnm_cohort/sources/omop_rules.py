@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from imnm_cohort.sources.omop_concepts import ConceptSet, ConceptSets, normalise_code
+from imnm_cohort.sources.omop_concepts import ConceptSet, ConceptSets
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -147,15 +147,23 @@ def _normalised(column: ir.StringValue) -> ir.StringValue:
 
 
 def _starts_with_any(column: ir.StringValue, codes: tuple[str, ...]) -> ir.BooleanValue:
+    """Whether the value, normalised, starts with one of the codes. The raw value is first
+    tested for a code's three-character category (cheap: no string is rewritten for the
+    many rows of other categories), so codes are expected in upper case, as ICD-10 writes
+    them."""
     import ibis
 
     if not codes:
         return ibis.literal(False)
+    categories = list(dict.fromkeys(code[:3] for code in codes))
+    near = column.startswith(categories[0])
+    for category in categories[1:]:
+        near |= column.startswith(category)
     value = _normalised(column)
     test = value.startswith(codes[0])
     for code in codes[1:]:
         test |= value.startswith(code)
-    return test.fill_null(False)
+    return (near & test).fill_null(False)
 
 
 def _label_case(column: ir.Value, pairs: list[tuple[tuple[Any, ...], str]]) -> ir.StringValue:
@@ -249,15 +257,23 @@ def myositis_condition_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     return matched.select(person_id=matched.person_id, condition_date=matched.condition_start_date)
 
 
+def _as_written(concept_set: ConceptSet, label: str | None = None) -> list[str]:
+    """A set's source codes as written (a measurement's source value is compared as it is:
+    an exact match is an index or hash lookup, where rewriting every value of a table of
+    tens of millions of rows is not)."""
+    found = (s.code for s in concept_set.source_codes if label is None or s.label == label)
+    return list(dict.fromkeys(found))
+
+
 def _operator(cdm: Cdm, sets: ConceptSets, m: ir.Table) -> ir.StringValue:
     ops = sets["measurement_values"].operators
     return _label_case(m.operator_concept_id, [((cid,), op) for op, cid in ops.items()])
 
 
 def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
-    """Rule *CK*: creatine kinase measurements (by concept, or by LOINC code in the source
-    value), converted to U/L: ``person_id``, ``ck_date``, ``ck`` (U/L; NULL for a value
-    given as ``<`` or ``<=`` a bound, a missing value or an unknown unit), ``ck_uln``
+    """Rule *CK*: creatine kinase measurements (by concept, or by the LOINC code as written
+    in the source value), converted to U/L: ``person_id``, ``ck_date``, ``ck`` (U/L; NULL
+    for a value given as ``<`` or ``<=`` a bound, a missing value or an unknown unit), ``ck_uln``
     (range_high in U/L), ``operator``.
 
     The unit is read from ``unit_concept_id``, else from ``unit_source_value``; a value
@@ -270,7 +286,7 @@ def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     m = cdm["measurement"]
     found = m.filter(
         m.measurement_concept_id.isin(list(ck.ids())).fill_null(False)
-        | _normalised(m.measurement_source_value).isin(list(ck.codes())).fill_null(False)
+        | m.measurement_source_value.isin(_as_written(ck)).fill_null(False)
     )
     by_concept = [(found.unit_concept_id == u.concept_id, u.to_u_per_l) for u in ck.units]
     by_text = [
@@ -309,19 +325,19 @@ def antibody_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
 
     antibodies, values = sets["myositis_antibodies"], sets["measurement_values"]
     m = cdm["measurement"]
-    code = _normalised(m.measurement_source_value)
-    ids, codes = list(antibodies.ids()), list(antibodies.codes())
+    ids = list(antibodies.ids())
     found = m.filter(
-        m.measurement_concept_id.isin(ids).fill_null(False) | code.isin(codes).fill_null(False)
+        m.measurement_concept_id.isin(ids).fill_null(False)
+        | m.measurement_source_value.isin(_as_written(antibodies)).fill_null(False)
     )
-    code = _normalised(found.measurement_source_value)
+    code = found.measurement_source_value
     antigen_cases = []
     method_cases = []
     for label in antibodies.labels():
         antigen_cases.append(
             (
                 found.measurement_concept_id.isin(list(antibodies.ids(label))).fill_null(False)
-                | code.isin(list(antibodies.codes(label))).fill_null(False),
+                | code.isin(_as_written(antibodies, label)).fill_null(False),
                 label,
             )
         )
@@ -330,7 +346,7 @@ def antibody_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
             method_cases.append((found.measurement_concept_id == c.id, c.method))
     for s in antibodies.source_codes:
         if s.method:
-            method_cases.append((code == normalise_code(s.code), s.method))
+            method_cases.append((code == s.code, s.method))
     operator = _operator(cdm, sets, found)
     number, high = found.value_as_number, found.range_high
     upper = operator.isin([">", ">="]).fill_null(False)
@@ -366,6 +382,7 @@ def cancer_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     import ibis
 
     co = cdm["condition_occurrence"]
+    co = co.filter(co.condition_source_value.startswith("C").fill_null(False))
     code = _normalised(co.condition_source_value)
     category = code.substr(0, 3)
     ranges = sets["malignant_neoplasms"].ranges
