@@ -319,6 +319,8 @@ class OmopSource:
             if dialect != "spark"
             else "SELECT count(*) AS n FROM `ck_measurements` WHERE NOT `unit_known`"
         )
+        if con.name == "duckdb":
+            steps = _materialised(con, steps, dialect)
         counted = _fetch(con, with_steps(steps, "ck_without_unit", dialect))
         self._facts = {
             "ancestor_rows": cdm.ancestor_rows,
@@ -478,6 +480,21 @@ def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str)
         f"{name}: column {column_name} of table {where} is of type {dtype}, which cannot hold "
         f"{'dates' if kind == 'date' else 'numbers'}"
     )
+
+
+def _materialised(con: BaseBackend, steps: dict[str, str], dialect: str) -> dict[str, str]:
+    """On DuckDB, each row rule and the candidates as a temporary table of the session (a
+    read-only database allows them), so that the outputs read them rather than scanning
+    measurement again for each output; the steps left to run as common table expressions
+    are returned."""
+    from imnm_cohort.sources.omop_patients import CDM_PREFIX, OUTPUTS, with_steps
+
+    tables = {n: sql for n, sql in steps.items() if n.startswith(CDM_PREFIX)}
+    rest = {n: sql for n, sql in steps.items() if n not in tables}
+    for name in [n for n in rest if n not in OUTPUTS and n != "ck_without_unit"]:
+        sql = with_steps({**tables, name: rest.pop(name)}, name, dialect)
+        con.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {sql}')
+    return {**tables, **rest}
 
 
 def _fetch(con: BaseBackend, sql: str) -> pa.Table:
