@@ -129,6 +129,9 @@ class OmopSource:
         The study's choices.
     master : str or None
         Spark's master URL with ``url = "spark"``; None uses the active session.
+    base : Path or None
+        The folder a relative DuckDB path is read from (the pipeline file's; None: the
+        working directory).
     """
 
     kind: ClassVar[str] = "omop"
@@ -145,6 +148,7 @@ class OmopSource:
         master: str | None = None,
         base: Path | None = None,
     ) -> None:
+        url = url.removeprefix("omop+")  # the command line's omop+duckdb:///cdm.duckdb
         self.url, self.password_env, self.master = url, password_env, master
         self.cdm_schema, self.vocabulary_schema = cdm_schema, vocabulary_schema
         self.concept_sets = concept_sets or load_concept_sets()

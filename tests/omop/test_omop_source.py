@@ -197,6 +197,12 @@ def test_a_broken_cdm_is_one_line_naming_the_table(tmp_path, change, message):
     assert message in text and "\n" not in text and text.startswith("OMOP CDM (duckdb) cdm.duckdb")
 
 
+def test_the_command_line_s_url_form_names_the_same_database(tmp_path):
+    source = OmopSource(f"omop+duckdb:///{tmp_path / 'cdm.duckdb'}")
+    assert source.backend == "duckdb" and source.path == tmp_path / "cdm.duckdb"
+    assert OmopSource("omop+postgres://host/cdm").backend == "postgres"
+
+
 def test_a_missing_file_is_one_line(tmp_path):
     with pytest.raises(ExtractError, match="file not found"):
         OmopSource(f"duckdb:///{tmp_path / 'none.duckdb'}").read()
