@@ -160,7 +160,7 @@ class OmopSource:
         if self.backend not in ("duckdb", "postgres", "spark"):
             raise ConfigError(
                 'kind = "omop" reads url = "duckdb:///file.duckdb", "postgres://host/db" or '
-                f'"spark", not {url!r}'
+                f'"spark", not a url of scheme {parts.scheme or "(none)"!r}'
             )
         self.path: Path | None = None
         self.host, self.database = parts.hostname or "", parts.path.lstrip("/")

@@ -228,7 +228,7 @@ def test_settings_through_the_registry(tmp_path, site):
     ("settings", "message"),
     [
         ({}, "needs url"),
-        ({"url": "mysql://host/db"}, "reads url"),
+        ({"url": "mysql://u:secret@host/db"}, "not a url of scheme 'mysql'"),
         ({"url": "postgres://u:secret@host/db"}, "holds a password"),
         ({"url": "duckdb:///x.duckdb", "table": "person"}, "unknown key 'table'"),
         ({"url": "duckdb:///x.duckdb", "omop": {"onset_rule": "biopsy"}}, "onset_rule"),
