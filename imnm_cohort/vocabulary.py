@@ -49,7 +49,7 @@ SCORED_CLASSIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
 SCORED_CLASSIFIER_NAMES = tuple(SCORED_CLASSIFIER_COLUMNS)
 #: The criteria sets, the default first (``imnm_cohort.classify.available_criteria()``, checked
 #: by a test): the command line's help lists them without importing the criteria.
-CRITERIA_NAMES = ("tma2025", "enmc2017")
+CRITERIA_NAMES = ("tma2025", "enmc2017", "ehr2026")
 
 #: Each group's name for people (reports, figures).
 GROUP_LABELS = {

@@ -118,6 +118,7 @@ SOURCES: dict[str, SourceFactory] = {}
 _BUILT_IN = {
     "redcap": "imnm_cohort.sources.redcap",
     "duckdb": "imnm_cohort.sources.duckdb",
+    "omop": "imnm_cohort.sources.omop",
     "sql": "imnm_cohort.sources.sql",
     "spark": "imnm_cohort.sources.spark",
 }
