@@ -152,3 +152,19 @@ def test_trailing_blank_rows_are_found_in_typed_columns(tail: int, last: str) ->
     expected = _plain_trailing_drop(frame)
     assert len(got) == len(expected)
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_formula_start_read_from_the_first_byte_is_the_regular_expression(chunks: int) -> None:
+    import pyarrow.compute as pc
+
+    from imnm_cohort.io.tables import _FORMULA_START, _starts_like_formula
+
+    cells = ["", None, "=1", "+", "-3", "@x", "\tx", "\rx", "x=", " =", "é=", "=é", "'=", "\n="]
+    whole = pa.array(cells * 3, pa.string())
+    for values in (whole, whole.slice(5, 20), pa.array([None, ""], pa.string())):
+        if chunks > 1:  # chunks that start inside the buffers, one of them empty
+            cut = len(values) // 2
+            values = pa.chunked_array([values.slice(0, cut), values.slice(cut, 0), values[cut:]])
+        plain = pc.match_substring_regex(values, _FORMULA_START)
+        assert _starts_like_formula(values).equals(plain)
