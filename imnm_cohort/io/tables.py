@@ -33,9 +33,10 @@ from imnm_cohort.errors import ConfigError, OutputError
 TABLE_SUFFIXES = (".csv", ".parquet")
 _FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-#: The bytes :data:`_FORMULA_START` matches as a cell's first byte (all ASCII: a UTF-8
-#: text's first byte equals one of them only when its first character is that one).
-_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+#: Per byte value, whether :data:`_FORMULA_START` matches a text starting with that byte
+#: (all ASCII: a UTF-8 text's first byte is one of them only when its first character is).
+_FORMULA_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_BYTES[np.frombuffer(b"=+-@\t\r", dtype=np.uint8)] = True
 
 
 def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -102,7 +103,7 @@ def _starts_chunk(chunk: pa.Array) -> pa.Array:
     nonempty = start[1:] > start[:-1]
     starts = np.zeros(n, dtype=bool)
     if len(text):
-        starts[nonempty] = np.isin(text[start[:-1][nonempty]], _FORMULA_BYTES)
+        starts[nonempty] = _FORMULA_BYTES[text[start[:-1][nonempty]]]
     nulls = chunk.is_null().to_numpy(zero_copy_only=False) if chunk.null_count else None
     return pa.array(starts, type=pa.bool_(), mask=nulls)
 

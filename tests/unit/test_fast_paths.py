@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from imnm_cohort.analysis.finegray import _Data, _risk_sums
-from imnm_cohort.analysis.malignancy import group_labels, in_patient_order
-from imnm_cohort.io.tables import as_text
+from imnm_cohort.analysis.malignancy import _ids_ascending, group_labels, in_patient_order
+from imnm_cohort.io.tables import _FORMULA_START, _starts_like_formula, as_text
 from imnm_cohort.sources.files import _drop_trailing_blank_rows
 
 
@@ -156,10 +157,6 @@ def test_trailing_blank_rows_are_found_in_typed_columns(tail: int, last: str) ->
 
 @pytest.mark.parametrize("chunks", [1, 3])
 def test_formula_start_read_from_the_first_byte_is_the_regular_expression(chunks: int) -> None:
-    import pyarrow.compute as pc
-
-    from imnm_cohort.io.tables import _FORMULA_START, _starts_like_formula
-
     cells = ["", None, "=1", "+", "-3", "@x", "\tx", "\rx", "x=", " =", "é=", "=é", "'=", "\n="]
     whole = pa.array(cells * 3, pa.string())
     for values in (whole, whole.slice(5, 20), pa.array([None, ""], pa.string())):
@@ -168,3 +165,29 @@ def test_formula_start_read_from_the_first_byte_is_the_regular_expression(chunks
             values = pa.chunked_array([values.slice(0, cut), values.slice(cut, 0), values[cut:]])
         plain = pc.match_substring_regex(values, _FORMULA_START)
         assert _starts_like_formula(values).equals(plain)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["A1", "A2", "A2", "B"],
+        ["B", "A2"],
+        ["A"],
+        [],
+        ["A", None, "B"],  # a missing id: not in order, as pandas says
+        ["é", "z"],
+        ["z", "é"],
+        ["a", "A"],
+        ["ab", "a"],
+        ["\uffff", "\U0001f600"],  # beyond the 16-bit plane: code point order either way
+        ["\U0001f600", "\uffff"],
+    ],
+)
+def test_patient_order_check_is_pandas_monotonic_check(ids: list[str | None]) -> None:
+    for dtype in ("string[pyarrow]", "string[python]", object):
+        column = pd.Series(ids, dtype=dtype)
+        assert _ids_ascending(column) == column.is_monotonic_increasing
+    chunked = pd.Series(
+        pd.arrays.ArrowStringArray(pa.chunked_array([ids[:1], [], ids[1:]], pa.string()))
+    )
+    assert _ids_ascending(chunked) == pd.Series(ids, dtype=object).is_monotonic_increasing
