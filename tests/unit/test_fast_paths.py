@@ -8,12 +8,16 @@ out of patient order, typed trailing rows that are blank or not.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from imnm_cohort.analysis import coxph
+from imnm_cohort.analysis.coxph import fit_cox, zph_test
 from imnm_cohort.analysis.finegray import _Data, _risk_sums
 from imnm_cohort.analysis.malignancy import _ids_ascending, group_labels, in_patient_order
 from imnm_cohort.io.tables import _FORMULA_START, _starts_like_formula, as_text
@@ -191,3 +195,30 @@ def test_patient_order_check_is_pandas_monotonic_check(ids: list[str | None]) ->
         pd.arrays.ArrowStringArray(pa.chunked_array([ids[:1], [], ids[1:]], pa.string()))
     )
     assert _ids_ascending(chunked) == pd.Series(ids, dtype=object).is_monotonic_increasing
+
+
+def test_ph_test_on_the_fitted_arrays_reuses_their_sorted_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(5)
+    n = 300
+    time = rng.exponential(size=n).round(1) + 0.1  # ties
+    event = rng.random(n) < 0.4
+    x = rng.normal(size=(n, 2))
+    fit = fit_cox(time, event, x)
+    plain = zph_test(time, event, x, dataclasses.replace(fit, _sorted=None))
+    other = zph_test(time.copy(), event.copy(), x.copy(), fit)  # other arrays: sorted anew
+    built: list[int] = []
+    original = coxph._TiedData.__init__
+
+    def counted(self: coxph._TiedData, *args: np.ndarray) -> None:
+        built.append(1)
+        original(self, *args)
+
+    monkeypatch.setattr(coxph._TiedData, "__init__", counted)
+    reused = zph_test(time, event, x, fit)
+    assert not built
+    for result in (plain, other):
+        assert np.array_equal(reused.chisq, result.chisq)
+        assert np.array_equal(reused.p_value, result.p_value)
+        assert reused.global_chisq == result.global_chisq
