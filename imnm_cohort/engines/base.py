@@ -63,7 +63,21 @@ _BUILT_IN = {
     "in_memory": "imnm_cohort.engines.in_memory",
     "batched": "imnm_cohort.engines.batched",
     "duckdb": "imnm_cohort.engines.duckdb",
+    "database": "imnm_cohort.engines.database",
 }
+
+
+def engine_for_source(source: Source, batch_rows: int | None = None) -> Engine:
+    """The engine a run uses for ``source`` when none is asked for: for a source that keeps
+    its rows in a database (:class:`~imnm_cohort.sources.base.TableSource`), the engine its
+    ``[input] engine`` names (``database`` by default); otherwise :func:`engine_for`
+    (``batched`` with ``batch_rows``, else ``in_memory``)."""
+    from imnm_cohort.sources.base import TableSource
+
+    wanted = getattr(source, "engine", None)
+    if batch_rows is None and isinstance(wanted, str) and isinstance(source, TableSource):
+        return engine_for(name=wanted)
+    return engine_for(batch_rows)
 
 
 def engine_for(batch_rows: int | None = None, name: str | None = None) -> Engine:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.sources.base import SOURCES
 from imnm_cohort.sources.files import CSV_SUFFIXES, PARQUET_SUFFIXES
-from imnm_cohort.sources.sql import DatabaseSource, _common_settings
+from imnm_cohort.sources.sql import DatabaseSource, _common_settings, engine_setting
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -66,12 +66,15 @@ class DuckdbSource(DatabaseSource):
             A key missing, unknown or of the wrong type; files of another kind than
             Parquet or CSV given as the table without a database.
         """
-        table, query, timeout = _common_settings(settings, ("database", "table", "query"), "duckdb")
+        known = ("database", "table", "query", "engine")
+        table, query, timeout = _common_settings(settings, known, "duckdb")
         database = settings.get("database")
         if database is not None and (not isinstance(database, str) or not database):
             raise ConfigError("database must be the path of a .duckdb file (text)")
         if database is not None:
-            return cls((base / database).resolve(), table, query)
+            found = cls((base / database).resolve(), table, query)
+            found.engine = engine_setting(settings)
+            return found
         files = None
         if table is not None:
             suffix = Path(table).suffix.lower()
@@ -81,7 +84,9 @@ class DuckdbSource(DatabaseSource):
                     f"(.parquet, .pq, .csv), not {table!r}"
                 )
             files = (base / table).resolve()
-        return cls(None, table, query, files, timeout)
+        found = cls(None, table, query, files, timeout)
+        found.engine = engine_setting(settings)
+        return found
 
     def _where(self) -> dict[str, Any]:
         if self.database is not None:
