@@ -865,7 +865,9 @@ def fetch(expr: ir.Table) -> pd.DataFrame:
     :func:`counting_fetches`, fetched as Arrow and counted (rows, bytes)."""
     meter = _FETCHED.get()
     if meter is None:
-        return expr.to_pandas()
+        fetched: pd.DataFrame = expr.to_pandas()
+        return fetched
+
     import pyarrow.types as pat
 
     table = expr.to_pyarrow()
@@ -881,7 +883,10 @@ def fetch(expr: ir.Table) -> pd.DataFrame:
         },
         columns=table.column_names,
     )
-    return expr.__pandas_result__(_converter(expr).convert_table(frame, expr.schema()))
+    result: pd.DataFrame = expr.__pandas_result__(
+        _converter(expr).convert_table(frame, expr.schema())
+    )
+    return result
 
 
 def _converter(expr: ir.Table) -> Any:
