@@ -410,6 +410,11 @@ def _codes(
         raw, uniques = pd.factorize(values, sort=True)
         codes = np.asarray(raw, dtype=np.int64)
         levels = [str(u) for u in uniques]
+        if set(held) - set(levels):  # levels only patients not fetched hold, in their place
+            every = sorted({*levels, *held})
+            at = np.array([every.index(level) for level in levels], dtype=np.int64)
+            codes = np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
+            levels = every
     seen = np.bincount(codes[codes >= 0], minlength=len(levels)) > 0
     if held:
         seen |= np.isin(np.asarray(levels, dtype=object), list(held))
