@@ -3,7 +3,8 @@
 An engine validates the rows of a :class:`~imnm_cohort.sources.base.Source` and classifies
 the valid ones; every engine gives the same rows, reasons, warnings, groups and file-level
 judgement (the spec tests run on each). ``classify`` and ``run`` choose an engine from
-:data:`ENGINES`: ``in_memory`` (the default) or ``batched`` (``--batch-rows``). A new engine
+:data:`ENGINES`: ``in_memory`` (the default), ``batched`` (``--batch-rows``) or, for a
+source kept in a database, ``database`` (:func:`engine_for_source`). A new engine
 is one module with a class that follows :class:`Engine` and one line that registers it::
 
     ENGINES["my_engine"] = MyEngine

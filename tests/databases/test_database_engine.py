@@ -98,7 +98,7 @@ def test_a_duckdb_run_publishes_what_the_in_memory_run_publishes(extract, tmp_pa
 def test_parquet_files_in_place_run_in_duckdb_as_in_memory(extract, tmp_path):
     folder, _ = extract
     where = f'kind = "duckdb"\ntable = "{(folder / "registry.parquet").as_posix()}"'
-    for name, extra in (("db", ""), ("memory", '\nengine = "in_memory"')):
+    for name, extra in (("db", '\nmemory_limit = "1GB"'), ("memory", '\nengine = "in_memory"')):
         code, err = run("run", str(pipeline(tmp_path, name, where + extra)))
         assert code == 0, err
     same_run(published(tmp_path / "db"), published(tmp_path / "memory"))
@@ -183,3 +183,13 @@ def test_the_engine_setting_is_checked_and_other_sources_stay_in_memory(tmp_path
         "run", str(pipeline(tmp_path, "bad", 'kind = "duckdb"\ntable = "x.parquet"\nengine = 1'))
     )
     assert code == 2 and "engine must be one of" in err and "Traceback" not in err
+
+
+def test_a_memory_limit_too_small_is_one_line_exit_1_and_nothing_published(extract, tmp_path):
+    folder, _ = extract
+    where = f'kind = "duckdb"\ntable = "{(folder / "registry.parquet").as_posix()}"'
+    code, err = run("run", str(pipeline(tmp_path, "tiny", where + '\nmemory_limit = "1MB"')))
+    assert code == 1 and err.count("\n") == 1 and "Out of Memory" in err, err
+    assert not (tmp_path / "tiny" / "latest").exists()
+    code, err = run("run", str(pipeline(tmp_path, "odd", where + '\nmemory_limit = "lots"')))
+    assert code == 2 and "memory_limit must be an amount" in err
