@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -327,7 +328,10 @@ class DatabaseSource:
             f"FROM ({text_sql}) AS imnm_rows"
         )
         schema = ibis.schema({**dict.fromkeys(shown, "string"), row: "int64"})
-        numbered = con.sql(sql, schema=schema)
+        # Numbered once, into a temporary table: the sort over every column is the costly
+        # part, and validation reads the rows several times.
+        name = f"_imnm_rows_{uuid.uuid4().hex}"
+        numbered = con.create_table(name, con.sql(sql, schema=schema), temp=True)
         blank: Any = ibis.literal(True)
         for name in shown:
             cell = numbered[name]
