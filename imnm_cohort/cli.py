@@ -39,6 +39,7 @@ from imnm_cohort.vocabulary import CRITERIA_NAMES, GROUP_COLUMN
 # each command imports what it uses when it runs (tests/cli/test_startup.py).
 if TYPE_CHECKING:
     from imnm_cohort.engines.batched import BatchedResult
+    from imnm_cohort.sources.base import Source
     from imnm_cohort.validation.validate import ValidationResult
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_QUARANTINED, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("map", help="map a site's export into a section-1 extract")
-    p.add_argument("export", type=Path)
+    p.add_argument("export", type=_input_arg, help=f"the export: a file, or {_URL_HELP}")
     p.add_argument("--mapping", required=True, type=Path, help="the mapping file (.toml)")
     p.add_argument("-o", "--output", required=True, type=Path, help="a .csv or .parquet file")
 
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace the output file if it exists")
 
     p = sub.add_parser("validate", help="validate an extract and quarantine bad rows")
-    p.add_argument("extract", type=Path)
+    p.add_argument("extract", type=_input_arg, help=f"the extract: a file, or {_URL_HELP}")
     _mapping_option(p)
     p.add_argument(
         "-o",
@@ -135,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 3 when any row is quarantined")
 
     p = sub.add_parser("classify", help="validate and classify an extract")
-    p.add_argument("extract", type=Path)
+    p.add_argument("extract", type=_input_arg, help=f"the extract: a file, or {_URL_HELP}")
     _mapping_option(p)
     p.add_argument(
         "--criteria",
@@ -159,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="a pipeline file (.toml); default: the bundled demo pipeline",
     )
-    p.add_argument("--input", type=Path, help="use this extract instead of the pipeline's")
+    p.add_argument(
+        "--input",
+        type=_input_arg,
+        help=f"use this extract instead of the pipeline's: a file, or {_URL_HELP}",
+    )
     _mapping_option(p)
     p.add_argument(
         "--output-dir",
@@ -196,6 +201,21 @@ def _global_options(command: argparse.ArgumentParser) -> None:
         version=f"imnm-cohort {__version__}",
         help=argparse.SUPPRESS,
     )
+
+
+#: What an input URL looks like, for --help (docs/sources.md has every form).
+_URL_HELP = (
+    "a source's URL (duckdb:///registry.duckdb?table=patients, "
+    "postgres://host/db?table=imnm.patients&password_env=VAR, omop+duckdb:///cdm.duckdb)"
+)
+
+
+def _input_arg(text: str) -> Path | str:
+    """An input as the command line gives it: a file's path, or a source's URL (kept as
+    text: a path would fold its slashes)."""
+    from imnm_cohort.sources.url import is_url
+
+    return text if is_url(text) else Path(text)
 
 
 def _mapping_option(p: argparse.ArgumentParser) -> None:
@@ -399,12 +419,37 @@ def _check_table_output(output: Path) -> None:
         raise ConfigError(f"{output}: output must end in {' or '.join(TABLE_SUFFIXES)}")
 
 
-def _load(path: Path, say: _Printer, mapping: Path | None = None) -> ValidationResult:
-    from imnm_cohort.engines.base import engine_for
+def _input_source(extract: Path | str, mapping: Path | None = None) -> Source:
+    """The input a command names (a file, or a source's URL), read through the mapping
+    file when one is given."""
     from imnm_cohort.validation.load import InputSpec
 
+    if isinstance(extract, Path):
+        return InputSpec(extract, mapping).source()
+    from imnm_cohort.mapping.source import MappedSource
+    from imnm_cohort.sources.url import source_from_url
+
+    source = source_from_url(extract)
+    if mapping is None and getattr(source, "needs_mapping", False):
+        raise ConfigError(f"{source.name} is an export: name its mapping file (--mapping FILE)")
+    return source if mapping is None else MappedSource(source, mapping)
+
+
+def _input_file(extract: Path | str) -> Path | None:
+    """The local file an input names (a file, a DuckDB database, files in place), if any:
+    an output must never replace it."""
+    if isinstance(extract, Path):
+        return extract
+    from imnm_cohort.sources.url import parse_source_url
+
+    return parse_source_url(extract).local_path(Path.cwd())
+
+
+def _load(source: Source, say: _Printer) -> ValidationResult:
+    from imnm_cohort.engines.base import engine_for
+
     t = time.perf_counter()
-    result = engine_for().validate(InputSpec(path, mapping).source())
+    result = engine_for().validate(source)
     say.stage("validate", t)
     return result
 
@@ -415,10 +460,11 @@ def _map(args: argparse.Namespace, say: _Printer) -> int:
 
     _check_table_output(args.output)
     quarantine = _quarantine_path(args.output)
-    for source in (args.export, args.mapping):
+    for source in (_input_file(args.export), args.mapping):
         _refuse_overwriting(source, args.output, quarantine)
     t = time.perf_counter()
-    result = map_export(args.export, args.mapping)
+    export = args.export if isinstance(args.export, Path) else _input_source(args.export)
+    result = map_export(export, args.mapping)
     say.stage("map", t)
     with _both_or_neither(args.output):
         write_table(result.extract, args.output)
@@ -515,8 +561,9 @@ def _validate(args: argparse.Namespace, say: _Printer) -> int:
     from imnm_cohort.validation.report import VALIDATION_FILES, write_validation
 
     if args.output_dir is not None:
-        _refuse_overwriting(args.extract, *(args.output_dir / name for name in VALIDATION_FILES))
-    result = _load(args.extract, say, args.mapping)
+        outputs = (args.output_dir / name for name in VALIDATION_FILES)
+        _refuse_overwriting(_input_file(args.extract), *outputs)
+    result = _load(_input_source(args.extract, args.mapping), say)
     say.result(_validation_summary(result))
     if args.output_dir is not None:
         write_validation(result, args.output_dir)
@@ -524,8 +571,10 @@ def _validate(args: argparse.Namespace, say: _Printer) -> int:
     return _strict_code(args, result)
 
 
-def _refuse_overwriting(extract: Path, *outputs: Path) -> None:
-    """An output must never replace the file it is made from."""
+def _refuse_overwriting(extract: Path | None, *outputs: Path) -> None:
+    """An output must never replace the file it is made from (None: no local file)."""
+    if extract is None:
+        return
     for output in outputs:
         same = output.resolve() == extract.resolve()
         if not same and output.exists() and extract.exists():
@@ -561,16 +610,15 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     if args.output.is_dir():
         raise ConfigError(f"{args.output}: is a folder; give the output file's name")
     quarantine = _quarantine_path(args.output)
-    _refuse_overwriting(args.extract, args.output, quarantine)
+    _refuse_overwriting(_input_file(args.extract), args.output, quarantine)
     batch_rows = _batch_rows(args)
+    source = _input_source(args.extract, args.mapping)
     if batch_rows is not None:
         from imnm_cohort.engines.batched import classify_in_batches
 
         t = time.perf_counter()
         with _both_or_neither(args.output):
-            batched = classify_in_batches(
-                args.extract, args.output, criteria, batch_rows=batch_rows
-            )
+            batched = classify_in_batches(source, args.output, criteria, batch_rows=batch_rows)
             if batched.quarantined_rows:
                 write_table(batched.quarantine, quarantine)
         say.stage(f"validate + classify, {batched.batches} batches", t)
@@ -579,7 +627,7 @@ def _classify(args: argparse.Namespace, say: _Printer) -> int:
     else:
         from imnm_cohort.engines.base import engine_for
 
-        result = _load(args.extract, say, args.mapping)
+        result = _load(source, say)
         t = time.perf_counter()
         classified = engine_for().classify(result, criteria)
         say.stage("classify", t)
@@ -613,8 +661,10 @@ def _batch_rows(args: argparse.Namespace) -> int | None:
         if args.mapping is not None:
             raise ConfigError("--batch-rows reads an extract; map the export first (map)")
         return int(args.batch_rows)
-    if args.mapping is not None:
-        return None  # a mapping combines each patient's rows: the whole export is needed
+    if args.mapping is not None or not isinstance(args.extract, Path):
+        # A mapping combines each patient's rows (the whole export is needed); a database
+        # is read in batches only when asked to.
+        return None
     suffix = args.extract.suffix.lower()
     large = args.extract.is_file() and args.extract.stat().st_size > AUTOMATIC_BATCH_BYTES
     return DEFAULT_BATCH_ROWS if large and suffix in BATCHED_SUFFIXES else None

@@ -61,8 +61,11 @@ class CumulativeIncidence:
         inside = (est > 0) & (est < 1)
         safe = np.where(inside, est, 0.5)
         scale = np.sqrt(var) / (safe * np.log(safe))
-        lower = np.where(inside, safe ** np.exp(-z * scale), est)
-        upper = np.where(inside, safe ** np.exp(z * scale), est)
+        # An estimate very near 1 makes the scale huge: exp overflows to infinity and the
+        # bound goes to its limit (0 or 1) without a warning.
+        with np.errstate(over="ignore"):
+            lower = np.where(inside, safe ** np.exp(-z * scale), est)
+            upper = np.where(inside, safe ** np.exp(z * scale), est)
         return lower, upper
 
 

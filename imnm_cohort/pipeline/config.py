@@ -49,6 +49,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ from imnm_cohort.settings_files import (
 )
 from imnm_cohort.sources.base import DEFAULT_KIND, Source, make_source, without_user
 from imnm_cohort.sources.files import FileSource
+from imnm_cohort.sources.url import is_url, parse_source_url, source_from_url
 from imnm_cohort.validation.load import InputSpec
 
 #: Formats written when a pipeline names none: the outputs of contract section 4.
@@ -256,7 +258,7 @@ class PipelineConfig:
 
     def with_overrides(
         self,
-        extract: Path | None = None,
+        extract: Path | str | None = None,
         output_root: Path | None = None,
         *,
         mapping: Path | None = None,
@@ -264,6 +266,9 @@ class PipelineConfig:
         """A copy with the input, the output folder or the mapping replaced (``--input``,
         ``--output-dir``, ``--mapping``).
 
+        The input is a file's path, or a URL that names a source of another kind
+        (:mod:`imnm_cohort.sources.url`: ``duckdb:///registry.duckdb?table=patients``,
+        ``postgres://host/db?table=imnm.patients``); either replaces the pipeline's own.
         A demo pipeline (one that reads the bundled synthetic registry) given another input
         keeps none of the demo's identity: the report's title, study, cut-off and authors
         fall back to the defaults, the demo's illustrative reference rates are dropped (no
@@ -273,25 +278,40 @@ class PipelineConfig:
         Raises
         ------
         ConfigError
-            When the input extract or the mapping file does not exist, or the mapping file
-            is not a regular file of at most 1 MiB.
+            When the input extract or the mapping file does not exist, the mapping file
+            is not a regular file of at most 1 MiB, or the URL cannot be used.
         """
-        if extract is not None and not Path(extract).is_file():
-            raise ConfigError(f"--input {extract}: no such extract file")
+        changes: dict[str, Any] = {}
+        new_extract = self.extract
+        input_name = None
+        if isinstance(extract, str) and is_url(extract):
+            url = parse_source_url(extract)
+            source = source_from_url(extract)
+            settings = json.loads(json.dumps(without_user(url.settings), default=str))
+            changes.update(input=source, input_settings=tuple(settings.items()))
+            new_extract, input_name = None, re.sub(r"[^\w.-]+", "-", source.label).strip("-")
+        elif extract is not None:
+            if not Path(extract).is_file():
+                raise ConfigError(f"--input {extract}: no such extract file")
+            new_extract = Path(extract).resolve()
+            input_name = new_extract.stem
+            changes.update(input=None, input_settings=())  # a file replaces another kind
         if mapping is not None:
             read_toml(mapping, "mapping file")
-        new_extract = Path(extract).resolve() if extract is not None else self.extract
-        changes: dict[str, Any] = {}
-        if extract is not None:  # a file replaces a source of another kind
-            changes.update(input=None, input_settings=())
-        if self.is_demo and new_extract != self.extract and new_extract is not None:
+        elif self.mapping is None and getattr(changes.get("input"), "needs_mapping", False):
+            raise ConfigError(
+                f"--input {changes['input'].name} is an export: name its mapping file "
+                "(--mapping FILE)"
+            )
+        if self.is_demo and input_name is not None and new_extract != self.extract:
+            label = new_extract.name if new_extract is not None else changes["input"].label
             changes |= {
                 "report": ReportSettings(),
                 "reference_rates": None,
-                "output_root": Path.cwd() / "reports" / new_extract.stem,
+                "output_root": Path.cwd() / "reports" / (input_name or "input"),
                 "notes": (
                     *self.notes,
-                    f"{new_extract.name} is not the demo registry: the demo's title, study, "
+                    f"{label} is not the demo registry: the demo's title, study, "
                     "cut-off, authors and illustrative reference rates are not used (no SIR "
                     "or SMR); give a pipeline file for your study (pipelines/example.toml)",
                 ),
@@ -315,7 +335,7 @@ class PipelineConfig:
 def load_pipeline(
     path: str | Path | None = None,
     *,
-    extract: Path | None = None,
+    extract: Path | str | None = None,
     output_root: Path | None = None,
     mapping: Path | None = None,
 ) -> PipelineConfig:
@@ -327,8 +347,8 @@ def load_pipeline(
         The pipeline file: a regular file of at most 1 MiB (``TOML_MAX_BYTES``).
     extract, output_root, mapping : Path, optional
         Replace the pipeline's own (``--input``, ``--output-dir``, ``--mapping``), as
-        :meth:`PipelineConfig.with_overrides`. A replaced extract or mapping file of the
-        pipeline need not exist.
+        :meth:`PipelineConfig.with_overrides` (``extract`` may be a source's URL). A
+        replaced extract or mapping file of the pipeline need not exist.
 
     Raises
     ------

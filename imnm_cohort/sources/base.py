@@ -174,7 +174,17 @@ _BUILT_IN = {
 }
 
 
-def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) -> Source:
+def known_kinds() -> list[str]:
+    """Every kind a source can be made of: those registered and the package's own (each
+    registered when first asked for), sorted."""
+    import imnm_cohort.sources.files  # noqa: F401  (registers "file")
+
+    return sorted({*SOURCES, *_BUILT_IN})
+
+
+def make_source(
+    kind: str, settings: Mapping[str, Any], base: Path, where: str, *, section: str = "[input]"
+) -> Source:
     """The source of ``[input] kind`` built from its settings.
 
     Parameters
@@ -186,7 +196,9 @@ def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) 
     base : Path
         The folder relative paths are read from.
     where : str
-        The pipeline file, for messages.
+        The pipeline file (or the URL, without a password), for messages.
+    section : str
+        What the settings are, after ``where`` in messages (``""`` for a URL's).
 
     Raises
     ------
@@ -198,15 +210,16 @@ def make_source(kind: str, settings: Mapping[str, Any], base: Path, where: str) 
     if kind not in SOURCES and kind in _BUILT_IN:  # the package's own, registered on import
         import_module(_BUILT_IN[kind])
     factory = SOURCES.get(kind)
+    context = f"{where}: {section} " if section else f"{where}: "
     if factory is None:
         raise ConfigError(
-            f"{where}: [input] kind = {kind!r} is not a known source; "
-            f"choose one of: {', '.join(sorted(SOURCES))}"
+            f"{context}kind = {kind!r} is not a known source; "
+            f"choose one of: {', '.join(known_kinds())}"
         )
     try:
         return factory(settings, base)
     except ConfigError as exc:
-        raise ConfigError(f"{where}: [input] {exc}") from None
+        raise ConfigError(f"{context}{exc}") from None
 
 
 def without_user(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -511,6 +511,8 @@ class DatabaseSource:
             or "no password supplied" in low
             or ("role" in low and "does not exist" in low)
             or "pg_hba.conf" in low
+            or "is not permitted to log in" in low  # a role made NOLOGIN
+            or ("permission denied for database" in low)  # CONNECT revoked
         ):
             problem = "the login was refused"
         elif "statement timeout" in low or kind == "QueryCanceled":

@@ -51,9 +51,10 @@ class InputSpec:
 
 
 def read_mapped(
-    path: str | Path, mapping: str | Path | MappingSpec
+    path: str | Path | Source, mapping: str | Path | MappingSpec
 ) -> tuple[MappingSpec, MappedExport]:
-    """Check the mapping file, read the export with its settings and map it.
+    """Check the mapping file, read the export (a file, or any source) with its settings
+    and map it.
 
     Raises
     ------
@@ -63,7 +64,8 @@ def read_mapped(
         The export cannot be read.
     """
     spec = mapping if isinstance(mapping, MappingSpec) else Path(mapping)
-    return MappedSource(FileSource(Path(path)), spec).mapped()
+    export = path if isinstance(path, Source) else FileSource(Path(path))
+    return MappedSource(export, spec).mapped()
 
 
 def load_input(source: InputSpec | Source) -> ValidationResult:
@@ -138,13 +140,13 @@ class MapResult:
     absent_columns: tuple[str, ...]
 
 
-def map_export(path: str | Path, mapping: str | Path) -> MapResult:
+def map_export(path: str | Path | Source, mapping: str | Path) -> MapResult:
     """Map an export into a section-1 extract, quarantining the patients it cannot map.
 
     Parameters
     ----------
-    path : str or Path
-        The site's export.
+    path : str, Path or Source
+        The site's export: a file, or any source (a DuckDB table holding it).
     mapping : str or Path
         The mapping file.
 

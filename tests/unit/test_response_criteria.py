@@ -553,3 +553,89 @@ def test_a_response_measure_error_is_bad_data_at_the_command_line():
     assert str(error) == (
         "total_improvement_score: cannot be computed: measure 'mmt' is missing at baseline"
     )
+
+
+# --- The public API and the points table, edge by edge --------------------------------------
+
+
+def test_the_public_signature_is_the_documented_one():
+    import inspect
+
+    parameters = inspect.signature(ic.total_improvement_score).parameters
+    assert list(parameters)[:2] == ["baseline", "followup"]
+    assert all(parameters[p].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in
+               ("baseline", "followup"))  # fmt: skip
+    assert parameters["mmt_max"].default == 80 and parameters["population"].default == "adult"
+    assert parameters["partial"].default is False
+    keyword_only = [n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert keyword_only[:2] == ["mmt_max", "population"]
+    score = ic.total_improvement_score(BASE, BASE)
+    assert set(score.points) == set(MEASURES) and score.category in ("none", "minimal")
+    with pytest.raises(TypeError):
+        ic.total_improvement_score(BASE, BASE, 80)  # type: ignore[misc]
+
+
+def near_edge_cases() -> list[tuple[str, float, float]]:
+    """A millionth of a percent below and above every band edge (default convention)."""
+    cases = []
+    for m in MEASURES:
+        for i, edge in enumerate(EDGES[m]):
+            cases.append((m, edge - 1e-6, POINTS[m][i]))
+            cases.append((m, edge + 1e-6, POINTS[m][i + 1]))
+    return cases
+
+
+@pytest.mark.parametrize(("measure", "pct", "points"), near_edge_cases())
+def test_a_hair_either_side_of_every_band_edge(measure, pct, points):
+    followup = {**BASE, measure: followup_for(measure, pct)}
+    assert ic.total_improvement_score(BASE, followup).points[measure] == points
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_worsening_of_each_measure_alone_scores_0_never_negative(measure):
+    for pct in (-0.1, -5, -25):
+        followup = {**BASE, measure: followup_for(measure, pct)}
+        score = ic.total_improvement_score(BASE, followup)
+        assert score.points[measure] == 0 and score.total == 0
+
+
+def test_the_top_points_add_up_to_100_on_every_scale_and_population():
+    assert sum(POINTS[m][4] for m in MEASURES) == 100
+    for mmt_max in (80, 150, 260):
+        worst = {"physician_global": 10, "patient_global": 10, "mmt": 0, "haq": 3}
+        worst |= {"enzyme": 20, "extramuscular_global": 10}
+        best = {"physician_global": 0, "patient_global": 0, "mmt": mmt_max, "haq": 0}
+        best |= {"enzyme": 1, "extramuscular_global": 0}
+        for population in ("adult", "juvenile"):
+            score = ic.total_improvement_score(worst, best, mmt_max=mmt_max, population=population)
+            assert (score.total, score.category) == (100, "major")
+
+
+def test_hand_worked_patient_d_on_the_mmt_24_scale():
+    before = {"physician_global": 8, "patient_global": 6, "mmt": 150, "haq": 2.4}
+    before |= {"enzyme": 40, "extramuscular_global": 4}
+    after = {"physician_global": 6.5, "patient_global": 6, "mmt": 180, "haq": 2.1}
+    after |= {"enzyme": 36, "extramuscular_global": 1.5}
+    # Default convention, MMT-24 (0-260):
+    # physician 8 -> 6.5:  1.5/10 = 15% (edge) (5, 15]  ->  7.5
+    # patient   6 -> 6:    0%                  <= 5     ->  0
+    # MMT     150 -> 180:  30/260 = 11.5%      (10, 20] -> 20
+    # HAQ     2.4 -> 2.1:  0.3/3  = 10%        (5, 15]  ->  5
+    # enzyme   40 -> 36 x ULN: 4/40 = 10%      (5, 15]  ->  2.5
+    # extramuscular 4 -> 1.5: 2.5/10 = 25% (edge) (15, 25] -> 12.5
+    # total 7.5 + 0 + 20 + 5 + 2.5 + 12.5 = 47.5: adult moderate, juvenile moderate (>= 45)
+    adult = ic.total_improvement_score(before, after, mmt_max=260)
+    assert dict(adult.points) == {
+        "physician_global": 7.5,
+        "patient_global": 0,
+        "mmt": 20,
+        "haq": 5,
+        "enzyme": 2.5,
+        "extramuscular_global": 12.5,
+    }
+    assert (adult.total, adult.category) == (47.5, "moderate")
+    juvenile = ic.total_improvement_score(before, after, mmt_max=260, population="juvenile")
+    assert juvenile.category == "moderate"
+    # On MMT-8's 0-80 the same MMT would be out of range: an error, not a score.
+    with pytest.raises(ResponseMeasureError, match="'mmt' is out of range"):
+        ic.total_improvement_score(before, after)
