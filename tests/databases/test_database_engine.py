@@ -23,6 +23,7 @@ from imnm_cohort.engines.base import engine_for, engine_for_source
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.sources.base import make_source
 from imnm_cohort.sources.frames import FrameSource
+from imnm_cohort.sources.url import source_from_url
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.vocabulary import ANALYSED_GROUPS, GROUP_COLUMN, IN_DATABASE
 from tests.databases import postgres
@@ -169,6 +170,14 @@ def test_the_engine_fetches_failing_keys_analysed_patients_and_aggregates_only(e
     assert fetched["bytes"] > 0 and fetched["queries"] >= 6
     small = fetched["rows"] - len(analysed) - 2 * got.quarantined_rows - len(got.warnings)
     assert 0 < small <= 200  # 108 here
+
+
+def test_a_url_names_the_engine_as_a_pipeline_does(extract):
+    folder, _ = extract
+    url = f"duckdb:///{(folder / 'registry.duckdb').as_posix()}?table=patients"
+    assert engine_for_source(source_from_url(url)).name == "database"
+    assert engine_for_source(source_from_url(url + "&engine=in_memory")).name == "in_memory"
+    assert source_from_url(url + "&memory_limit=1GB").memory_limit == "1GB"  # type: ignore[attr-defined]
 
 
 def test_the_engine_setting_is_checked_and_other_sources_stay_in_memory(tmp_path):
