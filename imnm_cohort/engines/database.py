@@ -24,6 +24,8 @@ the Arrow tables fetched, queries).
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +62,7 @@ class _Held:
     opened: DatabaseTable
     valid: Any
     absent: tuple[str, ...]
+    close: Callable[[], None] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ class DatabaseResult(ValidationResult):
     counted_valid_rows : int
         The valid rows, counted in the database.
     held : object
-        The open table and the valid rows' expression, for :meth:`DatabaseEngine.classify`.
+        The open table and the valid rows' expression, for :meth:`DatabaseEngine.classify`
+        (which closes the connection; a result dropped before it closes it when collected).
     """
 
     counted_valid_rows: int = 0
@@ -143,7 +147,8 @@ class DatabaseEngine:
         quarantine = self._quarantine(opened, reasons, columns)
         warnings = found.warnings.sort_values("row_number", kind="stable", ignore_index=True)
         warnings["row_number"] = warnings["row_number"].astype(np.int64)
-        return DatabaseResult(
+        close = _once(opened.close)
+        result = DatabaseResult(
             source=source.name,
             input_rows=found.input_rows,
             valid=pd.DataFrame({c: pd.Series(dtype=object) for c in columns}),
@@ -153,8 +158,11 @@ class DatabaseEngine:
             absent_columns=found.absent_columns,
             empty_rows=opened.empty_rows,
             counted_valid_rows=found.valid_rows,
-            held=_Held(opened, found.valid, absent),
+            held=_Held(opened, found.valid, absent, close),
         )
+        # Closed by classify(); or, when the run stops before it, once the result is gone.
+        weakref.finalize(result, close)
+        return result
 
     def _quarantine(
         self, opened: DatabaseTable, reasons: pd.DataFrame, columns: list[str]
@@ -201,7 +209,7 @@ class DatabaseEngine:
             with counting_fetches(self.fetched), held.opened.failures():
                 return self._classify(result, held, criteria)
         finally:
-            held.opened.close()
+            held.close()
 
     def _classify(self, result: DatabaseResult, held: _Held, criteria: CriteriaSet) -> pd.DataFrame:
         from imnm_cohort.classify.sql import classify_expr
@@ -274,6 +282,18 @@ def _levels(valid: Any) -> dict[str, list[str]]:
         text = str(value).lower() if kinds[str(name)] == "bool" else str(value)
         levels[str(name)].append(words.get(text, text) if kinds[str(name)] == "bool" else text)
     return {name: sorted(values) for name, values in levels.items()}
+
+
+def _once(close: Callable[[], None]) -> Callable[[], None]:
+    """``close``, run the first time only."""
+    done: list[bool] = []
+
+    def run() -> None:
+        if not done:
+            done.append(True)
+            close()
+
+    return run
 
 
 def _missing_as_na(values: pd.Series) -> np.ndarray:
