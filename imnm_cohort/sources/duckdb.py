@@ -123,9 +123,14 @@ class DuckdbSource(DatabaseSource):
 
         con = self._connect()
         spill = tempfile.mkdtemp(prefix="imnm-duckdb-")
-        con.raw_sql(f"SET temp_directory = '{spill}'")
-        if self.memory_limit is not None:
-            con.raw_sql(f"SET memory_limit = '{self.memory_limit}'")
+        try:
+            con.raw_sql(f"SET temp_directory = '{spill}'")
+            if self.memory_limit is not None:
+                con.raw_sql(f"SET memory_limit = '{self.memory_limit}'")
+        except BaseException:
+            con.disconnect()
+            shutil.rmtree(spill, ignore_errors=True)
+            raise
         close = con.disconnect
 
         def disconnect() -> None:
