@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 INF = math.inf
 
@@ -269,36 +270,56 @@ def _component(
         rows.append(row)
         lower.append(rhs if rel.equal else -np.inf)
         upper.append(rhs)
-    constraints = LinearConstraint(np.array(rows), np.array(lower), np.array(upper))
+    A = np.array(rows)
+    constraints = LinearConstraint(A, np.array(lower), np.array(upper))
     bounds = Bounds(np.array([lo[v] for v in comp]), np.array([hi[v] for v in comp]))
     ones = np.ones(len(comp))
     seen: list[set[int]] = [set() for _ in comp]
     solves = 0
 
+    def run(c: np.ndarray, presolve: bool = True) -> Any:
+        nonlocal solves
+        solves += 1
+        options = None if presolve else {"presolve": False}
+        return milp(c, integrality=ones, bounds=bounds, constraints=constraints, options=options)
+
+    def witness(x: np.ndarray) -> None:
+        for j, value in enumerate(np.rint(x).astype(int)):
+            seen[j].add(int(value))
+
+    def feasible() -> bool:
+        """Whether the component has an integer solution (one is already known, or the
+        program without an objective, which cannot be unbounded, finds one)."""
+        if any(seen):
+            return True
+        res = run(np.zeros(len(comp)))
+        if res.x is None and res.status != 2:
+            res = run(np.zeros(len(comp)), presolve=False)
+        if res.x is None:
+            return False
+        witness(res.x)
+        return True
+
     def extreme(i: int, sign: float) -> float | None:
         """The smallest (sign 1) or largest (sign -1) value of variable i; inf if none."""
-        nonlocal solves
         c = np.zeros(len(comp))
         c[i] = sign
-        solves += 1
-        res = milp(c, integrality=ones, bounds=bounds, constraints=constraints)
+        res = run(c)
         if res.x is None and res.status != 3:
             # HiGHS's presolve can call a feasible system infeasible or fail on it (seen
             # on 60-patient runs whose true counts satisfy every relation): only the
             # solve without presolve decides.
-            res = milp(
-                c,
-                integrality=ones,
-                bounds=bounds,
-                constraints=constraints,
-                options={"presolve": False},
-            )
+            res = run(c, presolve=False)
         if res.status == 3:  # unbounded
             return INF
+        if res.x is None and res.status == 4 and feasible():
+            # "Infeasible or unbounded" of a system with a solution: HiGHS stops at an
+            # unbounded relaxation without telling which (seen on 150-patient runs whose
+            # group sizes are all withheld). Unbounded only with an integer ray to show.
+            return INF if _ray(A, lower, upper, bounds, i, sign) else None
         if res.x is None:
             return None
-        for j, x in enumerate(np.rint(res.x).astype(int)):
-            seen[j].add(int(x))
+        witness(res.x)
         return float(round(res.x[i]))
 
     found: set[int] = set()
@@ -317,6 +338,48 @@ def _component(
             found.add(v)
             lo[v] = hi[v] = smallest
     return found, solves
+
+
+def _ray(
+    rows: Any, lower: list[float], upper: list[float], bounds: Any, i: int, sign: float
+) -> bool:
+    """Whether an integer direction moves variable ``i`` without end (down for ``sign``
+    1, up for -1) and keeps every relation and bound: ``d`` with ``rows @ d`` zero on an
+    equality and at most zero on an inequality, ``d[j]`` of the sign its open bounds allow
+    (0 where both bounds are finite), ``d[i]`` at least 1 the way asked. Added any number of
+    times to an integer solution it gives another one, so with a solution the extreme is
+    unbounded; without such a direction it is finite (the relations' coefficients are
+    integers). The direction HiGHS finds is checked here in integers before it is
+    believed."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    a = np.asarray(rows, dtype=float)
+    n = a.shape[1]
+    low = np.where(np.isfinite(bounds.lb), 0.0, -np.inf)
+    high = np.where(np.isfinite(bounds.ub), 0.0, np.inf)
+    if sign < 0:
+        low[i] = max(low[i], 1.0)
+    else:
+        high[i] = min(high[i], -1.0)
+    if low[i] > high[i]:
+        return False
+    row_low = np.where(np.isfinite(np.asarray(lower, dtype=float)), 0.0, -np.inf)
+    row_high = np.where(np.isfinite(np.asarray(upper, dtype=float)), 0.0, np.inf)
+    res = milp(
+        np.zeros(n),
+        integrality=np.ones(n),
+        bounds=Bounds(low, high),
+        constraints=LinearConstraint(a, row_low, row_high),
+    )
+    if res.x is None:
+        return False
+    d = np.rint(res.x).astype(np.int64)
+    moved = a.astype(np.int64) @ d
+    return bool(
+        np.all((moved == 0) | ((moved < 0) & (row_low < 0)) | ((moved > 0) & (row_high > 0)))
+        and np.all((d >= low) & (d <= high))
+    )
 
 
 def enumerate_solutions(
