@@ -22,7 +22,12 @@ The method is exact and its cost follows the number of published cells:
    the smallest and largest feasible integer are found, unless two feasible solutions
    already found give it two different values (then it cannot be pinned): each solve
    witnesses a value for every variable of the component, so a handful of solves settle a
-   component. A variable whose minimum equals its maximum is pinned.
+   component. A variable whose minimum equals its maximum is pinned. A withheld count
+   open above (``[withheld]``: 0 or more) may have no largest value: before its maximum
+   is asked for, one program looks for an integer direction that raises it without end
+   while keeping every relation and bound (checked here in integers); with the solution
+   its minimum gave, such a direction shows it unbounded (HiGHS, asked to maximise such
+   a count, can answer "infeasible or unbounded" even without presolve).
 
 Propagation alone is exact for a lone unknown (every relation it is in bounds it alone);
 the integer programs make the answer exact for every larger component, whatever the
@@ -37,6 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INF = math.inf
+
+#: The largest entry of a direction :func:`_ray` looks for.
+_RAY_BOUND = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -270,67 +278,60 @@ def _component(
         rows.append(row)
         lower.append(rhs if rel.equal else -np.inf)
         upper.append(rhs)
-    A = np.array(rows)
-    constraints = LinearConstraint(A, np.array(lower), np.array(upper))
+    matrix = np.array(rows)
+    constraints = LinearConstraint(matrix, np.array(lower), np.array(upper))
     bounds = Bounds(np.array([lo[v] for v in comp]), np.array([hi[v] for v in comp]))
     ones = np.ones(len(comp))
     seen: list[set[int]] = [set() for _ in comp]
     solves = 0
 
-    def run(c: np.ndarray, presolve: bool = True) -> Any:
-        nonlocal solves
-        solves += 1
-        options = None if presolve else {"presolve": False}
-        return milp(c, integrality=ones, bounds=bounds, constraints=constraints, options=options)
-
-    def witness(x: np.ndarray) -> None:
-        for j, value in enumerate(np.rint(x).astype(int)):
-            seen[j].add(int(value))
-
-    def feasible() -> bool:
-        """Whether the component has an integer solution (one is already known, or the
-        program without an objective, which cannot be unbounded, finds one)."""
-        if any(seen):
-            return True
-        res = run(np.zeros(len(comp)))
-        if res.x is None and res.status != 2:
-            res = run(np.zeros(len(comp)), presolve=False)
-        if res.x is None:
-            return False
-        witness(res.x)
-        return True
-
     def extreme(i: int, sign: float) -> float | None:
         """The smallest (sign 1) or largest (sign -1) value of variable i; inf if none."""
+        nonlocal solves
         c = np.zeros(len(comp))
         c[i] = sign
-        res = run(c)
+        solves += 1
+        res = milp(c, integrality=ones, bounds=bounds, constraints=constraints)
         if res.x is None and res.status != 3:
             # HiGHS's presolve can call a feasible system infeasible or fail on it (seen
             # on 60-patient runs whose true counts satisfy every relation): only the
             # solve without presolve decides.
-            res = run(c, presolve=False)
+            res = milp(
+                c,
+                integrality=ones,
+                bounds=bounds,
+                constraints=constraints,
+                options={"presolve": False},
+            )
         if res.status == 3:  # unbounded
             return INF
-        if res.x is None and res.status == 4 and feasible():
-            # "Infeasible or unbounded" of a system with a solution: HiGHS stops at an
-            # unbounded relaxation without telling which (seen on 150-patient runs whose
-            # group sizes are all withheld). Unbounded only with an integer ray to show.
-            return INF if _ray(A, lower, upper, bounds, i, sign) else None
         if res.x is None:
             return None
-        witness(res.x)
+        for j, x in enumerate(np.rint(res.x).astype(int)):
+            seen[j].add(int(x))
         return float(round(res.x[i]))
 
     found: set[int] = set()
+    up: set[int] = set()  # shown to have no largest value (a direction raises them)
     for i, v in enumerate(comp):
-        if not system.withheld[v] or len(seen[i]) > 1:
+        if not system.withheld[v] or len(seen[i]) > 1 or i in up:
             continue
         smallest = extreme(i, 1.0)
         if smallest is None:
             return None, solves
         if len(seen[i]) > 1:
             continue
+        if math.isinf(hi[v]):
+            # A count open above (``[withheld]``): HiGHS can answer "infeasible or
+            # unbounded" for its largest value, with presolve or without (seen on
+            # 150-patient runs whose group sizes were all withheld). A direction that
+            # raises it (and the counts it raises alongside), with the solution just
+            # found, shows it unbounded without asking HiGHS to maximise.
+            solves += 1
+            direction = _ray(matrix, lower, upper, bounds, i, -1.0)
+            if direction is not None:
+                up.update(int(j) for j in np.flatnonzero(direction > 0))
+                continue
         largest = extreme(i, -1.0)
         if largest is None:
             return None, solves
@@ -342,28 +343,32 @@ def _component(
 
 def _ray(
     rows: Any, lower: list[float], upper: list[float], bounds: Any, i: int, sign: float
-) -> bool:
-    """Whether an integer direction moves variable ``i`` without end (down for ``sign``
-    1, up for -1) and keeps every relation and bound: ``d`` with ``rows @ d`` zero on an
-    equality and at most zero on an inequality, ``d[j]`` of the sign its open bounds allow
-    (0 where both bounds are finite), ``d[i]`` at least 1 the way asked. Added any number of
-    times to an integer solution it gives another one, so with a solution the extreme is
-    unbounded; without such a direction it is finite (the relations' coefficients are
-    integers). The direction HiGHS finds is checked here in integers before it is
-    believed."""
+) -> Any:
+    """An integer direction that moves variable ``i`` without end (down for ``sign`` 1,
+    up for -1) and keeps every relation and bound, or None.
+
+    ``d`` with ``rows @ d`` zero on an equality and at most zero on an inequality, each
+    ``d[j]`` of a sign its open bounds allow (0 where both bounds are finite), ``d[i]`` at
+    least 1 the way asked. Added any number of times to an integer solution it gives
+    another one, so with a solution the extreme is unbounded; a program with a solution
+    and no such direction has a finite extreme (the coefficients are integers). Entries
+    are kept within ``_RAY_BOUND`` (a direction scales, so this only keeps the numbers
+    exact), and the direction HiGHS finds is checked here in integers before it is
+    believed.
+    """
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     a = np.asarray(rows, dtype=float)
     n = a.shape[1]
-    low = np.where(np.isfinite(bounds.lb), 0.0, -np.inf)
-    high = np.where(np.isfinite(bounds.ub), 0.0, np.inf)
+    low = np.where(np.isfinite(bounds.lb), 0.0, -_RAY_BOUND)
+    high = np.where(np.isfinite(bounds.ub), 0.0, _RAY_BOUND)
     if sign < 0:
         low[i] = max(low[i], 1.0)
     else:
         high[i] = min(high[i], -1.0)
     if low[i] > high[i]:
-        return False
+        return None
     row_low = np.where(np.isfinite(np.asarray(lower, dtype=float)), 0.0, -np.inf)
     row_high = np.where(np.isfinite(np.asarray(upper, dtype=float)), 0.0, np.inf)
     res = milp(
@@ -373,13 +378,11 @@ def _ray(
         constraints=LinearConstraint(a, row_low, row_high),
     )
     if res.x is None:
-        return False
+        return None
     d = np.rint(res.x).astype(np.int64)
     moved = a.astype(np.int64) @ d
-    return bool(
-        np.all((moved == 0) | ((moved < 0) & (row_low < 0)) | ((moved > 0) & (row_high > 0)))
-        and np.all((d >= low) & (d <= high))
-    )
+    kept = (moved == 0) | ((moved < 0) & (row_low < 0)) | ((moved > 0) & (row_high > 0))
+    return d if bool(np.all(kept) and np.all((d >= low) & (d <= high))) else None
 
 
 def enumerate_solutions(

@@ -72,7 +72,11 @@ def _ray_of(rows, lower, upper, lb, ub, i, sign):
 def test_an_unbounded_count_is_shown_by_an_integer_direction(i, sign, expected):
     inf = math.inf
     rows = [[1, 1, -1]]
-    assert _ray_of(rows, [0.0], [0.0], [1, 0, 0], [4, inf, inf], i, sign) is expected
+    direction = _ray_of(rows, [0.0], [0.0], [1, 0, 0], [4, inf, inf], i, sign)
+    assert (direction is not None) is expected
+    if direction is not None:  # it keeps the relation and raises the count
+        assert direction[0] + direction[1] - direction[2] == 0
+        assert direction[i] >= 1
 
 
 def test_no_direction_where_a_relation_caps_the_count():
@@ -80,4 +84,4 @@ def test_no_direction_where_a_relation_caps_the_count():
     inf = math.inf
     rows = [[1, 1, -1], [0, 0, 1]]
     lower, upper = [0.0, -inf], [0.0, 10.0]
-    assert not _ray_of(rows, lower, upper, [1, 0, 0], [4, inf, inf], 1, -1.0)
+    assert _ray_of(rows, lower, upper, [1, 0, 0], [4, inf, inf], 1, -1.0) is None
