@@ -156,7 +156,9 @@ def run_pipeline(
         if config.tables:  # contract section 6: only a pipeline that names them
             result, tables = _event_tables(stage, config, result)
         criteria, classified = stage("classify", lambda: stages.classify(config, result, engine))
-        analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
+        analysis = stage(
+            "analyse", lambda: stages.analyse(config, classified, analysis_progress, tables)
+        )
         disclosed = stage(
             "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)
         )
