@@ -11,7 +11,7 @@ import pandas as pd
 from imnm_cohort.analysis.compare import ContinuousComparison
 from imnm_cohort.analysis.describe import TableOne
 from imnm_cohort.analysis.finegray import FineGrayModel
-from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult
+from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, group_labels
 from imnm_cohort.analysis.rates import ReferenceRates
 from imnm_cohort.analysis.registry import ANALYSES, Analysis, Cohort, Result
 from imnm_cohort.analysis.sir import PopulationComparison
@@ -347,7 +347,7 @@ def analyse(
     """
     classified, computed = _with_derived(_as_classified(classified))
     options = options or MalignancyOptions()
-    counts = classified[GROUP_COLUMN].astype(str).value_counts()
+    counts = pd.Series(group_labels(classified)).value_counts()
     cohort = Cohort(
         classified, IMNM_GROUPS, options, seed, n_boot, table_one_options, reference_rates,
         tables, min_count,

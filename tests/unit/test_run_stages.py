@@ -151,3 +151,23 @@ def test_publish_writes_the_manifest_and_moves_the_folder(config, done, tmp_path
 def test_formats_registry_is_the_one_list_of_formats():
     assert set(DEFAULT_FORMATS) <= set(FORMATS)
     assert set(FORMATS) == {"html", "md", "json", "csv", "docx", "xlsx", "figures"}
+
+
+def test_the_report_says_what_the_ehr2026_phenotype_is(config, done):
+    from imnm_cohort.classify import get_criteria
+
+    extract, _, _, _, analysis, disclosed = done
+    meta = report_meta(
+        config=config,
+        criteria=get_criteria("ehr2026"),
+        methods=analysis.methods(),
+        run_name="r",
+        started=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        input_sha=extract.sha256,
+        withheld_count=len(disclosed.summary.withheld),
+    )
+    text = meta["methods_paragraphs"][0]
+    assert "coded inflammatory-myopathy diagnosis" in text
+    assert "not a clinical diagnosis: its positive predictive value is unknown" in text
+    # the registry sets' paragraph is unchanged (no WEAK sentence, no note)
+    assert "WEAK is" not in meta_for(config, done)["methods_paragraphs"][0]
