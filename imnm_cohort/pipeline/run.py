@@ -161,7 +161,9 @@ def run_pipeline(
             result, tables = _event_tables(stage, config, result)
         criteria, classified = stage("classify", lambda: stages.classify(config, result, chosen))
         notes.extend(stages.in_database_notes(classified))
-        analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
+        analysis = stage(
+            "analyse", lambda: stages.analyse(config, classified, analysis_progress, tables)
+        )
         disclosed = stage(
             "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)
         )

@@ -124,8 +124,10 @@ def analyse(
     config: PipelineConfig,
     classified: pd.DataFrame,
     progress: AnalysisProgress | None = None,
+    tables: EventTables | None = None,
 ) -> CohortAnalysis:
-    """Every analysis of the classified cohort (``progress`` as for ``analyse``).
+    """Every analysis of the classified cohort (``progress`` as for ``analyse``); with the
+    event tables, the course analyses that read them too (each table's valid rows).
 
     Raises
     ------
@@ -140,6 +142,8 @@ def analyse(
             reference_rates=config.reference_rates,
             table_one_options=config.table_one,
             progress=progress,
+            tables=tables,
+            min_count=config.min_cell_count,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
