@@ -153,7 +153,8 @@ def run_pipeline(
         if result.empty_rows:
             notes.append(f"{config.input_label}: {empty_rows_skipped(result.empty_rows)}")
         tables: EventTables | None = None
-        if config.tables:  # contract section 6: only a pipeline that names them
+        # contract section 6: only a pipeline (or its mapping) that names them
+        if config.tables or stages.mapped_tables(config):
             result, tables = _event_tables(stage, config, result)
         criteria, classified = stage("classify", lambda: stages.classify(config, result, engine))
         analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
