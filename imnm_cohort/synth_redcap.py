@@ -374,8 +374,7 @@ def _course_dates(
     last = death.where(death < last, last)  # the end of observation
     diagnosis = pd.to_datetime(flat["diagnosis_date"], format="%Y-%m-%d")
     start = diagnosis.where(diagnosis <= last, onset).fillna(onset).to_numpy()
-    last = last.to_numpy()
-    span = np.maximum((last - start).astype("timedelta64[D]").astype(np.int64), 0)[patient]
+    span = np.maximum((last.to_numpy() - start).astype("timedelta64[D]").astype(np.int64), 0)[patient]
     days = np.floor(span * (lower + (upper - lower) * 0.5)).astype("timedelta64[D]")
     return pd.Series(start[patient] + days).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
 
@@ -403,7 +402,8 @@ def _treatments(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         .dt.strftime("%Y-%m-%d")
         .to_numpy(dtype=object)
     )
-    dose = np.where(course == 0, "60", None).astype(object)
+    dose = np.full(len(patient), None, dtype=object)
+    dose[course == 0] = "60"
     instance = course + 1
     return pd.DataFrame(
         {
