@@ -374,7 +374,8 @@ def _course_dates(
     last = death.where(death < last, last)  # the end of observation
     diagnosis = pd.to_datetime(flat["diagnosis_date"], format="%Y-%m-%d")
     start = diagnosis.where(diagnosis <= last, onset).fillna(onset).to_numpy()
-    span = np.maximum((last.to_numpy() - start).astype("timedelta64[D]").astype(np.int64), 0)[patient]
+    days_between = (last.to_numpy() - start).astype("timedelta64[D]").astype(np.int64)
+    span = np.maximum(days_between, 0)[patient]
     days = np.floor(span * (lower + (upper - lower) * 0.5)).astype("timedelta64[D]")
     return pd.Series(start[patient] + days).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
 

@@ -310,6 +310,7 @@ def _table_rows(
         at = position[reasons["index"].to_numpy(dtype=np.int64)]
         failures = reasons.assign(index=at)[at >= 0][list(FAILURE_COLUMNS)]
         failures = failures.drop_duplicates().reset_index(drop=True)
+    failures["index"] = failures["index"].astype(np.int64)  # a position, even when none
     return MappedTable(
         name=table.name,
         rows=rows,
