@@ -289,3 +289,15 @@ def test_every_export_row_with_a_value_ends_in_a_table_row(property_inputs, rows
     assert checked.quarantine["export_rows"].astype(int).tolist() == (
         treatments.export_rows[held].tolist()
     )
+
+
+def test_a_draft_names_no_table_and_says_how_to_write_one(tmp_path):
+    from imnm_cohort.mapping.draft import draft_from_redcap
+    from imnm_cohort.synth_redcap import dictionary
+
+    dictionary().to_csv(tmp_path / "dict.csv", index=False)
+    draft = draft_from_redcap(tmp_path / "dict.csv")
+    assert "# [tables.treatments]" in draft.text
+    assert "REQUIRED: the instrument" in draft.text
+    (tmp_path / "draft.toml").write_text(draft.text)
+    assert load_mapping(tmp_path / "draft.toml").tables == {}
