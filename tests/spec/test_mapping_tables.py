@@ -301,3 +301,23 @@ def test_a_draft_names_no_table_and_says_how_to_write_one(tmp_path):
     assert "REQUIRED: the instrument" in draft.text
     (tmp_path / "draft.toml").write_text(draft.text)
     assert load_mapping(tmp_path / "draft.toml").tables == {}
+
+
+def test_a_spreadsheet_error_cell_a_table_reads_quarantines_its_row(tmp_path):
+    from imnm_cohort.sources.base import CELL_PROBLEMS
+
+    frame = pd.DataFrame(EXPORT, dtype=object).replace("", None)
+    frame.loc[8, "mmt"] = None  # the reader empties an error cell and reports it
+    frame.attrs[CELL_PROBLEMS] = ((8, "mmt", "spreadsheet_error", "#DIV/0!"),)
+    visits = apply_tables(frame, load_mapping(mapping(tmp_path, VISITS)))["visits"]
+    assert visits.failures.to_dict("records") == [
+        {"index": 2, "column": "mmt", "rule": "spreadsheet_error", "value": "#DIV/0!"}
+    ]
+    checked = validate_events({}, patients(), mapped={"visits": visits})["visits"]
+    assert checked.quarantine["export_rows"].tolist() == ["9"]
+
+
+def test_a_table_given_as_rows_and_by_a_mapping_is_a_programming_error(tmp_path):
+    made = mapped(tmp_path, VISITS)
+    with pytest.raises(ValueError, match="visits: given both"):
+        validate_events({"visits": made["visits"].rows}, patients(), mapped=made)
