@@ -157,7 +157,8 @@ def run_pipeline(
         if result.empty_rows:
             notes.append(f"{config.input_label}: {empty_rows_skipped(result.empty_rows)}")
         tables: EventTables | None = None
-        if config.tables:  # contract section 6: only a pipeline that names them
+        # contract section 6: only a pipeline (or its mapping) that names them
+        if config.tables or stages.mapped_tables(config):
             result, tables = _event_tables(stage, config, result)
         criteria, classified = stage("classify", lambda: stages.classify(config, result, chosen))
         notes.extend(stages.in_database_notes(classified))

@@ -90,18 +90,40 @@ def validate(
     return (engine or engine_for()).validate(extract.source)
 
 
-def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables:
-    """Read and validate the event tables of ``[input.tables]`` (contract section 6)
-    against the patient table: each bad row goes to its table's quarantine.
+def mapped_tables(config: PipelineConfig) -> tuple[str, ...]:
+    """The event tables the pipeline's mapping file fills (its ``[tables.NAME]``
+    sections, contract section 6); none without a mapping.
 
     Raises
     ------
+    MappingError
+        The mapping file cannot be used (exit code 2).
+    """
+    if config.mapping is None:
+        return ()
+    from imnm_cohort.mapping.spec import load_mapping
+
+    return tuple(load_mapping(config.mapping).tables)
+
+
+def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables:
+    """Read and validate the event tables of ``[input.tables]`` and of the mapping's
+    ``[tables.NAME]`` sections (contract section 6) against the patient table: each bad
+    row goes to its table's quarantine.
+
+    Raises
+    ------
+    ConfigError
+        A table given both in ``[input.tables]`` and by the mapping.
     ExtractError
         A table's file cannot be used, or most of its rows break one rule.
     """
+    from imnm_cohort.mapping.source import MappedSource
     from imnm_cohort.validation.events import read_events
 
-    return read_events(dict(config.tables), result)
+    source = config.input_source()
+    export = source if isinstance(source, MappedSource) else None
+    return read_events(dict(config.tables), result, export)
 
 
 def derive(result: ValidationResult, tables: EventTables) -> ValidationResult:
