@@ -30,7 +30,7 @@ No row loop: every table is built over whole columns. Rows are sorted by patient
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -613,3 +613,125 @@ def write_registry(
         encoding="utf-8",
     )
     return [*written, planted, pipeline]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """One planted value against the analysis that estimates it.
+
+    Attributes
+    ----------
+    effect : str
+        ``ck_slope``, ``mmt_slope``, ``two_or_more_odds_ratio``, ``two_or_more_percent`` or
+        ``relapse_rate_per_100py``.
+    group : str
+        The IMNM group (``all`` for the odds ratio, which compares groups).
+    planted : float
+    estimate : float or None
+    ci : tuple of float, or None
+        The analysis's interval at ``level``.
+    level : float
+        The interval's confidence level (0.95 by default).
+    """
+
+    effect: str
+    group: str
+    planted: float
+    estimate: float | None
+    ci: tuple[float, float] | None
+    level: float = 0.95
+
+    @property
+    def covered(self) -> bool:
+        """Whether the interval holds the planted value (False without an interval)."""
+        return self.ci is not None and self.ci[0] <= self.planted <= self.ci[1]
+
+
+def recover_planted(
+    registry: SyntheticRegistry, alphas: Sequence[float] = (0.05,)
+) -> tuple[Recovery, ...]:
+    """Run the course analyses on a synthetic registry as a run would (validate, derive,
+    classify under tma2025) and set each planted value beside its estimate and interval.
+
+    The CK and MMT slopes come from the mixed models of
+    :func:`~imnm_cohort.analysis.ck_course.ck_course` and
+    :func:`~imnm_cohort.analysis.strength.strength_course` (Wald intervals, estimate -+ z
+    SE); the odds ratio of two or more immunotherapies (statin-exposed anti-HMGCR against
+    the rest, Fisher's exact interval) and the percentage with two or more in anti-SRP and
+    seronegative IMNM (Clopper-Pearson) from
+    :func:`~imnm_cohort.analysis.treatments.treatments`; the relapse rates (exact Poisson)
+    from :func:`~imnm_cohort.analysis.relapse.relapse`. A group without the data for an
+    interval is left out.
+
+    Parameters
+    ----------
+    registry : SyntheticRegistry
+    alphas : sequence of float
+        One set of intervals per ``alpha`` (level ``1 - alpha``); the models are fitted
+        once.
+
+    Returns
+    -------
+    tuple of Recovery
+        Per alpha, in the order given, the recoveries in a fixed order.
+    """
+    from scipy import stats
+
+    from imnm_cohort.analysis.ck_course import ck_course
+    from imnm_cohort.analysis.relapse import relapse
+    from imnm_cohort.analysis.strength import strength_course
+    from imnm_cohort.analysis.treatments import TreatmentOptions, treatments
+    from imnm_cohort.classify.procedure import classify
+    from imnm_cohort.validation.derive import derive_patients
+    from imnm_cohort.validation.events import validate_events
+    from imnm_cohort.validation.validate import validate_extract
+
+    result = validate_extract(registry.patients)
+    tables = validate_events(dict(registry.tables), result)
+    patients = classify(derive_patients(result, tables).valid)
+    visits, courses = tables.frame("visits"), tables.frame("treatments")
+    planted = registry.planted
+    models = (
+        ("ck_slope", ck_course(patients, visits).model, planted.ck_slope),
+        ("mmt_slope", strength_course(patients, visits).model, planted.mmt_slope),
+    )
+    found: list[Recovery] = []
+    for alpha in alphas:
+        level = 1.0 - alpha
+        z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        for effect, model, truth in models:
+            for g in IMNM_GROUPS:
+                term = model.slopes[g]
+                if term.estimate is not None and term.se is not None:
+                    ci = (term.estimate - z * term.se, term.estimate + z * term.se)
+                    found.append(Recovery(effect, g, truth[g], term.estimate, ci, level))
+        treated = treatments(patients, courses, options=TreatmentOptions(alpha=alpha))
+        claim = treated.founding_claim
+        if claim.ci is not None:
+            odds = planted.two_or_more_odds_ratio
+            found.append(
+                Recovery("two_or_more_odds_ratio", "all", odds, claim.odds_ratio, claim.ci, level)
+            )
+        for g in ("srp", "seronegative"):
+            percent, share_ci = treated.groups[g].percent["two_or_more"]
+            if share_ci is not None:
+                truth_percent = 100.0 * planted.two_or_more["other"]
+                found.append(
+                    Recovery("two_or_more_percent", g, truth_percent, percent, share_ci, level)
+                )
+        relapses = relapse(patients, visits, courses, alpha=alpha)
+        for g in IMNM_GROUPS:
+            rate = relapses.groups[g]
+            truth_rate = planted.relapse_rate_per_100py[g]
+            if rate.rate_ci is not None and not np.isnan(truth_rate):
+                found.append(
+                    Recovery(
+                        "relapse_rate_per_100py",
+                        g,
+                        truth_rate,
+                        rate.rate_per_100py,
+                        rate.rate_ci,
+                        level,
+                    )
+                )
+    return tuple(found)
