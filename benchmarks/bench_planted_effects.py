@@ -27,8 +27,12 @@ def main(n: int, seeds: int) -> int:
     start = time.perf_counter()
     covered: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for seed in range(seeds):
+        missed = []
         for found in recover_planted(synthesize_events(n, seed=seed)):
             covered[(found.effect, found.group)].append(found.covered)
+            if not found.covered:
+                missed.append(f"{found.effect} {found.group}")
+        print(f"seed {seed}: missed {', '.join(missed) or 'none'}", flush=True)
     failed = 0
     print(f"{n} patients, seeds 0-{seeds - 1}: planted value inside the 95% interval")
     for (effect, group), hits in sorted(covered.items()):
