@@ -162,17 +162,19 @@ def _odds(p: float) -> float:
 
 
 def _text(values: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
-    """Numbers or strings as text cells (None where ``missing``)."""
-    out = np.asarray(values).astype(str).astype(object)
-    if missing is not None:
-        out[missing] = None
-    return out
+    """Numbers, strings or dates as text cells (None where ``missing`` or NaT), formatted
+    by Arrow (whole floats without a decimal point, dates as YYYY-MM-DD)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(np.asarray(values), mask=missing)
+    if not pa.types.is_string(array.type):
+        array = pc.cast(array, pa.string())
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _dates(values: np.ndarray) -> np.ndarray:
-    text = np.datetime_as_string(values.astype("datetime64[D]"), unit="D").astype(object)
-    text[np.isnat(values)] = None
-    return text
+    return _text(values.astype("datetime64[D]"))
 
 
 def _decimal(values: np.ndarray) -> np.ndarray:

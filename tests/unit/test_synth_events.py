@@ -101,7 +101,7 @@ def test_every_planted_relapse_is_found_and_nothing_else(registry):
     patients = classify(derive_patients(result, tables).valid)
     found = find_relapses(patients, tables.frame("visits"), tables.frame("treatments"))
     courses = registry.tables["treatments"]
-    relapse_course = courses["dose_mg_per_day"] == "30.0"  # the relapses' glucocorticoid
+    relapse_course = courses["dose_mg_per_day"] == "30"  # the relapses' glucocorticoid
     imnm = dict(zip(patients["patient_id"], patients["imnm_group"].astype(str), strict=True))
     group = courses["patient_id"].map(imnm)
     planted = courses[relapse_course & group.isin(IMNM_GROUPS)]
