@@ -441,7 +441,7 @@ def _synth_events(args: argparse.Namespace, say: _Printer) -> int:
     t = time.perf_counter()
     registry = synthesize_events(args.n, seed=args.seed, dirty=args.dirty)
     try:
-        files = write_registry(registry, args.output, suffix=f".{args.format}")
+        files = write_registry(registry, args.output, table_format=args.format)
     except OSError as exc:
         raise write_failure(args.output, exc) from None
     say.stage("synth", t)

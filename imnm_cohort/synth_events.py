@@ -580,11 +580,17 @@ PIPELINE_FILE, PLANTED_FILE = "pipeline.toml", "planted.json"
 
 
 def write_registry(
-    registry: SyntheticRegistry, folder: str | Path, suffix: str = ".csv"
+    registry: SyntheticRegistry, folder: str | Path, table_format: str = "csv"
 ) -> list[Path]:
-    """Write a synthetic registry to a folder: ``patients``, the four event tables (CSV or
-    Parquet, by ``suffix``), ``planted.json`` (the true values) and ``pipeline.toml``, a
-    pipeline that ``imnm-cohort run`` runs on them (its reports under ``reports/``).
+    """Write a synthetic registry to a folder: ``patients``, the four event tables (``csv``
+    or ``parquet``, by ``table_format``), ``planted.json`` (the true values) and
+    ``pipeline.toml``, a pipeline that ``imnm-cohort run`` runs on them (its reports under
+    ``reports/``).
+
+    Raises
+    ------
+    ValueError
+        A format the toolkit does not write tables in, or a folder that is a file.
 
     Returns
     -------
@@ -593,8 +599,12 @@ def write_registry(
     """
     import json
 
+    from imnm_cohort.io.tables import TABLE_SUFFIXES
     from imnm_cohort.synth import write_extract
 
+    suffix = f".{table_format}"
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"tables are written as {' or '.join(TABLE_SUFFIXES)}, not {suffix}")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder}: is a file, not a folder")
