@@ -65,6 +65,9 @@ def strict_exit_code(strict: bool, quarantined_rows: int) -> int:
 
 #: The largest synthetic registry (about 3 GB of memory while it is made).
 SYNTH_MAX = 10_000_000
+#: The largest synthetic registry with event tables (about 3 GB of memory while it is made:
+#: some 16 visits, 4.5 treatment courses and 2 antibody tests per patient).
+SYNTH_EVENTS_MAX = 200_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -434,6 +437,8 @@ def _synth_events(args: argparse.Namespace, say: _Printer) -> int:
 
     if args.layout != "flat":
         raise ConfigError("--events writes the flat layout (a folder of tables)")
+    if args.n > SYNTH_EVENTS_MAX:
+        raise ConfigError(f"with --events, --n must be at most {SYNTH_EVENTS_MAX:,}")
     if args.output.suffix:
         raise ConfigError(f"{args.output}: with --events, -o is a folder (no suffix)")
     if args.output.exists() and not args.output.is_dir():

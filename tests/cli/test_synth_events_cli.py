@@ -67,9 +67,10 @@ def test_parquet_tables_are_named_in_the_pipeline(tmp_path):
     [
         (["-o", "registry.csv"], "-o is a folder"),
         (["--layout", "redcap", "-o", "registry"], "flat layout"),
+        (["--n", "200001", "-o", "registry"], "at most 200,000"),
     ],
 )
-def test_events_with_a_file_or_the_redcap_layout_is_bad_usage(tmp_path, argv, words):
+def test_events_with_a_file_the_redcap_layout_or_too_many_is_bad_usage(tmp_path, argv, words):
     argv = [a if not a.startswith("registry") else str(tmp_path / a) for a in argv]
     code, _, err = run("synth", "--n", "5", "--events", *argv)
     assert code == 2
