@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
+from imnm_cohort.contracts.visits import MMT_MAX_DEFAULT, MMT_SCALES
 from imnm_cohort.vocabulary import DAYS_PER_YEAR, IMNM_GROUPS
 
 #: Planted slope of log10(CK/ULN) per year over the first two years, by design group.
@@ -219,7 +221,7 @@ def synthesize_events(n: int, seed: int = 0, dirty: float = 0.0) -> SyntheticReg
     follow = (end - t0).astype(np.int64)  # days; < 0: no follow-up from time zero
     statin = (clean["statin_exposed"] == "true").to_numpy(dtype=bool)
     uln = pd.to_numeric(clean["ck_uln"]).to_numpy(dtype=float)
-    lab_uln = np.where(np.isnan(uln), 200.0, uln)
+    lab_uln = np.where(np.isnan(uln), CK_ULN_DEFAULT, uln)
     peak = pd.to_numeric(clean["ck_peak"]).to_numpy(dtype=float)  # NaN: no CK recorded
 
     visits, first_normal = _visits(rng, group, t0, follow, lab_uln, uln, peak, ids)
@@ -291,12 +293,13 @@ def _visits(
     mmt_a = rng.uniform(47.0, 63.0, n)
     mmt_b = mmt_slope + rng.uniform(-MMT_SLOPE_SPREAD, MMT_SLOPE_SPREAD, n)
     percent = mmt_a[patient] + mmt_b[patient] * years + rng.uniform(-MMT_NOISE, MMT_NOISE, rows)
-    scale = rng.choice(np.array([80.0, 150.0, 260.0]), n, p=[0.8, 0.1, 0.1])[patient]
+    scale = rng.choice(np.array(MMT_SCALES), n, p=[0.8, 0.1, 0.1])[patient]
     mmt = np.round(percent * scale / 100.0)
     no_mmt = (rng.random(rows) < 0.05) & (day > 0)
     mmt[no_mmt] = np.nan
+    # The default scale is often left empty (the contract fills it in).
     scale_text = _text(
-        scale.astype(np.int64), no_mmt | ((scale == 80.0) & (rng.random(rows) < 0.3))
+        scale.astype(np.int64), no_mmt | ((scale == MMT_MAX_DEFAULT) & (rng.random(rows) < 0.3))
     )
     # Activity and disability ease as strength returns (not planted effects).
     recovery = (percent - 40.0) / 60.0

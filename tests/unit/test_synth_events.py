@@ -153,3 +153,16 @@ def test_shuffling_the_rows_of_every_table_changes_no_number():
         registry.planted,
     )
     assert recover_planted(mixed) == recover_planted(registry)
+
+
+def test_the_generator_s_margins_fit_the_relapse_definition():
+    """Why no CK relapse and no merged relapse can occur (docs/synthetic.md): after a
+    normal CK (<= ULN) a later CK is at most 2 x noise (plus rounding) above it, below
+    log10(k); planted relapses are further apart than the merge window."""
+    from imnm_cohort.analysis.relapse import RelapseDefinition
+    from imnm_cohort.synth_events import CK_NOISE, RELAPSE_SLOT_DAYS, VISIT_GAP_DAYS
+
+    definition = RelapseDefinition()
+    assert np.log10(definition.k) > 2 * CK_NOISE + 0.012
+    assert definition.merge_days < RELAPSE_SLOT_DAYS
+    assert VISIT_GAP_DAYS[0] >= 60  # the second visit follows every immunotherapy start
