@@ -103,10 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--layout",
-        choices=("flat", "redcap"),
+        choices=("flat", "redcap", "omop"),
         default="flat",
         help="flat: a section-1 extract (default); redcap: a longitudinal REDCap-shaped "
-        "export (.csv) with its data dictionary and mapping file beside it",
+        "export (.csv) with its data dictionary and mapping file beside it; omop: an OMOP "
+        "CDM v5.4 database (.duckdb, or a folder of one Parquet file per table) with "
+        "planted IMNM cases",
     )
     p.add_argument(
         "--events",
@@ -197,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
+    p = sub.add_parser("concepts", help="list the OMOP concept sets a run uses")
+    p.add_argument("--concept-sets", type=Path, help="a site's own concept set file (.toml) to add")
     for command in sub.choices.values():
         _global_options(command)
     return parser
@@ -267,6 +271,7 @@ def main(
             "validate": _validate,
             "classify": _classify,
             "criteria": _criteria,
+            "concepts": _concepts,
             "run": _run,
         }[args.command]
         return command(args, say)
@@ -406,6 +411,8 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
     if args.events:
         return _synth_events(args, say)
     database = args.output.suffix.lower() == ".duckdb" or not args.output.suffix
+    if args.layout == "omop":
+        return _synth_omop(args, say, database)
     if not database or args.layout == "redcap":
         _check_table_output(args.output)
     t = time.perf_counter()
@@ -454,6 +461,34 @@ def _synth_events(args: argparse.Namespace, say: _Printer) -> int:
     say.result(
         f"wrote {args.n} synthetic patients (seed {args.seed}) and event rows ({rows}) to "
         f"{args.output}; run it with: imnm-cohort run {files[-1]}"
+    )
+    return EXIT_OK
+
+
+def _synth_omop(args: argparse.Namespace, say: _Printer, database: bool) -> int:
+    import duckdb
+
+    from imnm_cohort.io.tables import write_failure
+    from imnm_cohort.synth_omop import write_omop
+
+    if not database or args.dirty:
+        raise ConfigError(
+            f"{args.output}: --layout omop writes a .duckdb file or a folder, without --dirty"
+        )
+    if args.output.exists() and not args.output.suffix and not args.output.is_dir():
+        raise ConfigError(f"{args.output}: is a file, not a folder")
+    t = time.perf_counter()
+    try:
+        write_omop(args.n, args.output, seed=args.seed)
+    except OSError as exc:
+        raise write_failure(args.output.parent, exc) from None
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OutputError(f"{args.output}: cannot write the database ({reason})") from None
+    say.stage("synth", t)
+    say.result(
+        f"wrote a synthetic OMOP CDM v5.4 database of {args.n} persons (seed {args.seed}) "
+        f"to {args.output}"
     )
     return EXIT_OK
 
@@ -771,6 +806,8 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
         say.result(
             f"{c.name}: {c.title}\n  CK_HIGH: {c.ck_high_text}\n"
             f"  necrotizing biopsy: {c.biopsy_text}\n  source: {c.citation}"
+            + (f"\n  WEAK: {c.weak_text}" if c.weak_text else "")
+            + (f"\n  note: {c.note}" if c.note else "")
         )
     say.result("scored classifiers (columns beside the IMNM group, which they never change):")
     for scored in scored_classifiers():
@@ -786,6 +823,14 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
 
     for code in RuleCode:
         say.result(f"  {code.value:32s} rule {code.rule:>2}  -> {code.group:14s} {code.words}")
+    return EXIT_OK
+
+
+def _concepts(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.sources.omop_concepts import describe_sets, load_concept_sets
+
+    for line in describe_sets(load_concept_sets(args.concept_sets)):
+        say.result(line)
     return EXIT_OK
 
 

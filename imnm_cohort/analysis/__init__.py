@@ -43,6 +43,12 @@ from imnm_cohort.analysis.response import (
 )
 from imnm_cohort.analysis.sir import PopulationComparison, StandardizedRatio, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
+from imnm_cohort.analysis.statin_population import (
+    StatinPopulation,
+    StatinPopulationSettings,
+    rate_ratio,
+    statin_population,
+)
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
     OverallSurvival,
@@ -73,6 +79,8 @@ __all__ = [
     "Result",
     "StandardizedRatio",
     "StatinLatency",
+    "StatinPopulation",
+    "StatinPopulationSettings",
     "TableOne",
     "TableOneOptions",
     "TableOneVariable",
@@ -97,10 +105,12 @@ __all__ = [
     "overall_survival",
     "poisson_exact",
     "population_comparison",
+    "rate_ratio",
     "read_reference_rates",
     "register",
     "registered",
     "statin_latency",
+    "statin_population",
     "table_one",
     "total_improvement_score",
     "total_improvement_scores",
