@@ -59,6 +59,10 @@ NOT_CONVERGED, NOT_FITTED = "not_converged", "not_fitted"
 #: The optimiser's limit on iterations (a fit that reaches it has not converged).
 MAX_ITERATIONS = 1000
 
+#: ``lme4``'s ``isSingular()`` tolerance: a fit is singular when a diagonal element of the
+#: relative Cholesky factor is below it.
+SINGULAR = 1e-4
+
 #: ``lme4``'s start: :math:`\\Lambda = I`, as ``(l11, l21, l22)``.
 START = (1.0, 0.0, 1.0)
 
@@ -245,14 +249,28 @@ def minimise_deviance(sums: PatientSums, start: np.ndarray | None = None) -> Opt
     """The Cholesky factor's elements ``(l11, l21, l22)`` (diagonal >= 0) that minimise
     :func:`reml_deviance`, from ``start`` (by default ``lme4``'s, :data:`START`).
 
-    L-BFGS-B with the analytic gradient and ``lme4``'s bounds; it has converged when the
-    optimiser says so (the deviance or the projected gradient no longer changes) or when
-    its line search can go no further at a point where the projected gradient is nil to
-    working precision."""
+    L-BFGS-B with the analytic gradient and ``lme4``'s bounds. The gradient in ``l22`` is
+    nil wherever ``l22 = 0`` (:math:`\\Psi` depends on its square), so a gradient method can
+    stop on that bound where the deviance still falls away from it: an optimum on the
+    boundary (:data:`SINGULAR`) is checked by a second run from a point off it, and the
+    lower of the two converged ends is kept."""
+    first = _lbfgsb(sums, np.asarray(START if start is None else start, dtype=float))
+    if not (first.converged and min(first.theta[0], first.theta[2]) < SINGULAR):
+        return first
+    off = max(0.1, 0.25 * float(np.abs(first.theta).max()))
+    theta = first.theta.copy()
+    theta[0], theta[2] = max(theta[0], off), max(theta[2], off)
+    second = _lbfgsb(sums, theta)
+    return second if second.converged and second.deviance < first.deviance else first
+
+
+def _lbfgsb(sums: PatientSums, theta0: np.ndarray) -> Optimum:
+    """One bounded L-BFGS-B run from ``theta0``. It has converged when the optimiser says
+    so (the deviance or the projected gradient no longer changes), or when its line search
+    can go no further at a point where the projected gradient is below 1e-6 times the
+    deviance (nil to working precision)."""
     from scipy import optimize
 
-    theta0 = np.asarray(START if start is None else start, dtype=float)
-    bounds = [(0.0, None), (None, None), (0.0, None)]
     with np.errstate(all="ignore"):
         found = optimize.minimize(
             deviance_and_gradient,
@@ -260,19 +278,17 @@ def minimise_deviance(sums: PatientSums, start: np.ndarray | None = None) -> Opt
             args=(sums,),
             jac=True,
             method="L-BFGS-B",
-            bounds=bounds,
-            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": MAX_ITERATIONS, "maxcor": 10},
+            bounds=[(0.0, None), (None, None), (0.0, None)],
+            options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": MAX_ITERATIONS},
         )
     theta = np.asarray(found.x, dtype=float)
     deviance, gradient = deviance_and_gradient(theta, sums)
-    message = str(found.message)
     converged = bool(found.success) and np.isfinite(deviance)
     if not converged and found.status == 2 and np.isfinite(deviance):
-        # The line search cannot improve on the point: accept it when the projected
-        # gradient is nil relative to the deviance's size.
-        projected = np.where((theta <= 0) & (gradient > 0) & ([True, False, True]), 0, gradient)
+        at_bound = (theta <= 0) & (gradient > 0) & np.array([True, False, True])
+        projected = np.where(at_bound, 0.0, gradient)
         converged = bool(np.abs(projected).max() <= 1e-6 * max(1.0, abs(deviance)))
-    return Optimum(theta, deviance, converged, message)
+    return Optimum(theta, deviance, converged, str(found.message))
 
 
 def generalised_least_squares(
@@ -352,7 +368,7 @@ def fit(
     sd = np.sqrt(np.clip(np.diag(g), 0.0, None))
     corr = float(g[0, 1] / (sd[0] * sd[1])) if sd[0] > 0 and sd[1] > 0 else float("nan")
     # lme4's isSingular(): a diagonal element of the relative Cholesky factor below 1e-4.
-    singular = bool(min(theta[0], theta[2]) < 1e-4)
+    singular = bool(min(theta[0], theta[2]) < SINGULAR)
     random_effects: dict[str, float | None] = {
         "sd_intercept": float(sd[0]),
         "sd_slope": float(sd[1]),
