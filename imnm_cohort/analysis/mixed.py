@@ -11,23 +11,21 @@ The course analyses (:mod:`imnm_cohort.analysis.ck_course`,
 with fixed effects group x time (the first group is the reference), a random intercept and
 slope per patient, :math:`(b_{0i}, b_{1i}) \\sim N(0, G)` with ``G`` unstructured (two
 variances and their correlation), and :math:`\\varepsilon_{ij} \\sim N(0, \\sigma^2)`. It is
-fitted by restricted maximum likelihood (REML) with statsmodels' ``MixedLM`` (L-BFGS, else
-BFGS, else Powell's method); R's ``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits
-the same model. statsmodels' estimate is then taken to the optimum of the same REML
-criterion under ``lme4``'s parameterisation (:mod:`imnm_cohort.analysis.reml`: the
-relative Cholesky factor with its diagonal bounded at 0), from statsmodels' estimate:
-statsmodels' optimisers stop with the estimates off in the fifth significant figure, and
-short of the optimum by up to 0.02 in log-likelihood when it lies on the boundary (a
-correlation of -1), where ``lme4`` reaches it. A fit is singular (``boundary``) when a
-diagonal element of that factor is below 1e-4, ``lme4``'s ``isSingular()`` rule.
+fitted by restricted maximum likelihood (REML) as R's
+``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits it: ``lme4``'s profiled REML
+criterion, minimised over the relative Cholesky factor of ``G`` with its diagonal bounded at
+0, computed for all patients at once from each patient's sums
+(:mod:`imnm_cohort.analysis.reml`; no statsmodels, which checks it in the tests). Each
+patient is in one group, whose design matrix turns the row's ``[1, t]`` into its fixed
+effects. A fit is singular (``boundary``) when a diagonal element of that factor is below
+1e-4, ``lme4``'s ``isSingular()`` rule.
 
 The covariance of the fixed effects is :math:`(X^T V^{-1} X)^{-1}` at the REML estimates
-of ``G`` and :math:`\\sigma^2`, as ``lme4`` reports it (``vcov``). statsmodels' own
-``cov_params`` inverts the observed information of all parameters together, which differs
-from it in the fourth significant figure; it is not used. Each group's slope is a linear
-combination of the fixed effects (the time term, plus the group's time interaction), with
-its standard error from the same covariance and a Wald interval on the normal
-distribution (``confint(fit, method = "Wald")`` in R).
+of ``G`` and :math:`\\sigma^2`, as ``lme4`` reports it (``vcov``), not the inverse of the
+observed information of all parameters together (statsmodels' ``cov_params``). Each
+group's slope is a linear combination of the fixed effects (the time term, plus the
+group's time interaction), with its standard error from the same covariance and a Wald
+interval on the normal distribution (``confint(fit, method = "Wald")`` in R).
 
 References
 ----------
@@ -330,6 +328,12 @@ def fit_growth_model(
     GrowthModel
         Never raises for data it cannot fit: the reason says why (too few patients, no
         convergence, a failed fit), and no warning escapes.
+
+    Raises
+    ------
+    ValueError
+        When a patient's rows are in more than one group (a patient's group is a property
+        of the patient).
 
     Notes
     -----
