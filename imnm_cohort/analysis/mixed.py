@@ -480,7 +480,16 @@ def _model_rows(
 def _canonical_order(subjects: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The rows' order by patient, time and outcome (``np.lexsort``'s), in fewer passes: two
     stable sorts, then the outcome only within runs of one patient and time (rare), so the
-    input's row order changes no sum."""
+    input's row order changes no sum. Rows already in that order (a table sorted by patient
+    and time) are not sorted again."""
+    same = subjects[1:] == subjects[:-1]
+    same_t = same & (t[1:] == t[:-1])
+    if (
+        (subjects[1:] >= subjects[:-1]).all()
+        and (~same | (t[1:] >= t[:-1])).all()
+        and (~same_t | (y[1:] >= y[:-1])).all()
+    ):
+        return np.arange(len(subjects))
     order = np.argsort(t, kind="stable")
     order = order[np.argsort(subjects[order], kind="stable")]
     s, ts = subjects[order], t[order]

@@ -348,6 +348,32 @@ def test_a_patient_in_two_groups_is_refused():
         fit_growth_model(d, outcome="y")
 
 
+def test_the_rows_order_is_lexsorts_with_ties():
+    from imnm_cohort.analysis.mixed import _canonical_order
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        s, t = rng.integers(0, 5, n), rng.integers(0, 4, n).astype(float)
+        y = rng.integers(0, 3, n).astype(float)
+        for order in (_canonical_order(s, t, y), np.lexsort((y, t, s))):
+            keys = np.column_stack([s[order], t[order], y[order]])
+            assert (keys == keys[np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))]).all()
+        done = np.lexsort((y, t, s))  # already in order: kept as it is
+        assert (_canonical_order(s[done], t[done], y[done]) == np.arange(n)).all()
+
+
+def test_tied_rows_in_any_order_give_the_same_model():
+    d = _lines(8, 0.4)
+    ties = d.iloc[::3].assign(y=lambda x: x["y"] + 0.37)  # same patient and time, another y
+    d = pd.concat([d, ties], ignore_index=True)
+    first = json.dumps(fit_growth_model(d, outcome="y").to_dict(), sort_keys=True)
+    for seed in range(3):
+        shuffled = d.sample(frac=1, random_state=seed)
+        again = json.dumps(fit_growth_model(shuffled, outcome="y").to_dict(), sort_keys=True)
+        assert again == first
+
+
 def test_every_reason_has_its_own_words():
     words = [code.words() for code in ModelReason]
     assert all(words) and len(set(words)) == len(words)
