@@ -15,8 +15,12 @@ the push-through and Woodbury identities and the matrix determinant lemma give
     [X\\ y]^T V^{*-1} [X\\ y] = [X\\ y]^T [X\\ y] - \\sum_i K_i^T \\Psi B_i^{-1} K_i,
     \\qquad \\log |V_i^*| = \\log |B_i| = \\log |I + \\Lambda^T S_i \\Lambda|,
 
-valid for a singular :math:`\\Psi`. The profiled REML deviance (Bates et al. 2015, section
-3.4) is
+valid for a singular :math:`\\Psi`. Each patient is in one group ``g`` and their rows'
+design is :math:`X_i = Z_i E_g`, so :math:`K_i` comes from :math:`S_i` and
+:math:`Z_i^T y_i` (five sums per patient: rows, t, t^2, y, t y) and the design enters
+through each group's totals: :math:`X^T V^{*-1} X = \\sum_g E_g^T H_g E_g` with
+:math:`H_g = \\sum_{i \\in g} B_i^{-1} S_i`. The profiled REML deviance (Bates et al. 2015,
+section 3.4) is
 
 .. math::
 
@@ -38,7 +42,8 @@ of one element per patient. :func:`fit` minimises the deviance over :math:`\\the
 lower triangle of :math:`\\Lambda`, from ``lme4``'s start (:math:`\\Lambda = I`) with the
 diagonal bounded at 0 as ``lme4`` bounds it, so that a singular fit (a variance at 0 or a
 correlation at +-1) is reached rather than approached (L-BFGS-B with the analytic
-gradient), and gives the GLS fixed effects and their covariance there;
+gradient; an end on that boundary is checked by a second run from off it, see
+:func:`minimise_deviance`), and gives the GLS fixed effects and their covariance there;
 :mod:`imnm_cohort.analysis.mixed` reports them.
 
 References
