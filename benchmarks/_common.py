@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,3 +88,27 @@ def peak_extra_mb(fn: Callable[[], T]) -> tuple[T, float]:
     start = _status_mb("VmRSS")
     value = fn()
     return value, _status_mb("VmHWM") - start
+
+
+#: Packages of this development environment that a user's installation does not have
+#: (``pip install imnm-cohort``): Hypothesis (a test dependency) and PySpark (the optional
+#: ``spark`` extra). pandera imports both on its own import when they are installed
+#: (about 0.35 s of processor time in all), so a whole-process benchmark can run its
+#: children with them unimportable, as a user's installation runs (``--as-installed``).
+DEVELOPMENT_ONLY = ("hypothesis", "pyspark")
+
+
+def python_command(code: str, as_installed: bool) -> list[str]:
+    """``python -c code``, with the development-only packages unimportable if asked."""
+    if as_installed:
+        hidden = "; ".join(f"sys.modules[{name!r}] = None" for name in DEVELOPMENT_ONLY)
+        code = f"import sys; {hidden}; {code}"
+    return [sys.executable, "-c", code]
+
+
+def cli_command(args: list[str], as_installed: bool) -> list[str]:
+    """``python -m imnm_cohort args`` as a command (through ``runpy`` when ``as_installed``)."""
+    if not as_installed:
+        return [sys.executable, "-m", "imnm_cohort", *args]
+    run = f"sys.argv = ['imnm-cohort', *{args!r}]; import runpy; "
+    return python_command(run + "runpy.run_module('imnm_cohort', run_name='__main__')", True)

@@ -18,6 +18,12 @@ Run from ``benchmarks/``::
     ../.venv/bin/python bench_run_scale.py                      # 10k, 100k, 1M
     ../.venv/bin/python bench_run_scale.py 10000 --repeats 5
     ../.venv/bin/python bench_run_scale.py 1000000 --repeats 3 --before /tmp/old
+    ../.venv/bin/python bench_run_scale.py 10000 --tree /tmp/new --as-installed
+
+``--tree`` runs another copy of the package as "this tree" (a commit unpacked with ``git
+archive``, so that editing the checkout cannot change a benchmark under way);
+``--as-installed`` runs every child, the anchor too, without the packages this development
+environment has and a user's installation does not (:data:`_common.DEVELOPMENT_ONLY`).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import DATA
+from _common import DATA, cli_command, python_command
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {10_000: "<= 4x", 100_000: "<= 10x", 1_000_000: "<= 30 s, <= 3 GB"}
@@ -94,24 +100,27 @@ def summarise(label: str, runs: list[Child], anchor: float | None) -> None:
     print(f"  {label:34s} wall {wall:7.2f} s {ratio}  cpu {cpu:7.2f} s  peak {peak:5.2f} GB")
 
 
-def bench(n: int, repeats: int, before: Path | None) -> None:
+def bench(
+    n: int, repeats: int, before: Path | None, tree: Path = ROOT, as_installed: bool = False
+) -> None:
     """Alternate the anchor and the run(s) ``repeats`` times after one warm-up round."""
     data = extract(n)
-    anchor_cmd = [sys.executable, "-c", "import pandas"]
-    codes = {"run (this tree)": ROOT, **({"run (--before)": before} if before else {})}
+    anchor_cmd = python_command("import pandas", as_installed)
+    codes = {"run (this tree)": tree, **({"run (--before)": before} if before else {})}
     runs: dict[str, list[Child]] = {"import pandas": [], **{k: [] for k in codes}}
     for i in range(repeats + 1):
         anchor = run_child(anchor_cmd)
         done = {}
         for label, code in codes.items():
             with tempfile.TemporaryDirectory() as tmp:
-                command = [sys.executable, "-m", "imnm_cohort", "-q", "run"]
-                done[label] = run_child([*command, str(pipeline(Path(tmp), data))], code)
+                command = cli_command(["-q", "run", str(pipeline(Path(tmp), data))], as_installed)
+                done[label] = run_child(command, code)
         if i:  # the first round warms the file cache and is not counted
             runs["import pandas"].append(anchor)
             for label in codes:
                 runs[label].append(done[label])
-    print(f"{n:,} patients, median of {repeats} (target {TARGETS.get(n, 'none')}):")
+    installed = ", as installed" if as_installed else ""
+    print(f"{n:,} patients, median of {repeats}{installed} (target {TARGETS.get(n, 'none')}):")
     anchor_wall = statistics.median(r.wall for r in runs["import pandas"])
     anchor_cpu = statistics.median(r.cpu for r in runs["import pandas"])
     summarise("python -c 'import pandas'", runs["import pandas"], None)
@@ -128,9 +137,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--repeats", type=int, help="rounds counted (default 5; 3 from 1,000,000 patients)"
     )
     parser.add_argument("--before", type=Path, help="another copy of the package to compare")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the copy to run as this tree")
+    parser.add_argument(
+        "--as-installed", action="store_true", help="hide the development-only packages"
+    )
     args = parser.parse_args(argv)
     for n in args.sizes:
-        bench(n, args.repeats or (3 if n >= 1_000_000 else 5), args.before)
+        repeats = args.repeats or (3 if n >= 1_000_000 else 5)
+        bench(n, repeats, args.before, args.tree, args.as_installed)
 
 
 if __name__ == "__main__":

@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("criteria", help="list the criteria sets and the reason codes")
+    p = sub.add_parser("concepts", help="list the OMOP concept sets a run uses")
+    p.add_argument("--concept-sets", type=Path, help="a site's own concept set file (.toml) to add")
     for command in sub.choices.values():
         _global_options(command)
     return parser
@@ -253,6 +255,7 @@ def main(
             "validate": _validate,
             "classify": _classify,
             "criteria": _criteria,
+            "concepts": _concepts,
             "run": _run,
         }[args.command]
         return command(args, say)
@@ -756,6 +759,8 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
         say.result(
             f"{c.name}: {c.title}\n  CK_HIGH: {c.ck_high_text}\n"
             f"  necrotizing biopsy: {c.biopsy_text}\n  source: {c.citation}"
+            + (f"\n  WEAK: {c.weak_text}" if c.weak_text else "")
+            + (f"\n  note: {c.note}" if c.note else "")
         )
     say.result("scored classifiers (columns beside the IMNM group, which they never change):")
     for scored in scored_classifiers():
@@ -771,6 +776,14 @@ def _criteria(args: argparse.Namespace, say: _Printer) -> int:
 
     for code in RuleCode:
         say.result(f"  {code.value:32s} rule {code.rule:>2}  -> {code.group:14s} {code.words}")
+    return EXIT_OK
+
+
+def _concepts(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.sources.omop_concepts import describe_sets, load_concept_sets
+
+    for line in describe_sets(load_concept_sets(args.concept_sets)):
+        say.result(line)
     return EXIT_OK
 
 

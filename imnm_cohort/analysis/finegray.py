@@ -253,13 +253,15 @@ def _risk_sums(data: _Data, values: np.ndarray) -> np.ndarray:
     followed = np.zeros((len(at), flat.shape[1]))
     inside = at < n
     followed[inside] = from_end[n - 1 - at[inside]]
-    died = np.zeros_like(flat, dtype=float)  # divided only where there is something to divide
+    # Only the rows with a competing event add to the sums over ``T < t``: their running
+    # sums alone, read at the number of such rows before each event time's first row (the
+    # same additions in the same order as a running sum over every row, zeros between).
     competing = data.event == COMPETING
-    died[competing] = flat[competing] / data.g_own[competing, None]
-    running = np.cumsum(died, axis=0)  # running[k]: the first k + 1 rows
+    running = np.cumsum(flat[competing] / data.g_own[competing, None], axis=0)
+    before = np.r_[0, np.cumsum(competing)][at]  # competing rows among the first ``at``
     earlier = np.zeros((len(at), flat.shape[1]))
-    after_first = at > 0
-    earlier[after_first] = running[at[after_first] - 1]
+    some = before > 0
+    earlier[some] = running[before[some] - 1]
     out = followed + data.g_event[:, None] * earlier
     return out.reshape(len(data.times), *values.shape[1:])
 

@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from imnm_cohort.analysis.competing import (
     COMPETING,
@@ -130,9 +132,20 @@ def time_to_cancer(frame: pd.DataFrame, options: MalignancyOptions) -> pd.DataFr
 def in_patient_order(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame sorted stably by ``patient_id``: itself when already in that order (an
     extract usually is, and the check costs a fraction of a sort)."""
-    if frame["patient_id"].is_monotonic_increasing:
+    if _ids_ascending(frame["patient_id"]):
         return frame
     return frame.sort_values("patient_id", kind="stable")
+
+
+def _ids_ascending(ids: pd.Series) -> bool:
+    """``ids.is_monotonic_increasing``, for Arrow-backed text without copying every id to
+    a Python object first (about 0.5 s a call on 1,000,000 patients): Arrow compares UTF-8
+    bytes, which orders text as Python compares it, by code point."""
+    if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
+        values = pa.chunked_array(ids.array.__arrow_array__())
+        if values.null_count == 0:  # a missing id: pandas' answer, False
+            return len(values) < 2 or bool(pc.all(pc.less_equal(values[:-1], values[1:])).as_py())
+    return bool(ids.is_monotonic_increasing)
 
 
 def group_labels(frame: pd.DataFrame) -> np.ndarray:
@@ -395,7 +408,7 @@ def malignancy(
     t0 = options.time_zero_dates(frame)
     offset = (days_between(frame["cancer_date"], t0) / DAYS_PER_YEAR).to_numpy(dtype=float)
     in_window = qualifying & (np.abs(np.nan_to_num(offset, nan=np.inf)) <= options.window_years)
-    label = frame[GROUP_COLUMN].astype(str).to_numpy()
+    label = group_labels(frame)
     results = {}
     for g in groups:
         member = label == g

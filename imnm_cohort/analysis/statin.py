@@ -132,8 +132,9 @@ def statin_latency(frame: pd.DataFrame, groups: Sequence[str] = LATENCY_GROUPS) 
         ``exposed`` gives per group the exposed, not exposed and unknown counts.
     """
     summaries, exposed = {}, {}
+    used = frame[["statin_latency_months", "statin_exposed"]]  # not every column's rows
     for g in groups:
-        rows = frame.loc[(frame[GROUP_COLUMN] == g).to_numpy(dtype=bool)]
+        rows = used.loc[(frame[GROUP_COLUMN] == g).to_numpy(dtype=bool)]
         latency = rows["statin_latency_months"]
         summaries[g] = Summary.of(latency[latency.notna()])
         status = rows["statin_exposed"]

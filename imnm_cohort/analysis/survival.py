@@ -15,10 +15,10 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.coxph import FIT_ERRORS, ZphTest, fit_cox, zph_test
-from imnm_cohort.analysis.malignancy import MalignancyOptions, in_patient_order
+from imnm_cohort.analysis.malignancy import MalignancyOptions, group_labels, in_patient_order
 from imnm_cohort.analysis.riskset import NotEstimable, model_risk_set
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
-from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import IMNM_GROUPS
 
 #: JSON Schema of a model's counts by group (:func:`model_groups`) in ``summary.json``.
 MODEL_GROUPS_SCHEMA: dict[str, Any] = {
@@ -176,7 +176,7 @@ def overall_survival(
         frame = in_patient_order(frame)
     time = frame["followup_years"]  # derived column: onset to end of observation
     died = frame["death_date"].notna()
-    label = frame[GROUP_COLUMN].astype(str)
+    label = pd.Series(group_labels(frame), index=frame.index)
     curves = {}
     for g in groups:
         m = (label == g).to_numpy()

@@ -22,6 +22,7 @@ from imnm_cohort.errors import UnknownCriteriaError
 BIOPSY_OUTCOMES = tuple(code for code in RuleCode if code.rule == 11)
 
 CkHigh = Callable[[Columns], tuple[Mask, Mask]]
+Weak = Callable[[Columns], tuple[Mask, Mask]]
 BiopsyOutcome = Callable[[Columns], Any]
 
 
@@ -48,6 +49,13 @@ class CriteriaSet:
         :data:`BIOPSY_OUTCOMES`) that applies when rule 11 decides.
     version : str
         The version (revision) of the source.
+    weak : callable or None
+        ``columns -> (value, known)``: the set's own WEAK; None for the contract's
+        (``proximal_weakness`` mild, moderate or severe; unknown when empty).
+    weak_text : str
+        The set's WEAK in words (empty for the contract's).
+    note : str
+        What a reader of the results must know about the set (printed with it).
     """
 
     name: str
@@ -58,6 +66,9 @@ class CriteriaSet:
     ck_high: CkHigh
     biopsy_outcome: BiopsyOutcome
     version: str = ""
+    weak: Weak | None = None
+    weak_text: str = ""
+    note: str = ""
 
 
 def _ck_at_least_1000(columns: Columns) -> tuple[Mask, Mask]:
@@ -144,7 +155,46 @@ ENMC2017 = CriteriaSet(
     version="2018",
 )
 
-_SETS = {s.name: s for s in (TMA2025, ENMC2017)}
+
+def _weakness_or_coded_myopathy(columns: Columns) -> tuple[Mask, Mask]:
+    """ehr2026's WEAK: proximal weakness graded mild to severe where recorded; where it is
+    not, a coded inflammatory-myopathy diagnosis (``diagnosis_date``, which the OMOP source
+    fills with the first myositis condition). Always known: in coded data the absence of a
+    code is read as its absence."""
+    weakness = columns["proximal_weakness"]
+    recorded = columns.known("proximal_weakness")
+    graded = columns.holds(weakness.isin(["mild", "moderate", "severe"]))
+    coded = columns.known("diagnosis_date")
+    return graded | (~recorded & coded), columns.known("patient_id")
+
+
+EHR2026 = CriteriaSet(
+    name="ehr2026",
+    title="Coded-data (EHR) phenotype of IMNM: tma2025 with a coded myopathy for weakness",
+    citation=(
+        "The toolkit's phenotype for OMOP CDM and other coded data (2026), built on The "
+        "Myositis Association IMNM guidance (revised August 2025). Not validated: its "
+        "positive predictive value is unknown."
+    ),
+    ck_high_text=TMA2025.ck_high_text,
+    biopsy_text=TMA2025.biopsy_text,
+    ck_high=_ck_at_least_1000,
+    biopsy_outcome=_necrosis_predominant,
+    version="2026-12",
+    weak=_weakness_or_coded_myopathy,
+    weak_text=(
+        "proximal_weakness mild, moderate or severe where recorded; where it is empty, a coded "
+        "inflammatory-myopathy diagnosis (diagnosis_date given) stands in for it, and no code "
+        "reads as no weakness"
+    ),
+    note=(
+        "An EHR phenotype, not a clinical diagnosis: its positive predictive value is unknown. "
+        "Seronegative IMNM needs a biopsy, which coded data rarely hold: most such patients "
+        "stay unclassified (r11_biopsy_missing)."
+    ),
+)
+
+_SETS = {s.name: s for s in (TMA2025, ENMC2017, EHR2026)}
 DEFAULT_CRITERIA = TMA2025.name
 
 

@@ -75,6 +75,11 @@ class Facts:
 
         weakness = columns["proximal_weakness"]
         ck_high, ck_known = criteria.ck_high(columns)
+        if criteria.weak is not None:
+            weak, weak_known = criteria.weak(columns)
+        else:
+            weak = columns.holds(weakness.isin(WEAK_GRADES))
+            weak_known = columns.known("proximal_weakness")
         hmgcr_pos = equals("anti_hmgcr", "positive")
         return cls(
             hereditary=true("hereditary_myopathy"),
@@ -93,8 +98,8 @@ class Facts:
                 & columns.holds(columns["ck_peak"] < STATIN_TOXIC_CK_BELOW)
                 & true("improved_after_statin_stop")
             ),
-            weak=columns.holds(weakness.isin(WEAK_GRADES)),
-            weak_known=columns.known("proximal_weakness"),
+            weak=weak,
+            weak_known=weak_known,
             ck_high=ck_high,
             ck_known=ck_known,
             dm_rash=true("dm_rash"),

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,6 +33,10 @@ from imnm_cohort.errors import ConfigError, OutputError
 TABLE_SUFFIXES = (".csv", ".parquet")
 _FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: Per byte value, whether :data:`_FORMULA_START` matches a text starting with that byte
+#: (all ASCII: a UTF-8 text's first byte is one of them only when its first character is).
+_FORMULA_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_BYTES[np.frombuffer(b"=+-@\t\r", dtype=np.uint8)] = True
 
 
 def _arrow_column(col: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -81,6 +86,28 @@ def spreadsheet_safe_column(column: pd.Series) -> pd.Series:
     return out
 
 
+def _starts_like_formula(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Per cell of a ``string`` column, ``pc.match_substring_regex(values, _FORMULA_START)``
+    (null where the cell is null), read from each cell's first byte instead of running a
+    regular expression over every cell (about 2 s on a million-row table)."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([_starts_chunk(c) for c in values.chunks], type=pa.bool_())
+    return _starts_chunk(values)
+
+
+def _starts_chunk(chunk: pa.Array) -> pa.Array:
+    n = len(chunk)
+    _, offsets, data = chunk.buffers()
+    start = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=4 * chunk.offset)
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    nonempty = start[1:] > start[:-1]
+    starts = np.zeros(n, dtype=bool)
+    if len(text):
+        starts[nonempty] = _FORMULA_BYTES[text[start[:-1][nonempty]]]
+    nulls = chunk.is_null().to_numpy(zero_copy_only=False) if chunk.null_count else None
+    return pa.array(starts, type=pa.bool_(), mask=nulls)
+
+
 def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_large_string(values.type):
         values = pc.cast(values, pa.string())
@@ -88,7 +115,7 @@ def _neutralise(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
         return values
     # The cheap test first: most columns have no cell starting like a formula, and then
     # the number pattern (the costly one) need not run at all.
-    starts = pc.match_substring_regex(values, _FORMULA_START)
+    starts = _starts_like_formula(values)
     if not pc.any(starts).as_py():
         return values
     risky = pc.and_(starts, pc.invert(pc.match_substring_regex(values, _NUMBER)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import platform
 import re
 import tomllib
@@ -49,8 +50,10 @@ def _is_extra(requirement: str) -> bool:
 DEPENDENCIES = _dependencies()
 
 
+@functools.cache
 def package_version(name: str) -> str:
-    """An installed package's version, or ``unknown``."""
+    """An installed package's version, or ``unknown``. Looked up once a process: each
+    look-up reads the installed packages' metadata (a run asks about 30 times)."""
     try:
         return version(name)
     except PackageNotFoundError:  # pragma: no cover

@@ -39,6 +39,8 @@ def report_meta(
         f"Patients were classified with the {criteria.name} criteria ({criteria.title}): "
         f"CK_HIGH is {criteria.ck_high_text}; a necrotizing biopsy is {criteria.biopsy_text}. "
         f"Source: {criteria.citation}"
+        + (f" WEAK is {criteria.weak_text}." if criteria.weak_text else "")
+        + (f" {criteria.note}" if criteria.note else "")
     )
     disclosure = disclosure_note(k, config.rounding)
     heading_lines = [

@@ -8,6 +8,7 @@ folder.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from imnm_cohort.report.render import view
 from imnm_cohort.sources.base import Source
 from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
+from imnm_cohort.vocabulary import ANALYSED_GROUPS, IN_DATABASE
 
 if TYPE_CHECKING:
     from imnm_cohort.pipeline.selfcheck import SelfCheck
@@ -122,8 +124,10 @@ def analyse(
     config: PipelineConfig,
     classified: pd.DataFrame,
     progress: AnalysisProgress | None = None,
+    tables: EventTables | None = None,
 ) -> CohortAnalysis:
-    """Every analysis of the classified cohort (``progress`` as for ``analyse``).
+    """Every analysis of the classified cohort (``progress`` as for ``analyse``); with the
+    event tables, the course analyses that read them too (each table's valid rows).
 
     Raises
     ------
@@ -131,16 +135,43 @@ def analyse(
         A ``[table_one]`` variable the extract cannot give (the pipeline file is named).
     """
     try:
-        return analyse_cohort(
+        analysis = analyse_cohort(
             classified,
             config.malignancy,
             seed=config.seed,
             reference_rates=config.reference_rates,
             table_one_options=config.table_one,
             progress=progress,
+            tables=tables,
+            min_count=config.min_cell_count,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
+    counted = classified.attrs.get(IN_DATABASE)
+    if counted:  # the patients of a few groups were fetched: every group counted there
+        return dataclasses.replace(analysis, group_counts=dict(counted["groups"]))
+    return analysis
+
+
+def in_database_notes(classified: pd.DataFrame) -> list[str]:
+    """The run's note on what a classification in the database fetched (none otherwise)."""
+    counted = classified.attrs.get(IN_DATABASE)
+    if not counted:
+        return []
+    fetched = counted["fetched"]
+    return [
+        f"validated and classified {counted['rows']:,} rows in the database; fetched "
+        f"{fetched['rows']:,} rows, {fetched['bytes']:,} bytes (Arrow) in "
+        f"{fetched['queries']} queries; classified.csv holds the patients of "
+        f"{', '.join(ANALYSED_GROUPS)} only"
+    ]
+
+
+def _reason_counts(classified: pd.DataFrame) -> dict[str, int]:
+    """Patients per classification reason: counted in the database when the rows were
+    classified there, else from the classified frame."""
+    counted = classified.attrs.get(IN_DATABASE)
+    return dict(counted["classification_reasons"]) if counted else reason_counts(classified)
 
 
 def build_summary(
@@ -159,7 +190,7 @@ def build_summary(
         "contract_version": CONTRACT_VERSION,
         "counts": validation["counts"],
         **analysis.to_dict(),  # groups, comparisons, then each analysis under its key
-        "classification_reasons": reason_counts(classified),
+        "classification_reasons": _reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],

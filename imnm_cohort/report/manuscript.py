@@ -382,13 +382,24 @@ def analysis_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
     return Table(analysis.key, title, ("",), tuple(rows))
 
 
+AnalysisTableBuilder = Callable[[dict[str, Any], Analysis, int], Table]
+
+#: Registered analyses with a table layout of their own, by key: ``build(summary, analysis,
+#: number)`` in place of :func:`analysis_table` (``report/course_tables.py`` adds the
+#: course analyses').
+ANALYSIS_TABLES: dict[str, AnalysisTableBuilder] = {}
+
+
 def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
     """Every manuscript table from a disclosure-controlled ``summary.json``: the toolkit's
-    own, then one for each registered analysis that has none (:func:`analysis_table`)."""
-    registered = {a.key: a for a in ANALYSES}
+    own, then one for each registered analysis that has none (its own layout in
+    :data:`ANALYSIS_TABLES`, else :func:`analysis_table`); none for an analysis whose event
+    tables the run was not given (:meth:`~imnm_cohort.analysis.registry.Analysis.shown_in`)."""
+    registered = {a.key: a for a in ANALYSES if a.shown_in(summary)}
     tables = [build(summary) for keys, build in TABLES if any(k in registered for k in keys)]
     shown = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)
     for key, analysis in registered.items():
         if key not in shown:
-            tables.append(analysis_table(summary, analysis, len(tables) + 1))
+            build = ANALYSIS_TABLES.get(key, analysis_table)
+            tables.append(build(summary, analysis, len(tables) + 1))
     return tables

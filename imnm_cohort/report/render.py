@@ -112,11 +112,17 @@ def table_view(summary: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def report_sections() -> list[ReportSection]:
+def report_sections(summary: dict[str, Any] | None = None) -> list[ReportSection]:
     """The sections after the page's own, one per registered analysis the page does not
     lay out: the registered :data:`SECTIONS` in their order, then a section drawn from
-    the results of each analysis that has none, in the registry's order."""
-    registered = [a for a in ANALYSES if a.key not in PAGE_ANALYSES]
+    the results of each analysis that has none, in the registry's order. Given the
+    summary, an analysis it does not hold because its event tables were not given has no
+    section (:meth:`~imnm_cohort.analysis.registry.Analysis.shown_in`)."""
+    registered = [
+        a
+        for a in ANALYSES
+        if a.key not in PAGE_ANALYSES and (summary is None or a.shown_in(summary))
+    ]
     keys = {a.key for a in registered}
     own = [sec for sec in SECTIONS if sec.name in keys]
     drawn = {sec.name for sec in own}
@@ -242,7 +248,7 @@ def view(
         ],
     }
     shown = [] if figures is None else figures.names
-    sections = report_sections()
+    sections = report_sections(summary)
     return {
         **meta,
         "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),

@@ -30,8 +30,11 @@ def classify_row(p: dict[str, Any], criteria: str) -> tuple[str, list[str]]:
 
     weak_known = not _empty(weakness)
     weak = weak_known and weakness in ("mild", "moderate", "severe")
+    if criteria == "ehr2026" and not weak_known:
+        # a coded inflammatory-myopathy diagnosis stands in; no code reads as no weakness
+        weak, weak_known = not _empty(p["diagnosis_date"]), True
     ck_known = not _empty(ck)
-    if criteria == "tma2025":
+    if criteria in ("tma2025", "ehr2026"):
         ck_high = ck_known and ck >= 1000
     else:
         uln = 200.0 if _empty(p["ck_uln"]) else p["ck_uln"]
@@ -102,7 +105,7 @@ def classify_row(p: dict[str, Any], criteria: str) -> tuple[str, list[str]]:
         return "unclassified", ["r11_biopsy_missing"]
     if necrosis != "predominant":
         return "not_imnm", ["r11_biopsy_not_necrotizing"]
-    if criteria == "tma2025" or inflammation == "minimal":
+    if criteria in ("tma2025", "ehr2026") or inflammation == "minimal":
         return "seronegative", ["r11_necrotizing_biopsy"]
     if _empty(inflammation):
         return "unclassified", ["r11_inflammation_missing"]

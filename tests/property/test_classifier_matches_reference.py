@@ -19,6 +19,7 @@ BOOL = maybe(["true", "false"])
 patient = st.fixed_dictionaries(
     {
         "proximal_weakness": maybe(["none", "mild", "moderate", "severe"]),
+        "diagnosis_date": maybe(["2015-09-01"]),
         "dm_rash": BOOL,
         "ck_peak": maybe(
             ["0", "150", "199", "200", "201", "250", "600", "999", "999.5", "1000", "1001", "8000"]

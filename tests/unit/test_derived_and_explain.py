@@ -44,7 +44,7 @@ def test_latency_zero_when_started_on_onset_day():
 
 
 def test_criteria_column_and_listing():
-    assert available_criteria() == ("tma2025", "enmc2017")
+    assert available_criteria() == ("tma2025", "enmc2017", "ehr2026")
     out = classify(valid_patients([{}]), "enmc2017")
     assert out["criteria"].tolist() == ["enmc2017"]
     with pytest.raises(UnknownCriteriaError, match="tma2025, enmc2017"):

@@ -142,6 +142,7 @@ SUFFIX_HOMES = {
     "imnm_cohort/io/tables.py",  # the suffixes of the tables it writes
     "imnm_cohort/synth.py",  # after checking TABLE_SUFFIXES: Parquet, else CSV
     "imnm_cohort/synth_redcap.py",  # a REDCap export is a CSV file by definition
+    "imnm_cohort/synth_omop/write.py",  # an OMOP folder is one Parquet file per table
 }
 
 

@@ -8,14 +8,19 @@ out of patient order, typed trailing rows that are blank or not.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from imnm_cohort.analysis import coxph
+from imnm_cohort.analysis.coxph import fit_cox, zph_test
 from imnm_cohort.analysis.finegray import _Data, _risk_sums
-from imnm_cohort.analysis.malignancy import group_labels, in_patient_order
-from imnm_cohort.io.tables import as_text
+from imnm_cohort.analysis.malignancy import _ids_ascending, group_labels, in_patient_order
+from imnm_cohort.io.tables import _FORMULA_START, _starts_like_formula, as_text
 from imnm_cohort.sources.files import _drop_trailing_blank_rows
 
 
@@ -152,3 +157,68 @@ def test_trailing_blank_rows_are_found_in_typed_columns(tail: int, last: str) ->
     expected = _plain_trailing_drop(frame)
     assert len(got) == len(expected)
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_formula_start_read_from_the_first_byte_is_the_regular_expression(chunks: int) -> None:
+    cells = ["", None, "=1", "+", "-3", "@x", "\tx", "\rx", "x=", " =", "é=", "=é", "'=", "\n="]
+    whole = pa.array(cells * 3, pa.string())
+    for values in (whole, whole.slice(5, 20), pa.array([None, ""], pa.string())):
+        if chunks > 1:  # chunks that start inside the buffers, one of them empty
+            cut = len(values) // 2
+            values = pa.chunked_array([values.slice(0, cut), values.slice(cut, 0), values[cut:]])
+        plain = pc.match_substring_regex(values, _FORMULA_START)
+        assert _starts_like_formula(values).equals(plain)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["A1", "A2", "A2", "B"],
+        ["B", "A2"],
+        ["A"],
+        [],
+        ["A", None, "B"],  # a missing id: not in order, as pandas says
+        ["é", "z"],
+        ["z", "é"],
+        ["a", "A"],
+        ["ab", "a"],
+        ["\uffff", "\U0001f600"],  # beyond the 16-bit plane: code point order either way
+        ["\U0001f600", "\uffff"],
+    ],
+)
+def test_patient_order_check_is_pandas_monotonic_check(ids: list[str | None]) -> None:
+    for dtype in ("string[pyarrow]", "string[python]", object):
+        column = pd.Series(ids, dtype=dtype)
+        assert _ids_ascending(column) == column.is_monotonic_increasing
+    chunked = pd.Series(
+        pd.arrays.ArrowStringArray(pa.chunked_array([ids[:1], [], ids[1:]], pa.string()))
+    )
+    assert _ids_ascending(chunked) == pd.Series(ids, dtype=object).is_monotonic_increasing
+
+
+def test_ph_test_on_the_fitted_arrays_reuses_their_sorted_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(5)
+    n = 300
+    time = rng.exponential(size=n).round(1) + 0.1  # ties
+    event = rng.random(n) < 0.4
+    x = rng.normal(size=(n, 2))
+    fit = fit_cox(time, event, x)
+    plain = zph_test(time, event, x, dataclasses.replace(fit, _sorted=None))
+    other = zph_test(time.copy(), event.copy(), x.copy(), fit)  # other arrays: sorted anew
+    built: list[int] = []
+    original = coxph._TiedData.__init__
+
+    def counted(self: coxph._TiedData, *args: np.ndarray) -> None:
+        built.append(1)
+        original(self, *args)
+
+    monkeypatch.setattr(coxph._TiedData, "__init__", counted)
+    reused = zph_test(time, event, x, fit)
+    assert not built
+    for result in (plain, other):
+        assert np.array_equal(reused.chisq, result.chisq)
+        assert np.array_equal(reused.p_value, result.p_value)
+        assert reused.global_chisq == result.global_chisq

@@ -78,8 +78,9 @@ def test_disclose_withholds_small_counts_and_keeps_the_raw_summary_apart(config,
     assert disclosed.figures.min_count == 5
     raw = stages.build_summary(config, done[1], done[3], analysis)
     assert raw["groups"] == analysis.group_counts  # the raw summary is not modified
-    # the summary is the run's own keys and the analyses' (registry.RUN_KEYS)
-    assert set(raw) == set(RUN_KEYS) | {a.key for a in ANALYSES if not a.under}
+    # the summary is the run's own keys and the analyses' (registry.RUN_KEYS); without event
+    # tables, none of the analyses that read them
+    assert set(raw) == set(RUN_KEYS) | {a.key for a in ANALYSES if not a.under and not a.tables}
 
 
 def test_render_draws_figures_only_for_formats_that_use_them(config, done):
@@ -150,3 +151,23 @@ def test_publish_writes_the_manifest_and_moves_the_folder(config, done, tmp_path
 def test_formats_registry_is_the_one_list_of_formats():
     assert set(DEFAULT_FORMATS) <= set(FORMATS)
     assert set(FORMATS) == {"html", "md", "json", "csv", "docx", "xlsx", "figures"}
+
+
+def test_the_report_says_what_the_ehr2026_phenotype_is(config, done):
+    from imnm_cohort.classify import get_criteria
+
+    extract, _, _, _, analysis, disclosed = done
+    meta = report_meta(
+        config=config,
+        criteria=get_criteria("ehr2026"),
+        methods=analysis.methods(),
+        run_name="r",
+        started=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        input_sha=extract.sha256,
+        withheld_count=len(disclosed.summary.withheld),
+    )
+    text = meta["methods_paragraphs"][0]
+    assert "coded inflammatory-myopathy diagnosis" in text
+    assert "not a clinical diagnosis: its positive predictive value is unknown" in text
+    # the registry sets' paragraph is unchanged (no WEAK sentence, no note)
+    assert "WEAK is" not in meta_for(config, done)["methods_paragraphs"][0]
