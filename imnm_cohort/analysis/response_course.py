@@ -708,11 +708,15 @@ def _landmark(
     """Per patient, the visit with ``column`` known nearest ``months`` within ``window``
     days."""
     target = months * DAYS_PER_MONTH
-    scored = scores.loc[scores[column].notna().to_numpy(dtype=bool)]
-    distance = (scored["day"] - target).abs()
-    near = scored.assign(_distance=distance).loc[distance.to_numpy() <= window]
-    near = near.sort_values(["patient", "_distance", "day"], kind="stable")
-    return near.drop_duplicates("patient", keep="first")
+    day = scores["day"].to_numpy(dtype=float)
+    distance = np.abs(day - target)
+    rows = np.flatnonzero(scores[column].notna().to_numpy(dtype=bool) & (distance <= window))
+    patient = scores["patient"].to_numpy()
+    # By patient, distance, then day (a stable sort: on a full tie, the row order of
+    # ``scores``, itself sorted); the first row of each patient.
+    order = rows[np.lexsort((day[rows], distance[rows], patient[rows]))]
+    first = np.r_[True, patient[order][1:] != patient[order][:-1]][: len(order)]
+    return scores.iloc[order[first]]
 
 
 def response_course(
