@@ -60,7 +60,9 @@ class CumulativeIncidence:
         z = stats.norm.ppf(1 - self.alpha / 2)
         inside = (est > 0) & (est < 1)
         safe = np.where(inside, est, 0.5)
-        scale = np.sqrt(var) / (safe * np.log(safe))
+        # A variance that should be 0 can come out a rounding error below it (the sums run
+        # in another order when the rows do): it is 0.
+        scale = np.sqrt(np.fmax(var, 0.0)) / (safe * np.log(safe))
         # An estimate very near 1 makes the scale huge: exp overflows to infinity and the
         # bound goes to its limit (0 or 1) without a warning.
         with np.errstate(over="ignore"):

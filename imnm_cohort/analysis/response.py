@@ -240,7 +240,9 @@ def _reasons(n: int, problems: list[tuple[str, np.ndarray]]) -> np.ndarray:
         return reason
     some = np.full(int(rows.sum()), "", dtype=object)
     for code, mask in problems:
-        some = np.where(mask[rows], some + (code + ";"), some)
+        at = mask[rows]  # appended only where the code applies, not to every row
+        if at.any():
+            some[at] = some[at] + (code + ";")
     reason[rows] = pd.Series(some, dtype=object).str.rstrip(";").to_numpy(dtype=object)
     return reason
 

@@ -60,6 +60,7 @@ from imnm_cohort.analysis.course_time import (
     place_events,
     require_columns,
 )
+from imnm_cohort.analysis.imacs import deteriorations, imacs_improvements
 from imnm_cohort.analysis.intervals import clopper_pearson
 from imnm_cohort.analysis.response import (
     CATEGORIES,
@@ -97,6 +98,9 @@ class ResponseOptions:
         The category thresholds.
     partial : bool
         Score a missing measure 0 (the TIS is then a lower bound).
+    imacs_change : {"baseline", "default"}
+        The percent-change convention of the IMACS 2004 improvement and the ProDERM
+        deterioration (default ``"baseline"``, as in :mod:`imnm_cohort.analysis.imacs`).
     alpha : float
         1 - confidence level.
     """
@@ -107,10 +111,12 @@ class ResponseOptions:
     change: str = "default"
     population: str = "adult"
     partial: bool = False
+    imacs_change: str = "baseline"
     alpha: float = 0.05
 
     def __post_init__(self) -> None:
         _check_options(self.population, self.change)
+        _check_options(None, self.imacs_change)
         lo, hi = self.baseline_window_days
         if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
             raise ConfigError("baseline_window_days must be (before, after) with before <= after")
@@ -129,6 +135,7 @@ class ResponseOptions:
             "population": self.population,
             "thresholds": dict(zip(LEVELS, CATEGORY_THRESHOLDS[self.population], strict=True)),
             "partial": self.partial,
+            "imacs_change": self.imacs_change,
         }
 
 
@@ -194,12 +201,33 @@ def _scores(
         text = ("mmt_scale_changed;" + text).str.replace(";;+", ";", regex=True).str.strip(";")
         reason[changed] = text.to_numpy(dtype=object)
     out = scores.drop(columns="reason")
+    # IMACS 2004 and ProDERM on the same pairs of visits; never from a missing measure
+    # (not judged, missing, where a measure they read is missing at either visit).
+    pair = (base_rows[list(MEASURES)], measures[list(MEASURES)])
+    mmt_max = base_rows["mmt_max"]
+    imacs = imacs_improvements(*pair, mmt_max=mmt_max, change=options.imacs_change)
+    worse = deteriorations(*pair, mmt_max=mmt_max, change=options.imacs_change)["deteriorated"]
+    out["imacs_improved"] = imacs["improved"].array
+    out["deteriorated"] = worse.array
+    out["confirmed_deterioration"] = _confirmed(later["patient"].to_numpy(), worse).array
     out.insert(0, "day", later["day_visit_date"].to_numpy(dtype=float))
     out.insert(0, "group", later["group"].to_numpy(dtype=object))
     out.insert(0, "patient", later["patient"].to_numpy())
     out["reason"] = reason
     with_baseline = patient[first]
     return out, with_baseline, day[first]
+
+
+def _confirmed(patient: np.ndarray, deteriorated: pd.Series) -> pd.Series:
+    """Confirmed deterioration at each follow-up visit (rows sorted by patient and day):
+    deteriorated at this visit and at the patient's previous follow-up visit, by Kleene
+    logic (False when either is False; missing when neither is False and one is unknown).
+    A patient's first follow-up visit cannot be confirmed: False."""
+    worse = pd.Series(deteriorated.to_numpy(), dtype="boolean")
+    previous = worse.shift(1)
+    first = np.r_[True, patient[1:] != patient[:-1]][: len(patient)]
+    previous = previous.mask(pd.Series(first), False).astype("boolean")
+    return worse & previous
 
 
 def visit_scores(
@@ -227,7 +255,9 @@ def visit_scores(
     (scores, baselines) : DataFrame, DataFrame
         ``scores``: one row per follow-up visit, sorted by patient and day: ``patient_id``,
         ``group``, ``day`` (since time zero), ``total``, ``points_<measure>``, ``category``,
-        ``lower_bound``, ``reason``. ``baselines``: one row per patient with a baseline
+        ``lower_bound``, ``imacs_improved``, ``deteriorated``, ``confirmed_deterioration``
+        (nullable booleans: missing when a measure they read is missing), ``reason`` (of
+        the TIS). ``baselines``: one row per patient with a baseline
         visit: ``patient_id``, ``day``.
     """
     options = options or ResponseOptions()
@@ -295,6 +325,76 @@ class LandmarkResponse:
         )
 
 
+#: The definitions judged at each follow-up visit and reported at the landmarks: result key
+#: -> column of :func:`visit_scores`.
+DEFINITIONS: dict[str, str] = {
+    "imacs_improvement": "imacs_improved",
+    "confirmed_deterioration": "confirmed_deterioration",
+}
+
+
+@dataclass(frozen=True)
+class LandmarkMet:
+    """Patients meeting one definition (IMACS improvement, confirmed deterioration) at one
+    landmark, from the visit nearest it within the window among the visits where the
+    definition could be judged. Counts are of patients.
+
+    Attributes
+    ----------
+    assessed : int
+        Patients with a judged visit within the window.
+    not_assessed : int
+        Patients with a baseline but no judged visit within the window.
+    met : int
+        Assessed patients meeting the definition at that visit.
+    percent : float or None
+        ``100 * met / assessed``.
+    ci : (float, float) or None
+        Clopper-Pearson interval of ``percent``.
+    """
+
+    assessed: int
+    not_assessed: int
+    met: int
+    percent: float | None
+    ci: tuple[float, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form for JSON."""
+        return {
+            "assessed": self.assessed,
+            "not_assessed": self.not_assessed,
+            "met": self.met,
+            "percent": self.percent,
+            "ci": list(self.ci) if self.ci else None,
+        }
+
+    def disclosure(self) -> Declaration:
+        """Paths relative to :meth:`to_dict`."""
+        return Declaration(
+            counts=(
+                Count(("assessed",)),
+                Count(("not_assessed",)),
+                Count(("met",), reveals=(("percent",), ("ci",))),
+            ),
+            margins=(Margin((("met",),), ("assessed",), rest=self.assessed - self.met),),
+            shares=(Share(("percent",), ("met",), ("assessed",)),),
+        )
+
+
+def _met(rows: pd.DataFrame, column: str, with_baseline: int, alpha: float) -> LandmarkMet:
+    """:class:`LandmarkMet` of the landmark visits ``rows`` (one per patient)."""
+    assessed = len(rows)
+    met = int(rows[column].astype(bool).sum())
+    if not assessed:
+        return LandmarkMet(0, with_baseline, 0, None, None)
+    lower, upper = clopper_pearson(met, assessed, alpha)
+    return LandmarkMet(
+        assessed, with_baseline - assessed, met, 100.0 * met / assessed,
+        (100.0 * lower, 100.0 * upper),
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class GroupResponse:
     """One group's patients and landmarks."""
@@ -359,6 +459,15 @@ class ResponseCourse:
     time_zero_onset : int
         Patients whose time zero is their onset.
     options : ResponseOptions
+    definitions : dict
+        Definition (:data:`DEFINITIONS`) -> group -> landmark -> :class:`LandmarkMet`.
+    imacs_improvement : dict
+        Group -> :class:`~imnm_cohort.analysis.course_time.IncidenceAt`: time to the first
+        IMACS 2004 improvement, death competing, among patients with a baseline.
+    imacs_improvement_test : GrayTest or None
+    judged : dict
+        Counts of visits (rows, never patients) judged by each definition of
+        :data:`DEFINITIONS`.
     """
 
     groups: dict[str, GroupResponse]
@@ -367,6 +476,65 @@ class ResponseCourse:
     visits: dict[str, Any]
     time_zero_onset: int
     options: ResponseOptions = field(default_factory=ResponseOptions)
+    definitions: dict[str, dict[str, dict[str, LandmarkMet]]] = field(default_factory=dict)
+    imacs_improvement: dict[str, IncidenceAt] = field(default_factory=dict)
+    imacs_improvement_test: GrayTest | None = None
+    judged: dict[str, int] = field(default_factory=dict)
+
+    def _imacs_dict(self) -> dict[str, Any]:
+        return {
+            "change": self.options.imacs_change,
+            **{
+                d: {
+                    "groups": {
+                        g: {"landmarks_months": {k: v.to_dict() for k, v in at.items()}}
+                        for g, at in by_group.items()
+                    }
+                }
+                for d, by_group in self.definitions.items()
+            },
+            "time_to_improvement": {
+                "groups": {g: c.to_dict() for g, c in self.imacs_improvement.items()},
+                "test": self.imacs_improvement_test.to_dict()
+                if self.imacs_improvement_test
+                else None,
+            },
+            "visits_judged": dict(self.judged),
+        }
+
+    def _imacs_disclosure(self) -> Declaration:
+        root = ("imacs",)
+        parts = []
+        for d, by_group in self.definitions.items():
+            for g, at in by_group.items():
+                with_baseline = ("groups", g, "with_baseline")
+                for k, v in at.items():
+                    cell = (*root, d, "groups", g, "landmarks_months", k)
+                    parts.append(
+                        v.disclosure().under(*cell)
+                        + Declaration(
+                            margins=(
+                                Margin(
+                                    ((*cell, "assessed"), (*cell, "not_assessed")),
+                                    with_baseline,
+                                ),
+                            )
+                        )
+                    )
+        parts.append(
+            incidence_disclosure(
+                self.imacs_improvement,
+                (*root, "time_to_improvement", "test"),
+                (*root, "time_to_improvement", "groups"),
+            )
+        )
+        parts.append(
+            Declaration(
+                counts=tuple(Count((*root, "visits_judged", d)) for d in self.judged),
+                cleared=((*root, "change"),),
+            )
+        )
+        return combine(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for JSON (no identifier, no date)."""
@@ -387,6 +555,7 @@ class ResponseCourse:
                 "by_reason": dict(self.visits["by_reason"]),
             },
             "time_zero_onset": self.time_zero_onset,
+            "imacs": self._imacs_dict(),
         }
 
     def disclosure(self) -> Declaration:
@@ -410,6 +579,7 @@ class ResponseCourse:
                 cleared=(("options",),),
             )
         )
+        parts.append(self._imacs_disclosure())
         return combine(parts)
 
     def method(self) -> str:
@@ -434,7 +604,13 @@ class ResponseCourse:
             + ", ".join(f"{m:g}" for m in o.landmarks_months)
             + f" months (within {o.landmark_window_days:g} days); time to first minimal, "
             "moderate and major improvement was estimated by Aalen-Johansen cumulative "
-            "incidence with death competing and compared with Gray's test."
+            "incidence with death competing and compared with Gray's test. The IMACS 2004 "
+            "definition of improvement and confirmed deterioration (ProDERM: deteriorated at "
+            "two consecutive follow-up visits) were judged at each follow-up visit against "
+            f"the same baseline (percent change relative to "
+            + ("baseline" if o.imacs_change == "baseline" else "the range of the scales")
+            + "; not judged where a measure was missing), reported at the same landmarks, "
+            "with the time to first IMACS improvement estimated in the same way."
         )
 
     @staticmethod
@@ -464,6 +640,53 @@ class ResponseCourse:
                         },
                     },
                 },
+                "imacs": {
+                    "type": "object",
+                    "properties": {
+                        "change": {"enum": ["baseline", "default"]},
+                        **{
+                            d: {
+                                "type": "object",
+                                "properties": {
+                                    "groups": {
+                                        "type": "object",
+                                        "additionalProperties": {
+                                            "type": "object",
+                                            "properties": {
+                                                "landmarks_months": {
+                                                    "type": "object",
+                                                    "additionalProperties": {
+                                                        "type": "object",
+                                                        "properties": {
+                                                            "assessed": count,
+                                                            "not_assessed": count,
+                                                            "met": count,
+                                                        },
+                                                    },
+                                                }
+                                            },
+                                        },
+                                    }
+                                },
+                            }
+                            for d in DEFINITIONS
+                        },
+                        "time_to_improvement": {
+                            "type": "object",
+                            "properties": {
+                                "groups": {
+                                    "type": "object",
+                                    "additionalProperties": {"$ref": "#/$defs/incidenceAt"},
+                                }
+                            },
+                        },
+                        "visits_judged": {
+                            "type": "object",
+                            "description": "Counts of visits (rows), not of patients.",
+                            "additionalProperties": count,
+                        },
+                    },
+                },
                 "visits": {
                     "type": "object",
                     "description": "Counts of visits (rows), not of patients.",
@@ -479,14 +702,21 @@ class ResponseCourse:
         }
 
 
-def _landmark(scores: pd.DataFrame, months: float, window: float) -> pd.DataFrame:
-    """Per patient, the scored visit nearest ``months`` within ``window`` days."""
+def _landmark(
+    scores: pd.DataFrame, months: float, window: float, column: str = "total"
+) -> pd.DataFrame:
+    """Per patient, the visit with ``column`` known nearest ``months`` within ``window``
+    days."""
     target = months * DAYS_PER_MONTH
-    scored = scores.loc[scores["total"].notna()]
-    distance = (scored["day"] - target).abs()
-    near = scored.assign(_distance=distance).loc[distance.to_numpy() <= window]
-    near = near.sort_values(["patient", "_distance", "day"], kind="stable")
-    return near.drop_duplicates("patient", keep="first")
+    day = scores["day"].to_numpy(dtype=float)
+    distance = np.abs(day - target)
+    rows = np.flatnonzero(scores[column].notna().to_numpy(dtype=bool) & (distance <= window))
+    patient = scores["patient"].to_numpy()
+    # By patient, distance, then day (a stable sort: on a full tie, the row order of
+    # ``scores``, itself sorted); the first row of each patient.
+    order = rows[np.lexsort((day[rows], distance[rows], patient[rows]))]
+    first = np.r_[True, patient[order][1:] != patient[order][:-1]][: len(order)]
+    return scores.iloc[order[first]]
 
 
 def response_course(
@@ -547,14 +777,17 @@ def response_course(
     thresholds = dict(zip(LEVELS, CATEGORY_THRESHOLDS[options.population], strict=True))
     improvement: dict[str, dict[str, IncidenceAt]] = {}
     tests: dict[str, GrayTest] = {}
-    for level, threshold in thresholds.items():
-        reached = scores.loc[(scores["total"] >= threshold).to_numpy(dtype=bool)]
+
+    def first_time(reached_at: np.ndarray) -> tuple[dict[str, IncidenceAt], GrayTest]:
+        """Time to the first visit in ``reached_at`` (a mask of ``scores``), death
+        competing, among the eligible patients."""
+        reached = scores.loc[reached_at]
         day = np.full(len(course), np.inf)
         np.minimum.at(day, reached["patient"].to_numpy(), reached["day"].to_numpy(dtype=float))
         has = np.isfinite(day)
         time = np.where(has, np.fmax(day, 0.0), follow)
         event = np.where(has, EVENT, np.where(died, COMPETING, 0))
-        improvement[level], tests[level] = incidence_by_group(
+        return incidence_by_group(
             months_of(time[eligible]),
             event[eligible],
             label[eligible],
@@ -562,6 +795,32 @@ def response_course(
             options.landmarks_months,
             options.alpha,
         )
+
+    for level, threshold in thresholds.items():
+        improvement[level], tests[level] = first_time(
+            (scores["total"] >= threshold).to_numpy(dtype=bool)
+        )
+    imacs_curves, imacs_test = first_time(
+        scores["imacs_improved"].fillna(False).to_numpy(dtype=bool)
+    )
+    definitions: dict[str, dict[str, dict[str, LandmarkMet]]] = {}
+    for d, column in DEFINITIONS.items():
+        nearest = {
+            f"{m:g}": _landmark(scores, m, options.landmark_window_days, column)
+            for m in options.landmarks_months
+        }
+        definitions[d] = {
+            g: {
+                k: _met(
+                    rows.loc[(rows["group"] == g).to_numpy(dtype=bool)],
+                    column,
+                    by_group[g].with_baseline,
+                    options.alpha,
+                )
+                for k, rows in nearest.items()
+            }
+            for g in groups
+        }
 
     not_computed = scores["total"].isna().to_numpy(dtype=bool)
     codes = scores.loc[scores["reason"] != "", "reason"].str.split(";").explode()
@@ -578,4 +837,8 @@ def response_course(
         },
         time_zero_onset=int((course["time_zero_from"] == "onset").sum()),
         options=options,
+        definitions=definitions,
+        imacs_improvement=imacs_curves,
+        imacs_improvement_test=imacs_test,
+        judged={d: int(scores[c].notna().sum()) for d, c in DEFINITIONS.items()},
     )

@@ -214,6 +214,46 @@ def strength_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
     return _table(analysis, number, columns, rows, notes)
 
 
+#: The definitions judged at each follow-up visit (``ResponseCourse.definitions``), in words.
+DEFINITION_WORDS = {
+    "imacs_improvement": "IMACS 2004 improvement",
+    "confirmed_deterioration": "Confirmed deterioration (ProDERM)",
+}
+
+
+def _imacs_rows(
+    b: Builder, base: str, columns: Sequence[str], landmarks: Sequence[str]
+) -> list[Row]:
+    """IMACS 2004 improvement and confirmed deterioration at the landmarks, and the time to
+    first IMACS improvement."""
+    rows: list[Row] = []
+    for d, words in DEFINITION_WORDS.items():
+        for m in landmarks:
+            cell = f"{base}.{d}.groups.{{g}}.landmarks_months.{m}"
+            rows.append(b.row(f"{words} at {m} months, n of assessed (%)", columns, [
+                ("n", f"{cell}.met", "count"), ("assessed", f"{cell}.assessed", "count"),
+                ("%", f"{cell}.percent", "decimal")], "{} of {} ({}%)"))  # fmt: skip
+    return rows + _incidence_rows(
+        b, f"{base}.time_to_improvement.groups", columns, landmarks,
+        "First IMACS 2004 improvement", f"{base}.time_to_improvement.test.p_value",
+    )  # fmt: skip
+
+
+def _imacs_notes(b: Builder, base: str, imacs: dict[str, Any]) -> list[str]:
+    basis = CHANGE_WORDS.get(imacs["change"], imacs["change"])
+    v = f"{base}.visits_judged"
+    return [
+        "IMACS 2004 improvement: at least 3 of the 6 core set measures improved by >= 20%, "
+        "at most 2 worse by >= 25%, the MMT not among them. Confirmed deterioration "
+        "(ProDERM): deteriorated at two consecutive follow-up visits against baseline. "
+        f"Percent change: {basis}. Not judged where a measure they read is missing; each "
+        "landmark uses the judged visit nearest it within the same window.",
+        f"Visits (rows, not patients) judged: {b.n(f'{v}.imacs_improvement', 'count').text()} "
+        "for IMACS improvement, "
+        f"{b.n(f'{v}.confirmed_deterioration', 'count').text()} for confirmed deterioration.",
+    ]
+
+
 def response_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Table:
     """Response: TIS categories at the landmarks and time to improvement."""
     base = ".".join(analysis.path)
@@ -252,6 +292,8 @@ def response_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
             b, f"{base}.improvement.{level}.groups", columns, landmarks,
             f"First {level} improvement", f"{base}.improvement.{level}.test.p_value",
         )  # fmt: skip
+    if data.get("imacs"):
+        rows += _imacs_rows(b, f"{base}.imacs", columns, landmarks)
     before, after = options["baseline_window_days"]
     thresholds = ", ".join(f"{k} >= {v:g}" for k, v in options["thresholds"].items())
     v = f"{base}.visits"
@@ -272,6 +314,7 @@ def response_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
         f"{b.n(f'{v}.not_computed', 'count').text()} without a TIS.",
         "Time to first improvement: Aalen-Johansen cumulative incidence with death as a "
         "competing event, among patients with a baseline.",
+        *(_imacs_notes(b, f"{base}.imacs", data["imacs"]) if data.get("imacs") else ()),
     ]
     return _table(analysis, number, columns, rows, notes)
 

@@ -33,7 +33,7 @@ TITLES = {
 COUNT_KEYS = {
     "n", "events", "competing", "patients", "assessed", "not_assessed", "full",
     "with_baseline", "with_courses", "followed", "patients_relapsed", "died_before",
-    "time_zero_from_onset", "time_zero_onset", "no_followup",
+    "time_zero_from_onset", "time_zero_onset", "no_followup", "met",
 }  # fmt: skip
 
 PIPELINE = """[input]
@@ -213,3 +213,17 @@ def test_without_treatments_the_analyses_that_read_them_are_nowhere(visits_only)
         assert TITLES["strength"] in text
         assert "Treatments: immunotherapies" not in text
         assert "toolkit's convention" not in text
+
+
+def test_imacs_improvement_and_confirmed_deterioration_are_in_the_summary_and_table(both):
+    summary = json.loads((both[3] / "summary.json").read_text())
+    imacs = summary["response"]["imacs"]
+    assert imacs["change"] == "baseline"
+    for definition in ("imacs_improvement", "confirmed_deterioration"):
+        cells = imacs[definition]["groups"]["hmgcr"]["landmarks_months"]
+        assert set(cells) == {"6", "12", "24"}
+    assert set(imacs["time_to_improvement"]["groups"]) == set(summary["response"]["groups"])
+    text = html.unescape(aggregate_texts(both[3])["report.md"].replace("\\", ""))
+    assert "IMACS 2004 improvement at 12 months, n of assessed (%)" in text
+    assert "Confirmed deterioration (ProDERM) at 24 months" in text
+    assert "First IMACS 2004 improvement by 6 months" in text
