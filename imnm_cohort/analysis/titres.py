@@ -24,7 +24,7 @@ Conventions (each a field of :class:`TitreOptions`, recorded in the result):
   statistic, so this is the same as log10(CK/ULN). *Strength at diagnosis* is the visit
   nearest time zero within the window that has an MMT, as a percentage of its scale
   maximum. Ties of distance: the earlier visit.
-- The correlations are over every analysed patient with both values (``all``) and within
+- The correlations are over every analysed patient with both values (``overall``) and within
   each group; with fewer patients than the minimum count, none is shown, with the reason.
 
 Counts are of patients: one assay and one visit per patient enter each number.
@@ -43,7 +43,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import IMNM_GROUPS
+
+if TYPE_CHECKING:
+    from imnm_cohort.analysis.registry import Cohort
 
 #: The quantitative assay methods (contract section 6) whose value is a titre.
 QUANTITATIVE = ("elisa", "cia", "albia")
@@ -250,14 +253,14 @@ class GroupTitres:
         }
 
     def disclosure(self, group: str) -> Declaration:
-        """Paths relative to :meth:`to_dict`: the quantiles describe the patients counted."""
+        """Paths relative to :meth:`to_dict`: the quantiles (and the unit) describe the
+        patients counted."""
         return Declaration(
             counts=(
                 Count(("n",), f"group:{group}"),
-                Count(("with_level",), describes=(("value",),)),
+                Count(("with_level",), describes=(("value",),), dependents=(("unit",),)),
                 Count(("with_cutoff",), describes=(("times_cutoff",),)),
             ),
-            cleared=(("unit",),),
         )
 
 
@@ -308,7 +311,7 @@ class Titres:
     groups : dict
         Group -> :class:`GroupTitres`.
     correlations : dict
-        Measure (``ck``, ``strength``) -> {``all`` or group -> :class:`Correlation`}.
+        Measure (``ck``, ``strength``) -> {``overall`` or group -> :class:`Correlation`}.
     time_zero_onset : int
         Patients whose time zero is their onset (no diagnosis date).
     assays : int
@@ -517,8 +520,8 @@ def titres(
     for name, y in measures.items():
         both = np.isfinite(x) & np.isfinite(y)
         by: dict[str, Correlation] = {}
-        for key in ("all", *groups):
-            m = both if key == "all" else both & (label == key)
+        for key in ("overall", *groups):
+            m = both if key == "overall" else both & (label == key)
             by[key] = _correlation(x[m], y[m], unit[m], options)
         correlations[name] = by
     return Titres(
@@ -527,6 +530,20 @@ def titres(
         time_zero_onset=int((course["time_zero_from"] == "onset").sum()),
         assays=len(placed),
         options=options,
+    )
+
+
+def titres_of(cohort: Cohort) -> Titres:
+    """The analysis registry's entry: :func:`titres` of the run's cohort, its
+    ``antibody_tests`` and its ``visits`` (none when the run has no visits table: the
+    levels by group are then given, every correlation with no patient)."""
+    assert cohort.tables is not None  # the entry's tables were given
+    return titres(
+        cohort.patients,
+        cohort.tables.frame("antibody_tests"),
+        cohort.tables.frame("visits"),
+        cohort.groups,
+        TitreOptions(min_count=cohort.min_count),
     )
 
 
