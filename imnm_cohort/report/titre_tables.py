@@ -2,8 +2,9 @@
 
 Drawn from the disclosure-controlled ``summary.json`` alone, with the IMNM groups (and,
 for the correlations, all of them together) as columns; it registers itself in
-:data:`~imnm_cohort.report.manuscript.ANALYSIS_TABLES`, so that HTML, Markdown, Word and
-Excel show the same table. It exists only when the run had the ``antibody_tests`` table.
+:data:`~imnm_cohort.report.manuscript.ANALYSIS_TABLES` and as a report section, so
+that HTML, Markdown, Word and Excel show the same table. It exists only when the run had
+the ``antibody_tests`` table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from imnm_cohort.analysis.registry import Analysis
 from imnm_cohort.disclosure.declarations import WITHHELD
 from imnm_cohort.report.labels import label
 from imnm_cohort.report.manuscript import ANALYSIS_TABLES
+from imnm_cohort.report.render import SECTIONS, TABLE_TEMPLATE, ReportSection, table_markdown
+from imnm_cohort.report.render import table_view as _table_view
 from imnm_cohort.report.table_model import Builder, Row, Table, at
 
 #: What the level is correlated with, in words.
@@ -86,3 +89,15 @@ def titres_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Ta
 
 
 ANALYSIS_TABLES["titres"] = titres_table
+SECTIONS.append(
+    ReportSection(
+        "titres",
+        _table_view,
+        table_markdown,
+        TABLE_TEMPLATE,
+        (
+            "Best DJ, Roberts DE. Algorithm AS 89: the upper tail probabilities of Spearman's "
+            "rho. Appl Stat 1975;24:377-9.",
+        ),
+    )
+)
