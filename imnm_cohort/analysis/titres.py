@@ -414,14 +414,17 @@ class Titres:
 # -- the analysis ----------------------------------------------------------------------------
 
 
-def _nearest(rows: pd.DataFrame, day: str, window: float, size: int) -> np.ndarray:
+def _nearest(
+    rows: pd.DataFrame, day: str, window: float, size: int, then: np.ndarray | None = None
+) -> np.ndarray:
     """Per patient (position in the course), the row (position in ``rows``) nearest time
-    zero within ``window`` days: ties to the earlier, then the order of ``rows``; -1 where
-    none."""
+    zero within ``window`` days: ties to the earlier, then the smallest ``then``, then the
+    order of ``rows`` (sorted by :func:`place_events`); -1 where none."""
     d = rows[day].to_numpy(dtype=float)
     inside = np.flatnonzero(np.abs(d) <= window)
     patient = rows["patient"].to_numpy()[inside]
-    order = np.lexsort((d[inside], np.abs(d[inside]), patient))
+    last = np.zeros(len(inside)) if then is None else then[inside]
+    order = np.lexsort((last, d[inside], np.abs(d[inside]), patient))
     first = np.ones(len(order), dtype=bool)
     first[1:] = patient[order][1:] != patient[order][:-1]
     out = np.full(size, -1, dtype=np.int64)
@@ -490,7 +493,8 @@ def titres(
         }
     )
     placed = place_events(frame, course, ("test_date",))
-    pick = _nearest(placed, "day_test_date", options.window_days, size)
+    higher = -placed["value"].to_numpy(dtype=float)  # of two as near and as early: the higher
+    pick = _nearest(placed, "day_test_date", options.window_days, size, higher)
     has = pick >= 0
     level = np.full(size, np.nan)
     level[has] = placed["value"].to_numpy(dtype=float)[pick[has]]

@@ -186,3 +186,12 @@ def test_shuffling_rows_changes_no_number():
         v.iloc[rng.permutation(len(v))],
     ).to_dict()
     assert after == before
+
+
+def test_of_two_assays_on_the_same_day_the_higher_value_is_taken():
+    rows = [assay("P1", 3, 40.0, method="cia"), assay("P1", 3, 60.0), assay("P1", -3, 5.0)]
+    for order in ([0, 1, 2], [2, 1, 0]):
+        r = titres(patients(["hmgcr"]), pd.DataFrame([rows[i] for i in order]), NO_VISITS)
+        assert r.groups["hmgcr"].value["median"] == 5.0  # -3 days: as near, earlier
+    r = titres(patients(["hmgcr"]), pd.DataFrame(rows[:2]), NO_VISITS)
+    assert r.groups["hmgcr"].value["median"] == 60.0
