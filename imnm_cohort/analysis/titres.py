@@ -50,14 +50,14 @@ import pandas as pd
 
 from imnm_cohort.analysis.course_time import (
     DEFAULT_CK_ULN,
+    as_dates,
     course_patients,
-    place_events,
     require_columns,
 )
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.vocabulary import IMNM_GROUPS
+from imnm_cohort.vocabulary import IMNM_GROUPS, days_between
 
 if TYPE_CHECKING:
     from imnm_cohort.analysis.registry import Cohort
@@ -414,22 +414,43 @@ class Titres:
 # -- the analysis ----------------------------------------------------------------------------
 
 
+def _placed(ids: pd.Series, dates: pd.Series, course: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Per row: its patient's position in ``course`` (-1 for a patient not analysed) and
+    its day since the patient's time zero (NaN for those)."""
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        ids = ids.astype(str)
+    position = course.index.get_indexer(pd.Index(ids))
+    t0 = course["time_zero"].to_numpy(dtype="datetime64[ns]")[np.maximum(position, 0)]
+    days = days_between(as_dates(dates).reset_index(drop=True), pd.Series(t0))
+    out = days.to_numpy(dtype=float)
+    out[position < 0] = np.nan
+    return position, out
+
+
 def _nearest(
-    rows: pd.DataFrame, day: str, window: float, size: int, then: np.ndarray | None = None
+    patient: np.ndarray, day: np.ndarray, window: float, size: int, then: np.ndarray
 ) -> np.ndarray:
-    """Per patient (position in the course), the row (position in ``rows``) nearest time
-    zero within ``window`` days: ties to the earlier, then the smallest ``then``, then the
-    order of ``rows`` (sorted by :func:`place_events`); -1 where none."""
-    d = rows[day].to_numpy(dtype=float)
-    inside = np.flatnonzero(np.abs(d) <= window)
-    patient = rows["patient"].to_numpy()[inside]
-    last = np.zeros(len(inside)) if then is None else then[inside]
-    order = np.lexsort((last, d[inside], np.abs(d[inside]), patient))
+    """Per patient (position in the course), the row nearest time zero within ``window``
+    days: ties to the earlier, then the smallest ``then`` (so that the order of the rows
+    never matters); -1 where none."""
+    inside = np.flatnonzero(np.abs(day) <= window)  # NaN days (other patients) are out
+    p, d = patient[inside], day[inside]
+    order = np.lexsort((then[inside], d, np.abs(d), p))
     first = np.ones(len(order), dtype=bool)
-    first[1:] = patient[order][1:] != patient[order][:-1]
+    first[1:] = p[order][1:] != p[order][:-1]
     out = np.full(size, -1, dtype=np.int64)
-    out[patient[order][first]] = inside[order][first]
+    out[p[order][first]] = inside[order][first]
     return out
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats (NaN where absent or not a number); no parse when numeric."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    values = frame[column]
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        values = pd.to_numeric(values, errors="coerce")
+    return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
 
 def _units(unit: pd.Series) -> np.ndarray:
@@ -472,37 +493,36 @@ def titres(
     course = course_patients(patients, groups)
     size = len(course)
     label = course["group"].to_numpy(dtype=object)
-    nan = np.full(len(assays), np.nan)
     antigen = assays["antigen"].astype("string").str.strip().str.lower()
     method = assays["method"].astype("string").str.strip().str.lower()
-    value = pd.to_numeric(assays["value"], errors="coerce")
-    keep = (
-        (antigen == "hmgcr").fillna(False)
-        & method.isin(list(options.methods)).fillna(False)
-        & value.notna()
-    ).to_numpy(dtype=bool)
-    frame = pd.DataFrame(
-        {
-            "patient_id": assays["patient_id"].to_numpy()[keep],
-            "test_date": assays["test_date"].to_numpy()[keep],
-            "value": value.to_numpy(dtype=float)[keep],
-            "cutoff": pd.to_numeric(assays.get("cutoff", pd.Series(nan)), errors="coerce").to_numpy(
-                dtype=float
-            )[keep],
-            "unit": _units(assays.get("unit", pd.Series([""] * len(assays))))[keep],
-        }
+    value = _numbers(assays, "value")
+    keep = np.flatnonzero(
+        (antigen == "hmgcr").fillna(False).to_numpy(dtype=bool)
+        & method.isin(list(options.methods)).fillna(False).to_numpy(dtype=bool)
+        & np.isfinite(value)
     )
-    placed = place_events(frame, course, ("test_date",))
-    higher = -placed["value"].to_numpy(dtype=float)  # of two as near and as early: the higher
-    pick = _nearest(placed, "day_test_date", options.window_days, size, higher)
+    position, days = _placed(
+        assays["patient_id"].iloc[keep], assays["test_date"].iloc[keep], course
+    )
+    ours = position >= 0
+    rows, position, days = keep[ours], position[ours], days[ours]
+    value = value[rows]
+    cutoff_all = _numbers(assays, "cutoff")[rows]
+    unit_all = (
+        _units(assays["unit"].iloc[rows])
+        if "unit" in assays.columns
+        else np.full(len(rows), "", dtype=object)
+    )
+    # of two as near and as early: the higher value
+    pick = _nearest(position, days, options.window_days, size, -value)
     has = pick >= 0
     level = np.full(size, np.nan)
-    level[has] = placed["value"].to_numpy(dtype=float)[pick[has]]
+    level[has] = value[pick[has]]
     cutoff = np.full(size, np.nan)
-    cutoff[has] = placed["cutoff"].to_numpy(dtype=float)[pick[has]]
+    cutoff[has] = cutoff_all[pick[has]]
     times = level / cutoff
     unit = np.full(size, None, dtype=object)
-    unit[has] = placed["unit"].to_numpy(dtype=object)[pick[has]]
+    unit[has] = unit_all[pick[has]]
 
     by_group: dict[str, GroupTitres] = {}
     for g in groups:
@@ -532,7 +552,7 @@ def titres(
         groups=by_group,
         correlations=correlations,
         time_zero_onset=int((course["time_zero_from"] == "onset").sum()),
-        assays=len(placed),
+        assays=len(rows),
         options=options,
     )
 
@@ -555,33 +575,20 @@ def _measures(visits: pd.DataFrame, course: pd.DataFrame, window: float) -> dict
     """Per patient, CK as a multiple of its ULN and MMT as a percentage of its maximum at
     the visit nearest time zero within the window that has each (NaN where none)."""
     size = len(course)
-    n = len(visits)
-    nan = pd.Series(np.full(n, np.nan), index=visits.index)
-    columns = {
-        "ck": pd.to_numeric(visits.get("ck", nan), errors="coerce"),
-        "ck_uln": pd.to_numeric(visits.get("ck_uln", nan), errors="coerce"),
-        "mmt": pd.to_numeric(visits.get("mmt", nan), errors="coerce"),
-        "mmt_max": pd.to_numeric(visits.get("mmt_max", nan), errors="coerce"),
-    }
-    frame = pd.DataFrame(
-        {
-            "patient_id": visits["patient_id"].to_numpy(),
-            "visit_date": visits["visit_date"].to_numpy(),
-        }
-        | {k: v.to_numpy(dtype=float) for k, v in columns.items()}
-    )
-    placed = place_events(frame, course, ("visit_date",))
-    ck = placed["ck"].to_numpy(dtype=float) / placed["ck_uln"].fillna(DEFAULT_CK_ULN).to_numpy(
-        dtype=float
-    )
-    strength = 100.0 * placed["mmt"].to_numpy(dtype=float) / placed["mmt_max"].to_numpy(dtype=float)
+    uln = _numbers(visits, "ck_uln")
+    ck = _numbers(visits, "ck") / np.where(np.isnan(uln), DEFAULT_CK_ULN, uln)
+    strength = 100.0 * _numbers(visits, "mmt") / _numbers(visits, "mmt_max")
     out: dict[str, np.ndarray] = {}
     for name, values in (("ck", ck), ("strength", strength)):
-        ok = np.isfinite(values)
-        rows = placed.loc[ok, ["patient", "day_visit_date"]].reset_index(drop=True)
-        pick = _nearest(rows, "day_visit_date", window, size)
+        rows = np.flatnonzero(np.isfinite(values))
+        position, days = _placed(
+            visits["patient_id"].iloc[rows], visits["visit_date"].iloc[rows], course
+        )
+        ours = position >= 0
+        rows, position, days = rows[ours], position[ours], days[ours]
+        pick = _nearest(position, days, window, size, values[rows])
         y = np.full(size, np.nan)
-        y[pick >= 0] = values[ok][pick[pick >= 0]]
+        y[pick >= 0] = values[rows][pick[pick >= 0]]
         out[name] = y
     return out
 
