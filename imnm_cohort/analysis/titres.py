@@ -54,7 +54,7 @@ from imnm_cohort.analysis.course_time import (
     course_patients,
     require_columns,
 )
-from imnm_cohort.disclosure.declarations import Count, Declaration, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import IMNM_GROUPS, days_between
@@ -338,10 +338,15 @@ class Titres:
         }
 
     def disclosure(self) -> Declaration:
-        """Declarations of :meth:`to_dict`; ``rows.assays`` counts rows, not patients."""
+        """Declarations of :meth:`to_dict`; the groups' correlated patients add up to the
+        overall ones; ``rows.assays`` counts rows, not patients."""
         parts = [r.disclosure(g).under("groups", g) for g, r in self.groups.items()]
         for m, by in self.correlations.items():
             parts += [c.disclosure().under("correlations", m, k) for k, c in by.items()]
+            # the groups' patients add up to the overall ones: a small group's n is not
+            # to be had by subtraction
+            cells = tuple(("correlations", m, k, "n") for k in by if k != "overall")
+            parts.append(Declaration(margins=(Margin(cells, ("correlations", m, "overall", "n")),)))
         parts.append(
             Declaration(
                 counts=(Count(("time_zero_onset",)), Count(("rows", "assays"))),

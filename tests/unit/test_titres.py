@@ -195,3 +195,16 @@ def test_of_two_assays_on_the_same_day_the_higher_value_is_taken():
         assert r.groups["hmgcr"].value["median"] == 5.0  # -3 days: as near, earlier
     r = titres(patients(["hmgcr"]), pd.DataFrame(rows[:2]), NO_VISITS)
     assert r.groups["hmgcr"].value["median"] == 60.0
+
+
+def test_a_small_group_s_patients_cannot_be_had_by_subtraction_from_the_overall():
+    # six anti-HMGCR patients and one anti-SRP: overall n = 7 beside hmgcr's 6 would give
+    # the anti-SRP patient away
+    pts = patients(["hmgcr"] * 6 + ["srp"])
+    a = pd.DataFrame([assay(f"P{i}", 0, 10.0 * i) for i in range(1, 8)])
+    v = pd.DataFrame([visit(f"P{i}", 2, ck=300.0 * i, mmt=80.0 - i) for i in range(1, 8)])
+    r = titres(pts, a, v)
+    assert (r.correlations["ck"]["overall"].n, r.correlations["ck"]["hmgcr"].n) == (7, 6)
+    ck = suppress(r.to_dict(), r.disclosure(), 5).data["correlations"]["ck"]
+    assert ck["srp"]["n"] == "<5"
+    assert isinstance(ck["overall"]["n"], str) or isinstance(ck["hmgcr"]["n"], str)
