@@ -40,6 +40,7 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.analysis.titres import Titres, titres_of
 from imnm_cohort.analysis.treatments import TreatmentOptions, Treatments, treatments
 from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
@@ -325,6 +326,13 @@ ANALYSES: list[Analysis] = [
         CkCourse,
         "CK course: time to a normal CK and log10(CK/ULN) over time",
         tables=("visits",),
+    ),
+    Analysis(
+        "titres",
+        titres_of,
+        Titres,
+        "Anti-HMGCR titres at diagnosis and their correlation with CK and strength",
+        tables=("antibody_tests",),
     ),
     Analysis(
         "strength",

@@ -16,6 +16,7 @@ from tests.unit.test_analysis_registry import Stub, stub
 
 COURSE = {
     "ck_course": ("visits",),
+    "titres": ("antibody_tests",),
     "strength": ("visits",),
     "response": ("visits",),
     "treatments": ("treatments",),
