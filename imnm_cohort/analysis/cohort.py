@@ -16,6 +16,7 @@ from imnm_cohort.analysis.rates import ReferenceRates
 from imnm_cohort.analysis.registry import ANALYSES, Analysis, Cohort, Result
 from imnm_cohort.analysis.sir import PopulationComparison
 from imnm_cohort.analysis.statin import StatinLatency
+from imnm_cohort.analysis.statin_rates import StatinPopulation
 from imnm_cohort.analysis.survival import CauseSpecificCox, OverallSurvival
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp
@@ -114,6 +115,8 @@ class CohortAnalysis:
             node = out
             for part in a.under:
                 node = node.setdefault(part, {})
+            if result is None and a.optional:
+                continue  # a result only some inputs give: absent, not null
             node[a.key] = result.to_dict() if result is not None else None
         if self.notes:  # only a cohort built by hand has any (a run's never does)
             out["notes"] = list(self.notes)
@@ -281,6 +284,7 @@ def analyse(
     table_one_options: TableOneOptions | None = None,
     reference_rates: ReferenceRates | None = None,
     progress: AnalysisProgress | None = None,
+    statin_population: StatinPopulation | None = None,
 ) -> CohortAnalysis:
     """Run every registered analysis on a classified cohort.
 
@@ -313,6 +317,10 @@ def analyse(
         Called as ``progress(done, total, name)`` before each analysis (``name`` the one
         starting) and once at the end (``done == total``, ``name`` empty). Nothing is
         printed here: the caller decides how to show it.
+    statin_population : StatinPopulation, optional
+        IMNM incidence among statin users, computed in an OMOP CDM database
+        (:func:`~imnm_cohort.analysis.statin_population.statin_population`): shown as its
+        analysis's result.
 
     Returns
     -------
@@ -332,7 +340,14 @@ def analyse(
     options = options or MalignancyOptions()
     counts = pd.Series(group_labels(classified)).value_counts()
     cohort = Cohort(
-        classified, IMNM_GROUPS, options, seed, n_boot, table_one_options, reference_rates
+        classified,
+        IMNM_GROUPS,
+        options,
+        seed,
+        n_boot,
+        table_one_options,
+        reference_rates,
+        statin_population,
     )
     analyses = tuple(ANALYSES)
     steps = [a for a in analyses if a.applies is None or a.applies(cohort)]

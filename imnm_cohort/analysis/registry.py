@@ -28,6 +28,7 @@ from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult,
 from imnm_cohort.analysis.rates import ReferenceRates
 from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
+from imnm_cohort.analysis.statin_rates import StatinPopulation
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
     OverallSurvival,
@@ -80,6 +81,10 @@ class Cohort:
         Table 1's variables and conventions (the toolkit's defaults when None).
     reference_rates : ReferenceRates or None
         Population rates, when the pipeline names a file.
+    statin_population : StatinPopulation or None
+        IMNM incidence among statin users, computed in the OMOP CDM database the patients
+        were found in (:mod:`~imnm_cohort.analysis.statin_population`); None for any other
+        input.
     """
 
     patients: pd.DataFrame
@@ -89,6 +94,7 @@ class Cohort:
     n_boot: int = 2000
     table_one: TableOneOptions | None = None
     reference_rates: ReferenceRates | None = None
+    statin_population: StatinPopulation | None = None
 
 
 #: The keys of ``summary.json`` that are the run's own (contract section 4): an analysis
@@ -141,6 +147,9 @@ class Analysis:
     tracked : tuple of str
         Estimates compared with the previous run (``changes.json``), as dotted paths within
         the result, ``*`` for any key.
+    optional : bool
+        Whether ``summary.json``, the report and its tables leave it out altogether when it
+        does not apply (a result only some inputs can give), rather than showing it as null.
     """
 
     key: str
@@ -152,6 +161,7 @@ class Analysis:
     applies: Callable[[Cohort], bool] | None = None
     ran: Callable[[Any], bool] = _always
     tracked: tuple[str, ...] = ()
+    optional: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -177,6 +187,12 @@ def _continuous(column: str) -> Callable[[Cohort], Result]:
 def _population(c: Cohort) -> Result:
     assert c.reference_rates is not None  # see applies
     return population_comparison(c.patients, c.reference_rates, c.groups, c.options)
+
+
+def _statin_population(c: Cohort) -> Result:
+    # Computed in the database before the analyses (it reads the CDM, not the cohort).
+    assert c.statin_population is not None  # see applies
+    return c.statin_population
 
 
 _BY_GROUP_MEDIAN = ("p_value", "groups.*.median")
@@ -262,7 +278,21 @@ ANALYSES: list[Analysis] = [
         name="population",
         applies=lambda c: c.reference_rates is not None,
     ),
+    Analysis(
+        "statin_population",
+        _statin_population,
+        StatinPopulation,
+        "IMNM incidence among statin users",
+        applies=lambda c: c.statin_population is not None,
+        optional=True,
+    ),
 ]
+
+
+def left_out(summary: dict[str, Any]) -> set[str]:
+    """The keys of the optional analyses that a summary does not hold (they did not apply):
+    the report and its tables show nothing of them."""
+    return {a.key for a in ANALYSES if a.optional and a.path[0] not in summary}
 
 
 def register(analysis: Analysis) -> Analysis:

@@ -155,8 +155,19 @@ def run_pipeline(
         tables: EventTables | None = None
         if config.tables:  # contract section 6: only a pipeline that names them
             result, tables = _event_tables(stage, config, result)
+        elif stages.has_tables(extract.source):  # a source that derives its own (OMOP)
+            found = stage("event tables", lambda: stages.source_tables(extract.source, result))
+            result, tables = stage("derive", lambda: stages.derive(result, found)), found
         criteria, classified = stage("classify", lambda: stages.classify(config, result, engine))
-        analysis = stage("analyse", lambda: stages.analyse(config, classified, analysis_progress))
+        population = None
+        if stages.has_population(extract.source):
+            population = stage(
+                "statin population", lambda: stages.statin_population(extract.source, classified)
+            )
+        analysis = stage(
+            "analyse",
+            lambda: stages.analyse(config, classified, analysis_progress, population),
+        )
         disclosed = stage(
             "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)
         )

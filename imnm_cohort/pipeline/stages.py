@@ -36,6 +36,7 @@ from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
 
 if TYPE_CHECKING:
+    from imnm_cohort.analysis.statin_rates import StatinPopulation
     from imnm_cohort.pipeline.selfcheck import SelfCheck
 from imnm_cohort.io.tables import write_table, write_text
 
@@ -102,6 +103,59 @@ def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables
     return read_events(dict(config.tables), result)
 
 
+def has_tables(source: Source) -> bool:
+    """Whether a source derives event tables itself (``tables()``: an OMOP database)."""
+    return callable(getattr(source, "tables", None))
+
+
+def has_population(source: Source) -> bool:
+    """Whether a source can count the population the patients came from
+    (``population_tables()``: an OMOP database)."""
+    return callable(getattr(source, "population_tables", None))
+
+
+def source_tables(source: Source, result: ValidationResult) -> EventTables:
+    """The event tables a source derives itself (an OMOP database's ``tables()``), validated
+    against the patient table as ``[input.tables]`` are (see :func:`has_tables`)."""
+    from imnm_cohort.sources.frames import FrameSource
+    from imnm_cohort.validation.events import read_events
+
+    frames = source.tables()  # type: ignore[attr-defined]
+    sources = {n: FrameSource(f, f"{source.label} {n}") for n, f in frames.items()}
+    return read_events(sources, result)
+
+
+def statin_population(source: Source, classified: pd.DataFrame) -> StatinPopulation:
+    """IMNM incidence among statin users in the database the patients were found in, for a
+    source that can give it (see :func:`has_population`).
+
+    The cases are the IMNM patients as classified (``patient_id`` is the CDM's person_id):
+    their onsets go to the database as a small table and only aggregates come back.
+
+    Raises
+    ------
+    ExtractError
+        The database cannot be used.
+    """
+    from imnm_cohort.analysis.statin_population import statin_population as compute
+    from imnm_cohort.analysis.statin_rates import StatinPopulationSettings
+    from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
+
+    imnm = classified[classified[GROUP_COLUMN].astype(str).isin(IMNM_GROUPS)]
+    imnm = imnm[imnm["onset_date"].notna()]
+    cases = pd.DataFrame(
+        {
+            "person_id": pd.to_numeric(imnm["patient_id"].astype(str)).astype("int64"),
+            "onset_date": imnm["onset_date"],
+            "group": imnm[GROUP_COLUMN].astype(str),
+        }
+    )
+    options = source.statin  # type: ignore[attr-defined]
+    settings = StatinPopulationSettings(options.persistence_gap_days, options.window)
+    with source.population_tables() as cdm:  # type: ignore[attr-defined]
+        return compute(cdm, source.ingredients(), cases, settings)  # type: ignore[attr-defined]
+
+
 def derive(result: ValidationResult, tables: EventTables) -> ValidationResult:
     """The patient table with the values it leaves empty derived from the event tables
     (:func:`~imnm_cohort.validation.derive.derive_patients`)."""
@@ -122,8 +176,10 @@ def analyse(
     config: PipelineConfig,
     classified: pd.DataFrame,
     progress: AnalysisProgress | None = None,
+    statin_population: StatinPopulation | None = None,
 ) -> CohortAnalysis:
-    """Every analysis of the classified cohort (``progress`` as for ``analyse``).
+    """Every analysis of the classified cohort (``progress`` and ``statin_population`` as
+    for ``analyse``).
 
     Raises
     ------
@@ -138,6 +194,7 @@ def analyse(
             reference_rates=config.reference_rates,
             table_one_options=config.table_one,
             progress=progress,
+            statin_population=statin_population,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None

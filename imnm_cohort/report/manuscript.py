@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from imnm_cohort.analysis.registry import ANALYSES, Analysis
-from imnm_cohort.report import model_tables, population_table
+from imnm_cohort.analysis.registry import ANALYSES, Analysis, left_out
+from imnm_cohort.report import model_tables, population_table, statin_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.numbers import num
 from imnm_cohort.report.render import why_not
@@ -315,6 +315,7 @@ TABLES: tuple[tuple[tuple[str, ...], TableBuilder], ...] = (
     (("cause_specific_cox",), model_tables.cause_specific_cox),
     (("fine_gray",), model_tables.fine_gray),
     (("population_rates",), population_table.population_rates),
+    (("statin_population",), statin_table.statin_population),
 )
 
 #: Analyses that the report and its figures show, given no manuscript table of their own.
@@ -385,7 +386,8 @@ def analysis_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
 def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
     """Every manuscript table from a disclosure-controlled ``summary.json``: the toolkit's
     own, then one for each registered analysis that has none (:func:`analysis_table`)."""
-    registered = {a.key: a for a in ANALYSES}
+    gone = left_out(summary)  # optional analyses that did not apply: no table at all
+    registered = {a.key: a for a in ANALYSES if a.key not in gone}
     tables = [build(summary) for keys, build in TABLES if any(k in registered for k in keys)]
     shown = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)
     for key, analysis in registered.items():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
-from imnm_cohort.analysis.registry import ANALYSES, Analysis
+from imnm_cohort.analysis.registry import ANALYSES, Analysis, left_out
 from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.io.escape import md_text
@@ -242,7 +242,8 @@ def view(
         ],
     }
     shown = [] if figures is None else figures.names
-    sections = report_sections()
+    gone = left_out(summary)  # optional analyses that did not apply: no section
+    sections = [sec for sec in report_sections() if sec.name not in gone]
     return {
         **meta,
         "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),

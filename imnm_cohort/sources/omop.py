@@ -22,6 +22,12 @@ Settings::
     onset_rule = "first_of"          # or "condition", "ck"
     ck_threshold = 1000              # U/L
     lookback_days = 365
+    persistence_gap_days = 30        # statin eras: exposures at most this far apart join
+    statin_window = "ever"           # or "current": exposed time from the first statin on,
+                                     # or within exposure eras only
+
+The source's preferred criteria set is ``ehr2026`` (:data:`DEFAULT_CRITERIA`): a pipeline
+that names none classifies coded data by the EHR phenotype, and the report says so.
 
 Column names are matched ignoring case (OHDSI's GiBleed sample has upper-case names), and
 a concept id, a number or a date stored as text is read as one where it is one (GiBleed
@@ -46,9 +52,11 @@ from imnm_cohort.sources.omop_concepts import ConceptSets, load_concept_sets
 from imnm_cohort.sources.omop_rules import (
     CDM_COLUMNS,
     ONSET_RULES,
+    STATIN_WINDOWS,
     VOCABULARY_TABLES,
     Cdm,
     OmopOptions,
+    StatinOptions,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +86,15 @@ _KNOWN = (
     "master",
     "omop",
 )
-_OPTIONS = ("onset_rule", "ck_threshold", "lookback_days")
+_OPTIONS = (
+    "onset_rule",
+    "ck_threshold",
+    "lookback_days",
+    "persistence_gap_days",
+    "statin_window",
+)
+#: The criteria set a run on an OMOP database uses when its pipeline names none.
+DEFAULT_CRITERIA = "ehr2026"
 _NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 _DATE = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
@@ -111,6 +127,22 @@ def _options(value: Any) -> OmopOptions:
     return OmopOptions(rule, float(threshold), lookback)
 
 
+def _statin_options(value: Any) -> StatinOptions:
+    """The statin-population choices of ``[input.omop]`` checked (defaults without them)."""
+    value = value if isinstance(value, dict) else {}
+    defaults = StatinOptions()
+    gap = value.get("persistence_gap_days", defaults.persistence_gap_days)
+    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
+        raise ConfigError(
+            "[input.omop] persistence_gap_days must be a whole number of days, 0 or more"
+        )
+    window = value.get("statin_window", defaults.window)
+    if window not in STATIN_WINDOWS:
+        known = ", ".join(STATIN_WINDOWS)
+        raise ConfigError(f"[input.omop] statin_window must be one of {known}, not {window!r}")
+    return StatinOptions(gap, window)
+
+
 class OmopSource:
     """An OMOP CDM database: the patient table and the event tables derived from it.
 
@@ -132,9 +164,13 @@ class OmopSource:
     base : Path or None
         The folder a relative DuckDB path is read from (the pipeline file's; None: the
         working directory).
+    statin : StatinOptions or None
+        The statin-population choices (persistence gap, window); the defaults when None.
     """
 
     kind: ClassVar[str] = "omop"
+    #: A pipeline that names no criteria set classifies an OMOP database by this one.
+    default_criteria: ClassVar[str] = DEFAULT_CRITERIA
 
     def __init__(
         self,
@@ -147,12 +183,14 @@ class OmopSource:
         options: OmopOptions | None = None,
         master: str | None = None,
         base: Path | None = None,
+        statin: StatinOptions | None = None,
     ) -> None:
         url = url.removeprefix("omop+")  # the command line's omop+duckdb:///cdm.duckdb
         self.url, self.password_env, self.master = url, password_env, master
         self.cdm_schema, self.vocabulary_schema = cdm_schema, vocabulary_schema
         self.concept_sets = concept_sets or load_concept_sets()
         self.options = options or OmopOptions()
+        self.statin = statin or StatinOptions()
         parts = urllib.parse.urlsplit(url)
         self.backend = "spark" if url == "spark" else parts.scheme.split("+")[-1]
         if self.backend in ("postgresql",):
@@ -216,6 +254,7 @@ class OmopSource:
             options=_options(settings.get("omop")),
             master=settings.get("master"),
             base=base,
+            statin=_statin_options(settings.get("omop")),
         )
 
     # -- the Source protocol ----------------------------------------------------------
@@ -286,6 +325,7 @@ class OmopSource:
             "cdm_schema": self.cdm_schema or "(default)",
             "vocabulary_schema": self.vocabulary_schema or "(default)",
             "options": self.options.to_dict(),
+            "statin_population": self.statin.to_dict(),
             "concept_sets": self.concept_sets.versions(),
             "candidates": len(derived["patients"]),
             "event_rows": {name: len(derived[name]) for name in derived if name != "patients"},
@@ -295,6 +335,57 @@ class OmopSource:
             "rows": len(derived["patients"]),
             "fingerprint_method": FINGERPRINT_METHOD,
         }
+
+    def ingredients(self) -> dict[str, int]:
+        """The statin ingredients: label -> RxNorm ingredient concept id."""
+        return {c.label: c.id for c in self.concept_sets["statins"].concepts}
+
+    @contextmanager
+    def population_tables(self) -> Iterator[dict[str, ir.Table]]:
+        """The CDM tables the statin-population analysis reads, bound to an open connection
+        for the ``with`` block: ``person``, ``observation_period``, ``drug_exposure`` and,
+        as ``concept_ancestor``, each ingredient's drug concepts by the rule *ingredients*
+        (the hierarchy, else RxNorm's relationships and names: one rule for the patient
+        table and the population). Any failure is one line naming the source.
+
+        Raises
+        ------
+        ExtractError
+            The database cannot be used.
+        """
+        import ibis
+
+        from imnm_cohort.sources.omop_rules import ingredient_concepts
+
+        statins = self.concept_sets["statins"]
+        ingredients = self.ingredients()
+        with self._failures(), self._connected() as con:
+            cdm = self.cdm(con)
+            ids = ibis.memtable(
+                {"label": list(ingredients), "ingredient_id": list(ingredients.values())}
+            )
+            found = ingredient_concepts(cdm, statins).join(ids, "label")
+            ancestry = found.select(
+                ancestor_concept_id=found.ingredient_id, descendant_concept_id=found.concept_id
+            ).distinct()
+            yield {
+                "person": cdm["person"],
+                "observation_period": cdm["observation_period"],
+                "drug_exposure": self._drug_exposure(con),
+                "concept_ancestor": ancestry,
+            }
+
+    def _drug_exposure(self, con: BaseBackend) -> ir.Table:
+        """``drug_exposure`` with what the eras read (``drug_exposure_id``, ``days_supply``)."""
+        columns = {
+            "drug_exposure_id": "int64",
+            "person_id": "int64",
+            "drug_concept_id": "int64",
+            "drug_exposure_start_date": "date",
+            "drug_exposure_end_date": "date",
+            "days_supply": "int64",
+        }
+        return self._table(con, "drug_exposure", self.cdm_schema, columns)
 
     # -- the database's side ----------------------------------------------------------
 
