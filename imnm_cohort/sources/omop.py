@@ -376,16 +376,20 @@ class OmopSource:
             }
 
     def _drug_exposure(self, con: BaseBackend) -> ir.Table:
-        """``drug_exposure`` with what the eras read (``drug_exposure_id``, ``days_supply``)."""
-        columns = {
-            "drug_exposure_id": "int64",
-            "person_id": "int64",
-            "drug_concept_id": "int64",
-            "drug_exposure_start_date": "date",
-            "drug_exposure_end_date": "date",
-            "days_supply": "int64",
-        }
-        return self._table(con, "drug_exposure", self.cdm_schema, columns)
+        """``drug_exposure`` with what the eras read besides the rules' columns:
+        ``drug_exposure_id`` and ``days_supply`` (NULL where a CDM lacks them: an exposure
+        without an end date then ends on its start day)."""
+        import ibis
+
+        where, columns = self.cdm_schema, dict(CDM_COLUMNS["drug_exposure"])
+        extra = ("drug_exposure_id", "days_supply")
+        table = self._table(con, "drug_exposure", where, columns)
+        listed = con.list_tables(database=where) if where else con.list_tables()
+        name = next(n for n in listed if n.lower() == "drug_exposure")
+        raw = con.table(name, database=where) if where else con.table(name)
+        if all(c in {n.lower() for n in raw.columns} for c in extra):
+            return self._table(con, "drug_exposure", where, columns | dict.fromkeys(extra, "int64"))
+        return table.mutate(**{c: ibis.null("int64") for c in extra})
 
     # -- the database's side ----------------------------------------------------------
 

@@ -12,8 +12,6 @@ biopsy that coded data do not hold: those patients are unclassified with the rea
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import pytest
@@ -62,8 +60,12 @@ def test_every_combination_is_planted(found):
 
 def test_groups_found_are_the_planted_groups_patient_by_patient(found):
     truth, classified, _ = found
-    got = dict(zip(classified["patient_id"].astype(str), classified["imnm_group"].astype(str)))
-    want = {str(p): FOUND_AS[g] for p, g in zip(truth["person_id"], truth["true_group"])}
+    got = dict(
+        zip(classified["patient_id"].astype(str), classified["imnm_group"].astype(str), strict=True)
+    )
+    want = {
+        str(p): FOUND_AS[g] for p, g in zip(truth["person_id"], truth["true_group"], strict=True)
+    }
     assert got == want
     seronegative = classified[classified["imnm_group"].astype(str) == "unclassified"]
     assert set(seronegative["classification_reasons"].astype(str)) == {"r11_biopsy_missing"}
