@@ -152,8 +152,9 @@ def statin_population(source: Source, classified: pd.DataFrame) -> StatinPopulat
     )
     options = source.statin  # type: ignore[attr-defined]
     settings = StatinPopulationSettings(options.persistence_gap_days, options.window)
-    with source.population_tables() as cdm:  # type: ignore[attr-defined]
-        return compute(cdm, source.ingredients(), cases, settings)  # type: ignore[attr-defined]
+    with source.population_tables() as (cdm, small):  # type: ignore[attr-defined]
+        ingredients = source.ingredients()  # type: ignore[attr-defined]
+        return compute(cdm, ingredients, cases, settings, small)
 
 
 def derive(result: ValidationResult, tables: EventTables) -> ValidationResult:

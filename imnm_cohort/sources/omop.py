@@ -41,7 +41,7 @@ import hashlib
 import json
 import logging
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -341,12 +341,16 @@ class OmopSource:
         return {c.label: c.id for c in self.concept_sets["statins"].concepts}
 
     @contextmanager
-    def population_tables(self) -> Iterator[dict[str, ir.Table]]:
+    def population_tables(
+        self,
+    ) -> Iterator[tuple[dict[str, ir.Table], Callable[[pd.DataFrame], ir.Table]]]:
         """The CDM tables the statin-population analysis reads, bound to an open connection
         for the ``with`` block: ``person``, ``observation_period``, ``drug_exposure`` and,
         as ``concept_ancestor``, each ingredient's drug concepts by the rule *ingredients*
         (the hierarchy, else RxNorm's relationships and names: one rule for the patient
-        table and the population). Any failure is one line naming the source.
+        table and the population); and how a small frame enters the database (a memtable,
+        or on PostgreSQL, whose session is read-only, rows written into the query). Any
+        failure is one line naming the source.
 
         Raises
         ------
@@ -354,6 +358,7 @@ class OmopSource:
             The database cannot be used.
         """
         import ibis
+        import pandas as pd
 
         from imnm_cohort.sources.omop_rules import ingredient_concepts
 
@@ -361,19 +366,23 @@ class OmopSource:
         ingredients = self.ingredients()
         with self._failures(), self._connected() as con:
             cdm = self.cdm(con)
-            ids = ibis.memtable(
-                {"label": list(ingredients), "ingredient_id": list(ingredients.values())}
+            small = _values_of(con) if con.name == "postgres" else ibis.memtable
+            ids = small(
+                pd.DataFrame(
+                    {"label": list(ingredients), "ingredient_id": list(ingredients.values())}
+                )
             )
             found = ingredient_concepts(cdm, statins).join(ids, "label")
             ancestry = found.select(
                 ancestor_concept_id=found.ingredient_id, descendant_concept_id=found.concept_id
             ).distinct()
-            yield {
+            tables = {
                 "person": cdm["person"],
                 "observation_period": cdm["observation_period"],
                 "drug_exposure": self._drug_exposure(con),
                 "concept_ancestor": ancestry,
             }
+            yield tables, small
 
     def _drug_exposure(self, con: BaseBackend) -> ir.Table:
         """``drug_exposure`` with what the eras read besides the rules' columns:
@@ -579,6 +588,38 @@ def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str)
         f"{name}: column {column_name} of table {where} is of type {dtype}, which cannot hold "
         f"{'dates' if kind == 'date' else 'numbers'}"
     )
+
+
+def _values_of(con: BaseBackend) -> Callable[[pd.DataFrame], ir.Table]:
+    """A small frame of integers and text as a table written into the query
+    (``SELECT ... FROM (VALUES ...)``): no temporary table, so a read-only session can use
+    it."""
+
+    def sql_value(value: Any) -> str:
+        if isinstance(value, str):
+            return "'" + value.replace("'", "''") + "'"
+        return str(int(value))
+
+    def small(frame: pd.DataFrame) -> ir.Table:
+        names = [str(c) for c in frame.columns]
+        kinds = ["TEXT" if frame[c].dtype == object else "BIGINT" for c in frame.columns]
+        # Given its schema, ibis asks the database nothing (no view to describe the query).
+        schema = {
+            n: "string" if k == "TEXT" else "int64" for n, k in zip(names, kinds, strict=True)
+        }
+        typed = ", ".join(f'CAST(NULL AS {k}) AS "{n}"' for n, k in zip(names, kinds, strict=True))
+        if not len(frame):
+            return con.sql(f"SELECT {typed} WHERE FALSE", schema=schema)
+        rows = ", ".join(
+            "(" + ", ".join(sql_value(v) for v in row) + ")"
+            for row in frame.itertuples(index=False)
+        )
+        head = ", ".join(f'"{n}"' for n in names)
+        pairs = zip(names, kinds, strict=True)
+        cast = ", ".join(f'CAST(t."{n}" AS {k}) AS "{n}"' for n, k in pairs)
+        return con.sql(f"SELECT {cast} FROM (VALUES {rows}) AS t({head})", schema=schema)
+
+    return small
 
 
 def _materialised(con: BaseBackend, steps: dict[str, str], dialect: str) -> dict[str, str]:
