@@ -559,7 +559,8 @@ class OmopSource:
 
 def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str) -> ir.Value:
     """A CDM column read as the rules read it (``int64``, ``float64``, ``date``, ``string``);
-    text holding numbers or dates is read where it holds one, NULL elsewhere."""
+    text holding numbers or dates is read where it holds one, NULL elsewhere; a floating
+    NaN is NULL."""
     import ibis
 
     dtype = column.type()
@@ -581,7 +582,9 @@ def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str)
     if kind == "int64" and dtype.is_integer():
         return column  # any width compares as a concept id
     if kind == "float64" and dtype.is_floating():
-        return column
+        # NaN is no value (DuckDB and PostgreSQL hold it, and order it above every number:
+        # a NaN CK would count as above any threshold).
+        return ibis.ifelse(column.isnan(), ibis.null("float64"), column)
     if kind in ("int64", "float64") and (dtype.is_numeric() or dtype.is_boolean()):
         return column.cast(kind)
     raise ExtractError(

@@ -140,7 +140,7 @@ def arrow_table(name: str, columns: dict[str, Any], rows: int) -> pa.Table:
         else:
             array = np.asarray(value)
             mask = None
-            if array.dtype.kind == "f" and fld.type != pa.float64():
+            if array.dtype.kind == "f":  # NaN is written as NULL, as a CDM holds no value
                 mask = np.isnan(array)
                 array = np.where(mask, 0, array)
             arrays.append(pa.array(array, mask=mask).cast(fld.type))
