@@ -2,3 +2,4 @@
 
 # Sections that register themselves with the renderer.
 from imnm_cohort.report import cancer_sections as cancer_sections
+from imnm_cohort.report import statin_table as statin_table

@@ -12,6 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from imnm_cohort.report.labels import label
+from imnm_cohort.report.render import (
+    SECTIONS,
+    TABLE_TEMPLATE,
+    ReportSection,
+    table_markdown,
+    table_view,
+)
 from imnm_cohort.report.table_model import Builder, Row, Table
 
 KEY = "statin_population"
@@ -88,3 +95,17 @@ def statin_population(summary: dict[str, Any]) -> Table:
 
 def _heading(key: str) -> str:
     return "Any statin" if key == "any_statin" else key.capitalize()
+
+
+SECTIONS.append(
+    ReportSection(
+        KEY,
+        table_view,
+        table_markdown,
+        TABLE_TEMPLATE,
+        (
+            "Ryan P. Drug eras: the OMOP CDM drug_era table, persistence window of 30 days. "
+            "OHDSI, 2014.",
+        ),
+    )
+)
