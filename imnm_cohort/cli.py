@@ -65,6 +65,9 @@ def strict_exit_code(strict: bool, quarantined_rows: int) -> int:
 
 #: The largest synthetic registry (about 3 GB of memory while it is made).
 SYNTH_MAX = 10_000_000
+#: The largest synthetic registry with event tables (about 3 GB of memory while it is made:
+#: some 16 visits, 4.5 treatment courses and 2 antibody tests per patient).
+SYNTH_EVENTS_MAX = 200_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
         "export (.csv) with its data dictionary and mapping file beside it; omop: an OMOP "
         "CDM v5.4 database (.duckdb, or a folder of one Parquet file per table) with "
         "planted IMNM cases",
+    )
+    p.add_argument(
+        "--events",
+        action="store_true",
+        help="also write the event tables (visits, treatments, antibody_tests, cancers) with "
+        "planted effects: -o is then a folder, given patients, the four tables, planted.json "
+        "and pipeline.toml (run it with 'run FOLDER/pipeline.toml')",
+    )
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="with --events: the tables' format (default csv)",
     )
 
     p = sub.add_parser("map", help="map a site's export into a section-1 extract")
@@ -392,6 +408,8 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise ConfigError("--seed must be between 0 and 4294967295")
     if not 0.0 <= args.dirty <= 1.0:
         raise ConfigError("--dirty must be between 0 and 1")
+    if args.events:
+        return _synth_events(args, say)
     database = args.output.suffix.lower() == ".duckdb" or not args.output.suffix
     if args.layout == "omop":
         return _synth_omop(args, say, database)
@@ -415,6 +433,35 @@ def _synth(args: argparse.Namespace, say: _Printer) -> int:
         raise write_failure(args.output.parent, exc) from None
     say.stage("synth", t)
     say.result(f"wrote {len(frame)} synthetic patients (seed {args.seed}) to {args.output}")
+    return EXIT_OK
+
+
+def _synth_events(args: argparse.Namespace, say: _Printer) -> int:
+    """``synth --events``: a folder with the patient table, the event tables, the planted
+    values and a pipeline file."""
+    from imnm_cohort.io.tables import write_failure
+    from imnm_cohort.synth_events import synthesize_events, write_registry
+
+    if args.layout != "flat":
+        raise ConfigError("--events writes the flat layout (a folder of tables)")
+    if args.n > SYNTH_EVENTS_MAX:
+        raise ConfigError(f"with --events, --n must be at most {SYNTH_EVENTS_MAX:,}")
+    if args.output.suffix:
+        raise ConfigError(f"{args.output}: with --events, -o is a folder (no suffix)")
+    if args.output.exists() and not args.output.is_dir():
+        raise ConfigError(f"{args.output}: is a file, not a folder")
+    t = time.perf_counter()
+    registry = synthesize_events(args.n, seed=args.seed, dirty=args.dirty)
+    try:
+        files = write_registry(registry, args.output, table_format=args.format)
+    except OSError as exc:
+        raise write_failure(args.output, exc) from None
+    say.stage("synth", t)
+    rows = ", ".join(f"{name} {len(f):,}" for name, f in registry.tables.items())
+    say.result(
+        f"wrote {args.n} synthetic patients (seed {args.seed}) and event rows ({rows}) to "
+        f"{args.output}; run it with: imnm-cohort run {files[-1]}"
+    )
     return EXIT_OK
 
 

@@ -101,7 +101,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     if not 0.0 <= dirty <= 1.0:
         raise ValueError("dirty must be between 0 and 1")
     rng = np.random.default_rng(seed)
-    g = rng.choice(list(DESIGN_GROUPS), size=n, p=list(DESIGN_GROUPS.values()))
+    g = _draw_groups(rng, n)
     col: dict[str, np.ndarray] = {}
     sub = rng.random(n)  # sub-type draw used by several groups
 
@@ -306,6 +306,16 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     if dirty > 0:
         frame = _make_dirty(frame, rng, dirty)
     return frame
+
+
+def design_groups(n: int, seed: int = 0) -> np.ndarray:
+    """Each patient's design group in :func:`synthesize` (n, seed): the group tma2025 should
+    give (the first draw of its generator, made again)."""
+    return _draw_groups(np.random.default_rng(seed), n)
+
+
+def _draw_groups(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.choice(list(DESIGN_GROUPS), size=n, p=list(DESIGN_GROUPS.values()))
 
 
 DEMO_SIZE, DEMO_SEED, DEMO_DIRTY = 3000, 2025, 0.01

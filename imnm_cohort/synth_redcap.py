@@ -4,9 +4,13 @@
 into what a REDCap longitudinal project exports as a raw CSV:
 
 * one row per record per event: ``baseline_arm_1`` (demographics, diagnosis, antibodies,
-  biopsy, statins) and one to three ``followup_N_arm_1`` visits (visit date, CK, death);
+  biopsy, statins) and one to three ``followup_N_arm_1`` visits (visit date, CK, MMT-8, the
+  physician and patient globals, HAQ, death);
 * a repeating ``malignancy`` instrument (one row per cancer; some patients have a second,
   later cancer, and instances are not always in date order);
+* repeating ``treatment`` (one row per drug course: a glucocorticoid for everyone, a second
+  and third drug for some) and ``antibody_test`` instruments (an ELISA result for each
+  anti-HMGCR and anti-SRP status that was tested, agreeing with it);
 * coded choices (``1, Female | 2, Male``), ``yesno`` fields written ``1``/``0``, tick boxes
   for the other myositis antibodies (``msa___1`` ...; unticked boxes export ``0`` in every
   row), missing-data codes ``UNK`` and ``NASK`` in some empty cells, and one day-first date
@@ -17,7 +21,10 @@ that turns the export back into the flat extract: peak CK and the last visit by 
 first cancer by ``min`` and its code by ``at_min:cancer_date``; every coded field, ``yesno``
 fields too, with its ``values`` (contract section 5a: a code is never read by its
 truthiness), and the fields the dictionary flags as identifiers listed in
-``[source] identifiers``. Deterministic for a seed.
+``[source] identifiers``; and ``[tables.visits]``, ``[tables.treatments]``,
+``[tables.antibody_tests]`` and ``[tables.cancers]`` for the event tables of contract
+section 6. Deterministic for a seed; the course fields draw from a generator of their own,
+so every patient-level field is as without them.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from imnm_cohort.contracts.antibody_tests import METHODS
 from imnm_cohort.contracts.patients import OTHER_MSA, STATINS
+from imnm_cohort.contracts.treatments import DRUGS
 from imnm_cohort.synth import CANCER_CODES, synthesize, write_extract
 
 #: REDCap's data dictionary headers, in REDCap's order.
@@ -54,6 +63,13 @@ _NECROSIS = {"predominant": ("1", "Predominant"), "present": ("2", "Present"),
              "absent": ("3", "Absent")}  # fmt: skip
 _INFLAMMATION = {"minimal": ("1", "Minimal"), "prominent": ("2", "Prominent")}
 _STATIN = {name: (str(i), name.capitalize()) for i, name in enumerate(STATINS, start=1)}
+_DRUG = {name: (str(i), name.replace("_", " ").capitalize()) for i, name in
+         enumerate(DRUGS, start=1)}  # fmt: skip
+_ANTIGEN = {"hmgcr": ("1", "HMGCR"), "srp": ("2", "SRP")}
+_METHOD = {name: (str(i), name.replace("_", " ").upper()) for i, name in
+           enumerate(METHODS, start=1)}  # fmt: skip
+_RESULT = {"positive": ("1", "Positive"), "negative": ("2", "Negative"),
+           "equivocal": ("3", "Equivocal")}  # fmt: skip
 _MSA_LABELS = ("Jo-1", "PL-7", "PL-12", "EJ", "OJ", "KS", "Zo", "Ha", "Mi-2", "TIF1-gamma",
                "NXP2", "MDA5", "SAE")  # fmt: skip
 
@@ -120,6 +136,22 @@ _FIELDS: tuple[tuple[str, str, str, str, str, str | None, dict | None], ...] = (
      "biopsy_endomysial_infiltrate", None),
     ("bx_perimysial", "classification", "yesno", "Biopsy: perimysial or perivascular infiltrate",
      "", "biopsy_perimysial_perivascular_infiltrate", None),
+    # The course of the disease (contract section 6): follow-up scores, repeating
+    # treatment and antibody_test instruments.
+    ("mmt8", "visit", "text", "MMT-8 total (0-80)", "number", None, None),
+    ("md_global", "visit", "text", "Physician global activity (VAS, cm)", "number", None, None),
+    ("pt_global", "visit", "text", "Patient global activity (VAS, cm)", "number", None, None),
+    ("haq", "visit", "text", "HAQ disability index", "number", None, None),
+    ("tx_drug", "treatment", "dropdown", "Drug", "", None, _DRUG),
+    ("tx_start", "treatment", "text", "Drug started", "date_ymd", None, None),
+    ("tx_stop", "treatment", "text", "Drug stopped", "date_ymd", None, None),
+    ("tx_dose", "treatment", "text", "Daily dose (mg)", "number", None, None),
+    ("ab_date", "antibody_test", "text", "Serum sample date", "date_ymd", None, None),
+    ("ab_antigen", "antibody_test", "dropdown", "Antigen tested", "", None, _ANTIGEN),
+    ("ab_method", "antibody_test", "dropdown", "Assay method", "", None, _METHOD),
+    ("ab_value", "antibody_test", "text", "Assay value (U)", "number", None, None),
+    ("ab_cutoff", "antibody_test", "text", "Assay positive cut-off (U)", "number", None, None),
+    ("ab_result", "antibody_test", "radio", "Laboratory's call", "", None, _RESULT),
 )  # fmt: skip
 _BASELINE_FORMS = ("demographics", "diagnosis", "antibodies", "biopsy", "statins", "classification")
 _MSA_BOXES = tuple(f"msa___{i}" for i in range(1, len(OTHER_MSA) + 1))
@@ -195,8 +227,13 @@ def redcap_layout(flat: pd.DataFrame, seed: int = 0, *, shuffle: bool = False) -
     base["msa_done"] = done
     visits = _visits(flat, rng)
     cancers = _cancers(flat, rng)
+    # The course of the disease (contract section 6) draws from a generator of its own.
+    course_rng = np.random.default_rng([seed, 6])
+    visits = _visit_scores(visits, course_rng)
+    treatments = _treatments(flat, course_rng)
+    tests = _antibody_tests(flat, course_rng)
     base["_patient"], base["_rank"] = np.arange(n), 0.0
-    export = pd.concat([base, visits, cancers], ignore_index=True)
+    export = pd.concat([base, visits, cancers, treatments, tests], ignore_index=True)
     if shuffle:
         export = export.iloc[rng.permutation(len(export))]
     else:
@@ -309,6 +346,119 @@ def _cancers(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
+def _visit_scores(visits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """MMT-8, the physician and patient globals and the HAQ at each follow-up visit:
+    strength recovering and activity falling with each visit, with noise."""
+    m = len(visits)
+    number = visits["_rank"].to_numpy() - 1.0
+    mmt = np.clip(np.round(52 + 8 * number + rng.normal(0, 6, m)), 0, 80)
+    md = np.clip(np.round(6 - 1.5 * number + rng.normal(0, 1, m), 1), 0, 10)
+    pt = np.clip(np.round(md + rng.normal(0, 1, m), 1), 0, 10)
+    haq = np.clip(np.round(1.6 - 0.3 * number + rng.normal(0, 0.3, m), 3), 0, 3)
+    scores = {"mmt8": mmt, "md_global": md, "pt_global": pt, "haq": haq}
+    for field, values in scores.items():
+        text = pd.Series(values).map("{:g}".format).to_numpy(dtype=object)
+        text[rng.random(m) < 0.05] = None  # not assessed at that visit
+        visits[field] = text
+    return visits
+
+
+def _course_dates(
+    flat: pd.DataFrame, patient: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """Dates at fractions ``lower``..``upper`` of each patient's span from onset (or the
+    diagnosis, when it is within follow-up) to the end of observation, as ``YYYY-MM-DD``."""
+    onset = pd.to_datetime(flat["onset_date"], format="%Y-%m-%d")
+    last = pd.to_datetime(flat["last_followup_date"], format="%Y-%m-%d")
+    death = pd.to_datetime(flat["death_date"], format="%Y-%m-%d")
+    last = death.where(death < last, last)  # the end of observation
+    diagnosis = pd.to_datetime(flat["diagnosis_date"], format="%Y-%m-%d")
+    start = diagnosis.where(diagnosis <= last, onset).fillna(onset).to_numpy()
+    days_between = (last.to_numpy() - start).astype("timedelta64[D]").astype(np.int64)
+    span = np.maximum(days_between, 0)[patient]
+    days = np.floor(span * (lower + (upper - lower) * 0.5)).astype("timedelta64[D]")
+    return pd.Series(start[patient] + days).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+
+
+def _treatments(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The repeating treatment instrument: prednisone from the start of the course for
+    everyone, a second-line drug for about 60% and IVIG for about a quarter."""
+    n = len(flat)
+    second = rng.random(n) < 0.6
+    third = rng.random(n) < 0.25
+    second_drugs = np.array(["methotrexate", "azathioprine", "mycophenolate", "rituximab"])
+    patient = np.concatenate([np.arange(n), np.flatnonzero(second), np.flatnonzero(third)])
+    course = np.repeat([0, 1, 2], [n, int(second.sum()), int(third.sum())])
+    drug = np.where(course == 0, "prednisone", "ivig").astype(object)
+    drug[course == 1] = rng.choice(second_drugs, int(second.sum()))
+    lower = np.array([0.0, 0.05, 0.1])[course]
+    start = _course_dates(flat, patient, lower, lower + 0.1)
+    stop = np.full(len(patient), None, dtype=object)
+    stopped = (course == 0) & (rng.random(len(patient)) < 0.5)
+    stop[stopped] = (
+        (
+            pd.to_datetime(pd.Series(start[stopped]), format="%Y-%m-%d")
+            + pd.to_timedelta(rng.integers(180, 720, int(stopped.sum())), unit="D")
+        )
+        .dt.strftime("%Y-%m-%d")
+        .to_numpy(dtype=object)
+    )
+    dose = np.full(len(patient), None, dtype=object)
+    dose[course == 0] = "60"
+    instance = course + 1
+    return pd.DataFrame(
+        {
+            "record_id": flat["patient_id"].to_numpy(dtype=object)[patient],
+            "redcap_event_name": "baseline_arm_1",
+            "redcap_repeat_instrument": "treatment",
+            "redcap_repeat_instance": instance.astype(str).astype(object),
+            "tx_drug": pd.Series(drug).map({k: c for k, (c, _) in _DRUG.items()}).to_numpy(),
+            "tx_start": start,
+            "tx_stop": stop,
+            "tx_dose": dose,
+            "_patient": patient,
+            "_rank": 20.0 + instance,
+        }
+    )
+
+
+def _antibody_tests(flat: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The repeating antibody_test instrument: one ELISA per anti-HMGCR and anti-SRP status
+    that was tested, its value above a cut-off of 20 U exactly when the status is positive."""
+    parts = []
+    for antigen, column in (("hmgcr", "anti_hmgcr"), ("srp", "anti_srp")):
+        status = flat[column].to_numpy(dtype=object)
+        tested = np.flatnonzero(np.isin(status, ["positive", "negative"]))
+        positive = status[tested] == "positive"
+        value = np.where(
+            positive, rng.uniform(25, 200, len(tested)), rng.uniform(0, 15, len(tested))
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "_patient": tested,
+                    "ab_antigen": _ANTIGEN[antigen][0],
+                    "ab_value": pd.Series(np.round(value, 1)).map("{:g}".format).to_numpy(),
+                    "ab_result": np.where(positive, _RESULT["positive"][0], _RESULT["negative"][0]),
+                }
+            )
+        )
+    tests = pd.concat(parts, ignore_index=True).sort_values("_patient", kind="stable")
+    patient = tests["_patient"].to_numpy()
+    instance = np.arange(len(patient)) - np.searchsorted(patient, patient)
+    zero = np.zeros(len(patient))
+    return tests.assign(
+        record_id=flat["patient_id"].to_numpy(dtype=object)[patient],
+        redcap_event_name="baseline_arm_1",
+        redcap_repeat_instrument="antibody_test",
+        redcap_repeat_instance=(instance + 1).astype(str).astype(object),
+        ab_date=_course_dates(flat, patient, zero, zero),
+        ab_method=_METHOD["elisa"][0],
+        ab_cutoff="20",
+        _rank=30.0 + instance + 1,
+    ).reset_index(drop=True)
+
+
 def dictionary() -> pd.DataFrame:
     """The data dictionary of the synthetic project (REDCap's 18 columns)."""
     rows = []
@@ -371,7 +521,49 @@ def mapping_text() -> str:
         lines.append(f"{contract} = {{ {', '.join(parts)} }}")
     boxes = ", ".join(f'"{b}" = "{a}"' for b, a in zip(_MSA_BOXES, OTHER_MSA, strict=True))
     lines.append(f'other_msa = {{ checkboxes = {{ {boxes} }}, tested = "msa_done" }}')
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_table_lines()]) + "\n"
+
+
+def _codes(codes: dict[str, tuple[str, str]]) -> str:
+    return "{ " + ", ".join(f'"{c}" = "{v}"' for v, (c, _) in codes.items()) + " }"
+
+
+def _table_lines() -> list[str]:
+    """The ``[tables.NAME]`` sections: the event tables of contract section 6 from the
+    follow-up events and the repeating instruments."""
+    return [
+        "",
+        "# The event tables (contract section 6): one row per export row with a value in any",
+        "# of a table's columns; patient_id is [source] id.",
+        "[tables.visits]",
+        'visit_date = "visit_date"',
+        'ck = "ck"',
+        'mmt = "mmt8"',
+        'physician_global = "md_global"',
+        'patient_global = "pt_global"',
+        'haq = "haq"',
+        "",
+        "[tables.treatments]",
+        'where = { redcap_repeat_instrument = "treatment" }',
+        f'drug = {{ from = "tx_drug", values = {_codes(_DRUG)} }}',
+        'start_date = "tx_start"',
+        'stop_date = "tx_stop"',
+        'dose_mg_per_day = "tx_dose"',
+        "",
+        "[tables.antibody_tests]",
+        'where = { redcap_repeat_instrument = "antibody_test" }',
+        'test_date = "ab_date"',
+        f'antigen = {{ from = "ab_antigen", values = {_codes(_ANTIGEN)} }}',
+        f'method = {{ from = "ab_method", values = {_codes(_METHOD)} }}',
+        'value = "ab_value"',
+        'cutoff = "ab_cutoff"',
+        f'result = {{ from = "ab_result", values = {_codes(_RESULT)} }}',
+        "",
+        "[tables.cancers]",
+        'where = { redcap_repeat_instrument = "malignancy" }',
+        'cancer_date = "ca_date"',
+        'icd10 = "ca_icd10"',
+    ]
 
 
 def write_redcap(n: int, path: str | Path, seed: int = 0) -> list[Path]:

@@ -19,6 +19,14 @@ GROUPS = (
 )  # fmt: skip
 #: The three IMNM groups the analyses compare.
 IMNM_GROUPS = ("hmgcr", "srp", "seronegative")
+#: The groups whose patients the analyses read: the three IMNM groups, and statin_toxic for
+#: the statin-latency comparison (hmgcr against statin_toxic, contract section 4). A run
+#: whose rows stay in a database fetches these patients alone; the other groups are counted
+#: there.
+ANALYSED_GROUPS = (*IMNM_GROUPS, "statin_toxic")
+#: ``DataFrame.attrs`` key of a classified frame whose rows were classified in a database:
+#: the counts made there (``groups``, ``classification_reasons``) and what was fetched.
+IN_DATABASE = "imnm_in_database"
 #: The column of the classified frame that holds each patient's group.
 GROUP_COLUMN = "imnm_group"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -25,8 +25,12 @@ from imnm_cohort.classify.registry import scored_classifiers
 from imnm_cohort.contracts.coerce import coerce_extract
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS, column_kind
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path, combine
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import GROUP_COLUMN, GROUPS, IMNM_GROUPS
+
+if TYPE_CHECKING:
+    from imnm_cohort.validation.events import EventTables
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class CohortAnalysis:
         Patients per group (all seven groups).
     results : dict
         Each analysis's result by its name (None for one that did not apply, as the SIR
-        without a reference-rate file).
+        without a reference-rate file, or a course analysis without its event tables).
     analyses : tuple of Analysis
         The registry entries that made them.
     notes : tuple of str
@@ -108,15 +112,16 @@ class CohortAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``groups`` and ``comparisons`` of ``summary.json`` (contract section 4), then
-        every other analysis under its key; one that did not apply is null."""
+        every other analysis under its key; one that did not apply is null, and one whose
+        event tables were not given has no key at all."""
         out: dict[str, Any] = {"groups": self.group_counts, "comparisons": {}}
         for a in self._placed():
             result = self.results[a.name]
+            if result is None and (a.tables or a.optional):
+                continue  # no event tables, or a result only some inputs give: absent
             node = out
             for part in a.under:
                 node = node.setdefault(part, {})
-            if result is None and a.optional:
-                continue  # a result only some inputs give: absent, not null
             node[a.key] = result.to_dict() if result is not None else None
         if self.notes:  # only a cohort built by hand has any (a run's never does)
             out["notes"] = list(self.notes)
@@ -284,6 +289,8 @@ def analyse(
     table_one_options: TableOneOptions | None = None,
     reference_rates: ReferenceRates | None = None,
     progress: AnalysisProgress | None = None,
+    tables: EventTables | None = None,
+    min_count: int = DEFAULT_MIN_COUNT,
     statin_population: StatinPopulation | None = None,
 ) -> CohortAnalysis:
     """Run every registered analysis on a classified cohort.
@@ -317,6 +324,14 @@ def analyse(
         Called as ``progress(done, total, name)`` before each analysis (``name`` the one
         starting) and once at the end (``done == total``, ``name`` empty). Nothing is
         printed here: the caller decides how to show it.
+    tables : EventTables, optional
+        The validated event tables (contract section 6,
+        :func:`~imnm_cohort.validation.events.validate_events`). The course analyses run
+        only with the tables they read (:attr:`~imnm_cohort.analysis.registry.Analysis.tables`);
+        without them they leave no key in :meth:`CohortAnalysis.to_dict`.
+    min_count : int
+        The fewest patients a course analysis shows a group's value in a time bin for (the
+        run's ``min_cell_count``).
     statin_population : StatinPopulation, optional
         IMNM incidence among statin users, computed in an OMOP CDM database
         (:func:`~imnm_cohort.analysis.statin_population.statin_population`): shown as its
@@ -340,17 +355,11 @@ def analyse(
     options = options or MalignancyOptions()
     counts = pd.Series(group_labels(classified)).value_counts()
     cohort = Cohort(
-        classified,
-        IMNM_GROUPS,
-        options,
-        seed,
-        n_boot,
-        table_one_options,
-        reference_rates,
-        statin_population,
-    )
+        classified, IMNM_GROUPS, options, seed, n_boot, table_one_options, reference_rates,
+        tables, min_count, statin_population,
+    )  # fmt: skip
     analyses = tuple(ANALYSES)
-    steps = [a for a in analyses if a.applies is None or a.applies(cohort)]
+    steps = [a for a in analyses if a.runs_on(cohort)]
     report = progress or (lambda done, total, name: None)
     results: dict[str, Result | None] = {a.name: None for a in analyses}
     for done, a in enumerate(steps):

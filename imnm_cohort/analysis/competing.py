@@ -245,7 +245,12 @@ def gray_test(time: np.ndarray, event: np.ndarray, group: np.ndarray, rho: float
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.where(nd1 > 0, nd1 / (tr * (1 - fm)), 0.0)
-    c = np.cumsum(a * step[:, None, None], axis=0)
+    # Where the pooled incidence reaches 1 with events still to come (1 - fm = 0), the step
+    # is infinite: the variance is then not finite, and the test says it can't be estimated.
+    with np.errstate(invalid="ignore"):
+        c = np.cumsum(a * step[:, None, None], axis=0)
+    if not np.isfinite(c).all():
+        return GrayTest(None, k - 1, None, names, "variance could not be estimated")
 
     # Contributions of events of interest (per group k' = column).
     ev = (nd1 > 0)[:, None] & live

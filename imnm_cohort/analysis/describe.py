@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,7 @@ from imnm_cohort.analysis.table_spec import (
 )
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.errors import ConfigError
-from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
+from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS, IN_DATABASE
 
 OVERALL = "overall"
 MISSING = "missing"
@@ -388,11 +388,14 @@ def _values(frame: pd.DataFrame, v: TableOneVariable) -> pd.Series:
     return numbers.astype(float)
 
 
-def _codes(values: pd.Series, pool: bool = False) -> tuple[np.ndarray, list[str]]:
+def _codes(
+    values: pd.Series, pool: bool = False, held: Collection[str] = ()
+) -> tuple[np.ndarray, list[str]]:
     """Integer codes of a categorical variable (-1 where missing) and its levels as text:
     booleans as ``no`` / ``yes``, categories in their order, other values sorted (with
     ``pool``, those of fewer than :data:`MIN_LEVEL_PATIENTS` patients pooled). Levels no
-    patient has are left out."""
+    patient has are left out, unless ``held`` names them (levels that patients classified
+    in a database, and not fetched, hold)."""
     codes: np.ndarray
     if pd.api.types.is_bool_dtype(values.dtype):
         flags = values.to_numpy(dtype="float64", na_value=np.nan)
@@ -407,7 +410,14 @@ def _codes(values: pd.Series, pool: bool = False) -> tuple[np.ndarray, list[str]
         raw, uniques = pd.factorize(values, sort=True)
         codes = np.asarray(raw, dtype=np.int64)
         levels = [str(u) for u in uniques]
+        if set(held) - set(levels):  # levels only patients not fetched hold, in their place
+            every = sorted({*levels, *held})
+            at = np.array([every.index(level) for level in levels], dtype=np.int64)
+            codes = np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1)
+            levels = every
     seen = np.bincount(codes[codes >= 0], minlength=len(levels)) > 0
+    if held:
+        seen |= np.isin(np.asarray(levels, dtype=object), list(held))
     if seen.all():
         return codes, levels
     new_code = np.cumsum(seen) - 1
@@ -479,7 +489,8 @@ class _Layout:
 def _categorical_row(v: TableOneVariable, values: pd.Series, t: _Layout) -> TableOneRow:
     # Values from the export (extra columns, free codes) are not the toolkit's vocabulary:
     # rare ones are pooled so that no label points at a patient.
-    codes, levels = _codes(values, pool=pools_rare_values(v.column))
+    held = values.attrs.get(IN_DATABASE, {}).get("levels", {}).get(v.column, ())
+    codes, levels = _codes(values, pool=pools_rare_values(v.column), held=held)
     group = t.labels.cat.codes.to_numpy(dtype=np.int64)
     described = group >= 0
     width = len(levels) + 1  # column 0: missing

@@ -11,23 +11,21 @@ The course analyses (:mod:`imnm_cohort.analysis.ck_course`,
 with fixed effects group x time (the first group is the reference), a random intercept and
 slope per patient, :math:`(b_{0i}, b_{1i}) \\sim N(0, G)` with ``G`` unstructured (two
 variances and their correlation), and :math:`\\varepsilon_{ij} \\sim N(0, \\sigma^2)`. It is
-fitted by restricted maximum likelihood (REML) with statsmodels' ``MixedLM`` (L-BFGS, else
-BFGS, else Powell's method); R's ``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits
-the same model. statsmodels' estimate is then taken to the optimum of the same REML
-criterion under ``lme4``'s parameterisation (:mod:`imnm_cohort.analysis.reml`: the
-relative Cholesky factor with its diagonal bounded at 0), from statsmodels' estimate:
-statsmodels' optimisers stop with the estimates off in the fifth significant figure, and
-short of the optimum by up to 0.02 in log-likelihood when it lies on the boundary (a
-correlation of -1), where ``lme4`` reaches it. A fit is singular (``boundary``) when a
-diagonal element of that factor is below 1e-4, ``lme4``'s ``isSingular()`` rule.
+fitted by restricted maximum likelihood (REML) as R's
+``lmer(y ~ group * time + (time | id), REML = TRUE)`` fits it: ``lme4``'s profiled REML
+criterion, minimised over the relative Cholesky factor of ``G`` with its diagonal bounded at
+0, computed for all patients at once from each patient's sums
+(:mod:`imnm_cohort.analysis.reml`; no statsmodels, which checks it in the tests). Each
+patient is in one group, whose design matrix turns the row's ``[1, t]`` into its fixed
+effects. A fit is singular (``boundary``) when a diagonal element of that factor is below
+1e-4, ``lme4``'s ``isSingular()`` rule.
 
 The covariance of the fixed effects is :math:`(X^T V^{-1} X)^{-1}` at the REML estimates
-of ``G`` and :math:`\\sigma^2`, as ``lme4`` reports it (``vcov``). statsmodels' own
-``cov_params`` inverts the observed information of all parameters together, which differs
-from it in the fourth significant figure; it is not used. Each group's slope is a linear
-combination of the fixed effects (the time term, plus the group's time interaction), with
-its standard error from the same covariance and a Wald interval on the normal
-distribution (``confint(fit, method = "Wald")`` in R).
+of ``G`` and :math:`\\sigma^2`, as ``lme4`` reports it (``vcov``), not the inverse of the
+observed information of all parameters together (statsmodels' ``cov_params``). Each
+group's slope is a linear combination of the fixed effects (the time term, plus the
+group's time interaction), with its standard error from the same covariance and a Wald
+interval on the normal distribution (``confint(fit, method = "Wald")`` in R).
 
 References
 ----------
@@ -331,17 +329,24 @@ def fit_growth_model(
         Never raises for data it cannot fit: the reason says why (too few patients, no
         convergence, a failed fit), and no warning escapes.
 
+    Raises
+    ------
+    ValueError
+        When a patient's rows are in more than one group (a patient's group is a property
+        of the patient).
+
     Notes
     -----
     The rows are put in one order (subject, time, outcome) before the fit, so the input's
     row order changes no number.
     """
-    frame = _model_frame(data, outcome, time, group, subject)
-    names = tuple(groups) if groups is not None else tuple(sorted(frame["group"].unique()))
-    frame = frame[frame["group"].isin(names)]
-    counts = _group_data(frame, names)
-    in_model = tuple(g for g in names if counts[g].in_model)
-    frame = frame[frame["group"].isin(in_model)]
+    rows = _model_rows(data, outcome, time, group, subject, groups)
+    names = rows.names
+    counts = {
+        g: GroupData(int(rows.patients[j]), int(rows.visits[j]), bool(rows.in_model[j]))
+        for j, g in enumerate(names)
+    }
+    in_model = tuple(g for j, g in enumerate(names) if rows.in_model[j])
 
     def empty(reason: ModelReason, error: BaseException | str | None = None) -> GrowthModel:
         slope = Term(TIME, None, None, None, reason.value)
@@ -353,15 +358,16 @@ def fit_growth_model(
 
     if not in_model:
         return empty(ModelReason.TOO_FEW_PATIENTS)
-    if np.ptp(frame["y"].to_numpy(dtype=float)) == 0:
+    # The rows and patients of the groups in the model, patients coded 0 .. m - 1 afresh.
+    position = np.cumsum(rows.in_model) - 1  # a group's place among those in the model
+    kept = rows.in_model[rows.patient_group]
+    row_kept = kept[rows.subject]
+    y, t = rows.y[row_kept], rows.t[row_kept]
+    if np.ptp(y) == 0:
         return empty(ModelReason.NO_VARIATION)
-    x, term_names = _design(frame, in_model)
-    fit = reml.fit(
-        x,
-        frame["y"].to_numpy(dtype=float),
-        frame["time"].to_numpy(dtype=float),
-        pd.factorize(frame["subject"])[0],
-    )
+    subject_codes = (np.cumsum(kept) - 1)[rows.subject[row_kept]]
+    design, term_names = _design(in_model)
+    fit = reml.fit(y, t, subject_codes, position[rows.patient_group[kept]], design)
     if isinstance(fit, reml.Failure):
         return empty(ModelReason(fit.reason), fit.error)
     beta, cov_beta = fit.beta, fit.cov_beta
@@ -399,52 +405,120 @@ def _term(name: str, estimate: float, variance: float, z: float) -> Term:
     return Term(name, est, se, (est - z * se, est + z * se))
 
 
-def _model_frame(
-    data: pd.DataFrame, outcome: str, time: str, group: str, subject: str
-) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "subject": data[subject].astype("string").to_numpy(),
-            "group": data[group].astype("string").to_numpy(),
-            "time": pd.to_numeric(data[time], errors="coerce").to_numpy(dtype=float),
-            "y": pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float),
-        }
-    )
-    keep = (
-        frame["subject"].notna()
-        & frame["group"].notna()
-        & np.isfinite(frame["time"])
-        & np.isfinite(frame["y"])
-    )
-    frame = frame[keep]
-    return frame.sort_values(["subject", "time", "y"], kind="stable").reset_index(drop=True)
+@dataclass(frozen=True)
+class _Rows:
+    """The model's rows, in one order (patient, time, outcome), and what each group has.
+
+    ``subject`` codes each row's patient 0 .. m - 1 (in the order of the patients' names as
+    text), ``patient_group`` each patient's group (its place in ``names``); ``patients``,
+    ``visits`` and ``in_model`` are by group, in the order of ``names``."""
+
+    names: tuple[str, ...]
+    subject: np.ndarray
+    t: np.ndarray
+    y: np.ndarray
+    patient_group: np.ndarray
+    patients: np.ndarray
+    visits: np.ndarray
+    in_model: np.ndarray
 
 
-def _group_data(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, GroupData]:
-    per_patient = frame.groupby("subject", sort=False).agg(
-        group=("group", "first"), times=("time", "nunique")
-    )
-    out = {}
-    for g in names:
-        mine = per_patient[per_patient["group"] == g]
-        out[g] = GroupData(
-            patients=len(mine),
-            visits=int((frame["group"] == g).sum()),
-            in_model=int((mine["times"] >= 2).sum()) >= MIN_PATIENTS,
-        )
-    return out
+def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of a column's values as text (-1 when missing), the texts sorted."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    texts = pd.Index(uniques).astype("string")
+    text_codes, labels = pd.factorize(texts, sort=True)
+    out = np.full(len(codes), -1, dtype=np.intp)
+    out[codes >= 0] = text_codes[codes[codes >= 0]]
+    return out, pd.Index(labels)
 
 
-def _design(frame: pd.DataFrame, in_model: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    t = frame["time"].to_numpy(dtype=float)
-    g = frame["group"].to_numpy(dtype=object)
+def _model_rows(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str,
+    group: str,
+    subject: str,
+    groups: Sequence[str] | None,
+) -> _Rows:
+    """The rows with a patient, a group, a time and an outcome, vectorised over columns.
+
+    Raises ``ValueError`` when a patient's rows are in more than one group (a patient's
+    group is a property of the patient)."""
+    subjects, _ = _codes(data[subject])
+    group_codes, labels = _codes(data[group])
+    t = pd.to_numeric(data[time], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(data[outcome], errors="coerce").to_numpy(dtype=float)
+    keep = (subjects >= 0) & (group_codes >= 0) & np.isfinite(t) & np.isfinite(y)
+    present = labels[np.unique(group_codes[keep])]
+    names = tuple(groups) if groups is not None else tuple(str(g) for g in present)
+    place = np.array([names.index(g) if g in names else -1 for g in labels], dtype=np.intp)
+    row_group = np.full(len(group_codes), -1, dtype=np.intp)
+    row_group[keep] = place[group_codes[keep]]
+    keep &= row_group >= 0
+    subjects, row_group, t, y = subjects[keep], row_group[keep], t[keep], y[keep]
+    order = _canonical_order(subjects, t, y)
+    subjects, row_group, t, y = subjects[order], row_group[order], t[order], y[order]
+    first = np.ones(len(subjects), dtype=bool)
+    first[1:] = subjects[1:] != subjects[:-1]
+    patient = np.cumsum(first) - 1
+    patient_group = row_group[first]
+    if (patient_group[patient] != row_group).any():
+        raise ValueError("a patient's rows are in more than one group")
+    new_time = first.copy()
+    new_time[1:] |= t[1:] != t[:-1]
+    times = np.bincount(patient, weights=new_time, minlength=len(patient_group))
+    k = len(names)
+    two_times = np.bincount(patient_group[times >= 2], minlength=k)
+    return _Rows(
+        names, patient, t, y, patient_group,
+        np.bincount(patient_group, minlength=k), np.bincount(row_group, minlength=k),
+        two_times >= MIN_PATIENTS,
+    )  # fmt: skip
+
+
+def _canonical_order(subjects: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The rows' order by patient, time and outcome (``np.lexsort``'s), in fewer passes: two
+    stable sorts, then the outcome only within runs of one patient and time (rare), so the
+    input's row order changes no sum. Rows already in that order (a table sorted by patient
+    and time) are not sorted again."""
+    same = subjects[1:] == subjects[:-1]
+    same_t = same & (t[1:] == t[:-1])
+    if (
+        (subjects[1:] >= subjects[:-1]).all()
+        and (~same | (t[1:] >= t[:-1])).all()
+        and (~same_t | (y[1:] >= y[:-1])).all()
+    ):
+        return np.arange(len(subjects))
+    order = np.argsort(t, kind="stable")
+    order = order[np.argsort(subjects[order], kind="stable")]
+    s, ts = subjects[order], t[order]
+    tie = (s[1:] == s[:-1]) & (ts[1:] == ts[:-1])
+    if tie.any():
+        tied = np.zeros(len(order), dtype=bool)
+        tied[1:] |= tie
+        tied[:-1] |= tie
+        where = np.flatnonzero(tied)
+        run = np.cumsum(~np.concatenate([[False], tie])[where])
+        order[where] = order[where[np.lexsort((y[order[where]], run))]]
+    return order
+
+
+def _design(in_model: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Each group's :math:`E_g` (the row's fixed-effects design is ``[1, t] @ E_g``) and the
+    terms' names: intercept, a dummy per other group, time, time x each other group."""
+    k = len(in_model)
+    design = np.zeros((k, 2, 2 * k))
+    design[:, 0, 0] = 1.0
+    design[:, 1, k] = 1.0
+    for j in range(1, k):
+        design[j, 0, j] = 1.0
+        design[j, 1, k + j] = 1.0
     others = list(in_model[1:])
-    dummies = [(g == name).astype(float) for name in others]
-    columns = [np.ones_like(t), *dummies, t, *(d * t for d in dummies)]
     names = [
         INTERCEPT,
         *(f"group_{n}" for n in others),
         TIME,
         *(f"{TIME}:group_{n}" for n in others),
     ]
-    return np.column_stack(columns), names
+    return design, names

@@ -42,6 +42,7 @@ import pandas as pd
 
 from imnm_cohort.analysis.cohort import CohortAnalysis
 from imnm_cohort.analysis.competing import EVENT
+from imnm_cohort.analysis.course_plotdata import CourseFigure, course_figures
 from imnm_cohort.analysis.malignancy import group_labels, time_to_cancer
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS
 from imnm_cohort.disclosure.suppression import WITHHELD, Policy
@@ -96,6 +97,8 @@ class FigureData:
     survival: tuple[Curve, ...]
     years: tuple[int, ...]
     min_count: int
+    #: The course figures (published values only), when the run had event tables.
+    course: tuple[CourseFigure, ...] = ()
 
 
 # --------------------------------------------------------------------------- box plots
@@ -460,4 +463,5 @@ def figure_data(
         survival=tuple(survival),
         years=years,
         min_count=policy.min_count,
+        course=course_figures(summary),
     )

@@ -17,18 +17,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from imnm_cohort.analysis.ck_course import CkCourse, CkCourseOptions, ck_course
 from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
 from imnm_cohort.analysis.describe import TableOne, table_one
 from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
 from imnm_cohort.analysis.rates import ReferenceRates
+from imnm_cohort.analysis.relapse import Relapse, relapse
+from imnm_cohort.analysis.response_course import ResponseCourse, response_course
 from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
 from imnm_cohort.analysis.statin_rates import StatinPopulation
+from imnm_cohort.analysis.strength import StrengthCourse, StrengthOptions, strength_course
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
     OverallSurvival,
@@ -37,8 +41,13 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
+from imnm_cohort.analysis.treatments import TreatmentOptions, Treatments, treatments
 from imnm_cohort.disclosure.declarations import Declaration
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
+
+if TYPE_CHECKING:
+    from imnm_cohort.validation.events import EventTables
 
 
 class Result(Protocol):
@@ -85,6 +94,14 @@ class Cohort:
         IMNM incidence among statin users, computed in the OMOP CDM database the patients
         were found in (:mod:`~imnm_cohort.analysis.statin_population`); None for any other
         input.
+    tables : EventTables or None
+        The validated event tables of contract section 6 (``[input.tables]``), when the
+        pipeline names any: an analysis reads a table's valid rows with
+        ``cohort.tables.frame("visits")``. None without event tables.
+    min_count : int
+        The run's minimum count of patients (``[disclosure] min_cell_count``): the course
+        analyses show a group's value in a time bin only where at least this many patients
+        contribute.
     """
 
     patients: pd.DataFrame
@@ -94,7 +111,13 @@ class Cohort:
     n_boot: int = 2000
     table_one: TableOneOptions | None = None
     reference_rates: ReferenceRates | None = None
+    tables: EventTables | None = None
+    min_count: int = DEFAULT_MIN_COUNT
     statin_population: StatinPopulation | None = None
+
+    def has_tables(self, names: tuple[str, ...]) -> bool:
+        """Whether every event table of ``names`` was given (none asked: True)."""
+        return all(self.tables is not None and n in self.tables for n in names)
 
 
 #: The keys of ``summary.json`` that are the run's own (contract section 4): an analysis
@@ -147,9 +170,15 @@ class Analysis:
     tracked : tuple of str
         Estimates compared with the previous run (``changes.json``), as dotted paths within
         the result, ``*`` for any key.
+    tables : tuple of str
+        The event tables (contract section 6) it reads. It runs only when the run was given
+        every one of them, and otherwise leaves no trace in any output: no key in
+        ``summary.json`` (not even a null), no table, section or method, so that a run
+        without those tables is the same as before the analysis existed.
     optional : bool
         Whether ``summary.json``, the report and its tables leave it out altogether when it
-        does not apply (a result only some inputs can give), rather than showing it as null.
+        does not apply (a result only some inputs can give), rather than showing it as null:
+        as an analysis whose event tables were not given (:meth:`shown_in`).
     """
 
     key: str
@@ -161,6 +190,7 @@ class Analysis:
     applies: Callable[[Cohort], bool] | None = None
     ran: Callable[[Any], bool] = _always
     tracked: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
     optional: bool = False
 
     def __post_init__(self) -> None:
@@ -171,6 +201,21 @@ class Analysis:
     def path(self) -> tuple[str, ...]:
         """Its path in ``summary.json``."""
         return (*self.under, self.key)
+
+    def runs_on(self, cohort: Cohort) -> bool:
+        """Whether it runs on ``cohort``: its event tables are given and it applies."""
+        return cohort.has_tables(self.tables) and (self.applies is None or self.applies(cohort))
+
+    def shown_in(self, summary: dict[str, Any]) -> bool:
+        """Whether an output built from ``summary`` shows it: always, unless it reads event
+        tables or is optional and ``summary`` has no key for it (the tables were not given,
+        or it did not apply)."""
+        node: Any = summary
+        for part in self.path:
+            if not isinstance(node, dict) or part not in node:
+                return not (self.tables or self.optional)
+            node = node[part]
+        return True
 
 
 def _tested(c: ContinuousComparison) -> bool:
@@ -196,6 +241,17 @@ def _statin_population(c: Cohort) -> Result:
 
 
 _BY_GROUP_MEDIAN = ("p_value", "groups.*.median")
+
+
+def _visits(c: Cohort) -> pd.DataFrame:
+    assert c.tables is not None  # see Analysis.tables
+    return c.tables.frame("visits")
+
+
+def _courses(c: Cohort) -> pd.DataFrame:
+    assert c.tables is not None  # see Analysis.tables
+    return c.tables.frame("treatments")
+
 
 #: The analyses, in the order of ``summary.json`` and of the report's methods.
 ANALYSES: list[Analysis] = [
@@ -278,6 +334,48 @@ ANALYSES: list[Analysis] = [
         name="population",
         applies=lambda c: c.reference_rates is not None,
     ),
+    # The course of the disease (contract section 6): each runs only with its event tables.
+    Analysis(
+        "ck_course",
+        lambda c: ck_course(
+            c.patients, _visits(c), CkCourseOptions(min_count=c.min_count), c.groups
+        ),
+        CkCourse,
+        "CK course: time to a normal CK and log10(CK/ULN) over time",
+        tables=("visits",),
+    ),
+    Analysis(
+        "strength",
+        lambda c: strength_course(
+            c.patients, _visits(c), StrengthOptions(min_count=c.min_count), c.groups
+        ),
+        StrengthCourse,
+        "Strength: MMT as a percentage of its scale over time",
+        tables=("visits",),
+    ),
+    Analysis(
+        "response",
+        lambda c: response_course(c.patients, _visits(c), c.groups),
+        ResponseCourse,
+        "Response by the 2016 ACR/EULAR criteria (Total Improvement Score)",
+        tables=("visits",),
+    ),
+    Analysis(
+        "treatments",
+        lambda c: treatments(
+            c.patients, _courses(c), c.groups, TreatmentOptions(min_count=c.min_count)
+        ),
+        Treatments,
+        "Treatments: immunotherapies, second line and drug classes over time",
+        tables=("treatments",),
+    ),
+    Analysis(
+        "relapse",
+        lambda c: relapse(c.patients, _visits(c), _courses(c), c.groups, min_count=c.min_count),
+        Relapse,
+        "Relapse (the toolkit's convention): rates and mean cumulative function",
+        tables=("visits", "treatments"),
+    ),
     Analysis(
         "statin_population",
         _statin_population,
@@ -287,12 +385,6 @@ ANALYSES: list[Analysis] = [
         optional=True,
     ),
 ]
-
-
-def left_out(summary: dict[str, Any]) -> set[str]:
-    """The keys of the optional analyses that a summary does not hold (they did not apply):
-    the report and its tables show nothing of them."""
-    return {a.key for a in ANALYSES if a.optional and a.path[0] not in summary}
 
 
 def register(analysis: Analysis) -> Analysis:

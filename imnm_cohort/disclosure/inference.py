@@ -22,7 +22,12 @@ The method is exact and its cost follows the number of published cells:
    the smallest and largest feasible integer are found, unless two feasible solutions
    already found give it two different values (then it cannot be pinned): each solve
    witnesses a value for every variable of the component, so a handful of solves settle a
-   component. A variable whose minimum equals its maximum is pinned.
+   component. A variable whose minimum equals its maximum is pinned. A withheld count
+   open above (``[withheld]``: 0 or more) may have no largest value: before its maximum
+   is asked for, one program looks for an integer direction that raises it without end
+   while keeping every relation and bound (checked here in integers); with the solution
+   its minimum gave, such a direction shows it unbounded (HiGHS, asked to maximise such
+   a count, can answer "infeasible or unbounded" even without presolve).
 
 Propagation alone is exact for a lone unknown (every relation it is in bounds it alone);
 the integer programs make the answer exact for every larger component, whatever the
@@ -34,8 +39,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 INF = math.inf
+
+#: The largest entry of a direction :func:`_ray` looks for.
+_RAY_BOUND = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -269,7 +278,8 @@ def _component(
         rows.append(row)
         lower.append(rhs if rel.equal else -np.inf)
         upper.append(rhs)
-    constraints = LinearConstraint(np.array(rows), np.array(lower), np.array(upper))
+    matrix = np.array(rows)
+    constraints = LinearConstraint(matrix, np.array(lower), np.array(upper))
     bounds = Bounds(np.array([lo[v] for v in comp]), np.array([hi[v] for v in comp]))
     ones = np.ones(len(comp))
     seen: list[set[int]] = [set() for _ in comp]
@@ -302,14 +312,26 @@ def _component(
         return float(round(res.x[i]))
 
     found: set[int] = set()
+    up: set[int] = set()  # shown to have no largest value (a direction raises them)
     for i, v in enumerate(comp):
-        if not system.withheld[v] or len(seen[i]) > 1:
+        if not system.withheld[v] or len(seen[i]) > 1 or i in up:
             continue
         smallest = extreme(i, 1.0)
         if smallest is None:
             return None, solves
         if len(seen[i]) > 1:
             continue
+        if math.isinf(hi[v]):
+            # A count open above (``[withheld]``): HiGHS can answer "infeasible or
+            # unbounded" for its largest value, with presolve or without (seen on
+            # 150-patient runs whose group sizes were all withheld). A direction that
+            # raises it (and the counts it raises alongside), with the solution just
+            # found, shows it unbounded without asking HiGHS to maximise.
+            solves += 1
+            direction = _ray(matrix, lower, upper, bounds, i, -1.0)
+            if direction is not None:
+                up.update(int(j) for j in np.flatnonzero(direction > 0))
+                continue
         largest = extreme(i, -1.0)
         if largest is None:
             return None, solves
@@ -317,6 +339,50 @@ def _component(
             found.add(v)
             lo[v] = hi[v] = smallest
     return found, solves
+
+
+def _ray(
+    rows: Any, lower: list[float], upper: list[float], bounds: Any, i: int, sign: float
+) -> Any:
+    """An integer direction that moves variable ``i`` without end (down for ``sign`` 1,
+    up for -1) and keeps every relation and bound, or None.
+
+    ``d`` with ``rows @ d`` zero on an equality and at most zero on an inequality, each
+    ``d[j]`` of a sign its open bounds allow (0 where both bounds are finite), ``d[i]`` at
+    least 1 the way asked. Added any number of times to an integer solution it gives
+    another one, so with a solution the extreme is unbounded; a program with a solution
+    and no such direction has a finite extreme (the coefficients are integers). Entries
+    are kept within ``_RAY_BOUND`` (a direction scales, so this only keeps the numbers
+    exact), and the direction HiGHS finds is checked here in integers before it is
+    believed.
+    """
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    a = np.asarray(rows, dtype=float)
+    n = a.shape[1]
+    low = np.where(np.isfinite(bounds.lb), 0.0, -_RAY_BOUND)
+    high = np.where(np.isfinite(bounds.ub), 0.0, _RAY_BOUND)
+    if sign < 0:
+        low[i] = max(low[i], 1.0)
+    else:
+        high[i] = min(high[i], -1.0)
+    if low[i] > high[i]:
+        return None
+    row_low = np.where(np.isfinite(np.asarray(lower, dtype=float)), 0.0, -np.inf)
+    row_high = np.where(np.isfinite(np.asarray(upper, dtype=float)), 0.0, np.inf)
+    res = milp(
+        np.zeros(n),
+        integrality=np.ones(n),
+        bounds=Bounds(low, high),
+        constraints=LinearConstraint(a, row_low, row_high),
+    )
+    if res.x is None:
+        return None
+    d = np.rint(res.x).astype(np.int64)
+    moved = a.astype(np.int64) @ d
+    kept = (moved == 0) | ((moved < 0) & (row_low < 0)) | ((moved > 0) & (row_high > 0))
+    return d if bool(np.all(kept) and np.all((d >= low) & (d <= high))) else None
 
 
 def enumerate_solutions(

@@ -3,7 +3,8 @@
 An engine validates the rows of a :class:`~imnm_cohort.sources.base.Source` and classifies
 the valid ones; every engine gives the same rows, reasons, warnings, groups and file-level
 judgement (the spec tests run on each). ``classify`` and ``run`` choose an engine from
-:data:`ENGINES`: ``in_memory`` (the default) or ``batched`` (``--batch-rows``). A new engine
+:data:`ENGINES`: ``in_memory`` (the default), ``batched`` (``--batch-rows``) or, for a
+source kept in a database, ``database`` (:func:`engine_for_source`). A new engine
 is one module with a class that follows :class:`Engine` and one line that registers it::
 
     ENGINES["my_engine"] = MyEngine
@@ -63,7 +64,21 @@ _BUILT_IN = {
     "in_memory": "imnm_cohort.engines.in_memory",
     "batched": "imnm_cohort.engines.batched",
     "duckdb": "imnm_cohort.engines.duckdb",
+    "database": "imnm_cohort.engines.database",
 }
+
+
+def engine_for_source(source: Source, batch_rows: int | None = None) -> Engine:
+    """The engine a run uses for ``source`` when none is asked for: for a source that keeps
+    its rows in a database (:class:`~imnm_cohort.sources.base.TableSource`), the engine its
+    ``[input] engine`` names (``database`` by default); otherwise :func:`engine_for`
+    (``batched`` with ``batch_rows``, else ``in_memory``)."""
+    from imnm_cohort.sources.base import TableSource
+
+    wanted = getattr(source, "engine", None)
+    if batch_rows is None and isinstance(wanted, str) and isinstance(source, TableSource):
+        return engine_for(name=wanted)
+    return engine_for(batch_rows)
 
 
 def engine_for(batch_rows: int | None = None, name: str | None = None) -> Engine:

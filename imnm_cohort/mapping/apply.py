@@ -38,11 +38,13 @@ from imnm_cohort.contracts.coerce import (
     text_booleans,
     true_mask,
 )
-from imnm_cohort.contracts.hints import CATEGORY_VALUES, did_you_mean
-from imnm_cohort.contracts.patients import column_kind
+from imnm_cohort.contracts.events import EVENT_TABLES
+from imnm_cohort.contracts.hints import did_you_mean
+from imnm_cohort.contracts.patients import PATIENTS
+from imnm_cohort.contracts.table import TableContract
 from imnm_cohort.errors import MappingError
 from imnm_cohort.mapping.combine import combine
-from imnm_cohort.mapping.spec import ColumnMap, MappingSpec
+from imnm_cohort.mapping.spec import ColumnMap, MappingSpec, TableMap
 from imnm_cohort.sources.base import CELL_PROBLEMS
 
 TEXT = pd.StringDtype("pyarrow")
@@ -141,6 +143,7 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
 
     n = len(raw)
     used = {c for column in columns.values() for c in column.read_columns()}
+    used |= {c for table in spec.tables.values() for c in table.read_columns()}
     left_out = tuple(
         c for c in raw.columns if c not in used and c != spec.id and c not in spec.keep
     )
@@ -177,6 +180,143 @@ def apply_mapping(raw: pd.DataFrame, spec: MappingSpec) -> MappedExport:
         groups=groups,
         sources={name: column.label() for name, column in columns.items()},
         left_out=left_out,
+    )
+
+
+@dataclass(frozen=True)
+class MappedTable:
+    """One event table (contract section 6) filled from an export's rows.
+
+    Attributes
+    ----------
+    name : str
+        The event table.
+    rows : pandas.DataFrame
+        Text cells, one row per export row that has a value in any of the table's columns
+        other than ``patient_id`` (index 0..m-1, in export order): the mapped columns.
+    failures : pandas.DataFrame
+        The mapping's reasons: ``index`` (table row position), ``column``, ``rule``,
+        ``value``; validation quarantines those rows with every reason.
+    export_rows : numpy.ndarray
+        The export row (1-based) of each table row.
+    sources : dict
+        Contract column -> the source column it came from.
+    """
+
+    name: str
+    rows: pd.DataFrame = field(repr=False)
+    failures: pd.DataFrame = field(repr=False)
+    export_rows: np.ndarray = field(repr=False)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def apply_tables(raw: pd.DataFrame, spec: MappingSpec) -> dict[str, MappedTable]:
+    """Fill the mapping's event tables (``[tables.NAME]``) from an export's rows.
+
+    Each table row is one export row (a REDCap event, or one instance of a repeating
+    instrument) with a value in any of the table's columns other than ``patient_id``,
+    after the missing codes and the row filters. A value the mapping cannot read (an
+    unmapped code, a date not in its format) still makes the row: the row carries the
+    reason, so that every export row with a value ends in a table row or its quarantine.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        From :func:`~imnm_cohort.sources.files.read_source`. Not modified.
+    spec : MappingSpec
+
+    Returns
+    -------
+    dict
+        Table name -> :class:`MappedTable`, in contract order; empty when the mapping
+        names no tables.
+
+    Raises
+    ------
+    MappingError
+        A column the export lacks, a required column not named, or a category column of
+        bare codes without ``values`` (every problem in one line).
+    """
+    if not spec.tables:
+        return {}
+    problems = raw.attrs.get(CELL_PROBLEMS, ())
+    raw = raw.reset_index(drop=True)
+    raw.columns = pd.Index([str(c).strip() for c in raw.columns])
+    tables = spec.resolve_tables(list(raw.columns))
+    cells = _Cells(raw, spec.missing_codes)
+    refused: list[str] = []
+    made = {}
+    for name, table in tables.items():
+        contract = EVENT_TABLES[name]
+        keep = _rows_matching(table.where, cells)
+        found: list[pd.DataFrame] = []
+        text = {
+            column: _row_values(column, cmap, spec, cells, found, refused, contract, keep)[0]
+            for column, cmap in table.columns.items()
+        }
+        if problems:
+            found.append(_table_cell_problems(problems, table, keep))
+        made[name] = _table_rows(table, text, found, len(raw))
+    if refused:
+        raise MappingError(spec.path, refused)
+    return made
+
+
+def _rows_matching(
+    where: tuple[tuple[str, tuple[str, ...]], ...], cells: _Cells
+) -> pa.ChunkedArray | None:
+    """The rows every key of a ``where`` filter accepts (None: no filter)."""
+    return _where_mask(ColumnMap("", None, where=where), cells)
+
+
+def _table_cell_problems(
+    problems: tuple[tuple[int, str, str, str], ...],
+    table: TableMap,
+    keep: pa.ChunkedArray | None,
+) -> pd.DataFrame:
+    """A reader's problems in the cells a table reads, as failures of the table's columns
+    (rows its filter rejects are not the table's)."""
+    cells = pd.DataFrame(list(problems), columns=["index", "source", "rule", "value"])
+    readers = [(c, name) for name, column in table.columns.items() for c in column.read_columns()]
+    read = pd.DataFrame(readers, columns=["source", "column"]).drop_duplicates()
+    failures = cells.merge(read, on="source")[["index", "column", "rule", "value"]]
+    if keep is not None:
+        failures = failures[true_mask(keep)[failures["index"].to_numpy(dtype=np.int64)]]
+    return failures.assign(index=failures["index"].astype(np.int64), by_row=True)
+
+
+def _table_rows(
+    table: TableMap, text: dict[str, pd.Series], found: list[pd.DataFrame], n: int
+) -> MappedTable:
+    """The export rows with a value (or a reason) in any column but ``patient_id``."""
+    has_value = np.zeros(n, dtype=bool)
+    for column, values in text.items():
+        if column != "patient_id":
+            has_value |= values.notna().to_numpy()
+    reasons = pd.concat(found, ignore_index=True) if found else None
+    if reasons is not None:
+        own = reasons["column"].to_numpy() != "patient_id"
+        has_value[reasons["index"].to_numpy(dtype=np.int64)[own]] = True
+    selected = np.flatnonzero(has_value)
+    position = np.full(n, -1, dtype=np.int64)
+    position[selected] = np.arange(len(selected))
+    rows = pd.DataFrame(
+        {column: values.iloc[selected].reset_index(drop=True) for column, values in text.items()},
+        index=pd.RangeIndex(len(selected)),
+    )
+    if reasons is None:
+        failures = pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    else:
+        at = position[reasons["index"].to_numpy(dtype=np.int64)]
+        failures = reasons.assign(index=at)[at >= 0][list(FAILURE_COLUMNS)]
+        failures = failures.drop_duplicates().reset_index(drop=True)
+    failures["index"] = failures["index"].astype(np.int64)  # a position, even when none
+    return MappedTable(
+        name=table.name,
+        rows=rows,
+        failures=failures,
+        export_rows=selected + 1,
+        sources={name: column.label() for name, column in table.columns.items()},
     )
 
 
@@ -239,15 +379,19 @@ def _row_values(
     cells: _Cells,
     found: list[pd.DataFrame],
     refused: list[str],
+    table: TableContract = PATIENTS,
+    keep: pa.ChunkedArray | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """One contract column, row by row (as whole columns): its text and its typed key.
 
-    Rows that the column's ``where`` filter rejects are empty; the column's own ``missing``
-    codes are empty. A bare code in a yes/no or category column without ``values`` is
-    added to ``refused`` (a mapping problem).
+    Rows that the column's ``where`` filter (and ``keep``, a table's own filter) rejects are
+    empty; the column's own ``missing`` codes are empty. A bare code in a yes/no or category
+    column without ``values`` is added to ``refused`` (a mapping problem). ``table`` is the
+    contract whose column ``name`` is (the patient table, or an event table).
     """
-    kind = column_kind(name)
-    keep = _where_mask(column, cells)
+    kind = table.kind(name)
+    own = _where_mask(column, cells)
+    keep = own if keep is None else (keep if own is None else pc.and_(keep, own))
     if column.checkboxes:
         return _checkbox_rows(column, cells, keep, found)
     assert column.source is not None
@@ -268,7 +412,7 @@ def _row_values(
         )
         text = mapped
     elif kind in _WORD_KINDS:
-        refused += _bare_codes(name, column, text)
+        refused += _bare_codes(name, column, text, table)
     if kind == "date":
         return _date_rows(text, column.date_format or spec.date_format, name, found)
     if kind == "float":
@@ -299,7 +443,9 @@ def _drop(text: pd.Series, empty: pa.ChunkedArray) -> pd.Series:
     return _text(cleared, text.index)
 
 
-def _bare_codes(name: str, column: ColumnMap, text: pd.Series) -> list[str]:
+def _bare_codes(
+    name: str, column: ColumnMap, text: pd.Series, table: TableContract = PATIENTS
+) -> list[str]:
     """A refusal when a yes/no or category column without ``values`` holds bare codes."""
     arrow = _arrow(text)
     coded = pc.fill_null(pc.match_substring_regex(arrow, BARE_CODE), False)
@@ -307,12 +453,13 @@ def _bare_codes(name: str, column: ColumnMap, text: pd.Series) -> list[str]:
         return []
     codes = sorted(pc.unique(pc.filter(arrow, coded)).to_pylist(), key=lambda c: (len(c), c))
     shown = ", ".join(codes[:5]) + (", ..." if len(codes) > 5 else "")
-    if column_kind(name) == "bool":
+    if table.kind(name) == "bool":
         what, example = "yes/no", '"1" = "true", "0" = "false"'
     else:
-        what, example = "a category", f'"{codes[0]}" = "{CATEGORY_VALUES[name][0]}"'
+        what, example = "a category", f'"{codes[0]}" = "{table.allowed[name][0]}"'
+    section = "[columns]" if table is PATIENTS else f"[tables.{table.name}]"
     return [
-        f"[columns] {name}: source column '{column.source}' holds codes ({shown}) and no "
+        f"{section} {name}: source column '{column.source}' holds codes ({shown}) and no "
         f"values; a code is never read as {what}: give values (e.g. values = {{ {example} }}) "
         'and missing for the codes that mean unknown (e.g. missing = ["9"])'
     ]

@@ -187,9 +187,24 @@ def draft_mapping(
     lines += ["", "[columns]"]
     for column in CONTRACT_COLUMNS:
         lines += entries[column].lines
+    lines += TABLES_NOT_DRAFTED
     unmatched = tuple(c for c in CONTRACT_COLUMNS if c not in live)
     required = tuple(c for c in unmatched if c in REQUIRED_COLUMNS)
     return Draft("\n".join(lines) + "\n", live, unmatched, required, identifiers)
+
+
+#: The event tables (contract section 6) are not drafted: a data dictionary does not say
+#: which instruments repeat or which event holds which form, so any guess could mislead.
+TABLES_NOT_DRAFTED = [
+    "",
+    "# Event tables (contract section 6) are not drafted: the dictionary does not say which",
+    "# instruments repeat. To fill visits, treatments, antibody_tests or cancers from events",
+    "# or repeating instruments, write [tables.NAME] sections by hand (docs/mapping.md), e.g.:",
+    "# [tables.treatments]",
+    '# where = { redcap_repeat_instrument = "INSTRUMENT" }   # REQUIRED: the instrument',
+    '# drug = { from = "FIELD", values = { "1" = "prednisone" } }   # REQUIRED',
+    '# start_date = "FIELD"   # REQUIRED',
+]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imnm_cohort.errors import ConfigError, ExtractError
-from imnm_cohort.mapping.apply import MappedExport, apply_mapping
+from imnm_cohort.mapping.apply import MappedExport, MappedTable, apply_mapping, apply_tables
 from imnm_cohort.mapping.spec import MappingSpec, load_mapping
 from imnm_cohort.sources.base import Source, slices
 
@@ -95,6 +95,24 @@ class MappedSource:
             The wrapped source cannot give an export's cells.
         """
         spec = self.spec()
+        return spec, apply_mapping(self._export(spec), spec)
+
+    def tables(self) -> tuple[MappingSpec, dict[str, MappedTable]]:
+        """Check the mapping file, read the export and fill its ``[tables.NAME]`` event
+        tables (contract section 6); none when the mapping names none.
+
+        Raises
+        ------
+        MappingError, ExtractError, ConfigError
+            As :meth:`mapped`.
+        """
+        spec = self.spec()
+        if not spec.tables:
+            return spec, {}
+        return spec, apply_tables(self._export(spec), spec)
+
+    def _export(self, spec: MappingSpec) -> pd.DataFrame:
+        """The export's cells, read with the mapping's ``[source]`` settings."""
         read_export = getattr(self.source, "read_export", None)
         if read_export is None:
             raise ConfigError(
@@ -103,7 +121,7 @@ class MappedSource:
         raw = read_export(spec.source_options())
         if len(raw) == 0:
             raise ExtractError(f"{self.name}: has a header but no data rows")
-        return spec, apply_mapping(raw, spec)
+        return raw
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The mapped extract (every patient the mapping could read, before validation)."""

@@ -5,10 +5,13 @@ export: ``encoding``, ``delimiter``, ``decimal``, ``date_format``, ``missing_cod
 which unnamed columns to carry, ``keep``; the dictionary's ``identifiers`` and
 ``keep_identifiers``) and ``[columns]`` (contract column = source column, or a table with
 ``from``, ``values``, ``missing``, ``where``, ``format``, ``unit``, ``combine``,
-``checkboxes`` and ``tested``). The whole file is checked before any export row is read, and
-again against the export's header (:meth:`MappingSpec.resolve`); every problem is collected,
-and they are raised together as one :class:`~imnm_cohort.errors.MappingError` line naming the
-file and each key (exit code 2).
+``checkboxes`` and ``tested``); and a ``[tables.NAME]`` section for each event table it
+fills from REDCap events and repeating instruments (contract section 6: the same keys but
+``combine``, ``checkboxes`` and ``tested``, plus a table-wide ``where``; :class:`TableMap`).
+The whole file is checked before any export row is read, and again against the export's
+header (:meth:`MappingSpec.resolve`, :meth:`MappingSpec.resolve_tables`); every problem is
+collected, and they are raised together as one :class:`~imnm_cohort.errors.MappingError`
+line naming the file and each key (exit code 2).
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imnm_cohort.contracts.hints import BOOLEAN_VALUES, CATEGORY_VALUES, did_you_mean
+from imnm_cohort.contracts.events import EVENT_TABLES
+from imnm_cohort.contracts.hints import BOOLEAN_VALUES, did_you_mean
 from imnm_cohort.contracts.patients import (
     CONTRACT_COLUMNS,
     OTHER_MSA,
+    PATIENTS,
     REQUIRED_COLUMNS,
     column_kind,
 )
+from imnm_cohort.contracts.table import TableContract
 from imnm_cohort.errors import ConfigError, MappingError
 from imnm_cohort.settings_files import read_toml_and_bytes
 from imnm_cohort.sources.files import SourceOptions, is_reserved
@@ -36,6 +42,10 @@ SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "missing_codes
                "keep", "identifiers", "keep_identifiers")  # fmt: skip
 COLUMN_KEYS = ("from", "values", "missing", "where", "format", "unit", "combine",
                "checkboxes", "tested")  # fmt: skip
+#: The keys of a ``[tables.NAME]`` column: one row per source row, so nothing to combine.
+TABLE_COLUMN_KEYS = ("from", "values", "missing", "where", "format", "unit")
+#: Per table, the columns that take a ``unit`` (CK and its upper limit, in U/L).
+UNIT_COLUMNS = {"patients": ("ck_peak", "ck_uln"), "visits": ("ck", "ck_uln")}
 #: Units of ``ck_peak`` and ``ck_uln`` and their factor to U/L (1 U = 1 umol/min = 1/60 ukat).
 UNITS = {"u/l": 1.0, "iu/l": 1.0, "ukat/l": 60.0, "µkat/l": 60.0, "μkat/l": 60.0}
 COMBINE_RULES = ("same", "max", "min", "first", "last", "any", "all")
@@ -99,6 +109,40 @@ class ColumnMap:
 
 
 @dataclass(frozen=True)
+class TableMap:
+    """How one event table (contract section 6) is filled from an export's rows.
+
+    One table row per source row (a REDCap event or repeating-instrument instance) that
+    has a value in any of the table's columns other than ``patient_id``, after each
+    column's missing codes and row filters.
+
+    Attributes
+    ----------
+    name : str
+        The event table (``visits``, ``treatments``, ``antibody_tests``, ``cancers``).
+    columns : dict
+        Contract column of that table -> :class:`ColumnMap`, as written.
+    where : tuple of (str, tuple of str)
+        The table-wide row filter (``where`` in ``[tables.NAME]``): only matching rows
+        give the table rows; each column's own ``where`` narrows it further.
+    """
+
+    name: str
+    columns: dict[str, ColumnMap] = field(default_factory=dict)
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The section's name in messages: ``[tables.visits]``."""
+        return f"[tables.{self.name}]"
+
+    def read_columns(self) -> tuple[str, ...]:
+        """Every source column the table reads (its columns' and its filter's)."""
+        named = [c for column in self.columns.values() for c in column.read_columns()]
+        return tuple(dict.fromkeys([*named, *(c for c, _ in self.where)]))
+
+
+@dataclass(frozen=True)
 class MappingSpec:
     """A checked mapping file.
 
@@ -121,6 +165,8 @@ class MappingSpec:
         ``True`` for all of them, or the names of those that may.
     columns : dict
         Contract column -> :class:`ColumnMap`, as written in ``[columns]``.
+    tables : dict
+        Event table -> :class:`TableMap`, as written in ``[tables.NAME]``, in contract order.
     """
 
     path: Path
@@ -135,6 +181,7 @@ class MappingSpec:
     identifiers: tuple[str, ...] = ()
     keep_identifiers: bool | tuple[str, ...] = False
     columns: dict[str, ColumnMap] = field(default_factory=dict)
+    tables: dict[str, TableMap] = field(default_factory=dict)
 
     def source_options(self) -> SourceOptions:
         """How to read the export: its encoding and delimiter; no required columns."""
@@ -194,6 +241,57 @@ class MappingSpec:
         if problems:
             raise MappingError(self.path, problems)
         return {name: resolved[name] for name in CONTRACT_COLUMNS if name in resolved}
+
+    def resolve_tables(self, header: list[str]) -> dict[str, TableMap]:
+        """The ``[tables.NAME]`` sections checked against the export's header, each with
+        its ``patient_id``: named in the section, else ``[source] id``, else the source
+        column of ``[columns] patient_id``.
+
+        A table takes only the columns it names (no same-named source column is taken:
+        names such as ``value``, ``unit`` or ``result`` are too common to guess).
+
+        Raises
+        ------
+        MappingError
+            A column the export lacks, a table without its patient's id, or a required
+            column of a table that the section does not name (every problem in one line).
+        """
+        present = set(header)
+        problems = []
+        for table in self.tables.values():
+            for source, _ in table.where:
+                if source not in present:
+                    problems.append(_absent(f"{table.key} where", source, header))
+            for name, column in table.columns.items():
+                for source in column.source_columns():
+                    if source not in present:
+                        problems.append(_absent(f"{table.key} {name}", source, header))
+                for source, _ in column.where:
+                    if source not in present:
+                        problems.append(_absent(f"{table.key} {name} where", source, header))
+        if problems:
+            raise MappingError(self.path, problems)
+        patient = self.id
+        if patient is None and "patient_id" in self.columns:
+            patient = self.columns["patient_id"].source
+        if patient is None and "patient_id" in {h.strip().lower() for h in header}:
+            patient = next(h for h in header if h.strip().lower() == "patient_id")
+        resolved = {}
+        for name, table in self.tables.items():
+            columns = dict(table.columns)
+            if "patient_id" not in columns and patient is not None:
+                columns["patient_id"] = ColumnMap("patient_id", patient)
+            contract = EVENT_TABLES[name]
+            problems += [
+                f"{table.key} {column} is required: name its source column in {table.key}"
+                for column in contract.required
+                if column not in columns
+            ]
+            order = [c for c in contract.columns if c in columns]
+            resolved[name] = TableMap(name, {c: columns[c] for c in order}, table.where)
+        if problems:
+            raise MappingError(self.path, problems)
+        return resolved
 
 
 def _absent(key: str, source: str, header: list[str]) -> str:
@@ -264,9 +362,11 @@ def load_mapping(path: str | Path) -> MappingSpec:
     except ConfigError as exc:  # a device, a FIFO, too large, too deep, not TOML
         raise MappingError(path, [str(exc).removeprefix(f"{path}: ")]) from None
     problems: list[str] = []
-    for section in sorted(set(raw) - {"source", "columns"}):
+    for section in sorted(set(raw) - {"source", "columns", "tables"}):
         if isinstance(raw[section], dict):
-            problems.append(f"unknown section [{section}]; known sections: [source], [columns]")
+            problems.append(
+                f"unknown section [{section}]; known sections: [source], [columns], [tables.NAME]"
+            )
         else:
             where = "[columns]" if section in CONTRACT_COLUMNS else "[source] or [columns]"
             problems.append(f"{section}: a key outside any section; put it under {where}")
@@ -279,11 +379,54 @@ def load_mapping(path: str | Path) -> MappingSpec:
         if column is not None:
             parsed[name] = column
     problems += _identifier_problems(settings, parsed, settings.get("keep", ()))
+    tables = _tables(raw.get("tables", {}), settings, problems)
     if problems:
         raise MappingError(path, problems)
     return MappingSpec(
-        path=path, sha256=hashlib.sha256(data).hexdigest(), columns=parsed, **settings
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        columns=parsed,
+        tables=tables,
+        **settings,
     )
+
+
+def _tables(given: Any, settings: dict[str, Any], problems: list[str]) -> dict[str, TableMap]:
+    """The ``[tables.NAME]`` sections, in contract order (contract section 6)."""
+    sections = _table(given, "[tables]", problems)
+    for name in sorted(set(sections) - set(EVENT_TABLES)):
+        problems.append(
+            f"[tables.{name}]: '{name}' is not an event table"
+            f"{did_you_mean(name, tuple(EVENT_TABLES))}; known tables: {', '.join(EVENT_TABLES)}"
+        )
+    tables = {}
+    for name, contract in EVENT_TABLES.items():
+        if name not in sections:
+            continue
+        key = f"[tables.{name}]"
+        entries = _table(sections[name], key, problems)
+        where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+        columns = {}
+        for column, entry in entries.items():
+            if column == "where":
+                where = _where(entry, f"{key} where", problems)
+                continue
+            parsed = _column(column, entry, settings, problems, contract, key)
+            if parsed is not None:
+                columns[column] = parsed
+        if not columns:
+            problems.append(f"{key}: name at least one column, e.g. {_example(contract)}")
+        problems += [
+            p.replace("[columns]", key, 1) for p in _identifier_problems(settings, columns, ())
+        ]
+        tables[name] = TableMap(name, columns, where)
+    return tables
+
+
+def _example(contract: TableContract) -> str:
+    """A column line for a table's messages: its first required column after the id."""
+    first = next(c for c in contract.required if c != "patient_id")
+    return f'{first} = "source_column"'
 
 
 def _table(value: Any, key: str, problems: list[str]) -> dict[str, Any]:
@@ -399,13 +542,19 @@ def _date_format(value: Any, key: str, problems: list[str]) -> str | None:
 
 
 def _column(
-    name: str, entry: Any, settings: dict[str, Any], problems: list[str]
+    name: str,
+    entry: Any,
+    settings: dict[str, Any],
+    problems: list[str],
+    contract: TableContract = PATIENTS,
+    section: str = "[columns]",
 ) -> ColumnMap | None:
-    where = f"[columns] {name}"
-    if name not in CONTRACT_COLUMNS:
-        problems.append(
-            f"{where}: '{name}' is not a contract column{did_you_mean(name, CONTRACT_COLUMNS)}"
-        )
+    """One column entry of ``[columns]`` (the patient table) or of ``[tables.NAME]``."""
+    where = f"{section} {name}"
+    known = tuple(contract.columns)
+    if name not in known:
+        what = "a contract column" if contract is PATIENTS else f"a column of {contract.name}"
+        problems.append(f"{where}: '{name}' is not {what}{did_you_mean(name, known)}")
         return None
     if isinstance(entry, str):
         source = _text(entry, where, problems)
@@ -413,13 +562,20 @@ def _column(
     if not isinstance(entry, dict):
         problems.append(f"{where} must be a source column name or a table")
         return None
-    _unknown(entry, COLUMN_KEYS, where, problems)
-    kind = column_kind(name)
+    if contract is not PATIENTS:
+        for key in ("combine", "checkboxes", "tested"):
+            if key in entry:
+                problems.append(
+                    f"{where} {key}: only in [columns]; a table keeps one row per source row"
+                )
+        entry = {k: v for k, v in entry.items() if k not in ("combine", "checkboxes", "tested")}
+    _unknown(entry, COLUMN_KEYS if contract is PATIENTS else TABLE_COLUMN_KEYS, where, problems)
+    kind = contract.kind(name)
     source = _text(entry["from"], f"{where} from", problems) if "from" in entry else None
     column = ColumnMap(name, source)
     fields: dict[str, Any] = {}
     if "values" in entry:
-        fields["values"] = _values(name, entry["values"], where, problems)
+        fields["values"] = _values(name, entry["values"], where, problems, contract)
     if "format" in entry:
         if kind != "date":
             problems.append(f"{where} format: only date columns take a format")
@@ -427,8 +583,9 @@ def _column(
             fields["date_format"] = _date_format(entry["format"], f"{where} format", problems)
     if "unit" in entry:
         unit = str(entry["unit"]).strip().lower()
-        if name not in ("ck_peak", "ck_uln"):
-            problems.append(f"{where} unit: only ck_peak and ck_uln take a unit")
+        takes = UNIT_COLUMNS.get(contract.name, ())
+        if name not in takes:
+            problems.append(f"{where} unit: only {' and '.join(takes) or 'CK columns'} take a unit")
         elif unit not in UNITS:
             problems.append(f"{where} unit: '{entry['unit']}' is not U/L, IU/L or ukat/L")
         else:
@@ -454,12 +611,14 @@ def _column(
     return ColumnMap(column.contract, column.source, **fields)
 
 
-def _values(name: str, values: Any, where: str, problems: list[str]) -> dict[str, str] | None:
+def _values(
+    name: str, values: Any, where: str, problems: list[str], contract: TableContract = PATIENTS
+) -> dict[str, str] | None:
     if not isinstance(values, dict) or not values:
         problems.append(f"{where} values must be a table of source value = contract value")
         return None
-    kind = column_kind(name)
-    allowed: tuple[str, ...] | None = CATEGORY_VALUES.get(name)
+    kind = contract.kind(name)
+    allowed: tuple[str, ...] | None = contract.allowed.get(name)
     if kind == "bool":
         allowed = BOOLEAN_VALUES
     mapped: dict[str, str] = {}

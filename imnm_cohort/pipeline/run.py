@@ -22,7 +22,7 @@ from typing import TypeVar
 from imnm_cohort.analysis.cohort import AnalysisProgress
 from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.disclosure.suppression import suppress
-from imnm_cohort.engines.base import Engine
+from imnm_cohort.engines.base import Engine, engine_for_source
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.io.tables import write_failure
 from imnm_cohort.pipeline import runfolder, stages
@@ -124,8 +124,11 @@ def run_pipeline(
     now : datetime, optional
         The run's time (for tests); the current UTC time otherwise.
     engine : Engine, optional
-        How validation and classification run (:mod:`imnm_cohort.engines`); in memory by
-        default. Every engine gives the same outputs.
+        How validation and classification run (:mod:`imnm_cohort.engines`); by default the
+        ``database`` engine for a source kept in a database (unless its ``[input] engine``
+        says ``in_memory``) and in memory otherwise
+        (:func:`~imnm_cohort.engines.base.engine_for_source`). Every engine gives the same
+        outputs.
 
     Returns
     -------
@@ -149,16 +152,19 @@ def run_pipeline(
     # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
         extract = stage("read", lambda: stages.read(config))
-        result = stage("validate", lambda: stages.validate(config, extract, engine))
+        chosen = engine or engine_for_source(extract.source)
+        result = stage("validate", lambda: stages.validate(config, extract, chosen))
         if result.empty_rows:
             notes.append(f"{config.input_label}: {empty_rows_skipped(result.empty_rows)}")
         tables: EventTables | None = None
-        if config.tables:  # contract section 6: only a pipeline that names them
+        # contract section 6: only a pipeline (or its mapping) that names them
+        if config.tables or stages.mapped_tables(config):
             result, tables = _event_tables(stage, config, result)
         elif stages.has_tables(extract.source):  # a source that derives its own (OMOP)
             found = stage("event tables", lambda: stages.source_tables(extract.source, result))
             result, tables = stage("derive", lambda: stages.derive(result, found)), found
-        criteria, classified = stage("classify", lambda: stages.classify(config, result, engine))
+        criteria, classified = stage("classify", lambda: stages.classify(config, result, chosen))
+        notes.extend(stages.in_database_notes(classified))
         population = None
         if stages.has_population(extract.source):
             population = stage(
@@ -166,7 +172,7 @@ def run_pipeline(
             )
         analysis = stage(
             "analyse",
-            lambda: stages.analyse(config, classified, analysis_progress, population),
+            lambda: stages.analyse(config, classified, analysis_progress, tables, population),
         )
         disclosed = stage(
             "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)

@@ -8,6 +8,7 @@ folder.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from imnm_cohort.report.render import view
 from imnm_cohort.sources.base import Source
 from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
+from imnm_cohort.vocabulary import ANALYSED_GROUPS, IN_DATABASE
 
 if TYPE_CHECKING:
     from imnm_cohort.analysis.statin_rates import StatinPopulation
@@ -89,18 +91,40 @@ def validate(
     return (engine or engine_for()).validate(extract.source)
 
 
-def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables:
-    """Read and validate the event tables of ``[input.tables]`` (contract section 6)
-    against the patient table: each bad row goes to its table's quarantine.
+def mapped_tables(config: PipelineConfig) -> tuple[str, ...]:
+    """The event tables the pipeline's mapping file fills (its ``[tables.NAME]``
+    sections, contract section 6); none without a mapping.
 
     Raises
     ------
+    MappingError
+        The mapping file cannot be used (exit code 2).
+    """
+    if config.mapping is None:
+        return ()
+    from imnm_cohort.mapping.spec import load_mapping
+
+    return tuple(load_mapping(config.mapping).tables)
+
+
+def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables:
+    """Read and validate the event tables of ``[input.tables]`` and of the mapping's
+    ``[tables.NAME]`` sections (contract section 6) against the patient table: each bad
+    row goes to its table's quarantine.
+
+    Raises
+    ------
+    ConfigError
+        A table given both in ``[input.tables]`` and by the mapping.
     ExtractError
         A table's file cannot be used, or most of its rows break one rule.
     """
+    from imnm_cohort.mapping.source import MappedSource
     from imnm_cohort.validation.events import read_events
 
-    return read_events(dict(config.tables), result)
+    source = config.input_source()
+    export = source if isinstance(source, MappedSource) else None
+    return read_events(dict(config.tables), result, export)
 
 
 def has_tables(source: Source) -> bool:
@@ -177,10 +201,12 @@ def analyse(
     config: PipelineConfig,
     classified: pd.DataFrame,
     progress: AnalysisProgress | None = None,
+    tables: EventTables | None = None,
     statin_population: StatinPopulation | None = None,
 ) -> CohortAnalysis:
-    """Every analysis of the classified cohort (``progress`` and ``statin_population`` as
-    for ``analyse``).
+    """Every analysis of the classified cohort (``progress`` as for ``analyse``); with the
+    event tables, the course analyses that read them too (each table's valid rows); with
+    ``statin_population`` (an OMOP input), its result.
 
     Raises
     ------
@@ -188,17 +214,44 @@ def analyse(
         A ``[table_one]`` variable the extract cannot give (the pipeline file is named).
     """
     try:
-        return analyse_cohort(
+        analysis = analyse_cohort(
             classified,
             config.malignancy,
             seed=config.seed,
             reference_rates=config.reference_rates,
             table_one_options=config.table_one,
             progress=progress,
+            tables=tables,
+            min_count=config.min_cell_count,
             statin_population=statin_population,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None
+    counted = classified.attrs.get(IN_DATABASE)
+    if counted:  # the patients of a few groups were fetched: every group counted there
+        return dataclasses.replace(analysis, group_counts=dict(counted["groups"]))
+    return analysis
+
+
+def in_database_notes(classified: pd.DataFrame) -> list[str]:
+    """The run's note on what a classification in the database fetched (none otherwise)."""
+    counted = classified.attrs.get(IN_DATABASE)
+    if not counted:
+        return []
+    fetched = counted["fetched"]
+    return [
+        f"validated and classified {counted['rows']:,} rows in the database; fetched "
+        f"{fetched['rows']:,} rows, {fetched['bytes']:,} bytes (Arrow) in "
+        f"{fetched['queries']} queries; classified.csv holds the patients of "
+        f"{', '.join(ANALYSED_GROUPS)} only"
+    ]
+
+
+def _reason_counts(classified: pd.DataFrame) -> dict[str, int]:
+    """Patients per classification reason: counted in the database when the rows were
+    classified there, else from the classified frame."""
+    counted = classified.attrs.get(IN_DATABASE)
+    return dict(counted["classification_reasons"]) if counted else reason_counts(classified)
 
 
 def build_summary(
@@ -217,7 +270,7 @@ def build_summary(
         "contract_version": CONTRACT_VERSION,
         "counts": validation["counts"],
         **analysis.to_dict(),  # groups, comparisons, then each analysis under its key
-        "classification_reasons": reason_counts(classified),
+        "classification_reasons": _reason_counts(classified),
         "validation": {
             "quarantine_reasons": validation["quarantine_reasons"],
             "warnings": validation["warnings"],

@@ -251,6 +251,11 @@ class Figures:
                     min_count=k,
                 ),
             }
+            if data.course:  # only when the run had event tables: otherwise no import
+                from imnm_cohort.report.course_figures import course_figure
+
+                for course in data.course:
+                    self._figures[course.name] = course_figure(course, k)
         self._svg: dict[str, str] = {}
 
     @property

@@ -37,6 +37,15 @@ CAPTIONS = {
     "cancer_incidence": "Cumulative incidence of cancer after onset with death as a "
     "competing event (Aalen-Johansen), with numbers at risk.",
     "survival": "Overall survival after onset (Kaplan-Meier), with numbers at risk.",
+    "ck_normalisation": "Cumulative incidence of a first CK at or below the upper limit of "
+    "normal after diagnosis, death competing (Aalen-Johansen), at the months the summary "
+    "reports, with 95% intervals.",
+    "strength": "MMT as a percentage of its scale maximum: each group's mean per time bin "
+    "over patients, with 95% intervals; no value where fewer than the minimum count of "
+    "patients contribute.",
+    "drug_classes": "Percentage of the patients under observation on each drug class per "
+    "time bin, one panel per group; bins with fewer than the minimum count of patients are "
+    "not shown.",
 }
 RULE_WORDS = {
     **PARSE_RULES,

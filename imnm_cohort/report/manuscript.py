@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from imnm_cohort.analysis.registry import ANALYSES, Analysis, left_out
+from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.report import model_tables, population_table, statin_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.numbers import num
@@ -383,14 +383,24 @@ def analysis_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
     return Table(analysis.key, title, ("",), tuple(rows))
 
 
+AnalysisTableBuilder = Callable[[dict[str, Any], Analysis, int], Table]
+
+#: Registered analyses with a table layout of their own, by key: ``build(summary, analysis,
+#: number)`` in place of :func:`analysis_table` (``report/course_tables.py`` adds the
+#: course analyses').
+ANALYSIS_TABLES: dict[str, AnalysisTableBuilder] = {}
+
+
 def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
     """Every manuscript table from a disclosure-controlled ``summary.json``: the toolkit's
-    own, then one for each registered analysis that has none (:func:`analysis_table`)."""
-    gone = left_out(summary)  # optional analyses that did not apply: no table at all
-    registered = {a.key: a for a in ANALYSES if a.key not in gone}
+    own, then one for each registered analysis that has none (its own layout in
+    :data:`ANALYSIS_TABLES`, else :func:`analysis_table`); none for an analysis whose event
+    tables the run was not given (:meth:`~imnm_cohort.analysis.registry.Analysis.shown_in`)."""
+    registered = {a.key: a for a in ANALYSES if a.shown_in(summary)}
     tables = [build(summary) for keys, build in TABLES if any(k in registered for k in keys)]
     shown = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)
     for key, analysis in registered.items():
         if key not in shown:
-            tables.append(analysis_table(summary, analysis, len(tables) + 1))
+            build = ANALYSIS_TABLES.get(key, analysis_table)
+            tables.append(build(summary, analysis, len(tables) + 1))
     return tables

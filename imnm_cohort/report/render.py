@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from imnm_cohort.analysis.plotdata import STEPWISE_FACTOR
-from imnm_cohort.analysis.registry import ANALYSES, Analysis, left_out
+from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.io.escape import md_text
@@ -112,11 +112,17 @@ def table_view(summary: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def report_sections() -> list[ReportSection]:
+def report_sections(summary: dict[str, Any] | None = None) -> list[ReportSection]:
     """The sections after the page's own, one per registered analysis the page does not
     lay out: the registered :data:`SECTIONS` in their order, then a section drawn from
-    the results of each analysis that has none, in the registry's order."""
-    registered = [a for a in ANALYSES if a.key not in PAGE_ANALYSES]
+    the results of each analysis that has none, in the registry's order. Given the
+    summary, an analysis it does not hold because its event tables were not given has no
+    section (:meth:`~imnm_cohort.analysis.registry.Analysis.shown_in`)."""
+    registered = [
+        a
+        for a in ANALYSES
+        if a.key not in PAGE_ANALYSES and (summary is None or a.shown_in(summary))
+    ]
     keys = {a.key for a in registered}
     own = [sec for sec in SECTIONS if sec.name in keys]
     drawn = {sec.name for sec in own}
@@ -242,8 +248,7 @@ def view(
         ],
     }
     shown = [] if figures is None else figures.names
-    gone = left_out(summary)  # optional analyses that did not apply: no section
-    sections = [sec for sec in report_sections() if sec.name not in gone]
+    sections = report_sections(summary)
     return {
         **meta,
         "disclosure_note": disclosure_note(meta["min_cell_count"], meta.get("rounding", 0)),

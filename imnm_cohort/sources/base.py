@@ -19,6 +19,8 @@ Reading a site's own export through a mapping file wraps any source
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -104,6 +106,57 @@ class Source(Protocol):
     def batches(self, rows: int) -> Iterator[pd.DataFrame]:
         """The rows of :meth:`read` in consecutive frames of about ``rows`` rows each (at
         least one frame; each indexed from 0)."""
+        ...
+
+
+@dataclass(frozen=True)
+class DatabaseTable:
+    """A source's rows handed over where they are: a table of the source's own database.
+
+    Attributes
+    ----------
+    table : ibis Table
+        The rows as an extract's text cells: every column text (NULL for an empty cell),
+        contract columns under their contract names, other columns under their own, and the
+        row-number column; the rows blank in every column at the end of the canonical order
+        are left out, as a file's blank rows at its end are. Nothing has run yet.
+    row_column : str
+        The column holding each row's number (1 = the first row in the source's canonical
+        order): the quarantine's ``row_number``.
+    columns : tuple of str
+        The source's columns in their order, under the names ``table`` gives them (without
+        the row-number column).
+    empty_rows : int
+        The rows blank in every column left out at the end (counted in the database).
+    close : callable
+        Closes the connection (the engine calls it when it is done).
+    failures : callable
+        A context manager that turns any error of the database inside it into the source's
+        one-line :class:`~imnm_cohort.errors.ExtractError`.
+    """
+
+    table: Any = field(repr=False)
+    row_column: str
+    columns: tuple[str, ...]
+    empty_rows: int
+    close: Callable[[], None] = field(repr=False)
+    failures: Callable[[], AbstractContextManager[None]] = field(repr=False)
+
+
+@runtime_checkable
+class TableSource(Protocol):
+    """A source whose rows can stay in their database: besides :meth:`Source.read`, it
+    hands over an ibis table of them (the ``database`` engine validates and classifies it
+    there, :mod:`imnm_cohort.engines.database`)."""
+
+    def open_table(self) -> DatabaseTable:
+        """A connection to the source's database and its rows as a :class:`DatabaseTable`.
+
+        Raises
+        ------
+        ExtractError
+            The database cannot be used (one line naming the source).
+        """
         ...
 
 

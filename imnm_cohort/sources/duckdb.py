@@ -9,6 +9,7 @@ them (:class:`~imnm_cohort.sources.sql.DatabaseSource`). The database is opened 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -16,11 +17,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from imnm_cohort.errors import ConfigError, ExtractError
 from imnm_cohort.sources.base import SOURCES
 from imnm_cohort.sources.files import CSV_SUFFIXES, PARQUET_SUFFIXES
-from imnm_cohort.sources.sql import DatabaseSource, _common_settings
+from imnm_cohort.sources.sql import DatabaseSource, _common_settings, engine_setting
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
+
+
+#: An amount of memory as DuckDB's ``memory_limit`` takes it.
+_MEMORY = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
 
 
 class DuckdbSource(DatabaseSource):
@@ -55,6 +60,9 @@ class DuckdbSource(DatabaseSource):
         else:
             name, label = "DuckDB (in memory)", "query"
         super().__init__(name, label, table, query, timeout)
+        #: DuckDB's ``memory_limit`` for the database engine's session (``"2GB"``); None
+        #: leaves DuckDB's default (80 % of the machine's memory).
+        self.memory_limit: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], base: Path) -> DuckdbSource:
@@ -66,12 +74,20 @@ class DuckdbSource(DatabaseSource):
             A key missing, unknown or of the wrong type; files of another kind than
             Parquet or CSV given as the table without a database.
         """
-        table, query, timeout = _common_settings(settings, ("database", "table", "query"), "duckdb")
+        known = ("database", "table", "query", "engine", "memory_limit")
+        table, query, timeout = _common_settings(settings, known, "duckdb")
+        memory_limit = settings.get("memory_limit")
+        if memory_limit is not None and (
+            not isinstance(memory_limit, str) or not re.fullmatch(_MEMORY, memory_limit)
+        ):
+            raise ConfigError('memory_limit must be an amount such as "2GB" or "500MB"')
         database = settings.get("database")
         if database is not None and (not isinstance(database, str) or not database):
             raise ConfigError("database must be the path of a .duckdb file (text)")
         if database is not None:
-            return cls((base / database).resolve(), table, query)
+            found = cls((base / database).resolve(), table, query)
+            found.engine, found.memory_limit = engine_setting(settings), memory_limit
+            return found
         files = None
         if table is not None:
             suffix = Path(table).suffix.lower()
@@ -81,7 +97,9 @@ class DuckdbSource(DatabaseSource):
                     f"(.parquet, .pq, .csv), not {table!r}"
                 )
             files = (base / table).resolve()
-        return cls(None, table, query, files, timeout)
+        found = cls(None, table, query, files, timeout)
+        found.engine, found.memory_limit = engine_setting(settings), memory_limit
+        return found
 
     def _where(self) -> dict[str, Any]:
         if self.database is not None:
@@ -96,6 +114,33 @@ class DuckdbSource(DatabaseSource):
                 raise ExtractError(f"{self.name}: file not found")
             return ibis.duckdb.connect(self.database, read_only=True)
         return ibis.duckdb.connect()
+
+    def _connect_for_tables(self) -> BaseBackend:
+        """A connection whose temporary tables (validation's) may spill to a folder of their
+        own under the system's temporary folder, within ``memory_limit`` when one is set."""
+        import shutil
+        import tempfile
+
+        con = self._connect()
+        spill = tempfile.mkdtemp(prefix="imnm-duckdb-")
+        try:
+            con.raw_sql(f"SET temp_directory = '{spill}'")
+            if self.memory_limit is not None:
+                con.raw_sql(f"SET memory_limit = '{self.memory_limit}'")
+        except BaseException:
+            con.disconnect()
+            shutil.rmtree(spill, ignore_errors=True)
+            raise
+        close = con.disconnect
+
+        def disconnect() -> None:
+            try:
+                close()
+            finally:
+                shutil.rmtree(spill, ignore_errors=True)
+
+        con.disconnect = disconnect
+        return con
 
     def _relation(self, con: BaseBackend) -> ir.Table:
         if self.files is None:

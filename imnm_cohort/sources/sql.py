@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import urllib.parse
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -51,6 +52,8 @@ from imnm_cohort.sources.base import SOURCES
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
+
+    from imnm_cohort.sources.base import DatabaseTable
 
 #: How :meth:`DatabaseSource.fingerprint` is computed (recorded in the manifest).
 FINGERPRINT_METHOD = "rows + sums of md5 slices of <length>:<text> cells, v1"
@@ -128,6 +131,9 @@ class DatabaseSource:
         self._name, self._label = name, label
         self.table, self.query, self.timeout = table, query, timeout
         self._fingerprint: tuple[int, str] | None = None
+        #: The engine a run uses (``[input] engine``): ``database`` (validation and
+        #: classification in the database, the default) or ``in_memory``.
+        self.engine = DEFAULT_ENGINE
 
     # -- what subclasses give ---------------------------------------------------------
 
@@ -264,6 +270,82 @@ class DatabaseSource:
             )
             for frame in blank_tail_held_back(frames):
                 yield normalise_extract(self._refuse_empty(frame), self.name)
+
+    def open_table(self) -> DatabaseTable:
+        """The rows as a table of the database, for the ``database`` engine: the text cells
+        :meth:`read` fetches, computed but not fetched (contract columns under their contract
+        names), numbered in the canonical order, the blank rows at the end left out. The
+        connection stays open until the table's ``close`` is called; it may create the
+        temporary tables of validation in the database (on PostgreSQL the session is then
+        not read-only; nothing but temporary tables is written).
+
+        Raises
+        ------
+        ExtractError
+            The database cannot be used, a required column is missing, or no data rows.
+        """
+        from imnm_cohort.sources.base import DatabaseTable
+
+        con = self._connect_for_tables()
+        try:
+            with self._failures():
+                table, row, shown, empty = self._numbered(con)
+        except BaseException:
+            with suppress(Exception):
+                con.disconnect()
+            raise
+        return DatabaseTable(table, row, shown, empty, con.disconnect, self._failures)
+
+    def _connect_for_tables(self) -> BaseBackend:
+        """A connection that may create temporary tables (the read-only one by default)."""
+        return self._connect()
+
+    def _numbered(self, con: BaseBackend) -> tuple[ir.Table, str, tuple[str, ...], int]:
+        """The text relation renamed as an extract's columns, with row numbers in the
+        canonical order and the blank rows at the end left out; the row-number column, the
+        columns' names and the number of blank rows left out."""
+        import ibis
+
+        from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
+        from imnm_cohort.sources.files import carried_names
+
+        names, text_sql = self._text_sql(con)
+        blank_named = [n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)]
+        shown = [
+            n.strip().lower() if n.strip().lower() in CONTRACT_COLUMNS else n
+            for n in carried_names(blank_named)
+        ]
+        row = "_imnm_row_number"
+        while row in shown:
+            row = "_" + row
+        order = self._ordered(con, names, text_sql).split(" ORDER BY ", 1)[1]
+        cells = ", ".join(
+            f"{self._quoted(con, n)} AS {self._quoted(con, new)}"
+            for n, new in zip(names, shown, strict=True)
+        )
+        sql = (
+            f"SELECT {cells}, row_number() OVER (ORDER BY {order}) AS {self._quoted(con, row)} "
+            f"FROM ({text_sql}) AS imnm_rows"
+        )
+        schema = ibis.schema({**dict.fromkeys(shown, "string"), row: "int64"})
+        # Numbered once, into a temporary table: the sort over every column is the costly
+        # part, and validation reads the rows several times.
+        name = f"_imnm_rows_{uuid.uuid4().hex}"
+        numbered = con.create_table(name, con.sql(sql, schema=schema), temp=True)
+        blank: Any = ibis.literal(True)
+        for name in shown:
+            cell = numbered[name]
+            blank = blank & (cell.isnull() | (cell.strip() == "")).fill_null(True)
+        last = ibis.ifelse(blank, ibis.null("int64"), numbered[row]).max()
+        found = numbered.aggregate(rows=numbered.count(), last=last).to_pyarrow().to_pylist()[0]
+        rows, data_rows = int(found["rows"]), int(found["last"] or 0)
+        if rows == 0:
+            what = f"table {self.table}" if self.table is not None else "query"
+            raise ExtractError(f"{self.name}: the {what} has no rows")
+        if data_rows == 0:
+            raise ExtractError(f"{self.name}: has a header but no data rows")
+        kept = numbered if data_rows == rows else numbered.filter(numbered[row] <= data_rows)
+        return kept, row, tuple(shown), rows - data_rows
 
     # -- the database's side ----------------------------------------------------------
 
@@ -599,7 +681,7 @@ class SqlSource(DatabaseSource):
         ConfigError
             A key missing, unknown or of the wrong type; a password in the URL.
         """
-        known = ("url", "password_env", "table", "query", "timeout")
+        known = ("url", "password_env", "table", "query", "timeout", "engine")
         table, query, timeout = _common_settings(settings, known, "sql")
         url = settings.get("url")
         if not isinstance(url, str) or not url:
@@ -607,7 +689,9 @@ class SqlSource(DatabaseSource):
         password_env = settings.get("password_env")
         if password_env is not None and (not isinstance(password_env, str) or not password_env):
             raise ConfigError("password_env must name an environment variable (text)")
-        return cls(url, password_env, table, query, timeout)
+        found = cls(url, password_env, table, query, timeout)
+        found.engine = engine_setting(settings)
+        return found
 
     def _password(self) -> str | None:
         if self.password_env is None:
@@ -658,7 +742,10 @@ class SqlSource(DatabaseSource):
             schema[column.name] = _POSTGRES_TYPES[known]
         return con.sql(self.query, schema=ibis.schema(schema))
 
-    def _connect(self) -> BaseBackend:
+    def _connect_for_tables(self) -> BaseBackend:
+        return self._connect(read_only=False)
+
+    def _connect(self, read_only: bool = True) -> BaseBackend:
         import ibis
 
         password = self._password()
@@ -666,11 +753,35 @@ class SqlSource(DatabaseSource):
         if password is not None:
             extra["password"] = password
         if self.backend == "postgres":
-            options = "-c default_transaction_read_only=on"
+            options = ["-c default_transaction_read_only=on"] if read_only else []
             if self.timeout is not None:
-                options += f" -c statement_timeout={int(self.timeout * 1000)}"
-            extra |= {"options": options, "connect_timeout": CONNECT_TIMEOUT}
+                options.append(f"-c statement_timeout={int(self.timeout * 1000)}")
+            extra["connect_timeout"] = CONNECT_TIMEOUT
+            if options:
+                extra["options"] = " ".join(options)
         return ibis.connect(self._url, **extra)
+
+
+#: The engine a run over a database source uses unless ``[input] engine`` says otherwise.
+DEFAULT_ENGINE = "database"
+#: The engines ``[input] engine`` may name for a source kept in a database.
+TABLE_ENGINES = ("database", "in_memory")
+
+
+def engine_setting(settings: Mapping[str, Any]) -> str:
+    """``[input] engine``, checked: ``database`` (the default) or ``in_memory``.
+
+    Raises
+    ------
+    ConfigError
+        Another value.
+    """
+    engine = settings.get("engine", DEFAULT_ENGINE)
+    if engine not in TABLE_ENGINES:
+        raise ConfigError(
+            f"engine must be one of: {', '.join(repr(e) for e in TABLE_ENGINES)}; not {engine!r}"
+        )
+    return str(engine)
 
 
 def _common_settings(

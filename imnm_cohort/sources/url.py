@@ -52,6 +52,8 @@ SETTINGS = (
     "cdm_schema",
     "vocabulary_schema",
     "concept_sets",
+    "engine",
+    "memory_limit",
 )
 #: Settings that are numbers (the rest are text).
 _NUMBERS: dict[str, type] = {"timeout": float, "batch_size": int}
@@ -205,7 +207,8 @@ def _duckdb(
     """``duckdb://`` settings: a database file, or files in place as the table."""
     if kept:
         raise ConfigError(
-            f"{where}: unknown parameter {kept[0][0]!r} for duckdb://; known: table, query"
+            f"{where}: unknown parameter {kept[0][0]!r} for duckdb://; known: "
+            "table, query, engine, memory_limit"
         )
     # SQLAlchemy's convention: duckdb:///relative.duckdb, duckdb:////absolute.duckdb.
     path = urllib.parse.unquote(parts.netloc + parts.path if parts.netloc else parts.path[1:])

@@ -1,7 +1,9 @@
 """Validate the event tables of contract section 6 against the patient table.
 
 Each table named in a pipeline's ``[input.tables]`` is read through its source
-(:data:`~imnm_cohort.sources.base.TABLE_SOURCES`) and validated from its contract
+(:data:`~imnm_cohort.sources.base.TABLE_SOURCES`), or filled from a site's export by the
+mapping's ``[tables.NAME]`` sections (:func:`~imnm_cohort.mapping.apply.apply_tables`), and
+validated from its contract
 (:data:`~imnm_cohort.contracts.events.EVENT_TABLES`) by
 :func:`~imnm_cohort.validation.validate.validate_table`, with the patient table's outcome
 for the cross-table rules (``unknown_patient``, ``patient_quarantined``,
@@ -22,8 +24,11 @@ import pandas as pd
 
 from imnm_cohort.contracts.events import EVENT_TABLES
 from imnm_cohort.contracts.observation import PATIENT_TABLE
-from imnm_cohort.contracts.table import KIND_DTYPES
+from imnm_cohort.contracts.table import KIND_DTYPES, TableContract
 from imnm_cohort.contracts.treatments import CLASS_COLUMN, drug_class
+from imnm_cohort.errors import ConfigError
+from imnm_cohort.mapping.apply import MappedTable
+from imnm_cohort.mapping.source import MappedSource
 from imnm_cohort.sources.base import Source
 from imnm_cohort.sources.files import EXTRA_PREFIX
 from imnm_cohort.validation.validate import TableValidation, ValidationResult, validate_table
@@ -129,6 +134,8 @@ def validate_events(
     raw: Mapping[str, pd.DataFrame],
     patients: ValidationResult,
     sources: Mapping[str, str] | None = None,
+    *,
+    mapped: Mapping[str, MappedTable] | None = None,
 ) -> EventTables:
     """Validate event tables given as frames of text cells, against the patient table.
 
@@ -141,6 +148,10 @@ def validate_events(
         The patient table's outcome.
     sources : mapping of str to str, optional
         Table name -> the name messages use (a path).
+    mapped : mapping of str to MappedTable, optional
+        Tables filled from an export by a mapping's ``[tables.NAME]``
+        (:func:`~imnm_cohort.mapping.apply.apply_tables`): validated with the mapping's own
+        reasons and source columns; their quarantine names each row's ``export_rows``.
 
     Returns
     -------
@@ -150,40 +161,109 @@ def validate_events(
     ------
     KeyError
         A name that is not an event table.
+    ValueError
+        A table given both in ``raw`` and in ``mapped``.
     FileLevelError
         Most rows of a table break one rule of its own (never a cross-table rule).
     """
-    unknown = sorted(set(raw) - set(EVENT_TABLES))
+    mapped = mapped or {}
+    unknown = sorted((set(raw) | set(mapped)) - set(EVENT_TABLES))
     if unknown:
         raise KeyError(f"not event tables: {', '.join(unknown)}; known: {', '.join(EVENT_TABLES)}")
+    both = sorted(set(raw) & set(mapped))
+    if both:
+        raise ValueError(f"{', '.join(both)}: given both as a table and by a mapping")
     others = {PATIENT_TABLE: patient_table(patients)}
     names = sources or {}
     checked = {}
     for name, contract in EVENT_TABLES.items():  # contract order, whatever the caller's
-        if name not in raw:
+        if name in mapped:
+            table = _validate_mapped(mapped[name], contract, names.get(name, name), others)
+        elif name in raw:
+            table = validate_table(raw[name], contract, names.get(name, name), tables=others)
+        else:
             continue
-        table = validate_table(raw[name], contract, names.get(name, name), tables=others)
         checked[name] = _with_classes(table) if name == "treatments" else table
     return EventTables(checked, labels={n: names.get(n, n) for n in checked})
 
 
-def read_events(sources: Mapping[str, Source], patients: ValidationResult) -> EventTables:
-    """Read each event table from its source and validate it (:func:`validate_events`).
+def _validate_mapped(
+    table: MappedTable,
+    contract: TableContract,
+    source: str,
+    others: Mapping[str, TableValidation],
+) -> TableValidation:
+    """A mapped table validated with the mapping's reasons; its quarantine gains
+    ``export_rows`` (the export row of each quarantined row) after ``row_number``."""
+    checked = validate_table(
+        table.rows,
+        contract,
+        source,
+        tables=others,
+        prior_failures=table.failures,
+        column_sources=table.sources,
+    )
+    quarantine = checked.quarantine
+    if "row_number" in quarantine.columns:
+        at = quarantine["row_number"].to_numpy(dtype="int64") - 1
+        quarantine = quarantine.copy()
+        quarantine.insert(1, "export_rows", table.export_rows[at].astype(str))
+    return dataclasses.replace(checked, quarantine=quarantine)
+
+
+def read_events(
+    sources: Mapping[str, Source],
+    patients: ValidationResult,
+    export: MappedSource | None = None,
+) -> EventTables:
+    """Read each event table from its source, or fill it from a site's export by the
+    mapping's ``[tables.NAME]`` sections, and validate it (:func:`validate_events`).
+
+    Parameters
+    ----------
+    sources : mapping of str to Source
+        The tables of ``[input.tables]``.
+    patients : ValidationResult
+        The patient table's outcome.
+    export : MappedSource, optional
+        The pipeline's input when it is an export read through a mapping: its
+        ``[tables.NAME]`` sections fill those tables.
 
     Raises
     ------
+    ConfigError
+        A table given both in ``[input.tables]`` and by the mapping (one line).
+    MappingError
+        The mapping's tables cannot be filled from the export (exit code 2).
     ExtractError
         A table's source cannot be used (one line naming it), or most of its rows break one
         rule (:class:`~imnm_cohort.errors.FileLevelError`).
     """
+    spec, mapped = export.tables() if export is not None else (None, {})
+    both = [name for name in mapped if name in sources]
+    if spec is not None and both:
+        raise ConfigError(
+            f"{spec.path}: [tables.{both[0]}] fills the {both[0]} table that [input.tables] "
+            f"also names ({sources[both[0]].name}); give each table one way"
+        )
     raw = {name: source.read() for name, source in sources.items()}
-    found = validate_events(raw, patients, {n: s.name for n, s in sources.items()})
+    names = {n: s.name for n, s in sources.items()}
+    labels = {n: s.label for n, s in sources.items()}
+    descriptions = {n: {**s.describe(), "sha256": s.fingerprint()} for n, s in sources.items()}
+    if export is not None and spec is not None:
+        for name in mapped:
+            names[name] = f"{export.name} [tables.{name}]"
+            labels[name] = f"{export.label} [tables.{name}]"
+            descriptions[name] = {
+                **export.describe(),
+                "sha256": export.fingerprint(),
+                "mapping": spec.to_dict(),
+            }
+    found = validate_events(raw, patients, names, mapped=mapped)
     return EventTables(
         found.tables,
-        labels={n: sources[n].label for n in found.tables},
-        descriptions={
-            n: {**sources[n].describe(), "sha256": sources[n].fingerprint()} for n in found.tables
-        },
+        labels={n: labels[n] for n in found.tables},
+        descriptions={n: descriptions[n] for n in found.tables},
     )
 
 

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +64,15 @@ from imnm_cohort.validation.validate import (
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["DatabaseValidation", "SqlRule", "sql_rules", "validate_in_database"]
+__all__ = [
+    "DatabaseValidation",
+    "Fetched",
+    "SqlRule",
+    "counting_fetches",
+    "fetch",
+    "sql_rules",
+    "validate_in_database",
+]
 
 #: The ASCII characters Arrow's ``utf8_trim_whitespace`` removes from either end of a cell.
 _SPACE = r"[\x09-\x0d\x1c-\x20]"
@@ -168,6 +178,7 @@ def validate_in_database(
     *,
     order_by: str | None = None,
     file_level: bool | None = None,
+    number_warnings: bool = False,
 ) -> DatabaseValidation:
     """Validate an ibis table of text cells against ``contract`` in its own database.
 
@@ -188,6 +199,9 @@ def validate_in_database(
     file_level : bool, optional
         Whether a rule that most rows break raises
         :class:`~imnm_cohort.errors.FileLevelError`; by default the contract's choice.
+    number_warnings : bool
+        With ``order_by``: the warnings start with ``row_number``, the ``order_by`` cell
+        of each warned row.
 
     Returns
     -------
@@ -241,7 +255,9 @@ def validate_in_database(
         quarantined_rows=quarantined,
         reasons=reasons,
         rule_counts=rule_counts,
-        warnings=_warnings(valid, contract, id_column),
+        warnings=_warnings(
+            valid, contract, id_column, order_by if number_warnings and order_by else None
+        ),
         absent_columns=absent,
         valid=valid.select(*table_columns(contract, table)),
     )
@@ -485,7 +501,7 @@ def _fixes(wide: ir.Table, contract: TableContract) -> tuple[list[str], ir.Table
         f"c{i}": ibis.ifelse(needs, wide[_raw(name)], ibis.null("string"))
         for i, (name, needs) in enumerate(wanted.items())
     }
-    found = wide.filter(anywhere).select(_fix_row=wide["_row"], **picked).to_pandas()
+    found = fetch(wide.filter(anywhere).select(_fix_row=wide["_row"], **picked))
     if found.empty:
         return [], None
     data: dict[str, Any] = {"_fix_row": found["_fix_row"].to_numpy(dtype=np.int64)}
@@ -666,7 +682,7 @@ def _rule_counts(flagged: ir.Table, rules: list[SqlRule]) -> list[int]:
     """Rows breaking each rule, then the quarantined rows and all rows, counted in the
     database in one pass."""
     sums = {f"r{i}": r.failing.sum() for i, r in enumerate(rules)}
-    counted = flagged.aggregate(**sums, bad=flagged["_bad"].sum(), rows=flagged.count()).to_pandas()
+    counted = fetch(flagged.aggregate(**sums, bad=flagged["_bad"].sum(), rows=flagged.count()))
     return [0 if pd.isna(v) else int(v) for v in counted.iloc[0].tolist()]
 
 
@@ -694,7 +710,7 @@ def _reasons(
     for i, r in enumerate(rules):
         picked[f"f{i}"] = r.failing
         picked[f"v{i}"] = ibis.ifelse(r.failing, r.value.cast("string"), ibis.null("string"))
-    rows = prepared.filter(prepared["_bad"]).select(**picked).to_pandas()
+    rows = fetch(prepared.filter(prepared["_bad"]).select(**picked))
     parts = []
     for i, r in enumerate(rules):
         hit = rows[rows[f"f{i}"].astype(bool)]
@@ -739,10 +755,10 @@ def _judge(
         hits = prepared.filter(rule.failing)
         if order_by is not None:
             firsts = hits.group_by(shown=shown).aggregate(at=hits[order_by].min())
-            examples = firsts.order_by("at").limit(3).to_pandas()["shown"]
+            examples = fetch(firsts.order_by("at").limit(3))["shown"]
         else:
             examples = hits.select(shown=shown).distinct().order_by("shown").limit(3)
-            examples = examples.to_pandas()["shown"]
+            examples = fetch(examples)["shown"]
         problems.append((rule.column, rule.rule, worst, tuple(str(v)[:40] for v in examples)))
     raise_file_level(problems, n, source, None, contract)
 
@@ -784,18 +800,109 @@ def _patients_candidates(t: Any) -> Any:
 WARNING_CANDIDATES[PATIENTS.name] = _patients_candidates
 
 
-def _warnings(valid: ir.Table, contract: TableContract, id_column: str) -> pd.DataFrame:
-    """The contract's data-quality warnings on the valid rows that may carry one."""
+def _warnings(
+    valid: ir.Table, contract: TableContract, id_column: str, numbered_by: str | None = None
+) -> pd.DataFrame:
+    """The contract's data-quality warnings on the valid rows that may carry one; with
+    ``numbered_by`` (a row-number column), each warning's ``row_number`` first."""
     columns = [id_column, "column", "code", "value"]
+    if numbered_by is not None:
+        columns.insert(0, "row_number")
     if contract.warnings is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     pick = WARNING_CANDIDATES.get(contract.name)
     rows = valid.filter(pick(valid)) if pick is not None else valid
-    fetched = rows.select(*contract.column_names).to_pandas()
+    fetched = fetch(rows.select(*contract.column_names, *([numbered_by] if numbered_by else [])))
     typed = _as_in_memory(fetched, contract)
+    if numbered_by is not None:
+        numbers = fetched[numbered_by].to_numpy(dtype=np.int64)
+        typed.index = pd.Index(numbers, name="row_number")
+        found = contract.warnings(typed)
+        if "row_number" not in found.columns:
+            found = found.reset_index()
+        return found[columns].reset_index(drop=True)
     typed.index = pd.RangeIndex(1, len(typed) + 1, name="row_number")
     found = contract.warnings(typed)
     return found.drop(columns=["row_number"], errors="ignore")[columns].reset_index(drop=True)
+
+
+# --- what leaves the database, counted ---
+
+
+@dataclass
+class Fetched:
+    """What crossed the connection from the database: result rows and their bytes (the
+    size of the Arrow tables fetched), and the queries that returned them. A meter, added
+    to while :func:`counting_fetches` is active."""
+
+    rows: int = 0
+    bytes: int = 0
+    queries: int = 0
+
+    def add(self, rows: int, size: int) -> None:
+        """Count one fetched result of ``rows`` rows and ``size`` bytes."""
+        self.rows += rows
+        self.bytes += size
+        self.queries += 1
+
+
+_FETCHED: ContextVar[Fetched | None] = ContextVar("imnm_fetched", default=None)
+
+
+@contextmanager
+def counting_fetches(meter: Fetched | None = None) -> Iterator[Fetched]:
+    """Count every :func:`fetch` inside the block into ``meter`` (a new one by default)."""
+    counted = meter if meter is not None else Fetched()
+    token = _FETCHED.set(counted)
+    try:
+        yield counted
+    finally:
+        _FETCHED.reset(token)
+
+
+def fetch(expr: ir.Table) -> pd.DataFrame:
+    """Run ``expr`` and return its rows as ibis's ``to_pandas`` gives them; inside
+    :func:`counting_fetches`, fetched as Arrow and counted (rows, bytes)."""
+    meter = _FETCHED.get()
+    if meter is None:
+        fetched: pd.DataFrame = expr.to_pandas()
+        return fetched
+
+    import pyarrow.types as pat
+
+    table = expr.to_pyarrow()
+    meter.add(table.num_rows, table.nbytes)
+    frame = pd.DataFrame(
+        {
+            name: (
+                column.to_pylist()
+                if pat.is_nested(column.type) or pat.is_dictionary(column.type) or column.null_count
+                else column.to_pandas()
+            )
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        },
+        columns=table.column_names,
+    )
+    result: pd.DataFrame = expr.__pandas_result__(
+        _converter(expr).convert_table(frame, expr.schema())
+    )
+    return result
+
+
+def _converter(expr: ir.Table) -> Any:
+    """The backend's own converter of fetched columns to pandas (as its ``to_pandas``)."""
+    backend = _backend_name(expr)
+    if backend == "duckdb":
+        from ibis.backends.duckdb.converter import DuckDBPandasData
+
+        return DuckDBPandasData
+    if backend == "postgres":
+        from ibis.backends.postgres.converter import PostgresPandasData
+
+        return PostgresPandasData
+    from ibis.formats.pandas import PandasData
+
+    return PandasData
 
 
 def _as_in_memory(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:

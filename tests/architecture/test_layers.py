@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("analysis",),
     ("report",),
     ("outputs",),
-    ("synth", "synth_redcap", "synth_omop"),
+    ("synth", "synth_redcap", "synth_omop", "synth_events"),
     ("pipeline",),
     ("cli", "__init__", "__main__"),
 )

@@ -110,8 +110,29 @@ def test_run_the_redcap_example_pipeline(tmp_path):
         "export_rows": export_rows,
     }  # fmt: skip
     left_out = summary["validation"]["mapping"]["left_out_columns"]
-    assert left_out == ["redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
+    # redcap_repeat_instrument is read: the tables' row filters name it.
+    assert left_out == ["redcap_event_name", "redcap_repeat_instance"]
+    # The event tables of [tables.NAME]: one row per follow-up event or instrument instance.
+    export = _read(EXAMPLE_EXPORT)
+    instrument = export["redcap_repeat_instrument"].fillna("")
+    expected = {
+        "visits": int(export["redcap_event_name"].str.startswith("followup_").sum()),
+        "treatments": int((instrument == "treatment").sum()),
+        "antibody_tests": int((instrument == "antibody_test").sum()),
+        "cancers": int((instrument == "malignancy").sum()),
+    }
+    assert {name: t["input_rows"] for name, t in summary["tables"].items()} == expected
+    assert all(summary["tables"][t]["quarantined_rows"] == 0 for t in expected if t != "cancers")
+    # A second cancer drawn after the end of observation is held back, with its export row.
+    reasons = summary["tables"]["cancers"]["quarantine_reasons"]
+    assert {r["rule"] for r in reasons} <= {"outside_observation"}
+    held = _read(folder / "cancers.quarantine.csv")
+    rows = export.iloc[held["export_rows"].astype(int) - 1]
+    assert (rows["redcap_repeat_instrument"] == "malignancy").all()
+    assert (rows["record_id"].to_numpy() == held["patient_id"].to_numpy()).all()
+    assert summary["tables"]["treatments"]["source"] == ("redcap_export.csv [tables.treatments]")
     manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["tables"]["visits"]["mapping"]["file"] == EXAMPLE_MAPPING.name
     digest = hashlib.sha256(EXAMPLE_MAPPING.read_bytes()).hexdigest()
     assert manifest["input"]["mapping"]["sha256"] == digest
     assert manifest["input"]["mapping"]["file"] == EXAMPLE_MAPPING.name

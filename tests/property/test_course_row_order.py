@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from imnm_cohort.analysis.relapse import find_relapses, relapse
@@ -23,6 +23,8 @@ def with_ties(courses: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), order=st.integers(0, 10_000), partial=st.booleans())
+# Gray's test where the pooled incidence reaches 1 before the last event: not estimable.
+@example(seed=715, order=0, partial=False)
 def test_row_order_changes_no_number(seed, order, partial):
     patients, visits, courses = cohort(seed, 40)
     courses = with_ties(courses, np.random.default_rng(seed))

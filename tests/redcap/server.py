@@ -308,8 +308,8 @@ def serving(project: Project) -> Iterator[FakeRedcap]:
 
 def longitudinal_project(export: pd.DataFrame, dictionary: pd.DataFrame) -> Project:
     """The synthetic REDCap project (``imnm_cohort.synth_redcap``) with its events: a
-    baseline event holding the baseline forms and the repeating malignancy instrument, and
-    follow-up events holding the visit form."""
+    baseline event holding the baseline forms and the repeating instruments (malignancy,
+    treatment, antibody_test), and follow-up events holding the visit form."""
     names = sorted(
         set(export["redcap_event_name"].dropna()), key=lambda e: (e != "baseline_arm_1", e)
     )
@@ -333,7 +333,9 @@ def longitudinal_project(export: pd.DataFrame, dictionary: pd.DataFrame) -> Proj
         for form in forms
         if (form == "visit") != (name == "baseline_arm_1")
     ]
+    instruments = export["redcap_repeat_instrument"].dropna().unique()
     repeating = [
-        {"event_name": "baseline_arm_1", "form_name": "malignancy", "custom_form_label": ""}
+        {"event_name": "baseline_arm_1", "form_name": form, "custom_form_label": ""}
+        for form in sorted(instruments)
     ]
     return Project(export, dictionary, events=events, form_events=form_events, repeating=repeating)

@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 
 from imnm_cohort.cli import main
+from imnm_cohort.mapping.source import MappedSource
 from imnm_cohort.outputs.registry import FORMATS
 from imnm_cohort.pipeline.config import load_pipeline
+from imnm_cohort.sources.files import FileSource
 from imnm_cohort.synth import synthesize
 from imnm_cohort.synth_redcap import redcap_layout, write_redcap
 from imnm_cohort.validation.load import InputSpec, load_input
@@ -93,7 +95,16 @@ def test_a_run_over_the_api_classifies_the_patients_of_the_csv_export(
     assert sorted(classified["patient_id"]) == sorted(by_file.valid["patient_id"])
     quarantined = pd.read_csv(api_run / "quarantine.csv", dtype=str)
     assert len(quarantined) == len(by_file.quarantine)
+    # The event tables of the mapping's [tables.NAME]: the same rows as from the CSV export.
+    _, by_file_tables = MappedSource(FileSource(files[0]), files[2]).tables()
+    summary = json.loads((api_run / "summary.json").read_text(encoding="utf-8"))
+    assert set(summary["tables"]) == {"visits", "treatments", "antibody_tests", "cancers"}
+    for name, table in summary["tables"].items():  # small counts are withheld ("<5")
+        shown = table["input_rows"]
+        assert shown == len(by_file_tables[name].rows) or len(by_file_tables[name].rows) < 5
+    assert summary["tables"]["treatments"]["input_rows"] > 0
     manifest = json.loads((api_run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tables"]["visits"]["kind"] == "redcap"
     source = manifest["input"]  # the source's description and its fingerprint
     assert source["kind"] == "redcap" and source["host"] == "127.0.0.1"
     assert len(source["sha256"]) == 64 and source["records"] == N

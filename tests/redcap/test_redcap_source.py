@@ -129,7 +129,8 @@ def test_events_mappings_and_repeating_instruments_are_fetched(server):
     assert "baseline_arm_1" in set(project.events["unique_event_name"])
     assert {"visit", "malignancy"} <= set(project.form_events["form"])
     assert project.repeating.to_dict("records") == [
-        {"event_name": "baseline_arm_1", "form_name": "malignancy", "custom_form_label": ""}
+        {"event_name": "baseline_arm_1", "form_name": form, "custom_form_label": ""}
+        for form in ("antibody_test", "malignancy", "treatment")
     ]
 
 

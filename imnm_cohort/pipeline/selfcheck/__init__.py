@@ -28,7 +28,8 @@ path named in one line). It looks for:
   beside ``n = "<5"`` says the group has one value.
 * **figure values** (:func:`check_figures`): a curve drawn for a group whose events the
   summary withholds, a curve going on at a whole year where fewer than ``k`` remain at
-  risk, or a curve value equal to an estimate the summary withholds.
+  risk, or a curve value equal to an estimate the summary withholds; a course figure
+  (event tables) drawing a value or interval the summary does not publish.
 
 When the run's values before disclosure control are given (``truth``), each relation is
 kept only if they satisfy it: a relation that does not hold on some data (a model that

@@ -148,4 +148,23 @@ def check_figures(
                 withheld = _withheld(_get(summary, p)) and _is_number(hidden)
                 if withheld and abs(before[-1] - hidden) <= 1e-9:
                     findings.append(Finding(output, where, f"shows the withheld {dotted(p)}"))
+    findings += _course_figures(figures, summary)
     return SelfCheck(tuple(findings))
+
+
+def _course_figures(figures: FigureData, summary: dict[str, Any]) -> list[Finding]:
+    """The course figures draw published values only: a value (or an interval's end) that
+    the summary does not publish is a finding."""
+    if not figures.course:
+        return []
+    published = {float(v) for _, v in leaves(summary) if _is_number(v)}
+    findings = []
+    for figure in figures.course:
+        for panel in figure.panels:
+            for line in panel.lines:
+                drawn = [*line.y, *(v for v in (*line.lower, *line.upper) if v is not None)]
+                if any(v not in published for v in drawn):
+                    where = f"line {'/'.join(filter(None, (panel.title, line.label)))}"
+                    reason = "draws a value summary.json does not publish"
+                    findings.append(Finding(f"figures/{figure.name}.svg", where, reason))
+    return findings
