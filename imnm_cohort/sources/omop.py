@@ -503,8 +503,11 @@ class OmopSource:
         try:
             yield con
         finally:
-            with suppress(Exception):
-                con.disconnect()
+            # A Spark session is the process's (ibis' disconnect stops it): it stays for the
+            # next connection (the statin population after the derivation).
+            if con.name != "pyspark":
+                with suppress(Exception):
+                    con.disconnect()
 
     def _connect(self) -> BaseBackend:
         import ibis
