@@ -128,8 +128,9 @@ def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables
 
 
 def has_tables(source: Source) -> bool:
-    """Whether a source derives event tables itself (``tables()``: an OMOP database)."""
-    return callable(getattr(source, "tables", None))
+    """Whether a source derives event tables itself: ``derives_event_tables`` true and
+    ``tables()`` giving them by name (an OMOP database)."""
+    return getattr(source, "derives_event_tables", False) is True
 
 
 def has_population(source: Source) -> bool:

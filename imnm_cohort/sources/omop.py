@@ -169,6 +169,8 @@ class OmopSource:
     """
 
     kind: ClassVar[str] = "omop"
+    #: :meth:`tables` gives the event tables a run validates (``stages.has_tables``).
+    derives_event_tables: ClassVar[bool] = True
     #: A pipeline that names no criteria set classifies an OMOP database by this one.
     default_criteria: ClassVar[str] = DEFAULT_CRITERIA
 
