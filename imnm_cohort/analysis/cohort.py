@@ -16,6 +16,7 @@ from imnm_cohort.analysis.rates import ReferenceRates
 from imnm_cohort.analysis.registry import ANALYSES, Analysis, Cohort, Result
 from imnm_cohort.analysis.sir import PopulationComparison
 from imnm_cohort.analysis.statin import StatinLatency
+from imnm_cohort.analysis.statin_rates import StatinPopulation
 from imnm_cohort.analysis.survival import CauseSpecificCox, OverallSurvival
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp
@@ -116,8 +117,8 @@ class CohortAnalysis:
         out: dict[str, Any] = {"groups": self.group_counts, "comparisons": {}}
         for a in self._placed():
             result = self.results[a.name]
-            if result is None and a.tables:
-                continue
+            if result is None and (a.tables or a.optional):
+                continue  # no event tables, or a result only some inputs give: absent
             node = out
             for part in a.under:
                 node = node.setdefault(part, {})
@@ -290,6 +291,7 @@ def analyse(
     progress: AnalysisProgress | None = None,
     tables: EventTables | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
+    statin_population: StatinPopulation | None = None,
 ) -> CohortAnalysis:
     """Run every registered analysis on a classified cohort.
 
@@ -330,6 +332,10 @@ def analyse(
     min_count : int
         The fewest patients a course analysis shows a group's value in a time bin for (the
         run's ``min_cell_count``).
+    statin_population : StatinPopulation, optional
+        IMNM incidence among statin users, computed in an OMOP CDM database
+        (:func:`~imnm_cohort.analysis.statin_population.statin_population`): shown as its
+        analysis's result.
 
     Returns
     -------
@@ -350,7 +356,7 @@ def analyse(
     counts = pd.Series(group_labels(classified)).value_counts()
     cohort = Cohort(
         classified, IMNM_GROUPS, options, seed, n_boot, table_one_options, reference_rates,
-        tables, min_count,
+        tables, min_count, statin_population,
     )  # fmt: skip
     analyses = tuple(ANALYSES)
     steps = [a for a in analyses if a.runs_on(cohort)]

@@ -31,6 +31,7 @@ from imnm_cohort.analysis.relapse import Relapse, relapse
 from imnm_cohort.analysis.response_course import ResponseCourse, response_course
 from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
+from imnm_cohort.analysis.statin_rates import StatinPopulation
 from imnm_cohort.analysis.strength import StrengthCourse, StrengthOptions, strength_course
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
@@ -90,6 +91,10 @@ class Cohort:
         Table 1's variables and conventions (the toolkit's defaults when None).
     reference_rates : ReferenceRates or None
         Population rates, when the pipeline names a file.
+    statin_population : StatinPopulation or None
+        IMNM incidence among statin users, computed in the OMOP CDM database the patients
+        were found in (:mod:`~imnm_cohort.analysis.statin_population`); None for any other
+        input.
     tables : EventTables or None
         The validated event tables of contract section 6 (``[input.tables]``), when the
         pipeline names any: an analysis reads a table's valid rows with
@@ -109,6 +114,7 @@ class Cohort:
     reference_rates: ReferenceRates | None = None
     tables: EventTables | None = None
     min_count: int = DEFAULT_MIN_COUNT
+    statin_population: StatinPopulation | None = None
 
     def has_tables(self, names: tuple[str, ...]) -> bool:
         """Whether every event table of ``names`` was given (none asked: True)."""
@@ -170,6 +176,10 @@ class Analysis:
         every one of them, and otherwise leaves no trace in any output: no key in
         ``summary.json`` (not even a null), no table, section or method, so that a run
         without those tables is the same as before the analysis existed.
+    optional : bool
+        Whether ``summary.json``, the report and its tables leave it out altogether when it
+        does not apply (a result only some inputs can give), rather than showing it as null:
+        as an analysis whose event tables were not given (:meth:`shown_in`).
     """
 
     key: str
@@ -182,6 +192,7 @@ class Analysis:
     ran: Callable[[Any], bool] = _always
     tracked: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
+    optional: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -198,11 +209,12 @@ class Analysis:
 
     def shown_in(self, summary: dict[str, Any]) -> bool:
         """Whether an output built from ``summary`` shows it: always, unless it reads event
-        tables and ``summary`` has no key for it (they were not given)."""
+        tables or is optional and ``summary`` has no key for it (the tables were not given,
+        or it did not apply)."""
         node: Any = summary
         for part in self.path:
             if not isinstance(node, dict) or part not in node:
-                return not self.tables
+                return not (self.tables or self.optional)
             node = node[part]
         return True
 
@@ -221,6 +233,12 @@ def _continuous(column: str) -> Callable[[Cohort], Result]:
 def _population(c: Cohort) -> Result:
     assert c.reference_rates is not None  # see applies
     return population_comparison(c.patients, c.reference_rates, c.groups, c.options)
+
+
+def _statin_population(c: Cohort) -> Result:
+    # Computed in the database before the analyses (it reads the CDM, not the cohort).
+    assert c.statin_population is not None  # see applies
+    return c.statin_population
 
 
 _BY_GROUP_MEDIAN = ("p_value", "groups.*.median")
@@ -365,6 +383,14 @@ ANALYSES: list[Analysis] = [
         Relapse,
         "Relapse (the toolkit's convention): rates and mean cumulative function",
         tables=("visits", "treatments"),
+    ),
+    Analysis(
+        "statin_population",
+        _statin_population,
+        StatinPopulation,
+        "IMNM incidence among statin users",
+        applies=lambda c: c.statin_population is not None,
+        optional=True,
     ),
 ]
 

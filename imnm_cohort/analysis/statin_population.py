@@ -33,7 +33,7 @@ Ryan P. Drug eras (OHDSI CDM drug_era: persistence window of 30 days), OHDSI, 20
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +54,9 @@ from imnm_cohort.vocabulary import IMNM_GROUPS
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+#: ``small(frame) -> ibis Table``: a small frame as a table of the database.
+SmallTable = Callable[[pd.DataFrame], "ir.Table"]
+
 __all__ = [
     "ANY_STATIN", "GroupRate", "RateRatio", "StatinPopulation", "StatinPopulationSettings",
     "rate_ratio", "statin_population",
@@ -66,14 +69,19 @@ YEARS = range(1900, 2101)
 
 # --------------------------------------------------------------------------- in SQL
 def _statin_rows(
-    drug_exposure: ir.Table, concept_ancestor: ir.Table | None, ingredients: Mapping[str, int]
+    drug_exposure: ir.Table,
+    concept_ancestor: ir.Table | None,
+    ingredients: Mapping[str, int],
+    small: SmallTable,
 ) -> ir.Table:
     """Statin exposures: person, ingredient key, start and end as day numbers."""
     import ibis
 
     ids = {int(v): k for k, v in ingredients.items()}
-    self_rows = ibis.memtable(
-        {"ancestor": list(ids), "descendant": list(ids), "ingredient": list(ids.values())}
+    self_rows = small(
+        pd.DataFrame(
+            {"ancestor": list(ids), "descendant": list(ids), "ingredient": list(ids.values())}
+        )
     )
     mapping = self_rows
     if concept_ancestor is not None:
@@ -124,6 +132,7 @@ def statin_population(
     ingredients: Mapping[str, int],
     cases: pd.DataFrame,
     settings: StatinPopulationSettings | None = None,
+    small: SmallTable | None = None,
 ) -> StatinPopulation:
     """IMNM incidence among statin users, by ingredient and group, in the database.
 
@@ -139,6 +148,11 @@ def statin_population(
         ``srp``, ``seronegative``; other groups are left out). A person's earliest onset
         counts. Sent to the database as a small table.
     settings : StatinPopulationSettings, optional
+    small : callable, optional
+        ``small(frame) -> ibis Table``: how a small frame (the cases, the calendar years,
+        the ingredient ids) enters the database; ``ibis.memtable`` by default. A read-only
+        PostgreSQL session cannot create the temporary table a memtable becomes: there, the
+        OMOP source writes the rows into the query (``VALUES``).
 
     Returns
     -------
@@ -147,12 +161,13 @@ def statin_population(
     import ibis
 
     settings = settings or StatinPopulationSettings()
+    small = small or ibis.memtable
     if not ingredients:
         raise ValueError("no statin ingredient ids given")
     if ANY_STATIN in ingredients:
         raise ValueError(f"{ANY_STATIN!r} is not an ingredient name")
     person, op = tables["person"], tables["observation_period"]
-    rows = _statin_rows(tables["drug_exposure"], tables.get("concept_ancestor"), ingredients)
+    rows = _statin_rows(tables["drug_exposure"], tables.get("concept_ancestor"), ingredients, small)
     rows = ibis.union(rows, rows.mutate(ingredient=ibis.literal(ANY_STATIN)))
     eras = _eras(rows, settings.persistence_gap_days)
     first = eras.group_by(["person_id", "ingredient"]).aggregate(first=eras.start.min())
@@ -192,7 +207,7 @@ def statin_population(
     intervals = ibis.union(un, ex).filter(lambda t: t.end > t.start)
 
     case_table = _case_table(cases)
-    onsets = ibis.memtable(case_table)
+    onsets = small(case_table)
     t = intervals.left_join(onsets, "person_id")
     t = t.mutate(
         event=t.onset.notnull() & (t.onset >= t.start) & (t.onset < t.end),
@@ -208,7 +223,7 @@ def statin_population(
         ),
     )
     t = t.join(people, "person_id")
-    years = ibis.memtable(_year_table())
+    years = small(_year_table())
 
     timed = t.filter(t.stop > t.start)
     split = timed.join(years, (timed.start < years.year_end) & (timed.stop > years.year_start))

@@ -20,6 +20,7 @@ import pandas as pd
 from imnm_cohort.analysis.intervals import clopper_pearson, poisson_exact
 from imnm_cohort.analysis.schema import ref
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.sources.omop_rules import STATIN_WINDOWS, StatinOptions
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
 __all__ = [
@@ -32,7 +33,7 @@ ANY_STATIN = "any_statin"
 #: The key of all three IMNM groups together.
 ALL_IMNM = "imnm"
 PER = 100_000
-WINDOWS = ("ever", "current")
+WINDOWS = STATIN_WINDOWS
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ class StatinPopulationSettings:
         1 - the confidence level of the intervals.
     """
 
-    persistence_gap_days: int = 30
-    window: str = "ever"
+    persistence_gap_days: int = StatinOptions.persistence_gap_days
+    window: str = StatinOptions.window
     age_bands: tuple[int, ...] = (0, 18, 40, 50, 60, 70, 80)
     alpha: float = 0.05
 

@@ -188,6 +188,10 @@ class PipelineConfig:
     tables : tuple of (str, Source)
         The event tables of ``[input.tables]`` (contract section 6), in contract order,
         each with its source; empty when the pipeline names none.
+    criteria_named : bool
+        Whether the pipeline file names the criteria set (``[classification] criteria``);
+        when it does not, a source with a ``default_criteria`` of its own (an OMOP database:
+        ``ehr2026``) decides, and :attr:`notes` says so.
     """
 
     source: Path | None
@@ -207,6 +211,7 @@ class PipelineConfig:
     input: Source | None = None
     input_settings: tuple[tuple[str, Any], ...] = ()
     tables: tuple[tuple[str, Source], ...] = ()
+    criteria_named: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -306,6 +311,9 @@ class PipelineConfig:
             source = source_from_url(extract)
             settings = json.loads(json.dumps(without_user(url.settings), default=str))
             changes.update(input=source, input_settings=tuple(settings.items()))
+            # The demo pipeline's criteria set is not a study's choice for another input.
+            named = self.criteria_named and not self.is_demo
+            changes.update(_source_criteria(source, named, self.notes))
             new_extract, input_name = None, re.sub(r"[^\w.-]+", "-", source.label).strip("-")
         elif extract is not None:
             if not Path(extract).is_file():
@@ -327,7 +335,7 @@ class PipelineConfig:
                 "reference_rates": None,
                 "output_root": Path.cwd() / "reports" / (input_name or "input"),
                 "notes": (
-                    *self.notes,
+                    *changes.get("notes", self.notes),
                     f"{label} is not the demo registry: the demo's title, study, "
                     "cut-off, authors and illustrative reference rates are not used (no SIR "
                     "or SMR); give a pipeline file for your study (pipelines/example.toml)",
@@ -392,6 +400,7 @@ def load_pipeline(
     except ValueError as exc:
         raise ConfigError(f"{path}: [analysis] {exc}") from None
     criteria = values["classification"]["criteria"]
+    named = "criteria" in (raw.get("classification") or {})
     if criteria not in available_criteria():
         raise ConfigError(
             f"{path}: [classification] criteria = {criteria!r} is not a known "
@@ -466,10 +475,26 @@ def load_pipeline(
         # JSON-ready for the manifest (a TOML date as its ISO text)
         input_settings=tuple(json.loads(json.dumps(without_user(settings), default=str)).items()),
         tables=tables,
+        criteria_named=named,
     )
+    if own_source is not None:
+        config = dataclasses.replace(config, **_source_criteria(own_source, named, config.notes))
     if extract is None and output_root is None and mapping is None:
         return config
     return config.with_overrides(extract, output_root, mapping=mapping)
+
+
+def _source_criteria(source: Source, named: bool, notes: tuple[str, ...]) -> dict[str, Any]:
+    """The criteria set of a source that prefers one (``default_criteria``: an OMOP
+    database's is ``ehr2026``) when the pipeline names none, with a note saying so."""
+    preferred = getattr(source, "default_criteria", None)
+    if named or not isinstance(preferred, str):
+        return {}
+    note = (
+        f"{source.label}: classified by the {preferred} criteria set, the default for "
+        f'[input] kind = "{source.kind}" (name another in [classification] criteria)'
+    )
+    return {"criteria": preferred, "notes": (*notes, note)}
 
 
 def _event_tables(

@@ -160,10 +160,19 @@ def run_pipeline(
         # contract section 6: only a pipeline (or its mapping) that names them
         if config.tables or stages.mapped_tables(config):
             result, tables = _event_tables(stage, config, result)
+        elif stages.has_tables(extract.source):  # a source that derives its own (OMOP)
+            found = stage("event tables", lambda: stages.source_tables(extract.source, result))
+            result, tables = stage("derive", lambda: stages.derive(result, found)), found
         criteria, classified = stage("classify", lambda: stages.classify(config, result, chosen))
         notes.extend(stages.in_database_notes(classified))
+        population = None
+        if stages.has_population(extract.source):
+            population = stage(
+                "statin population", lambda: stages.statin_population(extract.source, classified)
+            )
         analysis = stage(
-            "analyse", lambda: stages.analyse(config, classified, analysis_progress, tables)
+            "analyse",
+            lambda: stages.analyse(config, classified, analysis_progress, tables, population),
         )
         disclosed = stage(
             "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)

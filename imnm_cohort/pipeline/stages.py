@@ -38,6 +38,7 @@ from imnm_cohort.validation.validate import ValidationResult
 from imnm_cohort.vocabulary import ANALYSED_GROUPS, IN_DATABASE
 
 if TYPE_CHECKING:
+    from imnm_cohort.analysis.statin_rates import StatinPopulation
     from imnm_cohort.pipeline.selfcheck import SelfCheck
 from imnm_cohort.io.tables import write_table, write_text
 
@@ -126,6 +127,61 @@ def read_tables(config: PipelineConfig, result: ValidationResult) -> EventTables
     return read_events(dict(config.tables), result, export)
 
 
+def has_tables(source: Source) -> bool:
+    """Whether a source derives event tables itself: ``derives_event_tables`` true and
+    ``tables()`` giving them by name (an OMOP database)."""
+    return getattr(source, "derives_event_tables", False) is True
+
+
+def has_population(source: Source) -> bool:
+    """Whether a source can count the population the patients came from
+    (``population_tables()``: an OMOP database)."""
+    return callable(getattr(source, "population_tables", None))
+
+
+def source_tables(source: Source, result: ValidationResult) -> EventTables:
+    """The event tables a source derives itself (an OMOP database's ``tables()``), validated
+    against the patient table as ``[input.tables]`` are (see :func:`has_tables`)."""
+    from imnm_cohort.sources.frames import FrameSource
+    from imnm_cohort.validation.events import read_events
+
+    frames = source.tables()  # type: ignore[attr-defined]
+    sources = {n: FrameSource(f, f"{source.label} {n}") for n, f in frames.items()}
+    return read_events(sources, result)
+
+
+def statin_population(source: Source, classified: pd.DataFrame) -> StatinPopulation:
+    """IMNM incidence among statin users in the database the patients were found in, for a
+    source that can give it (see :func:`has_population`).
+
+    The cases are the IMNM patients as classified (``patient_id`` is the CDM's person_id):
+    their onsets go to the database as a small table and only aggregates come back.
+
+    Raises
+    ------
+    ExtractError
+        The database cannot be used.
+    """
+    from imnm_cohort.analysis.statin_population import statin_population as compute
+    from imnm_cohort.analysis.statin_rates import StatinPopulationSettings
+    from imnm_cohort.vocabulary import GROUP_COLUMN, IMNM_GROUPS
+
+    imnm = classified[classified[GROUP_COLUMN].astype(str).isin(IMNM_GROUPS)]
+    imnm = imnm[imnm["onset_date"].notna()]
+    cases = pd.DataFrame(
+        {
+            "person_id": pd.to_numeric(imnm["patient_id"].astype(str)).astype("int64"),
+            "onset_date": imnm["onset_date"],
+            "group": imnm[GROUP_COLUMN].astype(str),
+        }
+    )
+    options = source.statin  # type: ignore[attr-defined]
+    settings = StatinPopulationSettings(options.persistence_gap_days, options.window)
+    with source.population_tables() as (cdm, small):  # type: ignore[attr-defined]
+        ingredients = source.ingredients()  # type: ignore[attr-defined]
+        return compute(cdm, ingredients, cases, settings, small)
+
+
 def derive(result: ValidationResult, tables: EventTables) -> ValidationResult:
     """The patient table with the values it leaves empty derived from the event tables
     (:func:`~imnm_cohort.validation.derive.derive_patients`)."""
@@ -147,9 +203,11 @@ def analyse(
     classified: pd.DataFrame,
     progress: AnalysisProgress | None = None,
     tables: EventTables | None = None,
+    statin_population: StatinPopulation | None = None,
 ) -> CohortAnalysis:
     """Every analysis of the classified cohort (``progress`` as for ``analyse``); with the
-    event tables, the course analyses that read them too (each table's valid rows).
+    event tables, the course analyses that read them too (each table's valid rows); with
+    ``statin_population`` (an OMOP input), its result.
 
     Raises
     ------
@@ -166,6 +224,7 @@ def analyse(
             progress=progress,
             tables=tables,
             min_count=config.min_cell_count,
+            statin_population=statin_population,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None

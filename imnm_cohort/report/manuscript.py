@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from imnm_cohort.analysis.registry import ANALYSES, Analysis
-from imnm_cohort.report import model_tables, population_table
+from imnm_cohort.report import model_tables, population_table, statin_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.numbers import num
 from imnm_cohort.report.render import why_not
@@ -315,6 +315,7 @@ TABLES: tuple[tuple[tuple[str, ...], TableBuilder], ...] = (
     (("cause_specific_cox",), model_tables.cause_specific_cox),
     (("fine_gray",), model_tables.fine_gray),
     (("population_rates",), population_table.population_rates),
+    (("statin_population",), statin_table.statin_population),
 )
 
 #: Analyses that the report and its figures show, given no manuscript table of their own.

@@ -22,6 +22,12 @@ Settings::
     onset_rule = "first_of"          # or "condition", "ck"
     ck_threshold = 1000              # U/L
     lookback_days = 365
+    persistence_gap_days = 30        # statin eras: exposures at most this far apart join
+    statin_window = "ever"           # or "current": exposed time from the first statin on,
+                                     # or within exposure eras only
+
+The source's preferred criteria set is ``ehr2026`` (:data:`DEFAULT_CRITERIA`): a pipeline
+that names none classifies coded data by the EHR phenotype, and the report says so.
 
 Column names are matched ignoring case (OHDSI's GiBleed sample has upper-case names), and
 a concept id, a number or a date stored as text is read as one where it is one (GiBleed
@@ -35,7 +41,7 @@ import hashlib
 import json
 import logging
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -46,9 +52,11 @@ from imnm_cohort.sources.omop_concepts import ConceptSets, load_concept_sets
 from imnm_cohort.sources.omop_rules import (
     CDM_COLUMNS,
     ONSET_RULES,
+    STATIN_WINDOWS,
     VOCABULARY_TABLES,
     Cdm,
     OmopOptions,
+    StatinOptions,
 )
 
 if TYPE_CHECKING:
@@ -78,7 +86,15 @@ _KNOWN = (
     "master",
     "omop",
 )
-_OPTIONS = ("onset_rule", "ck_threshold", "lookback_days")
+_OPTIONS = (
+    "onset_rule",
+    "ck_threshold",
+    "lookback_days",
+    "persistence_gap_days",
+    "statin_window",
+)
+#: The criteria set a run on an OMOP database uses when its pipeline names none.
+DEFAULT_CRITERIA = "ehr2026"
 _NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 _DATE = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
@@ -111,6 +127,22 @@ def _options(value: Any) -> OmopOptions:
     return OmopOptions(rule, float(threshold), lookback)
 
 
+def _statin_options(value: Any) -> StatinOptions:
+    """The statin-population choices of ``[input.omop]`` checked (defaults without them)."""
+    value = value if isinstance(value, dict) else {}
+    defaults = StatinOptions()
+    gap = value.get("persistence_gap_days", defaults.persistence_gap_days)
+    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
+        raise ConfigError(
+            "[input.omop] persistence_gap_days must be a whole number of days, 0 or more"
+        )
+    window = value.get("statin_window", defaults.window)
+    if window not in STATIN_WINDOWS:
+        known = ", ".join(STATIN_WINDOWS)
+        raise ConfigError(f"[input.omop] statin_window must be one of {known}, not {window!r}")
+    return StatinOptions(gap, window)
+
+
 class OmopSource:
     """An OMOP CDM database: the patient table and the event tables derived from it.
 
@@ -132,9 +164,15 @@ class OmopSource:
     base : Path or None
         The folder a relative DuckDB path is read from (the pipeline file's; None: the
         working directory).
+    statin : StatinOptions or None
+        The statin-population choices (persistence gap, window); the defaults when None.
     """
 
     kind: ClassVar[str] = "omop"
+    #: :meth:`tables` gives the event tables a run validates (``stages.has_tables``).
+    derives_event_tables: ClassVar[bool] = True
+    #: A pipeline that names no criteria set classifies an OMOP database by this one.
+    default_criteria: ClassVar[str] = DEFAULT_CRITERIA
 
     def __init__(
         self,
@@ -147,12 +185,14 @@ class OmopSource:
         options: OmopOptions | None = None,
         master: str | None = None,
         base: Path | None = None,
+        statin: StatinOptions | None = None,
     ) -> None:
         url = url.removeprefix("omop+")  # the command line's omop+duckdb:///cdm.duckdb
         self.url, self.password_env, self.master = url, password_env, master
         self.cdm_schema, self.vocabulary_schema = cdm_schema, vocabulary_schema
         self.concept_sets = concept_sets or load_concept_sets()
         self.options = options or OmopOptions()
+        self.statin = statin or StatinOptions()
         parts = urllib.parse.urlsplit(url)
         self.backend = "spark" if url == "spark" else parts.scheme.split("+")[-1]
         if self.backend in ("postgresql",):
@@ -216,6 +256,7 @@ class OmopSource:
             options=_options(settings.get("omop")),
             master=settings.get("master"),
             base=base,
+            statin=_statin_options(settings.get("omop")),
         )
 
     # -- the Source protocol ----------------------------------------------------------
@@ -286,6 +327,7 @@ class OmopSource:
             "cdm_schema": self.cdm_schema or "(default)",
             "vocabulary_schema": self.vocabulary_schema or "(default)",
             "options": self.options.to_dict(),
+            "statin_population": self.statin.to_dict(),
             "concept_sets": self.concept_sets.versions(),
             "candidates": len(derived["patients"]),
             "event_rows": {name: len(derived[name]) for name in derived if name != "patients"},
@@ -295,6 +337,70 @@ class OmopSource:
             "rows": len(derived["patients"]),
             "fingerprint_method": FINGERPRINT_METHOD,
         }
+
+    def ingredients(self) -> dict[str, int]:
+        """The statin ingredients: label -> RxNorm ingredient concept id."""
+        return {c.label: c.id for c in self.concept_sets["statins"].concepts}
+
+    @contextmanager
+    def population_tables(
+        self,
+    ) -> Iterator[tuple[dict[str, ir.Table], Callable[[pd.DataFrame], ir.Table]]]:
+        """The CDM tables the statin-population analysis reads, bound to an open connection
+        for the ``with`` block: ``person``, ``observation_period``, ``drug_exposure`` and,
+        as ``concept_ancestor``, each ingredient's drug concepts by the rule *ingredients*
+        (the hierarchy, else RxNorm's relationships and names: one rule for the patient
+        table and the population); and how a small frame enters the database (a memtable,
+        or on PostgreSQL, whose session is read-only, rows written into the query). Any
+        failure is one line naming the source.
+
+        Raises
+        ------
+        ExtractError
+            The database cannot be used.
+        """
+        import ibis
+        import pandas as pd
+
+        from imnm_cohort.sources.omop_rules import ingredient_concepts
+
+        statins = self.concept_sets["statins"]
+        ingredients = self.ingredients()
+        with self._failures(), self._connected() as con:
+            cdm = self.cdm(con)
+            small = _values_of(con) if con.name == "postgres" else ibis.memtable
+            ids = small(
+                pd.DataFrame(
+                    {"label": list(ingredients), "ingredient_id": list(ingredients.values())}
+                )
+            )
+            found = ingredient_concepts(cdm, statins).join(ids, "label")
+            ancestry = found.select(
+                ancestor_concept_id=found.ingredient_id, descendant_concept_id=found.concept_id
+            ).distinct()
+            tables = {
+                "person": cdm["person"],
+                "observation_period": cdm["observation_period"],
+                "drug_exposure": self._drug_exposure(con),
+                "concept_ancestor": ancestry,
+            }
+            yield tables, small
+
+    def _drug_exposure(self, con: BaseBackend) -> ir.Table:
+        """``drug_exposure`` with what the eras read besides the rules' columns:
+        ``drug_exposure_id`` and ``days_supply`` (NULL where a CDM lacks them: an exposure
+        without an end date then ends on its start day)."""
+        import ibis
+
+        where, columns = self.cdm_schema, dict(CDM_COLUMNS["drug_exposure"])
+        extra = ("drug_exposure_id", "days_supply")
+        table = self._table(con, "drug_exposure", where, columns)
+        listed = con.list_tables(database=where) if where else con.list_tables()
+        name = next(n for n in listed if n.lower() == "drug_exposure")
+        raw = con.table(name, database=where) if where else con.table(name)
+        if all(c in {n.lower() for n in raw.columns} for c in extra):
+            return self._table(con, "drug_exposure", where, columns | dict.fromkeys(extra, "int64"))
+        return table.mutate(**{c: ibis.null("int64") for c in extra})
 
     # -- the database's side ----------------------------------------------------------
 
@@ -399,8 +505,11 @@ class OmopSource:
         try:
             yield con
         finally:
-            with suppress(Exception):
-                con.disconnect()
+            # A Spark session is the process's (ibis' disconnect stops it): it stays for the
+            # next connection (the statin population after the derivation).
+            if con.name != "pyspark":
+                with suppress(Exception):
+                    con.disconnect()
 
     def _connect(self) -> BaseBackend:
         import ibis
@@ -455,7 +564,8 @@ class OmopSource:
 
 def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str) -> ir.Value:
     """A CDM column read as the rules read it (``int64``, ``float64``, ``date``, ``string``);
-    text holding numbers or dates is read where it holds one, NULL elsewhere."""
+    text holding numbers or dates is read where it holds one, NULL elsewhere; a floating
+    NaN is NULL."""
     import ibis
 
     dtype = column.type()
@@ -477,13 +587,47 @@ def _typed(column: ir.Value, kind: str, name: str, where: str, column_name: str)
     if kind == "int64" and dtype.is_integer():
         return column  # any width compares as a concept id
     if kind == "float64" and dtype.is_floating():
-        return column
+        # NaN is no value (DuckDB and PostgreSQL hold it, and order it above every number:
+        # a NaN CK would count as above any threshold).
+        return ibis.ifelse(column.isnan(), ibis.null("float64"), column)
     if kind in ("int64", "float64") and (dtype.is_numeric() or dtype.is_boolean()):
         return column.cast(kind)
     raise ExtractError(
         f"{name}: column {column_name} of table {where} is of type {dtype}, which cannot hold "
         f"{'dates' if kind == 'date' else 'numbers'}"
     )
+
+
+def _values_of(con: BaseBackend) -> Callable[[pd.DataFrame], ir.Table]:
+    """A small frame of integers and text as a table written into the query
+    (``SELECT ... FROM (VALUES ...)``): no temporary table, so a read-only session can use
+    it."""
+
+    def sql_value(value: Any) -> str:
+        if isinstance(value, str):
+            return "'" + value.replace("'", "''") + "'"
+        return str(int(value))
+
+    def small(frame: pd.DataFrame) -> ir.Table:
+        names = [str(c) for c in frame.columns]
+        kinds = ["TEXT" if frame[c].dtype == object else "BIGINT" for c in frame.columns]
+        # Given its schema, ibis asks the database nothing (no view to describe the query).
+        schema = {
+            n: "string" if k == "TEXT" else "int64" for n, k in zip(names, kinds, strict=True)
+        }
+        typed = ", ".join(f'CAST(NULL AS {k}) AS "{n}"' for n, k in zip(names, kinds, strict=True))
+        if not len(frame):
+            return con.sql(f"SELECT {typed} WHERE FALSE", schema=schema)
+        rows = ", ".join(
+            "(" + ", ".join(sql_value(v) for v in row) + ")"
+            for row in frame.itertuples(index=False)
+        )
+        head = ", ".join(f'"{n}"' for n in names)
+        pairs = zip(names, kinds, strict=True)
+        cast = ", ".join(f'CAST(t."{n}" AS {k}) AS "{n}"' for n, k in pairs)
+        return con.sql(f"SELECT {cast} FROM (VALUES {rows}) AS t({head})", schema=schema)
+
+    return small
 
 
 def _materialised(con: BaseBackend, steps: dict[str, str], dialect: str) -> dict[str, str]:

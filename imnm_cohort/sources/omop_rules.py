@@ -86,6 +86,31 @@ CDM_COLUMNS: dict[str, dict[str, str]] = {
 VOCABULARY_TABLES = ("concept", "concept_relationship", "concept_ancestor")
 
 
+#: Statin exposure windows: exposed time from the first statin on ("ever": onset during or
+#: after exposure), or within exposure eras only ("current").
+STATIN_WINDOWS = ("ever", "current")
+
+
+@dataclass(frozen=True)
+class StatinOptions:
+    """The statin-population choices of ``[input.omop]``, recorded in the manifest.
+
+    Attributes
+    ----------
+    persistence_gap_days : int
+        Two statin exposures at most this many days apart belong to one era (30, as OHDSI's
+        drug_era).
+    window : {"ever", "current"}
+        See :data:`STATIN_WINDOWS`.
+    """
+
+    persistence_gap_days: int = 30
+    window: str = "ever"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"persistence_gap_days": self.persistence_gap_days, "statin_window": self.window}
+
+
 @dataclass(frozen=True)
 class OmopOptions:
     """The study's choices, recorded in the manifest.
@@ -311,8 +336,10 @@ def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
 
 
 def antibody_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
-    """Rule *antibodies*: myositis antibody measurements by concept or by LOINC code in the
-    source value: ``person_id``, ``test_date``, ``antigen``, ``method``, ``value``, ``unit``,
+    """Rule *antibodies*: myositis antibody measurements by concept, by LOINC code in the
+    source value, or by a concept of vocabulary LOINC whose code is one of the set's LOINC
+    source codes (a site's own or a newer vocabulary's concept for the test): ``person_id``,
+    ``test_date``, ``antigen``, ``method``, ``value``, ``unit``,
     ``cutoff`` (range_high), ``result``.
 
     The result: ``value_as_concept_id`` positive, negative or equivocal (weakly positive) by
@@ -324,13 +351,21 @@ def antibody_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     import ibis
 
     antibodies, values = sets["myositis_antibodies"], sets["measurement_values"]
-    m = cdm["measurement"]
+    m, concept = cdm["measurement"], cdm["concept"]
     ids = list(antibodies.ids())
+    # A set's LOINC source code is found as a concept too: a site (or a newer vocabulary)
+    # that maps the test to a LOINC concept the set does not list by id.
+    loinc = concept.filter(
+        concept.vocabulary_id == "LOINC", concept.concept_code.isin(_as_written(antibodies))
+    ).select(loinc_id=concept.concept_id, loinc_code=concept.concept_code)
+    m = m.left_join(loinc, m.measurement_concept_id == loinc.loinc_id)
+    m = m.select(*[c for c in m.columns if c != "loinc_id"])
     found = m.filter(
         m.measurement_concept_id.isin(ids).fill_null(False)
         | m.measurement_source_value.isin(_as_written(antibodies)).fill_null(False)
+        | m.loinc_code.notnull()
     )
-    code = found.measurement_source_value
+    code = found.loinc_code.coalesce(found.measurement_source_value)
     antigen_cases = []
     method_cases = []
     for label in antibodies.labels():

@@ -6,7 +6,8 @@ per table) writes a population of ``N`` made-up persons: ``person``, ``observati
 ingredients, and other drugs), ``measurement`` (about :data:`MEASUREMENTS_PER_PERSON` rows a
 person: common labs, creatine kinase in U/L, IU/L or µkat/L, antibody tests mapped by
 concept id or unmapped), ``condition_occurrence`` (common conditions, cancers, myositis),
-``death``, the vocabulary rows the rest needs (``concept``, ``concept_ancestor``) and
+``death``, the vocabulary rows the rest needs (``concept``, ``concept_relationship``,
+``concept_ancestor``) and
 ``cdm_source``. Beside them, ``planted_truth`` (not a CDM table) records every planted
 person: the true group, the onset and the combination each was given.
 

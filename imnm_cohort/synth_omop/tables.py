@@ -89,6 +89,10 @@ def table_schemas() -> dict[str, pa.Schema]:
             ("concept_class_id", s), ("standard_concept", s), ("concept_code", s),
             ("valid_start_date", d), ("valid_end_date", d), ("invalid_reason", s),
         ),
+        "concept_relationship": schema(
+            ("concept_id_1", i), ("concept_id_2", i), ("relationship_id", s),
+            ("valid_start_date", d), ("valid_end_date", d), ("invalid_reason", s),
+        ),
         "concept_ancestor": schema(
             ("ancestor_concept_id", i), ("descendant_concept_id", i),
             ("min_levels_of_separation", i), ("max_levels_of_separation", i),
@@ -113,7 +117,7 @@ def table_schemas() -> dict[str, pa.Schema]:
 #: The CDM tables written (``planted_truth`` besides).
 CDM_TABLES = (
     "person", "observation_period", "condition_occurrence", "drug_exposure", "measurement",
-    "death", "concept", "concept_ancestor", "cdm_source",
+    "death", "concept", "concept_relationship", "concept_ancestor", "cdm_source",
 )  # fmt: skip
 
 
@@ -136,7 +140,7 @@ def arrow_table(name: str, columns: dict[str, Any], rows: int) -> pa.Table:
         else:
             array = np.asarray(value)
             mask = None
-            if array.dtype.kind == "f" and fld.type != pa.float64():
+            if array.dtype.kind == "f":  # NaN is written as NULL, as a CDM holds no value
                 mask = np.isnan(array)
                 array = np.where(mask, 0, array)
             arrays.append(pa.array(array, mask=mask).cast(fld.type))
@@ -149,7 +153,10 @@ CUTOFF_DAY = int(DATA_CUTOFF.astype("datetime64[D]").astype(np.int64))
 
 
 def vocabulary_tables() -> dict[str, pa.Table]:
-    """``concept``, ``concept_ancestor`` and ``cdm_source``."""
+    """``concept``, ``concept_relationship``, ``concept_ancestor`` and ``cdm_source``.
+
+    ``concept_relationship`` holds what RxNorm says of the statin products written
+    (``RxNorm has ing`` their ingredient, and back), as OHDSI's vocabulary does."""
     rows = len(CONCEPTS)
     start = int(np.datetime64("1970-01-01").astype(np.int64))
     end = int(np.datetime64("2099-12-31").astype(np.int64))
@@ -176,6 +183,26 @@ def vocabulary_tables() -> dict[str, pa.Table]:
     for cancer in CANCERS.values():
         pairs += [(cancer, cancer, 0), (MALIGNANT_ROOT, cancer, 1)]
     pairs.append((MALIGNANT_ROOT, MALIGNANT_ROOT, 0))
+    links = [
+        link
+        for ingredient, products in STATIN_PRODUCTS.items()
+        for product in products
+        for link in (
+            (product, ingredient, "RxNorm has ing"),
+            (ingredient, product, "RxNorm ing of"),
+        )
+    ]
+    relationship = arrow_table(
+        "concept_relationship",
+        {
+            "concept_id_1": np.array([r[0] for r in links], dtype=np.int64),
+            "concept_id_2": np.array([r[1] for r in links], dtype=np.int64),
+            "relationship_id": np.array([r[2] for r in links], dtype=object),
+            "valid_start_date": np.full(len(links), start),
+            "valid_end_date": np.full(len(links), end),
+        },
+        len(links),
+    )
     levels = np.array([p[2] for p in pairs])
     ancestor = arrow_table(
         "concept_ancestor",
@@ -202,7 +229,12 @@ def vocabulary_tables() -> dict[str, pa.Table]:
         },
         1,
     )
-    return {"concept": concept, "concept_ancestor": ancestor, "cdm_source": source}
+    return {
+        "concept": concept,
+        "concept_relationship": relationship,
+        "concept_ancestor": ancestor,
+        "cdm_source": source,
+    }
 
 
 def date_days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import json
 
 from imnm_cohort.cli import main
 from tests.omop.cdm import SITE_CONCEPTS, build
+from tests.pipeline.readers import docx_text, run, xlsx_text
 
 PIPELINE = """\
 [input]
@@ -57,3 +58,67 @@ def test_a_run_on_an_omop_database(tmp_path):
     assert source["concept_sets"]["site_version"] == "test-site-1"
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "positive predictive value is unknown" in report
+
+
+def test_the_run_feeds_the_event_tables_and_shows_the_statin_population(tmp_path):
+    build(tmp_path / "cdm.duckdb")
+    (tmp_path / "site-concepts.toml").write_text(SITE_CONCEPTS, encoding="utf-8")
+    pipeline = PIPELINE + '\n[output]\nformats = ["json", "md", "docx", "xlsx"]\n'
+    pipeline = pipeline.replace(
+        "lookback_days = 365", 'lookback_days = 365\nstatin_window = "current"'
+    )
+    (tmp_path / "pipeline.toml").write_text(pipeline, encoding="utf-8")
+    code, _, err = run(
+        "-q", "run", str(tmp_path / "pipeline.toml"), "--output-dir", str(tmp_path / "out")
+    )
+    assert code == 0, err
+    folder = tmp_path / "out" / "latest"
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    # The source's event tables went through validation as [input.tables] do.
+    assert set(summary["tables"]) == {"visits", "antibody_tests", "treatments", "cancers"}
+    population = summary["statin_population"]
+    assert population["settings"]["window"] == "current"
+    # Person 1's anti-HMGCR onset (2020-02-15) falls after its simvastatin era (ended
+    # 2019-12-31): under "current" it lies in no counted person-time (neither within an
+    # era nor before the first statin); a count of one, withheld.
+    assert population["exposed"]["any_statin"]["groups"]["hmgcr"]["events"] == 0
+    assert population["unexposed"]["groups"]["hmgcr"]["events"] == 0
+    assert population["cases_outside"] == "<5"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["input"]["statin_population"] == {
+        "persistence_gap_days": 30,
+        "statin_window": "current",
+    }
+    title = "IMNM incidence among statin users"
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert title in report and "positive predictive value is unknown" in report
+    assert title in docx_text(folder / "tables.docx")
+    assert title in xlsx_text(folder / "tables.xlsx")
+    assert "2020-02-15" not in json.dumps(summary)
+
+
+def test_a_database_url_on_the_command_line_is_classified_by_ehr2026(tmp_path):
+    build(tmp_path / "cdm.duckdb")
+    code, out, err = run(
+        "run",
+        "--input",
+        f"omop+duckdb:///{tmp_path / 'cdm.duckdb'}",
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    assert 'ehr2026 criteria set, the default for [input] kind = "omop"' in out
+    summary = json.loads((tmp_path / "out" / "latest" / "summary.json").read_text("utf-8"))
+    assert summary["criteria"] == "ehr2026"
+    assert "statin_population" in summary
+
+
+def test_a_bad_statin_option_is_one_line(tmp_path):
+    build(tmp_path / "cdm.duckdb")
+    (tmp_path / "site-concepts.toml").write_text(SITE_CONCEPTS, encoding="utf-8")
+    bad = PIPELINE.replace("lookback_days = 365", "lookback_days = 365\npersistence_gap_days = -1")
+    (tmp_path / "pipeline.toml").write_text(bad, encoding="utf-8")
+    code, _, err = run("run", str(tmp_path / "pipeline.toml"), "--output-dir", str(tmp_path / "o"))
+    assert code == 2
+    assert "persistence_gap_days must be a whole number of days" in err
+    assert "Traceback" not in err

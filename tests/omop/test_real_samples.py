@@ -102,3 +102,49 @@ def test_gibleed_statins_through_concept_ancestor_equal_an_independent_query(gib
     con.close()
     assert expected == 239  # simvastatin 20 mg (182) and atorvastatin 80 mg (57)
     assert _statin_exposures(gibleed) == expected
+
+
+def test_synthea27nj_runs_with_no_error_and_the_statin_person_time_of_an_independent_query(
+    synthea, tmp_path
+):
+    import json
+
+    from tests.pipeline.readers import run
+
+    code, _, err = run(
+        "run", "--input", f"omop+duckdb:///{synthea}", "--output-dir", str(tmp_path / "out")
+    )
+    assert code == 0, err
+    summary = json.loads((tmp_path / "out" / "latest" / "summary.json").read_text("utf-8"))
+    assert summary["counts"]["input_rows"] == 0 and summary["counts"]["quarantined_rows"] == 0
+    population = summary["statin_population"]
+    assert population["exposed"]["any_statin"]["groups"]["imnm"]["events"] == 0
+    # Independently: a statin is an RxNorm drug named after one (the name fallback, as
+    # concept_ancestor is empty); exposed time runs from a person's first statin to the end
+    # of each observation period that follows it, unexposed time from a period's start to
+    # the first statin (both in days, end day included), over 365.25 days a year.
+    con = duckdb.connect(str(synthea), read_only=True)
+    exposed, unexposed = con.execute(
+        """
+        WITH first AS (
+            SELECT d.person_id, min(d.drug_exposure_start_date) AS first
+            FROM drug_exposure d JOIN concept c ON c.concept_id = d.drug_concept_id
+            WHERE c.vocabulary_id = 'RxNorm' AND regexp_matches(lower(c.concept_name),
+                  '(simva|lova|prava|fluva|atorva|rosuva|pitava)statin')
+            GROUP BY d.person_id
+        ), periods AS (
+            SELECT o.person_id, o.observation_period_start_date AS s,
+                   o.observation_period_end_date + 1 AS e, f.first
+            FROM observation_period o LEFT JOIN first f USING (person_id)
+        )
+        SELECT
+            sum(CASE WHEN first < e THEN e - greatest(s, first) ELSE 0 END),
+            sum(CASE WHEN first IS NULL THEN e - s
+                     WHEN first > s THEN least(e, first) - s ELSE 0 END)
+        FROM periods
+        """
+    ).fetchone()
+    con.close()
+    assert exposed > 0
+    assert population["exposed"]["any_statin"]["person_years"] == pytest.approx(exposed / 365.25)
+    assert population["unexposed"]["person_years"] == pytest.approx(unexposed / 365.25)

@@ -1,5 +1,6 @@
 """The OMOP source on Spark (``url = "spark"``, the active session): the hand-written CDM of
-tests/omop/cdm.py as Spark tables of a database of their own gives the DuckDB tables."""
+tests/omop/cdm.py as Spark tables of a database of their own gives the DuckDB tables and
+the DuckDB statin-population aggregates."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from imnm_cohort.analysis.statin_population import statin_population
 from imnm_cohort.sources.omop import OmopSource
 from imnm_cohort.sources.omop_concepts import load_concept_sets
 from tests.omop.cdm import SITE_CONCEPTS, build
@@ -36,3 +38,18 @@ def test_spark_gives_the_duckdb_tables(spark, tmp_path):
     for name, table in on_duckdb.tables().items():
         pd.testing.assert_frame_equal(on_spark.tables()[name], table, obj=name)
     assert on_spark.describe()["backend"] == "spark"
+    # The statin population (as run computes it) gives the same aggregates too.
+    cases = pd.DataFrame(
+        {
+            "person_id": [1, 2],
+            "onset_date": pd.to_datetime(["2020-02-15", "2019-04-01"]),
+            "group": ["hmgcr", "srp"],
+        }
+    )
+
+    def population(source: OmopSource) -> dict:
+        with source.population_tables() as (tables, small):
+            found = statin_population(tables, source.ingredients(), cases, small=small)
+        return found.to_dict()
+
+    assert population(on_spark) == population(on_duckdb)
