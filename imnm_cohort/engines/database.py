@@ -260,28 +260,26 @@ class DatabaseEngine:
 
 def _levels(valid: Any) -> dict[str, list[str]]:
     """The values held by the valid patients in each category and boolean column of the
-    contract (booleans as ``no`` / ``yes``), found in the database in one query: Table 1
-    lists a level any valid patient holds, fetched or not, as in memory."""
-    import ibis
-
+    contract (booleans as ``no`` / ``yes``), found in the database in one pass (each
+    column's distinct values collected by one aggregate): Table 1 lists a level any valid
+    patient holds, fetched or not, as in memory."""
     kinds = {n: k for n, k in PATIENTS.kinds.items() if k in ("category", "bool")}
-    parts = [
-        valid.select(
-            column=ibis.literal(name, type="string"), value=valid[name].cast("string")
-        ).distinct()
-        for name in kinds
-    ]
-    if not parts:
+    if not kinds:
         return {}
-    found = fetch(ibis.union(*parts, distinct=True))
+    collected = {
+        f"c{i}": valid[name].cast("string").collect(distinct=True) for i, name in enumerate(kinds)
+    }
+    found = fetch(valid.aggregate(**collected)).iloc[0]
     words = {"true": "yes", "false": "no"}
-    levels: dict[str, list[str]] = {name: [] for name in kinds}
-    for name, value in found.itertuples(index=False):
-        if value is None or pd.isna(value):
-            continue
-        text = str(value).lower() if kinds[str(name)] == "bool" else str(value)
-        levels[str(name)].append(words.get(text, text) if kinds[str(name)] == "bool" else text)
-    return {name: sorted(values) for name, values in levels.items()}
+    levels: dict[str, list[str]] = {}
+    for i, (name, kind) in enumerate(kinds.items()):
+        values = found[f"c{i}"]
+        listed = values if isinstance(values, (list, tuple, np.ndarray)) else []  # no rows
+        held = [str(v) for v in listed if v is not None and not pd.isna(v)]
+        if kind == "bool":
+            held = [words.get(v.lower(), v.lower()) for v in held]
+        levels[name] = sorted(set(held))
+    return levels
 
 
 def _once(close: Callable[[], None]) -> Callable[[], None]:

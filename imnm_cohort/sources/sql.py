@@ -318,15 +318,11 @@ class DatabaseSource:
         row = "_imnm_row_number"
         while row in shown:
             row = "_" + row
-        order = self._ordered(con, names, text_sql).split(" ORDER BY ", 1)[1]
         cells = ", ".join(
             f"{self._quoted(con, n)} AS {self._quoted(con, new)}"
             for n, new in zip(names, shown, strict=True)
         )
-        sql = (
-            f"SELECT {cells}, row_number() OVER (ORDER BY {order}) AS {self._quoted(con, row)} "
-            f"FROM ({text_sql}) AS imnm_rows"
-        )
+        sql = self._numbering_sql(con, names, text_sql, cells, self._quoted(con, row))
         schema = ibis.schema({**dict.fromkeys(shown, "string"), row: "int64"})
         # Numbered once, into a temporary table: the sort over every column is the costly
         # part, and validation reads the rows several times.
@@ -346,6 +342,38 @@ class DatabaseSource:
             raise ExtractError(f"{self.name}: has a header but no data rows")
         kept = numbered if data_rows == rows else numbered.filter(numbered[row] <= data_rows)
         return kept, row, tuple(shown), rows - data_rows
+
+    def _numbering_sql(
+        self, con: BaseBackend, names: list[str], text_sql: str, cells: str, row: str
+    ) -> str:
+        """The SQL of ``cells`` with each row's number in the canonical order (``row``).
+
+        By default ``row_number()`` over the canonical order: a sort on every column. On
+        DuckDB, with a ``patient_id`` column, the same numbers from one grouping of that
+        column instead: a row's number is the count of rows whose ``patient_id`` comes
+        before its own in that order (a running sum over the distinct ids), plus one; the
+        rows sharing a ``patient_id`` (rare: duplicate keys) are then numbered among
+        themselves by every column, as the canonical order does.
+        """
+        order = self._ordered(con, names, text_sql).split(" ORDER BY ", 1)[1]
+        ids = [n for n in names if n.strip().lower() == "patient_id"]
+        if con.name != "duckdb" or not ids:
+            return (
+                f"SELECT {cells}, row_number() OVER (ORDER BY {order}) AS {row} "
+                f"FROM ({text_sql}) AS imnm_rows"
+            )
+        key = self._quoted(con, ids[0])
+        return (
+            f"WITH imnm_rows AS ({text_sql}), imnm_ids AS ("
+            f"SELECT {key} AS _imnm_key_, count(*) AS _imnm_count_, CAST(sum(count(*)) OVER "
+            f"(ORDER BY {key} ASC NULLS LAST) - count(*) AS BIGINT) AS _imnm_before_ "
+            f"FROM imnm_rows GROUP BY {key}) "
+            f"SELECT {cells}, _imnm_before_ + 1 AS {row} FROM imnm_rows "
+            f"JOIN imnm_ids ON {key} IS NOT DISTINCT FROM _imnm_key_ WHERE _imnm_count_ = 1 "
+            f"UNION ALL SELECT {cells}, _imnm_before_ + row_number() OVER "
+            f"(PARTITION BY {key} ORDER BY {order}) AS {row} FROM imnm_rows "
+            f"JOIN imnm_ids ON {key} IS NOT DISTINCT FROM _imnm_key_ WHERE _imnm_count_ > 1"
+        )
 
     # -- the database's side ----------------------------------------------------------
 

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -217,26 +217,28 @@ def validate_in_database(
     """
     if file_level is None:
         file_level = contract.file_level
-    prepared, absent, parsed_from = prepare(table, contract)
-    found = sql_rules(prepared, contract)
-    # Each row's parsed cells and outcome of each rule, kept in a temporary table of the
-    # database: counts, reasons and the valid rows then read columns instead of repeating
-    # the rules' expressions (the query text would grow with each rule).
-    flags = {f"_fail{i}": r.failing for i, r in enumerate(found)}
-    flagged = _keep(prepared.mutate(_bad=_any(found), **flags))
-    _drop(parsed_from)
-    rules = [
-        replace(r, failing=flagged[f"_fail{i}"]) for i, r in enumerate(sql_rules(flagged, contract))
-    ]
-    bad = flagged["_bad"]
+    prepared, absent = prepare(table, contract)
+    rules = sql_rules(prepared, contract)
+    bad = _any(rules)
     id_column = contract.id_column or contract.column_names[0]
-    counts = _rule_counts(flagged, rules)
+    # One pass over the rows keeps a narrow temporary table: each row's typed values, the
+    # table's other columns, and whether it breaks each rule (booleans). The counts and the
+    # valid rows read it; the failing rows' values (text) are computed again for those rows
+    # alone, in the query that fetches them.
+    flags = {f"_fail{i}": r.failing for i, r in enumerate(rules)}
+    kept = _keep(_typed(prepared, contract, table, _bad=bad, **flags))
+    counts = _rule_counts(kept, [kept[f"_fail{i}"] for i in range(len(rules))])
     n, quarantined = counts.pop(), counts.pop()
+    flagged = prepared.mutate(_bad=bad)
     if file_level and n:
         for stage in (True, False):  # the parsing rules first, as in memory
             judged = [(r, c) for r, c in zip(rules, counts, strict=True) if r.early or not stage]
             _judge(flagged, judged, n, source, contract, order_by)
-    reasons = _reasons(flagged, rules, id_column, order_by)
+    if order_by is not None:  # the failing rows alone, found by their row number
+        failing = _failing(table, kept, contract, order_by)
+        reasons = _reasons(failing, sql_rules(failing, contract), id_column, order_by)
+    else:  # no row identity: the rules run again, over every row
+        reasons = _reasons(flagged, rules, id_column, order_by)
     rule_counts = pd.DataFrame(
         {
             "column": [r.column for r, c in zip(rules, counts, strict=True) if c],
@@ -244,8 +246,7 @@ def validate_in_database(
             "rows": np.array([c for c in counts if c], dtype=np.int64),
         }
     ).sort_values(["rows", "column", "rule"], ascending=[False, True, True], ignore_index=True)
-    typed = _typed(flagged, contract, table)
-    valid = typed.filter(~bad)
+    valid = kept.filter(~kept["_bad"])
     return DatabaseValidation(
         table=contract.name,
         unit=contract.unit,
@@ -288,12 +289,12 @@ def _value(name: str) -> str:
     return f"_value__{name}"
 
 
-def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[str, ...], ir.Table]:
+def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[str, ...]]:
     """The table with, for each contract column, its cells as stored (``_raw__``), as clean
     text (``_text__``), its parsing failure (``_rule__``) and its typed value (``_value__``).
 
-    Also returns the absent contract columns and the temporary table the parsing reads
-    (the caller drops it with :func:`_drop` once the result is kept).
+    Also returns the absent contract columns. Nothing is computed yet: the result is one
+    projection over ``table`` (the few cells parsed in memory joined by their value).
 
     Raises
     ------
@@ -313,8 +314,11 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
         else:
             raw[_raw(name)] = _as_text(table[name])
     raw_table = table.mutate(**raw)
-    trimmed = {_trim(name): _trimmed(raw_table[_raw(name)]) for name in contract.column_names}
-    trimmed_table = raw_table.mutate(_row=ibis.row_number(), **trimmed)
+    backend = _backend_name(table)
+    trimmed = {
+        _trim(name): _trimmed(raw_table[_raw(name)], backend) for name in contract.column_names
+    }
+    trimmed_table = raw_table.mutate(**trimmed)
     parts = {}  # a date's year, month and day, where it is written YYYY-MM-DD
     for name, kind in contract.kinds.items():
         if kind == "date":
@@ -324,44 +328,42 @@ def prepare(table: ir.Table, contract: TableContract) -> tuple[ir.Table, tuple[s
             parts[f"_y__{name}"] = digits.substr(0, 4).cast("int64")
             parts[f"_m__{name}"] = digits.substr(5, 2).cast("int64")
             parts[f"_d__{name}"] = digits.substr(8, 2).cast("int64")
-    # Kept in a temporary table: the parsing below reads each clean cell many times.
-    wide = _keep(trimmed_table.mutate(**parts))
-    kept = wide
-    fixes, fixed_table = _fixes(wide, contract)
-    if fixed_table is not None:  # one join on the row number, for every column at once
-        wide = wide.left_join(fixed_table, wide["_row"] == fixed_table["_fix_row"])
-        wide = wide.drop("_fix_row")
+    wide = trimmed_table.mutate(**parts)
+    fixed = _fixes(wide, contract)
+    if fixed:  # one chain of joins, on each such column's cell
+        base, joined = wide, wide
+        for name, cells in fixed.items():
+            joined = joined.left_join(cells, base[_raw(name)] == cells[f"_fix_raw__{name}"])
+        wide = joined.select(*wide.columns, *(c for t in fixed.values() for c in t.columns))
     parsed: dict[str, Any] = {}
-    backend = _backend_name(wide)
     for name, kind in contract.kinds.items():
         clean, rule, value = _parse_column(
             wide, name, kind, contract.empty_values.get(name), backend
         )
-        if name in fixes:
-            fixed = wide[f"_fix_flag__{name}"].fill_null(False)
-            clean = ibis.ifelse(fixed, wide[f"_fix_clean__{name}"], clean)
-            rule = ibis.ifelse(fixed, wide[f"_fix_rule__{name}"], rule)
-            value = ibis.ifelse(fixed, wide[f"_fix_value__{name}"], value)
+        if name in fixed:
+            flag = wide[f"_fix_flag__{name}"].fill_null(False)
+            clean = ibis.ifelse(flag, wide[f"_fix_clean__{name}"], clean)
+            rule = ibis.ifelse(flag, wide[f"_fix_rule__{name}"], rule)
+            value = ibis.ifelse(flag, wide[f"_fix_value__{name}"], value)
         parsed[_clean(name)] = clean
         parsed[_parse(name)] = rule
         parsed[_value(name)] = value
     prepared = wide.mutate(**parsed)
-    repeats = {  # how many rows share each value of a unique column (a window, kept apart
-        # from the rules: an aggregate cannot hold a window)
-        _repeats(name): prepared[_value(name)].count().over(group_by=prepared[_value(name)])
-        for name, col in contract.columns.items()
-        if col.unique
-    }
-    if repeats:
-        prepared = prepared.mutate(**repeats)
+    for name, col in contract.columns.items():
+        if col.unique:  # how many rows share each repeated value: an aggregate of that
+            # column alone, joined back (a window would carry every column through a sort)
+            value = prepared[_value(name)]
+            keys = prepared.select(_key=value).filter(value.notnull())
+            shared = keys.group_by("_key").aggregate(_shared=keys.count())
+            shared = shared.filter(shared["_shared"] > 1)
+            joined = prepared.left_join(shared, value == shared["_key"])
+            prepared = joined.select(*prepared.columns, **{_repeats(name): joined["_shared"]})
     fix_columns = [
-        c
-        for c in prepared.columns
-        if c.startswith(("_fix_", "_trim__", "_y__", "_m__", "_d__", "_row"))
+        c for c in prepared.columns if c.startswith(("_fix_", "_trim__", "_y__", "_m__", "_d__"))
     ]
     if fix_columns:
         prepared = prepared.drop(*fix_columns)
-    return prepared, absent, kept
+    return prepared, absent
 
 
 def _keep(expr: ir.Table) -> ir.Table:
@@ -371,13 +373,6 @@ def _keep(expr: ir.Table) -> ir.Table:
     backend = expr._find_backend(use_default=True)
     name = f"_imnm_validation_{uuid.uuid4().hex}"
     return backend.create_table(name, expr, temp=True)
-
-
-def _drop(*kept: ir.Table) -> None:
-    """Drop temporary tables made by :func:`_keep`."""
-    for table in kept:
-        backend = table._find_backend(use_default=True)
-        backend.drop_table(table.get_name(), force=True)
 
 
 def _trim(name: str) -> str:
@@ -397,11 +392,16 @@ def _as_text(column: Any) -> Any:
     return column.cast("string")
 
 
-def _trimmed(raw: Any) -> Any:
+def _trimmed(raw: Any, backend: str = "") -> Any:
     """Surrounding ASCII whitespace removed, blank as NULL (ASCII cells; others go to
-    :func:`_fixes`)."""
-    text = raw.re_replace(f"^{_SPACE}+|{_SPACE}+$", "")
-    return ibis.ifelse(text == "", ibis.null("string"), text)
+    :func:`_fixes`). On DuckDB the regular expression runs only on the cells that start or
+    end with a character at or below a space (in byte order; those spaces among them): most
+    cells have none."""
+    trimmed = raw.re_replace(f"^{_SPACE}+|{_SPACE}+$", "")
+    if backend == "duckdb":
+        edged = (raw.substr(0, 1) <= " ") | (raw.right(1) <= " ")
+        trimmed = ibis.ifelse(edged.fill_null(False), trimmed, raw)
+    return ibis.ifelse(trimmed == "", ibis.null("string"), trimmed)
 
 
 def _lower(text: Any, backend: str) -> Any:
@@ -475,14 +475,15 @@ def _parse_column(
     return text, no_rule, text  # id (ASCII: already in normal form C) and string
 
 
-def _fixes(wide: ir.Table, contract: TableContract) -> tuple[list[str], ir.Table | None]:
-    """The cells SQL cannot parse as the in-memory parser does, parsed by that parser: the
-    columns that have some, and a table (``_fix_row`` and, for each such column, the flag,
-    clean text, rule and value of its cell) to join on the row number.
+def _fixes(wide: ir.Table, contract: TableContract) -> dict[str, ir.Table]:
+    """The cells SQL cannot parse as the in-memory parser does, parsed by that parser: for
+    each column that has some, a table of its distinct such cells as stored
+    (``_fix_raw__``) with their flag, clean text, rule and value, to join on the cell.
 
     Such cells hold a character outside ASCII (Unicode whitespace, normal forms and letter
     case differ between backends), or a number too long or with too large an exponent for
-    every backend's cast. They are rare: one query fetches them all.
+    every backend's cast. They are rare: one query fetches them all. The outcome depends
+    on the cell alone, so a join on the cell's value needs no row number.
     """
     wanted: dict[str, Any] = {}
     for name, kind in contract.kinds.items():
@@ -501,20 +502,16 @@ def _fixes(wide: ir.Table, contract: TableContract) -> tuple[list[str], ir.Table
         f"c{i}": ibis.ifelse(needs, wide[_raw(name)], ibis.null("string"))
         for i, (name, needs) in enumerate(wanted.items())
     }
-    found = fetch(wide.filter(anywhere).select(_fix_row=wide["_row"], **picked))
-    if found.empty:
-        return [], None
-    data: dict[str, Any] = {"_fix_row": found["_fix_row"].to_numpy(dtype=np.int64)}
-    schema: dict[str, str] = {"_fix_row": "int64"}
-    names = []
+    found = fetch(wide.filter(anywhere).select(**picked).distinct())
+    tables: dict[str, ir.Table] = {}
     for i, name in enumerate(wanted):
-        cells = found[f"c{i}"].astype(object)
-        if cells.notna().any():
-            names.append(name)
+        cells = pd.Series(pd.unique(found[f"c{i}"].dropna().astype(object)), dtype=object)
+        if len(cells):
             columns, types = _fixed_cells(name, cells, contract)
-            data.update(columns)
-            schema.update(types)
-    return names, ibis.memtable(pd.DataFrame(data), schema=schema)
+            data = {f"_fix_raw__{name}": cells.to_numpy(dtype=object), **columns}
+            schema = {f"_fix_raw__{name}": "string", **types}
+            tables[name] = ibis.memtable(pd.DataFrame(data), schema=schema)
+    return tables
 
 
 def _fixed_cells(
@@ -678,11 +675,11 @@ def _backend_name(table: ir.Table) -> str:
 # --- running them ---
 
 
-def _rule_counts(flagged: ir.Table, rules: list[SqlRule]) -> list[int]:
-    """Rows breaking each rule, then the quarantined rows and all rows, counted in the
-    database in one pass."""
-    sums = {f"r{i}": r.failing.sum() for i, r in enumerate(rules)}
-    counted = fetch(flagged.aggregate(**sums, bad=flagged["_bad"].sum(), rows=flagged.count()))
+def _rule_counts(kept: ir.Table, failing: list[Any]) -> list[int]:
+    """Rows breaking each rule (``failing``: a boolean column per rule), then the
+    quarantined rows and all rows, counted in the database in one pass."""
+    sums = {f"r{i}": f.sum() for i, f in enumerate(failing)}
+    counted = fetch(kept.aggregate(**sums, bad=kept["_bad"].sum(), rows=kept.count()))
     return [0 if pd.isna(v) else int(v) for v in counted.iloc[0].tolist()]
 
 
@@ -693,12 +690,25 @@ def _any(rules: list[SqlRule]) -> Any:
     return bad
 
 
+def _failing(table: ir.Table, kept: ir.Table, contract: TableContract, row: str) -> ir.Table:
+    """The failing rows of ``table`` (by their row number ``row``), prepared, with each
+    rule's outcome read from ``kept`` (``_fail<i>``) and ``_bad``: the rules' values are
+    computed for these rows alone."""
+    hits = kept.filter(kept["_bad"])
+    flags = [c for c in kept.columns if c.startswith("_fail")]
+    picked = hits.select(_hit_row=hits[row], _bad=hits["_bad"], **{c: hits[c] for c in flags})
+    rows = table.inner_join(picked, table[row] == picked["_hit_row"]).drop("_hit_row")
+    prepared, _ = prepare(rows, contract)
+    return prepared
+
+
 def _reasons(
     prepared: ir.Table, rules: list[SqlRule], id_column: str, order_by: str | None = None
 ) -> pd.DataFrame:
     """Every failing row's key, column, rule and value (and its ``order_by`` cell, when
     given), in one query over the failing rows (a flag and a value per rule), laid out one
-    row per reason here."""
+    row per reason here. A rule's outcome is read from the column ``_fail<i>`` when
+    ``prepared`` has it (:func:`_failing`)."""
     columns = [id_column, "column", "rule", "value"]
     if order_by is not None:
         columns.append(order_by)
@@ -708,8 +718,9 @@ def _reasons(
     if order_by is not None:
         picked["order"] = prepared[order_by]
     for i, r in enumerate(rules):
-        picked[f"f{i}"] = r.failing
-        picked[f"v{i}"] = ibis.ifelse(r.failing, r.value.cast("string"), ibis.null("string"))
+        failing = prepared[f"_fail{i}"] if f"_fail{i}" in prepared.columns else r.failing
+        picked[f"f{i}"] = failing
+        picked[f"v{i}"] = ibis.ifelse(failing, r.value.cast("string"), ibis.null("string"))
     rows = fetch(prepared.filter(prepared["_bad"]).select(**picked))
     parts = []
     for i, r in enumerate(rules):
@@ -763,15 +774,13 @@ def _judge(
     raise_file_level(problems, n, source, None, contract)
 
 
-def _typed(prepared: ir.Table, contract: TableContract, table: ir.Table) -> ir.Table:
-    """The prepared table with each contract column replaced by its typed value."""
+def _typed(prepared: ir.Table, contract: TableContract, table: ir.Table, **more: Any) -> ir.Table:
+    """Each contract column's typed value under its name, then the table's other columns,
+    then ``more`` (expressions over ``prepared``)."""
     typed = {name: prepared[_value(name)] for name in contract.column_names}
     extra = [c for c in table.columns if c not in contract.columns]
-    own = [_raw(c) for c in contract.column_names]
-    own += [f(c) for c in contract.column_names for f in (_clean, _parse, _value)]
-    own += [c for c in prepared.columns if c.startswith(("_repeats__", "_fail", "_bad"))]
-    kept = prepared.drop(*[c for c in prepared.columns if c in contract.columns])
-    return kept.mutate(**typed).select(*contract.column_names, *extra, *own)
+    projected = prepared.select(*extra, **typed, **more)
+    return projected.select(*contract.column_names, *extra, *more)
 
 
 #: For a contract with warnings: the valid rows that may carry one (a superset; the
