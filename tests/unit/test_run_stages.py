@@ -79,8 +79,10 @@ def test_disclose_withholds_small_counts_and_keeps_the_raw_summary_apart(config,
     raw = stages.build_summary(config, done[1], done[3], analysis)
     assert raw["groups"] == analysis.group_counts  # the raw summary is not modified
     # the summary is the run's own keys and the analyses' (registry.RUN_KEYS); without event
-    # tables, none of the analyses that read them
-    assert set(raw) == set(RUN_KEYS) | {a.key for a in ANALYSES if not a.under and not a.tables}
+    # tables, none of the analyses that read them; without an OMOP source, no optional one
+    assert set(raw) == set(RUN_KEYS) | {
+        a.key for a in ANALYSES if not a.under and not a.tables and not a.optional
+    }
 
 
 def test_render_draws_figures_only_for_formats_that_use_them(config, done):
