@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-golden test-databases test-spark lint typecheck bench clean
+.PHONY: run test test-slow test-golden test-databases test-spark lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ test: $(STAMP)
 	$(BIN)/ruff check imnm_cohort tests benchmarks
 	$(BIN)/ruff format --check imnm_cohort tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n auto --ignore=tests/databases --ignore=tests/spark --ignore=tests/golden
+	$(BIN)/python -m pytest -q -n auto -m 'not slow' --ignore=tests/databases --ignore=tests/spark --ignore=tests/golden
+
+# Whole runs end to end and the heavy properties (each over about 3 s; marked `slow`): the
+# same files as make test, their own step of .ci/run so that make test stays within minutes.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -m slow --ignore=tests/databases --ignore=tests/spark --ignore=tests/golden
 
 # Every output of fixed runs against its record (tests/golden; re-record only for a
 # deliberate change: python -m tests.golden.record). Its own step of .ci/run.

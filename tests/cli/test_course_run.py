@@ -19,6 +19,10 @@ from imnm_cohort.analysis.course_plotdata import course_figures
 from imnm_cohort.synth import synthesize
 from tests.pipeline.readers import aggregate_texts, run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 COURSE = ("ck_course", "strength", "response", "treatments", "relapse")
 VISIT_ONLY = ("ck_course", "strength", "response")
 TITLES = {

@@ -16,6 +16,10 @@ from imnm_cohort.pipeline.config import load_pipeline
 from imnm_cohort.synth import synthesize
 from tests.pipeline.readers import run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 PIPELINE = """[input]
 path = "patients.csv"
 [input.tables]

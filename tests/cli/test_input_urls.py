@@ -52,6 +52,7 @@ def lines_after_the_source(text: str) -> list[str]:
     return [first.split(": ", 1)[1], *rest[:-1]]
 
 
+@pytest.mark.slow
 def test_validate_and_classify_read_a_duckdb_url_as_the_file(here):
     code, by_file, err = run("validate", "x.csv", "-o", "v-file")
     assert code == 0, err
@@ -77,6 +78,7 @@ def test_validate_and_classify_read_a_duckdb_url_as_the_file(here):
         )
 
 
+@pytest.mark.slow
 def test_run_input_takes_a_url_and_the_manifest_records_it_without_a_user(here):
     pipeline = here / "p.toml"
     pipeline.write_text(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
 from imnm_cohort.synth import synthesize
@@ -98,6 +99,7 @@ def test_classify_with_the_mapping_classifies_patients(tmp_path):
     assert classified["patient_id"].is_unique
 
 
+@pytest.mark.slow
 def test_run_the_redcap_example_pipeline(tmp_path):
     code, out, _ = run("run", str(ROOT / "pipelines" / "redcap-example.toml"),
                        "--output-dir", str(tmp_path))  # fmt: skip
@@ -142,6 +144,7 @@ def test_run_the_redcap_example_pipeline(tmp_path):
     jsonschema.validate(summary, schema)
 
 
+@pytest.mark.slow
 def test_run_says_which_contract_columns_are_absent(tmp_path):
     made = redcap_layout(synthesize(40, seed=2), seed=2)
     made.export.drop(columns=["hmgcr_ab", "srp_ab"]).to_csv(tmp_path / "e.csv", index=False)

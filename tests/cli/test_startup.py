@@ -75,6 +75,7 @@ def extract(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_validate_and_classify_import_no_report_library(extract, tmp_path):
     validate = ["-q", "validate", str(extract)]
     classify = ["-q", "classify", str(extract), "-o", str(tmp_path / "classified.csv")]
@@ -82,6 +83,7 @@ def test_validate_and_classify_import_no_report_library(extract, tmp_path):
     assert _in_new_process([validate, classify], REPORT_LIBRARIES) == [[0, []], [0, []]]
 
 
+@pytest.mark.slow
 def test_the_package_imports_its_names_when_first_read():
     """``import imnm_cohort`` imports no pandas; each public name is there when read, and
     ``imnm_cohort.classify`` stays the function once the subpackage of that name is loaded."""

@@ -12,6 +12,10 @@ import pytest
 from imnm_cohort.contracts.events import EVENT_TABLES
 from tests.pipeline.readers import run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 TABLES = ("patients", *EVENT_TABLES)
 
 

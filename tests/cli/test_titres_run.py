@@ -16,6 +16,10 @@ import pytest
 from tests.cli.test_course_run import _write
 from tests.pipeline.readers import aggregate_texts, run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 TITLE = "Anti-HMGCR titres at diagnosis"
 
 

@@ -278,6 +278,7 @@ COLUMNS = [
         max_size=12,
     )
 )
+@pytest.mark.slow
 def test_a_hostile_export_loses_nothing_and_writes_no_live_formula(tmp_path, breaks):
     export = EXPORT.copy()
     for row, column, value in breaks:

@@ -25,6 +25,10 @@ from imnm_cohort.pipeline.runfolder import LATEST, LOCK_NAME
 from tests.corpus.cohorts import patients, write_csv
 from tests.corpus.make_corpus import INJECTION_NAME
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 HERE = Path(__file__).parent
 FILES = HERE / "files"
 ROOT = HERE.parents[1]

@@ -33,6 +33,7 @@ def test_without_the_site_file_the_mapped_local_antibody_is_not_found(tmp_path):
     assert _row(frame, "2")["anti_hmgcr"] is None
 
 
+@pytest.mark.slow
 def test_onset_rule_and_threshold_are_options(tmp_path, site):
     path = build(tmp_path / "cdm.duckdb")
     sets = load_concept_sets(site)
@@ -50,6 +51,7 @@ def test_onset_rule_and_threshold_are_options(tmp_path, site):
     assert _row(by_ck, "2")["onset_date"] == "2019-07-01"
 
 
+@pytest.mark.slow
 def test_upper_case_names_and_numbers_as_text_give_the_same_table(tmp_path, site):
     path = build(tmp_path / "upper.duckdb", upper=True, text_numbers=True, schema="cdm")
     other = OmopSource(

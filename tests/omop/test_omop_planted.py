@@ -25,6 +25,10 @@ from imnm_cohort.synth_omop import OmopPlan, write_omop
 from imnm_cohort.validation.events import EventTables
 
 #: Rates far above the real ones, so that a small database holds every combination.
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 DENSE = OmopPlan(
     exposed_rate=3000, unexposed_rate=600, decoy_rate=400, measurements=4, two_periods=0.3
 )

@@ -7,6 +7,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from imnm_cohort.cli import main
 from tests.omop.cdm import SITE_CONCEPTS, build
 from tests.pipeline.readers import docx_text, run, xlsx_text
@@ -27,6 +29,7 @@ criteria = "ehr2026"
 """
 
 
+@pytest.mark.slow
 def test_a_run_on_an_omop_database(tmp_path):
     build(tmp_path / "cdm.duckdb")
     (tmp_path / "site-concepts.toml").write_text(SITE_CONCEPTS, encoding="utf-8")
@@ -60,6 +63,7 @@ def test_a_run_on_an_omop_database(tmp_path):
     assert "positive predictive value is unknown" in report
 
 
+@pytest.mark.slow
 def test_the_run_feeds_the_event_tables_and_shows_the_statin_population(tmp_path):
     build(tmp_path / "cdm.duckdb")
     (tmp_path / "site-concepts.toml").write_text(SITE_CONCEPTS, encoding="utf-8")
@@ -97,6 +101,7 @@ def test_the_run_feeds_the_event_tables_and_shows_the_statin_population(tmp_path
     assert "2020-02-15" not in json.dumps(summary)
 
 
+@pytest.mark.slow
 def test_a_database_url_on_the_command_line_is_classified_by_ehr2026(tmp_path):
     build(tmp_path / "cdm.duckdb")
     code, out, err = run(

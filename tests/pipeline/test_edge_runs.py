@@ -13,6 +13,10 @@ import pytest
 from imnm_cohort import synthesize, write_extract
 from tests.pipeline.readers import aggregate_texts, docx_text, run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 FORMATS = '["html", "md", "json", "csv", "docx", "xlsx", "figures"]'
 SECTIONS = ("Cohort flow", "Data quality", "Table 1", "Group comparisons", "Malignancy", "Methods")
 

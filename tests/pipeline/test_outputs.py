@@ -20,6 +20,10 @@ from imnm_cohort import synthesize, write_extract
 from imnm_cohort.report.manuscript import manuscript_tables
 from tests.pipeline.readers import aggregate_texts, run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 ALL_FORMATS = '["html", "md", "json", "csv", "docx", "xlsx", "figures"]'
 
 

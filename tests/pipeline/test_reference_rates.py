@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from imnm_cohort import synthesize, write_extract
 from tests.pipeline.test_run import SCHEMA, run
@@ -31,6 +32,7 @@ def rate_file(path: Path, source: str = "invented for a test") -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
+@pytest.mark.slow
 def test_a_run_with_rates_reports_sir_and_smr_escaped(tmp_path):
     rate_file(tmp_path / "rates.csv", HOSTILE.replace('"', '""'))
     code, _, err = run("run", str(pipeline(tmp_path, "rates.csv")))
@@ -54,6 +56,7 @@ def test_a_run_with_rates_reports_sir_and_smr_escaped(tmp_path):
     assert "### Cancer by time since onset" in md
 
 
+@pytest.mark.slow
 def test_small_counts_are_withheld_in_every_band(tmp_path):
     rate_file(tmp_path / "rates.csv")
     code, _, err = run("run", str(pipeline(tmp_path, "rates.csv", n=400, seed=3)))

@@ -165,6 +165,7 @@ def test_report_html_is_self_contained(demo_run):
         assert section in html
 
 
+@pytest.mark.slow
 def test_determinism_same_input_same_summary(tmp_path):
     extract = write_extract(synthesize(600, seed=21), tmp_path / "x.csv")
     a, b = tmp_path / "a", tmp_path / "b"
@@ -182,6 +183,7 @@ def test_determinism_same_input_same_summary(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_values_from_the_data_are_escaped(tmp_path):
     nasty = tmp_path / "x<script>alert(1)<!--.csv"
     nasty.write_bytes(DEMO_REGISTRY.read_bytes())
@@ -193,6 +195,7 @@ def test_values_from_the_data_are_escaped(tmp_path):
     assert "<script>" not in (tmp_path / "o" / "latest" / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_small_counts_are_withheld_on_a_tiny_registry(tmp_path):
     extract = write_extract(synthesize(40, seed=2), tmp_path / "tiny.csv")
     assert run("run", "--input", str(extract), "--output-dir", str(tmp_path / "o"))[0] == 0
@@ -219,6 +222,7 @@ def test_suppression_can_be_turned_off(tmp_path):
     assert "<5" not in summary
 
 
+@pytest.mark.slow
 def test_a_failed_run_leaves_the_earlier_run_and_latest_intact(tmp_path, monkeypatch):
     root = tmp_path / "o"
     assert run("run", "--output-dir", str(root))[0] == 0
@@ -241,6 +245,7 @@ def test_a_failed_run_leaves_the_earlier_run_and_latest_intact(tmp_path, monkeyp
     assert not list(root.glob(".incomplete-*"))
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_the_earlier_run_intact(tmp_path):
     root = tmp_path / "o"
     extract = write_extract(synthesize(30000, seed=4), tmp_path / "big.csv")
@@ -288,6 +293,7 @@ def test_a_second_run_on_a_locked_root_exits_4_and_writes_nothing(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == [LOCK_NAME]
 
 
+@pytest.mark.slow
 def test_changes_between_two_runs(tmp_path):
     root = tmp_path / "o"
     first = synthesize(800, seed=31)
@@ -324,6 +330,7 @@ def test_changes_between_two_runs(tmp_path):
     assert not re.search(r"SYN\d{4}-\d{7}", json.dumps(changes))
 
 
+@pytest.mark.slow
 def test_changes_with_suppression_off_count_every_transition(tmp_path):
     first = synthesize(300, seed=41)
     second = first.copy()
@@ -406,6 +413,7 @@ def test_an_unusable_extract_exits_1_and_writes_nothing(tmp_path):
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
+@pytest.mark.slow
 def test_strict_exits_3_but_writes_the_report(tmp_path):
     code, _, _ = run("run", "--strict", "--output-dir", str(tmp_path))
     assert code == 3
@@ -456,6 +464,7 @@ def _small_ints(node, path=""):
         yield path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [2, 3, 5])
 def test_no_small_count_survives_in_any_aggregate_output(tmp_path, seed):
     extract = write_extract(synthesize(60, seed=seed, dirty=0.05), tmp_path / "tiny.csv")
@@ -467,6 +476,7 @@ def test_no_small_count_survives_in_any_aggregate_output(tmp_path, seed):
         assert list(_small_ints(data)) == []
 
 
+@pytest.mark.slow
 def test_manifest_counts_are_withheld_like_the_summary(tmp_path):
     frame = synthesize(200, seed=6)
     frame.loc[frame.index[:3], "sex"] = "x"  # three quarantined rows

@@ -10,6 +10,10 @@ import pytest
 from imnm_cohort import synthesize, write_extract
 from tests.pipeline.readers import run
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 BATCH_ROWS = 25
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from imnm_cohort import synthesize, write_extract
 from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.pipeline import stages
@@ -21,6 +23,7 @@ from imnm_cohort.pipeline.config import load_pipeline
 from imnm_cohort.pipeline.selfcheck import check_run
 
 
+@pytest.mark.slow
 def test_a_run_with_every_group_size_withheld_passes_the_self_check(tmp_path: Path) -> None:
     extract = write_extract(synthesize(150, seed=21, dirty=0.2), tmp_path / "x.csv")
     config = load_pipeline(None).with_overrides(extract, tmp_path / "runs")

@@ -28,6 +28,7 @@ from imnm_cohort.pipeline.selfcheck import check_counts, check_run
         (30, 4, 0.0, ("table_one", "rows", 8, "cells", "seronegative", "counts", "possible")),
     ],
 )
+@pytest.mark.slow
 def test_a_small_cohort_that_leaked_passes_with_the_count_withheld(
     tmp_path: Path, n: int, seed: int, dirty: float, leaked: tuple
 ) -> None:

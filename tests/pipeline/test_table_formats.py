@@ -28,6 +28,10 @@ from tests.architecture.test_toy_analysis import TITLE, FlaggedByGroup, flagged_
 from tests.pipeline.readers import run
 from tests.pipeline.test_reference_rates import HOSTILE, rate_file
 
+#: Whole runs: the slow step of the suite (make test-slow), not make test.
+pytestmark = pytest.mark.slow
+
+
 Grid = list[list[str]]
 
 

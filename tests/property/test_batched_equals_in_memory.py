@@ -43,6 +43,7 @@ JUNK = st.sampled_from(
     suffix=st.sampled_from([".csv", ".parquet"]),
     output=st.sampled_from([".csv", ".parquet"]),
 )
+@pytest.mark.slow
 def test_batched_path_equals_in_memory_path(
     tmp_path, rows, junk, repeats, batch_rows, suffix, output
 ):
@@ -78,6 +79,7 @@ def test_batched_path_equals_in_memory_path(
         pd.testing.assert_frame_equal(pd.read_parquet(batched.output), pd.read_parquet(in_memory))
 
 
+@pytest.mark.slow
 def test_blank_rows_at_the_end_do_not_count_towards_a_file_level_problem(tmp_path):
     # 20 patients, 12 with a birth date in another format, then 30 blank rows: 12 of 20 data
     # rows break one rule, a file-level problem on both paths (12 of 50 would not be).

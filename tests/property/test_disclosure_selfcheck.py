@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,7 @@ def _known_sizes(run, policy) -> set[str]:
     }
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(n=st.integers(15, 60), seed=st.integers(0, 2**16), which=st.integers(0, 59))
 @example(n=38, seed=15, which=28)  # anti-HMGCR's size withheld, and given back by each run

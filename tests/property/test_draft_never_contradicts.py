@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,6 +152,7 @@ def _write_dictionary(path: Path, drawn: list[Drawn], panel: list[str]) -> None:
     panel=st.lists(st.sampled_from(sorted(PANEL)), max_size=6, unique=True),
     data=st.data(),
 )
+@pytest.mark.slow
 def test_a_drafted_mapping_never_gives_a_value_its_label_contradicts(drawn, panel, data):
     patients = data.draw(st.integers(2, 6))
     rows = []

@@ -8,6 +8,7 @@ tests/databases/test_engines_agree_postgres.py."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,7 @@ EVERY_KIND = text_frame(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+@pytest.mark.slow
 @example(frame=EVERY_KIND, batch_rows=2)
 @given(frame=dirty_extracts(max_rows=48), batch_rows=st.integers(3, 12))
 def test_engines_agree_on_dirty_extracts(frame: pd.DataFrame, batch_rows: int) -> None:

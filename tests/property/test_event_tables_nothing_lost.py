@@ -4,6 +4,7 @@ the derived patient table keeps every patient (contract section 6)."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -77,6 +78,7 @@ def tables(draw):
     return found
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
 def test_input_rows_equal_valid_plus_quarantined_per_table(raw):

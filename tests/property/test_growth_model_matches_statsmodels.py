@@ -53,6 +53,7 @@ def design(d: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
     return np.column_stack([np.ones(len(d)), *dummies, t, *(x * t for x in dummies)])
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 100_000), groups=st.integers(1, 3))
 def test_the_fit_is_statsmodels_reml_optimum(seed, groups):

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,7 @@ def _data_rows(path: Path) -> int:
     extras=st.lists(st.tuples(NAMES, VALUES), max_size=4),
     command=st.sampled_from(["validate", "classify"]),
 )
+@pytest.mark.slow
 def test_no_exception_escapes_main_and_nothing_is_lost(n, seed, dirty, extras, command):
     frame = synthesize(n, seed=seed, dirty=dirty)
     columns = [*frame.columns]
@@ -81,6 +83,7 @@ def test_no_exception_escapes_main_and_nothing_is_lost(n, seed, dirty, extras, c
     min_cell_count=st.sampled_from([0, 5, 11]),
     rounding=st.sampled_from([0, 5]),
 )
+@pytest.mark.slow
 def test_a_whole_run_never_raises(n, seed, dirty, horizon, time_zero, min_cell_count, rounding):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "extract.csv"

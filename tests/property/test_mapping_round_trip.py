@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def _write(tmp_path, export, mapping, name):
     return InputSpec(path, folder / "mapping.toml")
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(n=st.integers(1, 40), seed=st.integers(0, 10_000))
 def test_mapping_gives_back_the_flat_extract(tmp_path, n, seed):
@@ -60,6 +62,7 @@ def test_mapping_gives_back_the_flat_extract(tmp_path, n, seed):
         max_size=8,
     ),
 )  # fmt: skip
+@pytest.mark.slow
 def test_nothing_is_lost_whatever_is_broken(tmp_path, n, seed, breaks):
     made = redcap_layout(synthesize(n, seed=seed), seed=seed, shuffle=True)
     export = made.export.copy()

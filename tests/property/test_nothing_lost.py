@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,7 @@ JUNK = st.one_of(
         max_size=30,
     )
 )
+@pytest.mark.slow
 def test_input_rows_equal_valid_plus_quarantined(edits):
     frame = BASE.copy()
     for row, column, value in edits:

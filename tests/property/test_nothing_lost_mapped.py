@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,7 @@ BASE = [
 EXTRA = st.lists(st.fixed_dictionaries(CELLS), max_size=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EXTRA, st.randoms(use_true_random=False))
 def test_export_rows_are_rows_of_valid_plus_quarantined_patients(extra, random):

@@ -57,6 +57,7 @@ def _flatten(value: Any, path: str = "") -> dict[str, Any]:
     order=st.integers(0, 2**32 - 1),
     reindex=st.booleans(),
 )
+@pytest.mark.slow
 def test_shuffled_rows_give_the_same_numbers(cohort, order, reindex):
     frame = _cohort(*cohort)
     shuffled = frame.iloc[np.random.default_rng(order).permutation(len(frame))]

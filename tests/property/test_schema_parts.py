@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pandera.errors
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def _whole_schema_cells(typed: pd.DataFrame) -> set[tuple[int, str, str]]:
     return cells
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 60), seed=st.integers(0, 10_000), dirty=st.sampled_from([0.2, 0.6, 1.0]))
 def test_parts_find_what_the_whole_schema_finds(n, seed, dirty):

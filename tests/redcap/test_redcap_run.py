@@ -78,6 +78,7 @@ def every_text(root: Path) -> Iterator[tuple[Path, bytes]]:
                     yield path / name, z.read(name)
 
 
+@pytest.mark.slow
 def test_a_run_over_the_api_classifies_the_patients_of_the_csv_export(
     server, files, tmp_path, monkeypatch, caplog, capfd
 ):

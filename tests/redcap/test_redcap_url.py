@@ -47,6 +47,7 @@ def every_file(root: Path) -> Iterator[tuple[Path, bytes]]:
                     yield path / name, z.read(name)
 
 
+@pytest.mark.slow
 def test_a_run_on_a_redcap_url_equals_its_pipeline_file_and_leaks_no_token(
     server, tmp_path, monkeypatch, caplog, capfd
 ):

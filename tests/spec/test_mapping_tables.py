@@ -264,6 +264,7 @@ def property_inputs(tmp_path_factory):
         max_size=25,
     )
 )
+@pytest.mark.slow
 def test_every_export_row_with_a_value_ends_in_a_table_row(property_inputs, rows):
     spec, known = property_inputs
     export = {

@@ -342,6 +342,7 @@ def test_every_piece_between_known_values_holds_none_or_at_least_k_events(
     cancers=st.integers(0, 10),
     seed=st.integers(0, 10_000),
 )
+@pytest.mark.slow
 def test_random_small_cohorts_keep_the_figure_invariants(tmp_path, sizes, deaths, cancers, seed):
     rng = np.random.default_rng(seed)
     rows = patients({"hmgcr": sizes[0], "seronegative": sizes[1]})

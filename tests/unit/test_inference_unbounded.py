@@ -43,6 +43,7 @@ def test_the_true_counts_satisfy_the_stored_system():
         assert total == rel.rhs if rel.equal else total <= rel.rhs
 
 
+@pytest.mark.slow
 def test_a_system_with_unbounded_counts_is_consistent_and_pins_only_true_values():
     system, truth = _load()
     solution = solve(system)

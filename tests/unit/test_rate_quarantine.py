@@ -115,6 +115,7 @@ def test_the_rate_contract_is_a_table_of_rows():
     assert not REFERENCE_RATES.file_level  # every bad row is named, however many
 
 
+@pytest.mark.slow
 def test_an_empty_required_number_leaves_stderr_quiet(tmp_path):
     # pandera's gathering of an all-missing check's cases warns in pandas (a FutureWarning
     # on stderr under a plain interpreter, as the command line runs); the validator keeps

@@ -373,6 +373,7 @@ def scalar_row(before: dict[str, Any], after: dict[str, Any], **options: Any) ->
     partial=st.booleans(),
     seed=st.integers(0, 2**16),
 )
+@pytest.mark.slow
 def test_columns_equal_scalars_in_any_row_order(pairs, population, change, partial, seed):
     options = {"population": population, "change": change, "partial": partial}
     before = pd.DataFrame([b for b, _ in pairs], columns=list(MEASURES), dtype=float)
@@ -486,6 +487,7 @@ def test_confirmed_deterioration_needs_two_consecutive_visits():
     assert confirmed.tolist()[:2] == [True, False] and pd.isna(confirmed.iloc[2])
 
 
+@pytest.mark.slow
 def test_the_export_keeps_package_import_light():
     code = (
         "import sys, imnm_cohort as ic; "
@@ -510,6 +512,7 @@ def test_empty_columns_give_empty_results():
     assert deteriorations(empty, empty).empty
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pairs=st.lists(st.tuples(visit, visit), min_size=1, max_size=8), seed=st.integers(0, 99))
 def test_imacs_columns_equal_scalars_in_any_row_order(pairs, seed):

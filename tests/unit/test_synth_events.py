@@ -140,6 +140,7 @@ def test_the_planted_values_lie_in_the_analyses_intervals(seed):
     assert all(f.covered for f in at_999), [f for f in at_999 if not f.covered]
 
 
+@pytest.mark.slow
 def test_shuffling_the_rows_of_every_table_changes_no_number():
     registry = synthesize_events(70, seed=5)
     rng = np.random.default_rng(0)
