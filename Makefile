@@ -39,7 +39,7 @@ test-golden: $(STAMP)
 # cluster (started by the tests), and Spark in local mode (needs the spark extra).
 test-databases: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto tests/databases
-	IMNM_TEST_ENGINES=duckdb $(BIN)/python -m pytest -q -n auto -p no:cacheprovider tests/spec -k duckdb
+	IMNM_TEST_ENGINES=duckdb,postgres $(BIN)/python -m pytest -q -n auto -p no:cacheprovider tests/spec -k "duckdb or postgres"
 
 test-spark: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[spark]'

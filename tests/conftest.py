@@ -72,6 +72,10 @@ ENGINE: dict[str, Any] = {"name": "in_memory", "batch_rows": 2}
 def _engine() -> Any:
     from imnm_cohort.engines.base import engine_for
 
+    if ENGINE.get("connect") is not None:  # the rules on a server (tests/spec/conftest.py)
+        from imnm_cohort.engines.duckdb import DuckdbEngine
+
+        return DuckdbEngine(name=ENGINE["name"], connect=ENGINE["connect"])
     batched = ENGINE["name"] == "batched"
     return engine_for(ENGINE["batch_rows"] if batched else None, ENGINE["name"])
 

@@ -14,6 +14,7 @@ ibis and DuckDB are imported when the engine first validates or classifies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +42,25 @@ _ROW = "_imnm_row_number"
 @dataclass(frozen=True)
 class DuckdbEngine:
     """Validates a source and classifies its valid rows in an in-memory DuckDB database;
-    the results equal the in-memory engine's."""
+    the results equal the in-memory engine's.
+
+    Parameters
+    ----------
+    name : str
+        The engine's name.
+    connect : callable or None
+        Opens the ibis connection the rows are loaded into (as temporary tables, closed
+        when the call returns); None for an in-memory DuckDB database. The specification
+        tests pass a PostgreSQL connection here, to run every rule on that server too.
+    """
 
     name: str = "duckdb"
+    connect: Callable[[], Any] | None = None
+
+    def _connection(self) -> Any:
+        import ibis
+
+        return ibis.duckdb.connect() if self.connect is None else self.connect()
 
     def validate(self, source: Source) -> ValidationResult:
         """Every row of the source, validated in DuckDB.
@@ -55,8 +72,6 @@ class DuckdbEngine:
         ExtractError
             As the in-memory engine.
         """
-        from imnm_cohort.validation.sql import _as_in_memory, validate_in_database
-
         if isinstance(source, MappedSource):
             raise ConfigError(
                 f"{source.name}: the duckdb engine reads an extract, not an export through a "
@@ -64,7 +79,17 @@ class DuckdbEngine:
             )
         raw = source.read()
         row = _free_name(raw.columns)
-        table = _load(raw, row)
+        con = self._connection()
+        try:
+            return self._validate(source, raw, row, _load(con, raw, row))
+        finally:
+            con.disconnect()
+
+    def _validate(
+        self, source: Source, raw: pd.DataFrame, row: str, table: Any
+    ) -> ValidationResult:
+        from imnm_cohort.validation.sql import _as_in_memory, validate_in_database
+
         found = validate_in_database(table, PATIENTS, source.name, order_by=row)
         n = found.input_rows
         at = found.reasons[row].to_numpy(dtype=np.int64) - 1 if n else np.zeros(0, np.int64)
@@ -116,8 +141,6 @@ class DuckdbEngine:
     def classify(self, result: ValidationResult, criteria: CriteriaSet) -> pd.DataFrame:
         """The valid rows, classified: the decision procedure and the derived columns in
         DuckDB, the scored classifiers in memory."""
-        import ibis
-
         from imnm_cohort.classify.sql import classified_frame, classify_expr
 
         patients = _carry_reserved(result.valid)
@@ -125,10 +148,16 @@ class DuckdbEngine:
         row = _free_name(own)
         loaded = result.valid[own].reset_index(drop=True)
         loaded[row] = np.arange(len(loaded), dtype=np.int64)
-        con = ibis.duckdb.connect()
-        expr = classify_expr(con.create_table("patients", loaded), criteria)
-        added = list(CLASSIFICATION_COLUMNS)
-        frame = classified_frame(expr.order_by(row).select(*added))
+        con = self._connection()
+        try:
+            table = con.create_table(
+                _table_name("patients"), _arrow(loaded, _typed_schema(loaded)), temp=True
+            )
+            expr = classify_expr(table, criteria)
+            added = list(CLASSIFICATION_COLUMNS)
+            frame = classified_frame(expr.order_by(row).select(*added))
+        finally:
+            con.disconnect()
         frame.index = result.valid.index
         parts: list[pd.DataFrame] = [frame]
         for scorer in scored_classifiers(None):
@@ -144,14 +173,48 @@ def _free_name(columns: Any) -> str:
     return name
 
 
-def _load(raw: pd.DataFrame, row: str) -> Any:
-    """The text cells as a DuckDB table (NULL for a missing cell) with their row numbers."""
+def _typed_schema(loaded: pd.DataFrame) -> Any:
+    """The ibis schema of the valid rows, a column with no value typed by its contract kind
+    (a server such as PostgreSQL does not take a column of type NULL)."""
+    import ibis
+
+    from imnm_cohort.validation.sql import _IBIS_TYPES
+
+    kinds = PATIENTS.kinds
+    inferred = ibis.memtable(loaded).schema()
+    return ibis.schema(
+        {
+            name: _IBIS_TYPES.get(kinds.get(name, ""), "string") if kind.is_null() else kind
+            for name, kind in inferred.items()
+        }
+    )
+
+
+def _table_name(prefix: str) -> str:
+    """A temporary table's name no other session's table has (a shared server's)."""
+    import uuid
+
+    return f"imnm_{prefix}_{uuid.uuid4().hex}"
+
+
+def _load(con: Any, raw: pd.DataFrame, row: str) -> Any:
+    """The text cells as a temporary table of ``con`` (NULL for a missing cell) with their
+    row numbers."""
     import ibis
 
     cells = raw.astype(object).where(raw.notna(), None).reset_index(drop=True)
     cells[row] = np.arange(1, len(cells) + 1, dtype=np.int64)
     schema = ibis.schema({**{str(c): "string" for c in raw.columns}, row: "int64"})
-    return ibis.duckdb.connect().create_table("extract", cells, schema=schema)
+    return con.create_table(_table_name("extract"), _arrow(cells, schema), temp=True)
+
+
+def _arrow(frame: pd.DataFrame, schema: Any) -> Any:
+    """``frame`` as an Arrow table of ``schema``: typed before it reaches the connection,
+    which may not take a column of type NULL (PostgreSQL through ibis)."""
+    import pyarrow as pa
+
+    columns = frame.set_axis(list(schema.names), axis=1)
+    return pa.Table.from_pandas(columns, schema=schema.to_pyarrow(), preserve_index=False)
 
 
 ENGINES["duckdb"] = lambda batch_rows: DuckdbEngine()

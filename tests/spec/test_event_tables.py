@@ -18,7 +18,7 @@ from imnm_cohort.contracts.treatments import DRUG_CLASSES, drug_class
 from imnm_cohort.validation.derive import antibody_calls, derive_patients
 from imnm_cohort.validation.events import EventTables, validate_events
 from imnm_cohort.validation.validate import ValidationResult, validate_extract
-from tests.spec.conftest import ENGINE_NAMES
+from tests.spec.conftest import ENGINE_NAMES, spec_engine
 
 # p1: alive, followed up to 2022-12-31; p2: died 2021-06-30; p3: quarantined (no sex).
 PATIENTS = {
@@ -470,11 +470,10 @@ def test_shuffling_the_rows_of_every_table_changes_nothing():
 
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)
-def test_an_equivocal_antibody_is_unclassified_on_every_engine(name):
+def test_an_equivocal_antibody_is_unclassified_on_every_engine(name, request):
     """In memory and in batches here; on the database engines in the engine step
-    (``IMNM_TEST_ENGINES=duckdb``, as every specification test)."""
+    (``IMNM_TEST_ENGINES=duckdb,postgres``, as every specification test)."""
     from imnm_cohort.classify.criteria import get_criteria
-    from imnm_cohort.engines.base import engine_for
 
     derived = _derived(
         {
@@ -489,7 +488,7 @@ def test_an_equivocal_antibody_is_unclassified_on_every_engine(name):
         ck_peak=["9000", "9000", ""],
         anti_hmgcr=["", "positive", ""],
     )
-    engine = engine_for(1 if name == "batched" else None, name)
+    engine = spec_engine(name, request)
     out = engine.classify(derived, get_criteria("tma2025"))
     assert out["classification_reasons"].tolist() == [
         "antibody_equivocal_needs_confirmation",
