@@ -35,7 +35,7 @@ from imnm_cohort.analysis.competing import (
     gray_test,
 )
 from imnm_cohort.classify.derived import end_of_observation
-from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, GROUP_COLUMN, days_between
 
@@ -301,6 +301,25 @@ def incidence_disclosure(
         )
     parts.append(Declaration(cleared=((*test_path, "df"),)))  # groups - 1: a setting
     return combine(parts)
+
+
+def percent_dict(
+    count: int, share: tuple[float | None, tuple[float, float] | None]
+) -> dict[str, Any]:
+    """A count of patients with its percentage of a denominator and the interval, as
+    ``{"n", "percent", "ci"}`` (``share`` from
+    :func:`~imnm_cohort.analysis.intervals.percent_ci`)."""
+    percent, ci = share
+    return {"n": count, "percent": percent, "ci": list(ci) if ci else None}
+
+
+def percent_declaration(at: Path, denominator: Path) -> Declaration:
+    """Declaration of a :func:`percent_dict` at ``at``: its count reveals the percentage
+    and the interval, the percentage being a share of the count at ``denominator``."""
+    return Declaration(
+        counts=(Count((*at, "n"), reveals=((*at, "percent"), (*at, "ci"))),),
+        shares=(Share((*at, "percent"), (*at, "n"), denominator),),
+    )
 
 
 def months_of(days: np.ndarray | pd.Series) -> np.ndarray:

@@ -57,11 +57,13 @@ from imnm_cohort.analysis.course_time import (
     incidence_by_group,
     incidence_disclosure,
     months_of,
+    percent_declaration,
+    percent_dict,
     place_events,
     require_columns,
 )
 from imnm_cohort.analysis.imacs import deteriorations, imacs_improvements
-from imnm_cohort.analysis.intervals import clopper_pearson
+from imnm_cohort.analysis.intervals import percent_ci
 from imnm_cohort.analysis.response import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -301,28 +303,18 @@ class LandmarkResponse:
             "not_assessed": self.not_assessed,
             "lower_bound": self.lower_bound,
             "categories": {
-                c: {
-                    "n": self.categories[c],
-                    "percent": self.percent[c][0],
-                    "ci": list(ci) if (ci := self.percent[c][1]) else None,
-                }
-                for c in CATEGORIES
+                c: percent_dict(self.categories[c], self.percent[c]) for c in CATEGORIES
             },
         }
 
     def disclosure(self) -> Declaration:
         """Paths relative to :meth:`to_dict`: the categories add up to ``assessed``."""
-        counts = [Count(("assessed",)), Count(("not_assessed",)), Count(("lower_bound",))]
-        shares = []
-        for c in CATEGORIES:
-            at = ("categories", c)
-            counts.append(Count((*at, "n"), reveals=((*at, "percent"), (*at, "ci"))))
-            shares.append(Share((*at, "percent"), (*at, "n"), ("assessed",)))
-        return Declaration(
-            counts=tuple(counts),
+        own = Declaration(
+            counts=(Count(("assessed",)), Count(("not_assessed",)), Count(("lower_bound",))),
             margins=(Margin(tuple(("categories", c, "n") for c in CATEGORIES), ("assessed",)),),
-            shares=tuple(shares),
         )
+        parts = [percent_declaration(("categories", c), ("assessed",)) for c in CATEGORIES]
+        return combine([own, *parts])
 
 
 #: The definitions judged at each follow-up visit and reported at the landmarks: result key
@@ -386,13 +378,7 @@ def _met(rows: pd.DataFrame, column: str, with_baseline: int, alpha: float) -> L
     """:class:`LandmarkMet` of the landmark visits ``rows`` (one per patient)."""
     assessed = len(rows)
     met = int(rows[column].astype(bool).sum())
-    if not assessed:
-        return LandmarkMet(0, with_baseline, 0, None, None)
-    lower, upper = clopper_pearson(met, assessed, alpha)
-    return LandmarkMet(
-        assessed, with_baseline - assessed, met, 100.0 * met / assessed,
-        (100.0 * lower, 100.0 * upper),
-    )  # fmt: skip
+    return LandmarkMet(assessed, with_baseline - assessed, met, *percent_ci(met, assessed, alpha))
 
 
 @dataclass(frozen=True)
@@ -755,18 +741,11 @@ def response_course(
             rows = near.loc[(near["group"] == g).to_numpy(dtype=bool)]
             assessed = len(rows)
             counts = {c: int((rows["category"] == c).sum()) for c in CATEGORIES}
-            percent: dict[str, tuple[float | None, tuple[float, float] | None]] = {}
-            for c, k in counts.items():
-                if assessed:
-                    lower, upper = clopper_pearson(k, assessed, options.alpha)
-                    percent[c] = (100.0 * k / assessed, (100.0 * lower, 100.0 * upper))
-                else:
-                    percent[c] = (None, None)
             at[key] = LandmarkResponse(
                 assessed,
                 with_baseline - assessed,
                 counts,
-                percent,
+                {c: percent_ci(k, assessed, options.alpha) for c, k in counts.items()},
                 int(rows["lower_bound"].sum()),
             )
         by_group[g] = GroupResponse(int(m.sum()), with_baseline, at)

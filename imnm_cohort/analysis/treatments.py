@@ -56,10 +56,12 @@ from imnm_cohort.analysis.course_time import (
     incidence_by_group,
     incidence_disclosure,
     months_of,
+    percent_declaration,
+    percent_dict,
     place_events,
     require_columns,
 )
-from imnm_cohort.analysis.intervals import clopper_pearson
+from imnm_cohort.analysis.intervals import percent_ci
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
@@ -186,14 +188,6 @@ class TreatmentOptions:
         }
 
 
-def _share(count: int, n: int, alpha: float) -> tuple[float | None, tuple[float, float] | None]:
-    """A percentage of ``n`` with its Clopper-Pearson interval (None when ``n`` is 0)."""
-    if n == 0:
-        return None, None
-    lower, upper = clopper_pearson(count, n, alpha)
-    return 100.0 * count / n, (100.0 * lower, 100.0 * upper)
-
-
 @dataclass(frozen=True)
 class GroupTreatments:
     """Treatments in one group. Counts are of patients.
@@ -234,28 +228,24 @@ class GroupTreatments:
             "agents": dict(self.agents),
         }
         for key in self._COUNTED:
-            pct, ci = self.percent[key]
-            out[key] = {"n": getattr(self, key), "percent": pct, "ci": list(ci) if ci else None}
+            out[key] = percent_dict(getattr(self, key), self.percent[key])
         return out
 
     def disclosure(self, group: str) -> Declaration:
         """Paths relative to :meth:`to_dict`: ``n`` is the group's size; the bands of
         ``agents`` add up to it, ``two_or_more`` is the bands 2 and 3+."""
-        counts = [
+        counts = (
             Count(("n",), f"group:{group}"),
             Count(("with_courses",)),
             *(Count(("agents", b)) for b in AGENT_BANDS),
-        ]
-        shares = []
-        for key in self._COUNTED:
-            counts.append(Count((key, "n"), reveals=((key, "percent"), (key, "ci"))))
-            shares.append(Share((key, "percent"), (key, "n"), ("n",)))
-        margins = [
+        )
+        margins = (
             Margin(tuple(("agents", b) for b in AGENT_BANDS), ("n",)),
             Margin((("agents", "2"), ("agents", "3+")), ("two_or_more", "n")),
             Margin((("with_courses",),), ("n",), rest=self.n - self.with_courses),
-        ]
-        return Declaration(counts=tuple(counts), margins=tuple(margins), shares=tuple(shares))
+        )
+        parts = [percent_declaration((key,), ("n",)) for key in self._COUNTED]
+        return combine([Declaration(counts=counts, margins=margins), *parts])
 
 
 @dataclass(frozen=True)
@@ -733,7 +723,7 @@ def treatments(
                 "2": int((k == 2).sum()),
                 "3+": int((k >= 3).sum()),
             },
-            percent={key: _share(v, n, options.alpha) for key, v in counts.items()},
+            percent={key: percent_ci(v, n, options.alpha) for key, v in counts.items()},
             **counts,
         )
 
