@@ -39,9 +39,8 @@ ratio). Gray RJ. Ann Stat 1988;16:1141-54.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -62,41 +61,15 @@ from imnm_cohort.analysis.course_time import (
     require_columns,
 )
 from imnm_cohort.analysis.intervals import percent_ci
+from imnm_cohort.contracts.treatments import CLASSES
+from imnm_cohort.contracts.treatments import DRUG_CLASSES as _DRUG_CLASS
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
 
-#: Drug -> class (contract section 6). Kept here until the treatments table's contract
-#: carries it; the one place this module reads it.
-_DRUG_CLASS: Mapping[str, str] = MappingProxyType(
-    {
-        "prednisone": "glucocorticoid",
-        "prednisolone": "glucocorticoid",
-        "methylprednisolone": "glucocorticoid",
-        "dexamethasone": "glucocorticoid",
-        "methotrexate": "immunosuppressant",
-        "azathioprine": "immunosuppressant",
-        "mycophenolate": "immunosuppressant",
-        "tacrolimus": "immunosuppressant",
-        "cyclosporine": "immunosuppressant",
-        "cyclophosphamide": "immunosuppressant",
-        "ivig": "ivig",
-        "rituximab": "biologic",
-        "plasma_exchange": "procedure",
-        "other": "other",
-    }
-)
-
 #: The drug classes, in the order of the contract.
-DRUG_CLASSES: tuple[str, ...] = (
-    "glucocorticoid",
-    "immunosuppressant",
-    "ivig",
-    "biologic",
-    "procedure",
-    "other",
-)
+DRUG_CLASSES: tuple[str, ...] = CLASSES
 
 #: The bands of the number of immunotherapies per patient.
 AGENT_BANDS: tuple[str, ...] = ("0", "1", "2", "3+")
