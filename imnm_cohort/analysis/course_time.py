@@ -39,9 +39,6 @@ from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, GROUP_COLUMN, days_between
 
-#: The CK upper limit of normal where a visit gives none (contract section 6).
-DEFAULT_CK_ULN = 200.0
-
 #: Times (months since time zero) at which cumulative incidences are reported by default.
 LANDMARK_MONTHS: tuple[float, ...] = (6.0, 12.0, 24.0)
 

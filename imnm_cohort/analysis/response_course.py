@@ -49,7 +49,6 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT, GrayTest
 from imnm_cohort.analysis.course_time import (
-    DEFAULT_CK_ULN,
     INCIDENCE_SCHEMA,
     LANDMARK_MONTHS,
     IncidenceAt,
@@ -71,12 +70,11 @@ from imnm_cohort.analysis.response import (
     _check_options,
     total_improvement_scores,
 )
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
+from imnm_cohort.contracts.visits import MMT_MAX_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
-
-#: The MMT scale maximum where a visit gives none (MMT-8, one side).
-DEFAULT_MMT_MAX = 80.0
 
 #: The improvement levels timed, in order (the TIS categories above ``none``).
 LEVELS: tuple[str, ...] = CATEGORIES[1:]
@@ -148,12 +146,12 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
     for m in MEASURES:
         if m == "enzyme":
             ck = rows["ck"].astype(float) if "ck" in rows else pd.Series(np.nan, rows.index)
-            out[m] = (ck / uln.fillna(DEFAULT_CK_ULN)).to_numpy(dtype=float)
+            out[m] = (ck / uln.fillna(CK_ULN_DEFAULT)).to_numpy(dtype=float)
         else:
             column = rows[m] if m in rows else pd.Series(np.nan, rows.index)
             out[m] = pd.to_numeric(column).astype(float).to_numpy(dtype=float)
     scale = rows["mmt_max"] if "mmt_max" in rows else pd.Series(np.nan, rows.index)
-    out["mmt_max"] = pd.to_numeric(scale).astype(float).fillna(DEFAULT_MMT_MAX).to_numpy()
+    out["mmt_max"] = pd.to_numeric(scale).astype(float).fillna(MMT_MAX_DEFAULT).to_numpy()
     return out
 
 

@@ -49,11 +49,11 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.course_time import (
-    DEFAULT_CK_ULN,
     as_dates,
     course_patients,
     require_columns,
 )
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
@@ -581,7 +581,7 @@ def _measures(visits: pd.DataFrame, course: pd.DataFrame, window: float) -> dict
     the visit nearest time zero within the window that has each (NaN where none)."""
     size = len(course)
     uln = _numbers(visits, "ck_uln")
-    ck = _numbers(visits, "ck") / np.where(np.isnan(uln), DEFAULT_CK_ULN, uln)
+    ck = _numbers(visits, "ck") / np.where(np.isnan(uln), CK_ULN_DEFAULT, uln)
     strength = 100.0 * _numbers(visits, "mmt") / _numbers(visits, "mmt_max")
     out: dict[str, np.ndarray] = {}
     for name, values in (("ck", ck), ("strength", strength)):
