@@ -43,7 +43,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,9 +58,6 @@ from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, comb
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import IMNM_GROUPS, days_between
-
-if TYPE_CHECKING:
-    from imnm_cohort.analysis.registry import Cohort
 
 #: The quantitative assay methods (contract section 6) whose value is a titre.
 QUANTITATIVE = ("elisa", "cia", "albia")
@@ -559,20 +556,6 @@ def titres(
         time_zero_onset=int((course["time_zero_from"] == "onset").sum()),
         assays=len(rows),
         options=options,
-    )
-
-
-def titres_of(cohort: Cohort) -> Titres:
-    """The analysis registry's entry: :func:`titres` of the run's cohort, its
-    ``antibody_tests`` and its ``visits`` (none when the run has no visits table: the
-    levels by group are then given, every correlation with no patient)."""
-    assert cohort.tables is not None  # the entry's tables were given
-    return titres(
-        cohort.patients,
-        cohort.tables.frame("antibody_tests"),
-        cohort.tables.frame("visits"),
-        cohort.groups,
-        TitreOptions(min_count=cohort.min_count),
     )
 
 
