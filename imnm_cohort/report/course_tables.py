@@ -18,7 +18,7 @@ from imnm_cohort.report.labels import label
 from imnm_cohort.report.manuscript import ANALYSIS_TABLES
 from imnm_cohort.report.render import SECTIONS, TABLE_TEMPLATE, ReportSection, table_markdown
 from imnm_cohort.report.render import table_view as _table_view
-from imnm_cohort.report.table_model import Builder, Row, Table, at
+from imnm_cohort.report.table_model import Builder, Row, Table, at, with_ci
 
 #: Words for the codes of the course analyses.
 WORDS = {
@@ -48,11 +48,7 @@ def _columns(data: dict[str, Any], *path: str) -> tuple[str, ...]:
 
 
 def _estimate_ci(base: str, kind: str = "decimal", digits: int = 1) -> list[Any]:
-    return [
-        ("estimate", f"{base}.estimate", kind, digits),
-        ("CI lower", f"{base}.ci[0]", kind, digits),
-        ("CI upper", f"{base}.ci[1]", kind, digits),
-    ]
+    return with_ci("estimate", f"{base}.estimate", f"{base}.ci", kind, digits)
 
 
 def _series_rows(
@@ -186,9 +182,7 @@ def strength_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
                 [
                     ("full", f"{cell}.full", "count"),
                     ("assessed", f"{cell}.assessed", "count"),
-                    ("%", f"{cell}.proportion", "percent"),
-                    ("CI lower", f"{cell}.ci[0]", "percent"),
-                    ("CI upper", f"{cell}.ci[1]", "percent"),
+                    *with_ci("%", f"{cell}.proportion", f"{cell}.ci", "percent"),
                 ],
                 "{} / {} ({}%; {} to {})",
             ),
@@ -400,9 +394,7 @@ def relapse_table(summary: dict[str, Any], analysis: Analysis, number: int) -> T
         ),
         b.row(
             "Relapses per 100 person-years (95% CI)", columns,
-            [("rate", f"{g}.rate_per_100py", "decimal"),
-             ("CI lower", f"{g}.rate_ci[0]", "decimal"),
-             ("CI upper", f"{g}.rate_ci[1]", "decimal")],
+            with_ci("rate", f"{g}.rate_per_100py", f"{g}.rate_ci"),
             "{} ({} to {})",
         ),
         *(
