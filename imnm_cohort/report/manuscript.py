@@ -11,7 +11,7 @@ the p-value of the test across groups in the last column with a footnote naming 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -368,13 +368,29 @@ def analysis_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
         for name, path, value in _leaves(rest, ""):
             text = b.n(f"{base}.{path}", _kind(name.rpartition(".")[2], [value])).text()
             notes.append(f"{_words(name)}: {text}.")
-        return Table(
-            analysis.key, title, tuple(label(g) for g in columns), tuple(rows), tuple(notes)
-        )
+        return registered_table(analysis, number, columns, rows, notes)
     for name, path, value in _leaves(data, ""):
         kind = _kind(name.rpartition(".")[2], [value])
         rows.append(b.row(_words(name), ("",), [("value", f"{base}.{path}", kind)], "{}"))
     return Table(analysis.key, title, ("",), tuple(rows))
+
+
+def registered_table(
+    analysis: Analysis,
+    number: int,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    notes: Sequence[str] = (),
+) -> Table:
+    """The table of a registered analysis: its key, ``Table N.`` and its title, and the
+    groups of ``columns`` as headings."""
+    return Table(
+        analysis.key,
+        f"Table {number}. {analysis.title}",
+        tuple(label(c) for c in columns),
+        tuple(rows),
+        tuple(notes),
+    )
 
 
 AnalysisTableBuilder = Callable[[dict[str, Any], Analysis, int], Table]
