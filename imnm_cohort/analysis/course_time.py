@@ -300,6 +300,32 @@ def incidence_disclosure(
     return combine(parts)
 
 
+def nearest(
+    patient: np.ndarray,
+    day: np.ndarray,
+    target: float,
+    window: float,
+    then: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per patient, the row nearest day ``target`` within ``window`` days either side
+    (a NaN day is never in it): of two as near, the earlier, then the smaller ``then``,
+    then the first row, so that the order of the rows never matters once they are sorted.
+
+    Returns
+    -------
+    numpy.ndarray
+        The chosen rows' positions, one per patient that has one, by patient.
+    """
+    distance = np.abs(np.asarray(day, dtype=float) - target)
+    inside = np.flatnonzero(distance <= window)
+    p = patient[inside]
+    keys = (day[inside], distance[inside], p)
+    order = inside[np.lexsort(keys if then is None else (then[inside], *keys))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = patient[order][1:] != patient[order][:-1]
+    return order[first]
+
+
 def percent_dict(
     count: int, share: tuple[float | None, tuple[float, float] | None]
 ) -> dict[str, Any]:

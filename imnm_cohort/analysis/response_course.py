@@ -56,6 +56,7 @@ from imnm_cohort.analysis.course_time import (
     incidence_by_group,
     incidence_disclosure,
     months_of,
+    nearest,
     percent_declaration,
     percent_dict,
     place_events,
@@ -690,17 +691,11 @@ def _landmark(
     scores: pd.DataFrame, months: float, window: float, column: str = "total"
 ) -> pd.DataFrame:
     """Per patient, the visit with ``column`` known nearest ``months`` within ``window``
-    days."""
-    target = months * DAYS_PER_MONTH
+    days (:func:`~imnm_cohort.analysis.course_time.nearest`)."""
     day = scores["day"].to_numpy(dtype=float)
-    distance = np.abs(day - target)
-    rows = np.flatnonzero(scores[column].notna().to_numpy(dtype=bool) & (distance <= window))
+    known = np.where(scores[column].notna().to_numpy(dtype=bool), day, np.nan)
     patient = scores["patient"].to_numpy()
-    # By patient, distance, then day (a stable sort: on a full tie, the row order of
-    # ``scores``, itself sorted); the first row of each patient.
-    order = rows[np.lexsort((day[rows], distance[rows], patient[rows]))]
-    first = np.r_[True, patient[order][1:] != patient[order][:-1]][: len(order)]
-    return scores.iloc[order[first]]
+    return scores.iloc[nearest(patient, known, months * DAYS_PER_MONTH, window)]
 
 
 def response_course(

@@ -51,6 +51,7 @@ import pandas as pd
 from imnm_cohort.analysis.course_time import (
     as_dates,
     course_patients,
+    nearest,
     require_columns,
 )
 from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
@@ -433,15 +434,11 @@ def _nearest(
     patient: np.ndarray, day: np.ndarray, window: float, size: int, then: np.ndarray
 ) -> np.ndarray:
     """Per patient (position in the course), the row nearest time zero within ``window``
-    days: ties to the earlier, then the smallest ``then`` (so that the order of the rows
-    never matters); -1 where none."""
-    inside = np.flatnonzero(np.abs(day) <= window)  # NaN days (other patients) are out
-    p, d = patient[inside], day[inside]
-    order = np.lexsort((then[inside], d, np.abs(d), p))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = p[order][1:] != p[order][:-1]
+    days (:func:`~imnm_cohort.analysis.course_time.nearest`, ties to the smallest
+    ``then``); -1 where none."""
     out = np.full(size, -1, dtype=np.int64)
-    out[p[order][first]] = inside[order][first]
+    chosen = nearest(patient, day, 0.0, window, then)
+    out[patient[chosen]] = chosen
     return out
 
 
