@@ -124,6 +124,13 @@ def as_dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values)
 
 
+def positions(ids: pd.Series, course: pd.DataFrame) -> np.ndarray:
+    """Each row's patient as a position in ``course`` (-1: a patient not analysed)."""
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        ids = ids.astype(str)
+    return course.index.get_indexer(pd.Index(ids))
+
+
 def place_events(
     events: pd.DataFrame, course: pd.DataFrame, date_columns: Sequence[str]
 ) -> pd.DataFrame:
@@ -135,10 +142,7 @@ def place_events(
     by every numeric column (so that the outcome does not depend on the order of the rows
     given); the index is a new range.
     """
-    ids = events["patient_id"]
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        ids = ids.astype(str)
-    position = course.index.get_indexer(pd.Index(ids))
+    position = positions(events["patient_id"], course)
     keep = np.flatnonzero(position >= 0)
     patient = position[keep]
     t0 = pd.Series(course["time_zero"].to_numpy(dtype="datetime64[ns]")[patient])

@@ -52,6 +52,7 @@ from imnm_cohort.analysis.course_time import (
     as_dates,
     course_patients,
     nearest,
+    positions,
     require_columns,
 )
 from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
@@ -420,9 +421,7 @@ class Titres:
 def _placed(ids: pd.Series, dates: pd.Series, course: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """Per row: its patient's position in ``course`` (-1 for a patient not analysed) and
     its day since the patient's time zero (NaN for those)."""
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        ids = ids.astype(str)
-    position = course.index.get_indexer(pd.Index(ids))
+    position = positions(ids, course)
     t0 = course["time_zero"].to_numpy(dtype="datetime64[ns]")[np.maximum(position, 0)]
     days = days_between(as_dates(dates).reset_index(drop=True), pd.Series(t0))
     out = days.to_numpy(dtype=float)
