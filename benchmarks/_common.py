@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -63,6 +64,22 @@ def million_row_extract(n: int = 1_000_000, seed: int = 1) -> Path:
     path = DATA / f"synth_{n}_{seed}.csv"
     if not path.exists():
         write_extract(synthesize(n, seed=seed), path)
+    return path
+
+
+def synthetic_omop(n: int, seed: int = 1) -> Path:
+    """The synthetic OMOP CDM in DuckDB (``imnm-cohort synth --layout omop``, about 50
+    measurement rows a person), made once under benchmarks/data/ in a process of its own,
+    its time printed."""
+    path = DATA / f"omop_{n}_{seed}.duckdb"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        command = [sys.executable, "-m", "imnm_cohort", "-q", "synth", "--layout", "omop"]
+        command += ["--n", str(n), "--seed", str(seed), "-o", str(path)]
+        timed(
+            "generate (synth --layout omop, own process)",
+            lambda: subprocess.run(command, check=True),
+        )
     return path
 
 

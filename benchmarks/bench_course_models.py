@@ -74,23 +74,11 @@ def fit(patients: int, visits: int) -> None:
     print(f"  random effects {dict(model.random_effects)}")
 
 
-def typed(patients: pd.DataFrame, visits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The generator's text tables as typed frames."""
-    patients = patients.replace("", None)
-    for column in ("onset_date", "diagnosis_date", "last_followup_date", "death_date"):
-        patients[column] = pd.to_datetime(patients[column])
-    visits = visits.replace("", None)
-    visits["visit_date"] = pd.to_datetime(visits["visit_date"])
-    for column in ("ck", "ck_uln", "mmt", "mmt_max"):
-        visits[column] = pd.to_numeric(visits[column]).astype(float)
-    return patients, visits
-
-
 def course(n: int) -> None:
     """Time the course analyses on ``n`` patients per group."""
     from imnm_cohort.analysis.ck_course import ck_course, ck_normalisation
     from imnm_cohort.analysis.strength import strength_course
-    from tests.reference.course_data import course_cohort
+    from tests.reference.course_data import course_cohort, typed
 
     patients, visits = typed(*course_cohort(n_per_group=n, seed=1))
     print(f"{len(patients):,} patients, {len(visits):,} visits")

@@ -1,7 +1,8 @@
 """Benchmark: what ``imnm-cohort run`` does in an OMOP CDM database held in DuckDB.
 
-Writes ``data/omop_run_N.duckdb`` once (``imnm-cohort synth --layout omop``, about 50
-measurement rows a person; timed apart, in its own process), then, in this process, as a
+Writes ``data/omop_N_1.duckdb`` once (``imnm-cohort synth --layout omop``, about 50
+measurement rows a person; timed apart, in its own process; shared with
+``bench_omop_statin.py``), then, in this process, as a
 run's stages do: the OMOP source derives the patient table and the event tables, the
 patient table is validated and the event tables are validated against it, the patients
 are classified under ``ehr2026``, and the statin-population rates are computed in the
@@ -14,22 +15,14 @@ Run from ``benchmarks/``: ``../.venv/bin/python bench_omop_run.py [N]`` (default
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
-from _common import DATA, peak_memory_gb
+from _common import peak_memory_gb, synthetic_omop
 
 
 def main(n: int) -> None:
-    path = DATA / f"omop_run_{n}.duckdb"
-    if not path.exists():
-        DATA.mkdir(exist_ok=True)
-        start = time.perf_counter()
-        command = [sys.executable, "-m", "imnm_cohort", "-q", "synth", "--layout", "omop"]
-        subprocess.run([*command, "--n", str(n), "--seed", "1", "-o", str(path)], check=True)
-        took = time.perf_counter() - start
-        print(f"{'generate (synth --layout omop, own process)':58s} {took:8.2f} s")
+    path = synthetic_omop(n)
     from imnm_cohort.classify.criteria import get_criteria
     from imnm_cohort.engines.base import engine_for
     from imnm_cohort.pipeline import stages

@@ -1,7 +1,8 @@
 """Benchmark: IMNM incidence among statin users in a synthetic OMOP CDM held in DuckDB.
 
 Writes ``data/omop_N_1.duckdb`` once (``imnm-cohort synth --layout omop``, about 50
-measurement rows a person; timed apart, in its own process), then computes the
+measurement rows a person; timed apart, in its own process; shared with
+``bench_omop_run.py``), then computes the
 statin-exposed population in the database: exposure eras, person-time by age band, sex
 and calendar year, rates and rate ratios by ingredient (the planted cases stand for the
 cases found). Prints the wall time and this process's peak memory (DuckDB's included).
@@ -13,11 +14,10 @@ Run from ``benchmarks/``: ``../.venv/bin/python bench_omop_statin.py [N]`` (defa
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
-from _common import DATA, peak_memory_gb
+from _common import peak_memory_gb, synthetic_omop
 
 
 def main(n: int) -> None:
@@ -26,14 +26,7 @@ def main(n: int) -> None:
     from imnm_cohort.analysis.statin_population import ANY_STATIN, statin_population
     from imnm_cohort.synth_omop import STATIN_INGREDIENTS
 
-    path = DATA / f"omop_{n}_1.duckdb"
-    if not path.exists():
-        DATA.mkdir(exist_ok=True)
-        start = time.perf_counter()
-        command = [sys.executable, "-m", "imnm_cohort", "-q", "synth", "--layout", "omop"]
-        subprocess.run([*command, "--n", str(n), "--seed", "1", "-o", str(path)], check=True)
-        took = time.perf_counter() - start
-        print(f"{'generate (synth --layout omop, own process)':58s} {took:8.2f} s")
+    path = synthetic_omop(n)
     start = time.perf_counter()
     con = ibis.duckdb.connect(str(path), read_only=True)
     tables = {

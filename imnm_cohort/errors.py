@@ -160,3 +160,19 @@ def one_line(exc: BaseException) -> str:
     when it has none: what a one-line error quotes of a library's exception."""
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+#: What a message shows in place of a secret (a password).
+HIDDEN = "***"
+
+
+def quoted(exc: BaseException, secret: str | None = None, longest: int | None = 200) -> str:
+    """What a one-line error quotes of a database driver's exception: its message with white
+    space folded (its type's name when it has none), ``secret`` shown as ``***``, cut to
+    ``longest`` characters (ending ``...``; None: not cut)."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if secret:
+        detail = detail.replace(secret, HIDDEN)
+    if longest is None or len(detail) <= longest:
+        return detail
+    return detail[: longest - 3] + "..."

@@ -573,11 +573,6 @@ def _make_dirty(
     return f
 
 
-def defect_rules(name: str) -> dict[str, tuple[str, str]]:
-    """Each defect of table ``name`` -> (column, rule) the validator must report."""
-    return {kind: (column, rule) for kind, column, rule in EVENT_DEFECTS[name]}
-
-
 #: The files :func:`write_registry` writes besides the tables.
 PIPELINE_FILE, PLANTED_FILE = "pipeline.toml", "planted.json"
 

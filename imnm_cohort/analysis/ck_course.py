@@ -47,13 +47,13 @@ from imnm_cohort.analysis.course import (
     course_visits,
 )
 from imnm_cohort.analysis.course_time import (
-    DEFAULT_CK_ULN,
     INCIDENCE_SCHEMA,
     IncidenceAt,
     incidence_by_group,
     incidence_disclosure,
 )
 from imnm_cohort.analysis.mixed import GrowthModel, fit_growth_model
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
@@ -286,7 +286,7 @@ def ck_normalisation_times(
     window = float(options.baseline_window_days)
     v = course_visits(people, visits, ["ck", "ck_uln"], earliest_days=-window)
     v = v[v["ck"].notna()].copy()
-    v["normal"] = v["ck"] <= v["ck_uln"].fillna(DEFAULT_CK_ULN)
+    v["normal"] = v["ck"] <= v["ck_uln"].fillna(CK_ULN_DEFAULT)
     near = v[v["days"].abs() <= window].assign(distance=lambda d: d["days"].abs())
     baseline = (
         near.sort_values(["patient_id", "distance", "days"], kind="stable")
@@ -389,7 +389,7 @@ def ck_course(
     people = course_patients(patients, groups)
     v = course_visits(people, visits, ["ck", "ck_uln"])
     v = v[v["ck"] > 0].copy()
-    v["log10_ck_uln"] = np.log10(v["ck"] / v["ck_uln"].fillna(DEFAULT_CK_ULN))
+    v["log10_ck_uln"] = np.log10(v["ck"] / v["ck_uln"].fillna(CK_ULN_DEFAULT))
     modelled = v
     if options.horizon_months is not None:
         modelled = v[v["days"] <= options.horizon_months * DAYS_PER_MONTH]

@@ -35,12 +35,9 @@ from imnm_cohort.analysis.competing import (
     gray_test,
 )
 from imnm_cohort.classify.derived import end_of_observation
-from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
+from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Path, Share, combine
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, GROUP_COLUMN, days_between
-
-#: The CK upper limit of normal where a visit gives none (contract section 6).
-DEFAULT_CK_ULN = 200.0
 
 #: Times (months since time zero) at which cumulative incidences are reported by default.
 LANDMARK_MONTHS: tuple[float, ...] = (6.0, 12.0, 24.0)
@@ -127,6 +124,13 @@ def as_dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values)
 
 
+def positions(ids: pd.Series, course: pd.DataFrame) -> np.ndarray:
+    """Each row's patient as a position in ``course`` (-1: a patient not analysed)."""
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        ids = ids.astype(str)
+    return course.index.get_indexer(pd.Index(ids))
+
+
 def place_events(
     events: pd.DataFrame, course: pd.DataFrame, date_columns: Sequence[str]
 ) -> pd.DataFrame:
@@ -138,10 +142,7 @@ def place_events(
     by every numeric column (so that the outcome does not depend on the order of the rows
     given); the index is a new range.
     """
-    ids = events["patient_id"]
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        ids = ids.astype(str)
-    position = course.index.get_indexer(pd.Index(ids))
+    position = positions(events["patient_id"], course)
     keep = np.flatnonzero(position >= 0)
     patient = position[keep]
     t0 = pd.Series(course["time_zero"].to_numpy(dtype="datetime64[ns]")[patient])
@@ -301,6 +302,51 @@ def incidence_disclosure(
         )
     parts.append(Declaration(cleared=((*test_path, "df"),)))  # groups - 1: a setting
     return combine(parts)
+
+
+def nearest(
+    patient: np.ndarray,
+    day: np.ndarray,
+    target: float,
+    window: float,
+    then: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per patient, the row nearest day ``target`` within ``window`` days either side
+    (a NaN day is never in it): of two as near, the earlier, then the smaller ``then``,
+    then the first row, so that the order of the rows never matters once they are sorted.
+
+    Returns
+    -------
+    numpy.ndarray
+        The chosen rows' positions, one per patient that has one, by patient.
+    """
+    distance = np.abs(np.asarray(day, dtype=float) - target)
+    inside = np.flatnonzero(distance <= window)
+    p = patient[inside]
+    keys = (day[inside], distance[inside], p)
+    order = inside[np.lexsort(keys if then is None else (then[inside], *keys))]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = patient[order][1:] != patient[order][:-1]
+    return order[first]
+
+
+def percent_dict(
+    count: int, share: tuple[float | None, tuple[float, float] | None]
+) -> dict[str, Any]:
+    """A count of patients with its percentage of a denominator and the interval, as
+    ``{"n", "percent", "ci"}`` (``share`` from
+    :func:`~imnm_cohort.analysis.intervals.percent_ci`)."""
+    percent, ci = share
+    return {"n": count, "percent": percent, "ci": list(ci) if ci else None}
+
+
+def percent_declaration(at: Path, denominator: Path) -> Declaration:
+    """Declaration of a :func:`percent_dict` at ``at``: its count reveals the percentage
+    and the interval, the percentage being a share of the count at ``denominator``."""
+    return Declaration(
+        counts=(Count((*at, "n"), reveals=((*at, "percent"), (*at, "ci"))),),
+        shares=(Share((*at, "percent"), (*at, "n"), denominator),),
+    )
 
 
 def months_of(days: np.ndarray | pd.Series) -> np.ndarray:

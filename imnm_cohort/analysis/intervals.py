@@ -28,6 +28,22 @@ def clopper_pearson(events: int, n: int, alpha: float = 0.05) -> tuple[float, fl
     return float(ci.low), float(ci.high)
 
 
+def percent_ci(
+    events: int, n: int, alpha: float = 0.05
+) -> tuple[float | None, tuple[float, float] | None]:
+    """``100 * events / n`` with its :func:`clopper_pearson` interval, both in percent.
+
+    Returns
+    -------
+    (percent, (lower, upper))
+        ``(None, None)`` when ``n`` is 0.
+    """
+    if n == 0:
+        return None, None
+    lower, upper = clopper_pearson(events, n, alpha)
+    return 100.0 * events / n, (100.0 * lower, 100.0 * upper)
+
+
 def poisson_exact(events: int, exposure: float, alpha: float = 0.05) -> tuple[float, float]:
     """Exact (Garwood) interval for a Poisson rate ``events / exposure``.
 

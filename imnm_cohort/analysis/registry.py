@@ -41,7 +41,7 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
-from imnm_cohort.analysis.titres import Titres, titres_of
+from imnm_cohort.analysis.titres import TitreOptions, Titres, titres
 from imnm_cohort.analysis.treatments import TreatmentOptions, Treatments, treatments
 from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
@@ -244,14 +244,10 @@ def _statin_population(c: Cohort) -> Result:
 _BY_GROUP_MEDIAN = ("p_value", "groups.*.median")
 
 
-def _visits(c: Cohort) -> pd.DataFrame:
+def _table(c: Cohort, name: str) -> pd.DataFrame:
+    """The valid rows of event table ``name`` (an empty frame where the run has none)."""
     assert c.tables is not None  # see Analysis.tables
-    return c.tables.frame("visits")
-
-
-def _courses(c: Cohort) -> pd.DataFrame:
-    assert c.tables is not None  # see Analysis.tables
-    return c.tables.frame("treatments")
+    return c.tables.frame(name)
 
 
 #: The analyses, in the order of ``summary.json`` and of the report's methods.
@@ -339,7 +335,7 @@ ANALYSES: list[Analysis] = [
     Analysis(
         "ck_course",
         lambda c: ck_course(
-            c.patients, _visits(c), CkCourseOptions(min_count=c.min_count), c.groups
+            c.patients, _table(c, "visits"), CkCourseOptions(min_count=c.min_count), c.groups
         ),
         CkCourse,
         "CK course: time to a normal CK and log10(CK/ULN) over time",
@@ -347,7 +343,14 @@ ANALYSES: list[Analysis] = [
     ),
     Analysis(
         "titres",
-        titres_of,
+        # with the visits where the run has them (else every correlation has no patient)
+        lambda c: titres(
+            c.patients,
+            _table(c, "antibody_tests"),
+            _table(c, "visits"),
+            c.groups,
+            TitreOptions(min_count=c.min_count),
+        ),
         Titres,
         "Anti-HMGCR titres at diagnosis and their correlation with CK and strength",
         tables=("antibody_tests",),
@@ -355,7 +358,7 @@ ANALYSES: list[Analysis] = [
     Analysis(
         "strength",
         lambda c: strength_course(
-            c.patients, _visits(c), StrengthOptions(min_count=c.min_count), c.groups
+            c.patients, _table(c, "visits"), StrengthOptions(min_count=c.min_count), c.groups
         ),
         StrengthCourse,
         "Strength: MMT as a percentage of its scale over time",
@@ -363,7 +366,7 @@ ANALYSES: list[Analysis] = [
     ),
     Analysis(
         "response",
-        lambda c: response_course(c.patients, _visits(c), c.groups),
+        lambda c: response_course(c.patients, _table(c, "visits"), c.groups),
         ResponseCourse,
         "Response by the 2016 ACR/EULAR criteria (Total Improvement Score)",
         tables=("visits",),
@@ -371,7 +374,7 @@ ANALYSES: list[Analysis] = [
     Analysis(
         "treatments",
         lambda c: treatments(
-            c.patients, _courses(c), c.groups, TreatmentOptions(min_count=c.min_count)
+            c.patients, _table(c, "treatments"), c.groups, TreatmentOptions(min_count=c.min_count)
         ),
         Treatments,
         "Treatments: immunotherapies, second line and drug classes over time",
@@ -379,7 +382,13 @@ ANALYSES: list[Analysis] = [
     ),
     Analysis(
         "relapse",
-        lambda c: relapse(c.patients, _visits(c), _courses(c), c.groups, min_count=c.min_count),
+        lambda c: relapse(
+            c.patients,
+            _table(c, "visits"),
+            _table(c, "treatments"),
+            c.groups,
+            min_count=c.min_count,
+        ),
         Relapse,
         "Relapse (the toolkit's convention): rates and mean cumulative function",
         tables=("visits", "treatments"),

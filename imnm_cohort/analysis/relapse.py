@@ -43,13 +43,13 @@ import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.course_time import (
-    DEFAULT_CK_ULN,
     course_patients,
     place_events,
     require_columns,
 )
 from imnm_cohort.analysis.intervals import poisson_exact
 from imnm_cohort.analysis.treatments import TreatmentOptions, drug_class, drug_names
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
@@ -140,9 +140,9 @@ def _ck_states(visits: pd.DataFrame, k: float) -> dict[str, np.ndarray]:
     has = ~np.isnan(ck)
     if "ck_uln" in visits:
         limit = visits["ck_uln"].to_numpy(dtype=float, na_value=np.nan)[has]
-        limit = np.where(np.isnan(limit), DEFAULT_CK_ULN, limit)
+        limit = np.where(np.isnan(limit), CK_ULN_DEFAULT, limit)
     else:
-        limit = np.full(int(has.sum()), DEFAULT_CK_ULN)
+        limit = np.full(int(has.sum()), CK_ULN_DEFAULT)
     value = ck[has]
     state = np.where(value <= limit, 0.0, np.where(value > k * limit, 1.0, np.nan))
     patient = visits["patient"].to_numpy()[has]

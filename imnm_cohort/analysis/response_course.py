@@ -49,7 +49,6 @@ import pandas as pd
 
 from imnm_cohort.analysis.competing import COMPETING, EVENT, GrayTest
 from imnm_cohort.analysis.course_time import (
-    DEFAULT_CK_ULN,
     INCIDENCE_SCHEMA,
     LANDMARK_MONTHS,
     IncidenceAt,
@@ -57,11 +56,14 @@ from imnm_cohort.analysis.course_time import (
     incidence_by_group,
     incidence_disclosure,
     months_of,
+    nearest,
+    percent_declaration,
+    percent_dict,
     place_events,
     require_columns,
 )
 from imnm_cohort.analysis.imacs import deteriorations, imacs_improvements
-from imnm_cohort.analysis.intervals import clopper_pearson
+from imnm_cohort.analysis.intervals import percent_ci
 from imnm_cohort.analysis.response import (
     CATEGORIES,
     CATEGORY_THRESHOLDS,
@@ -69,12 +71,11 @@ from imnm_cohort.analysis.response import (
     _check_options,
     total_improvement_scores,
 )
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
+from imnm_cohort.contracts.visits import MMT_MAX_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
-
-#: The MMT scale maximum where a visit gives none (MMT-8, one side).
-DEFAULT_MMT_MAX = 80.0
 
 #: The improvement levels timed, in order (the TIS categories above ``none``).
 LEVELS: tuple[str, ...] = CATEGORIES[1:]
@@ -146,12 +147,12 @@ def _measures(rows: pd.DataFrame) -> pd.DataFrame:
     for m in MEASURES:
         if m == "enzyme":
             ck = rows["ck"].astype(float) if "ck" in rows else pd.Series(np.nan, rows.index)
-            out[m] = (ck / uln.fillna(DEFAULT_CK_ULN)).to_numpy(dtype=float)
+            out[m] = (ck / uln.fillna(CK_ULN_DEFAULT)).to_numpy(dtype=float)
         else:
             column = rows[m] if m in rows else pd.Series(np.nan, rows.index)
             out[m] = pd.to_numeric(column).astype(float).to_numpy(dtype=float)
     scale = rows["mmt_max"] if "mmt_max" in rows else pd.Series(np.nan, rows.index)
-    out["mmt_max"] = pd.to_numeric(scale).astype(float).fillna(DEFAULT_MMT_MAX).to_numpy()
+    out["mmt_max"] = pd.to_numeric(scale).astype(float).fillna(MMT_MAX_DEFAULT).to_numpy()
     return out
 
 
@@ -301,28 +302,18 @@ class LandmarkResponse:
             "not_assessed": self.not_assessed,
             "lower_bound": self.lower_bound,
             "categories": {
-                c: {
-                    "n": self.categories[c],
-                    "percent": self.percent[c][0],
-                    "ci": list(ci) if (ci := self.percent[c][1]) else None,
-                }
-                for c in CATEGORIES
+                c: percent_dict(self.categories[c], self.percent[c]) for c in CATEGORIES
             },
         }
 
     def disclosure(self) -> Declaration:
         """Paths relative to :meth:`to_dict`: the categories add up to ``assessed``."""
-        counts = [Count(("assessed",)), Count(("not_assessed",)), Count(("lower_bound",))]
-        shares = []
-        for c in CATEGORIES:
-            at = ("categories", c)
-            counts.append(Count((*at, "n"), reveals=((*at, "percent"), (*at, "ci"))))
-            shares.append(Share((*at, "percent"), (*at, "n"), ("assessed",)))
-        return Declaration(
-            counts=tuple(counts),
+        own = Declaration(
+            counts=(Count(("assessed",)), Count(("not_assessed",)), Count(("lower_bound",))),
             margins=(Margin(tuple(("categories", c, "n") for c in CATEGORIES), ("assessed",)),),
-            shares=tuple(shares),
         )
+        parts = [percent_declaration(("categories", c), ("assessed",)) for c in CATEGORIES]
+        return combine([own, *parts])
 
 
 #: The definitions judged at each follow-up visit and reported at the landmarks: result key
@@ -386,13 +377,7 @@ def _met(rows: pd.DataFrame, column: str, with_baseline: int, alpha: float) -> L
     """:class:`LandmarkMet` of the landmark visits ``rows`` (one per patient)."""
     assessed = len(rows)
     met = int(rows[column].astype(bool).sum())
-    if not assessed:
-        return LandmarkMet(0, with_baseline, 0, None, None)
-    lower, upper = clopper_pearson(met, assessed, alpha)
-    return LandmarkMet(
-        assessed, with_baseline - assessed, met, 100.0 * met / assessed,
-        (100.0 * lower, 100.0 * upper),
-    )  # fmt: skip
+    return LandmarkMet(assessed, with_baseline - assessed, met, *percent_ci(met, assessed, alpha))
 
 
 @dataclass(frozen=True)
@@ -706,17 +691,11 @@ def _landmark(
     scores: pd.DataFrame, months: float, window: float, column: str = "total"
 ) -> pd.DataFrame:
     """Per patient, the visit with ``column`` known nearest ``months`` within ``window``
-    days."""
-    target = months * DAYS_PER_MONTH
+    days (:func:`~imnm_cohort.analysis.course_time.nearest`)."""
     day = scores["day"].to_numpy(dtype=float)
-    distance = np.abs(day - target)
-    rows = np.flatnonzero(scores[column].notna().to_numpy(dtype=bool) & (distance <= window))
+    known = np.where(scores[column].notna().to_numpy(dtype=bool), day, np.nan)
     patient = scores["patient"].to_numpy()
-    # By patient, distance, then day (a stable sort: on a full tie, the row order of
-    # ``scores``, itself sorted); the first row of each patient.
-    order = rows[np.lexsort((day[rows], distance[rows], patient[rows]))]
-    first = np.r_[True, patient[order][1:] != patient[order][:-1]][: len(order)]
-    return scores.iloc[order[first]]
+    return scores.iloc[nearest(patient, known, months * DAYS_PER_MONTH, window)]
 
 
 def response_course(
@@ -755,18 +734,11 @@ def response_course(
             rows = near.loc[(near["group"] == g).to_numpy(dtype=bool)]
             assessed = len(rows)
             counts = {c: int((rows["category"] == c).sum()) for c in CATEGORIES}
-            percent: dict[str, tuple[float | None, tuple[float, float] | None]] = {}
-            for c, k in counts.items():
-                if assessed:
-                    lower, upper = clopper_pearson(k, assessed, options.alpha)
-                    percent[c] = (100.0 * k / assessed, (100.0 * lower, 100.0 * upper))
-                else:
-                    percent[c] = (None, None)
             at[key] = LandmarkResponse(
                 assessed,
                 with_baseline - assessed,
                 counts,
-                percent,
+                {c: percent_ci(k, assessed, options.alpha) for c, k in counts.items()},
                 int(rows["lower_bound"].sum()),
             )
         by_group[g] = GroupResponse(int(m.sum()), with_baseline, at)

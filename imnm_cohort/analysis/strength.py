@@ -47,6 +47,7 @@ from imnm_cohort.analysis.course import (
 )
 from imnm_cohort.analysis.intervals import clopper_pearson
 from imnm_cohort.analysis.mixed import GrowthModel, fit_growth_model
+from imnm_cohort.contracts.visits import MMT_MAX_DEFAULT
 from imnm_cohort.disclosure.declarations import (
     Count,
     Declaration,
@@ -56,9 +57,6 @@ from imnm_cohort.disclosure.declarations import (
 )
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
-
-#: The MMT scale where a visit gives none (contract section 6: MMT-8 one side).
-DEFAULT_MMT_MAX = 80.0
 
 
 @dataclass(frozen=True)
@@ -298,7 +296,7 @@ class StrengthCourse:
 def mmt_percent(visits: pd.DataFrame) -> pd.Series:
     """MMT as a percentage of the visit's scale (``mmt_max``, 80 where empty)."""
     scale = pd.to_numeric(visits["mmt_max"], errors="coerce").astype(float)
-    return 100.0 * visits["mmt"].astype(float) / scale.fillna(DEFAULT_MMT_MAX)
+    return 100.0 * visits["mmt"].astype(float) / scale.fillna(MMT_MAX_DEFAULT)
 
 
 def full_strength(

@@ -43,24 +43,23 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from imnm_cohort.analysis.course_time import (
-    DEFAULT_CK_ULN,
     as_dates,
     course_patients,
+    nearest,
+    positions,
     require_columns,
 )
+from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import IMNM_GROUPS, days_between
-
-if TYPE_CHECKING:
-    from imnm_cohort.analysis.registry import Cohort
 
 #: The quantitative assay methods (contract section 6) whose value is a titre.
 QUANTITATIVE = ("elisa", "cia", "albia")
@@ -422,9 +421,7 @@ class Titres:
 def _placed(ids: pd.Series, dates: pd.Series, course: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """Per row: its patient's position in ``course`` (-1 for a patient not analysed) and
     its day since the patient's time zero (NaN for those)."""
-    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
-        ids = ids.astype(str)
-    position = course.index.get_indexer(pd.Index(ids))
+    position = positions(ids, course)
     t0 = course["time_zero"].to_numpy(dtype="datetime64[ns]")[np.maximum(position, 0)]
     days = days_between(as_dates(dates).reset_index(drop=True), pd.Series(t0))
     out = days.to_numpy(dtype=float)
@@ -436,15 +433,11 @@ def _nearest(
     patient: np.ndarray, day: np.ndarray, window: float, size: int, then: np.ndarray
 ) -> np.ndarray:
     """Per patient (position in the course), the row nearest time zero within ``window``
-    days: ties to the earlier, then the smallest ``then`` (so that the order of the rows
-    never matters); -1 where none."""
-    inside = np.flatnonzero(np.abs(day) <= window)  # NaN days (other patients) are out
-    p, d = patient[inside], day[inside]
-    order = np.lexsort((then[inside], d, np.abs(d), p))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = p[order][1:] != p[order][:-1]
+    days (:func:`~imnm_cohort.analysis.course_time.nearest`, ties to the smallest
+    ``then``); -1 where none."""
     out = np.full(size, -1, dtype=np.int64)
-    out[p[order][first]] = inside[order][first]
+    chosen = nearest(patient, day, 0.0, window, then)
+    out[patient[chosen]] = chosen
     return out
 
 
@@ -562,26 +555,12 @@ def titres(
     )
 
 
-def titres_of(cohort: Cohort) -> Titres:
-    """The analysis registry's entry: :func:`titres` of the run's cohort, its
-    ``antibody_tests`` and its ``visits`` (none when the run has no visits table: the
-    levels by group are then given, every correlation with no patient)."""
-    assert cohort.tables is not None  # the entry's tables were given
-    return titres(
-        cohort.patients,
-        cohort.tables.frame("antibody_tests"),
-        cohort.tables.frame("visits"),
-        cohort.groups,
-        TitreOptions(min_count=cohort.min_count),
-    )
-
-
 def _measures(visits: pd.DataFrame, course: pd.DataFrame, window: float) -> dict[str, np.ndarray]:
     """Per patient, CK as a multiple of its ULN and MMT as a percentage of its maximum at
     the visit nearest time zero within the window that has each (NaN where none)."""
     size = len(course)
     uln = _numbers(visits, "ck_uln")
-    ck = _numbers(visits, "ck") / np.where(np.isnan(uln), DEFAULT_CK_ULN, uln)
+    ck = _numbers(visits, "ck") / np.where(np.isnan(uln), CK_ULN_DEFAULT, uln)
     strength = 100.0 * _numbers(visits, "mmt") / _numbers(visits, "mmt_max")
     out: dict[str, np.ndarray] = {}
     for name, values in (("ck", ck), ("strength", strength)):

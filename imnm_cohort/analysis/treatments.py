@@ -39,9 +39,8 @@ ratio). Gray RJ. Ann Stat 1988;16:1141-54.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -56,45 +55,21 @@ from imnm_cohort.analysis.course_time import (
     incidence_by_group,
     incidence_disclosure,
     months_of,
+    percent_declaration,
+    percent_dict,
     place_events,
     require_columns,
 )
-from imnm_cohort.analysis.intervals import clopper_pearson
+from imnm_cohort.analysis.intervals import percent_ci
+from imnm_cohort.contracts.treatments import CLASSES
+from imnm_cohort.contracts.treatments import DRUG_CLASSES as _DRUG_CLASS
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
 
-#: Drug -> class (contract section 6). Kept here until the treatments table's contract
-#: carries it; the one place this module reads it.
-_DRUG_CLASS: Mapping[str, str] = MappingProxyType(
-    {
-        "prednisone": "glucocorticoid",
-        "prednisolone": "glucocorticoid",
-        "methylprednisolone": "glucocorticoid",
-        "dexamethasone": "glucocorticoid",
-        "methotrexate": "immunosuppressant",
-        "azathioprine": "immunosuppressant",
-        "mycophenolate": "immunosuppressant",
-        "tacrolimus": "immunosuppressant",
-        "cyclosporine": "immunosuppressant",
-        "cyclophosphamide": "immunosuppressant",
-        "ivig": "ivig",
-        "rituximab": "biologic",
-        "plasma_exchange": "procedure",
-        "other": "other",
-    }
-)
-
 #: The drug classes, in the order of the contract.
-DRUG_CLASSES: tuple[str, ...] = (
-    "glucocorticoid",
-    "immunosuppressant",
-    "ivig",
-    "biologic",
-    "procedure",
-    "other",
-)
+DRUG_CLASSES: tuple[str, ...] = CLASSES
 
 #: The bands of the number of immunotherapies per patient.
 AGENT_BANDS: tuple[str, ...] = ("0", "1", "2", "3+")
@@ -186,14 +161,6 @@ class TreatmentOptions:
         }
 
 
-def _share(count: int, n: int, alpha: float) -> tuple[float | None, tuple[float, float] | None]:
-    """A percentage of ``n`` with its Clopper-Pearson interval (None when ``n`` is 0)."""
-    if n == 0:
-        return None, None
-    lower, upper = clopper_pearson(count, n, alpha)
-    return 100.0 * count / n, (100.0 * lower, 100.0 * upper)
-
-
 @dataclass(frozen=True)
 class GroupTreatments:
     """Treatments in one group. Counts are of patients.
@@ -234,28 +201,24 @@ class GroupTreatments:
             "agents": dict(self.agents),
         }
         for key in self._COUNTED:
-            pct, ci = self.percent[key]
-            out[key] = {"n": getattr(self, key), "percent": pct, "ci": list(ci) if ci else None}
+            out[key] = percent_dict(getattr(self, key), self.percent[key])
         return out
 
     def disclosure(self, group: str) -> Declaration:
         """Paths relative to :meth:`to_dict`: ``n`` is the group's size; the bands of
         ``agents`` add up to it, ``two_or_more`` is the bands 2 and 3+."""
-        counts = [
+        counts = (
             Count(("n",), f"group:{group}"),
             Count(("with_courses",)),
             *(Count(("agents", b)) for b in AGENT_BANDS),
-        ]
-        shares = []
-        for key in self._COUNTED:
-            counts.append(Count((key, "n"), reveals=((key, "percent"), (key, "ci"))))
-            shares.append(Share((key, "percent"), (key, "n"), ("n",)))
-        margins = [
+        )
+        margins = (
             Margin(tuple(("agents", b) for b in AGENT_BANDS), ("n",)),
             Margin((("agents", "2"), ("agents", "3+")), ("two_or_more", "n")),
             Margin((("with_courses",),), ("n",), rest=self.n - self.with_courses),
-        ]
-        return Declaration(counts=tuple(counts), margins=tuple(margins), shares=tuple(shares))
+        )
+        parts = [percent_declaration((key,), ("n",)) for key in self._COUNTED]
+        return combine([Declaration(counts=counts, margins=margins), *parts])
 
 
 @dataclass(frozen=True)
@@ -733,7 +696,7 @@ def treatments(
                 "2": int((k == 2).sum()),
                 "3+": int((k >= 3).sum()),
             },
-            percent={key: _share(v, n, options.alpha) for key, v in counts.items()},
+            percent={key: percent_ci(v, n, options.alpha) for key, v in counts.items()},
             **counts,
         )
 

@@ -270,6 +270,9 @@ class TableContract:
         rate file's site codes, written with any case and spaces).
     cross_rules : tuple of CrossTableRule
         Rules that need another table.
+    derived : mapping of str to callable
+        Columns added to the valid rows after validation, ``name -> derive(valid) -> Series``
+        (the treatments' ``drug_class``); never read from the input.
     """
 
     name: str
@@ -288,6 +291,9 @@ class TableContract:
     warnings: Callable[[pd.DataFrame], pd.DataFrame] | None = field(default=None, repr=False)
     prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = field(default=None, repr=False)
     cross_rules: tuple[CrossTableRule, ...] = ()
+    derived: Mapping[str, Callable[[pd.DataFrame], pd.Series]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

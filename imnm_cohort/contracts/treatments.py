@@ -91,4 +91,5 @@ TREATMENTS = TableContract(
     title="Treatments (contract section 6)",
     description="One row per course of one drug; many rows per patient.",
     cross_rules=of_patients("start_date"),
+    derived={CLASS_COLUMN: lambda valid: drug_class(valid["drug"])},
 )

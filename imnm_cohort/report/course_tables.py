@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from imnm_cohort.analysis.registry import Analysis
-from imnm_cohort.report.labels import label
-from imnm_cohort.report.manuscript import ANALYSIS_TABLES
+from imnm_cohort.report.manuscript import ANALYSIS_TABLES, registered_table
 from imnm_cohort.report.render import SECTIONS, TABLE_TEMPLATE, ReportSection, table_markdown
 from imnm_cohort.report.render import table_view as _table_view
-from imnm_cohort.report.table_model import Builder, Row, Table, at
+from imnm_cohort.report.table_model import Builder, Row, Table, at, with_ci
 
 #: Words for the codes of the course analyses.
 WORDS = {
@@ -48,11 +47,7 @@ def _columns(data: dict[str, Any], *path: str) -> tuple[str, ...]:
 
 
 def _estimate_ci(base: str, kind: str = "decimal", digits: int = 1) -> list[Any]:
-    return [
-        ("estimate", f"{base}.estimate", kind, digits),
-        ("CI lower", f"{base}.ci[0]", kind, digits),
-        ("CI upper", f"{base}.ci[1]", kind, digits),
-    ]
+    return with_ci("estimate", f"{base}.estimate", f"{base}.ci", kind, digits)
 
 
 def _series_rows(
@@ -165,7 +160,7 @@ def ck_course_table(summary: dict[str, Any], analysis: Analysis, number: int) ->
         *_model_note(summary, f"{base}.model", "log10(CK/ULN)"),
         _series_note(summary, f"{base}.series"),
     ]
-    return _table(analysis, number, columns, rows, notes)
+    return registered_table(analysis, number, columns, rows, notes)
 
 
 def strength_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Table:
@@ -186,9 +181,7 @@ def strength_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
                 [
                     ("full", f"{cell}.full", "count"),
                     ("assessed", f"{cell}.assessed", "count"),
-                    ("%", f"{cell}.proportion", "percent"),
-                    ("CI lower", f"{cell}.ci[0]", "percent"),
-                    ("CI upper", f"{cell}.ci[1]", "percent"),
+                    *with_ci("%", f"{cell}.proportion", f"{cell}.ci", "percent"),
                 ],
                 "{} / {} ({}%; {} to {})",
             ),
@@ -211,7 +204,7 @@ def strength_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
         *_model_note(summary, f"{base}.model", "MMT, % of maximum"),
         _series_note(summary, f"{base}.series"),
     ]
-    return _table(analysis, number, columns, rows, notes)
+    return registered_table(analysis, number, columns, rows, notes)
 
 
 #: The definitions judged at each follow-up visit (``ResponseCourse.definitions``), in words.
@@ -316,7 +309,7 @@ def response_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
         "competing event, among patients with a baseline.",
         *(_imacs_notes(b, f"{base}.imacs", data["imacs"]) if data.get("imacs") else ()),
     ]
-    return _table(analysis, number, columns, rows, notes)
+    return registered_table(analysis, number, columns, rows, notes)
 
 
 def treatments_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Table:
@@ -374,7 +367,7 @@ def treatments_table(summary: dict[str, Any], analysis: Analysis, number: int) -
         f"Treatment courses read (rows, not patients): "
         f"{b.n(f'{base}.rows.courses', 'count').text()}.",
     ]
-    return _table(analysis, number, columns, rows, notes)
+    return registered_table(analysis, number, columns, rows, notes)
 
 
 def relapse_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Table:
@@ -400,9 +393,7 @@ def relapse_table(summary: dict[str, Any], analysis: Analysis, number: int) -> T
         ),
         b.row(
             "Relapses per 100 person-years (95% CI)", columns,
-            [("rate", f"{g}.rate_per_100py", "decimal"),
-             ("CI lower", f"{g}.rate_ci[0]", "decimal"),
-             ("CI upper", f"{g}.rate_ci[1]", "decimal")],
+            with_ci("rate", f"{g}.rate_per_100py", f"{g}.rate_ci"),
             "{} ({} to {})",
         ),
         *(
@@ -421,19 +412,7 @@ def relapse_table(summary: dict[str, Any], analysis: Analysis, number: int) -> T
         "(Ghosh-Lin), robust standard errors, log-scale 95% CI; no value where fewer than "
         f"{data['min_count']} patients are under observation.",
     ]
-    return _table(analysis, number, columns, rows, notes)
-
-
-def _table(
-    analysis: Analysis, number: int, columns: Sequence[str], rows: list[Row], notes: list[str]
-) -> Table:
-    return Table(
-        analysis.key,
-        f"Table {number}. {analysis.title}",
-        tuple(label(c) for c in columns),
-        tuple(rows),
-        tuple(notes),
-    )
+    return registered_table(analysis, number, columns, rows, notes)
 
 
 ANALYSIS_TABLES.update(

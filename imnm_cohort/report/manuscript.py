@@ -11,7 +11,7 @@ the p-value of the test across groups in the last column with a footnote naming 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from imnm_cohort.report import model_tables, population_table, statin_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.numbers import num
 from imnm_cohort.report.render import why_not
-from imnm_cohort.report.table_model import Builder, Number, Row, Table, at
+from imnm_cohort.report.table_model import Builder, Number, Row, Table, at, with_ci
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
 #: Continuous summaries: (statistics, pattern).
@@ -126,26 +126,26 @@ def comparisons(summary: dict[str, Any]) -> Table:
         c = summary["comparisons"][key]
         index = {(p["a"], p["b"]): i for i, p in enumerate(c["pairwise"])}
 
-        def stat(name: str, field_: str, kind: str, c_key: str = key) -> tuple[str, str, str]:
-            return (name, f"comparisons.{c_key}.pairwise[{{g}}].{field_}", kind)
+        pairwise = f"comparisons.{key}.pairwise[{{g}}]"
 
         slots = [str(index.get(pair, len(index))) for pair in pairs]
         rows.append(
             b.row(
                 f"{title}: difference in medians (95% CI)",
                 slots,
-                [
-                    stat("difference", "median_difference", "decimal"),
-                    stat("CI lower", "median_difference_ci[0]", "decimal"),
-                    stat("CI upper", "median_difference_ci[1]", "decimal"),
-                ],
+                with_ci(
+                    "difference",
+                    f"{pairwise}.median_difference",
+                    f"{pairwise}.median_difference_ci",
+                ),
                 "{} ({} to {})",
                 p=f"comparisons.{key}.p_value",
                 test="kruskal",
             )
         )
-        rows.append(b.row("Mann-Whitney p", slots, [stat("p", "p_value", "p")], "{}", indent=1))
-        rows.append(b.row("Holm-adjusted p", slots, [stat("p", "p_adjusted", "p")], "{}", indent=1))
+        for words, field_ in (("Mann-Whitney p", "p_value"), ("Holm-adjusted p", "p_adjusted")):
+            stats = [("p", f"{pairwise}.{field_}", "p")]
+            rows.append(b.row(words, slots, stats, "{}", indent=1))
         if why := why_not(c.get("p_value"), c.get("reason"), "not tested across the groups"):
             notes.append(f"{title}: {why}.")
     return Table(
@@ -252,21 +252,15 @@ def malignancy(summary: dict[str, Any]) -> Table:
         b.row(
             "Rate per 1,000 person-years (95% CI)",
             columns,
-            [
-                ("rate", f"{g}.rate_per_1000py", "decimal"),
-                ("CI lower", f"{g}.rate_ci[0]", "decimal"),
-                ("CI upper", f"{g}.rate_ci[1]", "decimal"),
-            ],
+            with_ci("rate", f"{g}.rate_per_1000py", f"{g}.rate_ci"),
             "{} ({} to {})",
         ),
         b.row(
             f"Cumulative incidence at {horizon} years, % (95% CI)",
             columns,
-            [
-                ("estimate", f"{g}.cumulative_incidence", "percent"),
-                ("CI lower", f"{g}.cumulative_incidence_ci[0]", "percent"),
-                ("CI upper", f"{g}.cumulative_incidence_ci[1]", "percent"),
-            ],
+            with_ci(
+                "estimate", f"{g}.cumulative_incidence", f"{g}.cumulative_incidence_ci", "percent"
+            ),
             "{} ({} to {})",
             p="comparisons.malignancy.p_value",
             test="gray",
@@ -374,13 +368,29 @@ def analysis_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
         for name, path, value in _leaves(rest, ""):
             text = b.n(f"{base}.{path}", _kind(name.rpartition(".")[2], [value])).text()
             notes.append(f"{_words(name)}: {text}.")
-        return Table(
-            analysis.key, title, tuple(label(g) for g in columns), tuple(rows), tuple(notes)
-        )
+        return registered_table(analysis, number, columns, rows, notes)
     for name, path, value in _leaves(data, ""):
         kind = _kind(name.rpartition(".")[2], [value])
         rows.append(b.row(_words(name), ("",), [("value", f"{base}.{path}", kind)], "{}"))
     return Table(analysis.key, title, ("",), tuple(rows))
+
+
+def registered_table(
+    analysis: Analysis,
+    number: int,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    notes: Sequence[str] = (),
+) -> Table:
+    """The table of a registered analysis: its key, ``Table N.`` and its title, and the
+    groups of ``columns`` as headings."""
+    return Table(
+        analysis.key,
+        f"Table {number}. {analysis.title}",
+        tuple(label(c) for c in columns),
+        tuple(rows),
+        tuple(notes),
+    )
 
 
 AnalysisTableBuilder = Callable[[dict[str, Any], Analysis, int], Table]

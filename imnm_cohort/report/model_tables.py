@@ -15,7 +15,7 @@ from typing import Any
 from imnm_cohort.report.labels import label
 from imnm_cohort.report.numbers import num, p_text
 from imnm_cohort.report.render import why_not
-from imnm_cohort.report.table_model import Builder, Row, Table
+from imnm_cohort.report.table_model import Builder, Row, Table, with_ci
 
 #: How the adjustment terms read in a table.
 TERM_WORDS = {"onset_age": "Onset age, per year", "male": "Male sex"}
@@ -35,11 +35,7 @@ def _rows(summary: dict[str, Any], key: str, ratio: str) -> tuple[Row, ...]:
         b.row(
             term_label(term["term"], fit["reference_group"]),
             ("",),  # one column: the model's
-            [
-                ("ratio", f"{key}.terms[{i}].{ratio}", "decimal"),
-                ("CI lower", f"{key}.terms[{i}].ci[0]", "decimal"),
-                ("CI upper", f"{key}.terms[{i}].ci[1]", "decimal"),
-            ],
+            with_ci("ratio", f"{key}.terms[{i}].{ratio}", f"{key}.terms[{i}].ci"),
             "{} ({} to {})",
             p=f"{key}.terms[{i}].p_value",
             test="wald",

@@ -19,7 +19,7 @@ from imnm_cohort.report.render import (
     table_markdown,
     table_view,
 )
-from imnm_cohort.report.table_model import Builder, Row, Table
+from imnm_cohort.report.table_model import Builder, Row, Table, with_ci
 
 KEY = "statin_population"
 TITLE = "IMNM incidence among statin users"
@@ -54,11 +54,7 @@ def statin_population(summary: dict[str, Any]) -> Table:
             b.row(
                 f"{name}: rate per 100,000 person-years (95% CI)",
                 columns,
-                [
-                    ("rate", f"{at}.rate", "decimal", 2),
-                    ("CI lower", f"{at}.rate_ci[0]", "decimal", 2),
-                    ("CI upper", f"{at}.rate_ci[1]", "decimal", 2),
-                ],
+                with_ci("rate", f"{at}.rate", f"{at}.rate_ci", digits=2),
                 "{} ({} to {})",
             )
         )
@@ -67,11 +63,7 @@ def statin_population(summary: dict[str, Any]) -> Table:
             b.row(
                 f"{name}: rate ratio to no statin (95% CI)",
                 columns,
-                [
-                    ("ratio", f"{ratio}.ratio", "decimal", 2),
-                    ("CI lower", f"{ratio}.ci[0]", "decimal", 2),
-                    ("CI upper", f"{ratio}.ci[1]", "decimal", 2),
-                ],
+                with_ci("ratio", f"{ratio}.ratio", f"{ratio}.ci", digits=2),
                 "{} ({} to {})",
             )
         )

@@ -150,6 +150,22 @@ def at(summary: dict[str, Any], path: str) -> Any:
     return node
 
 
+#: One statistic of a :meth:`Builder.row`: (name, path template with ``{g}``, kind[, digits]).
+Stat = tuple[str, str, str] | tuple[str, str, str, int]
+
+
+def with_ci(
+    name: str, value: str, ci: str, kind: str = "decimal", digits: int | None = None
+) -> list[Stat]:
+    """A statistic and its interval as three :meth:`Builder.row` statistics: ``value``,
+    then ``ci[0]`` and ``ci[1]`` named ``CI lower`` and ``CI upper`` (paths may hold
+    ``{g}``); ``digits`` where they are not the row's."""
+    paths = ((name, value), ("CI lower", f"{ci}[0]"), ("CI upper", f"{ci}[1]"))
+    if digits is None:
+        return [(n, path, kind) for n, path in paths]
+    return [(n, path, kind, digits) for n, path in paths]
+
+
 class Builder:
     """Rows whose numbers are looked up in a summary by path templates (``{g}``: column)."""
 
@@ -163,7 +179,7 @@ class Builder:
         self,
         label_: str,
         columns: Sequence[str],
-        stats: Sequence[tuple[str, str, str] | tuple[str, str, str, int]],
+        stats: Sequence[Stat],
         pattern: str,
         *,
         p: str | None = None,

@@ -13,8 +13,7 @@ from typing import Any
 
 from imnm_cohort.analysis.registry import Analysis
 from imnm_cohort.disclosure.declarations import WITHHELD
-from imnm_cohort.report.labels import label
-from imnm_cohort.report.manuscript import ANALYSIS_TABLES
+from imnm_cohort.report.manuscript import ANALYSIS_TABLES, registered_table
 from imnm_cohort.report.render import SECTIONS, TABLE_TEMPLATE, ReportSection, table_markdown
 from imnm_cohort.report.render import table_view as _table_view
 from imnm_cohort.report.table_model import Builder, Row, Table, at
@@ -79,13 +78,7 @@ def titres_table(summary: dict[str, Any], analysis: Analysis, number: int) -> Ta
         f"(exact AS 89 without ties, else the t approximation); not shown with fewer than "
         f"{o['min_count']} patients. Counts are patients, one assay and one visit each.",
     ]
-    return Table(
-        analysis.key,
-        f"Table {number}. {analysis.title}",
-        tuple(label(c) for c in columns),
-        tuple(rows),
-        tuple(notes),
-    )
+    return registered_table(analysis, number, columns, rows, notes)
 
 
 ANALYSIS_TABLES["titres"] = titres_table

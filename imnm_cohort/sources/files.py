@@ -992,8 +992,41 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _OneFile:
+    """What a source read from one file says of itself: its name, label, fingerprint and
+    manifest record (shared by :class:`FileSource` and :class:`TableFile`)."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """The path (messages name it)."""
+        return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """The file's name."""
+        return self.path.name
+
+    def fingerprint(self) -> str:
+        """The file's SHA-256.
+
+        Raises
+        ------
+        ExtractError
+            The file is missing.
+        """
+        if not self.path.is_file():
+            raise ExtractError(f"{self.path}: file not found")
+        return sha256_of(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        """``{"file": <name>}``: the manifest's record of a file, beside its SHA-256."""
+        return {"file": self.label}
+
+
 @dataclass(frozen=True)
-class FileSource:
+class FileSource(_OneFile):
     """A registry extract in a file, read by its suffix (:data:`READERS`).
 
     Attributes
@@ -1034,32 +1067,6 @@ class FileSource:
             raise ConfigError(f"{given[0]} must be str, not {type(value).__name__} ({value!r})")
         return cls((base / value).resolve())
 
-    @property
-    def name(self) -> str:
-        """The path as given (messages name it)."""
-        return str(self.path)
-
-    @property
-    def label(self) -> str:
-        """The file's name."""
-        return self.path.name
-
-    def fingerprint(self) -> str:
-        """The file's SHA-256.
-
-        Raises
-        ------
-        ExtractError
-            The file is missing.
-        """
-        if not self.path.is_file():
-            raise ExtractError(f"{self.path}: file not found")
-        return sha256_of(self.path)
-
-    def describe(self) -> dict[str, Any]:
-        """``{"file": <name>}``: the manifest's record of a file, beside its SHA-256."""
-        return {"file": self.label}
-
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The extract (:func:`read_extract`), or some of its columns
         (:func:`read_columns`)."""
@@ -1081,7 +1088,7 @@ SOURCES["file"] = FileSource.from_settings
 
 
 @dataclass(frozen=True)
-class TableFile:
+class TableFile(_OneFile):
     """An event table (contract section 6) in a file, read by its suffix
     (:func:`read_table`): the source of one ``[input.tables]`` entry of ``kind = "file"``.
 
@@ -1114,32 +1121,6 @@ class TableFile:
         if not path.is_file():
             raise ConfigError(f"{setting!r}: no such file ({path})")
         return cls(path, contract)
-
-    @property
-    def name(self) -> str:
-        """The path (messages name it)."""
-        return str(self.path)
-
-    @property
-    def label(self) -> str:
-        """The file's name."""
-        return self.path.name
-
-    def fingerprint(self) -> str:
-        """The file's SHA-256.
-
-        Raises
-        ------
-        ExtractError
-            The file is missing.
-        """
-        if not self.path.is_file():
-            raise ExtractError(f"{self.path}: file not found")
-        return sha256_of(self.path)
-
-    def describe(self) -> dict[str, Any]:
-        """``{"file": <name>}``."""
-        return {"file": self.label}
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The table's rows (:func:`read_table`), or some of its columns."""

@@ -46,7 +46,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from imnm_cohort.errors import ConfigError, ExtractError
+from imnm_cohort.errors import ConfigError, ExtractError, quoted
 from imnm_cohort.sources.base import SOURCES, slices
 from imnm_cohort.sources.omop_concepts import ConceptSets, load_concept_sets
 from imnm_cohort.sources.omop_rules import (
@@ -552,13 +552,9 @@ class OmopSource:
         except (ExtractError, ConfigError):
             raise
         except Exception as exc:  # drivers raise many unrelated types
-            detail = " ".join(str(exc).split()) or type(exc).__name__
             secret = os.environ.get(self.password_env, "") if self.password_env else ""
-            if secret:
-                detail = detail.replace(secret, "***")
-            detail = detail if len(detail) <= 200 else detail[:197] + "..."
             raise ExtractError(
-                f"{self.name}: the database refused the derivation ({detail})"
+                f"{self.name}: the database refused the derivation ({quoted(exc, secret)})"
             ) from None
 
 

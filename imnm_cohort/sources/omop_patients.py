@@ -54,6 +54,16 @@ def _earlier(a: ir.DateValue, b: ir.DateValue) -> ir.DateValue:
     return ibis.cases((a.isnull(), b), (b.isnull(), a), (a <= b, a), else_=b)
 
 
+def _first(table: ir.Table, order_by: list[Any], **columns: str) -> ir.Table:
+    """Each person's first row of ``table`` in ``order_by``: ``person_id`` and ``columns``
+    (new name -> column of ``table``)."""
+    import ibis
+
+    ranked = table.mutate(rank=ibis.row_number().over(group_by=table.person_id, order_by=order_by))
+    picked = {name: ranked[column] for name, column in columns.items()}
+    return ranked.filter(ranked["rank"] == 0).select("person_id", **picked)
+
+
 def _joined(who: ir.Table, parts: list[ir.Table]) -> ir.Table:
     """The persons of ``who`` with the columns of each part (one row per person, or none:
     NULL), in one join."""
@@ -143,13 +153,12 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
     ck = rows["ck_measurements"]
     high = ck.filter(ck.ck > options.ck_threshold)
     first_high = high.group_by("person_id").agg(first_ck_high=high.ck_date.min())
-    ranked = ck.filter(ck.ck.notnull()).mutate(
-        rank=ibis.row_number().over(
-            group_by=ck.person_id, order_by=[ck.ck.desc(), ck.ck_date, ck.ck_uln.desc()]
-        )
-    )
-    peak = ranked.filter(ranked["rank"] == 0).select(
-        "person_id", ck_peak=ranked.ck, ck_uln=ranked.ck_uln
+    measured = ck.filter(ck.ck.notnull())
+    peak = _first(
+        measured,
+        [measured.ck.desc(), measured.ck_date, measured.ck_uln.desc()],
+        ck_peak="ck",
+        ck_uln="ck_uln",
     )
 
     tests = rows["antibody_measurements"]
@@ -184,24 +193,20 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
     )
 
     statins = rows["statin_exposures"]
-    first_statin = statins.mutate(
-        rank=ibis.row_number().over(
-            group_by=statins.person_id, order_by=[statins.start_date, statins.label]
-        )
-    )
-    first_statin = first_statin.filter(first_statin["rank"] == 0).select(
-        "person_id", statin_name=first_statin.label, statin_start_date=first_statin.start_date
+    first_statin = _first(
+        statins,
+        [statins.start_date, statins.label],
+        statin_name="label",
+        statin_start_date="start_date",
     )
     last_stop = statins.group_by("person_id").agg(statin_stop_date=statins.stop_date.max())
 
     cancers = rows["malignant_conditions"]
-    first_cancer = cancers.mutate(
-        rank=ibis.row_number().over(
-            group_by=cancers.person_id, order_by=[cancers.cancer_date, cancers.icd10]
-        )
-    )
-    first_cancer = first_cancer.filter(first_cancer["rank"] == 0).select(
-        "person_id", cancer_date=first_cancer.cancer_date, cancer_icd10=first_cancer.icd10
+    first_cancer = _first(
+        cancers,
+        [cancers.cancer_date, cancers.icd10],
+        cancer_date="cancer_date",
+        cancer_icd10="icd10",
     )
     death = cdm["death"]
     deaths = death.group_by("person_id").agg(death_date=death.death_date.min())

@@ -154,15 +154,6 @@ class Cdm:
         return self.tables[name]
 
 
-def unbound_cdm(ancestor_rows: bool = True) -> Cdm:
-    """The CDM as unbound ibis tables, for compiling the rules' SQL without a database."""
-    import ibis
-
-    return Cdm(
-        {name: ibis.table(cols, name=name) for name, cols in CDM_COLUMNS.items()}, ancestor_rows
-    )
-
-
 # -- concept sets -----------------------------------------------------------------------
 
 
@@ -290,7 +281,7 @@ def _as_written(concept_set: ConceptSet, label: str | None = None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _operator(cdm: Cdm, sets: ConceptSets, m: ir.Table) -> ir.StringValue:
+def _operator(sets: ConceptSets, m: ir.Table) -> ir.StringValue:
     ops = sets["measurement_values"].operators
     return _label_case(m.operator_concept_id, [((cid,), op) for op, cid in ops.items()])
 
@@ -320,7 +311,7 @@ def ck_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
         if u.source_values
     ]
     factor = ibis.cases(*by_concept, *by_text, else_=ibis.null("float64"))
-    operator = _operator(cdm, sets, found)
+    operator = _operator(sets, found)
     below = operator.isin(["<", "<="]).fill_null(False)
     value = ibis.cases(
         (below, ibis.null("float64")), else_=(found.value_as_number * factor).round(3)
@@ -382,7 +373,7 @@ def antibody_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     for s in antibodies.source_codes:
         if s.method:
             method_cases.append((code == s.code, s.method))
-    operator = _operator(cdm, sets, found)
+    operator = _operator(sets, found)
     number, high = found.value_as_number, found.range_high
     upper = operator.isin([">", ">="]).fill_null(False)
     lower = operator.isin(["<", "<="]).fill_null(False)

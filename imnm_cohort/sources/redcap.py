@@ -401,46 +401,25 @@ def read_redcap(settings: RedcapSettings, token: Token | None = None) -> RedcapP
     repeats = (
         isinstance(info, dict) and str(info.get("has_repeating_instruments_or_events", "0")) == "1"
     )
-    metadata = _table(
-        client.call(
-            "exportMetadata", {"content": "metadata", "format": "json", "returnFormat": "json"}
-        ),
-        "exportMetadata",
-        host,
-        needed=("field_name", "form_name", "field_type", "field_label"),
-    )
+
+    def listing(method: str, content: str, needed: tuple[str, ...]) -> pd.DataFrame:
+        """One of the project's listings (fields, events, ...) with its ``needed`` columns."""
+        answer = client.call(method, {"content": content, "format": "json", "returnFormat": "json"})
+        return _table(answer, method, host, needed=needed)
+
+    fields = ("field_name", "form_name", "field_type", "field_label")
+    metadata = listing("exportMetadata", "metadata", fields)
     if len(metadata) == 0:
         raise ExtractError(f"REDCap API at {host}: exportMetadata gave no fields")
     empty = pd.DataFrame()
     events = form_events = repeating = empty
     if longitudinal:
-        events = _table(
-            client.call(
-                "exportEvents", {"content": "event", "format": "json", "returnFormat": "json"}
-            ),
-            "exportEvents",
-            host,
-            needed=("unique_event_name",),
-        )
-        form_events = _table(
-            client.call(
-                "exportInstrumentEventMappings",
-                {"content": "formEventMapping", "format": "json", "returnFormat": "json"},
-            ),
-            "exportInstrumentEventMappings",
-            host,
-            needed=("unique_event_name", "form"),
+        events = listing("exportEvents", "event", ("unique_event_name",))
+        form_events = listing(
+            "exportInstrumentEventMappings", "formEventMapping", ("unique_event_name", "form")
         )
     if repeats:
-        repeating = _table(
-            client.call(
-                "exportRepeatingFormsEvents",
-                {"content": "repeatingFormsEvents", "format": "json", "returnFormat": "json"},
-            ),
-            "exportRepeatingFormsEvents",
-            host,
-            needed=("form_name",),
-        )
+        repeating = listing("exportRepeatingFormsEvents", "repeatingFormsEvents", ("form_name",))
     id_field = str(metadata["field_name"].iloc[0])
     listed = _records(
         client.call("exportRecords", {**RECORD_PARAMETERS, "fields[0]": id_field}), host

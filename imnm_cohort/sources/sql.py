@@ -46,7 +46,7 @@ import pandas as pd
 import pyarrow as pa
 
 from imnm_cohort.contracts.patients import PATIENTS, REQUIRED_COLUMNS
-from imnm_cohort.errors import ConfigError, ExtractError
+from imnm_cohort.errors import ConfigError, ExtractError, quoted
 from imnm_cohort.sources.base import SOURCES
 
 if TYPE_CHECKING:
@@ -86,7 +86,6 @@ _STORE_AS = {
     "id": "text or an integer",
 }
 _TEXT = pd.StringDtype("pyarrow")
-_HIDDEN = "***"
 #: Seconds a connection attempt may take (libpq's ``connect_timeout``).
 CONNECT_TIMEOUT = 30
 #: Rows per fetch when the whole table is read.
@@ -526,11 +525,7 @@ class DatabaseSource:
 
     def _problem(self, exc: BaseException) -> str:
         """The problem in words, scrubbed of the password."""
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        secret = self._secret()
-        if secret:
-            detail = detail.replace(secret, _HIDDEN)
-        low = detail.lower()
+        low = quoted(exc, self._secret(), None).lower()
         kind = type(exc).__name__
         if kind == "TableNotFound" or ("does not exist" in low and "relation" in low):
             problem = f"no table {self.table}" if self.table else "the query names a missing table"
@@ -562,8 +557,7 @@ class DatabaseSource:
             problem = "the connection was lost"
         else:
             problem = "the database refused the read"
-        detail = detail if len(detail) <= 200 else detail[:197] + "..."
-        return f"{problem} ({detail})"
+        return f"{problem} ({quoted(exc, self._secret())})"
 
 
 def _rebatched(

@@ -25,7 +25,6 @@ import pandas as pd
 from imnm_cohort.contracts.events import EVENT_TABLES
 from imnm_cohort.contracts.observation import PATIENT_TABLE
 from imnm_cohort.contracts.table import KIND_DTYPES, TableContract
-from imnm_cohort.contracts.treatments import CLASS_COLUMN, drug_class
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.mapping.apply import MappedTable
 from imnm_cohort.mapping.source import MappedSource
@@ -76,8 +75,9 @@ class EventTables:
 
     def frame(self, name: str) -> pd.DataFrame:
         """The valid rows of table ``name``: typed, indexed by ``row_number``, with the
-        section-6 columns under their contract names (treatments also ``drug_class``);
-        an empty frame of those columns when the table was not given.
+        section-6 columns under their contract names and the contract's derived ones
+        (treatments: ``drug_class``); an empty frame of those columns when the table was
+        not given.
 
         Raises
         ------
@@ -110,9 +110,7 @@ def _empty(name: str) -> pd.DataFrame:
     """The valid rows of a table not given: none, with the contract's columns and dtypes."""
     contract = EVENT_TABLES[name]
     columns = {c: pd.Series(dtype=KIND_DTYPES[k]) for c, k in contract.kinds.items()}
-    if name == "treatments":
-        columns[CLASS_COLUMN] = pd.Series(dtype=pd.StringDtype("pyarrow"))
-    return pd.DataFrame(columns, index=pd.RangeIndex(0, name="row_number"))
+    return _derived(pd.DataFrame(columns, index=pd.RangeIndex(0, name="row_number")), contract)
 
 
 def patient_table(result: ValidationResult) -> TableValidation:
@@ -183,7 +181,7 @@ def validate_events(
             table = validate_table(raw[name], contract, names.get(name, name), tables=others)
         else:
             continue
-        checked[name] = _with_classes(table) if name == "treatments" else table
+        checked[name] = dataclasses.replace(table, valid=_derived(table.valid, contract))
     return EventTables(checked, labels={n: names.get(n, n) for n in checked})
 
 
@@ -267,11 +265,12 @@ def read_events(
     )
 
 
-def _with_classes(table: TableValidation) -> TableValidation:
-    """The valid treatments with each drug's class (``drug_class``); a file's own column of
-    that name is carried as ``extract.drug_class``."""
-    valid = table.valid
-    if CLASS_COLUMN in valid.columns:
-        valid = valid.rename(columns={CLASS_COLUMN: EXTRA_PREFIX + CLASS_COLUMN})
-    valid = valid.assign(**{CLASS_COLUMN: drug_class(valid["drug"])})
-    return dataclasses.replace(table, valid=valid)
+def _derived(valid: pd.DataFrame, contract: TableContract) -> pd.DataFrame:
+    """The valid rows with the contract's derived columns (``TableContract.derived``, the
+    treatments' ``drug_class``); a file's own column of such a name is carried as
+    ``extract.<name>``."""
+    if not contract.derived:
+        return valid
+    own = [c for c in contract.derived if c in valid.columns]
+    valid = valid.rename(columns={c: EXTRA_PREFIX + c for c in own})
+    return valid.assign(**{c: derive(valid) for c, derive in contract.derived.items()})

@@ -16,8 +16,6 @@ import subprocess
 import threading
 import time
 import urllib.parse
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
@@ -28,6 +26,7 @@ from imnm_cohort.cli import main
 from imnm_cohort.outputs.registry import FORMATS
 from imnm_cohort.synth import synthesize
 from tests.databases import postgres
+from tests.leaks import holding
 
 ENV = "IMNM_TEST_FAILURE_PASSWORD"
 PASSWORD = postgres.PASSWORD
@@ -253,17 +252,6 @@ def test_the_server_killed_while_the_run_reads(server, pg_url, pg_cluster, tmp_p
     assert published(tmp_path / "out") == before
 
 
-def every_file(root: Path) -> Iterator[tuple[Path, bytes]]:
-    """Every file under ``root``, and every member of the zip files (docx, xlsx) in it."""
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        yield path, data
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                for name in z.namelist():
-                    yield path / name, z.read(name)
-
-
 def test_the_password_is_in_no_output_log_or_printed_line(
     server, tmp_path, caplog, capfd, monkeypatch
 ):
@@ -303,5 +291,5 @@ def test_the_password_is_in_no_output_log_or_printed_line(
     no_user = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
     assert manifest["config"]["input"]["url"] == no_user
     assert PASSWORD not in printed + caplog.text + streams.out + streams.err
-    found = [str(p) for p, data in every_file(tmp_path) if PASSWORD.encode() in data]
+    found = holding(tmp_path, PASSWORD)
     assert not found and logs

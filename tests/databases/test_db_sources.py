@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from imnm_cohort.sources.sql import fingerprint_of, row_sums
 from imnm_cohort.synth import synthesize, write_extract
 from imnm_cohort.validation.load import load_input
 from tests.databases import postgres
+from tests.leaks import holding
 
 ENV = "IMNM_TEST_DB_PASSWORD"
 PASSWORD = postgres.PASSWORD
@@ -235,17 +235,6 @@ def sql_lines(url: str, relation: str, **extra: str) -> str:
     )
 
 
-def every_file(root: Path) -> Iterator[tuple[Path, bytes]]:
-    """Every file under ``root``, and every member of the zip files (xlsx) in it."""
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        yield path, data
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                for name in z.namelist():
-                    yield path / name, z.read(name)
-
-
 def summary_of(root: Path) -> dict[str, object]:
     summary = json.loads((root / "latest" / "summary.json").read_text(encoding="utf-8"))
     summary.pop("input", None)
@@ -276,7 +265,7 @@ def test_runs_on_every_kind_give_one_summary_and_leak_no_password(
     assert f"{postgres.USER}@" not in json.dumps(manifest)
     streams = capfd.readouterr()
     assert PASSWORD not in outs + caplog.text + streams.out + streams.err
-    assert not [str(p) for p, data in every_file(tmp_path) if PASSWORD.encode() in data]
+    assert not holding(tmp_path, PASSWORD)
 
 
 def published(root: Path) -> tuple[str | None, int]:

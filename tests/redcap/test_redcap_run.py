@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from imnm_cohort.sources.files import FileSource
 from imnm_cohort.synth import synthesize
 from imnm_cohort.synth_redcap import redcap_layout, write_redcap
 from imnm_cohort.validation.load import InputSpec, load_input
+from tests.leaks import holding
 from tests.redcap.server import TOKEN, FakeRedcap, longitudinal_project, serving
 
 N, SEED = 24, 5
@@ -67,17 +67,6 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def every_text(root: Path) -> Iterator[tuple[Path, bytes]]:
-    """Every file under ``root``, and every member of the zip files (xlsx, docx) in it."""
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        yield path, data
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                for name in z.namelist():
-                    yield path / name, z.read(name)
-
-
 @pytest.mark.slow
 def test_a_run_over_the_api_classifies_the_patients_of_the_csv_export(
     server, files, tmp_path, monkeypatch, caplog, capfd
@@ -113,7 +102,7 @@ def test_a_run_over_the_api_classifies_the_patients_of_the_csv_export(
     # The token is nowhere: no output, no manifest, no printed line.
     streams = capfd.readouterr()
     assert TOKEN not in out + err + caplog.text + streams.out + streams.err
-    found = [str(p) for p, data in every_text(tmp_path / "api") if TOKEN.encode() in data]
+    found = holding(tmp_path / "api", TOKEN)
     assert not found
     assert server.heads and not any(TOKEN in head for head in server.heads)
 

@@ -118,17 +118,25 @@ def course_cohort(n_per_group: int = 40, seed: int = 20261204) -> tuple[pd.DataF
     return pd.DataFrame(patients), pd.DataFrame(visits)
 
 
-def read_course_cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The cohort as the toolkit's typed tables hold it: dates as datetimes, numbers as
-    floats, empty cells missing."""
-    patients = pd.read_csv(HERE / "course_patients.csv", dtype=str, keep_default_na=False)
-    visits = pd.read_csv(HERE / "course_visits.csv", dtype=str, keep_default_na=False)
+def typed(patients: pd.DataFrame, visits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohort's text tables as the toolkit's typed tables hold them: dates as
+    datetimes, numbers as floats, empty cells missing."""
+    patients = patients.replace("", None)
     for column in ("onset_date", "diagnosis_date", "last_followup_date", "death_date"):
-        patients[column] = pd.to_datetime(patients[column].replace("", None))
+        patients[column] = pd.to_datetime(patients[column])
+    visits = visits.replace("", None)
     visits["visit_date"] = pd.to_datetime(visits["visit_date"])
     for column in ("ck", "ck_uln", "mmt", "mmt_max"):
-        visits[column] = pd.to_numeric(visits[column].replace("", None)).astype(float)
+        visits[column] = pd.to_numeric(visits[column]).astype(float)
     return patients, visits
+
+
+def read_course_cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohort's stored files, :func:`typed`."""
+    return typed(
+        pd.read_csv(HERE / "course_patients.csv", dtype=str, keep_default_na=False),
+        pd.read_csv(HERE / "course_visits.csv", dtype=str, keep_default_na=False),
+    )
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from imnm_cohort.analysis.mixed import MIN_PATIENTS, ModelReason, fit_growth_mod
 from imnm_cohort.analysis.strength import StrengthOptions, strength_course
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.vocabulary import DAYS_PER_MONTH
-from tests.reference.course_data import GROUPS, course_cohort
+from tests.reference.course_data import GROUPS, course_cohort, typed
 
 DIAGNOSIS = "2020-01-01"
 
@@ -55,21 +55,9 @@ def _visits(rows: list[tuple]) -> pd.DataFrame:
     return frame
 
 
-def _typed(patients: pd.DataFrame, visits: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The generator's text tables as typed frames."""
-    patients = patients.replace("", None)
-    for column in ("onset_date", "diagnosis_date", "last_followup_date", "death_date"):
-        patients[column] = pd.to_datetime(patients[column])
-    visits = visits.replace("", None)
-    visits["visit_date"] = pd.to_datetime(visits["visit_date"])
-    for column in ("ck", "ck_uln", "mmt", "mmt_max"):
-        visits[column] = pd.to_numeric(visits[column]).astype(float)
-    return patients, visits
-
-
 @pytest.fixture(scope="module")
 def small_cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _typed(*course_cohort(n_per_group=8, seed=7))
+    return typed(*course_cohort(n_per_group=8, seed=7))
 
 
 # Time zero
