@@ -572,7 +572,7 @@ def titres_of(cohort: Cohort) -> Titres:
         cohort.tables.frame("antibody_tests"),
         cohort.tables.frame("visits"),
         cohort.groups,
-        TitreOptions(min_count=cohort.min_count),
+        cohort.options_of("titres"),
     )
 
 
