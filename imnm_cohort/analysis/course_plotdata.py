@@ -21,6 +21,7 @@ from typing import Any
 
 from imnm_cohort.analysis.response import CATEGORIES
 from imnm_cohort.analysis.treatments import DRUG_CLASSES
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 
 #: What a course figure's lines are: groups (coloured as the groups) or drug classes.
 LINE_KINDS = ("groups", "classes")
@@ -253,13 +254,16 @@ def _titres(titres: dict[str, Any], min_count: int) -> CourseFigure:
     )
 
 
-def course_figures(published: dict[str, Any], min_count: int = 0) -> tuple[CourseFigure, ...]:
+def course_figures(
+    published: dict[str, Any], min_count: int = DEFAULT_MIN_COUNT
+) -> tuple[CourseFigure, ...]:
     """The course figures of a disclosure-controlled summary: one for each course analysis
     it holds (CK normalisation, strength, drug classes over time, response categories,
     relapses' mean cumulative function, anti-HMGCR level); none without them.
 
-    ``min_count`` is the run's minimum count of patients: a point whose published count of
-    patients (assessed, under observation, with a level) is below it is not drawn.
+    ``min_count`` is the run's minimum count of patients (``[disclosure] min_cell_count``):
+    a point whose published count of patients (assessed, under observation, with a level)
+    is below it is not drawn.
     """
     out = []
     if isinstance(published.get("ck_course"), dict):
