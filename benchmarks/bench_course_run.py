@@ -9,20 +9,23 @@ Generation is timed apart and excluded. Then, timed step by step (wall and proce
 - validate: the patient table, then the four event tables against it;
 - derive: the patient table's empty values from the event tables;
 - classify: under the default criteria set;
-- every course analysis of the registry (ck_course, strength, response, treatments,
-  relapse), as the registry's entries call them.
+- every course analysis of the registry (ck_course, titres, strength, response,
+  treatments, relapse), as the registry's entries call them.
 
 Prints the total, the growth-model fits' share of it (ck_course and strength each fit
 one; timed by wrapping the fitting function those modules call) and the peak resident
 memory of the process after generation (the kernel's high-water mark is reset once the
 tables are made). Target: <= 30 s and <= 4 GB.
 
-Run: ``.venv/bin/python benchmarks/bench_course_run.py [N_PATIENTS]`` (default 100,000;
-the row counts scale with it).
+Run: ``.venv/bin/python benchmarks/bench_course_run.py [N_PATIENTS] [--profile FILE]``
+(default 100,000; the row counts scale with it). With ``--profile``, the course analyses
+run under ``cProfile`` and their statistics go to FILE (read them with ``python -m pstats
+FILE``); the profiler's overhead then inflates their times.
 """
 
 from __future__ import annotations
 
+import cProfile
 import ctypes
 import sys
 import time
@@ -39,6 +42,7 @@ from imnm_cohort.analysis.ck_course import CkCourseOptions, ck_course
 from imnm_cohort.analysis.relapse import relapse
 from imnm_cohort.analysis.response_course import response_course
 from imnm_cohort.analysis.strength import StrengthOptions, strength_course
+from imnm_cohort.analysis.titres import TitreOptions, titres
 from imnm_cohort.analysis.treatments import TreatmentOptions, treatments
 from imnm_cohort.classify.criteria import DEFAULT_CRITERIA, get_criteria
 from imnm_cohort.engines.base import engine_for
@@ -124,7 +128,7 @@ def _timing_fits(seconds: list[float]) -> None:
         module.fit_growth_model = timed_fit  # type: ignore[attr-defined]
 
 
-def main(n: int) -> None:
+def main(n: int, profile: str | None = None) -> None:
     start = time.perf_counter()
     raw, tables = generate(n)
     print(f"generate (excluded): {time.perf_counter() - start:.1f} s; {n:,} patients, "
@@ -142,7 +146,15 @@ def main(n: int) -> None:
         "classify", lambda: engine_for().classify(derived, get_criteria(DEFAULT_CRITERIA))
     )
     visits, courses = events.frame("visits"), events.frame("treatments")
+    assays = events.frame("antibody_tests")
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
     step("ck_course", lambda: ck_course(classified, visits, CkCourseOptions(min_count=MIN_COUNT)))
+    step(
+        "titres",
+        lambda: titres(classified, assays, visits, options=TitreOptions(min_count=MIN_COUNT)),
+    )
     step(
         "strength",
         lambda: strength_course(classified, visits, StrengthOptions(min_count=MIN_COUNT)),
@@ -153,6 +165,9 @@ def main(n: int) -> None:
         lambda: treatments(classified, courses, options=TreatmentOptions(min_count=MIN_COUNT)),
     )
     step("relapse", lambda: relapse(classified, visits, courses, min_count=MIN_COUNT))
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     wall = sum(r[1] for r in step.rows)
     cpu = sum(r[2] for r in step.rows)
     for name in tables:
@@ -165,4 +180,10 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    args = sys.argv[1:]
+    out = None
+    if "--profile" in args:
+        at = args.index("--profile")
+        out = args[at + 1]
+        del args[at : at + 2]
+    main(int(args[0]) if args else 100_000, out)

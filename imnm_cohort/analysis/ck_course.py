@@ -285,25 +285,32 @@ def ck_normalisation_times(
     people = course_patients(patients, groups)
     window = float(options.baseline_window_days)
     v = course_visits(people, visits, ["ck", "ck_uln"], earliest_days=-window)
-    v = v[v["ck"].notna()].copy()
-    v["normal"] = v["ck"] <= v["ck_uln"].fillna(CK_ULN_DEFAULT)
-    near = v[v["days"].abs() <= window].assign(distance=lambda d: d["days"].abs())
-    baseline = (
-        near.sort_values(["patient_id", "distance", "days"], kind="stable")
-        .drop_duplicates("patient_id")
-        .set_index("patient_id")[["days", "normal"]]
-        .rename(columns={"days": "baseline_days", "normal": "baseline_normal"})
+    v = v[v["ck"].notna().to_numpy(dtype=bool)]
+    # Each visit's patient by position (the visits are sorted by patient, then day).
+    patient = pd.Index(people["patient_id"].to_numpy(dtype=object)).get_indexer(
+        v["patient_id"].to_numpy(dtype=object)
     )
-    later = v.merge(baseline.reset_index(), on="patient_id")
-    later = later[(later["days"] > later["baseline_days"]) & later["normal"]]
-    first_normal = later.groupby("patient_id", sort=False)["days"].min()
+    day = v["days"].to_numpy(dtype=float)
+    uln = v["ck_uln"].to_numpy(dtype=float, na_value=np.nan)
+    ck = v["ck"].to_numpy(dtype=float, na_value=np.nan)
+    normal = ck <= np.where(np.isnan(uln), CK_ULN_DEFAULT, uln)
+    # Baseline: the CK nearest time zero within the window (on a tie the earlier, then the
+    # first in the visits' order: a stable sort).
+    near = np.flatnonzero(np.abs(day) <= window)
+    near = near[np.lexsort((day[near], np.abs(day[near]), patient[near]))]
+    first = near[np.r_[True, patient[near][1:] != patient[near][:-1]][: len(near)]]
+    has_baseline = np.zeros(len(people), dtype=bool)
+    has_baseline[patient[first]] = True
+    baseline_day = np.full(len(people), np.inf)
+    baseline_day[patient[first]] = day[first]
+    baseline_normal = np.zeros(len(people), dtype=bool)
+    baseline_normal[patient[first]] = normal[first]
+    # The first normal CK after the baseline.
+    later = np.flatnonzero(normal & (day > baseline_day[patient]))
+    event_days = np.full(len(people), np.nan)
+    np.fmin.at(event_days, patient[later], day[later])
 
     out = people[["patient_id", "group"]].copy()
-    ids = people["patient_id"]
-    has_baseline = ids.isin(baseline.index).to_numpy()
-    baseline_normal = (
-        ids.map(baseline["baseline_normal"]).astype("boolean").fillna(False).to_numpy(dtype=bool)
-    )
     follow = people["follow_up_days"].to_numpy(dtype=float)
     reason = np.select(
         [~(follow >= 0), ~has_baseline, baseline_normal],
@@ -312,7 +319,6 @@ def ck_normalisation_times(
         default="",
     )  # fmt: skip
     at_risk = reason == ""
-    event_days = ids.map(first_normal).to_numpy(dtype=float)
     normalised = at_risk & np.isfinite(event_days)
     days = np.where(normalised, event_days, follow)
     event = np.where(normalised, EVENT, np.where(people["died"].to_numpy(), COMPETING, 0))

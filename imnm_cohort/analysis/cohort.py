@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from imnm_cohort.analysis.compare import ContinuousComparison
+from imnm_cohort.analysis.course_options import CourseOptions
 from imnm_cohort.analysis.describe import TableOne
 from imnm_cohort.analysis.finegray import FineGrayModel
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, group_labels
@@ -292,6 +293,7 @@ def analyse(
     tables: EventTables | None = None,
     min_count: int = DEFAULT_MIN_COUNT,
     statin_population: StatinPopulation | None = None,
+    course: CourseOptions | None = None,
 ) -> CohortAnalysis:
     """Run every registered analysis on a classified cohort.
 
@@ -336,6 +338,10 @@ def analyse(
         IMNM incidence among statin users, computed in an OMOP CDM database
         (:func:`~imnm_cohort.analysis.statin_population.statin_population`): shown as its
         analysis's result.
+    course : CourseOptions, optional
+        The course analyses' options (a pipeline's ``[analysis.course.NAME]`` sections,
+        :func:`~imnm_cohort.analysis.course_options.course_options`); the toolkit's
+        defaults when None.
 
     Returns
     -------
@@ -356,7 +362,7 @@ def analyse(
     counts = pd.Series(group_labels(classified)).value_counts()
     cohort = Cohort(
         classified, IMNM_GROUPS, options, seed, n_boot, table_one_options, reference_rates,
-        tables, min_count, statin_population,
+        tables, min_count, statin_population, course or CourseOptions(),
     )  # fmt: skip
     analyses = tuple(ANALYSES)
     steps = [a for a in analyses if a.runs_on(cohort)]

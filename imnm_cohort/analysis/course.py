@@ -85,15 +85,47 @@ def course_visits(
         The visits table lacks a column read (one line, exit code 1).
     """
     course_time.require_columns(visits, ["patient_id", "visit_date", *columns], "visits")
-    v = visits[["patient_id", "visit_date", *columns]].copy()
-    v["patient_id"] = v["patient_id"].astype("string")
-    v = v.merge(people[["patient_id", "group", "time_zero", "end"]], on="patient_id")
-    date = pd.Series(v["visit_date"].to_numpy(dtype="datetime64[ns]"), index=v.index)
-    v["days"] = days_between(date, pd.Series(v["time_zero"].to_numpy(), index=v.index))
-    keep = (v["days"] >= earliest_days) & (date <= v["end"])
-    v = v[keep.fillna(False)].drop(columns=["time_zero", "end"])
-    v["years"] = v["days"] / DAYS_PER_YEAR
-    return v.sort_values(["patient_id", "days", *columns], kind="stable").reset_index(drop=True)
+    # Each visit's patient by position in ``people`` (sorted by patient_id, unique): no
+    # merge on text keys, and the patient's position orders as its id does.
+    ids = visits["patient_id"]
+    if not (ids.dtype == object or isinstance(ids.dtype, pd.StringDtype)):
+        ids = ids.astype(str)
+    position = pd.Index(people["patient_id"].to_numpy(dtype=object)).get_indexer(ids)
+    rows = np.flatnonzero(position >= 0)
+    patient = position[rows]
+    date = visits["visit_date"].to_numpy(dtype="datetime64[ns]")[rows]
+    days = days_between(
+        pd.Series(date), pd.Series(people["time_zero"].to_numpy(dtype="datetime64[ns]")[patient])
+    ).to_numpy(dtype=float)
+    end = people["end"].to_numpy(dtype="datetime64[ns]")[patient]
+    kept = np.flatnonzero((days >= earliest_days) & (date <= end))  # NaN, NaT: False
+    rows, patient, days = rows[kept], patient[kept], days[kept]
+    # By patient, days, then the columns (missing last), as a stable sort: rows tied on
+    # all of them keep the order of ``visits``.
+    rank = np.empty(len(people), dtype=np.int64)  # the patient's place in id order
+    rank[np.argsort(people["patient_id"].to_numpy(dtype=object), kind="stable")] = np.arange(
+        len(people)
+    )
+    keys = [rank[patient], days, *(_sort_key(visits[c].iloc[rows]) for c in columns)]
+    order = np.lexsort(keys[::-1])
+    rows, patient, days = rows[order], patient[order], days[order]
+    out = {
+        "patient_id": people["patient_id"].array.take(patient),
+        "visit_date": visits["visit_date"].array.take(rows),
+        **{c: visits[c].array.take(rows) for c in columns},
+        "group": people["group"].array.take(patient),
+        "days": days,
+        "years": days / DAYS_PER_YEAR,
+    }
+    return pd.DataFrame(out)
+
+
+def _sort_key(values: pd.Series) -> np.ndarray:
+    """A column as numbers that sort as ``sort_values`` sorts it, missing values last."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiub":
+        return values.to_numpy(dtype=float)  # numpy sorts NaN last
+    codes, _ = pd.factorize(values, sort=True)
+    return np.where(codes < 0, np.iinfo(np.int64).max, codes)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,16 @@
 
 Every point is a number the disclosure-controlled ``summary.json`` publishes: a group's
 cumulative incidence of a normal CK at the reported months, a group's mean MMT percentage
-per time bin, the share of a group's patients on each drug class per time bin, each with
-its interval where the summary gives one. A value the summary withholds (or does not have:
-a bin with fewer than the minimum count of patients) is not drawn. Nothing is read from the
-patients or their visits, so no individual trajectory can appear.
+per time bin, the share of a group's patients on each drug class per time bin, the share of
+a group's assessed patients in each 2016 ACR/EULAR response category at each landmark, a
+group's mean cumulative function of relapses at the reported months, and a group's median
+anti-HMGCR level at diagnosis with its interquartile range, each with its interval where
+the summary gives one. A value the summary withholds (or does not have: a bin with fewer
+than the minimum count of patients) is not drawn; where the summary publishes the count of
+patients behind a point (the patients assessed at a landmark, under observation at a month
+of the mean cumulative function, with a level at diagnosis), a point whose count is not a
+number of at least the minimum count is not drawn either. Nothing is read from the patients
+or their visits, so no individual trajectory or value can appear.
 """
 
 from __future__ import annotations
@@ -13,7 +19,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from imnm_cohort.analysis.response import CATEGORIES
 from imnm_cohort.analysis.treatments import DRUG_CLASSES
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
+
+#: What a course figure's lines are: groups (coloured as the groups) or drug classes.
+LINE_KINDS = ("groups", "classes")
+#: How a course figure is drawn: points joined by lines, steps (held from each published
+#: time to the next, the interval as a band), or one point per group with its interval.
+FIGURE_KINDS = ("points", "steps", "groups")
+#: The response categories' words, as the panels of the response figure say them.
+CATEGORY_WORDS = {
+    "none": "no improvement",
+    "minimal": "minimal",
+    "moderate": "moderate",
+    "major": "major",
+}
 
 
 @dataclass(frozen=True)
@@ -40,13 +61,21 @@ class Panel:
 
 @dataclass(frozen=True)
 class CourseFigure:
-    """A course figure: its file stem, titles and panels (one per group or one in all)."""
+    """A course figure: its file stem, titles and panels (one per group or one in all).
+
+    ``lines`` says what its lines are (:data:`LINE_KINDS`), ``kind`` how it is drawn
+    (:data:`FIGURE_KINDS`; for ``groups`` a line is one group's value at ``x`` = the
+    group's place), ``log`` whether its value axis is logarithmic.
+    """
 
     name: str
     title: str
     ylabel: str
     panels: tuple[Panel, ...]
     percent: bool = False
+    lines: str = "groups"
+    kind: str = "points"
+    log: bool = False
 
 
 def _number(value: Any) -> float | None:
@@ -72,6 +101,13 @@ def _points(label: str, cells: list[tuple[float, Any, Any]]) -> Points | None:
         tuple(end(ci, 0) for _, _, ci in kept),
         tuple(end(ci, 1) for _, _, ci in kept),
     )
+
+
+def _enough(count: Any, min_count: int) -> bool:
+    """Whether a published count of patients is a number of at least the minimum count
+    (and at least 1): a withheld or absent count is not."""
+    number = _number(count)
+    return number is not None and number >= max(min_count, 1)
 
 
 def _middle(label: str) -> float:
@@ -129,12 +165,106 @@ def _drug_classes(treatments: dict[str, Any]) -> CourseFigure:
         "% of patients under observation",
         tuple(panels),
         percent=True,
+        lines="classes",
     )
 
 
-def course_figures(published: dict[str, Any]) -> tuple[CourseFigure, ...]:
+def _response_categories(response: dict[str, Any], min_count: int) -> CourseFigure:
+    groups = response.get("groups") or {}
+    panels = []
+    for category in CATEGORIES:
+        lines = []
+        for g, r in groups.items():
+            at = r.get("landmarks_months", {}) if isinstance(r, dict) else {}
+            cells = []
+            for m, landmark in at.items():
+                if not isinstance(landmark, dict) or not _enough(
+                    landmark.get("assessed"), min_count
+                ):
+                    continue
+                shown = (landmark.get("categories") or {}).get(category) or {}
+                cells.append((float(m), shown.get("percent"), shown.get("ci")))
+            if (p := _points(g, cells)) is not None:
+                lines.append(p)
+        panels.append(Panel(CATEGORY_WORDS[category], tuple(lines)))
+    return CourseFigure(
+        "response_categories",
+        "2016 ACR/EULAR response category at each landmark, by group (95% CI)",
+        "% of patients assessed",
+        tuple(panels),
+        percent=True,
+    )
+
+
+def _relapse_mcf(relapse: dict[str, Any], min_count: int) -> CourseFigure:
+    lines = []
+    for g, r in (relapse.get("groups") or {}).items():
+        mcf = r.get("mcf", {}) if isinstance(r, dict) else {}
+        cells = [
+            (float(m), c.get("estimate"), c.get("ci"))
+            for m, c in mcf.items()
+            if isinstance(c, dict) and _enough(c.get("at_risk"), min_count)
+        ]
+        if (p := _points(g, cells)) is not None:
+            lines.append(p)
+    return CourseFigure(
+        "relapse_mcf",
+        "Mean cumulative number of relapses per patient (death terminal), 95% CI",
+        "relapses per patient",
+        (Panel("", tuple(lines)),),
+        kind="steps",
+    )
+
+
+def _titre_cells(
+    groups: dict[str, Any], key: str, count: str, min_count: int
+) -> list[tuple[str, float, Any, Any]]:
+    """(group, place, median, [q1, q3]) of the groups whose ``key`` summary has at least
+    the minimum count of patients behind it."""
+    cells = []
+    for i, (g, r) in enumerate(groups.items()):
+        if not isinstance(r, dict) or not _enough(r.get(count), min_count):
+            continue
+        shown = r.get(key) or {}
+        cells.append((g, float(i), shown.get("median"), [shown.get("q1"), shown.get("q3")]))
+    return cells
+
+
+def _titres(titres: dict[str, Any], min_count: int) -> CourseFigure:
+    groups = titres.get("groups") or {}
+    cells = _titre_cells(groups, "times_cutoff", "with_cutoff", min_count)
+    ylabel = "multiple of the lab's cut-off"
+    if not any(_number(median) is not None for _, _, median, _ in cells):
+        # No lab gave its cut-off: the values themselves, where the groups share a unit.
+        cells = _titre_cells(groups, "value", "with_level", min_count)
+        units = {groups[g].get("unit") for g, _, median, _ in cells if _number(median) is not None}
+        unit = next(iter(units)) if len(units) == 1 else None
+        if not isinstance(unit, str):
+            cells = []
+        ylabel = f"level ({unit})" if unit else "level"
+    lines = [p for g, x, v, ci in cells if (p := _points(g, [(x, v, ci)])) is not None]
+    drawn = [v for p in lines for v in (*p.y, *p.lower, *p.upper) if v is not None]
+    return CourseFigure(
+        "hmgcr_titre",
+        "Anti-HMGCR level at diagnosis by group\n(median and interquartile range)",
+        ylabel,
+        (Panel("", tuple(lines)),),
+        kind="groups",
+        log=bool(drawn) and min(drawn) > 0,
+    )
+
+
+def course_figures(
+    published: dict[str, Any], min_count: int = DEFAULT_MIN_COUNT
+) -> tuple[CourseFigure, ...]:
     """The course figures of a disclosure-controlled summary: one for each course analysis
-    it holds (CK normalisation, strength, drug classes over time); none without them."""
+    it holds (CK normalisation, strength, drug classes over time, response categories,
+    relapses' mean cumulative function, anti-HMGCR level); none without them.
+
+    ``min_count`` is the run's minimum count of patients (``[disclosure] min_cell_count``):
+    a point whose published count of patients (assessed, under observation, with a level)
+    is below it is not drawn.
+    """
     out = []
     if isinstance(published.get("ck_course"), dict):
         out.append(_ck_normalisation(published["ck_course"]))
@@ -142,4 +272,10 @@ def course_figures(published: dict[str, Any]) -> tuple[CourseFigure, ...]:
         out.append(_strength(published["strength"]))
     if isinstance(published.get("treatments"), dict):
         out.append(_drug_classes(published["treatments"]))
+    if isinstance(published.get("response"), dict):
+        out.append(_response_categories(published["response"], min_count))
+    if isinstance(published.get("relapse"), dict):
+        out.append(_relapse_mcf(published["relapse"], min_count))
+    if isinstance(published.get("titres"), dict):
+        out.append(_titres(published["titres"], min_count))
     return tuple(out)

@@ -463,5 +463,5 @@ def figure_data(
         survival=tuple(survival),
         years=years,
         min_count=policy.min_count,
-        course=course_figures(summary),
+        course=course_figures(summary, policy.min_count),
     )

@@ -14,15 +14,17 @@ that follows :class:`Result`) and one line::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-from imnm_cohort.analysis.ck_course import CkCourse, CkCourseOptions, ck_course
+from imnm_cohort.analysis.ck_course import CkCourse, ck_course
 from imnm_cohort.analysis.compare import ContinuousComparison, compare_continuous
+from imnm_cohort.analysis.course_options import CourseOptions
 from imnm_cohort.analysis.describe import TableOne, table_one
 from imnm_cohort.analysis.finegray import FineGrayModel, fine_gray
 from imnm_cohort.analysis.malignancy import MalignancyOptions, MalignancyResult, malignancy
@@ -32,7 +34,7 @@ from imnm_cohort.analysis.response_course import ResponseCourse, response_course
 from imnm_cohort.analysis.sir import PopulationComparison, population_comparison
 from imnm_cohort.analysis.statin import StatinLatency, statin_latency
 from imnm_cohort.analysis.statin_rates import StatinPopulation
-from imnm_cohort.analysis.strength import StrengthCourse, StrengthOptions, strength_course
+from imnm_cohort.analysis.strength import StrengthCourse, strength_course
 from imnm_cohort.analysis.survival import (
     CauseSpecificCox,
     OverallSurvival,
@@ -41,8 +43,8 @@ from imnm_cohort.analysis.survival import (
 )
 from imnm_cohort.analysis.table_spec import TableOneOptions
 from imnm_cohort.analysis.time_since_onset import IncidenceByFollowUp, incidence_by_follow_up
-from imnm_cohort.analysis.titres import TitreOptions, Titres, titres
-from imnm_cohort.analysis.treatments import TreatmentOptions, Treatments, treatments
+from imnm_cohort.analysis.titres import Titres, titres
+from imnm_cohort.analysis.treatments import Treatments, treatments
 from imnm_cohort.disclosure.declarations import Declaration
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
@@ -103,6 +105,9 @@ class Cohort:
         The run's minimum count of patients (``[disclosure] min_cell_count``): the course
         analyses show a group's value in a time bin only where at least this many patients
         contribute.
+    course : CourseOptions
+        The course analyses' options (a pipeline's ``[analysis.course.NAME]`` sections;
+        the toolkit's defaults otherwise). Each analysis takes the run's ``min_count``.
     """
 
     patients: pd.DataFrame
@@ -115,6 +120,12 @@ class Cohort:
     tables: EventTables | None = None
     min_count: int = DEFAULT_MIN_COUNT
     statin_population: StatinPopulation | None = None
+    course: CourseOptions = field(default_factory=CourseOptions)
+
+    def options_of(self, name: str) -> Any:
+        """The options of the course analysis ``name`` (a field of :class:`CourseOptions`)
+        with the run's minimum count of patients."""
+        return dataclasses.replace(getattr(self.course, name), min_count=self.min_count)
 
     def has_tables(self, names: tuple[str, ...]) -> bool:
         """Whether every event table of ``names`` was given (none asked: True)."""
@@ -334,9 +345,7 @@ ANALYSES: list[Analysis] = [
     # The course of the disease (contract section 6): each runs only with its event tables.
     Analysis(
         "ck_course",
-        lambda c: ck_course(
-            c.patients, _table(c, "visits"), CkCourseOptions(min_count=c.min_count), c.groups
-        ),
+        lambda c: ck_course(c.patients, _table(c, "visits"), c.options_of("ck_course"), c.groups),
         CkCourse,
         "CK course: time to a normal CK and log10(CK/ULN) over time",
         tables=("visits",),
@@ -349,7 +358,7 @@ ANALYSES: list[Analysis] = [
             _table(c, "antibody_tests"),
             _table(c, "visits"),
             c.groups,
-            TitreOptions(min_count=c.min_count),
+            c.options_of("titres"),
         ),
         Titres,
         "Anti-HMGCR titres at diagnosis and their correlation with CK and strength",
@@ -358,7 +367,7 @@ ANALYSES: list[Analysis] = [
     Analysis(
         "strength",
         lambda c: strength_course(
-            c.patients, _table(c, "visits"), StrengthOptions(min_count=c.min_count), c.groups
+            c.patients, _table(c, "visits"), c.options_of("strength"), c.groups
         ),
         StrengthCourse,
         "Strength: MMT as a percentage of its scale over time",
@@ -366,7 +375,7 @@ ANALYSES: list[Analysis] = [
     ),
     Analysis(
         "response",
-        lambda c: response_course(c.patients, _table(c, "visits"), c.groups),
+        lambda c: response_course(c.patients, _table(c, "visits"), c.groups, c.course.response),
         ResponseCourse,
         "Response by the 2016 ACR/EULAR criteria (Total Improvement Score)",
         tables=("visits",),
@@ -374,7 +383,7 @@ ANALYSES: list[Analysis] = [
     Analysis(
         "treatments",
         lambda c: treatments(
-            c.patients, _table(c, "treatments"), c.groups, TreatmentOptions(min_count=c.min_count)
+            c.patients, _table(c, "treatments"), c.groups, c.options_of("treatments")
         ),
         Treatments,
         "Treatments: immunotherapies, second line and drug classes over time",
@@ -387,6 +396,8 @@ ANALYSES: list[Analysis] = [
             _table(c, "visits"),
             _table(c, "treatments"),
             c.groups,
+            c.course.relapse,
+            mcf_months=c.course.mcf_months,
             min_count=c.min_count,
         ),
         Relapse,

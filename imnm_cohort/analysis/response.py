@@ -238,12 +238,25 @@ def _reasons(n: int, problems: list[tuple[str, np.ndarray]]) -> np.ndarray:
         rows |= mask
     if not rows.any():
         return reason
-    some = np.full(int(rows.sum()), "", dtype=object)
-    for code, mask in problems:
-        at = mask[rows]  # appended only where the code applies, not to every row
-        if at.any():
-            some[at] = some[at] + (code + ";")
-    reason[rows] = pd.Series(some, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+    if len(problems) > 62:  # more problems than bits: appended code by code
+        some = np.full(int(rows.sum()), "", dtype=object)
+        for code, mask in problems:
+            at = mask[rows]  # appended only where the code applies, not to every row
+            if at.any():
+                some[at] = some[at] + (code + ";")
+        reason[rows] = pd.Series(some, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+        return reason
+    # Each row's problems as the bits of one number: the distinct sets are few, each joined
+    # once, in the order of ``problems``.
+    bits = np.zeros(int(rows.sum()), dtype=np.int64)
+    for i, (_, mask) in enumerate(problems):
+        bits |= mask[rows].astype(np.int64) << i
+    sets, which = np.unique(bits, return_inverse=True)
+    texts = np.array(
+        [";".join(code for i, (code, _) in enumerate(problems) if held >> i & 1) for held in sets],
+        dtype=object,
+    )
+    reason[rows] = texts[which]
     return reason
 
 

@@ -795,8 +795,14 @@ def response_course(
         }
 
     not_computed = scores["total"].isna().to_numpy(dtype=bool)
-    codes = scores.loc[scores["reason"] != "", "reason"].str.split(";").explode()
-    by_reason = {str(k): int(v) for k, v in codes.value_counts().sort_index().items()}
+    # Visits per reason code: the distinct lists of codes are few, so they are counted
+    # first and split after (not every visit's text).
+    lists = scores.loc[scores["reason"] != "", "reason"].value_counts()
+    counted: dict[str, int] = {}
+    for text, visits_with in lists.items():
+        for code in str(text).split(";"):
+            counted[code] = counted.get(code, 0) + int(visits_with)
+    by_reason = dict(sorted(counted.items()))
     return ResponseCourse(
         groups=by_group,
         improvement=improvement,

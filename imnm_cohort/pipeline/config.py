@@ -26,6 +26,9 @@ Example (``pipelines/example.toml`` is a commented version)::
     seed = 0
     reference_rates = "rates/population.csv"   # optional: SIR and SMR (contract v1.2)
 
+    [analysis.course.response]            # optional: the course analyses' options
+    change = "default"                    # (imnm_cohort.analysis.course_options)
+
     [disclosure]
     min_cell_count = 5
     rounding = 0
@@ -57,6 +60,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imnm_cohort.analysis.course_options import CourseOptions, course_options
 from imnm_cohort.analysis.malignancy import MalignancyOptions
 from imnm_cohort.analysis.rates import ReferenceRates, read_reference_rates
 from imnm_cohort.analysis.table_spec import TableOneOptions, table_one_options
@@ -109,6 +113,7 @@ _SPEC: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "include_in_situ": ((bool,), False),
         "seed": ((int,), 0),
         "reference_rates": ((str,), None),
+        "course": ((dict,), None),
     },
     "disclosure": {"min_cell_count": ((int,), DEFAULT_MIN_COUNT), "rounding": ((int,), 0)},
     "output": {"root": ((str,), "reports"), "formats": ((list,), list(DEFAULT_FORMATS))},
@@ -192,6 +197,9 @@ class PipelineConfig:
         Whether the pipeline file names the criteria set (``[classification] criteria``);
         when it does not, a source with a ``default_criteria`` of its own (an OMOP database:
         ``ehr2026``) decides, and :attr:`notes` says so.
+    course : CourseOptions
+        The course analyses' options (``[analysis.course.NAME]``; the toolkit's defaults
+        for a section not given).
     """
 
     source: Path | None
@@ -212,6 +220,7 @@ class PipelineConfig:
     input_settings: tuple[tuple[str, Any], ...] = ()
     tables: tuple[tuple[str, Source], ...] = ()
     criteria_named: bool = False
+    course: CourseOptions = field(default_factory=CourseOptions)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as recorded in the manifest (paths as given, resolved)."""
@@ -231,6 +240,8 @@ class PipelineConfig:
                 **asdict(self.malignancy),
                 "seed": self.seed,
                 "reference_rates": self.reference_rates.path if self.reference_rates else None,
+                # only when given: a run without course options records what it did before
+                **({"course": self.course.to_dict()} if self.course.given else {}),
             },
             "disclosure": {"min_cell_count": self.min_cell_count, "rounding": self.rounding},
             "output": {"root": str(self.output_root), "formats": list(self.formats)},
@@ -399,6 +410,7 @@ def load_pipeline(
         )
     except ValueError as exc:
         raise ConfigError(f"{path}: [analysis] {exc}") from None
+    course = course_options(a["course"] if a["course"] is not None else {}, str(path))
     criteria = values["classification"]["criteria"]
     named = "criteria" in (raw.get("classification") or {})
     if criteria not in available_criteria():
@@ -476,6 +488,7 @@ def load_pipeline(
         input_settings=tuple(json.loads(json.dumps(without_user(settings), default=str)).items()),
         tables=tables,
         criteria_named=named,
+        course=course,
     )
     if own_source is not None:
         config = dataclasses.replace(config, **_source_criteria(own_source, named, config.notes))

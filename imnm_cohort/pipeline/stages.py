@@ -225,6 +225,7 @@ def analyse(
             tables=tables,
             min_count=config.min_cell_count,
             statin_population=statin_population,
+            course=config.course,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source or 'pipeline'}: {exc}") from None

@@ -46,6 +46,17 @@ CAPTIONS = {
     "drug_classes": "Percentage of the patients under observation on each drug class per "
     "time bin, one panel per group; bins with fewer than the minimum count of patients are "
     "not shown.",
+    "response_categories": "Percentage of each group's assessed patients in each 2016 "
+    "ACR/EULAR response category (Total Improvement Score) at the visit nearest each "
+    "landmark, one panel per category, with 95% Clopper-Pearson intervals; no value where "
+    "fewer than the minimum count of patients were assessed.",
+    "relapse_mcf": "Mean cumulative function of relapses (the toolkit's convention) with "
+    "death as a terminal event (Ghosh-Lin), at the months the summary reports, each value "
+    "held to the next, with its 95% interval as a band; no value where fewer than the "
+    "minimum count of patients are under observation.",
+    "hmgcr_titre": "Anti-HMGCR level at diagnosis by group: the median (square) and the "
+    "interquartile range, as a multiple of the lab's cut-off (or in the labs' shared unit); "
+    "no individual value, and no group with fewer than the minimum count of patients.",
 }
 RULE_WORDS = {
     **PARSE_RULES,

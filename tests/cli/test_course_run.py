@@ -187,7 +187,9 @@ def test_no_identifier_or_date_reaches_an_aggregate_output(both):
 def test_the_course_figures_show_published_numbers_only(both):
     summary = json.loads((both[3] / "summary.json").read_text())
     figures = {f.name: f for f in course_figures(summary)}
-    assert list(figures) == ["ck_normalisation", "strength", "drug_classes"]
+    assert list(figures) == [
+        "ck_normalisation", "strength", "drug_classes", "response_categories", "relapse_mcf",
+    ]  # fmt: skip
     series = summary["strength"]["series"]
     published = {(g, b["estimate"]) for g, bins in series["groups"].items() for b in bins.values()}
     (panel,) = figures["strength"].panels
