@@ -21,10 +21,15 @@ bytes of the results fetched, and the bytes the process read from and wrote to i
 and files while the steps ran (``rchar`` / ``wchar`` of ``/proc/self/io``), beside the
 size of the tables in the server (``pg_total_relation_size``).
 
+``--tile K`` measures a database of K times N persons made from the N-person one by DuckDB:
+K copies of its persons, the ids of each copy shifted past the previous one's (every count
+is then K times the N-person one's, which the figures show). Drawing 10,000,000 persons
+takes about 30 minutes of processor time; copying takes a few.
+
 Run from the repository root with ``PYTHONPATH=.``::
 
     python benchmarks/bench_omop_run.py 1000000
-    python benchmarks/bench_omop_run.py 10000000 --db /tmp/omop_10000000.duckdb
+    python benchmarks/bench_omop_run.py 1000000 --db /tmp/omop_1000000.duckdb --tile 10
     python benchmarks/bench_omop_run.py 1000000 --engine postgres --db /tmp/omop_1000000.duckdb
 """
 
@@ -71,6 +76,57 @@ def generate(n: int, path: Path) -> None:
     print(f"{'generate (synth --layout omop, own process)':58s} {took:8.2f} s", flush=True)
 
 
+#: The tables of persons, each with its own row id (shifted in a tiled copy); the rest of
+#: the database (the vocabulary, ``cdm_source``) is copied once.
+PERSON_TABLES = {
+    "person": None,
+    "observation_period": "observation_period_id",
+    "condition_occurrence": "condition_occurrence_id",
+    "drug_exposure": "drug_exposure_id",
+    "measurement": "measurement_id",
+    "death": None,
+    "planted_truth": None,
+}
+
+
+def tile(db: Path, copies: int, out: Path) -> None:
+    """``out``: the persons of ``db`` ``copies`` times over, each copy's ``person_id`` and row
+    ids shifted past the previous copy's (a copy's rows are the original's, so every count
+    of a copy is the original's), written by DuckDB copy after copy."""
+    import duckdb
+
+    if out.exists():
+        return
+    start = time.perf_counter()
+    partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
+    con = duckdb.connect(str(partial))
+    try:
+        con.execute("SET memory_limit = '2GB'")
+        con.execute(f"ATTACH '{db}' AS small (READ_ONLY)")
+        names = [r[0] for r in con.execute("SHOW TABLES FROM small").fetchall()]
+        persons = con.execute("SELECT max(person_id) FROM small.person").fetchone()[0]
+        for name in names:
+            if name not in PERSON_TABLES:
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM small.{name}")
+                continue
+            shifted = [f"person_id + k * {persons} AS person_id"]
+            row_id = PERSON_TABLES[name]
+            if row_id is not None:
+                top = con.execute(f"SELECT max({row_id}) FROM small.{name}").fetchone()[0]
+                shifted.append(f"{row_id} + k * {top} AS {row_id}")
+            for k in range(copies):  # copy after copy, each in the original's order
+                rows = f"SELECT * REPLACE ({', '.join(shifted)}) FROM small.{name}"
+                rows = rows.replace("k *", f"{k} *")
+                made = f"CREATE TABLE {name} AS " if k == 0 else f"INSERT INTO {name} "
+                con.execute(made + rows)
+    finally:
+        con.close()
+    partial.replace(out)
+    took = time.perf_counter() - start
+    print(f"{f'tile {copies} copies (DuckDB)':58s} {took:8.2f} s", flush=True)
+
+
 def measure(url: str, cdm_schema: str | None) -> dict[str, Any]:
     """The run's steps over the OMOP source at ``url``, in this process."""
     import pyarrow as pa
@@ -105,7 +161,7 @@ def measure(url: str, cdm_schema: str | None) -> dict[str, Any]:
     relations.Table.to_pandas = to_pandas  # the statin population's one query
     password = {"password_env": PASSWORD_ENV} if os.environ.get(PASSWORD_ENV) else {}
     schemas = {"cdm_schema": cdm_schema, "vocabulary_schema": cdm_schema} if cdm_schema else {}
-    source = omop.OmopSource(url, **schemas, **password)  # type: ignore[arg-type]
+    source = omop.OmopSource(url, **schemas, **password)
     steps: dict[str, float] = {}
 
     def step(name: str, fn):  # type: ignore[no-untyped-def]
@@ -293,9 +349,20 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--engine", choices=("duckdb", "postgres"), default="duckdb")
     parser.add_argument("--pg-url", help="a PostgreSQL URL with its password (loading only)")
     parser.add_argument("--keep-cluster", action="store_true")
+    parser.add_argument(
+        "--tile",
+        type=int,
+        metavar="K",
+        help="measure K copies of the N persons (ids shifted; written as --db with "
+        "'.xK' before the suffix)",
+    )
     args = parser.parse_args(argv)
     db = args.db or DATA / f"omop_run_{args.n}.duckdb"
     generate(args.n, db)
+    if args.tile:
+        tiled = db.with_name(f"{db.stem}.x{args.tile}{db.suffix}")
+        tile(db, args.tile, tiled)
+        db = tiled
     print(f"load: {os.getloadavg()}", flush=True)
     if args.engine == "postgres":
         run_postgres(db, args.pg_url, args.keep_cluster)
