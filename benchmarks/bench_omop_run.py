@@ -40,6 +40,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ from _common import DATA, _status_mb
 
 #: The schema the PostgreSQL benchmark loads the CDM into.
 SCHEMA = "omop_bench"
+#: The environment variable that passes ``--memory-limit`` to the measuring process.
+MEMORY_ENV = "IMNM_BENCH_DUCKDB_MEMORY"
 #: The environment variable the measuring process reads the password from.
 PASSWORD_ENV = "IMNM_BENCH_OMOP_PASSWORD"
 #: Server settings of the throw-away cluster (recorded with the figure): memory for sorts
@@ -159,6 +162,18 @@ def measure(url: str, cdm_schema: str | None) -> dict[str, Any]:
         return frame
 
     relations.Table.to_pandas = to_pandas  # the statin population's one query
+    limit = os.environ.get(MEMORY_ENV)
+    if limit:  # DuckDB's memory_limit on every connection the source opens
+        plain_connect = omop.OmopSource._connect
+
+        def connect(self: Any) -> Any:
+            con = plain_connect(self)
+            con.raw_sql(f"SET memory_limit = '{limit}'")
+            spill = tempfile.mkdtemp(prefix="imnm-bench-spill-")  # beyond it, spill here
+            con.raw_sql(f"SET temp_directory = '{spill}'")
+            return con
+
+        omop.OmopSource._connect = connect  # type: ignore[method-assign]
     password = {"password_env": PASSWORD_ENV} if os.environ.get(PASSWORD_ENV) else {}
     schemas = {"cdm_schema": cdm_schema, "vocabulary_schema": cdm_schema} if cdm_schema else {}
     source = omop.OmopSource(url, **schemas, **password)
@@ -350,6 +365,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pg-url", help="a PostgreSQL URL with its password (loading only)")
     parser.add_argument("--keep-cluster", action="store_true")
     parser.add_argument(
+        "--memory-limit", help="DuckDB's memory_limit for the source's connections ('3GB')"
+    )
+    parser.add_argument(
         "--tile",
         type=int,
         metavar="K",
@@ -357,6 +375,8 @@ def main(argv: list[str]) -> None:
         "'.xK' before the suffix)",
     )
     args = parser.parse_args(argv)
+    if args.memory_limit:
+        os.environ[MEMORY_ENV] = args.memory_limit
     db = args.db or DATA / f"omop_run_{args.n}.duckdb"
     generate(args.n, db)
     if args.tile:

@@ -9,8 +9,9 @@ driver holds the whole extract: in local mode give it memory for the size asked
 
 ``--engine database`` runs the ``database`` engine over the Spark source (the rows stay in
 Spark: validation, classification and the counts run there; the failing keys, the
-analysed patients and aggregates reach the driver) on the Parquet parts of
-``bench_database.py`` (1,000,000 patients a part, made once), and reports the session's
+analysed patients and aggregates reach the driver) on Parquet parts of 1,000,000 patients
+(the first part of ``bench_database.py``, and copies of it with the part's own
+``patient_id`` prefix; made once), and reports the session's
 start, ``validate`` and ``classify`` (wall), the processor time of the Python process and
 of Spark's JVM (every thread of each), the peak memory of each (``VmHWM``), and what was
 fetched.
@@ -109,21 +110,39 @@ def _jvm() -> tuple[float, float]:
     return cpu, peak
 
 
-def database(n: int, folder: Path | None) -> None:
-    from bench_database import parquet_folder
+def copied_parts(n: int, folder: Path) -> Path:
+    """``n`` patients as Parquet parts of 1,000,000: the first part of ``bench_database.py``
+    (synthesized, seed 100, 2 % dirty rows), then copies of it whose ``patient_id`` prefix
+    names the part (``P001-``, ...), made once. Synthesizing each part takes minutes on a
+    loaded machine; a copy, a second."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from bench_database import PART
 
+    done = folder / "_done"  # Spark skips names starting with "_"
+    if done.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    first = folder / "part-000.parquet"
+    if not first.exists():
+        frame = synthesize(PART, seed=100, dirty=0.02)
+        frame["patient_id"] = frame["patient_id"].str.replace("SYN", "P000-", n=1)
+        write_extract(frame, first)
+    rows = pq.read_table(first)
+    for part in range(1, max(1, n // PART)):
+        ids = pc.replace_substring(rows["patient_id"], "P000-", f"P{part:03d}-", max_replacements=1)
+        copy = rows.set_column(rows.column_names.index("patient_id"), "patient_id", ids)
+        pq.write_table(copy, folder / f"part-{part:03d}.parquet")
+    done.write_text("")
+    return folder
+
+
+def database(n: int, folder: Path | None) -> None:
     from imnm_cohort import get_criteria
     from imnm_cohort.engines.base import engine_for
     from imnm_cohort.vocabulary import IN_DATABASE
 
-    if folder is None:
-        folder = parquet_folder(n)
-    elif not folder.exists():
-        import bench_database
-
-        bench_database.DATA = folder.parent  # the parts under the folder asked for
-        made = parquet_folder(n)
-        made.rename(folder)
+    folder = copied_parts(n, folder or DATA / f"parquet_copies_{n}")
     print(f"load: {os.getloadavg()}", flush=True)
     _, t_start = seconds(session)
     source = SparkSource(SparkSettings("local[2]", path=str(folder)))
