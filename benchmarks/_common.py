@@ -67,13 +67,13 @@ def million_row_extract(n: int = 1_000_000, seed: int = 1) -> Path:
     return path
 
 
-def synthetic_omop(n: int, seed: int = 1) -> Path:
+def synthetic_omop(n: int, seed: int = 1, path: Path | None = None) -> Path:
     """The synthetic OMOP CDM in DuckDB (``imnm-cohort synth --layout omop``, about 50
-    measurement rows a person), made once under benchmarks/data/ in a process of its own,
-    its time printed."""
-    path = DATA / f"omop_{n}_{seed}.duckdb"
+    measurement rows a person), made once (under benchmarks/data/ unless ``path`` names
+    the file) in a process of its own, its time printed."""
+    path = path or DATA / f"omop_{n}_{seed}.duckdb"
     if not path.exists():
-        DATA.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "imnm_cohort", "-q", "synth", "--layout", "omop"]
         command += ["--n", str(n), "--seed", str(seed), "-o", str(path)]
         timed(

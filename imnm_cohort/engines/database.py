@@ -3,8 +3,9 @@ database; only failing keys with their reasons, the patients the analyses read, 
 aggregates leave it.
 
 For a source that hands over its rows as a table of its database
-(:class:`~imnm_cohort.sources.base.TableSource`: the ``duckdb`` and ``sql`` kinds), a run
-uses this engine unless the source's ``[input] engine = "in_memory"`` says otherwise:
+(:class:`~imnm_cohort.sources.base.TableSource`: the ``duckdb``, ``sql`` and ``spark``
+kinds), a run uses this engine unless the source's ``[input] engine = "in_memory"`` says
+otherwise:
 
 * **validation** runs in the database (:func:`~imnm_cohort.validation.sql.validate_in_database`):
   the failing rows' keys with rule, column and value, the counts per rule and the warnings
@@ -115,7 +116,7 @@ class DatabaseEngine:
         if isinstance(source, MappedSource) or not isinstance(source, TableSource):
             raise ConfigError(
                 f"{source.name}: the database engine reads a source kept in a database "
-                '(kind = "duckdb" or "sql") holding an extract; use the in_memory engine'
+                '(kind = "duckdb", "sql" or "spark") holding an extract; use the in_memory engine'
             )
         with counting_fetches(self.fetched):
             opened = source.open_table()

@@ -34,6 +34,14 @@ three numbers is the fingerprint: the same cells in the same places give the sam
 fingerprint, wherever the files are kept; a changed cell, a row added, removed or moved
 changes it.
 
+With the ``database`` engine (the default; ``[input] engine = "in_memory"`` reads every
+row to the driver instead), the rows stay in Spark (:meth:`SparkSource.open_table`): the text
+cells are numbered in the canonical order without a sort (a file's first row number is the
+count of the rows of the files before it), kept as a persisted temporary view, and
+validated, classified and counted there through ibis's pyspark backend; only the failing
+keys with their reasons, the analysed groups' patients and aggregates reach the driver
+(:mod:`imnm_cohort.engines.database`).
+
 Every failure (pyspark missing, no session, Spark failing to start, a missing table or
 path, a column of nested values) is one line; nothing else of Spark's error is shown.
 """
@@ -44,7 +52,8 @@ import contextlib
 import hashlib
 import importlib.util
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +64,10 @@ from imnm_cohort.sources.files import check_header, columns_from_arrow, extract_
 
 if TYPE_CHECKING:
     import pandas as pd
+    from ibis.backends.pyspark import Backend as PySparkBackend
     from pyspark.sql import Column, DataFrame, SparkSession
+
+    from imnm_cohort.sources.base import DatabaseTable
 
 #: The one line when the optional dependency is missing.
 NEEDS_EXTRA = "kind = \"spark\" needs the spark extra: pip install 'imnm-cohort[spark]'"
@@ -110,23 +122,30 @@ class SparkSource:
         self.settings = settings
         self._session: SparkSession | None = None
         self._figures: tuple[int, str] | None = None
+        #: The engine a run uses (``[input] engine``): ``database`` (validation and
+        #: classification in Spark, the default) or ``in_memory`` (every row to the driver).
+        self.engine = "database"
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], base: Path) -> SparkSource:
         """``[input] master`` and one of ``table`` and ``path`` (a relative local path is
-        read from ``base``).
+        read from ``base``); ``engine`` (``database``, the default, or ``in_memory``).
 
         Raises
         ------
         ConfigError
-            pyspark not installed, a key missing, unknown or not text, or both ``table``
-            and ``path``.
+            pyspark not installed, a key missing, unknown or not text, both ``table``
+            and ``path``, or an unknown engine.
         """
-        unknown = sorted(set(settings) - {"master", "table", "path"})
+        from imnm_cohort.sources.sql import engine_setting
+
+        unknown = sorted(set(settings) - {"master", "table", "path", "engine"})
         if unknown:
             raise ConfigError(
-                f"unknown key '{unknown[0]}' for kind = \"spark\"; known keys: master, table, path"
+                f"unknown key '{unknown[0]}' for kind = \"spark\"; known keys: master, table, "
+                "path, engine"
             )
+        engine = engine_setting(settings)
         for key in ("master", "table", "path"):
             if key in settings and (not isinstance(settings[key], str) or not settings[key]):
                 raise ConfigError(f'kind = "spark": {key} must be text, not {settings[key]!r}')
@@ -138,7 +157,9 @@ class SparkSource:
         path = settings.get("path")
         if path is not None and "://" not in path and not path.startswith("file:"):
             path = str((base / path).resolve())
-        return cls(SparkSettings(settings.get("master"), settings.get("table"), path))
+        source = cls(SparkSettings(settings.get("master"), settings.get("table"), path))
+        source.engine = engine
+        return source
 
     def __repr__(self) -> str:
         where = self.settings.table or _public(self.settings.path or "")
@@ -275,6 +296,94 @@ class SparkSource:
         """The rows of :meth:`read` in slices of ``rows`` rows (fetched in one read)."""
         return slices(self.read(), rows)
 
+    def open_table(self) -> DatabaseTable:
+        """The rows as a table of Spark, for the ``database`` engine: the text cells
+        :meth:`read` fetches (a cell empty or NULL as NULL), computed in Spark and not
+        fetched, contract columns under their contract names, numbered in the canonical
+        order, the rows blank in every column at the end left out.
+
+        The numbers need no sort: a row's number is its row within its file plus the rows
+        of the files before its own (a few numbers, one per file, fetched and joined back).
+        Rows without a file (a view) are numbered in the order Spark gives them. The table
+        is persisted (memory, then local disk) as a temporary view, and so is every
+        temporary table validation makes (ibis's pyspark backend has none); ``close``
+        drops them and leaves the session running (a notebook's, or the next read's).
+
+        Raises
+        ------
+        ExtractError
+            The table or path cannot be read, a required column is missing, no data rows.
+        """
+        from imnm_cohort.sources.base import DatabaseTable
+
+        session = self.session()
+        con, close = _backend(session)
+        try:
+            with self._failures():
+                table, row, shown, empty = self._numbered(con)
+        except BaseException:
+            close()
+            raise
+        return DatabaseTable(table, row, shown, empty, close, self._failures)
+
+    def _numbered(self, con: PySparkBackend) -> tuple[Any, str, tuple[str, ...], int]:
+        """The text cells renamed as an extract's columns, with row numbers in the canonical
+        order, persisted; the row-number column, the columns' names and the number of blank
+        rows left out at the end."""
+        import ibis
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
+        from imnm_cohort.sources.files import carried_names
+
+        frame, placed = self._rows()
+        names = [n for n in frame.columns if n not in _POSITION]
+        check_header(self.name, names)
+        blank_named = [n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)]
+        shown = [
+            n.strip().lower() if n.strip().lower() in CONTRACT_COLUMNS else n
+            for n in carried_names(blank_named)
+        ]
+        row = "_imnm_row_number"
+        while row in shown:
+            row = "_" + row
+        types = dict(frame.dtypes)
+        cells = []
+        for held, name in zip(names, shown, strict=True):
+            text = _as_text(_column(held), types[held])
+            cells.append(F.when(text != "", text).alias(name))
+        if placed:
+            file, within = (F.col(p) for p in _POSITION)
+            sizes = frame.groupBy(file.alias("_imnm_f")).count().collect()  # one row a file
+            before, offsets = 0, []
+            for size in sorted(sizes, key=lambda r: str(r["_imnm_f"])):
+                offsets.append((size["_imnm_f"], before))
+                before += int(size["count"])
+            starts = frame.sparkSession.createDataFrame(offsets, "_imnm_f string, _imnm_o long")
+            joined = frame.join(F.broadcast(starts), file == F.col("_imnm_f"))
+            number = F.col("_imnm_o") + within + 1
+        else:
+            joined = frame.withColumn("_imnm_o", F.monotonically_increasing_id())
+            number = F.row_number().over(Window.orderBy("_imnm_o"))
+        numbered = joined.select(*cells, number.cast("long").alias(row))
+        table = con.create_table(f"_imnm_rows_{uuid.uuid4().hex}", numbered, temp=True)
+        blank: Any = ibis.literal(True)  # as every database source judges a blank row
+        for column in shown:
+            cell = table[column]
+            blank = blank & (cell.isnull() | (cell.strip() == "")).fill_null(True)
+        last = ibis.ifelse(blank, ibis.null("int64"), table[row]).max()
+        found = table.aggregate(rows=table.count(), last=last).to_pyarrow().to_pylist()[0]
+        rows, data_rows = int(found["rows"]), int(found["last"] or 0)
+        if rows == 0:
+            what = f"table {self.settings.table}" if self.settings.table else "path"
+            raise ExtractError(f"{self.name}: the {what} has no rows")
+        if data_rows == 0:
+            raise ExtractError(f"{self.name}: has a header but no data rows")
+        if data_rows < rows:
+            table = table.filter(table[row] <= data_rows)
+        return table, row, tuple(shown), rows - data_rows
+
     def fingerprint(self) -> str:
         """SHA-256 of the column names, the row count and two sums of row hashes computed
         in Spark (see the module's notes).
@@ -385,6 +494,58 @@ def _as_text(column: Column, kind: str) -> Column:
     if kind.startswith("timestamp"):
         column = column.cast("date")
     return column.cast("string")
+
+
+def _backend(session: SparkSession) -> tuple[PySparkBackend, Callable[[], None]]:
+    """ibis's pyspark backend over ``session``, whose temporary tables (which it does not
+    have) are persisted temporary views (``MEMORY_AND_DISK``: computed once, on first use);
+    and what drops them all. The backend's ``disconnect`` drops them too: ibis's own would
+    stop the session, which belongs to the process."""
+    import ibis
+    import ibis.expr.types as ir
+
+    con = ibis.pyspark.connect(session)
+    made: list[tuple[str, DataFrame]] = []
+    plain = con.create_table
+
+    def create_table(
+        name: str,
+        /,
+        obj: Any = None,
+        *,
+        schema: Any = None,
+        database: str | None = None,
+        temp: bool = False,
+        overwrite: bool = False,
+    ) -> ir.Table:
+        if not temp or obj is None:
+            return plain(
+                name, obj, schema=schema, database=database, temp=temp, overwrite=overwrite
+            )
+        if isinstance(obj, ir.Table):
+            con._register_in_memory_tables(obj)
+            frame = session.sql(con.compile(obj))
+        elif hasattr(obj, "sparkSession"):  # a Spark DataFrame
+            frame = obj
+        else:
+            return create_table(name, ibis.memtable(obj, schema=schema), temp=True)
+        from pyspark import StorageLevel
+
+        kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        kept.createOrReplaceTempView(name)
+        made.append((name, kept))
+        return con.table(name)
+
+    def close() -> None:
+        while made:
+            name, kept = made.pop()
+            with contextlib.suppress(Exception):  # a session already stopped holds nothing
+                session.catalog.dropTempView(name)
+                kept.unpersist()
+
+    con.create_table = create_table
+    con.disconnect = close
+    return con, close
 
 
 def _public(path: str) -> str:

@@ -97,7 +97,9 @@ def test_load_input_gives_the_file_sources_results(spark, extract, table, where)
 
 def test_run_publishes_the_summary_of_the_file_run(spark, extract, tmp_path):
     spark_run = pipeline(
-        tmp_path, "spark", f'kind = "spark"\nmaster = "local[2]"\npath = "{extract.as_posix()}"'
+        tmp_path,
+        "spark",
+        f'kind = "spark"\nmaster = "local[2]"\npath = "{extract.as_posix()}"\nengine = "in_memory"',
     )
     file_run = pipeline(tmp_path, "file", f'path = "{extract.as_posix()}"')
     for toml in (spark_run, file_run):
