@@ -68,8 +68,10 @@ __all__ = [
     "DatabaseValidation",
     "Fetched",
     "SqlRule",
+    "arrow_as_in_memory",
     "counting_fetches",
     "fetch",
+    "fetch_arrow",
     "sql_rules",
     "validate_in_database",
 ]
@@ -898,6 +900,17 @@ def fetch(expr: ir.Table) -> pd.DataFrame:
     return result
 
 
+def fetch_arrow(expr: ir.Table) -> Any:
+    """Run ``expr`` and return its rows as an Arrow table (counted inside
+    :func:`counting_fetches`): for many rows, :func:`arrow_as_in_memory` then makes the
+    in-memory frame without a detour through Python objects."""
+    table = expr.to_pyarrow()
+    meter = _FETCHED.get()
+    if meter is not None:
+        meter.add(table.num_rows, table.nbytes)
+    return table
+
+
 def _converter(expr: ir.Table) -> Any:
     """The backend's own converter of fetched columns to pandas (as its ``to_pandas``)."""
     backend = _backend_name(expr)
@@ -912,6 +925,31 @@ def _converter(expr: ir.Table) -> Any:
     from ibis.formats.pandas import PandasData
 
     return PandasData
+
+
+def arrow_as_in_memory(table: Any, contract: TableContract) -> pd.DataFrame:
+    """Fetched typed rows (an Arrow table with the contract's columns, as
+    :func:`fetch_arrow` gives them) with the in-memory dtypes of their kinds: the frame
+    :func:`_as_in_memory` makes of the same rows fetched by :func:`fetch`, column by column
+    from Arrow (dates as ``datetime64[ns]``, booleans as ``boolean``, numbers as
+    ``float64``, text as Arrow-backed strings)."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for name, kind in contract.kinds.items():
+        column = table[name]
+        if kind == "date":
+            stamps = column.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+            out[name] = pd.Series(stamps, dtype="datetime64[ns]")
+        elif kind == "bool":
+            out[name] = pd.Series(pd.array(column.to_numpy(zero_copy_only=False), dtype="boolean"))
+        elif kind in ("float", "number"):
+            values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            out[name] = pd.Series(values, dtype="float64")
+        else:
+            text = column.cast(pa.large_string())
+            out[name] = pd.Series(pd.arrays.ArrowStringArray(text), dtype=TEXT)
+    return pd.DataFrame(out)
 
 
 def _as_in_memory(frame: pd.DataFrame, contract: TableContract) -> pd.DataFrame:

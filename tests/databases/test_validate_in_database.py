@@ -245,3 +245,23 @@ def test_the_valid_rows_classify_in_the_database_as_in_memory(duck):
     got = database[columns].astype(str).sort_values("patient_id", ignore_index=True)
     expected = memory[columns].astype(str).sort_values("patient_id", ignore_index=True)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_valid_rows_fetched_as_arrow_are_typed_as_fetched_one_by_one(duck):
+    from imnm_cohort.validation.sql import (
+        _as_in_memory,
+        arrow_as_in_memory,
+        fetch,
+        fetch_arrow,
+    )
+
+    rows = [
+        {"patient_id": f"{column}-{k}", column: value}
+        for column, kind in PATIENTS.kinds.items()
+        for k, value in enumerate(ODD.get(kind, ODD["id"]))
+    ]
+    frame = pd.concat([synthesize(200, seed=9, dirty=0.2), text_frame(rows)], ignore_index=True)
+    valid = validate_in_database(_load(duck, frame, "arrow_typed"), PATIENTS).valid
+    one_by_one = _as_in_memory(fetch(valid), PATIENTS)
+    assert len(one_by_one) > 200
+    pd.testing.assert_frame_equal(arrow_as_in_memory(fetch_arrow(valid), PATIENTS), one_by_one)
