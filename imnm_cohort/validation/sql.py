@@ -534,12 +534,12 @@ def _fixes(wide: ir.Table, contract: TableContract) -> dict[str, ir.Table]:
     return tables
 
 
-@ibis.udf.scalar.builtin(name="strlen")
+@ibis.udf.scalar.builtin(name="strlen")  # type: ignore[untyped-decorator]
 def _byte_length(text: str) -> int:  # type: ignore[empty-body]
     """DuckDB's ``strlen``: a text's length in bytes."""
 
 
-@ibis.udf.scalar.builtin(name="chr")
+@ibis.udf.scalar.builtin(name="chr")  # type: ignore[untyped-decorator]
 def _character(code: int) -> str:  # type: ignore[empty-body]
     """DuckDB's ``chr``: the character of a code point."""
 
