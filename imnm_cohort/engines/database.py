@@ -214,7 +214,7 @@ class DatabaseEngine:
 
     def _classify(self, result: DatabaseResult, held: _Held, criteria: CriteriaSet) -> pd.DataFrame:
         from imnm_cohort.classify.sql import classify_expr
-        from imnm_cohort.validation.sql import _as_in_memory
+        from imnm_cohort.validation.sql import arrow_as_in_memory, fetch_arrow
 
         row = held.opened.row_column
         expr = classify_expr(held.valid, criteria)
@@ -229,18 +229,29 @@ class DatabaseEngine:
                 reasons[code] = reasons.get(code, 0) + int(n)
         analysed = expr.filter(expr[GROUP_COLUMN].isin(list(ANALYSED_GROUPS)))
         order = [*held.opened.columns, *held.absent]
-        fetched = fetch(analysed.select(*order, row, *CLASSIFICATION_COLUMNS).order_by(row))
-        index = pd.Index(fetched[row].to_numpy(dtype=np.int64), name="row_number")
-        typed = _as_in_memory(fetched, PATIENTS)
+        # Fetched as Arrow and typed column by column: the analysed patients are most of
+        # the rows, and a detour through Python objects would cost more than the query.
+        fetched = fetch_arrow(analysed.select(*order, row, *CLASSIFICATION_COLUMNS).order_by(row))
+        index = pd.Index(fetched[row].to_numpy(zero_copy_only=False), name="row_number")
+        index = index.astype(np.int64)
+        typed = arrow_as_in_memory(fetched, PATIENTS)
         extra = [c for c in held.opened.columns if c not in PATIENTS.columns]
-        text = fetched[extra].astype(object)
-        patients = pd.concat([typed, text.where(text.notna(), None)], axis=1)[order]
+        text = pd.DataFrame({c: _objects(fetched[c]) for c in extra}, index=typed.index)
+        patients = pd.concat([typed, text], axis=1)[order]
         patients.index = index
-        added = fetched[list(CLASSIFICATION_COLUMNS)].copy()
-        added[GROUP_COLUMN] = pd.Categorical(added[GROUP_COLUMN], categories=list(GROUPS))
-        for name in CLASSIFICATION_COLUMNS[3:]:
-            added[name] = added[name].astype(float)
-        added.index = index
+        added = pd.DataFrame(
+            {
+                GROUP_COLUMN: pd.Categorical(
+                    _objects(fetched[GROUP_COLUMN]), categories=list(GROUPS)
+                ),
+                **{c: _objects(fetched[c]) for c in CLASSIFICATION_COLUMNS[1:3]},
+                **{
+                    c: fetched[c].to_numpy(zero_copy_only=False).astype(float)
+                    for c in CLASSIFICATION_COLUMNS[3:]
+                },
+            },
+            index=index,
+        )
         parts: list[pd.DataFrame] = [added]
         for scorer in scored_classifiers(None):
             parts.append(scorer.classify(_columns(scorer.columns_required, patients, *parts)))
@@ -293,6 +304,11 @@ def _once(close: Callable[[], None]) -> Callable[[], None]:
             close()
 
     return run
+
+
+def _objects(column: Any) -> np.ndarray:
+    """An Arrow column of text as Python objects, a missing cell ``None``."""
+    return np.asarray(column.to_pandas(), dtype=object)
 
 
 def _missing_as_na(values: pd.Series) -> np.ndarray:

@@ -152,15 +152,19 @@ def test_a_missing_contract_column_is_read_as_empty(duck):
 ODD = {
     "date": ["2021-02-29", "2020-02-29", "1900-02-29", "2000-02-29", "0000-02-29",
              " 2016-01-01 ", "2016-1-01", "1677-09-21", "1677-09-22", "2262-04-11",
-             "2262-04-12", "２０１６-01-01", "2016-01-01\u00a0", "", "  "],
-    "bool": ["YES", "nO", " 1 ", "t", "True", "\u00a0no", "", "ｙｅｓ"],
+             "2262-04-12", "２０１６-01-01", "2016-01-01\u00a0", "", "  ",
+             "2023-02-30", "0000-01-01", "0000-02-30", "9999-12-31", "2016-02-29T00:00",
+             "NaN", "1e3", "٢٠١٦-٠١-٠١", "2016-01-01" * 500],
+    "bool": ["YES", "nO", " 1 ", "t", "True", "\u00a0no", "", "ｙｅｓ", "NaN", "١", "\tno\n"],
     "float": ["1e3", " 5 ", "+5", ".5", "5.", "1e400", "1e-400", "inf", "1,5", "0x10",
-              "1" * 120, "1e05", "-0", "", "１０", "200"],
+              "1" * 120, "1e05", "-0", "", "１０", "200", " 12 ", "١٢٣", "NaN", "nan",
+              "-Infinity", "1" * 5000, "1_000", "1e99", "1e100"],
     "category": ["FEMALE", " male ", "male\u00a0", "ma le", "UN\u212aNOWN", "Positive",
                  "NOT_TESTED", "", "negative"],
     "msa_list": ["Jo1 ; PL7", ";jo1;", "none", "NONE;jo1", "jo1;;pl7", "Jö1", "mi2 ;", ""],
     "icd10": ["c50.9", "C50ſ", "c509", "D05.1", "C98", "c5", ""],
-    "id": ["P001", " P001", "Zoe\u0308", "Zo\u00eb", "P\u212a1", "PK1", "", "P\x01"],
+    "id": ["P001", " P001", "Zoe\u0308", "Zo\u00eb", "P\u212a1", "PK1", "", "P\x01",
+           "P" * 5000, "P\x1f"],
 }  # fmt: skip
 
 
@@ -245,3 +249,23 @@ def test_the_valid_rows_classify_in_the_database_as_in_memory(duck):
     got = database[columns].astype(str).sort_values("patient_id", ignore_index=True)
     expected = memory[columns].astype(str).sort_values("patient_id", ignore_index=True)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_valid_rows_fetched_as_arrow_are_typed_as_fetched_one_by_one(duck):
+    from imnm_cohort.validation.sql import (
+        _as_in_memory,
+        arrow_as_in_memory,
+        fetch,
+        fetch_arrow,
+    )
+
+    rows = [
+        {"patient_id": f"{column}-{k}", column: value}
+        for column, kind in PATIENTS.kinds.items()
+        for k, value in enumerate(ODD.get(kind, ODD["id"]))
+    ]
+    frame = pd.concat([synthesize(200, seed=9, dirty=0.2), text_frame(rows)], ignore_index=True)
+    valid = validate_in_database(_load(duck, frame, "arrow_typed"), PATIENTS).valid
+    one_by_one = _as_in_memory(fetch(valid), PATIENTS)
+    assert len(one_by_one) > 200
+    pd.testing.assert_frame_equal(arrow_as_in_memory(fetch_arrow(valid), PATIENTS), one_by_one)
