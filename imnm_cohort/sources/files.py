@@ -631,6 +631,24 @@ def carried_names(names: list[str]) -> list[str]:
     return out
 
 
+def shown_names(names: list[str]) -> tuple[list[str], str]:
+    """The names a database table's columns are read under, as a file's header is: a
+    contract column's name trimmed and in lower case, a blank name ``column_<i>``, an
+    output's name carried (:func:`carried_names`); and a name none of them has, for the row
+    number."""
+    from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
+
+    blank_named = [n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)]
+    shown = [
+        n.strip().lower() if n.strip().lower() in CONTRACT_COLUMNS else n
+        for n in carried_names(blank_named)
+    ]
+    row = "_imnm_row_number"
+    while row in shown:
+        row = "_" + row
+    return shown, row
+
+
 def is_reserved(name: str) -> bool:
     """Whether an extract's column name is one the toolkit's outputs use (any case, spaces
     around it ignored): a column the toolkit adds, or a scored classifier's ``<name>_*``."""

@@ -334,20 +334,12 @@ class SparkSource:
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
-        from imnm_cohort.sources.files import carried_names
+        from imnm_cohort.sources.files import shown_names
 
         frame, placed = self._rows()
         names = [n for n in frame.columns if n not in _POSITION]
         check_header(self.name, names)
-        blank_named = [n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)]
-        shown = [
-            n.strip().lower() if n.strip().lower() in CONTRACT_COLUMNS else n
-            for n in carried_names(blank_named)
-        ]
-        row = "_imnm_row_number"
-        while row in shown:
-            row = "_" + row
+        shown, row = shown_names(names)
         types = dict(frame.dtypes)
         cells = []
         for held, name in zip(names, shown, strict=True):

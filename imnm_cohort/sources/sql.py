@@ -305,18 +305,10 @@ class DatabaseSource:
         columns' names and the number of blank rows left out."""
         import ibis
 
-        from imnm_cohort.contracts.patients import CONTRACT_COLUMNS
-        from imnm_cohort.sources.files import carried_names
+        from imnm_cohort.sources.files import shown_names
 
         names, text_sql = self._text_sql(con)
-        blank_named = [n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)]
-        shown = [
-            n.strip().lower() if n.strip().lower() in CONTRACT_COLUMNS else n
-            for n in carried_names(blank_named)
-        ]
-        row = "_imnm_row_number"
-        while row in shown:
-            row = "_" + row
+        shown, row = shown_names(names)
         cells = ", ".join(
             f"{self._quoted(con, n)} AS {self._quoted(con, new)}"
             for n, new in zip(names, shown, strict=True)
