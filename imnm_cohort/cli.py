@@ -39,6 +39,7 @@ from imnm_cohort.vocabulary import CRITERIA_NAMES, GROUP_COLUMN
 # each command imports what it uses when it runs (tests/cli/test_startup.py).
 if TYPE_CHECKING:
     from imnm_cohort.engines.batched import BatchedResult
+    from imnm_cohort.report.figure_process import FigureProcess
     from imnm_cohort.sources.base import Source
     from imnm_cohort.validation.validate import ValidationResult
 
@@ -753,6 +754,16 @@ def _batch_rows(args: argparse.Namespace) -> int | None:
 
 
 def _run(args: argparse.Namespace, say: _Printer) -> int:
+    from imnm_cohort.report.figure_process import figure_process
+
+    # The figures' process starts first, so that its import of matplotlib runs beside the
+    # pipeline's imports and work; the run stops it if its formats use no figures. A
+    # process that has matplotlib already (a test session calling main()) gains nothing.
+    with figure_process("matplotlib" not in sys.modules) as drawer:
+        return _run_pipeline(args, say, drawer)
+
+
+def _run_pipeline(args: argparse.Namespace, say: _Printer, drawer: FigureProcess | None) -> int:
     from imnm_cohort.pipeline.config import load_pipeline
     from imnm_cohort.pipeline.run import run_pipeline
 
@@ -775,6 +786,7 @@ def _run(args: argparse.Namespace, say: _Printer) -> int:
         progress=say.progress,
         analysis_progress=say.analysis,
         engine=engine,
+        drawer=drawer,
     )
     for note in result.notes:
         say.note(note)

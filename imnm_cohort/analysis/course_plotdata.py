@@ -16,18 +16,13 @@ or their visits, so no individual trajectory or value can appear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from imnm_cohort.analysis.response import CATEGORIES
 from imnm_cohort.analysis.treatments import DRUG_CLASSES
+from imnm_cohort.disclosure.figures import CourseFigure, Panel, Points
 from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 
-#: What a course figure's lines are: groups (coloured as the groups) or drug classes.
-LINE_KINDS = ("groups", "classes")
-#: How a course figure is drawn: points joined by lines, steps (held from each published
-#: time to the next, the interval as a band), or one point per group with its interval.
-FIGURE_KINDS = ("points", "steps", "groups")
 #: The response categories' words, as the panels of the response figure say them.
 CATEGORY_WORDS = {
     "none": "no improvement",
@@ -35,47 +30,6 @@ CATEGORY_WORDS = {
     "moderate": "moderate",
     "major": "major",
 }
-
-
-@dataclass(frozen=True)
-class Points:
-    """One line of a course figure: published values at times (months since diagnosis).
-
-    ``lower`` and ``upper`` are the interval's ends (None where the summary gives none).
-    """
-
-    label: str
-    x: tuple[float, ...]
-    y: tuple[float, ...]
-    lower: tuple[float | None, ...]
-    upper: tuple[float | None, ...]
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One panel: a title (empty for a figure of one panel) and its lines."""
-
-    title: str
-    lines: tuple[Points, ...]
-
-
-@dataclass(frozen=True)
-class CourseFigure:
-    """A course figure: its file stem, titles and panels (one per group or one in all).
-
-    ``lines`` says what its lines are (:data:`LINE_KINDS`), ``kind`` how it is drawn
-    (:data:`FIGURE_KINDS`; for ``groups`` a line is one group's value at ``x`` = the
-    group's place), ``log`` whether its value axis is logarithmic.
-    """
-
-    name: str
-    title: str
-    ylabel: str
-    panels: tuple[Panel, ...]
-    percent: bool = False
-    lines: str = "groups"
-    kind: str = "points"
-    log: bool = False
 
 
 def _number(value: Any) -> float | None:

@@ -42,9 +42,10 @@ import pandas as pd
 
 from imnm_cohort.analysis.cohort import CohortAnalysis
 from imnm_cohort.analysis.competing import EVENT
-from imnm_cohort.analysis.course_plotdata import CourseFigure, course_figures
+from imnm_cohort.analysis.course_plotdata import course_figures
 from imnm_cohort.analysis.malignancy import group_labels, time_to_cancer
 from imnm_cohort.analysis.time_since_onset import FOLLOW_UP_BANDS, FOLLOW_UP_BREAKS
+from imnm_cohort.disclosure.figures import BoxStats, Curve, FigureData
 from imnm_cohort.disclosure.suppression import WITHHELD, Policy
 from imnm_cohort.vocabulary import IMNM_GROUPS
 
@@ -52,53 +53,6 @@ from imnm_cohort.vocabulary import IMNM_GROUPS
 STEPWISE_FACTOR = 4
 #: Grid times per year of a curve drawn under disclosure control: small groups, others.
 YEARLY, MONTHLY = 1, 12
-
-
-@dataclass(frozen=True)
-class BoxStats:
-    """Percentiles of one group for a box plot.
-
-    ``p5`` and ``p95`` (the whiskers' ends) are None where fewer than the minimum count of
-    values lie beyond them: that whisker is not drawn.
-    """
-
-    label: str
-    n: int | str
-    p5: float | None
-    q1: float
-    median: float
-    q3: float
-    p95: float | None
-
-
-@dataclass(frozen=True)
-class Curve:
-    """A step curve for one group, with numbers at risk at whole years.
-
-    ``withheld`` is why the curve is not drawn (then ``time`` and ``value`` are empty), in
-    words for the legend: ``"not shown: fewer than 5 deaths"``.
-    """
-
-    label: str
-    time: tuple[float, ...]
-    value: tuple[float, ...]
-    at_risk: tuple[int | str, ...]
-    withheld: str | None = None
-
-
-@dataclass(frozen=True)
-class FigureData:
-    """Everything the figures draw."""
-
-    onset_age: tuple[BoxStats, ...]
-    ck_peak: tuple[BoxStats, ...]
-    statin_latency: tuple[BoxStats, ...]
-    incidence: tuple[Curve, ...]
-    survival: tuple[Curve, ...]
-    years: tuple[int, ...]
-    min_count: int
-    #: The course figures (published values only), when the run had event tables.
-    course: tuple[CourseFigure, ...] = ()
 
 
 # --------------------------------------------------------------------------- box plots

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from imnm_cohort.report.figures import Figures
+    from imnm_cohort.report.figures import FigureSet
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class RunOutputs:
         The report's content (text tables built from ``summary``) for HTML and Markdown.
     meta : dict
         The report's metadata: title, study, data cut-off, authors, criteria, methods.
-    figures : Figures or None
+    figures : FigureSet or None
         The figures (drawn from disclosure-controlled aggregates), when a format uses them.
     classified, quarantine : pandas.DataFrame
         The patient-level tables; only the ``csv`` format writes them.
@@ -46,7 +46,7 @@ class RunOutputs:
     changes: dict[str, Any] | None
     report: dict[str, Any]
     meta: dict[str, Any]
-    figures: Figures | None
+    figures: FigureSet | None
     classified: pd.DataFrame
     quarantine: pd.DataFrame
     table_quarantines: Mapping[str, pd.DataFrame] = field(default_factory=dict)
@@ -55,13 +55,24 @@ class RunOutputs:
 Writer = Callable[[RunOutputs, Path], list[Path]]
 
 
+#: The figures' file formats: SVG text, PDF and PNG at 300 dpi.
+FIGURE_FILES = ("svg", "pdf", "png")
+
+
 @dataclass(frozen=True)
 class OutputFormat:
-    """One output format: its writer, whether it draws figures, and what it writes."""
+    """One output format: its writer, what it writes, whether it uses the figures and which
+    of their file formats (:data:`FIGURE_FILES`) it reads.
+
+    A run draws the figures before it writes, in a process of its own where it can
+    (:mod:`imnm_cohort.report.figure_process`), in the file formats its formats read; a
+    writer that reads another one still gets it, drawn when asked.
+    """
 
     writer: Writer
     files: str
     uses_figures: bool = False
+    figure_files: tuple[str, ...] = ("svg",)
 
 
 def _lazy(module: str, name: str) -> Writer:
@@ -98,6 +109,7 @@ FORMATS: dict[str, OutputFormat] = {
         _lazy("imnm_cohort.outputs.text", "write_figures"),
         "figures/*.svg, figures/*.pdf, figures/*.png",
         uses_figures=True,
+        figure_files=FIGURE_FILES,
     ),
 }
 
@@ -105,6 +117,14 @@ FORMATS: dict[str, OutputFormat] = {
 def uses_figures(formats: Iterable[str]) -> bool:
     """Whether any of the formats draws the figures."""
     return any(FORMATS[f].uses_figures for f in formats)
+
+
+def figure_files(formats: Iterable[str]) -> tuple[str, ...]:
+    """The figures' file formats that the formats read, in :data:`FIGURE_FILES` order."""
+    wanted = {
+        f for name in formats if FORMATS[name].uses_figures for f in FORMATS[name].figure_files
+    }
+    return tuple(f for f in FIGURE_FILES if f in wanted)
 
 
 def write_outputs(out: RunOutputs, folder: Path, formats: Iterable[str]) -> list[Path]:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from imnm_cohort.io.tables import write_bytes, write_table, write_text
-from imnm_cohort.outputs.registry import RunOutputs
-from imnm_cohort.report.figures import FILE_FORMATS
+from imnm_cohort.outputs.registry import FIGURE_FILES, RunOutputs
 from imnm_cohort.report.render import render_html, render_markdown
 
 
@@ -43,7 +42,7 @@ def write_figures(out: RunOutputs, folder: Path) -> list[Path]:
     assert out.figures is not None
     files = list(_svg_files(out, folder).values())
     for name in out.figures.names:
-        for fmt in FILE_FORMATS:
+        for fmt in FIGURE_FILES:
             if fmt != "svg":
                 data = out.figures.save(name, fmt)
                 files.append(write_bytes(data, folder / "figures" / f"{name}.{fmt}"))

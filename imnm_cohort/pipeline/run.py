@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from imnm_cohort.analysis.cohort import AnalysisProgress
 from imnm_cohort.disclosure.declarations import Declaration
@@ -25,6 +25,7 @@ from imnm_cohort.disclosure.suppression import suppress
 from imnm_cohort.engines.base import Engine, engine_for_source
 from imnm_cohort.errors import ExtractError
 from imnm_cohort.io.tables import write_failure
+from imnm_cohort.outputs.registry import figure_files, uses_figures
 from imnm_cohort.pipeline import runfolder, stages
 from imnm_cohort.pipeline.changes import changes_disclosure, changes_since
 from imnm_cohort.pipeline.config import PipelineConfig
@@ -33,6 +34,9 @@ from imnm_cohort.pipeline.meta import report_meta
 from imnm_cohort.sources.files import empty_rows_skipped
 from imnm_cohort.validation.events import EventTables
 from imnm_cohort.validation.validate import ValidationResult
+
+if TYPE_CHECKING:
+    from imnm_cohort.report.figure_process import FigureProcess
 
 T = TypeVar("T")
 
@@ -107,6 +111,7 @@ def run_pipeline(
     analysis_progress: AnalysisProgress | None = None,
     now: dt.datetime | None = None,
     engine: Engine | None = None,
+    drawer: FigureProcess | None = None,
 ) -> RunResult:
     """Run a pipeline and publish its run folder.
 
@@ -129,6 +134,12 @@ def run_pipeline(
         says ``in_memory``) and in memory otherwise
         (:func:`~imnm_cohort.engines.base.engine_for_source`). Every engine gives the same
         outputs.
+    drawer : FigureProcess, optional
+        A process that draws the figures while the run works
+        (:mod:`imnm_cohort.report.figure_process`; the command line starts one before it
+        loads the pipeline, so that its import of matplotlib runs beside the pipeline's
+        own). The same files either way; without it the figures are drawn in this process.
+        The run stops it when its formats use no figures.
 
     Returns
     -------
@@ -149,6 +160,9 @@ def run_pipeline(
         raise ExtractError(f"{config.extract}: file not found")
     root = config.output_root
     notes: list[str] = []
+    if drawer is not None and not uses_figures(config.formats):
+        drawer.close()
+        drawer = None
     # The lock first: a run that meets another one stops before doing any work.
     with runfolder.locked(root):
         extract = stage("read", lambda: stages.read(config))
@@ -177,6 +191,8 @@ def run_pipeline(
         disclosed = stage(
             "disclose", lambda: stages.disclose(config, result, classified, analysis, tables)
         )
+        if drawer is not None:
+            drawer.submit(disclosed.figures, figure_files(config.formats))
         declarations: dict[str, Declaration] = {"summary.json": disclosed.declaration}
         name = runfolder.run_name(started, config.digest(), extract.sha256)
         previous = runfolder.latest_run(root)
@@ -217,7 +233,9 @@ def run_pipeline(
             )
             outputs = stage(
                 "render",
-                lambda: stages.render(config, disclosed, changes, meta, result, classified, tables),
+                lambda: stages.render(
+                    config, disclosed, changes, meta, result, classified, tables, drawer
+                ),
             )
             files = stage("write", lambda: stages.write(config, outputs, work))
             manifest = build_manifest(

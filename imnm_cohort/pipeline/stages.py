@@ -18,12 +18,13 @@ import pandas as pd
 
 from imnm_cohort.analysis.cohort import AnalysisProgress, CohortAnalysis
 from imnm_cohort.analysis.cohort import analyse as analyse_cohort
-from imnm_cohort.analysis.plotdata import FigureData, figure_data
+from imnm_cohort.analysis.plotdata import figure_data
 from imnm_cohort.classify.criteria import CriteriaSet, get_criteria
 from imnm_cohort.classify.procedure import reason_counts
 from imnm_cohort.contracts.patients import CONTRACT_VERSION
 from imnm_cohort.contracts.rule_codes import RuleCode
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin
+from imnm_cohort.disclosure.figures import FigureData
 from imnm_cohort.disclosure.suppression import Policy, Suppressed, suppress
 from imnm_cohort.engines.base import Engine, engine_for
 from imnm_cohort.errors import ConfigError
@@ -40,6 +41,8 @@ from imnm_cohort.vocabulary import ANALYSED_GROUPS, IN_DATABASE
 if TYPE_CHECKING:
     from imnm_cohort.analysis.statin_rates import StatinPopulation
     from imnm_cohort.pipeline.selfcheck import SelfCheck
+    from imnm_cohort.report.figure_process import FigureProcess
+    from imnm_cohort.report.figures import FigureSet
 from imnm_cohort.io.tables import write_table, write_text
 
 
@@ -405,11 +408,15 @@ def render(
     result: ValidationResult,
     classified: pd.DataFrame,
     tables: EventTables | None = None,
+    drawer: FigureProcess | None = None,
 ) -> RunOutputs:
-    """The report's content and figures (figures only when a format uses them); with event
-    tables, each table's quarantine for the patient-level ``csv`` format."""
-    figures = None
-    if uses_figures(config.formats):
+    """The report's content and figures (figures only when a format uses them: from
+    ``drawer``, the process that drew them, when given); with event tables, each table's
+    quarantine for the patient-level ``csv`` format."""
+    figures: FigureSet | None = None
+    if drawer is not None:
+        figures = drawer.result()
+    elif uses_figures(config.formats):
         from imnm_cohort.report.figures import Figures
 
         figures = Figures(disclosed.figures)

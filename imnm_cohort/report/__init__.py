@@ -1,7 +1,7 @@
-"""Disclosure control, figures and rendering of a run's aggregate results."""
+"""Rendering of a run's disclosure-controlled results: the report's sections and tables
+(:mod:`~imnm_cohort.report.render`, :mod:`~imnm_cohort.report.manuscript`) and its figures
+(:mod:`~imnm_cohort.report.figures`).
 
-# Sections that register themselves with the renderer.
-from imnm_cohort.report import cancer_sections as cancer_sections
-from imnm_cohort.report import course_tables as course_tables
-from imnm_cohort.report import statin_table as statin_table
-from imnm_cohort.report import titre_tables as titre_tables
+Importing the package imports nothing else: the modules that register sections are
+listed in :data:`~imnm_cohort.report.render.SECTION_MODULES` and imported when the sections
+are first read."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from imnm_cohort.analysis.course_plotdata import CourseFigure, Points
+from imnm_cohort.disclosure.figures import CourseFigure, Points
 from imnm_cohort.report.figures import (
     COLOURS,
     LINESTYLES,

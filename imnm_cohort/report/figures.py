@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import matplotlib
 
@@ -25,7 +25,8 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from imnm_cohort.analysis.plotdata import BoxStats, Curve, FigureData
+from imnm_cohort.disclosure.figures import BoxStats, Curve, FigureData
+from imnm_cohort.report.figure_process import svg_text
 from imnm_cohort.vocabulary import GROUP_LABELS
 
 MM_PER_INCH = 25.4
@@ -39,7 +40,6 @@ COLOURS = {
     "statin_toxic": "#E69F00",  # orange
 }
 LINESTYLES = {"hmgcr": "-", "srp": "--", "seronegative": ":", "statin_toxic": "-."}
-FILE_FORMATS = ("svg", "pdf", "png")
 _STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "imnm-cohort",
@@ -211,6 +211,24 @@ def curve_figure(
     return fig
 
 
+class FigureSet(Protocol):
+    """What the writers read of the figures: :class:`Figures`, or the files drawn by a
+    process of their own (:class:`~imnm_cohort.report.figure_process.DrawnFigures`)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The figures' file stems, in report order."""
+
+    def two_columns(self, name: str) -> bool:
+        """Whether a figure is two journal columns wide (else one)."""
+
+    def save(self, name: str, fmt: str) -> bytes:
+        """One figure in a file format (``svg``, ``pdf`` or ``png``)."""
+
+    def svg(self, name: str) -> str:
+        """A figure's SVG text without the XML prolog (to be inlined in HTML)."""
+
+
 class Figures:
     """The report's figures, each drawn once; SVG text and files are made from the same objects.
 
@@ -291,6 +309,5 @@ class Figures:
     def svg(self, name: str) -> str:
         """A figure's SVG text without the XML prolog (to be inlined in HTML); cached."""
         if name not in self._svg:
-            text = self.save(name, "svg").decode("utf-8")
-            self._svg[name] = text[text.index("<svg") :]
+            self._svg[name] = svg_text(self.save(name, "svg"))
         return self._svg[name]

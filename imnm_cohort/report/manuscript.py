@@ -19,7 +19,7 @@ from imnm_cohort.analysis.registry import ANALYSES, Analysis
 from imnm_cohort.report import model_tables, population_table, statin_table
 from imnm_cohort.report.labels import SUMMARY_WORDS, label
 from imnm_cohort.report.numbers import num
-from imnm_cohort.report.render import why_not
+from imnm_cohort.report.render import registered_sections, why_not
 from imnm_cohort.report.table_model import Builder, Number, Row, Table, at, with_ci
 from imnm_cohort.vocabulary import VARIABLE_TITLES
 
@@ -406,6 +406,7 @@ def manuscript_tables(summary: dict[str, Any]) -> list[Table]:
     own, then one for each registered analysis that has none (its own layout in
     :data:`ANALYSIS_TABLES`, else :func:`analysis_table`); none for an analysis whose event
     tables the run was not given (:meth:`~imnm_cohort.analysis.registry.Analysis.shown_in`)."""
+    registered_sections()  # the section modules register their tables here too
     registered = {a.key: a for a in ANALYSES if a.shown_in(summary)}
     tables = [build(summary) for keys, build in TABLES if any(k in registered for k in keys)]
     shown = {k for keys, _ in TABLES for k in keys} | set(NO_TABLE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -29,7 +30,7 @@ from imnm_cohort.report.numbers import num, p_text, with_ci
 from imnm_cohort.vocabulary import GROUPS, IMNM_GROUPS
 
 if TYPE_CHECKING:
-    from imnm_cohort.report.figures import Figures
+    from imnm_cohort.report.figures import FigureSet
 
 REFERENCES = (
     "The Myositis Association. Immune-mediated necrotizing myopathy. Revised August 2025 "
@@ -75,8 +76,20 @@ class ReportSection:
     references: tuple[str, ...] = ()
 
 
-#: Sections registered by their modules (see ``imnm_cohort/report/__init__.py``), in order.
+#: Sections registered by their modules (:data:`SECTION_MODULES`), in order.
 SECTIONS: list[ReportSection] = []
+#: The modules that register their sections (and their Word and Excel tables) when
+#: imported, one line each. They are imported on first use (:func:`registered_sections`),
+#: so that importing the report package to draw the figures imports no analysis.
+SECTION_MODULES = ("cancer_sections", "course_tables", "statin_table", "titre_tables")
+
+
+def registered_sections() -> list[ReportSection]:
+    """:data:`SECTIONS`, after importing :data:`SECTION_MODULES` (which register theirs)."""
+    for name in SECTION_MODULES:
+        import_module(f"imnm_cohort.report.{name}")
+    return SECTIONS
+
 
 #: The analyses the report's page lays out itself (Table 1, the group comparisons, the
 #: malignancy table, the Cox model and survival, around the figures).
@@ -124,7 +137,7 @@ def report_sections(summary: dict[str, Any] | None = None) -> list[ReportSection
         if a.key not in PAGE_ANALYSES and (summary is None or a.shown_in(summary))
     ]
     keys = {a.key for a in registered}
-    own = [sec for sec in SECTIONS if sec.name in keys]
+    own = [sec for sec in registered_sections() if sec.name in keys]
     drawn = {sec.name for sec in own}
     return own + [analysis_section(a) for a in registered if a.key not in drawn]
 
@@ -180,7 +193,7 @@ def why_not(value: Any, reason: Any, words: str = "not tested") -> str | None:
 def view(
     summary: dict[str, Any],
     *,
-    figures: Figures | None,
+    figures: FigureSet | None,
     meta: dict[str, Any],
     changes: dict[str, Any] | None,
 ) -> dict[str, Any]:
@@ -378,7 +391,7 @@ def render_markdown(c: dict[str, Any], figure_files: dict[str, str]) -> str:
         ],
     )
     out += [f"Log-rank test: {c['survival']['p']}", ""]
-    markdown = {sec.name: sec.markdown for sec in SECTIONS}
+    markdown = {sec.name: sec.markdown for sec in registered_sections()}
     for section in c["sections"]:
         own = section["template"] != TABLE_TEMPLATE
         out += (markdown[section["name"]] if own else table_markdown)(section["view"])

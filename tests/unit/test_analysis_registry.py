@@ -15,7 +15,7 @@ from imnm_cohort.errors import ConfigError
 from imnm_cohort.pipeline.changes import tracked
 from imnm_cohort.pipeline.summary_schema import SCHEMA_PATH, schema_text, summary_schema
 from imnm_cohort.report.manuscript import analysis_table
-from imnm_cohort.report.render import SECTIONS, TABLE_TEMPLATE, report_sections
+from imnm_cohort.report.render import TABLE_TEMPLATE, registered_sections, report_sections
 from imnm_cohort.report.table_render import to_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +139,7 @@ def test_a_result_with_groups_has_a_column_per_group_and_notes_for_the_rest():
 
 
 def test_the_reports_show_a_registered_analysis_after_the_toolkit_s_own():
-    own = [s.name for s in SECTIONS]
+    own = [s.name for s in registered_sections()]
     assert [s.name for s in report_sections()] == own
     with registered(stub("extra")):
         sections = report_sections()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from imnm_cohort.analysis.course_plotdata import CourseFigure, Panel, course_figures
-from imnm_cohort.analysis.plotdata import FigureData
+from imnm_cohort.analysis.course_plotdata import course_figures
+from imnm_cohort.disclosure.figures import CourseFigure, FigureData, Panel
 from imnm_cohort.pipeline.selfcheck import check_figures
 from imnm_cohort.report.figures import Figures
 

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from imnm_cohort import analyse
 from imnm_cohort.analysis.competing import EVENT
 from imnm_cohort.analysis.malignancy import time_to_cancer
-from imnm_cohort.analysis.plotdata import FigureData, step_times
+from imnm_cohort.analysis.plotdata import step_times
+from imnm_cohort.disclosure.figures import FigureData
 from imnm_cohort.disclosure.suppression import WITHHELD
 from imnm_cohort.pipeline import stages
 from imnm_cohort.pipeline.config import PipelineConfig

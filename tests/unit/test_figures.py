@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imnm_cohort.analysis.plotdata import BoxStats, Curve, FigureData
+from imnm_cohort.disclosure.figures import BoxStats, Curve, FigureData
 from imnm_cohort.report.figures import COLOURS, Figures
 
 EMPTY = FigureData((), (), (), (), (), tuple(range(6)), 5)

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from imnm_cohort.analysis.plotdata import Curve, FigureData
 from imnm_cohort.disclosure.declarations import Declaration, Margin
+from imnm_cohort.disclosure.figures import Curve, FigureData
 from imnm_cohort.disclosure.inference import INF, System, solve
 from imnm_cohort.disclosure.suppression import WITHHELD, Policy
 from imnm_cohort.pipeline.selfcheck import (

@@ -58,7 +58,7 @@ from imnm_cohort.pipeline.selfcheck.results import check_figures, check_models, 
 from imnm_cohort.pipeline.selfcheck.statistics import check_statistics
 
 if TYPE_CHECKING:
-    from imnm_cohort.analysis.plotdata import FigureData
+    from imnm_cohort.disclosure.figures import FigureData
 
 __all__ = [
     "DisclosureLeakError", "Finding", "SelfCheck", "added_patient_group", "check_counts",

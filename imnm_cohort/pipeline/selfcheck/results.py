@@ -13,7 +13,7 @@ from imnm_cohort.pipeline.selfcheck.counts import _is_number
 from imnm_cohort.pipeline.selfcheck.findings import Finding, SelfCheck
 
 if TYPE_CHECKING:
-    from imnm_cohort.analysis.plotdata import FigureData
+    from imnm_cohort.disclosure.figures import FigureData
 
 _MODELS = ("cause_specific_cox", "fine_gray")
 
