@@ -9,6 +9,8 @@ them (:class:`~imnm_cohort.sources.sql.DatabaseSource`). The database is opened 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +28,32 @@ if TYPE_CHECKING:
 
 #: An amount of memory as DuckDB's ``memory_limit`` takes it.
 _MEMORY = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
+#: The container's memory limit, where the machine runs under cgroup v2 (else no file).
+_CGROUP_LIMIT = Path("/sys/fs/cgroup/memory.max")
+#: The share of memory DuckDB may hold by default: the rest is the run's own (pandas holds
+#: the analysed patients it fetches, and the analyses' work) and the machine's.
+DEFAULT_MEMORY_SHARE = 0.5
+
+
+def default_memory_limit() -> str | None:
+    """DuckDB's ``memory_limit`` when the pipeline sets none: half of this machine's memory,
+    or of its container's limit where that is smaller, in MiB.
+
+    DuckDB's own default is 80 % of the memory it sees, and the run's process needs the rest
+    and more: with it, a 10,000,000-patient validation was stopped by the kernel's
+    out-of-memory killer at 17.9 GB on a 23 GB machine (``docs/scale.md``). Within the
+    limit, validation's temporary tables spill to disk. None where the memory cannot be
+    read (DuckDB then keeps its own default).
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return None
+    with contextlib.suppress(OSError, ValueError):  # no cgroup v2 limit file, or "max"
+        total = min(total, int(_CGROUP_LIMIT.read_text().strip()))
+    if total <= 0:
+        return None
+    return f"{max(1, int(total * DEFAULT_MEMORY_SHARE) // 2**20)}MiB"
 
 
 class DuckdbSource(DatabaseSource):
@@ -61,7 +89,7 @@ class DuckdbSource(DatabaseSource):
             name, label = "DuckDB (in memory)", "query"
         super().__init__(name, label, table, query, timeout)
         #: DuckDB's ``memory_limit`` for the database engine's session (``"2GB"``); None
-        #: leaves DuckDB's default (80 % of the machine's memory).
+        #: for :func:`default_memory_limit` (half of the machine's memory).
         self.memory_limit: str | None = None
 
     @classmethod
@@ -117,7 +145,8 @@ class DuckdbSource(DatabaseSource):
 
     def _connect_for_tables(self) -> BaseBackend:
         """A connection whose temporary tables (validation's) may spill to a folder of their
-        own under the system's temporary folder, within ``memory_limit`` when one is set."""
+        own under the system's temporary folder, within ``memory_limit`` (or
+        :func:`default_memory_limit`)."""
         import shutil
         import tempfile
 
@@ -125,8 +154,9 @@ class DuckdbSource(DatabaseSource):
         spill = tempfile.mkdtemp(prefix="imnm-duckdb-")
         try:
             con.raw_sql(f"SET temp_directory = '{spill}'")
-            if self.memory_limit is not None:
-                con.raw_sql(f"SET memory_limit = '{self.memory_limit}'")
+            limit = self.memory_limit or default_memory_limit()
+            if limit is not None:
+                con.raw_sql(f"SET memory_limit = '{limit}'")
         except BaseException:
             con.disconnect()
             shutil.rmtree(spill, ignore_errors=True)

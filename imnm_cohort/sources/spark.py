@@ -51,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import sys
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -214,6 +215,8 @@ class SparkSource:
         try:
             self._session = builder.getOrCreate()
         except Exception as exc:  # py4j and Spark raise many types when the JVM fails
+            if _jvm_exit_code() is not None:  # the driver this process started has died
+                raise ExtractError(f"{self.name}: {_problem(exc)}") from None
             raise ExtractError(
                 f"{self.name}: Spark could not start at master {self.settings.master} "
                 f"({one_line(exc)})"
@@ -442,10 +445,44 @@ def _spark_failures(name: str) -> Iterator[None]:
         raise ExtractError(f"{name}: {_problem(exc)}") from None
 
 
+#: The exit code Spark's handler of uncaught errors gives a driver out of memory
+#: (``SparkExitCode.OOM``).
+OOM_EXIT = 52
+
+
+def _jvm_exit_code() -> int | None:
+    """The exit code of the Spark driver's Java process when it has stopped; None while it
+    runs, or when this process did not start it (a cluster's driver, Databricks Connect)."""
+    pyspark = sys.modules.get("pyspark")
+    if pyspark is None:
+        return None
+    gateway = getattr(getattr(pyspark, "SparkContext", None), "_gateway", None)
+    process = getattr(gateway, "proc", None)
+    try:
+        return None if process is None else process.poll()
+    except OSError:
+        return None
+
+
 def _problem(exc: Exception) -> str:
     """Spark's error in one short phrase: its condition and first sentence. A JVM error
     that py4j reports as ``An error occurred while calling o12.x.`` is named by the Java
-    exception on the next line, and a driver out of memory says so."""
+    exception on the next line, and a driver out of memory says so. A driver whose Java
+    process has died (py4j then reports only "Connection refused" or an empty answer) is
+    named as such, with its exit code or signal (the kernel's out-of-memory killer sends
+    signal 9)."""
+    stopped = _jvm_exit_code()
+    if stopped is not None:
+        if stopped < 0:
+            how = f"was killed by signal {-stopped}"
+            how += " (most often the kernel's out-of-memory killer)" if stopped == -9 else ""
+        else:
+            how = f"stopped with exit code {stopped}"
+            how += " (Spark's code for java.lang.OutOfMemoryError)" if stopped == OOM_EXIT else ""
+        return (
+            f"the Spark driver's Java process {how}; a driver out of memory stops so: "
+            "give it more (spark.driver.memory)"
+        )
     lines = [line.strip(" :\t") for line in str(exc).strip().splitlines()]
     lines = [line for line in lines if line]
     if "OutOfMemoryError" in str(exc):

@@ -202,3 +202,39 @@ def test_a_memory_limit_too_small_is_one_line_exit_1_and_nothing_published(extra
     assert not (tmp_path / "tiny" / "latest").exists()
     code, err = run("run", str(pipeline(tmp_path, "odd", where + '\nmemory_limit = "lots"')))
     assert code == 2 and "memory_limit must be an amount" in err
+
+
+def _shown_limit(source: Any) -> float:
+    """The memory_limit DuckDB reports for the engine's session, in GiB."""
+    con = source._connect_for_tables()
+    try:
+        (shown,) = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        con.disconnect()
+    number, unit = shown.split()
+    return float(number) * {"MiB": 2**-10, "GiB": 1.0, "TiB": 2**10}[unit]
+
+
+def test_duckdb_holds_half_the_memory_unless_the_pipeline_says(extract, tmp_path, monkeypatch):
+    """DuckDB's own default (80 %) left the run's process too little: the kernel stopped a
+    10,000,000-patient run. Half of the machine's memory, or of its container's limit."""
+    import os
+
+    from imnm_cohort.sources import duckdb as duckdb_source
+
+    folder, _ = extract
+    settings = {"table": (folder / "registry.parquet").as_posix()}
+    source = make_source("duckdb", settings, tmp_path, "p.toml")
+    monkeypatch.setattr(duckdb_source, "_CGROUP_LIMIT", tmp_path / "no-such-file")
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert duckdb_source.default_memory_limit() == f"{machine // 2 // 2**20}MiB"
+    assert _shown_limit(source) == pytest.approx(machine / 2 / 2**30, abs=0.1)
+    limit = tmp_path / "memory.max"
+    limit.write_text("1073741824\n")  # a container of 1 GiB
+    monkeypatch.setattr(duckdb_source, "_CGROUP_LIMIT", limit)
+    assert duckdb_source.default_memory_limit() == "512MiB"
+    assert _shown_limit(source) == pytest.approx(0.5, abs=0.01)
+    limit.write_text("max\n")  # a container without a limit: the machine's
+    assert duckdb_source.default_memory_limit() == f"{machine // 2 // 2**20}MiB"
+    told = make_source("duckdb", {**settings, "memory_limit": "1GB"}, tmp_path, "p.toml")
+    assert _shown_limit(told) == pytest.approx(1e9 / 2**30, abs=0.01)

@@ -179,3 +179,49 @@ def test_without_master_and_without_a_session_the_source_says_so(spark, extract,
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     with pytest.raises(ConfigError, match='none is running: set master = "local'):
         by_path(extract, None).read()
+
+
+DRIVER_KILLED = """
+import sys
+from pyspark import SparkContext
+from pyspark.sql import SparkSession
+from imnm_cohort.errors import ExtractError
+from imnm_cohort.sources.spark import SparkSettings, SparkSource
+
+session = (
+    SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+)
+session.sparkContext.setLogLevel("OFF")
+running = SparkSource(SparkSettings("local[1]", path=sys.argv[1]))
+running.session()  # mid-run: the source has its session
+SparkContext._gateway.proc.kill()  # as the kernel's out-of-memory killer does
+SparkContext._gateway.proc.wait()
+for source in (running, SparkSource(SparkSettings("local[1]", path=sys.argv[1]))):
+    try:
+        source.read()
+    except ExtractError as exc:
+        print(exc)
+"""
+
+
+def test_a_driver_killed_mid_run_is_named_in_one_line(extract, tmp_path):
+    """A real driver's Java process killed (signal 9): py4j says only "Connection refused";
+    the line names the stopped driver and what to do. In a process of its own, so that the
+    session of the other tests lives on."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER_KILLED, str(extract)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2  # mid-run, and a source starting its session after the death
+    for line in lines:
+        assert ": the Spark driver's Java process was killed by signal 9 (most often" in line
+        assert "Connection refused" not in line and "spark.driver.memory" in line

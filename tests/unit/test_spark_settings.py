@@ -82,3 +82,37 @@ def test_spark_errors_are_one_phrase():
         "An error occurred while calling o9.toArrow.\n: java.lang.OutOfMemoryError: Java heap"
     )
     assert "spark.driver.memory" in spark._problem(memory)
+
+
+def test_a_driver_whose_java_process_died_is_named_not_connection_refused(monkeypatch):
+    """py4j reports a dead driver as "Connection refused"; the line says what happened."""
+    import types
+
+    from imnm_cohort.errors import ExtractError
+
+    class Process:
+        def __init__(self, code):
+            self.code = code
+
+        def poll(self):
+            return self.code
+
+    gateway = types.SimpleNamespace(proc=Process(None))
+    fake = types.SimpleNamespace(SparkContext=types.SimpleNamespace(_gateway=gateway))
+    monkeypatch.setitem(sys.modules, "pyspark", fake)
+    refused = ConnectionRefusedError(111, "Connection refused")
+    # the driver runs: the error is Spark's own, in one line
+    assert spark._problem(refused) == "[Errno 111] Connection refused"
+    gateway.proc = Process(-9)  # the kernel's out-of-memory killer
+    with pytest.raises(ExtractError) as caught, spark._spark_failures("registry.patients"):
+        raise refused
+    message = str(caught.value)
+    assert message.startswith("registry.patients: the Spark driver's Java process was killed")
+    assert "signal 9 (most often the kernel's out-of-memory killer)" in message
+    assert "spark.driver.memory" in message and "\n" not in message
+    gateway.proc = Process(1)
+    assert "stopped with exit code 1;" in spark._problem(refused)
+    gateway.proc = Process(52)  # Spark's own exit on java.lang.OutOfMemoryError
+    assert "exit code 52 (Spark's code for java.lang.OutOfMemoryError)" in spark._problem(refused)
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # pyspark not imported: Spark's words
+    assert spark._problem(refused) == "[Errno 111] Connection refused"
