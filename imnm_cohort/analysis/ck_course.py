@@ -351,6 +351,7 @@ def ck_normalisation(
         groups,
         options.times_months,
         options.alpha,
+        options.min_count,
     )
     not_at_risk = {}
     for g in groups:

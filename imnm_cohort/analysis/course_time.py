@@ -230,13 +230,17 @@ def incidence_by_group(
     groups: Sequence[str],
     at_months: Sequence[float] = LANDMARK_MONTHS,
     alpha: float = 0.05,
+    min_count: int | None = None,
 ) -> tuple[dict[str, IncidenceAt], GrayTest]:
     """Aalen-Johansen cumulative incidence of event 1 (death, 2, competing) per group at
     ``at_months``, with pointwise log(-log) intervals, and Gray's test across the groups
     with patients (:mod:`imnm_cohort.analysis.competing`, matched to R ``cmprsk::cuminc``).
 
-    An estimate past the group's last observed time is None: the curve is not estimated
-    there.
+    An estimate (and its interval) is None where fewer than ``min_count`` of the group's
+    patients (None: one) are still at risk, their time at or after that month: an
+    aggregate is shown only where at least the minimum count of patients contributes at
+    that time (issue of the course of the disease, "Disclosure"), and past the group's
+    last observed time the curve is not estimated at all.
     """
     months = np.asarray(months, dtype=float)
     event = np.asarray(event, dtype=np.int64)
@@ -253,7 +257,8 @@ def incidence_by_group(
         curve = cumulative_incidence(months[mask], event[mask], alpha)
         est, _ = curve.at(times)
         lower, upper = curve.confidence_interval(times)
-        inside = times <= months[mask].max()
+        at_risk = n - np.searchsorted(np.sort(months[mask]), times, side="left")
+        inside = at_risk >= max(min_count or 1, 1)
         out[g] = IncidenceAt(
             n,
             int((event[mask] == EVENT).sum()),

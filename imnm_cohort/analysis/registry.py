@@ -375,7 +375,9 @@ ANALYSES: list[Analysis] = [
     ),
     Analysis(
         "response",
-        lambda c: response_course(c.patients, _table(c, "visits"), c.groups, c.course.response),
+        lambda c: response_course(
+            c.patients, _table(c, "visits"), c.groups, c.options_of("response")
+        ),
         ResponseCourse,
         "Response by the 2016 ACR/EULAR criteria (Total Improvement Score)",
         tables=("visits",),

@@ -74,6 +74,7 @@ from imnm_cohort.analysis.response import (
 from imnm_cohort.contracts.patients import CK_ULN_DEFAULT
 from imnm_cohort.contracts.visits import MMT_MAX_DEFAULT
 from imnm_cohort.disclosure.declarations import Count, Declaration, Margin, Share, combine
+from imnm_cohort.disclosure.policy import DEFAULT_MIN_COUNT
 from imnm_cohort.errors import ConfigError
 from imnm_cohort.vocabulary import DAYS_PER_MONTH, IMNM_GROUPS
 
@@ -102,6 +103,9 @@ class ResponseOptions:
     imacs_change : {"baseline", "default"}
         The percent-change convention of the IMACS 2004 improvement and the ProDERM
         deterioration (default ``"baseline"``, as in :mod:`imnm_cohort.analysis.imacs`).
+    min_count : int
+        The fewest patients still at risk at a landmark for the cumulative incidence of a
+        first improvement to be shown there (the run's minimum count).
     alpha : float
         1 - confidence level.
     """
@@ -113,6 +117,7 @@ class ResponseOptions:
     population: str = "adult"
     partial: bool = False
     imacs_change: str = "baseline"
+    min_count: int = DEFAULT_MIN_COUNT
     alpha: float = 0.05
 
     def __post_init__(self) -> None:
@@ -766,6 +771,7 @@ def response_course(
             groups,
             options.landmarks_months,
             options.alpha,
+            options.min_count,
         )
 
     for level, threshold in thresholds.items():

@@ -716,6 +716,7 @@ def treatments(
         groups,
         options.at_months,
         options.alpha,
+        options.min_count,
     )
     return Treatments(
         groups=by_group,

@@ -1,45 +1,54 @@
 """The report's figures drawn in a process of their own, beside the run.
 
 Importing matplotlib and drawing the figures take about half a second whatever the size of
-the cohort, and a run needs the figures only when it renders. So a run whose formats use
-figures starts this process first (:class:`FigureProcess`): the process imports matplotlib
-while the run reads, validates, classifies and analyses, draws as soon as it is handed the
-disclosure-controlled figure data (:class:`~imnm_cohort.disclosure.figures.FigureData`,
-nothing else of the run), and hands back each figure's files in the file formats the run's
-formats read (:func:`~imnm_cohort.outputs.registry.figure_files`). The files are those the
-run's own process would draw, byte for byte: the same matplotlib, the same style, a fixed
-SVG id salt and no timestamps (``tests/pipeline/test_figure_process.py`` compares every
-file of the two).
+the cohort, and a run needs the figures only when it renders. So ``imnm-cohort run`` starts
+this process first (:class:`FigureProcess`), before it even loads the pipeline: the process
+imports matplotlib while the run imports the analyses and works, draws as soon as it is
+handed the disclosure-controlled figure data
+(:class:`~imnm_cohort.disclosure.figures.FigureData`, nothing else of the run), and hands
+back each figure's files in the file formats the run's formats read
+(:func:`~imnm_cohort.outputs.registry.figure_files`). The files are those the run's own
+process would draw, byte for byte: the same matplotlib, the same style, a fixed SVG id salt
+and no timestamps (``tests/pipeline/test_figure_process.py`` compares every file of the
+two).
 
-The command line starts the process (``imnm-cohort run``), before it even loads the
-pipeline; :func:`~imnm_cohort.pipeline.run.run_pipeline` called from Python draws in its
-own process unless handed one, so that a script or a task of a scheduler is never
-re-imported by a process it did not ask for (``spawn`` imports the main module).
+The process is a new interpreter (``python -P -c``) that imports this module and nothing of
+the program that started it: unlike ``multiprocessing``'s ``spawn``, it never re-imports
+the parent's main module (a user's script without an ``if __name__ == "__main__":`` guard
+would run again), and it shares nothing with the run but the two pipes that carry the
+pickled data and the pickled files. ``-P`` keeps the current folder off its module path;
+the folder this package was imported from is put first, so that it draws with the same
+code. Its standard error is discarded: whatever goes wrong there, the run meets again.
 
 Nothing is lost when the process cannot help. Should it fail to start, die, or fail to
 draw, the run draws the figures itself, and an error in the drawing is then met, and
-reported, exactly as without the process. The process ignores Ctrl-C (the run stops it) and
-is a daemon, so it never outlives the run.
-
-The process is started with the ``spawn`` method: it shares nothing with the run but what
-the pipe carries, and the run's threads (the snapshot writer, a database driver's) cannot
-leave it in a broken state as ``fork`` could.
+reported, exactly as without the process. The run stops the process however it ends.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
+import contextlib
+import pickle
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
-
     from imnm_cohort.disclosure.figures import FigureData
     from imnm_cohort.report.figures import Figures, FigureSet
+
+#: The folder this package was imported from (put first on the process's module path).
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: The process's program: import matplotlib at once, then serve one job.
+_PROGRAM = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from imnm_cohort.report.figure_process import serve; "
+    "serve(sys.stdin.buffer, sys.stdout.buffer)"
+)
 
 #: The files of each figure by name and file format, and whether each is two columns wide.
 Drawn = tuple[dict[str, dict[str, bytes]], dict[str, bool]]
@@ -60,19 +69,26 @@ def _draw(data: FigureData, formats: tuple[str, ...]) -> Drawn:
     return files, {name: figures.two_columns(name) for name in figures.names}
 
 
-def _serve(conn: Connection) -> None:
+def serve(received: IO[bytes], replies: IO[bytes]) -> None:
     """The process's work: import matplotlib at once, then draw one job and reply.
 
-    The reply is ``None`` when the drawing fails: the run then draws itself and meets the
-    error where it would have without this process.
+    The job is a pickled ``(data, formats)`` on ``received``; the reply, a pickled
+    :data:`Drawn` on ``replies``, is ``None`` when the drawing fails: the run then draws
+    itself and meets the error where it would have without this process. Nothing to read
+    (the run ended without asking) ends the process.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
-    try:
-        import imnm_cohort.report.figures  # noqa: F401 - the import is the head start
+    box: dict[str, Any] = {}
 
-        job = conn.recv()
-    except (EOFError, OSError):  # the run ended without asking
-        return
+    def read() -> None:  # beside the import, so that the run never waits to hand it over
+        with contextlib.suppress(EOFError, OSError, pickle.UnpicklingError):
+            box["job"] = pickle.load(received)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    import imnm_cohort.report.figures  # noqa: F401 - the import is the head start
+
+    reader.join()
+    job = box.get("job")
     if job is None:
         return
     reply: Drawn | None
@@ -80,10 +96,9 @@ def _serve(conn: Connection) -> None:
         reply = _draw(*job)
     except Exception:
         reply = None
-    try:
-        conn.send(reply)
-    except (OSError, ValueError):  # the run is gone, or the reply does not pickle
-        return
+    with contextlib.suppress(OSError, ValueError):  # the run is gone
+        pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.flush()
 
 
 class DrawnFigures:
@@ -138,43 +153,40 @@ class FigureProcess:
     """
 
     def __init__(self) -> None:
-        self._conn: Connection | None = None
-        self._process: BaseProcess | None = None
         self._job: tuple[FigureData, tuple[str, ...]] | None = None
-        context = multiprocessing.get_context("spawn")
-        conn, child = context.Pipe()
-        process = context.Process(
-            target=_serve, args=(child,), name="imnm-cohort figures", daemon=True
-        )
+        self._process: subprocess.Popen[bytes] | None = None
         try:
-            process.start()
-        except Exception:  # none can be started here (a daemonic process, a limit on
-            # processes, a frozen interpreter): the run draws the figures itself
-            conn.close()
-            return
-        finally:
-            child.close()
-        self._conn, self._process = conn, process
+            self._process = subprocess.Popen(
+                [sys.executable, "-P", "-c", _PROGRAM, _PACKAGE_ROOT],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, ValueError):  # no process can be started here: the run draws
+            self._process = None
 
     def submit(self, data: FigureData, formats: tuple[str, ...]) -> None:
         """Hand the process the figure data; it draws while the run goes on."""
         self._job = (data, formats)
-        if self._conn is None:
+        process = self._process
+        if process is None or process.stdin is None:
             return
         try:
-            self._conn.send(self._job)
-        except (OSError, ValueError):  # the process died, or the data does not pickle
+            pickle.dump(self._job, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.close()
+        except (OSError, ValueError, pickle.PicklingError):  # it died, or no pickle
             self.close()
 
     def result(self) -> FigureSet:
         """The figures: as the process drew them, or drawn here if it could not."""
         if self._job is None:
             raise RuntimeError("submit() the figure data first")
-        drawn = None
-        if self._conn is not None:
+        drawn: Drawn | None = None
+        process = self._process
+        if process is not None and process.stdout is not None:
             try:
-                drawn = self._conn.recv()
-            except (EOFError, OSError):  # the process died: draw here
+                drawn = pickle.load(process.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):  # it died: draw here
                 drawn = None
         self.close()
         data, _ = self._job
@@ -184,15 +196,23 @@ class FigureProcess:
             return Figures(data)
         return DrawnFigures(data, drawn)
 
+    @property
+    def running(self) -> bool:
+        """Whether the process is there (started, and not yet stopped)."""
+        return self._process is not None and self._process.poll() is None
+
     def close(self) -> None:
         """Stop the process (at once: it holds nothing the run needs)."""
-        conn, process, self._conn, self._process = self._conn, self._process, None, None
-        if conn is not None:
-            conn.close()
-        if process is not None:
-            if process.is_alive():
-                process.terminate()
-            process.join(timeout=5)
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
 
 
 @contextmanager

@@ -5,10 +5,10 @@ whenever the process cannot help (it cannot start, it died, its drawing failed).
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
+import io
+import pickle
 import subprocess
 import sys
-from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,9 @@ def test_a_file_format_not_drawn_there_is_drawn_here(data: Any) -> None:
 
 def test_a_process_that_died_leaves_the_drawing_to_the_run(data: Any) -> None:
     process = FigureProcess()
-    assert process._process is not None
+    assert process._process is not None and process.running
     process._process.kill()
-    process._process.join()
+    process._process.wait()
     process.submit(data, FIGURE_FILES)
     drawn = process.result()
     assert isinstance(drawn, Figures)
@@ -86,26 +86,46 @@ def test_a_process_that_died_leaves_the_drawing_to_the_run(data: Any) -> None:
 def test_a_process_that_cannot_start_leaves_the_drawing_to_the_run(
     data: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(self: Any) -> None:
-        raise AssertionError("daemonic processes are not allowed to have children")
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError(11, "Resource temporarily unavailable")  # fork: no more processes
 
-    monkeypatch.setattr(SpawnProcess, "start", refuse)
+    monkeypatch.setattr(figure_process.subprocess, "Popen", refuse)
     process = FigureProcess()
-    assert process._process is None
+    assert process._process is None and not process.running
     process.submit(data, ("svg",))
     assert isinstance(process.result(), Figures)
 
 
-def test_a_drawing_that_fails_there_is_redrawn_here(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_drawing_that_fails_there_is_redrawn_here() -> None:
     """The process replies None, and the run meets the error itself, as without it."""
-    monkeypatch.setattr(figure_process.signal, "signal", lambda *args: None)
-    ours, theirs = multiprocessing.Pipe()
-    ours.send((None, ("svg",)))  # no figure data: drawing raises
-    figure_process._serve(theirs)
-    assert ours.recv() is None
-    ours, theirs = multiprocessing.Pipe()
-    ours.close()  # the run ended without asking: the process just ends
-    figure_process._serve(theirs)
+    replies = io.BytesIO()
+    figure_process.serve(io.BytesIO(pickle.dumps((None, ("svg",)))), replies)  # no data
+    assert pickle.loads(replies.getvalue()) is None
+    replies = io.BytesIO()
+    figure_process.serve(io.BytesIO(b""), replies)  # the run ended without asking
+    assert replies.getvalue() == b""
+
+
+def test_the_process_never_imports_the_program_that_started_it(tmp_path: Path) -> None:
+    """A script without a main guard that runs the command line in its own process is not
+    run again by the figures' process (as multiprocessing's spawn would run it)."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "marker.write_text(marker.read_text() + 'x' if marker.exists() else 'x')\n"
+        "from imnm_cohort.report.figure_process import FigureProcess\n"
+        "from imnm_cohort.synth import synthesize\n"
+        "process = FigureProcess()\n"
+        "assert process.running\n"
+        "process.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "x"
 
 
 def test_result_before_submit_is_a_programming_error() -> None:
@@ -154,8 +174,8 @@ def test_a_run_without_figures_stops_the_process(config: PipelineConfig, tmp_pat
     run_pipeline(
         dataclasses.replace(config, output_root=tmp_path, formats=("json",)), drawer=process
     )
-    assert process._process is None
-    assert not child.is_alive()
+    assert process._process is None and not process.running
+    assert child.poll() is not None
 
 
 def test_the_command_line_draws_aside_with_the_same_figures(

@@ -132,7 +132,8 @@ def test_time_to_a_normal_ck_worked_by_hand():
     assert times.loc["G", ["event", "time_months"]].tolist() == [0, pytest.approx(60 / 30.4375)]
     assert not times.loc[["B", "C"], "at_risk"].any()
 
-    normalisation = ck_normalisation(patients, visits)
+    # Every month with a patient at risk (min_count=1): the estimator by hand.
+    normalisation = ck_normalisation(patients, visits, CkCourseOptions(min_count=1))
     result = normalisation.groups["hmgcr"]
     assert (result.n, result.events, result.competing) == (5, 2, 1)  # 2 censored
     assert dict(normalisation.not_at_risk["hmgcr"]) == {
@@ -146,6 +147,10 @@ def test_time_to_a_normal_ck_worked_by_hand():
     assert result.estimate[0] == pytest.approx(0.2 + 0.8 / 3)
     # F, followed to 2021-12-31, keeps the curve estimated at 24 months.
     assert result.estimate[2] == pytest.approx(0.2 + 0.8 / 3)
+    # With the run's minimum count (5), nothing is shown: at 6, 12 and 24 months only F is
+    # still at risk (A and E reached a normal CK, D died at day 181, G was censored).
+    withheld = ck_normalisation(patients, visits).groups["hmgcr"]
+    assert (withheld.estimate, withheld.ci) == ((None,) * 3, (None,) * 3)
     text = json.dumps(normalisation.to_dict())
     assert '"not_at_risk"' in text and '"at_months"' in text
 

@@ -106,7 +106,9 @@ def test_visits_are_counted_as_visits_not_patients():
 
 
 def test_time_to_first_improvement_with_death_competing():
-    result = response_course(*tiny(), options=ResponseOptions(landmarks_months=(6.0, 7.0)))
+    result = response_course(
+        *tiny(), options=ResponseOptions(landmarks_months=(6.0, 7.0), min_count=1)
+    )
     minimal, moderate = result.improvement["minimal"], result.improvement["moderate"]
     # V1 reaches minimal, moderate and major at day 180; V2 minimal at day 200 and dies at
     # day 365 without moderate.

@@ -68,7 +68,9 @@ def test_imacs_improvement_at_every_follow_up_visit_by_hand():
 
 
 def test_imacs_at_the_landmarks_and_time_to_first_improvement():
-    result = response_course(*tiny(), options=ResponseOptions(landmarks_months=(6.0, 12.0)))
+    result = response_course(
+        *tiny(), options=ResponseOptions(landmarks_months=(6.0, 12.0), min_count=1)
+    )
     hmgcr = result.definitions["imacs_improvement"]["hmgcr"]
     # 6 months (182.6 days): day 180 (improved); 12 months (365.25): day 370 (improved).
     assert (hmgcr["6"].assessed, hmgcr["6"].met, hmgcr["6"].percent) == (1, 1, 100.0)

@@ -122,7 +122,7 @@ def test_fisher_without_a_margin_gives_a_reason():
 
 def test_second_line_by_hand_and_by_named_drugs():
     patients, courses = tiny()
-    result = treatments(patients, courses)
+    result = treatments(patients, courses, options=TreatmentOptions(min_count=1))
     # Second distinct immunotherapy: A IVIG at day 60 (2020-03-01, 2020 a leap year); C
     # azathioprine at day 31 (rituximab came first, before time zero). G died at day 60
     # with one agent: competing. B, D, E censored.
@@ -132,7 +132,9 @@ def test_second_line_by_hand_and_by_named_drugs():
     named = treatments(
         patients,
         courses,
-        options=TreatmentOptions(second_line_drugs=("ivig", "rituximab"), at_months=(1.0, 6.0)),
+        options=TreatmentOptions(
+            second_line_drugs=("ivig", "rituximab"), at_months=(1.0, 6.0), min_count=1
+        ),
     )
     # IVIG or rituximab: A at day 60, C at day -31, counted at time zero.
     assert named.second_line_before_time_zero == 1
