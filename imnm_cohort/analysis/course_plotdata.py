@@ -1,8 +1,8 @@
 """The figures of the course of the disease, from the published summary alone.
 
 Every point is a number the disclosure-controlled ``summary.json`` publishes: a group's
-cumulative incidence of a normal CK at the reported months, a group's mean MMT percentage
-per time bin, the share of a group's patients on each drug class per time bin, the share of
+cumulative incidence of a normal CK at the reported months, a group's median log10(CK /
+ULN) per time bin, a group's mean MMT percentage per time bin, the share of a group's patients on each drug class per time bin, the share of
 a group's assessed patients in each 2016 ACR/EULAR response category at each landmark, a
 group's mean cumulative function of relapses at the reported months, and a group's median
 anti-HMGCR level at diagnosis with its interquartile range, each with its interval where
@@ -81,6 +81,27 @@ def _ck_normalisation(ck: dict[str, Any]) -> CourseFigure:
         "ck_normalisation",
         "Cumulative incidence of a normal CK (death competing)",
         "cumulative incidence",
+        (Panel("", tuple(lines)),),
+    )
+
+
+def _ck_series(ck: dict[str, Any], min_count: int) -> CourseFigure:
+    """The median (or mean) log10(CK / ULN) per time bin, by group: a bin is drawn where
+    the summary shows its value and at least the minimum count of its patients."""
+    series = ck["series"]
+    lines = []
+    for g, bins in series["groups"].items():
+        cells = [
+            (_middle(b), c.get("estimate"), c.get("ci"))
+            for b, c in bins.items()
+            if isinstance(c, dict) and _enough(c.get("patients"), min_count)
+        ]
+        if (p := _points(g, cells)) is not None:
+            lines.append(p)
+    return CourseFigure(
+        "ck_series",
+        f"CK by group ({series['statistic']} log10(CK / ULN) per time bin, 95% CI)",
+        "log10(CK / ULN); 0 = upper limit of normal",
         (Panel("", tuple(lines)),),
     )
 
@@ -212,8 +233,8 @@ def course_figures(
     published: dict[str, Any], min_count: int = DEFAULT_MIN_COUNT
 ) -> tuple[CourseFigure, ...]:
     """The course figures of a disclosure-controlled summary: one for each course analysis
-    it holds (CK normalisation, strength, drug classes over time, response categories,
-    relapses' mean cumulative function, anti-HMGCR level); none without them.
+    it holds (CK normalisation and CK over time, strength, drug classes over time, response
+    categories, relapses' mean cumulative function, anti-HMGCR level); none without them.
 
     ``min_count`` is the run's minimum count of patients (``[disclosure] min_cell_count``):
     a point whose published count of patients (assessed, under observation, with a level)
@@ -222,6 +243,8 @@ def course_figures(
     out = []
     if isinstance(published.get("ck_course"), dict):
         out.append(_ck_normalisation(published["ck_course"]))
+        if isinstance(published["ck_course"].get("series"), dict):
+            out.append(_ck_series(published["ck_course"], min_count))
     if isinstance(published.get("strength"), dict):
         out.append(_strength(published["strength"]))
     if isinstance(published.get("treatments"), dict):

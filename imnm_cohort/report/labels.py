@@ -40,6 +40,9 @@ CAPTIONS = {
     "ck_normalisation": "Cumulative incidence of a first CK at or below the upper limit of "
     "normal after diagnosis, death competing (Aalen-Johansen), at the months the summary "
     "reports, with 95% intervals.",
+    "ck_series": "CK over time as log10(CK / ULN) (0 is the upper limit of normal): each "
+    "group's median per time bin over patients (each patient's visits averaged first), with 95% "
+    "intervals; no value where fewer than the minimum count of patients contribute.",
     "strength": "MMT as a percentage of its scale maximum: each group's mean per time bin "
     "over patients, with 95% intervals; no value where fewer than the minimum count of "
     "patients contribute.",

@@ -188,8 +188,13 @@ def test_the_course_figures_show_published_numbers_only(both):
     summary = json.loads((both[3] / "summary.json").read_text())
     figures = {f.name: f for f in course_figures(summary)}
     assert list(figures) == [
-        "ck_normalisation", "strength", "drug_classes", "response_categories", "relapse_mcf",
+        "ck_normalisation", "ck_series", "strength", "drug_classes", "response_categories",
+        "relapse_mcf",
     ]  # fmt: skip
+    ck = summary["ck_course"]["series"]
+    shown = {(g, b["estimate"]) for g, bins in ck["groups"].items() for b in bins.values()}
+    (panel,) = figures["ck_series"].panels
+    assert panel.lines and all({(ln.label, y) for y in ln.y} <= shown for ln in panel.lines)
     series = summary["strength"]["series"]
     published = {(g, b["estimate"]) for g, bins in series["groups"].items() for b in bins.values()}
     (panel,) = figures["strength"].panels

@@ -63,6 +63,34 @@ def test_only_published_values_are_drawn():
     assert srp.lines == ()  # ivig is all withheld or 0; srp shows no bin
 
 
+def test_the_ck_series_draws_bins_with_the_minimum_count_of_patients_only():
+    ck = {
+        **SUMMARY["ck_course"],
+        "series": {
+            "statistic": "median",
+            "groups": {
+                "hmgcr": {
+                    "0-3": {"patients": 9, "estimate": 1.25, "ci": [1.1, 1.4]},
+                    "3-6": {"patients": "<5", "estimate": None, "ci": None},
+                    "6-12": {"patients": 4, "estimate": 0.5, "ci": None},  # below k = 5
+                    "12-18": {"patients": 7, "estimate": "[withheld]", "ci": None},
+                    "18-24": {"patients": 6, "estimate": 0.2, "ci": None},
+                },
+                "srp": {"0-3": {"patients": "<5", "estimate": None, "ci": None}},
+            },
+        },
+    }
+    figures = {f.name: f for f in course_figures({"ck_course": ck}, 5)}
+    assert list(figures) == ["ck_normalisation", "ck_series"]
+    (line,) = figures["ck_series"].panels[0].lines
+    assert (line.label, line.x, line.y) == ("hmgcr", (1.5, 21.0), (1.25, 0.2))
+    assert (line.lower, line.upper) == ((1.1, None), (1.4, None))
+    assert "median log10(CK / ULN)" in figures["ck_series"].title
+    drawn = Figures(_data(tuple(figures.values())))
+    assert 'id="ck_series--hmgcr' in drawn.svg("ck_series")
+    assert check_figures(_data(tuple(figures.values())), {"ck_course": ck}).findings == ()
+
+
 def test_without_course_results_there_is_no_course_figure():
     assert course_figures({"survival": {}}) == ()
 
