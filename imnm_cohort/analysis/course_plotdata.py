@@ -1,21 +1,24 @@
 """The figures of the course of the disease, from the published summary alone.
 
 Every point is a number the disclosure-controlled ``summary.json`` publishes: a group's
-cumulative incidence of a normal CK at the reported months, a group's median log10(CK /
-ULN) per time bin, a group's mean MMT percentage per time bin, the share of a group's patients on each drug class per time bin, the share of
-a group's assessed patients in each 2016 ACR/EULAR response category at each landmark, a
-group's mean cumulative function of relapses at the reported months, and a group's median
-anti-HMGCR level at diagnosis with its interquartile range, each with its interval where
-the summary gives one. A value the summary withholds (or does not have: a bin with fewer
-than the minimum count of patients) is not drawn; where the summary publishes the count of
-patients behind a point (the patients assessed at a landmark, under observation at a month
-of the mean cumulative function, with a level at diagnosis), a point whose count is not a
-number of at least the minimum count is not drawn either. Nothing is read from the patients
-or their visits, so no individual trajectory or value can appear.
+cumulative incidence of a normal CK at the reported months, a group's median
+log10(CK / ULN) per time bin, a group's mean MMT percentage per time bin, the share of a
+group's patients on each drug class per time bin, the share of a group's assessed patients
+in each 2016 ACR/EULAR response category at each landmark, a group's mean cumulative
+function of relapses at the reported months, and a group's median anti-HMGCR level at
+diagnosis with its interquartile range, each with its interval where the summary gives
+one. A value the summary withholds (or does not have: a bin with fewer than the minimum
+count of patients) is not drawn; where the summary publishes the count of patients behind
+a point (the patients assessed at a landmark, under observation at a month of the mean
+cumulative function, with a level at diagnosis, contributing to a bin of the CK series), a
+point whose count is not a number of at least the minimum count is not drawn either.
+Nothing is read from the patients or their visits, so no individual trajectory or value
+can appear.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from imnm_cohort.analysis.response import CATEGORIES
@@ -85,39 +88,43 @@ def _ck_normalisation(ck: dict[str, Any]) -> CourseFigure:
     )
 
 
+def _lines(
+    groups: dict[str, Any], x: Callable[[str], float], count: str | None, min_count: int
+) -> tuple[Points, ...]:
+    """One line per group of its published points (``{key: {"estimate", "ci", count}}``,
+    ``x`` placing a key on the time axis); with ``count``, a point only where that published
+    count of patients reaches the minimum count."""
+    lines = []
+    for g, points in groups.items():
+        cells = [
+            (x(k), c.get("estimate"), c.get("ci"))
+            for k, c in points.items()
+            if isinstance(c, dict) and (count is None or _enough(c.get(count), min_count))
+        ]
+        if (p := _points(g, cells)) is not None:
+            lines.append(p)
+    return tuple(lines)
+
+
 def _ck_series(ck: dict[str, Any], min_count: int) -> CourseFigure:
     """The median (or mean) log10(CK / ULN) per time bin, by group: a bin is drawn where
     the summary shows its value and at least the minimum count of its patients."""
     series = ck["series"]
-    lines = []
-    for g, bins in series["groups"].items():
-        cells = [
-            (_middle(b), c.get("estimate"), c.get("ci"))
-            for b, c in bins.items()
-            if isinstance(c, dict) and _enough(c.get("patients"), min_count)
-        ]
-        if (p := _points(g, cells)) is not None:
-            lines.append(p)
     return CourseFigure(
         "ck_series",
         f"CK by group ({series['statistic']} log10(CK / ULN) per time bin, 95% CI)",
         "log10(CK / ULN); 0 = upper limit of normal",
-        (Panel("", tuple(lines)),),
+        (Panel("", _lines(series["groups"], _middle, "patients", min_count)),),
     )
 
 
 def _strength(strength: dict[str, Any]) -> CourseFigure:
     series = strength["series"]
-    lines = []
-    for g, bins in series["groups"].items():
-        cells = [(_middle(b), c.get("estimate"), c.get("ci")) for b, c in bins.items()]
-        if (p := _points(g, cells)) is not None:
-            lines.append(p)
     return CourseFigure(
         "strength",
         f"MMT by group ({series['statistic']} per time bin, 95% CI)",
         "MMT, % of scale maximum",
-        (Panel("", tuple(lines)),),
+        (Panel("", _lines(series["groups"], _middle, None, 0)),),
         percent=True,
     )
 
@@ -172,21 +179,15 @@ def _response_categories(response: dict[str, Any], min_count: int) -> CourseFigu
 
 
 def _relapse_mcf(relapse: dict[str, Any], min_count: int) -> CourseFigure:
-    lines = []
-    for g, r in (relapse.get("groups") or {}).items():
-        mcf = r.get("mcf", {}) if isinstance(r, dict) else {}
-        cells = [
-            (float(m), c.get("estimate"), c.get("ci"))
-            for m, c in mcf.items()
-            if isinstance(c, dict) and _enough(c.get("at_risk"), min_count)
-        ]
-        if (p := _points(g, cells)) is not None:
-            lines.append(p)
+    mcf = {
+        g: (r.get("mcf") or {}) if isinstance(r, dict) else {}
+        for g, r in (relapse.get("groups") or {}).items()
+    }
     return CourseFigure(
         "relapse_mcf",
         "Mean cumulative number of relapses per patient (death terminal), 95% CI",
         "relapses per patient",
-        (Panel("", tuple(lines)),),
+        (Panel("", _lines(mcf, float, "at_risk", min_count)),),
         kind="steps",
     )
 
