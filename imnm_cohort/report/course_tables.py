@@ -106,6 +106,13 @@ def _series_note(summary: dict[str, Any], base: str) -> str:
     )
 
 
+#: When a course cumulative incidence shows "-" (``analysis.course_time.incidence_by_group``).
+INCIDENCE_SHOWN = (
+    " A cumulative incidence is not given (-) past a group's last time, nor where fewer than"
+    " the minimum count of its patients are still at risk at that month."
+)
+
+
 def _incidence_rows(
     b: Builder, base: str, columns: Sequence[str], months: Sequence[str], words: str, p: str
 ) -> list[Row]:
@@ -156,7 +163,7 @@ def ck_course_table(summary: dict[str, Any], analysis: Analysis, number: int) ->
         f"{b.n(f'{base}.time_zero_from_onset', 'count').text()} patients). At risk: a CK "
         f"above the ULN within {normal['baseline_window_days']} days of time zero. Time to "
         "the first CK <= ULN: Aalen-Johansen cumulative incidence with death as a competing "
-        "event (log-log 95% CI).",
+        "event (log-log 95% CI)." + INCIDENCE_SHOWN,
         *_model_note(summary, f"{base}.model", "log10(CK/ULN)"),
         _series_note(summary, f"{base}.series"),
     ]
@@ -306,7 +313,7 @@ def response_table(summary: dict[str, Any], analysis: Analysis, number: int) -> 
         f"Visits (rows, not patients): {b.n(f'{v}.scored', 'count').text()} scored, "
         f"{b.n(f'{v}.not_computed', 'count').text()} without a TIS.",
         "Time to first improvement: Aalen-Johansen cumulative incidence with death as a "
-        "competing event, among patients with a baseline.",
+        "competing event, among patients with a baseline." + INCIDENCE_SHOWN,
         *(_imacs_notes(b, f"{base}.imacs", data["imacs"]) if data.get("imacs") else ()),
     ]
     return registered_table(analysis, number, columns, rows, notes)
@@ -363,7 +370,7 @@ def treatments_table(summary: dict[str, Any], analysis: Analysis, number: int) -
         f"{cells['other:1']}; odds ratio {odds} ({lo} to {hi}), two-sided Fisher's exact "
         f"test p = {p}.",
         f"Second line: {data['second_line']['definition']}; Aalen-Johansen cumulative "
-        "incidence with death as a competing event.",
+        "incidence with death as a competing event." + INCIDENCE_SHOWN,
         f"Treatment courses read (rows, not patients): "
         f"{b.n(f'{base}.rows.courses', 'count').text()}.",
     ]
