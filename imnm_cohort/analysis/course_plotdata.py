@@ -73,21 +73,6 @@ def _middle(label: str) -> float:
     return (float(a) + float(b)) / 2
 
 
-def _ck_normalisation(ck: dict[str, Any]) -> CourseFigure:
-    lines = []
-    for g, r in ck["normalisation"]["groups"].items():
-        at = r.get("at_months", {}) if isinstance(r, dict) else {}
-        cells = [(float(m), c.get("estimate"), c.get("ci")) for m, c in at.items()]
-        if (p := _points(g, cells)) is not None:
-            lines.append(p)
-    return CourseFigure(
-        "ck_normalisation",
-        "Cumulative incidence of a normal CK (death competing)",
-        "cumulative incidence",
-        (Panel("", tuple(lines)),),
-    )
-
-
 def _lines(
     groups: dict[str, Any], x: Callable[[str], float], count: str | None, min_count: int
 ) -> tuple[Points, ...]:
@@ -104,6 +89,21 @@ def _lines(
         if (p := _points(g, cells)) is not None:
             lines.append(p)
     return tuple(lines)
+
+
+def _member(groups: dict[str, Any] | None, key: str) -> dict[str, Any]:
+    """Each group's ``key`` member of a published result (empty where it has none)."""
+    return {g: (r.get(key) or {}) if isinstance(r, dict) else {} for g, r in (groups or {}).items()}
+
+
+def _ck_normalisation(ck: dict[str, Any]) -> CourseFigure:
+    at_months = _member(ck["normalisation"]["groups"], "at_months")
+    return CourseFigure(
+        "ck_normalisation",
+        "Cumulative incidence of a normal CK (death competing)",
+        "cumulative incidence",
+        (Panel("", _lines(at_months, float, None, 0)),),
+    )
 
 
 def _ck_series(ck: dict[str, Any], min_count: int) -> CourseFigure:
@@ -179,10 +179,7 @@ def _response_categories(response: dict[str, Any], min_count: int) -> CourseFigu
 
 
 def _relapse_mcf(relapse: dict[str, Any], min_count: int) -> CourseFigure:
-    mcf = {
-        g: (r.get("mcf") or {}) if isinstance(r, dict) else {}
-        for g, r in (relapse.get("groups") or {}).items()
-    }
+    mcf = _member(relapse.get("groups"), "mcf")
     return CourseFigure(
         "relapse_mcf",
         "Mean cumulative number of relapses per patient (death terminal), 95% CI",

@@ -414,12 +414,10 @@ def render(
     ``drawer``, the process that drew them, when given); with event tables, each table's
     quarantine for the patient-level ``csv`` format."""
     figures: FigureSet | None = None
-    if drawer is not None:
-        figures = drawer.result()
-    elif uses_figures(config.formats):
+    if uses_figures(config.formats):
         from imnm_cohort.report.figures import Figures
 
-        figures = Figures(disclosed.figures)
+        figures = drawer.result() if drawer is not None else Figures(disclosed.figures)
     data = changes.data if changes else None
     report = view(disclosed.summary.data, figures=figures, meta=meta, changes=data)
     return RunOutputs(
