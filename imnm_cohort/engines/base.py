@@ -68,6 +68,12 @@ _BUILT_IN = {
 }
 
 
+def engine_names() -> list[str]:
+    """The names of every engine: the package's own (registered when first asked for) and
+    any registered by hand in :data:`ENGINES`, in that order."""
+    return [*_BUILT_IN, *(name for name in ENGINES if name not in _BUILT_IN)]
+
+
 def engine_for_source(source: Source, batch_rows: int | None = None) -> Engine:
     """The engine a run uses for ``source`` when none is asked for: for a source that keeps
     its rows in a database (:class:`~imnm_cohort.sources.base.TableSource`), the engine its
@@ -96,5 +102,5 @@ def engine_for(batch_rows: int | None = None, name: str | None = None) -> Engine
     if chosen not in ENGINES and chosen in _BUILT_IN:  # registers itself when imported
         import_module(_BUILT_IN[chosen])
     if chosen not in ENGINES:
-        raise ValueError(f"unknown engine {chosen!r}; choose one of: {', '.join(ENGINES)}")
+        raise ValueError(f"unknown engine {chosen!r}; choose one of: {', '.join(engine_names())}")
     return ENGINES[chosen](batch_rows)
