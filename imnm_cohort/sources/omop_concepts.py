@@ -40,6 +40,7 @@ SET_NAMES = (
     "statins",
     "immunosuppressants",
     "malignant_neoplasms",
+    "emg",
 )
 _MEMBERS = ("concepts", "source_codes", "ranges", "units")
 

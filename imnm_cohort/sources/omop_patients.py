@@ -22,6 +22,7 @@ from imnm_cohort.sources.omop_rules import (
     cancer_rows,
     ck_rows,
     drug_rows,
+    emg_rows,
     myositis_condition_rows,
 )
 
@@ -36,7 +37,6 @@ NEVER_DERIVED = (
     "proximal_weakness",
     "weakness_course",
     "dm_rash",
-    "emg_myopathic",
     "biopsy_necrosis",
     "biopsy_inflammation",
     "biopsy_perifascicular_atrophy",
@@ -86,6 +86,7 @@ ROW_RULES = (
     "statin_exposures",
     "immunosuppressant_exposures",
     "malignant_conditions",
+    "emg_results",
 )
 
 
@@ -98,6 +99,7 @@ def row_tables(cdm: Cdm, sets: ConceptSets) -> dict[str, ir.Table]:
         "statin_exposures": drug_rows(cdm, sets["statins"]),
         "immunosuppressant_exposures": drug_rows(cdm, sets["immunosuppressants"]),
         "malignant_conditions": cancer_rows(cdm, sets),
+        "emg_results": emg_rows(cdm, sets),
     }
 
 
@@ -138,6 +140,9 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
     * ``statin_*``: the first statin exposure; ``statin_exposed`` = it started on or before
       onset; ``statin_stop_date`` = the last statin exposure's end.
     * ``cancer_date``, ``cancer_icd10``: the first malignant neoplasm.
+    * ``emg_myopathic``: true when an EMG with a coded result (rule N1) in the observation
+      period that contains onset is myopathic, false when such EMGs are there and none is,
+      else empty.
     * Extra columns: ``omop_onset_source`` (condition or ck), ``omop_prior_observation_days``
       and ``omop_incident`` (at least ``lookback_days`` of observation before onset).
     """
@@ -233,8 +238,22 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
         period_start=within.observation_period_start_date.min(),
         period_end=within.observation_period_end_date.max(),
     )
+    # An EMG counts in the observation period that contains onset (rule P13).
+    emg, own = rows["emg_results"], period.rename(period_person="person_id")
+    e = emg.join(
+        own,
+        [
+            emg.person_id == own.period_person,
+            emg.emg_date >= own.period_start,
+            emg.emg_date <= own.period_end,
+        ],
+    )
+    emgs = e.group_by("person_id").agg(
+        emg_yes=e.myopathic.fill_null(False).any(),
+        emg_no=(~e.myopathic).fill_null(False).any(),
+    )
     parts = [person, onsets, first_condition, first_high, peak, status]
-    parts += [first_statin, last_stop, first_cancer, deaths, period]
+    parts += [first_statin, last_stop, first_cancer, deaths, period, emgs]
     t = _joined(who, parts)
 
     birth = ibis.cases(
@@ -275,6 +294,11 @@ def patient_rows(cdm: Cdm, rows: Mapping[str, ir.Table], options: OmopOptions) -
         statin_stop_date=t.statin_stop_date,
         cancer_date=t.cancer_date,
         cancer_icd10=t.cancer_icd10,
+        emg_myopathic=ibis.cases(
+            (t.emg_yes.fill_null(False), True),
+            (t.emg_no.fill_null(False), False),
+            else_=ibis.null("boolean"),
+        ),
         omop_onset_source=ibis.cases(
             (t.onset_date.isnull(), ibis.null("string")),
             (t.onset_date == t.first_condition, "condition"),

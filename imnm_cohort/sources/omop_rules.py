@@ -254,9 +254,11 @@ def drug_rows(cdm: Cdm, concept_set: ConceptSet) -> ir.Table:
 def myositis_condition_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     """Rule *myositis condition*: condition occurrences whose source value starts with one
     of the set's ICD-10-CM codes, or whose source concept is such an ICD-10-CM concept, or
-    whose standard concept is what such a source concept ``Maps to``: ``person_id``,
-    ``condition_date``."""
-    codes = sets["myositis_conditions"].codes()
+    whose standard concept is what such a source concept ``Maps to``, or whose standard or
+    source concept is one of the set's own concepts (a site's SNOMED concept for a
+    necrotizing myopathy, say): ``person_id``, ``condition_date``."""
+    myositis = sets["myositis_conditions"]
+    codes = myositis.codes()
     co, concept, cr = cdm["condition_occurrence"], cdm["concept"], cdm["concept_relationship"]
     sources = concept.filter(
         concept.vocabulary_id.isin(["ICD10CM", "ICD10"]),
@@ -265,11 +267,15 @@ def myositis_condition_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     standard = cr.filter(
         cr.relationship_id == "Maps to", cr.concept_id_1.isin(sources.concept_id)
     ).concept_id_2
-    matched = co.filter(
+    test = (
         _starts_with_any(co.condition_source_value, codes)
         | co.condition_source_concept_id.isin(sources.concept_id).fill_null(False)
         | co.condition_concept_id.isin(standard).fill_null(False)
     )
+    if ids := list(myositis.ids()):  # no empty IN (): not every dialect accepts it
+        test |= co.condition_concept_id.isin(ids) | co.condition_source_concept_id.isin(ids)
+        test = test.fill_null(False)
+    matched = co.filter(test)
     return matched.select(person_id=matched.person_id, condition_date=matched.condition_start_date)
 
 
@@ -398,6 +404,31 @@ def antibody_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
         unit=found.unit_source_value,
         cutoff=high,
         result=result,
+    )
+
+
+def emg_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
+    """Rule *EMG*: needle EMG studies with a coded result: measurements whose concept is one
+    of the ``emg`` set's concepts labelled ``study`` or whose source value is one of its
+    codes as written: ``person_id``, ``emg_date``, ``myopathic`` (true for a value concept
+    labelled ``myopathic``, false for one labelled ``not_myopathic``, NULL for any other
+    value or none: an "abnormal" study is not read as a myopathic one)."""
+    import ibis
+
+    emg = sets["emg"]
+    m = cdm["measurement"]
+    test = m.measurement_source_value.isin(_as_written(emg, "study")).fill_null(False)
+    if studies := list(emg.ids("study")):
+        test |= m.measurement_concept_id.isin(studies).fill_null(False)
+    found = m.filter(test)
+    cases = [
+        (found.value_as_concept_id.isin(list(ids)).fill_null(False), value)
+        for ids, value in ((emg.ids("myopathic"), True), (emg.ids("not_myopathic"), False))
+        if ids
+    ]
+    myopathic = ibis.cases(*cases, else_=ibis.null("boolean")) if cases else ibis.null("boolean")
+    return found.select(
+        person_id=found.person_id, emg_date=found.measurement_date, myopathic=myopathic
     )
 
 

@@ -24,18 +24,33 @@ Persons (every date and value chosen so that each rule decides something):
 5. gender concept 0 (unknown), born 1960-03-03. anti-HMGCR numeric "<5" against 20:
    negative; a CK of 1,500 with no unit (left out, counted); a CK with the operator > and
    no value; no myositis condition and no high CK: no onset.
+
+EMG studies with a coded result (the site's result concepts in :data:`SITE_CONCEPTS`):
+person 1 a myopathic one (CPT 95886 as source value) in the observation period of onset
+and a not myopathic one (95860) in the earlier period (not counted): emg_myopathic true;
+person 2 a not myopathic one by the site's study concept and an "abnormal" one (45878745,
+not read as myopathic): false; person 3 a myopathic one but no observation period, and
+person 5 a myopathic one but no onset: empty.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-#: The site's own concept set file of the tests: a local concept for anti-HMGCR.
+#: The site's own concept set file of the tests: a local concept for anti-HMGCR, and local
+#: concepts for an EMG study and its results.
 SITE_CONCEPTS = """\
 version = "test-site-1"
 
 [myositis_antibodies]
 concepts = [{id = 2000000001, name = "Local anti-HMGCR ELISA", label = "hmgcr", method = "elisa"}]
+
+[emg]
+concepts = [
+    {id = 2000000200, name = "EMG report (local)", label = "study"},
+    {id = 2000000201, name = "Myopathic pattern (local)", label = "myopathic"},
+    {id = 2000000202, name = "Normal study (local)", label = "not_myopathic"},
+]
 """
 
 _TABLES: dict[str, dict[str, str]] = {
@@ -138,6 +153,12 @@ ROWS: dict[str, list[tuple[object, ...]]] = {
         (11, 5, 0, "2021-01-01", 4171756, 5, N, 0, 20, "93493-5", "U"),
         (12, 5, 3007220, "2021-01-02", N, 1500, N, 0, N, "2157-6", N),
         (13, 5, 3007220, "2021-01-03", 4172704, N, N, 8645, 200, "2157-6", "U/L"),
+        (14, 1, 0, "2020-03-03", N, N, 2000000201, 0, N, "95886", N),
+        (15, 1, 0, "2012-01-01", N, N, 2000000202, 0, N, "95860", N),
+        (16, 2, 2000000200, "2019-04-20", N, N, 2000000202, 0, N, "EMG", N),
+        (17, 2, 0, "2019-04-21", N, N, 45878745, 0, N, "95864", N),
+        (18, 3, 0, "2018-08-09", N, N, 2000000201, 0, N, "95861", N),
+        (19, 5, 0, "2021-01-04", N, N, 2000000201, 0, N, "95864", N),
     ],
     "drug_exposure": [
         (1, 1, 1539403, "2017-01-10", "2019-12-31"),

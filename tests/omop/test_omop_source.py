@@ -113,11 +113,50 @@ def test_each_patient_column_follows_its_rule(source, person):
     assert {k: row[k] for k in EXPECTED[person]} == EXPECTED[person]
 
 
-def test_coded_data_never_invent_weakness_emg_or_biopsy(source):
+def test_coded_data_never_invent_weakness_or_biopsy(source):
     frame = source.read()
-    for column in ("proximal_weakness", "emg_myopathic", "biopsy_necrosis", "dm_rash"):
+    for column in ("proximal_weakness", "biopsy_necrosis", "dm_rash"):
         assert frame[column].isna().all()
         assert column in frame.attrs["absent_columns"]
+    assert "emg_myopathic" not in frame.attrs["absent_columns"]
+
+
+def test_emg_with_a_coded_result_in_the_period_of_onset(source):
+    frame = source.read().set_index("patient_id")
+    found = {p: (None if pd.isna(v) else v) for p, v in frame["emg_myopathic"].items()}
+    # 1: myopathic in the period of onset (the earlier period's normal study not counted);
+    # 2: not myopathic, and "abnormal" is not myopathic; 3: no observation period; 5: no
+    # onset. The source's frame writes booleans as text, as a file's reader does.
+    assert found == {"1": "true", "2": "false", "3": None, "5": None}
+
+
+def test_without_the_sites_result_concepts_an_emg_decides_nothing(tmp_path):
+    path = build(tmp_path / "cdm.duckdb")
+    frame = OmopSource(f"duckdb:///{path}").read()
+    assert frame["emg_myopathic"].isna().all()
+
+
+def test_a_sites_own_myositis_concept_makes_a_candidate(tmp_path):
+    import duckdb
+
+    path = build(tmp_path / "cdm.duckdb")
+    con = duckdb.connect(str(path))
+    # Person 4 (a CK and a statin only) gets a condition under the site's concept.
+    con.execute(
+        "INSERT INTO condition_occurrence VALUES (7, 4, 2000000300, '2019-03-01', 'NAM', 0)"
+    )
+    con.close()
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'version = "t"\n[myositis_conditions]\n'
+        'concepts = [{id = 2000000300, name = "Necrotizing autoimmune myopathy (local)"}]\n',
+        encoding="utf-8",
+    )
+    without = OmopSource(f"duckdb:///{path}").read()
+    assert "4" not in without["patient_id"].tolist()
+    frame = OmopSource(f"duckdb:///{path}", concept_sets=load_concept_sets(site)).read()
+    row = _row(frame, "4")
+    assert (row["diagnosis_date"], row["onset_date"]) == ("2019-03-01", "2019-02-01")
 
 
 def _values(frame: pd.DataFrame) -> list[list[object]]:
