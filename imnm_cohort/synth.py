@@ -48,6 +48,8 @@ CANCER_CODES = (
     "D05.1",
 )  # fmt: skip
 CANCER_CODE_WEIGHTS = (0.2, 0.13, 0.12, 0.1, 0.06, 0.06, 0.06, 0.08, 0.05, 0.1, 0.04)
+#: The CK upper limits of normal (U/L) the generator writes (or none: the default 200).
+ULN_CHOICES = ("200", "170", "190", "308")
 #: Rule-breaking defects that ``dirty`` adds, with the quarantine rule each must trigger.
 DEFECTS = {
     "birth_date_format": ("birth_date", "not_a_date"),
@@ -186,7 +188,7 @@ def synthesize(n: int, seed: int = 0, dirty: float = 0.0) -> pd.DataFrame:
     ck_text[inc_kind == 0] = None
     col["ck_peak"] = ck_text
     uln = obj()
-    pick(np.ones(n, bool), ("200", "170", "190", "308", None), (0.5, 0.1, 0.1, 0.1, 0.2), uln)
+    pick(np.ones(n, bool), (*ULN_CHOICES, None), (0.5, 0.1, 0.1, 0.1, 0.2), uln)
     col["ck_uln"] = uln
     emg = obj()
     pick(np.ones(n, bool), ("true", "false", None), (0.8, 0.08, 0.12), emg)

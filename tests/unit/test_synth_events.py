@@ -161,9 +161,15 @@ def test_the_generator_s_margins_fit_the_relapse_definition():
     normal CK (<= ULN) a later CK is at most 2 x noise (plus rounding) above it, below
     log10(k); planted relapses are further apart than the merge window."""
     from imnm_cohort.analysis.relapse import RelapseDefinition
+    from imnm_cohort.synth import ULN_CHOICES
     from imnm_cohort.synth_events import CK_NOISE, RELAPSE_SLOT_DAYS, VISIT_GAP_DAYS
 
     definition = RelapseDefinition()
-    assert np.log10(definition.k) > 2 * CK_NOISE + 0.012
+    # CKs are written rounded to whole U/L. A written CK <= U was drawn below U + 0.5; a
+    # later one is drawn at most 10^(2 x noise) times that, and written at most 0.5 above
+    # its draw. It is no relapse while that stays at or below k x U, for the smallest U.
+    u = min(float(x) for x in ULN_CHOICES)
+    highest_later = (u + 0.5) * 10 ** (2 * CK_NOISE) + 0.5
+    assert highest_later <= definition.k * u
     assert definition.merge_days < RELAPSE_SLOT_DAYS
     assert VISIT_GAP_DAYS[0] >= 60  # the second visit follows every immunotherapy start
