@@ -43,6 +43,20 @@ SET_NAMES = (
     "emg",
 )
 _MEMBERS = ("concepts", "source_codes", "ranges", "units")
+#: The labels of the ``emg`` set: a study, and its two coded results.
+EMG_LABELS = ("study", "myopathic", "not_myopathic")
+
+
+def allowed_labels(name: str) -> tuple[str, ...] | None:
+    """The labels a set's members may carry, for the sets whose rules read the label as a
+    value (an antigen, an EMG's role); None where any label goes (an ingredient's name)."""
+    if name == "emg":
+        return EMG_LABELS
+    if name == "myositis_antibodies":
+        from imnm_cohort.contracts.patients import OTHER_MSA
+
+        return ("hmgcr", "srp", *OTHER_MSA)
+    return None
 
 
 def normalise_code(code: str) -> str:
@@ -317,6 +331,13 @@ def load_concept_sets(site_file: Path | None = None) -> ConceptSets:
                 + (f", not {extra[0]!r}" if extra else "")
             )
         added = _members(additions, f"{where} [{name}]")
+        allowed = allowed_labels(name)
+        for member in (*added["concepts"], *added["source_codes"]):
+            if allowed is not None and member.label not in allowed:
+                raise ConfigError(
+                    f"{where}: [{name}] label {member.label!r} is not one of: "
+                    f"{', '.join(allowed)} (a member without one of these is never read)"
+                )
         base = sets[name]
         merged: dict[str, Any] = {key: (*getattr(base, key), *added[key]) for key in _MEMBERS}
         sets[name] = replace(base, files=(*base.files, where), **merged)

@@ -127,3 +127,29 @@ def test_the_concept_files_ship_with_the_package():
     data = Path(__file__).parents[2] / "pyproject.toml"
     assert "data/concepts/*.toml" in data.read_text(encoding="utf-8")
     assert json.dumps(load_concept_sets().versions())
+
+
+@pytest.mark.parametrize(
+    ("table", "member", "named"),
+    [
+        ("myositis_antibodies", '{id = 2000000009, label = "anti-hmgcr"}', "'anti-hmgcr'"),
+        ("myositis_antibodies", '{code = "HMGCR-IGG"}', "''"),
+        ("emg", '{id = 2000000201, label = "Myopathic"}', "'Myopathic'"),
+    ],
+)
+def test_a_site_member_whose_label_no_rule_reads_is_refused(tmp_path, table, member, named):
+    key = "source_codes" if "code =" in member else "concepts"
+    site = tmp_path / "site.toml"
+    site.write_text(f'version = "s"\n[{table}]\n{key} = [{member}]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_concept_sets(site)
+    assert f"[{table}] label {named} is not one of: " in str(raised.value)
+
+
+def test_the_toolkits_own_labels_are_the_ones_its_rules_read():
+    from imnm_cohort.sources.omop_concepts import allowed_labels
+
+    for concept_set in load_concept_sets():
+        allowed = allowed_labels(concept_set.name)
+        if allowed is not None:
+            assert set(concept_set.labels()) <= set(allowed), concept_set.name
