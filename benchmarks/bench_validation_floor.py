@@ -15,6 +15,10 @@ Prints wall and processor time (every thread: DuckDB's included) for each. Run f
 ``benchmarks/``::
 
     python bench_validation_floor.py 1000000 10000000
+    python bench_validation_floor.py --folder /tmp/parquet_copies_100000000
+
+(the second: Parquet parts made elsewhere, such as the copies of ``bench_spark.py``'s
+``copied_parts``, 1,000,000 patients a part).
 """
 
 from __future__ import annotations
@@ -81,10 +85,13 @@ def measure(folder: Path) -> dict[str, float]:
 def main(argv: list[str]) -> None:
     import os
 
-    sizes = [int(a) for a in argv] or [1_000_000]
     print(f"threads: {os.cpu_count()}; load: {os.getloadavg()}", flush=True)
-    for n in sizes:
-        print(n, measure(parquet_folder(n)))
+    if argv[:1] == ["--folder"]:  # Parquet parts made elsewhere (bench_spark.py's copies)
+        for folder in argv[1:]:
+            print(folder, measure(Path(folder)), flush=True)
+        return
+    for n in [int(a) for a in argv] or [1_000_000]:
+        print(n, measure(parquet_folder(n)), flush=True)
 
 
 if __name__ == "__main__":
