@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from imnm_cohort.sources.omop_concepts import ConceptSet, ConceptSets
+from imnm_cohort.sources.omop_concepts import EMG_LABELS, ConceptSet, ConceptSets
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -415,15 +415,17 @@ def emg_rows(cdm: Cdm, sets: ConceptSets) -> ir.Table:
     value or none: an "abnormal" study is not read as a myopathic one)."""
     import ibis
 
+    study, myopathic_label, not_myopathic_label = EMG_LABELS
     emg = sets["emg"]
     m = cdm["measurement"]
-    test = m.measurement_source_value.isin(_as_written(emg, "study")).fill_null(False)
-    if studies := list(emg.ids("study")):
+    test = m.measurement_source_value.isin(_as_written(emg, study)).fill_null(False)
+    if studies := list(emg.ids(study)):
         test |= m.measurement_concept_id.isin(studies).fill_null(False)
     found = m.filter(test)
+    results = ((emg.ids(myopathic_label), True), (emg.ids(not_myopathic_label), False))
     cases = [
         (found.value_as_concept_id.isin(list(ids)).fill_null(False), value)
-        for ids, value in ((emg.ids("myopathic"), True), (emg.ids("not_myopathic"), False))
+        for ids, value in results
         if ids
     ]
     myopathic = ibis.cases(*cases, else_=ibis.null("boolean")) if cases else ibis.null("boolean")
