@@ -220,6 +220,7 @@ def test_a_driver_killed_mid_run_is_named_in_one_line(extract, tmp_path):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert len(lines) == 2  # mid-run, and a source starting its session after the death
     for line in lines:
