@@ -32,9 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_database import parquet_folder
 
-#: Values a boolean cell may hold (the reader's spellings, lower case).
-BOOLEANS = ("true", "false", "yes", "no", "1", "0", "y", "n", "t", "f")
-
 
 def _quoted(values: Any) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
@@ -42,22 +39,23 @@ def _quoted(values: Any) -> str:
 
 def minimal_checks(columns: list[str]) -> list[str]:
     """One aggregate per column: the count of non-empty cells that fail its kind's test."""
-    from imnm_cohort.contracts.patients import PATIENTS
+    from imnm_cohort.contracts.coerce import FALSE_WORDS, ISO_DATE, TRUE_WORDS
+    from imnm_cohort.contracts.patients import PATIENT_ID_MAX_LENGTH, PATIENTS
 
     out = []
     for name in columns:
         cell = f'trim("{name}")'
         kind = PATIENTS.kind(name) if name in PATIENTS.schema.columns else "text"
         if kind == "date":
-            bad = f"try_strptime({cell}, '%Y-%m-%d') IS NULL"
+            bad = f"try_strptime({cell}, '{ISO_DATE}') IS NULL"
         elif kind == "float":
             bad = f"try_cast({cell} AS DOUBLE) IS NULL"
         elif kind == "bool":
-            bad = f"lower({cell}) NOT IN ({_quoted(BOOLEANS)})"
+            bad = f"lower({cell}) NOT IN ({_quoted((*TRUE_WORDS, *FALSE_WORDS))})"
         elif kind == "category":
             bad = f"lower({cell}) NOT IN ({_quoted(PATIENTS.allowed.get(name, ()))})"
         else:
-            bad = f"length({cell}) > 256"
+            bad = f"length({cell}) > {PATIENT_ID_MAX_LENGTH}"
         out.append(f"count_if({cell} <> '' AND {bad})")
     return out
 
