@@ -5,7 +5,9 @@ the file's), beside the same Parquet file read by the file source: the session's
 the fingerprint computed in Spark, the read (cells cast to text in Spark and fetched as
 Arrow) and ``load_input`` over the Spark source, against ``load_input`` over the file. The
 driver holds the whole extract: in local mode give it memory for the size asked
-(``SPARK_DRIVER_MEMORY``, default Spark's 1g, is passed as ``spark.driver.memory``).
+(``SPARK_DRIVER_MEMORY``, default Spark's 1g, is passed as ``spark.driver.memory``;
+``SPARK_DRIVER_MAX_RESULT_SIZE``, default Spark's 1g, as ``spark.driver.maxResultSize``:
+the analysed patients of 10,000,000 are 1.9 GB as Arrow).
 
 ``--engine database`` runs the ``database`` engine over the Spark source (the rows stay in
 Spark: validation, classification and the counts run there; the failing keys, the
@@ -57,6 +59,9 @@ def session() -> Any:
     memory = os.environ.get("SPARK_DRIVER_MEMORY")
     if memory:
         builder = builder.config("spark.driver.memory", memory)
+    result_size = os.environ.get("SPARK_DRIVER_MAX_RESULT_SIZE")
+    if result_size:  # the analysed patients reach the driver in one collection
+        builder = builder.config("spark.driver.maxResultSize", result_size)
     return builder.getOrCreate()
 
 

@@ -51,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
+import re
 import sys
 import urllib.parse
 import uuid
@@ -221,6 +222,7 @@ class SparkSource:
                 f"{self.name}: Spark could not start at master {self.settings.master} "
                 f"({one_line(exc)})"
             ) from None
+        quiet_lost_connections(self._session)
         return self._session
 
     def _rows(self) -> tuple[DataFrame, bool]:
@@ -445,6 +447,28 @@ def _spark_failures(name: str) -> Iterator[None]:
         raise ExtractError(f"{name}: {_problem(exc)}") from None
 
 
+def quiet_lost_connections(session: SparkSession) -> None:
+    """Spark's driver dying mid-job (the kernel's out-of-memory killer) closes the
+    connection on which it sends accumulator updates to this process; pyspark's
+    accumulator server, a thread of this process, would print that ``EOFError`` as a
+    traceback on standard error beside the run's one line. A connection lost so is
+    dropped in silence; any other error of the server is printed as before. Only for a
+    session the source asked for by its ``master`` (a notebook's own session is left as
+    it is)."""
+    server = getattr(session.sparkContext, "_accumulatorServer", None)
+    if server is None or getattr(server, "_imnm_quiet", False):
+        return
+    printed = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (EOFError, ConnectionError)):
+            return
+        printed(request, client_address)
+
+    server.handle_error = handle_error
+    server._imnm_quiet = True
+
+
 #: The exit code Spark's handler of uncaught errors gives a driver out of memory
 #: (``SparkExitCode.OOM``).
 OOM_EXIT = 52
@@ -464,10 +488,18 @@ def _jvm_exit_code() -> int | None:
         return None
 
 
+#: Spark's refusal of a result larger than the driver takes (``spark.driver.maxResultSize``).
+_RESULT_SIZE = re.compile(
+    r"serialized results of \d+ tasks \((?P<sent>[\d.]+ \w+)\) is bigger than "
+    r"spark\.driver\.maxResultSize \((?P<limit>[\d.]+ \w+)\)"
+)
+
+
 def _problem(exc: Exception) -> str:
     """Spark's error in one short phrase: its condition and first sentence. A JVM error
     that py4j reports as ``An error occurred while calling o12.x.`` is named by the Java
-    exception on the next line, and a driver out of memory says so. A driver whose Java
+    exception on the next line; a driver out of memory, or a result larger than the driver
+    takes (``spark.driver.maxResultSize``), says so. A driver whose Java
     process has died (py4j then reports only "Connection refused" or an empty answer) is
     named as such, with its exit code or signal (the kernel's out-of-memory killer sends
     signal 9)."""
@@ -489,6 +521,13 @@ def _problem(exc: Exception) -> str:
         return (
             "Spark ran out of memory (java.lang.OutOfMemoryError); the driver holds the whole "
             "extract: give it more (spark.driver.memory)"
+        )
+    too_much = _RESULT_SIZE.search(str(exc))
+    if too_much is not None:
+        return (
+            f"the results sent to the driver ({too_much['sent']} and more) exceed "
+            f"spark.driver.maxResultSize ({too_much['limit']}); the analysed patients reach "
+            "the driver: raise spark.driver.maxResultSize, and spark.driver.memory with it"
         )
     if len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
         text = lines[1][:200]
@@ -527,9 +566,10 @@ def _as_text(column: Column, kind: str) -> Column:
 
 def _backend(session: SparkSession) -> tuple[PySparkBackend, Callable[[], None]]:
     """ibis's pyspark backend over ``session``, whose temporary tables (which it does not
-    have) are persisted temporary views (``MEMORY_AND_DISK``: computed once, on first use);
-    and what drops them all. The backend's ``disconnect`` drops them too: ibis's own would
-    stop the session, which belongs to the process."""
+    have) are persisted temporary views (``MEMORY_AND_DISK``: computed once, on first use),
+    and whose results Spark collects as Arrow; and what drops them all. The backend's
+    ``disconnect`` drops them too: ibis's own would stop the session, which belongs to the
+    process."""
     import ibis
     import ibis.expr.types as ir
 
@@ -572,7 +612,28 @@ def _backend(session: SparkSession) -> tuple[PySparkBackend, Callable[[], None]]
                 session.catalog.dropTempView(name)
                 kept.unpersist()
 
+    def to_pyarrow(
+        expr: Any,
+        /,
+        *,
+        params: Mapping[Any, Any] | None = None,
+        limit: int | str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        # Spark's own Arrow collection (toArrow): ibis's would go through toPandas, which
+        # (Arrow being off in a session by default) collects every row as a Python object
+        # in the driver, many times the Arrow size; at 10,000,000 patients the driver's
+        # Java process outgrew the machine there.
+        from ibis.formats.pyarrow import PyArrowData
+
+        table_expr = expr.as_table()
+        con._run_pre_execute_hooks(table_expr)
+        frame = session.sql(con.compile(table_expr, params=params, limit=limit, **kwargs))
+        table = PyArrowData.convert_table(frame.toArrow(), table_expr.schema())
+        return expr.__pyarrow_result__(table)
+
     con.create_table = create_table
+    con.to_pyarrow = to_pyarrow
     con.disconnect = close
     return con, close
 

@@ -78,6 +78,36 @@ def test_the_database_engine_on_spark_gives_the_in_memory_results(spark, parts):
     assert spark.range(1).count() == 1
 
 
+def test_the_database_engine_collects_through_sparks_arrow_not_python_rows(
+    spark, parts, monkeypatch
+):
+    """Every result reaches the driver as Arrow (``toArrow``): ``toPandas`` with Arrow off,
+    a session's default, would hold every fetched row as a Python object in the driver
+    (the 10,000,000-patient run's driver outgrew the machine in the analysed patients'
+    fetch)."""
+    frames = type(spark.range(1))  # the session's own DataFrame class (Spark 4: classic)
+    collected: list[int] = []
+    arrow = frames.toArrow
+
+    def counted(frame):  # type: ignore[no-untyped-def]
+        table = arrow(frame)
+        collected.append(table.num_rows)
+        return table
+
+    def refused(frame):  # type: ignore[no-untyped-def]
+        raise AssertionError("a result was collected through toPandas")
+
+    monkeypatch.setattr(frames, "toPandas", refused)
+    monkeypatch.setattr(frames, "toArrow", counted)
+    source = make_source("spark", {"master": "local[2]", "path": str(parts)}, parts, "test")
+    database = engine_for(name="database")
+    result = database.validate(source)
+    classified = database.classify(result, get_criteria("enmc2017"))
+    assert len(classified) > 0 and result.quarantined_rows > 0
+    assert len(classified) in collected  # the analysed patients came as one Arrow table
+    assert sum(collected) >= database.fetched.rows
+
+
 def test_a_spark_run_publishes_what_the_in_memory_run_publishes(spark, parts, tmp_path):
     where = f'kind = "spark"\nmaster = "local[2]"\npath = "{parts.as_posix()}"'
     for name, extra in (("db", ""), ("memory", '\nengine = "in_memory"')):
@@ -98,3 +128,28 @@ def test_a_spark_run_publishes_what_the_in_memory_run_publishes(spark, parts, tm
     assert "rows in the database; fetched" in " ".join(notes)
     with pytest.raises(ConfigError, match="engine must be one of"):
         make_source("spark", {"master": "local[2]", "path": "x", "engine": "spark"}, tmp_path, "t")
+
+
+def test_a_result_larger_than_the_driver_takes_is_named_in_one_line(spark, parts, tmp_path):
+    """The analysed patients reach the driver in one collection; past
+    ``spark.driver.maxResultSize`` Spark refuses it. The run stops in one line naming the
+    setting (Spark's own error names only ``Exception thrown in awaitResult``)."""
+    conf = spark.sparkContext._jsc.sc().conf()  # the running context's own (read per job)
+    before = conf.get("spark.driver.maxResultSize", "1g")
+    pipeline = tmp_path / "pipeline.toml"
+    pipeline.write_text(
+        f'[input]\nkind = "spark"\nmaster = "local[2]"\npath = "{parts.as_posix()}"\n'
+        '[output]\nroot = "out"\nformats = ["json"]\n',
+        encoding="utf-8",
+    )
+    conf.set("spark.driver.maxResultSize", "1k")
+    try:
+        out, stderr = io.StringIO(), io.StringIO()
+        code = main(["-q", "run", str(pipeline)], stdout=out, stderr=stderr)
+    finally:
+        conf.set("spark.driver.maxResultSize", before)
+    err = stderr.getvalue()
+    assert code == 1
+    assert "spark.driver.maxResultSize (1024.0 B)" in err and "raise" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out" / "latest").exists()

@@ -226,3 +226,21 @@ def test_a_driver_killed_mid_run_is_named_in_one_line(extract, tmp_path):
     for line in lines:
         assert ": the Spark driver's Java process was killed by signal 9 (most often" in line
         assert "Connection refused" not in line and "spark.driver.memory" in line
+
+
+def test_a_lost_accumulator_connection_prints_no_traceback(spark, extract, capfd):
+    """The driver dying mid-job closes the connection on which it sends accumulator updates
+    to pyspark's server in this process; that server printed the ``EOFError`` as a
+    traceback beside the run's one line. A session the source asked for drops it."""
+    import socket
+    import struct
+    import time
+
+    session = SparkSource(SparkSettings("local[2]", path=str(extract))).session()
+    server = session.sparkContext._accumulatorServer
+    with socket.create_connection(server.server_address[:2], timeout=10) as connection:
+        connection.sendall(server.auth_token.encode() + struct.pack("!i", 0))
+        assert connection.recv(1) == b"\x01"  # authenticated, no update: acknowledged
+    time.sleep(2.5)  # the server polls its connection every second
+    stderr = capfd.readouterr().err
+    assert "Traceback" not in stderr and "EOFError" not in stderr
