@@ -231,16 +231,34 @@ def test_a_driver_killed_mid_run_is_named_in_one_line(extract, tmp_path):
 def test_a_lost_accumulator_connection_prints_no_traceback(spark, extract, capfd):
     """The driver dying mid-job closes the connection on which it sends accumulator updates
     to pyspark's server in this process; that server printed the ``EOFError`` as a
-    traceback beside the run's one line. A session the source asked for drops it."""
+    traceback beside the run's one line. A session the source asked for drops it, and
+    still prints any other error of the server.
+
+    pyspark's server is a single-threaded ``TCPServer`` whose one handler keeps the Java
+    side's connection for the life of the session, so a second connection would wait for
+    ever once any job has run. The server's own handler is therefore driven here on one end
+    of a socket pair, as ``socketserver`` drives it: ``process_request``, and on an
+    exception ``handle_error``."""
     import socket
-    import struct
-    import time
 
     session = SparkSource(SparkSettings("local[2]", path=str(extract))).session()
     server = session.sparkContext._accumulatorServer
-    with socket.create_connection(server.server_address[:2], timeout=10) as connection:
-        connection.sendall(server.auth_token.encode() + struct.pack("!i", 0))
-        assert connection.recv(1) == b"\x01"  # authenticated, no update: acknowledged
-    time.sleep(2.5)  # the server polls its connection every second
+    token = server.auth_token.encode()
+
+    def serve(sent: bytes) -> None:
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            ours.sendall(sent)
+            ours.close()  # the connection lost: the Java side gone after its token
+            try:
+                server.process_request(theirs, ("127.0.0.1", 0))
+            except Exception:
+                server.handle_error(theirs, ("127.0.0.1", 0))
+
+    capfd.readouterr()
+    serve(token)  # authenticated, then the count of updates cut off: EOFError
     stderr = capfd.readouterr().err
-    assert "Traceback" not in stderr and "EOFError" not in stderr
+    assert "Traceback" not in stderr and "EOFError" not in stderr, stderr
+    serve(b"x" * len(token))  # a wrong token is still the server's error to print
+    stderr = capfd.readouterr().err
+    assert "Traceback" in stderr and "ValueError" in stderr, stderr
