@@ -245,20 +245,25 @@ def test_a_lost_accumulator_connection_prints_no_traceback(spark, extract, capfd
     server = session.sparkContext._accumulatorServer
     token = server.auth_token.encode()
 
-    def serve(sent: bytes) -> None:
+    def serve(sent: bytes) -> Exception | None:
+        """What pyspark's handler raised, after the server's ``handle_error`` saw it."""
         ours, theirs = socket.socketpair()
         with ours, theirs:
             ours.sendall(sent)
             ours.close()  # the connection lost: the Java side gone after its token
             try:
                 server.process_request(theirs, ("127.0.0.1", 0))
-            except Exception:
+            except Exception as exc:
                 server.handle_error(theirs, ("127.0.0.1", 0))
+                return exc
+        return None
 
     capfd.readouterr()
-    serve(token)  # authenticated, then the count of updates cut off: EOFError
+    # authenticated, then the count of updates cut off: the handler's own EOFError
+    assert isinstance(serve(token), EOFError)
     stderr = capfd.readouterr().err
     assert "Traceback" not in stderr and "EOFError" not in stderr, stderr
-    serve(b"x" * len(token))  # a wrong token is still the server's error to print
+    # a wrong token is still the server's error to print
+    assert isinstance(serve(b"x" * len(token)), ValueError)
     stderr = capfd.readouterr().err
     assert "Traceback" in stderr and "ValueError" in stderr, stderr
